@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Thin launcher: the CLI lives in src/cli (compiled to dist/ by `npm ci` / `npm run build`).
+import { main } from '../dist/cli/main.js';
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,45 @@
+/**
+ * `asid-replay import <kind> <file> -o <out>`: convert a real recording to trace v1.
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { IMPORT_KINDS, type ImportKind, importFile } from '../import/import.js';
+import { renderJson } from '../report/render.js';
+import { Exit, type Io, intArg } from './main.js';
+
+export function importCommand(program: Command, io: Io): void {
+  program
+    .command('import')
+    .description(
+      'Convert a recording to trace v1: ftrace / trace-cmd report text (raw-field or "==>" styles,\n' +
+        'with or without TGID and irq-flags columns) or Android systrace HTML. Threads share their\n' +
+        "TGID's mm when the TGID is known; a pid's first appearance is its fork; prev_state X/x/Z/64\n" +
+        'is its exit; pid 0 and kernel threads do not switch the user mm. Every line that is not a\n' +
+        'scheduling event is counted by kind in the summary (stderr, or stdout with --json).',
+    )
+    .argument('<kind>', `input kind: ${IMPORT_KINDS.join(' | ')}`)
+    .argument('<file>', 'recording to import')
+    .requiredOption('-o, --output <file>', 'trace v1 CSV to write')
+    .addOption(new Option('--cpus <n>', 'CPU count for the # system: line (default: from the recording)').argParser(intArg('--cpus', 1, 4096)))
+    .option('--json', 'print the import summary as JSON on stdout')
+    .action(async (kind: string, file: string, o: { output: string; cpus?: number; json?: boolean }) => {
+      if (!(IMPORT_KINDS as readonly string[]).includes(kind)) {
+        io.err(`asid-replay: unknown import kind "${kind}"; expected one of ${IMPORT_KINDS.join(', ')}\n`);
+        throw new Exit(2);
+      }
+      const summary = await importFile(kind as ImportKind, file, o.output, { cpus: o.cpus });
+      if (o.json) io.out(renderJson(summary));
+      else io.err(formatSummary(summary));
+    });
+}
+
+function formatSummary(s: Awaited<ReturnType<typeof importFile>>): string {
+  const lines = [
+    `imported ${s.input} -> ${s.output}: ${s.eventsWritten} events (${Object.entries(s.eventsByKind).map(([k, n]) => `${k} ${n}`).join(', ')})`,
+    `  lines: ${s.lines} (${s.sched_switch} sched_switch, ${s.commentLines} comment/header, ${s.unparsedLines} unparsed)`,
+    `  other ftrace events (not replayed): ${Object.entries(s.otherEvents).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
+    `  tasks: ${s.tasks} user tasks, ${s.kernelThreads} kernel threads (run as lazy-TLB task 0), ${s.exits} exits, cpus ${s.cpus}`,
+  ];
+  if (s.unparsedExamples.length) lines.push(`  unparsed lines, first: ${s.unparsedExamples.join(', ')}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,93 @@
+/**
+ * `asid-replay` command line (commander). Exit codes (DESIGN.md): 0 replayed, nothing to fail on;
+ * 1 findings the user asked to fail on (`--fail-on`), or a corpus that differs; 2 unusable input or
+ * usage, with `file:line:column: message`; 3 an internal error (a bug: please report it).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { InputError } from '../trace/errors.js';
+import { replayCommand } from './replay-command.js';
+import { importCommand } from './import-command.js';
+
+/** Where the CLI writes; tests pass their own. */
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  /** Whether stderr is a terminal (progress output only then). */
+  isTty: boolean;
+}
+
+export const processIo: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  isTty: Boolean(process.stderr.isTTY),
+};
+
+/** commander argument parser for a non-negative integer option. */
+export function intArg(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    if (!/^(0x[0-9a-f]+|\d+)$/i.test(v)) throw new InvalidArgumentError(`${name} must be an integer, got "${v}"`);
+    const n = Number(v);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+}
+
+export { Option };
+
+/** Exit status carried by a command's action. */
+export class Exit extends Error {
+  constructor(public code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+function program(io: Io): Command {
+  const p = new Command('asid-replay')
+    .description(
+      'Replay arm64 memory-management traces through a model of the CPU ASID allocator\n' +
+        '(arch/arm64/mm/context.c, with pinning) and report ASID churn, pin failures and\n' +
+        'invariant violations (the properties the kernel-tla asidalloc model checks).',
+    )
+    .version('0.1.0')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  asid-replay replay traces/real/juno-trace-txt.csv
+  asid-replay replay traces/real/juno-trace-txt.csv --asid-bits 8 --kpti --allocator pin-v1 --json
+  asid-replay import ftrace trace.txt -o trace.csv
+
+Exit codes: 0 ok, 1 findings selected by --fail-on, 2 bad input or usage, 3 internal error.
+Trace format v1 and the system preamble: see README.md.`,
+    );
+  replayCommand(p, io);
+  importCommand(p, io);
+  return p;
+}
+
+/**
+ * Run the CLI on `argv` (without `node` and the script) and return the exit status.
+ * Never throws, never prints a stack trace (set ASID_REPLAY_DEBUG=1 to see one for internal errors).
+ */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  try {
+    await program(io).parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof Exit) return e.code;
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (e instanceof InputError) {
+      io.err(`asid-replay: ${e.format()}\n`);
+      return 2;
+    }
+    io.err(`asid-replay: internal error: ${(e as Error)?.message ?? String(e)}\n`);
+    if (process.env.ASID_REPLAY_DEBUG) io.err(`${(e as Error)?.stack}\n`);
+    return 3;
+  }
+}

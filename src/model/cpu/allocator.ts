@@ -1,0 +1,371 @@
+/**
+ * The arm64 CPU ASID allocator, `arch/arm64/mm/context.c`, as a sequential model.
+ *
+ * Reference: Linux v5.10 `arch/arm64/mm/context.c` (merged pinning, commit 48118151), with the
+ * behavioural switches of older versions in {@link VARIANT_TRAITS}; behavioural spec in
+ * shared/spec/allocator.md §1–§2. Each exported step is named after the kernel function it mirrors.
+ *
+ * Representation (spec §1.1): a context id is stored as one number `gen * 2^16 + asid` (the
+ * "gen16" packing; older kernels packed `gen << asid_bits`, which only changes how it prints).
+ * `0` means "never allocated" (`init_new_context`). Bitmaps are indexed like the kernel's
+ * `asid2idx`: under KPTI the index space is the ASID pairs (idx = asid >> 1, ASIDs are even, the
+ * user half is `asid | 1`), which gives the same numbers as the v5.8+ "odd bits pre-set" scheme.
+ *
+ * All state is plain data (numbers and typed arrays): {@link cloneAllocator} is cheap and two
+ * states can be compared field by field.
+ */
+import { type AllocatorVariant, type VariantTraits, VARIANT_TRAITS } from './variants.js';
+
+/** Generation unit in the packed context id (ASID_FIRST_VERSION since c0900d15d31c). */
+export const GEN_UNIT = 0x10000;
+
+/** System parameters the allocator depends on. */
+export interface AllocatorConfig {
+  /** num_possible_cpus(). */
+  readonly cpus: number;
+  /** ID_AA64MMFR0_EL1.ASIDBits of the boot CPU: 8 or 16 (smaller widths as a what-if, >= 2). */
+  readonly asidBits: number;
+  /** KPTI in use (CONFIG_UNMAP_KERNEL_AT_EL0 and the CPU needs it): ASIDs in pairs. */
+  readonly kpti: boolean;
+  readonly variant: AllocatorVariant;
+  /** What-if override of `max_pinned_asids`; the kernel formula when absent. */
+  readonly maxPinnedOverride?: number;
+}
+
+/** The pinned-ASID limit and how it was obtained (reported verbatim). */
+export interface PinLimit {
+  /** Maximum number of pinned mms; `Infinity` when the kernel's unsigned arithmetic underflows. */
+  readonly value: number;
+  readonly formula: string;
+  readonly reason: string;
+}
+
+/** Per-mm allocator context (`mm->context.id` and `mm->context.pinned`). */
+export interface MmContext {
+  /** Packed context id `gen * GEN_UNIT + asid`; 0 = never allocated. */
+  ctx: number;
+  /** Pin refcount (refcount_t in v5.10, unsigned long in v2). */
+  pinned: number;
+}
+
+/** Global and per-CPU allocator state (spec §1.2). Plain data. */
+export interface AllocatorState {
+  /** Current generation (1 at boot, +1 per rollover). */
+  generation: number;
+  /** `asid_map`, one byte per index; indexes set in the current generation. */
+  asidMap: Uint8Array;
+  /** `pinned_asid_map`; null when the variant has no pinning (rollover then clears the map). */
+  pinnedMap: Uint8Array | null;
+  /** `nr_pinned_asids`. */
+  nrPinned: number;
+  /** `cur_idx`, the next-fit cursor of `new_context` (starts at 1, never wraps). */
+  curIdx: number;
+  /** `active_asids[cpu]` as packed ctx ids; 0 = wiped by a rollover. */
+  active: Float64Array;
+  /** `reserved_asids[cpu]`; keeps the generation it was seen with. */
+  reserved: Float64Array;
+  /** `tlb_flush_pending` cpumask. */
+  flushPending: Uint8Array;
+}
+
+/** Event counters of the allocator (observations, not model state). */
+export interface AllocatorCounters {
+  fastPath: number;
+  slowPath: number;
+  /** Fresh ASIDs handed out by the bitmap search. */
+  allocations: number;
+  /** new_context path (a): the old ASID was still reserved by a CPU. */
+  reuseReserved: number;
+  /** new_context path (b): the mm is pinned, keeps its number. */
+  reusePinned: number;
+  /** new_context path (c): the old number was still free in the new generation. */
+  reuseFree: number;
+  rollovers: number;
+  localTlbFlushes: number;
+}
+
+export function newCounters(): AllocatorCounters {
+  return {
+    fastPath: 0,
+    slowPath: 0,
+    allocations: 0,
+    reuseReserved: 0,
+    reusePinned: 0,
+    reuseFree: 0,
+    rollovers: 0,
+    localTlbFlushes: 0,
+  };
+}
+
+/** Resolved constants of one configuration. */
+export interface AllocatorParams {
+  readonly cfg: AllocatorConfig;
+  readonly traits: VariantTraits;
+  /** NUM_USER_ASIDS in index space (2^bits, or 2^(bits-1) pairs under KPTI). */
+  readonly numIdx: number;
+  /** log2 of ASIDs per index: 1 under KPTI. */
+  readonly idxShift: number;
+  readonly pinLimit: PinLimit;
+}
+
+export function resolveParams(cfg: AllocatorConfig): AllocatorParams {
+  const traits = VARIANT_TRAITS[cfg.variant];
+  const idxShift = cfg.kpti ? 1 : 0;
+  const numIdx = 2 ** (cfg.asidBits - idxShift);
+  return { cfg, traits, numIdx, idxShift, pinLimit: maxPinnedAsids(cfg, traits, numIdx) };
+}
+
+/**
+ * `max_pinned_asids` as `asids_update_limit()` (v5.10) / `asids_init()` (v2) compute it:
+ * `num_available_asids - num_possible_cpus() - 2`. The commit message's
+ * "NR_ASIDS - NR_CPUS - 1" counts only allocatable ASIDs (ASID 0 excluded); spec §2.9.
+ */
+export function maxPinnedAsids(cfg: AllocatorConfig, traits: VariantTraits, numIdx: number): PinLimit {
+  if (!traits.pinning) {
+    return { value: 0, formula: '0', reason: `${cfg.variant} has no arm64_mm_context_get: every pin fails` };
+  }
+  const base = `${numIdx} available${cfg.kpti ? ' (ASID pairs under KPTI)' : ''} - ${cfg.cpus} CPUs - 2`;
+  if (cfg.maxPinnedOverride !== undefined) {
+    return {
+      value: cfg.maxPinnedOverride,
+      formula: `${cfg.maxPinnedOverride} (what-if override; kernel: ${base})`,
+      reason: 'limit overridden by maxPinnedAsids',
+    };
+  }
+  const v = numIdx - cfg.cpus - 2;
+  const reason =
+    'ASID 0 is never allocated and after a rollover every CPU may hold one reserved ASID, yet one free slot must remain (commit message: NR_ASIDS - NR_CPUS - 1 allocatable)';
+  if (v < 0) {
+    return {
+      value: Infinity,
+      formula: `${base} = ${v} -> unsigned underflow (no limit)`,
+      reason: 'the kernel computes this in unsigned long and does not check it; ' + reason,
+    };
+  }
+  return { value: v, formula: `${base} = ${v}`, reason };
+}
+
+export function createAllocator(p: AllocatorParams): AllocatorState {
+  return {
+    generation: 1,
+    asidMap: new Uint8Array(p.numIdx),
+    pinnedMap: p.traits.pinning ? new Uint8Array(p.numIdx) : null,
+    nrPinned: 0,
+    curIdx: 1,
+    active: new Float64Array(p.cfg.cpus),
+    reserved: new Float64Array(p.cfg.cpus),
+    flushPending: new Uint8Array(p.cfg.cpus),
+  };
+}
+
+export function cloneAllocator(s: AllocatorState): AllocatorState {
+  return {
+    generation: s.generation,
+    asidMap: s.asidMap.slice(),
+    pinnedMap: s.pinnedMap ? s.pinnedMap.slice() : null,
+    nrPinned: s.nrPinned,
+    curIdx: s.curIdx,
+    active: s.active.slice(),
+    reserved: s.reserved.slice(),
+    flushPending: s.flushPending.slice(),
+  };
+}
+
+export const ctxGen = (ctx: number): number => Math.floor(ctx / GEN_UNIT);
+export const ctxAsid = (ctx: number): number => ctx % GEN_UNIT;
+export const makeCtx = (gen: number, asid: number): number => gen * GEN_UNIT + asid;
+
+/** Result bits of {@link checkAndSwitchContext}. */
+export const SWITCH_SLOW = 1;
+export const SWITCH_NEW_CONTEXT = 2;
+export const SWITCH_ROLLOVER = 4;
+export const SWITCH_LOCAL_FLUSH = 8;
+/** new_context found no free ASID after a rollover (the kernel would index past the map). */
+export const SWITCH_EXHAUSTED = 16;
+
+/** Sentinel returned by {@link newContext} when the post-rollover search fails (FreeAfterRollover). */
+export const NO_FREE_ASID = -1;
+
+/**
+ * `flush_context()`: the rollover body. Rebuilds `asid_map` from `pinned_asid_map` (or clears it),
+ * moves every CPU's active ASID (or, if it is 0, its previous reservation) into `reserved_asids`,
+ * and marks all CPUs for a local TLB flush. Spec §2.3.
+ */
+export function flushContext(p: AllocatorParams, s: AllocatorState): void {
+  if (s.pinnedMap) s.asidMap.set(s.pinnedMap);
+  else s.asidMap.fill(0);
+  const sh = p.idxShift;
+  for (let c = 0; c < s.active.length; c++) {
+    let a = s.active[c];
+    s.active[c] = 0;
+    if (a === 0) a = s.reserved[c];
+    s.asidMap[ctxAsid(a) >> sh] = 1;
+    s.reserved[c] = a;
+  }
+  s.flushPending.fill(1);
+}
+
+/**
+ * `check_update_reserved_asid(asid, newasid)`: every CPU whose reservation equals `oldCtx` (full
+ * ctx id, generation included) is moved to `newCtx`; no early exit. Spec §2.4.
+ */
+export function checkUpdateReservedAsid(s: AllocatorState, oldCtx: number, newCtx: number): boolean {
+  let hit = false;
+  for (let c = 0; c < s.reserved.length; c++) {
+    if (s.reserved[c] === oldCtx) {
+      hit = true;
+      s.reserved[c] = newCtx;
+    }
+  }
+  return hit;
+}
+
+function findZero(map: Uint8Array, from: number): number {
+  for (let i = from; i < map.length; i++) if (map[i] === 0) return i;
+  return -1;
+}
+
+/**
+ * `new_context(mm)`, lock held: a ctx id of the current generation for `mm`, re-using its old ASID
+ * when it is reserved (a), pinned (b), or still free (c), else the next free index at or above
+ * `cur_idx`, rolling over when there is none. Variant `pin-v1` tests (b) before (a). Spec §2.2.
+ *
+ * @returns the new packed ctx id, or {@link NO_FREE_ASID} if even the post-rollover search fails.
+ */
+export function newContext(p: AllocatorParams, s: AllocatorState, mm: MmContext, n: AllocatorCounters): number {
+  const ctx = mm.ctx;
+  const sh = p.idxShift;
+  if (ctx !== 0) {
+    const asid = ctxAsid(ctx);
+    const newCtx = makeCtx(s.generation, asid);
+    if (p.traits.pinnedBeforeReserved && mm.pinned > 0) {
+      n.reusePinned++;
+      return newCtx;
+    }
+    if (checkUpdateReservedAsid(s, ctx, newCtx)) {
+      n.reuseReserved++;
+      return newCtx;
+    }
+    if (!p.traits.pinnedBeforeReserved && mm.pinned > 0) {
+      n.reusePinned++;
+      return newCtx;
+    }
+    if (s.asidMap[asid >> sh] === 0) {
+      s.asidMap[asid >> sh] = 1;
+      n.reuseFree++;
+      return newCtx;
+    }
+  }
+  let idx = findZero(s.asidMap, s.curIdx);
+  if (idx < 0) {
+    s.generation++;
+    n.rollovers++;
+    flushContext(p, s);
+    idx = findZero(s.asidMap, 1);
+    if (idx < 0) return NO_FREE_ASID;
+  }
+  s.asidMap[idx] = 1;
+  s.curIdx = idx;
+  n.allocations++;
+  return makeCtx(s.generation, idx << sh);
+}
+
+/**
+ * `check_and_switch_context(mm)` (called by `switch_mm` when the mm changes). Fast path when the CPU's
+ * `active_asids` is non-zero and the mm's generation is current (the cmpxchg cannot fail in a
+ * sequential replay); otherwise the slow path under `cpu_asid_lock`: `new_context` if the
+ * generation is old, then the pending local TLB flush, then `active_asids`. Spec §2.1.
+ *
+ * @returns a bit set of SWITCH_* flags; on SWITCH_EXHAUSTED the mm's ctx is left unchanged.
+ */
+export function checkAndSwitchContext(
+  p: AllocatorParams,
+  s: AllocatorState,
+  mm: MmContext,
+  cpu: number,
+  n: AllocatorCounters,
+): number {
+  let ctx = mm.ctx;
+  if (s.active[cpu] !== 0 && ctxGen(ctx) === s.generation) {
+    s.active[cpu] = ctx;
+    n.fastPath++;
+    return 0;
+  }
+  n.slowPath++;
+  let flags = SWITCH_SLOW;
+  if (ctxGen(ctx) !== s.generation) {
+    const before = n.rollovers;
+    ctx = newContext(p, s, mm, n);
+    if (n.rollovers !== before) flags |= SWITCH_ROLLOVER;
+    if (ctx === NO_FREE_ASID) return flags | SWITCH_EXHAUSTED;
+    mm.ctx = ctx;
+    flags |= SWITCH_NEW_CONTEXT;
+  }
+  if (s.flushPending[cpu] === 1) {
+    s.flushPending[cpu] = 0;
+    n.localTlbFlushes++;
+    flags |= SWITCH_LOCAL_FLUSH;
+  }
+  s.active[cpu] = ctx;
+  return flags;
+}
+
+/** Outcome of {@link mmContextGet}. */
+export const PinOutcome = {
+  /** First pin of this mm: a new entry in `pinned_asid_map`. */
+  Pinned: 1,
+  /** The mm was already pinned: refcount incremented. */
+  Repinned: 2,
+  /** `nr_pinned_asids >= max_pinned_asids` (or no pinning in this variant): returns 0. */
+  Refused: 3,
+  /** new_context found no free ASID after a rollover. */
+  Exhausted: 4,
+} as const;
+export type PinOutcome = (typeof PinOutcome)[keyof typeof PinOutcome];
+
+/**
+ * `arm64_mm_context_get(mm)` (v5.10; `mm_context_get` in v2): pin the mm's ASID for a device.
+ * Returns the ASID the device must use (the user half `asid | 1` under KPTI in v5.10), or 0 when
+ * refused. A fresh mm gets an ASID here without being scheduled. Spec §2.5.
+ *
+ * @returns `[outcome, asid]` packed as `outcome * 2^17 + asid`; use {@link pinOutcome}/{@link pinAsid}.
+ */
+export function mmContextGet(p: AllocatorParams, s: AllocatorState, mm: MmContext, n: AllocatorCounters): number {
+  if (!s.pinnedMap) return PinOutcome.Refused * 0x20000;
+  let outcome: PinOutcome = PinOutcome.Repinned;
+  if (mm.pinned > 0) {
+    mm.pinned++;
+  } else {
+    if (s.nrPinned >= p.pinLimit.value) return PinOutcome.Refused * 0x20000;
+    if (ctxGen(mm.ctx) !== s.generation) {
+      const ctx = newContext(p, s, mm, n);
+      if (ctx === NO_FREE_ASID) return PinOutcome.Exhausted * 0x20000;
+      mm.ctx = ctx;
+    }
+    s.nrPinned++;
+    s.pinnedMap[ctxAsid(mm.ctx) >> p.idxShift] = 1;
+    mm.pinned = 1;
+    outcome = PinOutcome.Pinned;
+  }
+  let r = ctxAsid(mm.ctx);
+  if (r !== 0 && p.cfg.kpti && p.traits.pinReturnsUserHalf) r |= 1;
+  return outcome * 0x20000 + r;
+}
+
+export const pinOutcome = (packed: number): PinOutcome => Math.floor(packed / 0x20000) as PinOutcome;
+export const pinAsid = (packed: number): number => packed % 0x20000;
+
+/**
+ * `arm64_mm_context_put(mm)`: drop one pin; the last one clears the bit in `pinned_asid_map` (the
+ * `asid_map` bit stays until the next rollover). Spec §2.6.
+ *
+ * @returns false if the mm was not pinned (unbalanced put: refcount_t would warn; state unchanged).
+ */
+export function mmContextPut(p: AllocatorParams, s: AllocatorState, mm: MmContext): boolean {
+  if (!s.pinnedMap || mm.pinned === 0) return false;
+  if (--mm.pinned === 0) {
+    s.pinnedMap[ctxAsid(mm.ctx) >> p.idxShift] = 0;
+    s.nrPinned--;
+  }
+  return true;
+}

@@ -1,0 +1,453 @@
+/**
+ * The CPU side of the system: tasks and address spaces (mm), the ASID allocator, per-CPU TTBR and
+ * TLBs, and the invariants of the kernel-tla `asidalloc` model checked after every event
+ * (shared/spec/allocator.md §4.3–§4.5).
+ *
+ * Every exported step takes the state and mutates it in place; the state is plain data (Maps,
+ * typed arrays, numbers), so a caller that needs the old state clones it first ({@link cloneCpuModel}).
+ */
+import {
+  type AllocatorCounters,
+  type AllocatorParams,
+  type AllocatorState,
+  type MmContext,
+  PinOutcome,
+  SWITCH_EXHAUSTED,
+  SWITCH_LOCAL_FLUSH,
+  SWITCH_NEW_CONTEXT,
+  SWITCH_ROLLOVER,
+  checkAndSwitchContext,
+  cloneAllocator,
+  createAllocator,
+  ctxAsid,
+  ctxGen,
+  mmContextGet,
+  mmContextPut,
+  pinAsid,
+  pinOutcome,
+} from './allocator.js';
+import {
+  SPECULATIVE,
+  type TlbState,
+  cloneTlb,
+  createTlb,
+  localFlushTlbAll,
+  otherMmUnder,
+  tlbEntries,
+  tlbFill,
+  tlbiAsidBroadcast,
+  tlbiVaRangeBroadcast,
+} from './tlb.js';
+import { EventError } from '../../trace/errors.js';
+
+/** 4 KiB pages (PAGE_SHIFT 12). */
+export const PAGE_SHIFT = 12;
+/** `MAX_TLBI_OPS` = PTRS_PER_PTE for 4 KiB pages: larger ranges use `flush_tlb_mm` (v5.10 tlbflush.h). */
+export const MAX_TLBI_OPS = 512;
+
+/** Kinds of CPU-side invariant violation (spec allocator.md §4.3 and §4.5). */
+export const CPU_VIOLATION_KINDS = [
+  /** UniqueASIDPerCPU: a CPU's TLB holds entries of two address spaces under one ASID. */
+  'tlb-alias',
+  /** SameASIDActiveTask / ActiveASIDMatchesContext: a CPU runs an mm with an ASID that is not the mm's. */
+  'active-asid-mismatch',
+  /** UniqueCtxInGeneration: two address spaces hold the same ASID in the current generation. */
+  'duplicate-asid',
+  /** NoUsableStaleEntry / TLBEmptyInvalPTE: a TLB entry survived the unmap that should have removed it. */
+  'stale-tlb',
+  /** PinnedBookkeeping: the ASID of a pinned mm changed. */
+  'pinned-asid-changed',
+  /** FreeAfterRollover: no free ASID after a rollover (the kernel would index past asid_map). */
+  'no-free-asid',
+  /** `unpin` of an mm that is not pinned (refcount_t would warn). */
+  'unbalanced-unpin',
+] as const;
+export type CpuViolationKind = (typeof CPU_VIOLATION_KINDS)[number];
+
+/** One invariant violation. `row` is the trace line of the event after which it was found. */
+export interface CpuViolation {
+  row: number;
+  kind: CpuViolationKind;
+  cpu?: number;
+  asid?: number;
+  mm?: string;
+  otherMm?: string;
+  /** Row of the event that filled the offending TLB entry, when there is one. */
+  fillRow?: number;
+  detail: string;
+}
+
+/** An address space (`struct mm_struct`) as the CPU side sees it. */
+export interface MmState extends MmContext {
+  key: number;
+  /** Trace `mm` value, or `<task>@<row>` for an anonymous mm. */
+  label: string;
+  /** Live tasks using it (mm_users). */
+  users: number;
+  /** ASID number held while pinned (-1 when not pinned). */
+  pinnedAsid: number;
+  /** Times its ASID number changed (a fresh number after a rollover). */
+  asidChanges: number;
+  /** Pages unmapped (and not mapped again): accesses fault, fills are impossible. */
+  unmapped: Set<number>;
+}
+
+export interface CpuModelState {
+  alloc: AllocatorState;
+  tlb: TlbState;
+  /** task id -> mm key. */
+  tasks: Map<number, number>;
+  mms: Map<number, MmState>;
+  /** Live mm labels -> key. */
+  labels: Map<string, number>;
+  /** Labels of exited mms still pinned by a driver -> key (only `unpin` reaches them). */
+  zombies: Map<string, number>;
+  nextKey: number;
+  /** Task current on each CPU (0 = idle / kernel thread). */
+  curTask: Int32Array;
+  /** mm in TTBR0 (the CPU's active_mm; stays across lazy-TLB idle), -1 = none yet. */
+  ttbrMm: Int32Array;
+  /** ASID in TTBR1 (allocator number; the EL0 half is `asid | 1` under KPTI). */
+  ttbrAsid: Int32Array;
+  /** Per allocator index: last mm key given that ASID, and the generation it got it in. */
+  ownerKey: Int32Array;
+  ownerGen: Float64Array;
+}
+
+/** Callbacks through which the model reports what it does (observations are not model state). */
+export interface CpuObserver {
+  counters: AllocatorCounters & {
+    switches: number;
+    sameMmSwitches: number;
+    idleSwitches: number;
+    accesses: number;
+    faults: number;
+    tlbiAsid: number;
+    tlbiVa: number;
+  };
+  violation(v: CpuViolation): void;
+  rollover(row: number, generation: number): void;
+  pin(row: number, mm: string, outcome: PinOutcome, asid: number, held: number): void;
+  /** A successful `arm64_mm_context_put`. */
+  unpinned(): void;
+  /** An mm's record is dropped (exited and unpinned). */
+  retired(mm: MmState): void;
+}
+
+export function createCpuModel(p: AllocatorParams): CpuModelState {
+  const n = p.cfg.cpus;
+  return {
+    alloc: createAllocator(p),
+    tlb: createTlb(n),
+    tasks: new Map(),
+    mms: new Map(),
+    labels: new Map(),
+    zombies: new Map(),
+    nextKey: 0,
+    curTask: new Int32Array(n),
+    ttbrMm: new Int32Array(n).fill(-1),
+    ttbrAsid: new Int32Array(n),
+    ownerKey: new Int32Array(p.numIdx).fill(-1),
+    ownerGen: new Float64Array(p.numIdx),
+  };
+}
+
+export function cloneCpuModel(s: CpuModelState): CpuModelState {
+  const mms = new Map<number, MmState>();
+  for (const [k, m] of s.mms) mms.set(k, { ...m, unmapped: new Set(m.unmapped) });
+  return {
+    alloc: cloneAllocator(s.alloc),
+    tlb: cloneTlb(s.tlb),
+    tasks: new Map(s.tasks),
+    mms,
+    labels: new Map(s.labels),
+    zombies: new Map(s.zombies),
+    nextKey: s.nextKey,
+    curTask: s.curTask.slice(),
+    ttbrMm: s.ttbrMm.slice(),
+    ttbrAsid: s.ttbrAsid.slice(),
+    ownerKey: s.ownerKey.slice(),
+    ownerGen: s.ownerGen.slice(),
+  };
+}
+
+function labelOf(s: CpuModelState, key: number): string {
+  return s.mms.get(key)?.label ?? `#${key}`;
+}
+
+function newMm(s: CpuModelState, label: string): MmState {
+  const mm: MmState = {
+    key: s.nextKey++,
+    label,
+    ctx: 0,
+    pinned: 0,
+    users: 1,
+    pinnedAsid: -1,
+    asidChanges: 0,
+    unmapped: new Set(),
+  };
+  s.mms.set(mm.key, mm);
+  s.labels.set(label, mm.key);
+  return mm;
+}
+
+function checkCpu(p: AllocatorParams, cpu: number, row: number): void {
+  if (cpu >= p.cfg.cpus) throw new EventError(`cpu ${cpu} does not exist: the system has ${p.cfg.cpus} CPUs (0-${p.cfg.cpus - 1})`, row, 'cpu');
+}
+
+/** The live mm named `label` (or, with `allowZombie`, an exited one still pinned). */
+export function lookupMm(s: CpuModelState, label: string, row: number, allowZombie = false): MmState {
+  const key = s.labels.get(label) ?? (allowZombie ? s.zombies.get(label) : undefined);
+  if (key === undefined) throw new EventError(`mm ${label} is not a live address space (no fork names it, or its last task exited)`, row, 'mm');
+  return s.mms.get(key)!;
+}
+
+/** Drop one user of an mm (task exit or exec); the last one ends the address space. */
+function mmput(s: CpuModelState, key: number, obs: CpuObserver): void {
+  const mm = s.mms.get(key)!;
+  if (--mm.users > 0) return;
+  s.labels.delete(mm.label);
+  if (mm.pinned > 0) s.zombies.set(mm.label, key);
+  else retire(s, mm, obs);
+}
+
+function retire(s: CpuModelState, mm: MmState, obs: CpuObserver): void {
+  s.mms.delete(mm.key);
+  obs.retired(mm);
+}
+
+/** `fork task [mm]`: `copy_process` → `init_new_context` (ctx 0, not pinned), or CLONE_VM into a live mm. */
+export function fork(s: CpuModelState, task: number, label: string | undefined, row: number): void {
+  if (task === 0) throw new EventError('task 0 is the idle task and cannot be forked', row, 'task');
+  if (s.tasks.has(task)) throw new EventError(`task ${task} is already alive (exit it before its id is reused)`, row, 'task');
+  if (label !== undefined) {
+    const live = s.labels.get(label);
+    if (live !== undefined) {
+      s.mms.get(live)!.users++;
+      s.tasks.set(task, live);
+      return;
+    }
+  }
+  s.tasks.set(task, newMm(s, label ?? `${task}@${row}`).key);
+}
+
+/** `exec task [mm]`: the task gets a fresh address space (`exec_mmap`); the old one loses a user. */
+export function exec(s: CpuModelState, task: number, label: string | undefined, row: number, obs: CpuObserver): void {
+  const old = s.tasks.get(task);
+  if (old === undefined) throw new EventError(`task ${task} is not alive`, row, 'task');
+  if (label !== undefined && s.labels.has(label)) throw new EventError(`mm ${label} is already live: exec needs a fresh address space`, row, 'mm');
+  s.tasks.set(task, newMm(s, label ?? `${task}@${row}`).key);
+  mmput(s, old, obs);
+}
+
+/** `exit task`: `exit_mm`; the address space ends with its last task. CPUs keep it as active_mm (lazy TLB). */
+export function exit(s: CpuModelState, task: number, row: number, obs: CpuObserver): void {
+  const old = s.tasks.get(task);
+  if (old === undefined) throw new EventError(`task ${task} is not alive`, row, 'task');
+  s.tasks.delete(task);
+  for (let c = 0; c < s.curTask.length; c++) if (s.curTask[c] === task) s.curTask[c] = 0;
+  mmput(s, old, obs);
+}
+
+/** Record that `mm` now holds ctx (g, asid) and check UniqueCtxInGeneration and pinned stability. */
+function noteNewContext(p: AllocatorParams, s: CpuModelState, mm: MmState, prevCtx: number, row: number, obs: CpuObserver): void {
+  const asid = ctxAsid(mm.ctx);
+  if (prevCtx !== 0 && ctxAsid(prevCtx) !== asid) {
+    mm.asidChanges++;
+    if (mm.pinned > 0 && mm.pinnedAsid !== asid) {
+      obs.violation({ row, kind: 'pinned-asid-changed', asid, mm: mm.label, detail: `pinned ASID ${mm.pinnedAsid} became ${asid}` });
+    }
+  }
+  const idx = asid >> p.idxShift;
+  const gen = ctxGen(mm.ctx);
+  const owner = s.ownerKey[idx];
+  if (owner !== mm.key && owner >= 0 && s.ownerGen[idx] === gen && s.mms.get(owner)?.ctx === mm.ctx) {
+    obs.violation({
+      row,
+      kind: 'duplicate-asid',
+      asid,
+      mm: mm.label,
+      otherMm: labelOf(s, owner),
+      detail: `mm ${mm.label} and mm ${labelOf(s, owner)} both hold ASID ${asid} in generation ${gen}`,
+    });
+  }
+  s.ownerKey[idx] = mm.key;
+  s.ownerGen[idx] = gen;
+}
+
+/** ActiveASIDMatchesContext (implies SameASIDActiveTask): every CPU with `mm` in TTBR uses the mm's ASID. */
+function checkActive(s: CpuModelState, mm: MmState, row: number, obs: CpuObserver): void {
+  const asid = ctxAsid(mm.ctx);
+  for (let c = 0; c < s.ttbrMm.length; c++) {
+    if (s.ttbrMm[c] === mm.key && s.ttbrAsid[c] !== asid) {
+      obs.violation({
+        row,
+        kind: 'active-asid-mismatch',
+        cpu: c,
+        asid: s.ttbrAsid[c],
+        mm: mm.label,
+        detail: `CPU${c} runs mm ${mm.label} with ASID ${s.ttbrAsid[c]} but the mm's context holds ASID ${asid}`,
+      });
+    }
+  }
+}
+
+function fillAndCheck(s: CpuModelState, cpu: number, mm: MmState, page: number, row: number, obs: CpuObserver): void {
+  const asid = s.ttbrAsid[cpu];
+  const other = tlbFill(s.tlb, cpu, asid, mm.key, page, row);
+  if (other >= 0) {
+    const fillRow = s.tlb.cpus[cpu].get(asid)?.get(other)?.values().next().value;
+    obs.violation({
+      row,
+      kind: 'tlb-alias',
+      cpu,
+      asid,
+      mm: mm.label,
+      otherMm: labelOf(s, other),
+      fillRow,
+      detail: `CPU${cpu} runs mm ${mm.label} with ASID ${asid} while its TLB holds entries of mm ${labelOf(s, other)} under that ASID`,
+    });
+  }
+}
+
+/**
+ * `schedule cpu task`: `context_switch` → `switch_mm` → `check_and_switch_context` when the mm changes;
+ * task 0 (idle / kernel thread) is lazy TLB and switches nothing. Order as the kernel does it:
+ * allocator, pending local flush (TTBR still holds the outgoing mm), `active_asids`, TTBR, then the
+ * speculative walk of the new mm. Spec allocator.md §4.5.
+ */
+export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task: number, row: number, obs: CpuObserver): void {
+  checkCpu(p, cpu, row);
+  const n = obs.counters;
+  if (task === 0) {
+    s.curTask[cpu] = 0;
+    n.idleSwitches++;
+    return;
+  }
+  const key = s.tasks.get(task);
+  if (key === undefined) throw new EventError(`task ${task} is not alive (fork it first)`, row, 'task');
+  s.curTask[cpu] = task;
+  if (s.ttbrMm[cpu] === key) {
+    n.sameMmSwitches++;
+    return;
+  }
+  n.switches++;
+  const mm = s.mms.get(key)!;
+  const prevCtx = mm.ctx;
+  const flags = checkAndSwitchContext(p, s.alloc, mm, cpu, n);
+  if (flags & SWITCH_ROLLOVER) obs.rollover(row, s.alloc.generation);
+  if (flags & SWITCH_EXHAUSTED) {
+    obs.violation({ row, kind: 'no-free-asid', cpu, mm: mm.label, detail: `no free ASID after rollover to generation ${s.alloc.generation} (all taken by pinned and reserved ASIDs)` });
+    return;
+  }
+  if (flags & SWITCH_LOCAL_FLUSH) localFlushTlbAll(s.tlb, cpu, s.ttbrMm[cpu], s.ttbrAsid[cpu]);
+  if (flags & SWITCH_NEW_CONTEXT) noteNewContext(p, s, mm, prevCtx, row, obs);
+  s.ttbrMm[cpu] = key;
+  s.ttbrAsid[cpu] = ctxAsid(mm.ctx);
+  fillAndCheck(s, cpu, mm, SPECULATIVE, row, obs);
+  checkActive(s, mm, row, obs);
+}
+
+/** `pin mm`: `arm64_mm_context_get`, as a device driver calls it. */
+export function pin(p: AllocatorParams, s: CpuModelState, label: string, row: number, obs: CpuObserver): void {
+  const mm = lookupMm(s, label, row);
+  const prevCtx = mm.ctx;
+  const r = mmContextGet(p, s.alloc, mm, obs.counters);
+  const outcome = pinOutcome(r);
+  if (outcome === PinOutcome.Exhausted) {
+    obs.violation({ row, kind: 'no-free-asid', mm: mm.label, detail: `no free ASID after rollover to generation ${s.alloc.generation}` });
+  } else if (outcome === PinOutcome.Pinned) {
+    if (mm.ctx !== prevCtx) noteNewContext(p, s, mm, prevCtx, row, obs);
+    mm.pinnedAsid = ctxAsid(mm.ctx);
+    checkActive(s, mm, row, obs);
+  }
+  obs.pin(row, mm.label, outcome, pinAsid(r), s.alloc.nrPinned);
+}
+
+/** `unpin mm`: `arm64_mm_context_put`. */
+export function unpin(p: AllocatorParams, s: CpuModelState, label: string, row: number, obs: CpuObserver): void {
+  const mm = lookupMm(s, label, row, true);
+  if (!mmContextPut(p, s.alloc, mm)) {
+    obs.violation({ row, kind: 'unbalanced-unpin', mm: mm.label, detail: `unpin of mm ${mm.label}, which holds no pin` });
+    return;
+  }
+  obs.unpinned();
+  if (mm.pinned > 0) return;
+  mm.pinnedAsid = -1;
+  if (s.zombies.get(mm.label) === mm.key) {
+    s.zombies.delete(mm.label);
+    retire(s, mm, obs);
+  }
+}
+
+function pageRange(va: number, size: number, row: number): [number, number] {
+  if (size <= 0) throw new EventError('size must be at least 1 byte', row, 'size');
+  return [Math.floor(va / 2 ** PAGE_SHIFT), Math.floor((va + size - 1) / 2 ** PAGE_SHIFT)];
+}
+
+/** `map mm va size`: the process's page tables gain (or change) a mapping. */
+export function mapMm(s: CpuModelState, label: string, va: number, size: number, row: number): void {
+  const mm = lookupMm(s, label, row, true);
+  const [first, last] = pageRange(va, size, row);
+  if (mm.unmapped.size === 0) return;
+  for (let pg = first; pg <= last; pg++) mm.unmapped.delete(pg);
+}
+
+/**
+ * `unmap mm va size`: PTEs cleared, then `flush_tlb_range` with `ASID(mm)` read now: per-page
+ * TLBI VAE1IS, or TLBI ASIDE1IS (`flush_tlb_mm`) above MAX_TLBI_OPS pages. Then NoUsableStaleEntry:
+ * no CPU that runs the mm may still hold an entry for those pages under the ASID it runs with.
+ * @returns the page range, for the device side's invalidation paths.
+ */
+export function unmapMm(s: CpuModelState, label: string, va: number, size: number, row: number, obs: CpuObserver): void {
+  const mm = lookupMm(s, label, row, true);
+  const [first, last] = pageRange(va, size, row);
+  const pages = last - first + 1;
+  if (pages <= 1 << 20) for (let pg = first; pg <= last; pg++) mm.unmapped.add(pg);
+  if (mm.ctx !== 0) {
+    const asid = ctxAsid(mm.ctx);
+    if (pages > MAX_TLBI_OPS) {
+      tlbiAsidBroadcast(s.tlb, asid);
+      obs.counters.tlbiAsid++;
+    } else {
+      tlbiVaRangeBroadcast(s.tlb, asid, first, last);
+      obs.counters.tlbiVa += pages;
+    }
+  }
+  for (let c = 0; c < s.ttbrMm.length; c++) {
+    if (s.ttbrMm[c] !== mm.key) continue;
+    const entries = tlbEntries(s.tlb, c, s.ttbrAsid[c], mm.key);
+    if (!entries) continue;
+    for (const [pg, fillRow] of entries) {
+      if (pg >= first && pg <= last) {
+        obs.violation({
+          row,
+          kind: 'stale-tlb',
+          cpu: c,
+          asid: s.ttbrAsid[c],
+          mm: mm.label,
+          fillRow,
+          detail: `CPU${c} runs mm ${mm.label} with ASID ${s.ttbrAsid[c]} and still translates page 0x${(pg * 2 ** PAGE_SHIFT).toString(16)} after the TLBI (sent for ASID ${ctxAsid(mm.ctx)})`,
+        });
+      }
+    }
+  }
+}
+
+/** `access cpu va`: the CPU's current task touches `va`: a TLB fill under the TTBR's ASID, or a fault. */
+export function access(p: AllocatorParams, s: CpuModelState, cpu: number, va: number, row: number, obs: CpuObserver): void {
+  checkCpu(p, cpu, row);
+  if (s.curTask[cpu] === 0) throw new EventError(`CPU${cpu} runs no user task (idle or kernel thread): it cannot access user memory`, row, 'cpu');
+  const mm = s.mms.get(s.ttbrMm[cpu]);
+  if (!mm) throw new EventError(`CPU${cpu} has no user address space`, row, 'cpu');
+  obs.counters.accesses++;
+  const page = Math.floor(va / 2 ** PAGE_SHIFT);
+  if (mm.unmapped.has(page)) {
+    obs.counters.faults++;
+    return;
+  }
+  fillAndCheck(s, cpu, mm, page, row, obs);
+}
+
+/** Exported for reports: the mm a key names. */
+export { labelOf, otherMmUnder };

@@ -1,0 +1,97 @@
+/**
+ * Terminal rendering of a {@link Report} with cli-table3, and its JSON form.
+ */
+import Table from 'cli-table3';
+import type { Report } from './report.js';
+
+/** Stable JSON: the report object is built with a fixed key order, so this is byte-identical per input. */
+export function renderJson(r: object): string {
+  return JSON.stringify(r, null, 2) + '\n';
+}
+
+const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+const table = (head: string[]) => new Table({ head, chars: COMPACT, style: { head: [], border: [] } });
+
+function kv(title: string, rows: [string, string | number][]): string {
+  const t = table([title, '']);
+  for (const [k, v] of rows) t.push([k, String(v)]);
+  return t.toString();
+}
+
+/** Rollovers per tenth of the trace's time span (or row span when the trace has no times). */
+function rolloverBuckets(r: Report): [string, number][] {
+  const s = r.churn.rolloverSeries;
+  const useTime = r.trace.firstTime !== null && r.trace.lastTime !== null && r.trace.lastTime > r.trace.firstTime && s.every((x) => x.time !== null);
+  const lo = useTime ? r.trace.firstTime! : 1;
+  const hi = useTime ? r.trace.lastTime! : Math.max(1, ...s.map((x) => x.row));
+  const width = Math.max(1, (hi - lo) / 10);
+  const counts = new Array(10).fill(0);
+  for (const x of s) counts[Math.min(9, Math.floor(((useTime ? x.time! : x.row) - lo) / width))]++;
+  const unit = useTime ? (v: number) => `${((v - lo) / 1e9).toFixed(3)} s` : (v: number) => `row ${Math.round(v)}`;
+  return counts.map((c, i) => [`${unit(lo + i * width)} .. ${unit(lo + (i + 1) * width)}`, c]);
+}
+
+/** The human report: system, churn, pins, violations. */
+export function renderText(r: Report, maxViolations = 20): string {
+  const sys = r.system;
+  const out: string[] = [];
+  out.push(`asid-replay: ${r.trace.name}: ${r.trace.events} events`);
+  out.push(`allocator ${r.allocator.variant}: ${r.allocator.source}`);
+  out.push(
+    kv('system', [
+      ['CPUs', sys.cpus],
+      ['ASID bits', `${sys.asidBits}${sys.kpti ? ' (KPTI: ASID pairs)' : ''}`],
+      ['allocator', r.allocator.variant],
+      ['allocatable ASID slots', r.allocator.numAsids - 1],
+    ]),
+  );
+  const c = r.churn;
+  out.push(
+    kv('ASID churn', [
+      ['switch_mm (mm changed)', c.switches],
+      ['  fast path / slow path', `${c.fastPath} / ${c.slowPath}`],
+      ['same-mm switches / idle (lazy TLB)', `${c.sameMmSwitches} / ${c.idleSwitches}`],
+      ['fresh ASID allocations', c.allocations],
+      ['ASIDs re-used after rollover (reserved/pinned/free)', `${c.reused.reserved} / ${c.reused.pinned} / ${c.reused.free}`],
+      ['rollovers (final generation)', `${c.rollovers} (${r.allocator.finalGeneration})`],
+      ['local TLB flushes', c.localTlbFlushes],
+      ['broadcast TLBIs (ASID / VA)', `${c.tlbi.asid} / ${c.tlbi.va}`],
+      ['address spaces (changed ASID)', `${c.mms.created} (${c.mms.changedAsid})`],
+    ]),
+  );
+  if (c.mms.top.length > 0) {
+    const t = table(['mm', 'ASID changes']);
+    for (const m of c.mms.top) t.push([m.mm, m.asidChanges]);
+    out.push(t.toString());
+  }
+  if (c.rollovers > 0) {
+    const t = table(['rollovers over the trace', 'count']);
+    for (const [span, n] of rolloverBuckets(r)) t.push([span, n]);
+    out.push(t.toString() + (c.rolloverSeriesTruncated ? `\n(series holds the first ${c.rolloverSeries.length} rollovers)` : ''));
+  }
+  const p = r.pins;
+  out.push(
+    kv('pins (arm64_mm_context_get)', [
+      ['limit (max_pinned_asids)', p.limit === null ? 'none (underflow)' : p.limit],
+      ['  computed as', p.limitFormula],
+      ['requests / first pins / re-pins', `${p.requests} / ${p.pinned} / ${p.repins}`],
+      ['failures', p.failures + (p.firstFailureRow !== null ? ` (first at row ${p.firstFailureRow})` : '')],
+      ['most held at once', p.maxHeld],
+      ['unpins', p.unpins],
+    ]),
+  );
+  const total = Object.values(r.violationCounts).reduce((a, b) => a + b, 0);
+  if (total === 0) {
+    out.push('violations: none');
+  } else {
+    const counts = Object.entries(r.violationCounts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+    out.push(`violations: ${total} (${counts})`);
+    const t = table(['row', 'kind', 'cpu', 'asid', 'mm', 'detail']);
+    for (const v of r.violations.slice(0, maxViolations)) {
+      t.push([v.row, v.kind, v.cpu ?? '', v.asid ?? '', v.mm ?? '', v.detail + (v.fillRow !== undefined ? ` (entry filled at row ${v.fillRow})` : '')]);
+    }
+    out.push(t.toString());
+    if (total > maxViolations) out.push(`... ${total - maxViolations} more (use --json for all)`);
+  }
+  return out.join('\n') + '\n';
+}

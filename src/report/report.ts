@@ -1,0 +1,177 @@
+/**
+ * The replay report: its JSON shape (schema `asid-replay/report`, version 1) and the collector that
+ * builds it from the model's observations. Deterministic: the same trace and system give the same
+ * object, with keys in a fixed order, so `--json` output is byte-identical.
+ */
+import { PinOutcome, newCounters } from '../model/cpu/allocator.js';
+import type { CpuViolation, CpuViolationKind, MmState } from '../model/cpu/cpu-model.js';
+import { CPU_VIOLATION_KINDS } from '../model/cpu/cpu-model.js';
+import type { SystemObserver } from '../model/system.js';
+import type { SystemConfig } from '../trace/system.js';
+import type { AllocatorParams } from '../model/cpu/allocator.js';
+
+export const REPORT_SCHEMA = 'asid-replay/report';
+export const REPORT_VERSION = 1;
+
+/** Most violations listed one by one; the counts cover all of them. */
+export const MAX_LISTED_VIOLATIONS = 10000;
+/** Most rollovers listed in the time series. */
+export const MAX_ROLLOVER_SERIES = 10000;
+const TOP_MMS = 10;
+
+export interface Report {
+  schema: typeof REPORT_SCHEMA;
+  version: typeof REPORT_VERSION;
+  trace: { name: string; events: number; firstTime: number | null; lastTime: number | null };
+  system: SystemConfig;
+  allocator: {
+    variant: string;
+    source: string;
+    /** Allocatable index space: 2^asidBits, or 2^(asidBits-1) ASID pairs under KPTI. */
+    numAsids: number;
+    finalGeneration: number;
+  };
+  churn: {
+    /** switch_mm calls that reached check_and_switch_context (the mm changed). */
+    switches: number;
+    /** schedule events that kept the CPU's mm (threads of one process, return from lazy TLB). */
+    sameMmSwitches: number;
+    /** schedule of task 0 / kernel threads (lazy TLB, no switch_mm). */
+    idleSwitches: number;
+    fastPath: number;
+    slowPath: number;
+    /** Fresh ASIDs from the bitmap search. */
+    allocations: number;
+    /** ASIDs re-used across a rollover, by new_context path. */
+    reused: { reserved: number; pinned: number; free: number };
+    rollovers: number;
+    localTlbFlushes: number;
+    tlbi: { asid: number; va: number };
+    accesses: number;
+    faults: number;
+    mms: { created: number; changedAsid: number; asidChanges: number; top: { mm: string; asidChanges: number }[] };
+    rolloverSeries: { row: number; time: number | null; generation: number }[];
+    rolloverSeriesTruncated: boolean;
+  };
+  pins: {
+    /** max_pinned_asids; null when the kernel's unsigned arithmetic underflows (no limit). */
+    limit: number | null;
+    limitFormula: string;
+    limitReason: string;
+    requests: number;
+    /** First pins of an mm (a new pinned ASID). */
+    pinned: number;
+    /** Pins of an already-pinned mm (refcount). */
+    repins: number;
+    failures: number;
+    firstFailureRow: number | null;
+    maxHeld: number;
+    unpins: number;
+  };
+  violationCounts: Record<CpuViolationKind, number>;
+  violations: CpuViolation[];
+  violationsTruncated: boolean;
+}
+
+/** Observer that accumulates a {@link Report}. */
+export class ReportCollector implements SystemObserver {
+  counters = { ...newCounters(), switches: 0, sameMmSwitches: 0, idleSwitches: 0, accesses: 0, faults: 0, tlbiAsid: 0, tlbiVa: 0 };
+  private violations: CpuViolation[] = [];
+  private violationCounts = Object.fromEntries(CPU_VIOLATION_KINDS.map((k) => [k, 0])) as Record<CpuViolationKind, number>;
+  private series: Report['churn']['rolloverSeries'] = [];
+  private pinsAcc = { requests: 0, pinned: 0, repins: 0, failures: 0, firstFailureRow: null as number | null, maxHeld: 0, unpins: 0 };
+  private mmAcc = { created: 0, changedAsid: 0, asidChanges: 0 };
+  private top: { mm: string; asidChanges: number; key: number }[] = [];
+  events = 0;
+  firstTime: number | null = null;
+  lastTime: number | null = null;
+  /** Time of the event being replayed (for the rollover series). */
+  now: number | null = null;
+
+  violation(v: CpuViolation): void {
+    this.violationCounts[v.kind]++;
+    if (this.violations.length < MAX_LISTED_VIOLATIONS) this.violations.push(v);
+  }
+
+  rollover(row: number, generation: number): void {
+    if (this.series.length < MAX_ROLLOVER_SERIES) this.series.push({ row, time: this.now, generation });
+  }
+
+  pin(row: number, _mm: string, outcome: PinOutcome, _asid: number, held: number): void {
+    const a = this.pinsAcc;
+    a.requests++;
+    if (outcome === PinOutcome.Pinned) a.pinned++;
+    else if (outcome === PinOutcome.Repinned) a.repins++;
+    else {
+      a.failures++;
+      a.firstFailureRow ??= row;
+    }
+    if (held > a.maxHeld) a.maxHeld = held;
+  }
+
+  unpinned(): void {
+    this.pinsAcc.unpins++;
+  }
+
+  retired(mm: MmState): void {
+    this.noteMm(mm);
+  }
+
+  private noteMm(mm: MmState): void {
+    this.mmAcc.created++;
+    if (mm.asidChanges > 0) {
+      this.mmAcc.changedAsid++;
+      this.mmAcc.asidChanges += mm.asidChanges;
+      this.considerTop(mm);
+    }
+  }
+
+  private considerTop(mm: MmState): void {
+    const t = this.top;
+    if (t.length === TOP_MMS && mm.asidChanges <= t[t.length - 1].asidChanges) return;
+    t.push({ mm: mm.label, asidChanges: mm.asidChanges, key: mm.key });
+    // Most changes first; ties by creation order so the list is deterministic.
+    t.sort((a, b) => b.asidChanges - a.asidChanges || a.key - b.key);
+    if (t.length > TOP_MMS) t.pop();
+  }
+
+  /** Build the report; `liveMms` are the mms still alive at the end of the trace. */
+  finish(name: string, system: SystemConfig, params: AllocatorParams, generation: number, liveMms: Iterable<MmState>): Report {
+    for (const mm of liveMms) this.noteMm(mm);
+    const n = this.counters;
+    const limit = params.pinLimit;
+    return {
+      schema: REPORT_SCHEMA,
+      version: REPORT_VERSION,
+      trace: { name, events: this.events, firstTime: this.firstTime, lastTime: this.lastTime },
+      system,
+      allocator: { variant: params.cfg.variant, source: params.traits.source, numAsids: params.numIdx, finalGeneration: generation },
+      churn: {
+        switches: n.switches,
+        sameMmSwitches: n.sameMmSwitches,
+        idleSwitches: n.idleSwitches,
+        fastPath: n.fastPath,
+        slowPath: n.slowPath,
+        allocations: n.allocations,
+        reused: { reserved: n.reuseReserved, pinned: n.reusePinned, free: n.reuseFree },
+        rollovers: n.rollovers,
+        localTlbFlushes: n.localTlbFlushes,
+        tlbi: { asid: n.tlbiAsid, va: n.tlbiVa },
+        accesses: n.accesses,
+        faults: n.faults,
+        mms: { ...this.mmAcc, top: this.top.map(({ mm, asidChanges }) => ({ mm, asidChanges })) },
+        rolloverSeries: this.series,
+        rolloverSeriesTruncated: n.rollovers > this.series.length,
+      },
+      pins: {
+        limit: Number.isFinite(limit.value) ? limit.value : null,
+        limitFormula: limit.formula,
+        limitReason: limit.reason,
+        ...this.pinsAcc,
+      },
+      violationCounts: this.violationCounts,
+      violations: this.violations,
+      violationsTruncated: this.violations.length < Object.values(this.violationCounts).reduce((a, b) => a + b, 0),
+    };
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * zod schemas of trace v1 rows, one per event kind (DESIGN.md "Trace format v1").
+ *
+ * A row arrives as an object of its non-empty cells (strings). Each event kind has a strict schema:
+ * required columns, optional columns, and nothing else; integer cells are decimal or `0x` hex and
+ * become numbers (exact up to 2^53 - 1). The first issue zod reports names the offending column.
+ */
+import { z } from 'zod';
+import { type Column, EVENT_COLUMNS, EVENT_KINDS, type EventKind, type TraceEvent } from './events.js';
+
+const INT_RE = /^(?:0[xX][0-9a-fA-F]+|[0-9]+)$/;
+
+/** A non-negative integer cell: decimal or 0x hex, at most 2^53 - 1. */
+export const intCell = z
+  .string()
+  .regex(INT_RE, 'expected a non-negative integer (decimal or 0x hex)')
+  .transform((s, ctx) => {
+    const v = Number(s);
+    if (!Number.isSafeInteger(v)) {
+      ctx.addIssue({ code: 'custom', message: `integer ${s} is larger than 2^53 - 1` });
+      return z.NEVER;
+    }
+    return v;
+  });
+
+/** An identifier cell (mm, device, domain): no spaces or quotes. */
+export const nameCell = z.string().regex(/^[A-Za-z0-9_.:\-/@#]+$/, 'expected an identifier (letters, digits, _.:-/@#)');
+
+const CELL: Record<Exclude<Column, 'event'>, z.ZodType> = {
+  time: intCell,
+  cpu: intCell,
+  task: intCell,
+  pasid: intCell,
+  va: intCell,
+  size: intCell,
+  mm: nameCell,
+  device: nameCell,
+  domain: nameCell,
+};
+
+function eventSchema(kind: EventKind) {
+  const { required, optional } = EVENT_COLUMNS[kind];
+  const shape: Record<string, z.ZodType> = { event: z.literal(kind), time: CELL.time.optional() };
+  for (const c of required) shape[c] = CELL[c as Exclude<Column, 'event'>];
+  for (const c of optional) shape[c] = CELL[c as Exclude<Column, 'event'>].optional();
+  return z.strictObject(shape);
+}
+
+/** Row schema per event kind. */
+export const ROW_SCHEMAS: Readonly<Record<EventKind, z.ZodType>> = Object.fromEntries(
+  EVENT_KINDS.map((k) => [k, eventSchema(k)]),
+) as unknown as Record<EventKind, z.ZodType>;
+
+/** Result of validating one row: the event, or the column at fault and a message. */
+export type RowResult = { ok: true; event: TraceEvent } | { ok: false; column: string; message: string };
+
+/**
+ * Validate one row given as `{column: cell}` of its non-empty cells.
+ * Cross-field rules zod cannot see per column (map/unmap need exactly one of mm and domain) are checked here.
+ */
+export function validateRow(cells: Record<string, string>, row: number): RowResult {
+  const kind = cells.event;
+  if (kind === undefined) return { ok: false, column: 'event', message: `missing event; expected one of ${EVENT_KINDS.join(', ')}` };
+  const schema = ROW_SCHEMAS[kind as EventKind];
+  if (!schema) return { ok: false, column: 'event', message: `unknown event "${kind}"; expected one of ${EVENT_KINDS.join(', ')}` };
+  const r = schema.safeParse(cells);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const column = String(issue.path[0] ?? 'event');
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      const key = issue.keys[0];
+      return { ok: false, column: key, message: `column ${key} is not used by event ${kind} (uses: ${usage(kind as EventKind)})` };
+    }
+    if (issue.code === 'invalid_type' && cells[column] === undefined) {
+      message = `event ${kind} needs a value in column ${column} (uses: ${usage(kind as EventKind)})`;
+    } else {
+      message = `column ${column}: ${message}, got "${cells[column]}"`;
+    }
+    return { ok: false, column, message };
+  }
+  const event = r.data as TraceEvent;
+  event.kind = kind as EventKind;
+  delete (event as { event?: string }).event;
+  event.row = row;
+  if ((kind === 'map' || kind === 'unmap') && (event.mm === undefined) === (event.domain === undefined)) {
+    return { ok: false, column: event.mm === undefined ? 'mm' : 'domain', message: `event ${kind} needs exactly one of mm (a process) and domain (a DMA domain)` };
+  }
+  return { ok: true, event };
+}
+
+function usage(kind: EventKind): string {
+  const { required, optional } = EVENT_COLUMNS[kind];
+  return [...required, ...optional.map((o) => `[${o}]`)].join(' ') || 'nothing';
+}

@@ -1,0 +1,96 @@
+/**
+ * The system a trace is replayed on: the `# system: {json}` preamble of trace v1, overridden by
+ * command-line flags, falling back to {@link DEFAULT_SYSTEM}. Validated with zod; every problem is
+ * reported with its JSON path.
+ */
+import { z } from 'zod';
+import { ALLOCATOR_VARIANTS } from '../model/cpu/variants.js';
+
+/** SMMU driver designs (shared/spec/smmu-sva.md §0). */
+export const DRIVER_DESIGNS = ['shared-asid', 'private-asid', 'btm-2023'] as const;
+export type DriverDesign = (typeof DRIVER_DESIGNS)[number];
+
+const name = z.string().regex(/^[A-Za-z0-9_.:\-/]+$/, 'a name of letters, digits and _.:-/');
+
+export const SmmuSchema = z.strictObject({
+  name,
+  asidBits: z.union([z.literal(8), z.literal(16)]).default(16),
+  vmidBits: z.union([z.literal(8), z.literal(16)]).default(16),
+  btm: z.boolean().default(false),
+  ssidBits: z.int().min(0).max(20).default(20),
+  rangeInvalidation: z.boolean().default(false),
+});
+
+export const DeviceSchema = z.strictObject({
+  name,
+  smmu: name,
+  pasidBits: z.int().min(0).max(20).default(20),
+  streamIds: z.array(z.int().min(0)).optional(),
+  ats: z.boolean().default(false),
+});
+
+export const SystemSchema = z
+  .strictObject({
+    cpus: z.int().min(1).max(4096).default(4),
+    asidBits: z.int().min(2).max(16).default(16),
+    kpti: z.boolean().default(false),
+    allocator: z.enum(ALLOCATOR_VARIANTS).default('v5.10'),
+    driver: z.enum(DRIVER_DESIGNS).default('private-asid'),
+    smmus: z.array(SmmuSchema).default([]),
+    devices: z.array(DeviceSchema).default([]),
+    /** Allows ASID widths other than 8 and 16 (small widths make rollovers easy to study). */
+    whatIf: z.boolean().default(false),
+    /** What-if override of max_pinned_asids. */
+    maxPinnedAsids: z.int().min(0).optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.asidBits !== 8 && s.asidBits !== 16 && !s.whatIf) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['asidBits'],
+        message: `arm64 CPUs implement 8 or 16 ASID bits; ${s.asidBits} needs "whatIf": true (or --what-if)`,
+      });
+    }
+    if (s.kpti && s.asidBits < 3) {
+      ctx.addIssue({ code: 'custom', path: ['asidBits'], message: 'KPTI needs at least 3 ASID bits (ASID pairs)' });
+    }
+    const smmus = new Set(s.smmus.map((m) => m.name));
+    if (smmus.size !== s.smmus.length) ctx.addIssue({ code: 'custom', path: ['smmus'], message: 'SMMU names must be unique' });
+    const devs = new Set<string>();
+    s.devices.forEach((d, i) => {
+      if (!smmus.has(d.smmu)) {
+        ctx.addIssue({ code: 'custom', path: ['devices', i, 'smmu'], message: `no SMMU named "${d.smmu}" in smmus` });
+      }
+      if (devs.has(d.name)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'name'], message: `duplicate device "${d.name}"` });
+      devs.add(d.name);
+    });
+  });
+
+/** A validated system description. */
+export type SystemConfig = z.infer<typeof SystemSchema>;
+/** What a preamble or the command line may give (everything optional). */
+export type SystemInput = z.input<typeof SystemSchema>;
+
+/** The documented default: 4 CPUs, 16-bit ASIDs, no KPTI, the merged v5.10 allocator, no SMMU. */
+export const DEFAULT_SYSTEM: SystemConfig = SystemSchema.parse({});
+
+/** zod issues as one readable line each: `asidBits: expected ...`. */
+export function formatZodIssues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(system)'}: ${i.message}`).join('; ');
+}
+
+/**
+ * Merge a preamble object with command-line overrides and validate.
+ * @throws Error with a readable message listing every problem.
+ */
+export function resolveSystem(preamble: unknown, overrides: Partial<SystemInput>): SystemConfig {
+  const base = preamble === undefined ? {} : preamble;
+  if (typeof base !== 'object' || base === null || Array.isArray(base)) {
+    throw new Error('the system preamble must be a JSON object');
+  }
+  const merged: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
+  const r = SystemSchema.safeParse(merged);
+  if (!r.success) throw new Error(`invalid system: ${formatZodIssues(r.error)}`);
+  return r.data;
+}
