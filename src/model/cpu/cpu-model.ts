@@ -86,6 +86,8 @@ export interface MmState extends MmContext {
   users: number;
   /** ASID number held while pinned (-1 when not pinned). */
   pinnedAsid: number;
+  /** Pins refused and not yet matched by an unpin (a driver whose get failed does not put). */
+  refusedPins: number;
   /** Times its ASID number changed (a fresh number after a rollover). */
   asidChanges: number;
   /** Pages unmapped (and not mapped again): accesses fault, fills are impossible. */
@@ -183,6 +185,7 @@ function newMm(s: CpuModelState, label: string): MmState {
     pinned: 0,
     users: 1,
     pinnedAsid: -1,
+    refusedPins: 0,
     asidChanges: 0,
     unmapped: new Set(),
   };
@@ -252,11 +255,9 @@ export function exit(s: CpuModelState, task: number, row: number, obs: CpuObserv
 /** Record that `mm` now holds ctx (g, asid) and check UniqueCtxInGeneration and pinned stability. */
 function noteNewContext(p: AllocatorParams, s: CpuModelState, mm: MmState, prevCtx: number, row: number, obs: CpuObserver): void {
   const asid = ctxAsid(mm.ctx);
-  if (prevCtx !== 0 && ctxAsid(prevCtx) !== asid) {
-    mm.asidChanges++;
-    if (mm.pinned > 0 && mm.pinnedAsid !== asid) {
-      obs.violation({ row, kind: 'pinned-asid-changed', asid, mm: mm.label, detail: `pinned ASID ${mm.pinnedAsid} became ${asid}` });
-    }
+  if (prevCtx !== 0 && ctxAsid(prevCtx) !== asid) mm.asidChanges++;
+  if (mm.pinnedAsid >= 0 && mm.pinnedAsid !== asid) {
+    obs.violation({ row, kind: 'pinned-asid-changed', asid, mm: mm.label, detail: `pinned ASID ${mm.pinnedAsid} became ${asid}` });
   }
   const idx = asid >> p.idxShift;
   const gen = ctxGen(mm.ctx);
@@ -354,6 +355,7 @@ export function pin(p: AllocatorParams, s: CpuModelState, label: string, row: nu
   const prevCtx = mm.ctx;
   const r = mmContextGet(p, s.alloc, mm, obs.counters);
   const outcome = pinOutcome(r);
+  if (outcome === PinOutcome.Refused || outcome === PinOutcome.Exhausted) mm.refusedPins++;
   if (outcome === PinOutcome.Exhausted) {
     obs.violation({ row, kind: 'no-free-asid', mm: mm.label, detail: `no free ASID after rollover to generation ${s.alloc.generation}` });
   } else if (outcome === PinOutcome.Pinned) {
@@ -364,9 +366,17 @@ export function pin(p: AllocatorParams, s: CpuModelState, label: string, row: nu
   obs.pin(row, mm.label, outcome, pinAsid(r), s.alloc.nrPinned);
 }
 
-/** `unpin mm`: `arm64_mm_context_put`. */
+/**
+ * `unpin mm`: `arm64_mm_context_put`. An unpin matching a refused pin is not issued (a driver whose
+ * `arm64_mm_context_get` returned 0 holds nothing to put); one with no pin at all is a violation.
+ */
 export function unpin(p: AllocatorParams, s: CpuModelState, label: string, row: number, obs: CpuObserver): void {
   const mm = lookupMm(s, label, row, true);
+  if (mm.pinned === 0 && mm.refusedPins > 0) {
+    // The matching pin was refused: the driver never holds that reference, so no put is issued.
+    mm.refusedPins--;
+    return;
+  }
   if (!mmContextPut(p, s.alloc, mm)) {
     obs.violation({ row, kind: 'unbalanced-unpin', mm: mm.label, detail: `unpin of mm ${mm.label}, which holds no pin` });
     return;

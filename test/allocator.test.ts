@@ -1,0 +1,192 @@
+/**
+ * The ASID allocator's mechanisms against hand-computed expectations from
+ * shared/spec/allocator.md §2 (context.c, v5.10) and §6 (numeric facts).
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  type AllocatorConfig,
+  type MmContext,
+  PinOutcome,
+  checkAndSwitchContext,
+  createAllocator,
+  ctxAsid,
+  ctxGen,
+  mmContextGet,
+  mmContextPut,
+  newCounters,
+  pinAsid,
+  pinOutcome,
+  resolveParams,
+} from '../src/model/cpu/allocator.js';
+
+function setup(cfg: Partial<AllocatorConfig>) {
+  const p = resolveParams({ cpus: 2, asidBits: 16, kpti: false, variant: 'v5.10', ...cfg });
+  const s = createAllocator(p);
+  const n = newCounters();
+  const mms = new Map<string, MmContext>();
+  const mm = (name: string) => {
+    if (!mms.has(name)) mms.set(name, { ctx: 0, pinned: 0 });
+    return mms.get(name)!;
+  };
+  const sw = (cpu: number, name: string) => checkAndSwitchContext(p, s, mm(name), cpu, n);
+  const pin = (name: string) => mmContextGet(p, s, mm(name), n);
+  const at = (name: string) => [ctxGen(mm(name).ctx), ctxAsid(mm(name).ctx)];
+  return { p, s, n, mm, sw, pin, at };
+}
+
+describe('check_and_switch_context / new_context', () => {
+  it('hands out ASIDs from 1 upwards in generation 1; ASID 0 never', () => {
+    const t = setup({});
+    t.sw(0, 'a');
+    t.sw(1, 'b');
+    t.sw(0, 'c');
+    expect([t.at('a'), t.at('b'), t.at('c')]).toEqual([[1, 1], [1, 2], [1, 3]]);
+    expect(t.n.allocations).toBe(3);
+    // A fresh mm (ctx 0) always takes the slow path; an mm of the current generation on a CPU whose
+    // active_asids is non-zero takes the fast path.
+    t.sw(1, 'a');
+    expect(t.n.slowPath).toBe(3);
+    expect(t.n.fastPath).toBe(1);
+  });
+
+  it('rolls over when the cursor runs off the end, keeping every CPU\'s active ASID reserved', () => {
+    // 2-bit ASIDs: 1..3 allocatable, 2 CPUs.
+    const t = setup({ asidBits: 2 });
+    t.sw(0, 't1'); // (1,1)
+    t.sw(1, 't2'); // (1,2)
+    t.sw(1, 't3'); // (1,3); map full
+    t.sw(1, 't4'); // rollover: reserved CPU0 = (1,1), CPU1 = (1,3) → t4 gets 2 in generation 2
+    expect(t.n.rollovers).toBe(1);
+    expect(t.s.generation).toBe(2);
+    expect(t.at('t4')).toEqual([2, 2]);
+    expect(Array.from(t.s.reserved).map((c) => [ctxGen(c), ctxAsid(c)])).toEqual([[1, 1], [1, 3]]);
+    expect(Array.from(t.s.active)).toEqual([0, t.mm('t4').ctx]);
+  });
+
+  it('re-uses an old ASID after a rollover: reserved (a), then still-free (c)', () => {
+    const t = setup({ asidBits: 2 });
+    t.sw(0, 't1');
+    t.sw(1, 't2');
+    t.sw(1, 't3');
+    t.sw(1, 't4'); // g2: t4 = 2
+    t.sw(1, 't3'); // reserved[CPU1] == (1,3) → keeps 3, reservation moved to (2,3)
+    expect(t.at('t3')).toEqual([2, 3]);
+    expect(t.n.reuseReserved).toBe(1);
+    expect(ctxGen(t.s.reserved[1])).toBe(2);
+    // t2's number 2 was taken by t4 this generation, so t2 needs a fresh one: none left → rollover.
+    t.sw(0, 't2');
+    expect(t.n.rollovers).toBe(2);
+    // Generation 3: reserved CPU0 = (1,1) (never switched since), CPU1 = (2,3) → t2 gets 2.
+    expect(t.at('t2')).toEqual([3, 2]);
+    // Path (c): an mm whose old number is free in the new generation gets it back without a search.
+    const u = setup({ asidBits: 3 });
+    for (const m of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) u.sw(0, m); // 1..7
+    u.sw(0, 'h'); // rollover → g2, reserved CPU0 = g, CPU1 = 0; h = 1
+    expect(u.at('h')).toEqual([2, 1]);
+    u.sw(1, 'c'); // 3 is free in g2 → re-used without moving cur_idx
+    expect(u.at('c')).toEqual([2, 3]);
+    expect(u.n.reuseFree).toBe(1);
+    expect(u.s.curIdx).toBe(1);
+  });
+
+  it('flushes each CPU\'s TLB once, at its first slow-path switch after a rollover', () => {
+    const t = setup({ asidBits: 2 });
+    t.sw(0, 't1');
+    t.sw(1, 't2');
+    t.sw(1, 't3');
+    const f = t.sw(1, 't4'); // rollover on CPU1: CPU1 flushes now
+    expect(f & 8).toBe(8);
+    expect(t.n.localTlbFlushes).toBe(1);
+    t.sw(1, 't3'); // CPU1 already flushed
+    expect(t.n.localTlbFlushes).toBe(1);
+    // CPU0's active_asids was wiped: its next switch is slow even for a current-generation mm, and flushes.
+    const g = t.sw(0, 't4');
+    expect(g & 1).toBe(1);
+    expect(g & 8).toBe(8);
+    expect(t.n.localTlbFlushes).toBe(2);
+  });
+
+  it('KPTI: ASIDs in pairs, even numbers from 2, half the capacity; the pin returns the user half', () => {
+    const t = setup({ asidBits: 4, kpti: true, cpus: 4 });
+    t.sw(0, 'a');
+    t.sw(0, 'b');
+    expect([t.at('a')[1], t.at('b')[1]]).toEqual([2, 4]);
+    expect(t.p.numIdx).toBe(8);
+    expect(t.p.pinLimit.value).toBe(2); // 8 - 4 - 2
+    // Spec §5.2 (KPTI): PIN t1 → 3 (ctx ASID 2... here a fresh mm gets ASID 6, user half 7).
+    const r = t.pin('c');
+    expect(pinAsid(r)).toBe((t.at('c')[1] | 1));
+    expect(t.at('c')[1] % 2).toBe(0);
+    // v1/v2 returned the kernel half (asid & mask) without "| 1".
+    const v2 = setup({ asidBits: 4, kpti: true, cpus: 4, variant: 'pin-v2' });
+    expect(pinAsid(v2.pin('x'))).toBe(2);
+  });
+});
+
+describe('arm64_mm_context_get / put (pinning)', () => {
+  it('spec §5.2: 4-bit ASIDs, 4 CPUs: the 11th pin fails, re-pin at the limit succeeds, freed number not re-used', () => {
+    const t = setup({ asidBits: 4, cpus: 4 });
+    expect(t.p.pinLimit.value).toBe(10);
+    for (let i = 1; i <= 10; i++) expect(pinAsid(t.pin(`t${i}`))).toBe(i);
+    const fail = t.pin('t11');
+    expect(pinOutcome(fail)).toBe(PinOutcome.Refused);
+    expect(pinAsid(fail)).toBe(0);
+    expect(t.mm('t11').ctx).toBe(0); // nothing allocated
+    const again = t.pin('t1');
+    expect([pinOutcome(again), pinAsid(again)]).toEqual([PinOutcome.Repinned, 1]);
+    expect(mmContextPut(t.p, t.s, t.mm('t1'))).toBe(true);
+    expect(t.s.nrPinned).toBe(10);
+    expect(mmContextPut(t.p, t.s, t.mm('t1'))).toBe(true);
+    expect(t.s.nrPinned).toBe(9);
+    expect(t.s.pinnedMap![1]).toBe(0);
+    expect(pinAsid(t.pin('t11'))).toBe(11); // 1 is still set in asid_map this generation
+    // Unbalanced put: refused, state unchanged.
+    expect(mmContextPut(t.p, t.s, t.mm('t1'))).toBe(false);
+    expect(t.s.nrPinned).toBe(10);
+  });
+
+  it('spec §5.2 with KPTI: pins return 3, 5, then 0', () => {
+    const t = setup({ asidBits: 4, cpus: 4, kpti: true });
+    expect([t.pin('a'), t.pin('b'), t.pin('c')].map(pinAsid)).toEqual([3, 5, 0]);
+  });
+
+  it('issue #2: 4 CPUs, 8-bit ASIDs: 250 pins succeed and the 251st fails; 122 with KPTI', () => {
+    for (const [kpti, limit] of [[false, 250], [true, 122]] as const) {
+      const t = setup({ asidBits: 8, cpus: 4, kpti });
+      for (let i = 0; i < limit; i++) expect(pinOutcome(t.pin(`m${i}`))).toBe(PinOutcome.Pinned);
+      expect(pinOutcome(t.pin('one-more'))).toBe(PinOutcome.Refused);
+      expect(t.s.nrPinned).toBe(limit);
+    }
+  });
+
+  it('spec §6: max_pinned_asids for the documented configurations', () => {
+    const cases: [number, number, boolean, number][] = [
+      [8, 4, false, 250], [8, 4, true, 122], [8, 2, false, 252], [8, 2, true, 124],
+      [16, 4, false, 65530], [16, 4, true, 32762], [4, 4, false, 10], [4, 4, true, 2],
+      [3, 2, false, 4], [3, 2, true, 0], [2, 2, false, 0],
+    ];
+    for (const [asidBits, cpus, kpti, v] of cases) {
+      expect(resolveParams({ asidBits, cpus, kpti, variant: 'v5.10' }).pinLimit.value, `${asidBits} bits, ${cpus} CPUs, kpti ${kpti}`).toBe(v);
+    }
+    // Underflow (kernel computes in unsigned long): no limit.
+    expect(resolveParams({ asidBits: 8, cpus: 127, kpti: true, variant: 'v5.10' }).pinLimit.value).toBe(Infinity);
+  });
+
+  it('a pinned mm keeps its ASID number across rollovers (pinned map seeds asid_map)', () => {
+    const t = setup({ asidBits: 3 });
+    t.pin('dev'); // ASID 1, never scheduled
+    for (const m of ['a', 'b', 'c', 'd', 'e', 'f']) t.sw(0, m); // 2..7
+    t.sw(0, 'g'); // rollover: 1 stays taken by the pin
+    expect(t.at('g')[1]).not.toBe(1);
+    t.sw(1, 'dev'); // generation refreshed, number kept (path b)
+    expect(t.at('dev')).toEqual([2, 1]);
+    expect(t.n.reusePinned).toBe(1);
+  });
+
+  it('v4.19 has no pinning: every pin fails and the limit is 0', () => {
+    const t = setup({ variant: 'v4.19' });
+    expect(t.p.pinLimit.value).toBe(0);
+    expect(pinOutcome(t.pin('a'))).toBe(PinOutcome.Refused);
+    expect(t.s.pinnedMap).toBeNull();
+  });
+});
