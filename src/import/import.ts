@@ -55,19 +55,26 @@ async function* arrayLines(lines: string[], first: number): AsyncIterable<[numbe
   for (let i = 0; i < lines.length; i++) yield [first + i, lines[i]];
 }
 
-/** CPU count declared by the recording (`cpus=N`, `#P:N`) or 1 + the highest CPU seen. */
-async function detectCpus(lines: Lines): Promise<number> {
+/**
+ * First pass: the CPU count declared by the recording (`cpus=N`, `#P:N`, else 1 + the highest CPU
+ * seen) and every pid's TGID (known only on lines the pid itself emitted, which may come after
+ * its first appearance as `next_pid`).
+ */
+async function prescan(lines: Lines): Promise<{ cpus: number; tgids: Map<number, number> }> {
   let declared = 0;
   let max = -1;
+  const tgids = new Map<number, number>();
   for await (const [, l] of lines()) {
     const d = /^cpus=(\d+)/.exec(l) ?? /#P:(\d+)/.exec(l);
     if (d) declared = Math.max(declared, Number(d[1]));
     else if (!l.startsWith('#')) {
       const f = parseFtraceLine(l);
-      if (f && f.cpu > max) max = f.cpu;
+      if (!f) continue;
+      if (f.cpu > max) max = f.cpu;
+      if (f.tgid !== undefined && f.pid !== 0) tgids.set(f.pid, f.tgid);
     }
   }
-  return Math.max(declared, max + 1, 1);
+  return { cpus: Math.max(declared, max + 1, 1), tgids };
 }
 
 /**
@@ -88,8 +95,8 @@ export async function importFile(kind: ImportKind, input: string, output: string
     if (e instanceof InputError) throw e;
     throw new InputError(`cannot read: ${(e as Error).message}`, input);
   }
-  const detected = await detectCpus(lines);
-  const cpus = opts.cpus ?? detected;
+  const pre = await prescan(lines);
+  const cpus = opts.cpus ?? pre.cpus;
   const tmp = `${output}.${process.pid}.tmp`;
   const out = createWriteStream(tmp);
   const w = new TraceWriter(out);
@@ -112,7 +119,7 @@ export async function importFile(kind: ImportKind, input: string, output: string
   };
   try {
     await w.begin({ cpus }, [`imported by asid-replay from ${basename(input)} (${kind})`]);
-    await convert(lines, input, cpus, w, s);
+    await convert(lines, input, cpus, pre.tgids, w, s);
     await w.end();
     await rename(tmp, output);
   } catch (e) {
@@ -124,12 +131,11 @@ export async function importFile(kind: ImportKind, input: string, output: string
   return s;
 }
 
-async function convert(lines: Lines, input: string, cpus: number, w: TraceWriter, s: ImportSummary): Promise<void> {
+async function convert(lines: Lines, input: string, cpus: number, tgids: Map<number, number>, w: TraceWriter, s: ImportSummary): Promise<void> {
   /** Live user tasks: pid -> true. */
   const alive = new Set<number>();
   const kthreads = new Set<number>();
   const cpuSeen = new Set<number>();
-  const tgids = new Map<number, number>();
   let lastTime = -1;
   let lastLine = 0;
   const emit = async (kind: EventKind, e: { time: number; cpu?: number; task?: number; mm?: string }) => {
@@ -165,7 +171,6 @@ async function convert(lines: Lines, input: string, cpus: number, w: TraceWriter
       if (s.unparsedExamples.length < 5) s.unparsedExamples.push(n);
       continue;
     }
-    if (f.tgid !== undefined && f.pid !== 0) tgids.set(f.pid, f.tgid);
     if (f.event !== 'sched_switch') {
       s.otherEvents[f.event] = (s.otherEvents[f.event] ?? 0) + 1;
       continue;

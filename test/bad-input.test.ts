@@ -1,0 +1,88 @@
+/**
+ * Bad input never crashes and never passes silently: a message naming file, line and column and
+ * what was expected, exit status 2, no stack trace (DESIGN.md, quality bars).
+ */
+import { describe, expect, it } from 'vitest';
+import { cli, tmp, tmpFile } from './helpers/cli.js';
+
+const H = 'event,cpu,task,mm,va,size';
+
+/** [name, trace text, expected line:col, a phrase the message must contain] */
+const CASES: [string, string, string, string][] = [
+  ['unknown column', 'event,cpu,tsk\nschedule,0,1\n', ':1:11:', 'unknown column "tsk"'],
+  ['duplicate column', 'event,cpu,cpu\n', ':1:11:', 'appears twice'],
+  ['no event column', 'cpu,task\n0,1\n', ':1:1:', 'no "event" column'],
+  ['unknown event', `${H}\nfork,,1,,,\nswitch,0,1,,,\n`, ':3:1:', 'unknown event "switch"'],
+  ['non-integer cpu', `${H}\nfork,,1,,,\nschedule,x1,1,,,\n`, ':3:10:', 'expected a non-negative integer'],
+  ['missing required column value', `${H}\nfork,,1,,,\nschedule,,1,,,\n`, ':3:10:', 'needs a value in column cpu'],
+  ['column not used by the event', `${H}\nfork,3,1,,,\n`, ':2:6:', 'column cpu is not used by event fork'],
+  ['integer above 2^53', `${H}\nfork,,1,,,\naccess,0,,,0xffffffffffffffff,\n`, ':3:12:', 'larger than 2^53'],
+  ['time goes backwards', 'time,event,task\n10,fork,1\n5,fork,2\n', ':3:1:', 'earlier than 10 on line 2'],
+  ['ragged row', `${H}\nfork,,1\n`, ':2', 'malformed CSV'],
+  ['invalid system JSON', `# system: {"cpus": 2,}\n${H}\n`, ':1:', 'not valid JSON'],
+  ['invalid system field', `# system: {"cpus": 2, "asidBits": 12}\n${H}\n`, ':1:1:', 'asidBits: arm64 CPUs implement 8 or 16'],
+  ['unknown system field', `# system: {"cpu": 2}\n${H}\n`, ':1:1:', 'Unrecognized key'],
+  ['cpu beyond the system', `# system: {"cpus": 2}\n${H}\nfork,,1,,,\nschedule,2,1,,,\n`, ':4:10:', 'cpu 2 does not exist'],
+  ['schedule of a task never forked', `${H}\nschedule,0,7,,,\n`, ':2:12:', 'task 7 is not alive'],
+  ['fork of a live task', `${H}\nfork,,1,,,\nfork,,1,,,\n`, ':3:7:', 'already alive'],
+  ['pin of an unknown mm', `${H}\npin,,,ghost,,\n`, ':2:7:', 'mm ghost is not a live address space'],
+  ['map with neither mm nor domain', `${H}\nmap,,,,0x1000,0x1000\n`, ':2:', 'exactly one of mm'],
+  ['zero-size unmap', `${H}\nfork,,1,P,,\nunmap,,,P,0x1000,0\n`, ':3:', 'size must be at least 1'],
+  ['no header at all', '# only a comment\n', ':1:1:', 'no header row'],
+  ['device event without an SMMU model', `event,device,domain\nattach,dev0,d0\n`, ':2:1:', 'SMMUv3/SVA model'],
+];
+
+describe('bad traces: exit 2 with file:line:col', () => {
+  it.each(CASES)('%s', async (_name, text, where, phrase) => {
+    const f = tmpFile(text);
+    const r = await cli('replay', f);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toContain(`${f}${where}`);
+    expect(r.err).toContain(phrase);
+    expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});
+
+describe('bad files and usage: exit 2', () => {
+  it('missing file', async () => {
+    const r = await cli('replay', '/nonexistent/trace.csv');
+    expect([r.code, r.err]).toEqual([2, 'asid-replay: /nonexistent/trace.csv: no such file\n']);
+  });
+  it('a directory', async () => {
+    const d = tmp();
+    const r = await cli('replay', d);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('is a directory');
+  });
+  it('unknown --allocator', async () => {
+    const r = await cli('replay', 'traces/real/juno-trace-txt.csv', '--allocator', 'v9');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('Allowed choices are v4.19, pin-v1, pin-v2, v5.10');
+  });
+  it('unknown --fail-on kind', async () => {
+    const r = await cli('replay', 'traces/real/juno-trace-txt.csv', '--fail-on', 'bugs');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('unknown kind "bugs"');
+  });
+  it('non-integer --cpus', async () => {
+    const r = await cli('replay', 'traces/real/juno-trace-txt.csv', '--cpus', 'four');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--cpus must be an integer');
+  });
+  it('--cpus smaller than the CPUs the trace uses: error at the first such row', async () => {
+    const r = await cli('replay', 'traces/real/juno-trace-txt.csv', '--cpus', '2');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/juno-trace-txt\.csv:\d+:\d+: cpu \d does not exist: the system has 2 CPUs/);
+  });
+  it('unknown import kind and unreadable import input', async () => {
+    const o = `${tmp()}/x.csv`;
+    expect((await cli('import', 'perf', 'traces/real/juno-trace-txt.csv', '-o', o)).code).toBe(2);
+    const r = await cli('import', 'systrace', 'package.json', '-o', o);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('no ftrace text found');
+  });
+  it('unknown command', async () => {
+    expect((await cli('replya')).code).toBe(2);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Importers on the real recordings of shared/traces-real (figures from each SOURCE.md), and the
+ * shipped traces/real/*.csv are exactly what the importer produces.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { importFile } from '../src/import/import.js';
+import { isExitState, isKernelThread, parseFtraceLine, parseSchedSwitch } from '../src/import/ftrace-line.js';
+import { replayFile } from '../src/replay/engine.js';
+import { tmp } from './helpers/cli.js';
+
+const REAL = '../shared/traces-real';
+
+describe('ftrace line forms', () => {
+  it('raw fields with ==>, TGID and irq-flags columns (systrace)', () => {
+    const l = parseFtraceLine('kworker/u17:1-959   (  959) [006] d..3   538.064659: sched_switch: prev_comm=kworker/u17:1 prev_pid=959 prev_prio=100 prev_state=S ==> next_comm=swapper/6 next_pid=0 next_prio=120')!;
+    expect(l).toMatchObject({ comm: 'kworker/u17:1', pid: 959, tgid: 959, cpu: 6, time: 538064659000, event: 'sched_switch' });
+    expect(parseSchedSwitch(l.body)).toEqual({ prevComm: 'kworker/u17:1', prevPid: 959, prevState: 'S', nextComm: 'swapper/6', nextPid: 0 });
+  });
+  it('unknown TGID "(-----)" and a <pid> comm', () => {
+    expect(parseFtraceLine('<7952>-7952  (-----) [000] ...1   538.064761: tracing_mark_write: x')).toMatchObject({ pid: 7952, tgid: undefined, cpu: 0 });
+  });
+  it('raw fields without ==> and with integer prev_state (trace-cmd report, pre-4.14)', () => {
+    const l = parseFtraceLine('           <...>-1701  [001]    76.211513: sched_switch:          prev_comm=trace-cmd prev_pid=1701 prev_prio=120 prev_state=64 next_comm=swapper/1 next_pid=0 next_prio=120')!;
+    expect(l.tgid).toBeUndefined();
+    const s = parseSchedSwitch(l.body)!;
+    expect([s.prevPid, s.prevState, s.nextPid]).toEqual([1701, '64', 0]);
+  });
+  it('trace-cmd plugin form; comm containing ":" takes the pid after the last one', () => {
+    const s = parseSchedSwitch('         kworker/2:1:2923 [120] x ==> swapper/2:0 [120]')!;
+    expect([s.prevComm, s.prevPid, s.prevState, s.nextComm, s.nextPid]).toEqual(['kworker/2:1', 2923, 'x', 'swapper/2', 0]);
+  });
+  it('exit states: X, x, Z, 16/32/64; not S, R+, D, 4096 (preempted)', () => {
+    expect(['X', 'x', 'Z', '64', '16', '32'].map(isExitState)).toEqual([true, true, true, true, true, true]);
+    expect(['S', 'R+', 'D', '4096', '1', '0'].map(isExitState)).toEqual([false, false, false, false, false, false]);
+  });
+  it('kernel threads', () => {
+    expect(isKernelThread(0, 'swapper/1')).toBe(true);
+    expect(isKernelThread(46, 'kworker/u12:1')).toBe(true);
+    expect(isKernelThread(1642, 'sh')).toBe(false);
+  });
+});
+
+/** [shipped csv, kind, input, sched_switch, other event counts that SOURCE.md states, exits, cpus] */
+const REAL_CASES: [string, 'ftrace' | 'systrace', string, number, Record<string, number>, number, number][] = [
+  ['juno-trace-txt.csv', 'ftrace', 'lisa-juno-trace-txt/trace.txt', 1856, { sched_wakeup: 1068, print: 14, sched_overutilized: 3 }, 17, 6],
+  ['juno-rtapp.csv', 'ftrace', 'lisa-juno-rtapp/trace.dat.report.txt', 1552, { bprint: 6242, print: 14, cpu_frequency: 12 }, 24, 6],
+  ['msm8998-surfaceflinger.csv', 'systrace', 'trappy-android-msm8998-systrace/trace_surfaceflinger.html', 715, { cpu_idle: 621, sched_wakeup: 421, sugov_set_iowait_boost: 366, tracing_mark_write: 160 }, 3, 8],
+  ['tegra3-systrace.csv', 'systrace', 'catapult-android-tegra3-systrace/android_systrace.html', 11074, { sched_wakeup: 6827, '0': 13578 }, 0, 2],
+  ['tegra3-atrace-tgids.csv', 'ftrace', 'catapult-android-tegra3-systrace/atrace_fixed_tgids', 72, { sched_wakeup: 44 }, 1, 1],
+];
+
+describe.each(REAL_CASES)('%s', (shipped, kind, input, switches, others, exits, cpus) => {
+  it('imports with the counts of its SOURCE.md and nothing unparsed, and matches the shipped file byte for byte', async () => {
+    const out = join(tmp(), shipped);
+    const s = await importFile(kind, join(REAL, input), out);
+    expect(s.sched_switch).toBe(switches);
+    expect(s.otherEvents).toMatchObject(others);
+    expect(s.unparsedLines).toBe(0);
+    expect(s.cpus).toBe(cpus);
+    expect(s.eventsByKind.exit ?? 0).toBeLessThanOrEqual(exits);
+    expect(s.eventsByKind.schedule).toBeGreaterThanOrEqual(switches);
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync(join('traces/real', shipped), 'utf8'));
+  });
+  it('replays end to end without violations (16-bit and 8-bit ASIDs)', async () => {
+    for (const asidBits of [16, 8]) {
+      const r = await replayFile(join('traces/real', shipped), { overrides: { asidBits } });
+      expect(r.violations).toEqual([]);
+      const schedules = readFileSync(join('traces/real', shipped), 'utf8').split('\n').filter((l) => l.includes(',schedule,')).length;
+      expect(r.churn.switches + r.churn.sameMmSwitches + r.churn.idleSwitches).toBe(schedules);
+    }
+  });
+});
+
+
+describe('threads share the TGID mm', () => {
+  it('msm8998: TGIDs known -> threads fork into their group\'s mm', async () => {
+    const text = readFileSync('traces/real/msm8998-surfaceflinger.csv', 'utf8');
+    const forks = text.split('\n').filter((l) => l.includes(',fork,'));
+    const mms = new Set(forks.map((l) => l.split(',')[4]));
+    expect(mms.size).toBeLessThan(forks.length);
+  });
+});
