@@ -62,7 +62,7 @@ export function step(m: SystemModel, e: TraceEvent, obs: SystemObserver): void {
     case 'fork':
       return fork(s, e.task!, e.mm, e.row);
     case 'exec':
-      return exec(s, e.task!, e.mm, e.row, obs);
+      return exec(p, s, e.task!, e.mm, e.row, obs);
     case 'exit':
       return exit(s, e.task!, e.row, obs);
     case 'pin':

@@ -6,7 +6,7 @@ import { createSystem, step } from '../model/system.js';
 import { type Report, ReportCollector } from '../report/report.js';
 import type { TraceEvent } from '../trace/events.js';
 import { EventError, InputError } from '../trace/errors.js';
-import { located, readEvents, readHeader, readPreamble } from '../trace/reader.js';
+import { located, readEventBatches, readHeader, readPreamble } from '../trace/reader.js';
 import { type SystemConfig, type SystemInput, resolveSystem } from '../trace/system.js';
 
 export interface ReplayOptions {
@@ -58,9 +58,13 @@ export async function replayFile(file: string, opts: ReplayOptions = {}): Promis
   const col = new ReportCollector();
   const every = opts.progressEvery ?? 100_000;
   try {
-    for await (const e of readEvents(file)) {
-      feed(model, col, e);
-      if (opts.onProgress && col.events % every === 0) opts.onProgress(col.events);
+    let next = every;
+    for await (const batch of readEventBatches(file)) {
+      for (const e of batch) feed(model, col, e);
+      if (opts.onProgress && col.events >= next) {
+        opts.onProgress(col.events);
+        next = col.events + every;
+      }
     }
   } catch (e) {
     if (e instanceof EventError) {

@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { parse } from 'csv-parse';
+import { Parser } from 'csv-parse';
 import { COLUMNS, type TraceEvent } from './events.js';
 import { InputError } from './errors.js';
 import { validateRow } from './row-schema.js';
@@ -74,59 +74,108 @@ async function assertReadable(file: string): Promise<void> {
   }
 }
 
+type CsvRecord = { record: string[]; line: number };
+
 /**
- * Stream the events of a trace v1 file, validated, in order.
+ * csv-parse's stream parser, with each record tagged with the line it ended on. Same numbers as
+ * csv-parse's `info: true` (checked in the tests), without building an info object per record,
+ * which cost a fifth of the replay time.
+ */
+class LineTaggingParser extends Parser {
+  override push(record: unknown, encoding?: BufferEncoding): boolean {
+    return super.push(record === null ? null : { record, line: (this as unknown as { info: { lines: number } }).info.lines }, encoding);
+  }
+}
+
+/** csv-parse options of trace v1: comments are whole lines starting with '#'. */
+export const CSV_OPTIONS = { bom: true, comment: '#', comment_no_infix: true, skip_empty_lines: true, trim: true } as const;
+
+/**
+ * Records of a csv-parse stream in batches (everything readable at once), so that the replay loop
+ * pays one promise per chunk rather than one per row.
+ */
+async function* recordBatches(parser: NodeJS.ReadableStream): AsyncGenerator<CsvRecord[]> {
+  let ended = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  parser.on('readable', poke);
+  parser.on('end', () => {
+    ended = true;
+    poke();
+  });
+  parser.on('error', (e) => {
+    failure = e;
+    poke();
+  });
+  for (;;) {
+    const batch: CsvRecord[] = [];
+    let rec: CsvRecord | null;
+    while ((rec = parser.read() as unknown as CsvRecord | null) !== null) batch.push(rec);
+    if (batch.length > 0) yield batch;
+    if (failure !== undefined) throw failure;
+    if (ended) return;
+    if (batch.length === 0) await new Promise<void>((res) => (wake = res));
+  }
+}
+
+/**
+ * Stream the events of a trace v1 file, validated, in order, in batches (one array per chunk read).
  * @throws InputError (file, line, column, what was expected) on the first bad row.
  */
-export async function* readEvents(file: string): AsyncGenerator<TraceEvent> {
+export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent[]> {
   await assertReadable(file);
-  const parser = createReadStream(file).pipe(
-    parse({
-      bom: true,
-      comment: '#',
-      comment_no_infix: true,
-      skip_empty_lines: true,
-      trim: true,
-      info: true,
-    }),
-  );
+  const source = createReadStream(file);
+  const parser = source.pipe(new LineTaggingParser(CSV_OPTIONS));
+  source.on('error', (e) => parser.emit('error', e));
   let header: string[] | undefined;
   let lastTime = -1;
   let lastTimeRow = 0;
   try {
-    for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const line = rec.info.lines;
-      const cells = rec.record;
-      if (!header) {
-        header = checkHeader(file, line, cells);
-        continue;
-      }
-      const obj: Record<string, string> = {};
-      for (let i = 0; i < cells.length; i++) if (cells[i] !== '') obj[header[i]] = cells[i];
-      const r = validateRow(obj, line);
-      if (!r.ok) throw await located(file, line, header, r.column, r.message);
-      const ev = r.event;
-      if (ev.time !== undefined) {
-        if (ev.time < lastTime) {
-          throw await located(file, line, header, 'time', `time ${ev.time} is earlier than ${lastTime} on line ${lastTimeRow}; times must not decrease`);
+    for await (const recs of recordBatches(parser as never)) {
+      const out: TraceEvent[] = [];
+      for (const rec of recs) {
+        const line = rec.line;
+        const cells = rec.record;
+        if (!header) {
+          header = checkHeader(file, line, cells);
+          continue;
         }
-        lastTime = ev.time;
-        lastTimeRow = line;
+        const obj: Record<string, string> = {};
+        for (let i = 0; i < cells.length; i++) if (cells[i] !== '') obj[header[i]] = cells[i];
+        const r = validateRow(obj, line);
+        if (!r.ok) throw await located(file, line, header, r.column, r.message);
+        const ev = r.event;
+        if (ev.time !== undefined) {
+          if (ev.time < lastTime) {
+            throw await located(file, line, header, 'time', `time ${ev.time} is earlier than ${lastTime} on line ${lastTimeRow}; times must not decrease`);
+          }
+          lastTime = ev.time;
+          lastTimeRow = line;
+        }
+        out.push(ev);
       }
-      yield ev;
+      if (out.length > 0) yield out;
     }
   } catch (e) {
+    source.destroy();
     if (e instanceof InputError) throw e;
     const ce = e as { code?: string; lines?: number; message: string };
     if (typeof ce.code === 'string' && ce.code.startsWith('CSV_')) {
       throw new InputError(`malformed CSV: ${ce.message.replace(/^Invalid [^:]*: /, '')}`, file, ce.lines);
     }
-    if ((e as NodeJS.ErrnoException).code === 'ERR_INVALID_ARG_VALUE' || /invalid.*utf/i.test(ce.message)) {
-      throw new InputError(`not readable as UTF-8 text: ${ce.message}`, file);
-    }
-    throw e;
+    throw new InputError(`cannot read: ${ce.message}`, file);
   }
   if (!header) throw new InputError(`no header row; expected a line naming the columns (e.g. "${COLUMNS.join(',')}")`, file, 1, 1);
+}
+
+/** Stream the events of a trace v1 file one by one (see {@link readEventBatches}). */
+export async function* readEvents(file: string): AsyncGenerator<TraceEvent> {
+  for await (const batch of readEventBatches(file)) yield* batch;
 }
 
 function checkHeader(file: string, line: number, cells: string[]): string[] {

@@ -234,12 +234,17 @@ export function fork(s: CpuModelState, task: number, label: string | undefined, 
   s.tasks.set(task, newMm(s, label ?? `${task}@${row}`).key);
 }
 
-/** `exec task [mm]`: the task gets a fresh address space (`exec_mmap`); the old one loses a user. */
-export function exec(s: CpuModelState, task: number, label: string | undefined, row: number, obs: CpuObserver): void {
+/**
+ * `exec task [mm]`: the task gets a fresh address space (`exec_mmap`); the old one loses a user.
+ * If the task is current on a CPU, `exec_mmap` → `activate_mm` → `switch_mm` installs the new mm there
+ * at once (`check_and_switch_context` on that CPU).
+ */
+export function exec(p: AllocatorParams, s: CpuModelState, task: number, label: string | undefined, row: number, obs: CpuObserver): void {
   const old = s.tasks.get(task);
   if (old === undefined) throw new EventError(`task ${task} is not alive`, row, 'task');
   if (label !== undefined && s.labels.has(label)) throw new EventError(`mm ${label} is already live: exec needs a fresh address space`, row, 'mm');
   s.tasks.set(task, newMm(s, label ?? `${task}@${row}`).key);
+  for (let c = 0; c < s.curTask.length; c++) if (s.curTask[c] === task) schedule(p, s, c, task, row, obs);
   mmput(s, old, obs);
 }
 

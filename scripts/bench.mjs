@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// Benchmarks (figures printed, never asserted): replay throughput next to csv-parse alone on the
+// same generated file, the model alone, and peak memory by trace length. Uses the compiled dist/.
+//   npm run bench                 10^5 and 10^6 events
+//   BENCH_BIG=1 npm run bench     also 10^7 events (about 400 MB of CSV in bench-out/)
+import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { parse } from 'csv-parse';
+import { generateToFile, generatedSystem } from '../dist/generate/generate.js';
+import { PROFILES } from '../dist/generate/profiles.js';
+import { replayFile } from '../dist/replay/engine.js';
+import { createSystem, step } from '../dist/model/system.js';
+import { ReportCollector } from '../dist/report/report.js';
+
+const OUT = 'bench-out';
+mkdirSync(OUT, { recursive: true });
+const sizes = [1e5, 1e6, ...(process.env.BENCH_BIG ? [1e7] : [])];
+const opts = (events) => ({ events, seed: 42, cpus: 8, asidBits: 8, kpti: false });
+const fmt = (n) => Math.round(n).toLocaleString('en');
+const now = () => Number(process.hrtime.bigint()) / 1e9;
+
+async function ensure(events, profile = 'kernel-build') {
+  const f = `${OUT}/${profile}-${events}.csv`;
+  if (!existsSync(f)) await generateToFile(profile, opts(events), f);
+  return f;
+}
+
+async function csvOnly(file) {
+  const t = now();
+  let n = 0;
+  const p = createReadStream(file).pipe(parse({ bom: true, comment: '#', comment_no_infix: true, skip_empty_lines: true, trim: true }));
+  for await (const _ of p) n++;
+  return { rows: n, s: now() - t };
+}
+
+function peakRss(file) {
+  const code = `import('${process.cwd()}/dist/replay/engine.js').then(async (m) => { await m.replayFile('${file}'); console.log(process.resourceUsage().maxRSS); })`;
+  return Number(execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' }).trim()) / 1024;
+}
+
+console.log(`node ${process.version}, ${process.arch}; kernel-build profile, 8 CPUs, 8-bit ASIDs\n`);
+console.log('events      | CSV MB | csv-parse only ev/s | replay ev/s | replay/csv | rollovers | peak RSS MB');
+for (const events of sizes) {
+  const file = await ensure(events);
+  const mb = statSync(file).size / 2 ** 20;
+  const c = await csvOnly(file);
+  const t = now();
+  const r = await replayFile(file);
+  const rs = now() - t;
+  const rss = peakRss(file);
+  console.log(`${fmt(events).padEnd(11)} | ${mb.toFixed(1).padStart(6)} | ${fmt(c.rows / c.s).padStart(19)} | ${fmt(events / rs).padStart(11)} | ${(c.s / rs).toFixed(2).padStart(10)} | ${String(r.churn.rollovers).padStart(9)} | ${rss.toFixed(0).padStart(11)}`);
+}
+
+// The model alone: events pre-generated in memory, then only step() is timed; and generator+model.
+for (const profile of ['kernel-build', 'mixed', 'pin-exhaustion']) {
+  const o = opts(1e6);
+  const events = [];
+  let row = 1;
+  for (const e of PROFILES[profile].events(o)) events.push({ row: row++, ...e });
+  const m = createSystem(generatedSystem(profile, o));
+  const col = new ReportCollector();
+  const t = now();
+  for (const e of events) step(m, e, col);
+  const s = now() - t;
+  const m2 = createSystem(generatedSystem(profile, o));
+  const col2 = new ReportCollector();
+  const t2 = now();
+  row = 1;
+  for (const e of PROFILES[profile].events(o)) step(m2, { row: row++, ...e }, col2);
+  const s2 = now() - t2;
+  console.log(`model alone, ${profile}: ${fmt(events.length / s)} events/s (step only); ${fmt(events.length / s2)} events/s with the generator in-process`);
+}

@@ -1,0 +1,232 @@
+/**
+ * Synthetic workloads: seeded, deterministic event streams (pure-rand) for what real traces rarely
+ * contain. Each profile is a generator of trace v1 events that only ever emits events valid in the
+ * model (tasks are forked before they run, pins are balanced, exits end live tasks), so a generated
+ * trace always replays; its size is only bounded by `events`, and memory stays flat.
+ */
+import type { TraceEvent } from '../trace/events.js';
+import type { SystemInput } from '../trace/system.js';
+import { Rng } from '../util/rng.js';
+
+export type GenEvent = Omit<TraceEvent, 'row'>;
+
+export interface GenOptions {
+  /** Number of events to emit. */
+  events: number;
+  seed: number;
+  cpus: number;
+  asidBits: number;
+  kpti: boolean;
+  /** Live user tasks the workload keeps around (default: 4 per CPU). */
+  tasks?: number;
+  /** Probability (0..1) that a step forks a new short-lived process (kernel-build), default per profile. */
+  forkRate?: number;
+}
+
+export interface Profile {
+  name: string;
+  description: string;
+  /** System preamble the profile is meant for (the options' CPUs, ASID bits and KPTI are merged in). */
+  system: Partial<SystemInput>;
+  events(o: GenOptions): Generator<GenEvent>;
+}
+
+/** A live task pool with the bookkeeping every profile needs. */
+class World {
+  readonly rng: Rng;
+  time = 0;
+  nextTask = 1;
+  nextMm = 1;
+  /** Live tasks and their mm labels. */
+  live: number[] = [];
+  mmOf = new Map<number, string>();
+  usersOf = new Map<string, number>();
+  running: number[];
+  constructor(public o: GenOptions) {
+    this.rng = new Rng(o.seed);
+    this.running = new Array(o.cpus).fill(0);
+  }
+  tick(): number {
+    this.time += this.rng.int(200, 20_000);
+    return this.time;
+  }
+  fork(mm?: string): GenEvent {
+    const task = this.nextTask++;
+    const label = mm ?? `m${this.nextMm++}`;
+    this.live.push(task);
+    this.mmOf.set(task, label);
+    this.usersOf.set(label, (this.usersOf.get(label) ?? 0) + 1);
+    return { time: this.tick(), kind: 'fork', task, mm: label };
+  }
+  exec(task: number): GenEvent {
+    const old = this.mmOf.get(task)!;
+    this.dropUser(old);
+    const label = `m${this.nextMm++}`;
+    this.mmOf.set(task, label);
+    this.usersOf.set(label, 1);
+    return { time: this.tick(), kind: 'exec', task, mm: label };
+  }
+  exit(i: number): GenEvent {
+    const task = this.live[i];
+    this.live[i] = this.live[this.live.length - 1];
+    this.live.pop();
+    this.dropUser(this.mmOf.get(task)!);
+    this.mmOf.delete(task);
+    for (let c = 0; c < this.running.length; c++) if (this.running[c] === task) this.running[c] = 0;
+    return { time: this.tick(), kind: 'exit', task };
+  }
+  private dropUser(mm: string): void {
+    const n = this.usersOf.get(mm)! - 1;
+    if (n === 0) this.usersOf.delete(mm);
+    else this.usersOf.set(mm, n);
+  }
+  schedule(cpu: number, task: number): GenEvent {
+    this.running[cpu] = task;
+    return { time: this.tick(), kind: 'schedule', cpu, task };
+  }
+  randomSchedule(idle = 0.1): GenEvent {
+    const cpu = this.rng.int(0, this.o.cpus - 1);
+    const task = this.live.length === 0 || this.rng.chance(idle) ? 0 : this.rng.pick(this.live);
+    return this.schedule(cpu, task);
+  }
+}
+
+/**
+ * kernel-build: `make -jN` style churn. Thousands of short-lived processes (fork, exec, a few time
+ * slices, exit) plus a few long-lived multi-threaded ones; at 8-bit ASIDs it rolls over constantly.
+ */
+function* kernelBuild(o: GenOptions): Generator<GenEvent> {
+  const w = new World(o);
+  const target = o.tasks ?? o.cpus * 4;
+  const forkRate = o.forkRate ?? 0.12;
+  // A long-lived make and a multi-threaded jobserver.
+  yield w.fork('make');
+  for (let i = 0; i < 3; i++) yield w.fork('jobserver');
+  let n = 4;
+  while (n < o.events) {
+    const r = w.rng.int(0, 999) / 1000;
+    let e: GenEvent;
+    if (w.live.length < target && r < forkRate) {
+      // One fork in five is a thread (CLONE_VM) of a running compiler job.
+      e = w.live.length > 4 && w.rng.chance(0.2) ? w.fork(w.mmOf.get(w.live[w.rng.int(4, w.live.length - 1)])) : w.fork();
+    } else if (r < forkRate + 0.06 && w.live.length > 4) {
+      const i = w.rng.int(4, w.live.length - 1);
+      e = w.rng.chance(0.4) ? w.exec(w.live[i]) : w.exit(i);
+    } else {
+      e = w.randomSchedule(0.15);
+    }
+    yield e;
+    n++;
+  }
+}
+
+/**
+ * pin-exhaustion: a device driver pins more and more long-lived processes (arm64_mm_context_get)
+ * while the CPUs keep switching; pins run into max_pinned_asids, some are released and re-taken.
+ */
+function* pinExhaustion(o: GenOptions): Generator<GenEvent> {
+  const w = new World(o);
+  const pinned: string[] = [];
+  let n = 0;
+  while (n < o.events) {
+    let e: GenEvent;
+    const r = w.rng.int(0, 99);
+    if (w.live.length < 8 || r < 10) {
+      e = w.fork();
+    } else if (r < 40) {
+      const mm = w.mmOf.get(w.rng.pick(w.live))!;
+      if (pinned.includes(mm)) {
+        e = w.randomSchedule();
+      } else {
+        pinned.push(mm);
+        e = { time: w.tick(), kind: 'pin', mm };
+      }
+    } else if (r < 45 && pinned.length > 0) {
+      const mm = pinned.splice(w.rng.int(0, pinned.length - 1), 1)[0];
+      e = { time: w.tick(), kind: 'unpin', mm };
+    } else {
+      e = w.randomSchedule();
+    }
+    yield e;
+    n++;
+  }
+}
+
+/**
+ * mixed: everything the CPU side models at once — processes and threads, exec and exit, pins,
+ * CPU accesses, map/unmap with both per-page and whole-ASID TLBIs, idle periods.
+ */
+function* mixed(o: GenOptions): Generator<GenEvent> {
+  const w = new World(o);
+  const target = o.tasks ?? o.cpus * 4;
+  const pins = new Map<string, number>();
+  let n = 0;
+  const emit = (e: GenEvent | undefined) => e;
+  while (n < o.events) {
+    const r = w.rng.int(0, 99);
+    let e: GenEvent | undefined;
+    if (w.live.length < 2 || (r < 8 && w.live.length < target)) {
+      const thread = w.live.length > 0 && w.rng.chance(0.3);
+      e = w.fork(thread ? w.mmOf.get(w.rng.pick(w.live)) : undefined);
+    } else if (r < 55) {
+      e = w.randomSchedule();
+    } else if (r < 62) {
+      const mm = w.mmOf.get(w.rng.pick(w.live))!;
+      pins.set(mm, (pins.get(mm) ?? 0) + 1);
+      e = { time: w.tick(), kind: 'pin', mm };
+    } else if (r < 68) {
+      const held = [...pins.keys()].filter((m) => w.usersOf.has(m));
+      if (held.length) {
+        const mm = held[w.rng.int(0, held.length - 1)];
+        const k = pins.get(mm)! - 1;
+        if (k === 0) pins.delete(mm);
+        else pins.set(mm, k);
+        e = { time: w.tick(), kind: 'unpin', mm };
+      }
+    } else if (r < 80) {
+      const cpu = w.rng.int(0, o.cpus - 1);
+      const t = w.running[cpu];
+      if (t !== 0) e = { time: w.tick(), kind: 'access', cpu, va: 0x400000 + w.rng.int(0, 63) * 4096 };
+    } else if (r < 90) {
+      const mm = w.mmOf.get(w.rng.pick(w.live))!;
+      const pages = w.rng.chance(0.1) ? 1024 : w.rng.int(1, 4);
+      e = { time: w.tick(), kind: w.rng.chance(0.5) ? 'unmap' : 'map', mm, va: 0x400000 + w.rng.int(0, 63) * 4096, size: pages * 4096 };
+    } else if (r < 94 && w.live.length > 2) {
+      const i = w.rng.int(0, w.live.length - 1);
+      const mm = w.mmOf.get(w.live[i])!;
+      // A pinned mm stays alive until its driver unpins it.
+      if (!(pins.has(mm) && w.usersOf.get(mm) === 1)) e = w.exit(i);
+    } else if (w.live.length > 0) {
+      const t = w.rng.pick(w.live);
+      const mm = w.mmOf.get(t)!;
+      if (!pins.has(mm) && w.usersOf.get(mm) === 1) e = w.exec(t);
+    }
+    if (emit(e)) {
+      yield e!;
+      n++;
+    }
+  }
+}
+
+export const PROFILES: Readonly<Record<string, Profile>> = {
+  'kernel-build': {
+    name: 'kernel-build',
+    description: 'make -jN: thousands of short-lived processes and threads, exec and exit (ASID churn, rollovers)',
+    system: { allocator: 'v5.10' },
+    events: kernelBuild,
+  },
+  'pin-exhaustion': {
+    name: 'pin-exhaustion',
+    description: 'a driver pins ever more processes (arm64_mm_context_get) until max_pinned_asids is hit',
+    system: { allocator: 'v5.10' },
+    events: pinExhaustion,
+  },
+  mixed: {
+    name: 'mixed',
+    description: 'random mix of every CPU-side event: threads, exec, exit, pins, accesses, map/unmap',
+    system: { allocator: 'v5.10' },
+    events: mixed,
+  },
+};
+
+export const PROFILE_NAMES = Object.keys(PROFILES);
