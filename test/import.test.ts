@@ -10,7 +10,8 @@ import { isExitState, isKernelThread, parseFtraceLine, parseSchedSwitch } from '
 import { replayFile } from '../src/replay/engine.js';
 import { tmp } from './helpers/cli.js';
 
-const REAL = '../shared/traces-real';
+/** Copies of the recordings in shared/traces-real (each folder keeps its SOURCE.md: origin, licence). */
+const REAL = 'traces/real/recordings';
 
 describe('ftrace line forms', () => {
   it('raw fields with ==>, TGID and irq-flags columns (systrace)', () => {
