@@ -123,3 +123,14 @@ describe('every variant replays the scenario file without input errors', () => {
     expect(r.trace.events).toBe(27);
   });
 });
+
+describe('the scenario files of the corpus hold the spec figures (independent of their stored expectations)', () => {
+  it('pin-limit-4bit.csv: limit 10, the 11th pin (line 28) fails', async () => {
+    const r = await replayFile('traces/scenarios/pin-limit-4bit.csv');
+    expect(r.pins).toMatchObject({ limit: 10, failures: 1, firstFailureRow: 28, repins: 1, unpins: 2, maxHeld: 10 });
+  });
+  it('pin-bound-tight.csv: one rollover, no violation at the kernel limit; no-free-asid with one more pin', async () => {
+    const r = await replayFile('traces/scenarios/pin-bound-tight.csv');
+    expect([r.churn.rollovers, r.violations.length]).toEqual([1, 0]);
+  });
+});

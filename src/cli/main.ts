@@ -8,6 +8,7 @@ import { InputError } from '../trace/errors.js';
 import { replayCommand } from './replay-command.js';
 import { importCommand } from './import-command.js';
 import { generateCommand } from './generate-command.js';
+import { checkCommand } from './check-command.js';
 
 /** Where the CLI writes; tests pass their own. */
 export interface Io {
@@ -61,6 +62,7 @@ Examples:
   asid-replay replay traces/real/juno-trace-txt.csv --asid-bits 8 --kpti --allocator pin-v1 --json
   asid-replay import ftrace trace.txt -o trace.csv
   asid-replay generate kernel-build -n 1000000 --seed 7 -o build.csv
+  asid-replay check traces --jobs 2
 
 Exit codes: 0 ok, 1 findings selected by --fail-on, 2 bad input or usage, 3 internal error.
 Trace format v1 and the system preamble: see README.md.`,
@@ -68,6 +70,7 @@ Trace format v1 and the system preamble: see README.md.`,
   replayCommand(p, io);
   importCommand(p, io);
   generateCommand(p, io);
+  checkCommand(p, io);
   return p;
 }
 

@@ -1,0 +1,116 @@
+/**
+ * Corpus regression checking: differences, missing expectations, corrupted traces, shards, atomic update.
+ */
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findTraces, shard } from '../src/check/corpus.js';
+import { writeAtomic } from '../src/check/check.js';
+import { cli, tmp } from './helpers/cli.js';
+
+/** A private copy of part of the shipped corpus. */
+function corpus(): string {
+  const d = tmp();
+  for (const f of ['pin-v1-ordering-bug.csv', 'pin-v1-ordering-bug.expected.json']) cpSync(join('traces/scenarios', f), join(d, f));
+  for (const f of ['tegra3-atrace-tgids.csv', 'tegra3-atrace-tgids.expected.json']) cpSync(join('traces/real', f), join(d, f));
+  return d;
+}
+
+describe('check', () => {
+  it('passes on an unchanged corpus (exit 0)', async () => {
+    const r = await cli('check', corpus());
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('2 traces: 2 same');
+  });
+
+  it('a changed report: exit 1 and a unified diff naming what changed', async () => {
+    const d = corpus();
+    const exp = join(d, 'pin-v1-ordering-bug.expected.json');
+    writeFileSync(exp, readFileSync(exp, 'utf8').replace('"rollovers": 2', '"rollovers": 3'));
+    const r = await cli('check', d);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('-    "rollovers": 3,');
+    expect(r.out).toContain('+    "rollovers": 2,');
+    expect(r.out).toContain('1 differ');
+  });
+
+  it('a trace whose behaviour changed (edited trace) is caught too', async () => {
+    const d = corpus();
+    const t = join(d, 'pin-v1-ordering-bug.csv');
+    writeFileSync(t, readFileSync(t, 'utf8').replace('"allocator": "pin-v1"', '"allocator": "v5.10"'));
+    const r = await cli('check', d, '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out).results.find((x: { trace: string }) => x.trace === t).status).toBe('differs');
+  });
+
+  it('a missing expectation: exit 1; --update creates it, then the corpus passes', async () => {
+    const d = corpus();
+    cpSync('traces/real/juno-rtapp.csv', join(d, 'juno-rtapp.csv'));
+    const r = await cli('check', d);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('missing: no');
+    const u = await cli('check', d, '--update');
+    expect(u.code).toBe(0);
+    expect(u.out).toContain('1 expectations written');
+    expect(JSON.parse(readFileSync(join(d, 'juno-rtapp.expected.json'), 'utf8')).trace.name).toBe('juno-rtapp.csv');
+    expect((await cli('check', d)).code).toBe(0);
+    expect(readdirSync(d).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a corrupted trace: exit 2, the error names file:line, the other traces are still checked', async () => {
+    const d = corpus();
+    const t = join(d, 'tegra3-atrace-tgids.csv');
+    writeFileSync(t, readFileSync(t, 'utf8').replace(/\nschedule|\n([0-9]+),schedule,/, '\n$1,schedul,'));
+    const r = await cli('check', d, '--update');
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/error: .*tegra3-atrace-tgids\.csv:\d+:\d+: unknown event "schedul"/);
+    expect(r.out).toContain('1 same');
+    // --update never overwrites the expectation of a trace that could not be replayed.
+    expect(readFileSync(join(d, 'tegra3-atrace-tgids.expected.json'), 'utf8')).toBe(readFileSync('traces/real/tegra3-atrace-tgids.expected.json', 'utf8'));
+  });
+
+  it('--jobs 2 gives the same results as --jobs 1, and --junit writes one testcase per trace', async () => {
+    const d = corpus();
+    const a = await cli('check', d, '--json');
+    const x = join(d, 'out.xml');
+    const b = await cli('check', d, '--json', '--jobs', '2', '--junit', x);
+    expect(JSON.parse(b.out)).toEqual(JSON.parse(a.out));
+    const junit = readFileSync(x, 'utf8');
+    expect(junit).toContain('tests="2" failures="0" errors="0"');
+    expect(junit.match(/<testcase /g)).toHaveLength(2);
+  });
+});
+
+describe('shards', () => {
+  it('the n shards of the shipped corpus cover every trace exactly once', async () => {
+    const all = await findTraces(['traces']);
+    expect(all.length).toBeGreaterThan(5);
+    for (const n of [1, 2, 3, 4, 7]) {
+      const parts = Array.from({ length: n }, (_, i) => shard(all, i + 1, n));
+      expect(parts.flat().sort()).toEqual(all);
+      expect(new Set(parts.flat()).size).toBe(all.length);
+    }
+  });
+  it('--shard through the CLI, and a bad --shard is a usage error', async () => {
+    const d = corpus();
+    const one = JSON.parse((await cli('check', d, '--json', '--shard', '1/2')).out);
+    const two = JSON.parse((await cli('check', d, '--json', '--shard', '2/2')).out);
+    expect(one.traces + two.traces).toBe(2);
+    expect((await cli('check', d, '--shard', '3/2')).code).toBe(2);
+  });
+});
+
+describe('atomic writes', () => {
+  it('writeAtomic replaces the whole file or nothing: a failing write leaves the old file and no temporary', async () => {
+    const d = tmp();
+    const f = join(d, 'e.json');
+    writeFileSync(f, 'old');
+    await writeAtomic(f, 'new');
+    expect(readFileSync(f, 'utf8')).toBe('new');
+    // Writing into a folder that does not exist fails before anything is renamed.
+    await expect(writeAtomic(join(d, 'no-such-dir', 'e.json'), 'x')).rejects.toThrow();
+    expect(readFileSync(f, 'utf8')).toBe('new');
+    expect(readdirSync(d)).toEqual(['e.json']);
+    expect(existsSync(join(d, 'no-such-dir'))).toBe(false);
+  });
+});
