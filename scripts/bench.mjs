@@ -70,3 +70,21 @@ for (const profile of ['kernel-build', 'mixed', 'pin-exhaustion']) {
   const s2 = now() - t2;
   console.log(`model alone, ${profile}: ${fmt(events.length / s)} events/s (step only); ${fmt(events.length / s2)} events/s with the generator in-process`);
 }
+
+// check --jobs 1 vs --jobs 2 on the shipped corpus (plus ten copies of the 10^5-event trace, so
+// that the workers have something to share).
+{
+  const { checkTraces } = await import('../dist/check/check.js');
+  const { findTraces } = await import('../dist/check/corpus.js');
+  const { cpSync } = await import('node:fs');
+  const dir = `${OUT}/corpus`;
+  mkdirSync(dir, { recursive: true });
+  const big = await ensure(1e5);
+  for (let i = 0; i < 10; i++) cpSync(big, `${dir}/copy-${i}.csv`);
+  const traces = [...(await findTraces(['traces'])), ...(await findTraces([dir]))];
+  for (const jobs of [1, 2]) {
+    const t = now();
+    await checkTraces(traces, jobs);
+    console.log(`check --jobs ${jobs}: ${traces.length} traces in ${(now() - t).toFixed(2)} s`);
+  }
+}

@@ -126,7 +126,8 @@ function* kernelBuild(o: GenOptions): Generator<GenEvent> {
  */
 function* pinExhaustion(o: GenOptions): Generator<GenEvent> {
   const w = new World(o);
-  const pinned: string[] = [];
+  /** mms this driver holds a pin on (refused pins included: the driver still calls put for them). */
+  const pinned = new Set<string>();
   let n = 0;
   while (n < o.events) {
     let e: GenEvent;
@@ -135,14 +136,16 @@ function* pinExhaustion(o: GenOptions): Generator<GenEvent> {
       e = w.fork();
     } else if (r < 40) {
       const mm = w.mmOf.get(w.rng.pick(w.live))!;
-      if (pinned.includes(mm)) {
+      if (pinned.has(mm)) {
         e = w.randomSchedule();
       } else {
-        pinned.push(mm);
+        pinned.add(mm);
         e = { time: w.tick(), kind: 'pin', mm };
       }
-    } else if (r < 45 && pinned.length > 0) {
-      const mm = pinned.splice(w.rng.int(0, pinned.length - 1), 1)[0];
+    } else if (r < 45 && pinned.size > 0) {
+      // Release the oldest pin (Set order = insertion order): O(1), deterministic.
+      const mm = pinned.values().next().value as string;
+      pinned.delete(mm);
       e = { time: w.tick(), kind: 'unpin', mm };
     } else {
       e = w.randomSchedule();

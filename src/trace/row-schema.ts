@@ -79,10 +79,21 @@ export function validateRow(cells: Record<string, string>, row: number): RowResu
     }
     return { ok: false, column, message };
   }
-  const event = r.data as TraceEvent;
-  event.kind = kind as EventKind;
-  delete (event as { event?: string }).event;
-  event.row = row;
+  const d = r.data as Omit<TraceEvent, 'row' | 'kind'>;
+  // One object shape for every event (no delete, no optional keys) keeps the replay loop monomorphic.
+  const event: TraceEvent = {
+    row,
+    kind: kind as EventKind,
+    time: d.time,
+    cpu: d.cpu,
+    task: d.task,
+    mm: d.mm,
+    device: d.device,
+    domain: d.domain,
+    pasid: d.pasid,
+    va: d.va,
+    size: d.size,
+  };
   if ((kind === 'map' || kind === 'unmap') && (event.mm === undefined) === (event.domain === undefined)) {
     return { ok: false, column: event.mm === undefined ? 'mm' : 'domain', message: `event ${kind} needs exactly one of mm (a process) and domain (a DMA domain)` };
   }
