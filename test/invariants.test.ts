@@ -129,3 +129,17 @@ describe('random traces: correct allocators keep every invariant', () => {
     });
   }
 });
+
+describe('model state is plain data: clone, step, digest', () => {
+  it('a clone has the same digest; stepping the clone changes it and leaves the original alone', async () => {
+    const { cloneSystem, digestSystem } = await import('../src/model/system.js');
+    const h = harness(2, 4);
+    h.play('fork 1 A\nfork 2 B\nsched 0 1\nsched 1 2\naccess 0 0x1000\npin A');
+    const before = digestSystem(h.m);
+    const c = cloneSystem(h.m);
+    expect(digestSystem(c)).toBe(before);
+    mini('\n\n\n\n\n\nsched 0 2').forEach((e) => step(c, e, new ReportCollector()));
+    expect(digestSystem(c)).not.toBe(before);
+    expect(digestSystem(h.m)).toBe(before);
+  });
+});

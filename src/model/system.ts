@@ -5,6 +5,7 @@
  * detach, bind, unbind, dma, map/unmap of a DMA domain) belong to the SMMUv3/SVA model, which this
  * version does not contain yet: they are rejected with a clear error rather than skipped.
  */
+import { createHash } from 'node:crypto';
 import { type AllocatorParams, resolveParams } from './cpu/allocator.js';
 import {
   type CpuModelState,
@@ -47,6 +48,29 @@ export function createSystem(config: SystemConfig): SystemModel {
 /** A deep copy sharing nothing mutable with `m` (for state-space search). */
 export function cloneSystem(m: SystemModel): SystemModel {
   return { config: m.config, params: m.params, cpu: cloneCpuModel(m.cpu) };
+}
+
+/**
+ * A digest of the model state (SHA-1, hex): equal states give equal digests, whatever order Maps
+ * were filled in. For state-space search (visited sets) and for comparing runs.
+ */
+export function digestSystem(m: SystemModel): string {
+  const h = createHash('sha1');
+  const s = m.cpu;
+  const a = s.alloc;
+  h.update(JSON.stringify([a.generation, a.nrPinned, a.curIdx, s.nextKey]));
+  for (const arr of [a.asidMap, a.pinnedMap ?? new Uint8Array(0), a.active, a.reserved, a.flushPending, s.curTask, s.ttbrMm, s.ttbrAsid, s.ownerKey, s.ownerGen]) {
+    h.update(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
+  }
+  const sorted = <K, V>(mp: Map<K, V>) => [...mp].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  h.update(JSON.stringify([sorted(s.tasks), sorted(s.labels), sorted(s.zombies)]));
+  for (const [k, mm] of sorted(s.mms)) {
+    h.update(JSON.stringify([k, mm.label, mm.ctx, mm.pinned, mm.users, mm.pinnedAsid, mm.refusedPins, mm.asidChanges, [...mm.unmapped].sort((x, y) => x - y)]));
+  }
+  s.tlb.cpus.forEach((tlb, c) => {
+    for (const [asid, byMm] of sorted(tlb)) for (const [mm, pages] of sorted(byMm)) h.update(JSON.stringify([c, asid, mm, sorted(pages)]));
+  });
+  return h.digest('hex');
 }
 
 /**

@@ -32,7 +32,6 @@ import {
   cloneTlb,
   createTlb,
   localFlushTlbAll,
-  otherMmUnder,
   tlbEntries,
   tlbFill,
   tlbiAsidBroadcast,
@@ -463,6 +462,3 @@ export function access(p: AllocatorParams, s: CpuModelState, cpu: number, va: nu
   }
   fillAndCheck(s, cpu, mm, page, row, obs);
 }
-
-/** Exported for reports: the mm a key names. */
-export { labelOf, otherMmUnder };

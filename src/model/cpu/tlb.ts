@@ -66,14 +66,6 @@ export function tlbFill(t: TlbState, cpu: number, asid: number, mm: number, page
   return other;
 }
 
-/** First mm other than `mm` with entries tagged `asid` on `cpu`, or -1. */
-export function otherMmUnder(t: TlbState, cpu: number, asid: number, mm: number): number {
-  const byMm = t.cpus[cpu].get(asid);
-  if (!byMm) return -1;
-  for (const k of byMm.keys()) if (k !== mm) return k;
-  return -1;
-}
-
 /** Entries of (asid, mm) on `cpu`: page -> fill row. */
 export function tlbEntries(t: TlbState, cpu: number, asid: number, mm: number): Map<number, number> | undefined {
   return t.cpus[cpu].get(asid)?.get(mm);
