@@ -14,6 +14,7 @@ import { createWriteStream } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InputError } from '../trace/errors.js';
+import { assertReadable } from '../trace/reader.js';
 import type { EventKind } from '../trace/events.js';
 import { TraceWriter } from '../trace/writer.js';
 import { isExitState, isKernelThread, parseFtraceLine, parseSchedSwitch } from './ftrace-line.js';
@@ -88,7 +89,7 @@ export async function importFile(kind: ImportKind, input: string, output: string
       const ex = extractSystrace(await readFile(input, 'utf8'), input);
       lines = () => arrayLines(ex.lines, ex.firstLine);
     } else {
-      await readFile(input, { flag: 'r' }).then(() => undefined);
+      await assertReadable(input);
       lines = () => fileLines(input);
     }
   } catch (e) {

@@ -61,7 +61,8 @@ export async function readPreamble(file: string): Promise<TracePreamble> {
   return out;
 }
 
-async function assertReadable(file: string): Promise<void> {
+/** @throws InputError when `file` is missing, a folder, or unreadable (opens it, reads nothing). */
+export async function assertReadable(file: string): Promise<void> {
   try {
     const h = await open(file, 'r');
     const st = await h.stat();
