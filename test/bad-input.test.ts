@@ -29,7 +29,7 @@ const CASES: [string, string, string, string][] = [
   ['map with neither mm nor domain', `${H}\nmap,,,,0x1000,0x1000\n`, ':2:', 'exactly one of mm'],
   ['zero-size unmap', `${H}\nfork,,1,P,,\nunmap,,,P,0x1000,0\n`, ':3:', 'size must be at least 1'],
   ['no header at all', '# only a comment\n', ':1:1:', 'no header row'],
-  ['device event without an SMMU model', `event,device,domain\nattach,dev0,d0\n`, ':2:1:', 'SMMUv3/SVA model'],
+  ['device not declared in the system', `event,device,domain\nattach,dev0,d0\n`, ':2:8:', 'device dev0 is not declared'],
 ];
 
 describe('bad traces: exit 2 with file:line:col', () => {

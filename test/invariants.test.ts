@@ -17,7 +17,7 @@ function harness(cpus: number, asidBits: number) {
   const m = createSystem(resolveSystem({ cpus, asidBits, whatIf: true }, {}));
   const col = new ReportCollector();
   const play = (text: string) => mini(text).forEach((e) => step(m, e, col));
-  const report = () => col.finish('t', m.config, m.params, m.cpu.alloc.generation, m.cpu.mms.values());
+  const report = () => col.finish('t', m);
   const mm = (label: string) => m.cpu.mms.get(m.cpu.labels.get(label)!)!;
   return { m, col, play, report, mm };
 }

@@ -7,11 +7,12 @@ import { CPU_VIOLATION_KINDS } from '../model/cpu/cpu-model.js';
 import { replayFile } from '../replay/engine.js';
 import type { Report } from '../report/report.js';
 import { renderJson, renderText } from '../report/render.js';
-import type { SystemInput } from '../trace/system.js';
+import { DRIVER_DESIGNS, FAULTS, type Fault, type SystemInput } from '../trace/system.js';
+import { STALE_KINDS } from '../model/smmu/index.js';
 import { Exit, type Io, intArg } from './main.js';
 
 /** Finding classes `--fail-on` accepts. */
-export const FAIL_ON_KINDS = ['violations', 'pin-failures', ...CPU_VIOLATION_KINDS] as const;
+export const FAIL_ON_KINDS = ['violations', 'pin-failures', 'stale', 'device-failures', ...CPU_VIOLATION_KINDS, ...STALE_KINDS] as const;
 
 function parseFailOn(v: string): string[] {
   const kinds = v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -26,9 +27,16 @@ function parseFailOn(v: string): string[] {
 /** Whether the report has a finding of one of `kinds`. */
 export function failsOn(r: Report, kinds: readonly string[]): boolean {
   const total = Object.values(r.violationCounts).reduce((a, b) => a + b, 0);
-  return kinds.some((k) =>
-    k === 'violations' ? total > 0 : k === 'pin-failures' ? r.pins.failures > 0 : (r.violationCounts as Record<string, number>)[k] > 0,
-  );
+  const f = r.devices.failureCounts;
+  const stale = r.stale.counts as Record<string, { hit: number; latent: number }>;
+  return kinds.some((k) => {
+    if (k === 'violations') return total > 0;
+    if (k === 'pin-failures') return r.pins.failures > 0;
+    if (k === 'stale') return r.stale.total > 0;
+    if (k === 'device-failures') return f.attach + f.bind + f.map > 0;
+    if (stale[k]) return stale[k].hit + stale[k].latent > 0;
+    return (r.violationCounts as Record<string, number>)[k] > 0;
+  });
 }
 
 /** System options shared by replay and check. */
@@ -40,7 +48,19 @@ export function addSystemOptions(c: Command): Command {
     .option('--no-kpti', 'KPTI not in use')
     .addOption(new Option('--allocator <version>', 'allocator version').choices(ALLOCATOR_VARIANTS))
     .addOption(new Option('--max-pinned <n>', 'what-if: override max_pinned_asids').argParser(intArg('--max-pinned')))
-    .option('--what-if', 'allow ASID widths other than 8 and 16');
+    .option('--what-if', 'allow ASID widths other than 8 and 16')
+    .addOption(new Option('--driver <design>', 'SMMUv3 driver design: shared-asid (v5.11-v6.9), private-asid (v6.10+), btm-2023 (seed 003)').choices(DRIVER_DESIGNS))
+    .addOption(new Option('--pasid-allocator <kind>', 'PASID allocator: lowest (ida, current) or cyclic (2017 RFC)').choices(['lowest', 'cyclic']))
+    .addOption(new Option('--fault <bugs>', `inject driver bugs / hypothetical kernels (comma-separated): ${FAULTS.join(', ')}`).argParser(parseFaults))
+    .option('--multi-smmu-domains', 'what-if (seed 004 RFC): a DMA domain may span SMMUs when its ASID fits each');
+}
+
+function parseFaults(v: string): Fault[] {
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const k of list) {
+    if (!(FAULTS as readonly string[]).includes(k)) throw new InvalidArgumentError(`unknown fault "${k}"; expected some of: ${FAULTS.join(', ')}`);
+  }
+  return list as Fault[];
 }
 
 interface SystemFlags {
@@ -50,6 +70,10 @@ interface SystemFlags {
   allocator?: (typeof ALLOCATOR_VARIANTS)[number];
   maxPinned?: number;
   whatIf?: boolean;
+  driver?: (typeof DRIVER_DESIGNS)[number];
+  pasidAllocator?: 'lowest' | 'cyclic';
+  fault?: Fault[];
+  multiSmmuDomains?: boolean;
 }
 
 /** Command-line flags as overrides of the trace's `# system:` preamble. */
@@ -61,6 +85,10 @@ export function systemOverrides(o: SystemFlags): Partial<SystemInput> {
     allocator: o.allocator,
     maxPinnedAsids: o.maxPinned,
     whatIf: o.whatIf,
+    driver: o.driver,
+    pasidAllocator: o.pasidAllocator,
+    faults: o.fault,
+    multiSmmuDomains: o.multiSmmuDomains,
   };
 }
 
@@ -68,13 +96,14 @@ export function replayCommand(program: Command, io: Io): void {
   const c = program
     .command('replay')
     .description(
-      'Replay a trace v1 CSV file through the model and report ASID churn, pins and violations.\n' +
+      'Replay a trace v1 CSV file through the model and report ASID churn, pins, CPU invariant\n' +
+        'violations, SMMU/SVA figures and stale IOTLB/ATC entries.\n' +
         'The system comes from the trace\'s "# system:" line; flags override it; defaults otherwise\n' +
-        '(4 CPUs, 16-bit ASIDs, no KPTI, allocator v5.10).',
+        '(4 CPUs, 16-bit ASIDs, no KPTI, allocator v5.10, driver private-asid, no SMMU).',
     )
     .argument('<trace>', 'trace v1 CSV file (see README.md; `asid-replay import` converts ftrace/systrace)');
   addSystemOptions(c)
-    .option('--json', 'print the report as JSON (schema asid-replay/report, version 1)')
+    .option('--json', 'print the report as JSON (schema asid-replay/report, version 2)')
     .addOption(
       new Option('--fail-on <kinds>', `exit 1 when the report has any of these findings (comma-separated): ${FAIL_ON_KINDS.join(', ')}`).argParser(parseFailOn),
     )
@@ -90,6 +119,11 @@ Invariants checked after every event (spec allocator.md §4.3-4.5):
   pinned-asid-changed   a pinned mm's ASID changed
   no-free-asid          no free ASID after a rollover
   unbalanced-unpin      unpin of an mm that holds no pin
+
+Stale IOTLB/ATC entries (spec smmu-sva.md §8), at each dma hit and latent after invalidations:
+  S-UNMAP   the entry translates a page its address space no longer maps (use after unmap)
+  S-ALIAS   the entry was filled from another address space under the same ASID/SSID
+  S-PERM    the entry's rights differ from the PTE's
 
 Example: asid-replay replay traces/real/juno-trace-txt.csv --asid-bits 8 --fail-on violations`,
     )

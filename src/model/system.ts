@@ -1,15 +1,20 @@
 /**
  * The whole-system model: one state object and one step function over trace v1 events.
  *
- * The CPU side (tasks, mms, ASID allocator, TLBs) lives in `model/cpu`. Device events (attach,
- * detach, bind, unbind, dma, map/unmap of a DMA domain) belong to the SMMUv3/SVA model, which this
- * version does not contain yet: they are rejected with a clear error rather than skipped.
+ * The CPU side (tasks, mms, ASID allocator, TLBs) lives in `model/cpu`; the SMMUv3/SVA side (SMMUs,
+ * masters, DMA domains, SVA contexts, IOTLBs) in `model/smmu`, which sees the CPU only through a
+ * {@link CpuPort}. This file routes events and joins the two where the kernel does: pins from binds,
+ * CPU TLB flushes reaching BTM SMMUs and mmu notifiers, and the mm-release path at exit.
  */
 import { createHash } from 'node:crypto';
-import { type AllocatorParams, resolveParams } from './cpu/allocator.js';
+import { type AllocatorParams, ctxAsid, ctxGen, resolveParams } from './cpu/allocator.js';
 import {
   type CpuModelState,
   type CpuObserver,
+
+  MAP_UPGRADED,
+  MAX_TLBI_OPS,
+  PAGE_SHIFT,
   access,
   cloneCpuModel,
   createCpuModel,
@@ -18,21 +23,25 @@ import {
   fork,
   mapMm,
   pin,
+  pinMm,
   schedule,
   unmapMm,
   unpin,
+  unpinMm,
+  walkMm,
 } from './cpu/cpu-model.js';
-import type { TraceEvent } from '../trace/events.js';
-import { EventError } from '../trace/errors.js';
+import * as smmu from './smmu/index.js';
+import { PROT_READ, PROT_WRITE, type TraceEvent } from '../trace/events.js';
 import type { SystemConfig } from '../trace/system.js';
 
 export interface SystemModel {
   readonly config: SystemConfig;
   readonly params: AllocatorParams;
   cpu: CpuModelState;
+  smmu: smmu.SmmuModelState;
 }
 
-export type SystemObserver = CpuObserver;
+export interface SystemObserver extends CpuObserver, smmu.SmmuObserver {}
 
 export function createSystem(config: SystemConfig): SystemModel {
   const params = resolveParams({
@@ -42,12 +51,23 @@ export function createSystem(config: SystemConfig): SystemModel {
     variant: config.allocator,
     maxPinnedOverride: config.maxPinnedAsids,
   });
-  return { config, params, cpu: createCpuModel(params) };
+  return { config, params, cpu: createCpuModel(params), smmu: smmu.createSmmuModel(config) };
 }
 
 /** A deep copy sharing nothing mutable with `m` (for state-space search). */
 export function cloneSystem(m: SystemModel): SystemModel {
-  return { config: m.config, params: m.params, cpu: cloneCpuModel(m.cpu) };
+  return { config: m.config, params: m.params, cpu: cloneCpuModel(m.cpu), smmu: structuredClone(m.smmu) };
+}
+
+/** JSON-able canonical form: Maps and Sets become arrays sorted by key, so fill order does not matter. */
+function canonical(v: unknown): unknown {
+  const cmp = (x: [unknown, unknown], y: [unknown, unknown]) => (String(x[0]) < String(y[0]) ? -1 : String(x[0]) > String(y[0]) ? 1 : 0);
+  if (v instanceof Map) return [...v].map(([k, x]) => [k, canonical(x)] as [unknown, unknown]).sort(cmp);
+  if (v instanceof Set) return [...v].map((x) => canonical(x)).sort();
+  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number>);
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, canonical(x)]));
+  return v;
 }
 
 /**
@@ -62,15 +82,62 @@ export function digestSystem(m: SystemModel): string {
   for (const arr of [a.asidMap, a.pinnedMap ?? new Uint8Array(0), a.active, a.reserved, a.flushPending, s.curTask, s.ttbrMm, s.ttbrAsid, s.ownerKey, s.ownerGen]) {
     h.update(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
   }
-  const sorted = <K, V>(mp: Map<K, V>) => [...mp].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-  h.update(JSON.stringify([sorted(s.tasks), sorted(s.labels), sorted(s.zombies)]));
-  for (const [k, mm] of sorted(s.mms)) {
-    h.update(JSON.stringify([k, mm.label, mm.ctx, mm.pinned, mm.users, mm.pinnedAsid, mm.refusedPins, mm.asidChanges, [...mm.unmapped].sort((x, y) => x - y)]));
-  }
-  s.tlb.cpus.forEach((tlb, c) => {
-    for (const [asid, byMm] of sorted(tlb)) for (const [mm, pages] of sorted(byMm)) h.update(JSON.stringify([c, asid, mm, sorted(pages)]));
-  });
+  h.update(JSON.stringify(canonical([s.tasks, s.labels, s.zombies, s.mms])));
+  s.tlb.cpus.forEach((tlb, c) => h.update(JSON.stringify([c, canonical(tlb)])));
+  h.update(JSON.stringify(canonical(m.smmu)));
   return h.digest('hex');
+}
+
+/** The CPU side as the SMMU model may use it (pins, current ASID, page-table walks). */
+function cpuPort(m: SystemModel, obs: SystemObserver): smmu.CpuPort {
+  const s = m.cpu;
+  const p = m.params;
+  return {
+    pin: (key, row) => pinMm(p, s, s.mms.get(key)!, row, obs),
+    unpin: (key, row) => {
+      const mm = s.mms.get(key);
+      if (mm) unpinMm(p, s, mm, row, obs);
+    },
+    currentAsid: (key) => {
+      const mm = s.mms.get(key);
+      if (!mm || mm.ctx === 0 || ctxGen(mm.ctx) !== s.alloc.generation) return 0;
+      return ctxAsid(mm.ctx) | (p.cfg.kpti ? 1 : 0);
+    },
+    walk: (key, page) => {
+      const mm = s.mms.get(key);
+      return mm ? walkMm(mm, page) : { prot: 0, epoch: -1, row: 0 };
+    },
+    liveMm: (label) => s.labels.get(label) ?? -1,
+    label: (key) => s.mms.get(key)?.label ?? `#${key}`,
+  };
+}
+
+function ctxOf(m: SystemModel, obs: SystemObserver, row: number): smmu.Ctx {
+  return { st: m.smmu, cpu: cpuPort(m, obs), obs, row };
+}
+
+/** ASIDs a CPU broadcast TLBI for `key` carries (both halves under KPTI: `__tlbi_user`), or none. */
+function broadcastAsids(m: SystemModel, key: number): number[] {
+  const mm = m.cpu.mms.get(key);
+  if (!mm || mm.ctx === 0) return [];
+  if (m.config.faults.includes('local-tlbi') && m.cpu.ttbrMm.filter((k) => k === key).length <= 1) return [];
+  const a = ctxAsid(mm.ctx);
+  return m.params.cfg.kpti ? [a, a | 1] : [a];
+}
+
+/** After a CPU page-table change of mm `key` over [va, va+size): BTM snoop, mmu notifier, latent check. */
+function afterCpuFlush(m: SystemModel, obs: SystemObserver, key: number, va: number, size: number, notify: boolean, row: number): void {
+  const first = Math.floor(va / 2 ** PAGE_SHIFT);
+  const last = Math.floor((va + size - 1) / 2 ** PAGE_SHIFT);
+  smmu.mmInvalidate(ctxOf(m, obs, row), key, broadcastAsids(m, key), first, last, last - first + 1 > MAX_TLBI_OPS, notify);
+}
+
+/** Run an exit/exec and, if it ended an address space, the mm-release path of the devices bound to it. */
+function endingMm(m: SystemModel, task: number, obs: SystemObserver, row: number, run: () => void): void {
+  const key = m.cpu.tasks.get(task);
+  const mm = key === undefined ? undefined : m.cpu.mms.get(key);
+  run();
+  if (mm && mm.users === 0 && m.smmu.svaMms.has(mm.key)) smmu.mmRelease(ctxOf(m, obs, row), mm.key);
 }
 
 /**
@@ -80,31 +147,54 @@ export function digestSystem(m: SystemModel): string {
 export function step(m: SystemModel, e: TraceEvent, obs: SystemObserver): void {
   const s = m.cpu;
   const p = m.params;
+  const devices = m.smmu.smmus.length > 0;
   switch (e.kind) {
     case 'schedule':
       return schedule(p, s, e.cpu!, e.task!, e.row, obs);
     case 'fork':
       return fork(s, e.task!, e.mm, e.row);
     case 'exec':
-      return exec(p, s, e.task!, e.mm, e.row, obs);
+      if (!devices) return exec(p, s, e.task!, e.mm, e.row, obs);
+      return endingMm(m, e.task!, obs, e.row, () => exec(p, s, e.task!, e.mm, e.row, obs));
     case 'exit':
-      return exit(s, e.task!, e.row, obs);
+      if (!devices) return exit(s, e.task!, e.row, obs);
+      return endingMm(m, e.task!, obs, e.row, () => exit(s, e.task!, e.row, obs));
     case 'pin':
-      return pin(p, s, e.mm!, e.row, obs);
+      pin(p, s, e.mm!, e.row, obs);
+      return;
     case 'unpin':
       return unpin(p, s, e.mm!, e.row, obs);
     case 'access':
       return access(p, s, e.cpu!, e.va!, e.row, obs);
     case 'map':
-      if (e.mm !== undefined) return mapMm(s, e.mm, e.va!, e.size!, e.row);
-      break;
+      if (e.mm !== undefined) {
+        const changed = mapMm(s, e.mm, e.va!, e.size!, e.prot ?? PROT_READ | PROT_WRITE, e.row, obs);
+        if (devices && changed !== 0) {
+          const notify = !(changed === MAP_UPGRADED && m.config.faults.includes('no-notifier-on-upgrade'));
+          afterCpuFlush(m, obs, s.labels.get(e.mm) ?? s.zombies.get(e.mm)!, e.va!, e.size!, notify, e.row);
+        }
+        return;
+      }
+      return smmu.iommuMap(ctxOf(m, obs, e.row), e.domain!, e.va!, e.size!, e.prot ?? PROT_READ | PROT_WRITE);
     case 'unmap':
-      if (e.mm !== undefined) return unmapMm(s, e.mm, e.va!, e.size!, e.row, obs);
-      break;
+      if (e.mm !== undefined) {
+        unmapMm(s, e.mm, e.va!, e.size!, e.row, obs);
+        if (devices) afterCpuFlush(m, obs, s.labels.get(e.mm) ?? s.zombies.get(e.mm)!, e.va!, e.size!, true, e.row);
+        return;
+      }
+      return smmu.iommuUnmap(ctxOf(m, obs, e.row), e.domain!, e.va!, e.size!);
+    case 'attach':
+      return smmu.attach(ctxOf(m, obs, e.row), e.device!, e.domain!, m.config.multiSmmuDomains);
+    case 'detach':
+      return smmu.detach(ctxOf(m, obs, e.row), e.device!);
+    case 'bind':
+      return smmu.bind(ctxOf(m, obs, e.row), e.device!, e.mm!, e.pasid, e.op);
+    case 'unbind':
+      return smmu.unbind(ctxOf(m, obs, e.row), e.device!, e.mm!);
+    case 'dma':
+      return smmu.dma(ctxOf(m, obs, e.row), e.device!, e.pasid, e.va!, e.prot ?? PROT_READ);
+    case 'resume':
+      return smmu.resume(ctxOf(m, obs, e.row), e.op!);
   }
-  throw new EventError(
-    `event ${e.kind}${e.domain !== undefined ? ' on a DMA domain' : ''} needs the SMMUv3/SVA model, which this version of asid-replay does not implement yet`,
-    e.row,
-    'event',
-  );
 }
+

@@ -23,9 +23,9 @@ export interface ReplayOptions {
  */
 export function replayEvents(events: Iterable<TraceEvent>, system: SystemConfig, name = '(events)'): Report {
   const model = createSystem(system);
-  const col = new ReportCollector();
+  const col = new ReportCollector(system.smmus.length);
   for (const e of events) feed(model, col, e);
-  return col.finish(name, system, model.params, model.cpu.alloc.generation, model.cpu.mms.values());
+  return col.finish(name, model);
 }
 
 function feed(model: ReturnType<typeof createSystem>, col: ReportCollector, e: TraceEvent): void {
@@ -55,7 +55,7 @@ export async function systemOfTrace(file: string, overrides: Partial<SystemInput
 export async function replayFile(file: string, opts: ReplayOptions = {}): Promise<Report> {
   const system = await systemOfTrace(file, opts.overrides);
   const model = createSystem(system);
-  const col = new ReportCollector();
+  const col = new ReportCollector(system.smmus.length);
   const every = opts.progressEvery ?? 100_000;
   try {
     let next = every;
@@ -73,5 +73,5 @@ export async function replayFile(file: string, opts: ReplayOptions = {}): Promis
     }
     throw e;
   }
-  return col.finish(basename(file), system, model.params, model.cpu.alloc.generation, model.cpu.mms.values());
+  return col.finish(basename(file), model);
 }

@@ -93,5 +93,51 @@ export function renderText(r: Report, maxViolations = 20): string {
     out.push(t.toString());
     if (total > maxViolations) out.push(`... ${total - maxViolations} more (use --json for all)`);
   }
+  if (r.devices.smmus.length > 0) out.push(...renderDevices(r, maxViolations));
   return out.join('\n') + '\n';
+}
+
+/** SMMU figures, SVA, failed driver calls, stale entries. */
+function renderDevices(r: Report, max: number): string[] {
+  const out: string[] = [];
+  const d = r.devices;
+  out.push(`SMMUv3 driver: ${d.driver} (ASID pools: ${d.asidPools})`);
+  const t = table(['SMMU', 'ASID bits', 'BTM', 'ASIDs alloc/freed/moved', 'attach/bind failures', 'TLBI ASID/VA', 'ATC inv', 'CFGI_CD', 'CMD_SYNC', 'IOTLB hits/misses', 'DMA faults']);
+  for (const m of d.smmus) {
+    t.push([m.name, m.asidBits, m.btm ? 'yes' : 'no', `${m.asidsAllocated}/${m.asidsFreed}/${m.asidsMoved}`, `${m.attachFailures}/${m.bindFailures}`, `${m.tlbiAsid}/${m.tlbiVa}`, m.atcInv, m.cfgiCd, m.syncs, `${m.hits}/${m.misses}`, m.faults]);
+  }
+  out.push(t.toString());
+  const v = d.sva;
+  out.push(
+    kv('SVA', [
+      ['binds / re-binds / unbinds', `${v.binds} / ${v.rebinds} / ${v.unbinds}`],
+      ['mm releases while bound', v.releases],
+      ['PASIDs allocated / freed / in use', `${v.pasidsAllocated} / ${v.pasidsFreed} / ${v.pasidsInUse}`],
+      ['stepped operations / steps / idle resumes', `${v.opsStarted} / ${v.opSteps} / ${v.idleResumes}`],
+    ]),
+  );
+  for (const o of d.opsInFlight) out.push(`warning: operation ${o.op} (${o.what}, row ${o.row}) still in flight at the end: ${o.stepsLeft} steps not resumed`);
+  const fc = d.failureCounts;
+  const nf = fc.attach + fc.bind + fc.map;
+  if (nf > 0) {
+    out.push(`device failures: ${nf} (attach ${fc.attach}, bind ${fc.bind}, map ${fc.map})`);
+    const ft = table(['row', 'call', 'errno', 'device', 'smmu', 'detail']);
+    for (const f of d.failures.slice(0, max)) ft.push([f.row, f.call, `-${f.errno}`, f.device ?? '', f.smmu ?? '', f.detail]);
+    out.push(ft.toString());
+    if (nf > max) out.push(`... ${nf - max} more (use --json for all)`);
+  }
+  const st = r.stale;
+  if (st.total === 0) {
+    out.push('stale IOTLB/ATC entries: none');
+    return out;
+  }
+  const counts = Object.entries(st.counts).filter(([, c]) => c.hit + c.latent > 0).map(([k, c]) => `${k} ${c.hit} hit, ${c.latent} latent`).join('; ');
+  out.push(`stale IOTLB/ATC entries: ${st.total} (${counts})`);
+  const tt = table(['row', 'kind', 'cache', 'smmu', 'device', 'pasid', 'asid', 'va', 'filled at', 'should be gone at', 'detail']);
+  for (const f of st.findings.slice(0, max)) {
+    tt.push([f.row, f.kind + (f.latent ? ' (latent)' : ''), f.cache, f.smmu, f.device, f.pasid, f.asid, '0x' + f.va.toString(16), f.fillRow, f.shouldHaveRow ?? '?', f.detail]);
+  }
+  out.push(tt.toString());
+  if (st.total > max) out.push(`... ${st.total - max} more (use --json for all)`);
+  return out;
 }

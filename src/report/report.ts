@@ -6,14 +6,24 @@
 import { PinOutcome, newCounters } from '../model/cpu/allocator.js';
 import type { CpuViolation, CpuViolationKind, MmState } from '../model/cpu/cpu-model.js';
 import { CPU_VIOLATION_KINDS } from '../model/cpu/cpu-model.js';
-import type { SystemObserver } from '../model/system.js';
+import type { SystemModel, SystemObserver } from '../model/system.js';
+import {
+  type DeviceFailure,
+  type SmmuCounters,
+  type StaleFinding,
+  type StaleKind,
+  type SvaCounters,
+  STALE_KINDS,
+  newSmmuCounters,
+  newSvaCounters,
+} from '../model/smmu/index.js';
 import type { SystemConfig } from '../trace/system.js';
 import type { AllocatorParams } from '../model/cpu/allocator.js';
 
 export const REPORT_SCHEMA = 'asid-replay/report';
-export const REPORT_VERSION = 1;
+export const REPORT_VERSION = 2;
 
-/** Most violations listed one by one; the counts cover all of them. */
+/** Most violations (and stale findings, device failures) listed one by one; the counts cover all. */
 export const MAX_LISTED_VIOLATIONS = 10000;
 /** Most rollovers listed in the time series. */
 export const MAX_ROLLOVER_SERIES = 10000;
@@ -71,6 +81,27 @@ export interface Report {
   violationCounts: Record<CpuViolationKind, number>;
   violations: CpuViolation[];
   violationsTruncated: boolean;
+  /** The SMMUv3/SVA side (empty lists when the system declares no SMMU). */
+  devices: {
+    driver: string;
+    /** `global` (arm_smmu_asid_xa, shared-asid and private-asid) or `per-smmu` (btm-2023). */
+    asidPools: 'global' | 'per-smmu';
+    smmus: ({ name: string; asidBits: number; btm: boolean; rangeInvalidation: boolean } & SmmuCounters)[];
+    sva: SvaCounters & { pasidsInUse: number };
+    failureCounts: { attach: number; bind: number; map: number };
+    failures: DeviceFailure[];
+    failuresTruncated: boolean;
+    /** Driver operations (`op` label) still in flight when the trace ended. */
+    opsInFlight: { op: string; row: number; what: string; stepsLeft: number }[];
+  };
+  /** Stale IOTLB/ATC entries (spec smmu-sva.md §8). */
+  stale: {
+    /** Per kind: found at a DMA hit, and found by a latent check. */
+    counts: Record<StaleKind, { hit: number; latent: number }>;
+    total: number;
+    findings: StaleFinding[];
+    truncated: boolean;
+  };
 }
 
 /** Observer that accumulates a {@link Report}. */
@@ -82,11 +113,34 @@ export class ReportCollector implements SystemObserver {
   private pinsAcc = { requests: 0, pinned: 0, repins: 0, failures: 0, firstFailureRow: null as number | null, maxHeld: 0, unpins: 0 };
   private mmAcc = { created: 0, changedAsid: 0, asidChanges: 0 };
   private top: { mm: string; asidChanges: number; key: number }[] = [];
+  smmuCounters: SmmuCounters[];
+  sva: SvaCounters = newSvaCounters();
+  private staleList: StaleFinding[] = [];
+  private staleCounts = Object.fromEntries(STALE_KINDS.map((k) => [k, { hit: 0, latent: 0 }])) as Record<StaleKind, { hit: number; latent: number }>;
+  private staleTotal = 0;
+  private failureList: DeviceFailure[] = [];
+  private failureCounts = { attach: 0, bind: 0, map: 0 };
   events = 0;
   firstTime: number | null = null;
   lastTime: number | null = null;
   /** Time of the event being replayed (for the rollover series). */
   now: number | null = null;
+
+  /** @param smmus number of SMMU instances of the system */
+  constructor(smmus = 0) {
+    this.smmuCounters = Array.from({ length: smmus }, newSmmuCounters);
+  }
+
+  stale(f: StaleFinding): void {
+    this.staleTotal++;
+    this.staleCounts[f.kind][f.latent ? 'latent' : 'hit']++;
+    if (this.staleList.length < MAX_LISTED_VIOLATIONS) this.staleList.push(f);
+  }
+
+  failure(f: DeviceFailure): void {
+    this.failureCounts[f.call]++;
+    if (this.failureList.length < MAX_LISTED_VIOLATIONS) this.failureList.push(f);
+  }
 
   violation(v: CpuViolation): void {
     this.violationCounts[v.kind]++;
@@ -135,9 +189,13 @@ export class ReportCollector implements SystemObserver {
     if (t.length > TOP_MMS) t.pop();
   }
 
-  /** Build the report; `liveMms` are the mms still alive at the end of the trace. */
-  finish(name: string, system: SystemConfig, params: AllocatorParams, generation: number, liveMms: Iterable<MmState>): Report {
-    for (const mm of liveMms) this.noteMm(mm);
+  /** Build the report from the observations and the model's final state. */
+  finish(name: string, model: SystemModel): Report {
+    const system: SystemConfig = model.config;
+    const params: AllocatorParams = model.params;
+    const generation = model.cpu.alloc.generation;
+    for (const mm of model.cpu.mms.values()) this.noteMm(mm);
+    const st = model.smmu;
     const n = this.counters;
     const limit = params.pinLimit;
     return {
@@ -172,6 +230,17 @@ export class ReportCollector implements SystemObserver {
       violationCounts: this.violationCounts,
       violations: this.violations,
       violationsTruncated: this.violations.length < Object.values(this.violationCounts).reduce((a, b) => a + b, 0),
+      devices: {
+        driver: system.driver,
+        asidPools: st.pools.length > 1 || system.driver === 'btm-2023' ? 'per-smmu' : 'global',
+        smmus: st.smmus.map((m, i) => ({ name: m.name, asidBits: m.asidBits, btm: m.btm, rangeInvalidation: m.rangeInvalidation, ...this.smmuCounters[i] })),
+        sva: { ...this.sva, pasidsInUse: st.pasids.used.size },
+        failureCounts: this.failureCounts,
+        failures: this.failureList,
+        failuresTruncated: this.failureList.length < this.failureCounts.attach + this.failureCounts.bind + this.failureCounts.map,
+        opsInFlight: [...st.ops.values()].filter((o) => !o.done).map((o) => ({ op: o.label, row: o.row, what: o.what, stepsLeft: o.steps.length })),
+      },
+      stale: { counts: this.staleCounts, total: this.staleTotal, findings: this.staleList, truncated: this.staleList.length < this.staleTotal },
     };
   }
 }

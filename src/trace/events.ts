@@ -5,12 +5,12 @@
 /** Event names of trace v1. */
 export const EVENT_KINDS = [
   'fork', 'exec', 'exit', 'schedule', 'pin', 'unpin',
-  'attach', 'detach', 'bind', 'unbind', 'map', 'unmap', 'access', 'dma',
+  'attach', 'detach', 'bind', 'unbind', 'map', 'unmap', 'access', 'dma', 'resume',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** Columns of trace v1, in the order the writer emits them. */
-export const COLUMNS = ['time', 'event', 'cpu', 'task', 'mm', 'device', 'domain', 'pasid', 'va', 'size'] as const;
+export const COLUMNS = ['time', 'event', 'cpu', 'task', 'mm', 'device', 'domain', 'pasid', 'va', 'size', 'prot', 'op'] as const;
 export type Column = (typeof COLUMNS)[number];
 
 /**
@@ -30,6 +30,22 @@ export interface TraceEvent {
   pasid?: number;
   va?: number;
   size?: number;
+  /** Access rights: {@link PROT_READ} | {@link PROT_WRITE}. On `map` the mapping's, on `dma` the access's. */
+  prot?: number;
+  /**
+   * Label of a driver operation replayed in steps (docs/trace-format.md "Interleaving"): on `bind`
+   * it starts the operation, on `resume` it runs the operation's next step.
+   */
+  op?: string;
+}
+
+/** `prot` bits. */
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+/** `prot` cell spellings. */
+export const PROT_CELLS: Readonly<Record<string, number>> = { r: PROT_READ, w: PROT_WRITE, rw: PROT_READ | PROT_WRITE };
+export function protName(p: number): string {
+  return (p & PROT_READ ? 'r' : '') + (p & PROT_WRITE ? 'w' : '') || 'none';
 }
 
 /** Which columns each event requires and which it may use (everything else must be empty). */
@@ -42,10 +58,11 @@ export const EVENT_COLUMNS: Readonly<Record<EventKind, { required: readonly Colu
   unpin: { required: ['mm'], optional: [] },
   attach: { required: ['device', 'domain'], optional: [] },
   detach: { required: ['device'], optional: [] },
-  bind: { required: ['device', 'mm'], optional: ['pasid'] },
+  bind: { required: ['device', 'mm'], optional: ['pasid', 'op'] },
   unbind: { required: ['device', 'mm'], optional: [] },
-  map: { required: ['va', 'size'], optional: ['mm', 'domain'] },
+  map: { required: ['va', 'size'], optional: ['mm', 'domain', 'prot'] },
   unmap: { required: ['va', 'size'], optional: ['mm', 'domain'] },
   access: { required: ['cpu', 'va'], optional: [] },
-  dma: { required: ['device', 'va'], optional: ['pasid'] },
+  dma: { required: ['device', 'va'], optional: ['pasid', 'prot'] },
+  resume: { required: ['op'], optional: [] },
 };

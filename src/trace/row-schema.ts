@@ -6,7 +6,7 @@
  * become numbers (exact up to 2^53 - 1). The first issue zod reports names the offending column.
  */
 import { z } from 'zod';
-import { type Column, EVENT_COLUMNS, EVENT_KINDS, type EventKind, type TraceEvent } from './events.js';
+import { type Column, EVENT_COLUMNS, EVENT_KINDS, type EventKind, PROT_CELLS, type TraceEvent } from './events.js';
 
 const INT_RE = /^(?:0[xX][0-9a-fA-F]+|[0-9]+)$/;
 
@@ -26,6 +26,9 @@ export const intCell = z
 /** An identifier cell (mm, device, domain): no spaces or quotes. */
 export const nameCell = z.string().regex(/^[A-Za-z0-9_.:\-/@#]+$/, 'expected an identifier (letters, digits, _.:-/@#)');
 
+/** An access-rights cell: r, w or rw. */
+export const protCell = z.enum(Object.keys(PROT_CELLS) as [string, ...string[]], 'expected r, w or rw').transform((s) => PROT_CELLS[s]);
+
 const CELL: Record<Exclude<Column, 'event'>, z.ZodType> = {
   time: intCell,
   cpu: intCell,
@@ -36,6 +39,8 @@ const CELL: Record<Exclude<Column, 'event'>, z.ZodType> = {
   mm: nameCell,
   device: nameCell,
   domain: nameCell,
+  prot: protCell,
+  op: nameCell,
 };
 
 function eventSchema(kind: EventKind) {
@@ -93,6 +98,8 @@ export function validateRow(cells: Record<string, string>, row: number): RowResu
     pasid: d.pasid,
     va: d.va,
     size: d.size,
+    prot: d.prot,
+    op: d.op,
   };
   if ((kind === 'map' || kind === 'unmap') && (event.mm === undefined) === (event.domain === undefined)) {
     return { ok: false, column: event.mm === undefined ? 'mm' : 'domain', message: `event ${kind} needs exactly one of mm (a process) and domain (a DMA domain)` };

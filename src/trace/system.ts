@@ -10,6 +10,31 @@ import { ALLOCATOR_VARIANTS } from '../model/cpu/variants.js';
 export const DRIVER_DESIGNS = ['shared-asid', 'private-asid', 'btm-2023'] as const;
 export type DriverDesign = (typeof DRIVER_DESIGNS)[number];
 
+/**
+ * Injected driver bugs and hypothetical kernels (shared/spec/smmu-sva.md §8 scenarios). Each one
+ * removes one step the kernel performs, so the stale-IOTLB checks can be shown to catch its absence.
+ */
+export const FAULTS = [
+  /** §8.1: a BTM design uses the CPU ASID without `arm64_mm_context_get` (no pin). */
+  'skip-pin',
+  /** §8.3: the S1 ASID move skips TLBI_NH_ASID of the old ASID (step 3 of §5.2). */
+  'no-old-asid-purge',
+  /** §8.4: domain / SVA-domain free erases the ASID without its TLBI (and ATC invalidation). */
+  'no-purge-on-free',
+  /** §8.5: `arm_smmu_mm_release` skips TLBI_NH_ASID and the ATC invalidation. */
+  'no-release-tlbi',
+  /** §8.6: the SMMU advertises BTM but firmware never enabled DVM: CPU broadcasts do not reach it. */
+  'no-dvm',
+  /** §8.7: munmap of an mm live on at most one CPU uses a CPU-local TLBI (never snooped). */
+  'local-tlbi',
+  /** §8.8: before v6.6, a permission upgrade (`ptep_set_access_flags`) calls no mmu notifier. */
+  'no-notifier-on-upgrade',
+] as const;
+export type Fault = (typeof FAULTS)[number];
+
+/** PASID allocators (§4.1): `lowest` = `ida_alloc_range` (current), `cyclic` = `idr_alloc_cyclic` (2017 RFC). */
+export const PASID_ALLOCATORS = ['lowest', 'cyclic'] as const;
+
 const name = z.string().regex(/^[A-Za-z0-9_.:\-/]+$/, 'a name of letters, digits and _.:-/');
 
 export const SmmuSchema = z.strictObject({
@@ -42,6 +67,15 @@ export const SystemSchema = z
     whatIf: z.boolean().default(false),
     /** What-if override of max_pinned_asids. */
     maxPinnedAsids: z.int().min(0).optional(),
+    /** PASID allocator of the IOMMU core. */
+    pasidAllocator: z.enum(PASID_ALLOCATORS).default('lowest'),
+    /**
+     * What-if (Shavit's 2023 RFC, seed 004): a DMA domain may be attached to masters behind several
+     * SMMUs when its ASID fits each one. Mainline binds a domain to one SMMU (attach fails -EINVAL).
+     */
+    multiSmmuDomains: z.boolean().default(false),
+    /** Injected driver bugs / hypothetical kernels, see {@link FAULTS}. */
+    faults: z.array(z.enum(FAULTS)).default([]),
   })
   .superRefine((s, ctx) => {
     if (s.asidBits !== 8 && s.asidBits !== 16 && !s.whatIf) {
@@ -57,9 +91,15 @@ export const SystemSchema = z
     const smmus = new Set(s.smmus.map((m) => m.name));
     if (smmus.size !== s.smmus.length) ctx.addIssue({ code: 'custom', path: ['smmus'], message: 'SMMU names must be unique' });
     const devs = new Set<string>();
+    const sids = new Map<string, string>();
     s.devices.forEach((d, i) => {
       if (!smmus.has(d.smmu)) {
         ctx.addIssue({ code: 'custom', path: ['devices', i, 'smmu'], message: `no SMMU named "${d.smmu}" in smmus` });
+      }
+      for (const sid of d.streamIds ?? []) {
+        const k = `${d.smmu}/${sid}`;
+        if (sids.has(k)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'streamIds'], message: `StreamID ${sid} is already used by device "${sids.get(k)}" behind SMMU ${d.smmu}` });
+        sids.set(k, d.name);
       }
       if (devs.has(d.name)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'name'], message: `duplicate device "${d.name}"` });
       devs.add(d.name);

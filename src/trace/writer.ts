@@ -4,7 +4,7 @@
  */
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';
-import { COLUMNS, type TraceEvent } from './events.js';
+import { COLUMNS, type TraceEvent, protName } from './events.js';
 
 /** Column order the writer uses (DESIGN.md allows any order; this one is fixed for byte-identical output). */
 export const HEADER = COLUMNS.join(',');
@@ -22,6 +22,8 @@ export function formatEvent(e: Omit<TraceEvent, 'row'>): string {
     e.pasid ?? '',
     e.va === undefined ? '' : '0x' + e.va.toString(16),
     e.size === undefined ? '' : '0x' + e.size.toString(16),
+    e.prot === undefined ? '' : protName(e.prot),
+    e.op ?? '',
   ].join(',');
 }
 

@@ -89,9 +89,37 @@ export interface MmState extends MmContext {
   refusedPins: number;
   /** Times its ASID number changed (a fresh number after a rollover). */
   asidChanges: number;
-  /** Pages unmapped (and not mapped again): accesses fault, fills are impossible. */
-  unmapped: Set<number>;
+  /**
+   * The process page table, page -> PTE, for pages a `map`/`unmap` touched. A page never touched is
+   * mapped read-write since the trace began ({@link INITIAL_PTE}). The SMMU walks it for SVA.
+   */
+  ptes: Map<number, Pte>;
+  /** Mapping version counter: every new mapping of a page gets the next epoch. */
+  epoch: number;
 }
+
+/**
+ * One page-table entry as the model needs it (immutable: replaced, never mutated, so clones share them).
+ * `prot` 0 = not mapped; `epoch` identifies the mapping (a page mapped again after an unmap is a new
+ * mapping, i.e. possibly another physical page); `row` is the trace row that last changed it.
+ */
+export interface Pte {
+  readonly prot: number;
+  readonly epoch: number;
+  readonly row: number;
+}
+
+/** The PTE of a page no event touched: mapped read-write, epoch 0. */
+export const INITIAL_PTE: Pte = Object.freeze({ prot: 3, epoch: 0, row: 0 });
+
+/** Walk the process page table (what an SMMU does through an SVA CD's TTB0). */
+export function walkMm(mm: MmState, page: number): Pte {
+  return mm.ptes.get(page) ?? INITIAL_PTE;
+}
+
+/** What a `map` of an mm did to pages that were already mapped (bit mask). */
+export const MAP_UPGRADED = 1;
+export const MAP_DOWNGRADED = 2;
 
 export interface CpuModelState {
   alloc: AllocatorState;
@@ -155,7 +183,7 @@ export function createCpuModel(p: AllocatorParams): CpuModelState {
 
 export function cloneCpuModel(s: CpuModelState): CpuModelState {
   const mms = new Map<number, MmState>();
-  for (const [k, m] of s.mms) mms.set(k, { ...m, unmapped: new Set(m.unmapped) });
+  for (const [k, m] of s.mms) mms.set(k, { ...m, ptes: new Map(m.ptes) });
   return {
     alloc: cloneAllocator(s.alloc),
     tlb: cloneTlb(s.tlb),
@@ -186,7 +214,8 @@ function newMm(s: CpuModelState, label: string): MmState {
     pinnedAsid: -1,
     refusedPins: 0,
     asidChanges: 0,
-    unmapped: new Set(),
+    ptes: new Map(),
+    epoch: 0,
   };
   s.mms.set(mm.key, mm);
   s.labels.set(label, mm.key);
@@ -353,9 +382,16 @@ export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task
   checkActive(s, mm, row, obs);
 }
 
-/** `pin mm`: `arm64_mm_context_get`, as a device driver calls it. */
-export function pin(p: AllocatorParams, s: CpuModelState, label: string, row: number, obs: CpuObserver): void {
-  const mm = lookupMm(s, label, row);
+/**
+ * `pin mm`: `arm64_mm_context_get`, as a device driver calls it.
+ * @returns the ASID a device must use (`asid | 1` under KPTI), or 0 when the pin was refused.
+ */
+export function pin(p: AllocatorParams, s: CpuModelState, label: string, row: number, obs: CpuObserver): number {
+  return pinMm(p, s, lookupMm(s, label, row), row, obs);
+}
+
+/** {@link pin} of an mm record (the SVA model holds records, not labels). */
+export function pinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: number, obs: CpuObserver): number {
   const prevCtx = mm.ctx;
   const r = mmContextGet(p, s.alloc, mm, obs.counters);
   const outcome = pinOutcome(r);
@@ -368,6 +404,7 @@ export function pin(p: AllocatorParams, s: CpuModelState, label: string, row: nu
     checkActive(s, mm, row, obs);
   }
   obs.pin(row, mm.label, outcome, pinAsid(r), s.alloc.nrPinned);
+  return outcome === PinOutcome.Pinned || outcome === PinOutcome.Repinned ? pinAsid(r) : 0;
 }
 
 /**
@@ -375,7 +412,11 @@ export function pin(p: AllocatorParams, s: CpuModelState, label: string, row: nu
  * `arm64_mm_context_get` returned 0 holds nothing to put); one with no pin at all is a violation.
  */
 export function unpin(p: AllocatorParams, s: CpuModelState, label: string, row: number, obs: CpuObserver): void {
-  const mm = lookupMm(s, label, row, true);
+  unpinMm(p, s, lookupMm(s, label, row, true), row, obs);
+}
+
+/** {@link unpin} of an mm record. */
+export function unpinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: number, obs: CpuObserver): void {
   if (mm.pinned === 0 && mm.refusedPins > 0) {
     // The matching pin was refused: the driver never holds that reference, so no put is issued.
     mm.refusedPins--;
@@ -399,25 +440,48 @@ function pageRange(va: number, size: number, row: number): [number, number] {
   return [Math.floor(va / 2 ** PAGE_SHIFT), Math.floor((va + size - 1) / 2 ** PAGE_SHIFT)];
 }
 
-/** `map mm va size`: the process's page tables gain (or change) a mapping. */
-export function mapMm(s: CpuModelState, label: string, va: number, size: number, row: number): void {
+/**
+ * `map mm va size [prot]`: the process's page tables gain (or change) a mapping. A page mapped anew
+ * gets a new epoch. Changing the rights of a present page is `ptep_set_access_flags` (upgrade) or
+ * `change_protection` (downgrade): both flush the CPU TLB by VA (`flush_tlb_page`/`flush_tlb_range`).
+ * @returns {@link MAP_UPGRADED} | {@link MAP_DOWNGRADED} for present pages whose rights changed (the
+ * caller then runs the mmu notifier), 0 otherwise.
+ */
+export function mapMm(s: CpuModelState, label: string, va: number, size: number, prot: number, row: number, obs: CpuObserver): number {
   const mm = lookupMm(s, label, row, true);
   const [first, last] = pageRange(va, size, row);
-  if (mm.unmapped.size === 0) return;
-  for (let pg = first; pg <= last; pg++) mm.unmapped.delete(pg);
+  let changed = 0;
+  if (mm.ptes.size === 0 && prot === INITIAL_PTE.prot) return 0;
+  for (let pg = first; pg <= last; pg++) {
+    const old = walkMm(mm, pg);
+    if (old.prot === prot) continue;
+    if (old.prot === 0) {
+      mm.ptes.set(pg, { prot, epoch: ++mm.epoch, row });
+      continue;
+    }
+    changed |= prot & ~old.prot ? MAP_UPGRADED : 0;
+    changed |= old.prot & ~prot ? MAP_DOWNGRADED : 0;
+    mm.ptes.set(pg, { prot, epoch: old.epoch, row });
+  }
+  if (changed && mm.ctx !== 0) {
+    tlbiVaRangeBroadcast(s.tlb, ctxAsid(mm.ctx), first, last);
+    obs.counters.tlbiVa += last - first + 1;
+  }
+  return changed;
 }
 
 /**
  * `unmap mm va size`: PTEs cleared, then `flush_tlb_range` with `ASID(mm)` read now: per-page
  * TLBI VAE1IS, or TLBI ASIDE1IS (`flush_tlb_mm`) above MAX_TLBI_OPS pages. Then NoUsableStaleEntry:
  * no CPU that runs the mm may still hold an entry for those pages under the ASID it runs with.
- * @returns the page range, for the device side's invalidation paths.
  */
 export function unmapMm(s: CpuModelState, label: string, va: number, size: number, row: number, obs: CpuObserver): void {
   const mm = lookupMm(s, label, row, true);
   const [first, last] = pageRange(va, size, row);
   const pages = last - first + 1;
-  if (pages <= 1 << 20) for (let pg = first; pg <= last; pg++) mm.unmapped.add(pg);
+  if (pages <= 1 << 20) {
+    for (let pg = first; pg <= last; pg++) if (walkMm(mm, pg).prot !== 0) mm.ptes.set(pg, { prot: 0, epoch: ++mm.epoch, row });
+  }
   if (mm.ctx !== 0) {
     const asid = ctxAsid(mm.ctx);
     if (pages > MAX_TLBI_OPS) {
@@ -456,7 +520,7 @@ export function access(p: AllocatorParams, s: CpuModelState, cpu: number, va: nu
   if (!mm) throw new EventError(`CPU${cpu} has no user address space`, row, 'cpu');
   obs.counters.accesses++;
   const page = Math.floor(va / 2 ** PAGE_SHIFT);
-  if (mm.unmapped.has(page)) {
+  if (walkMm(mm, page).prot === 0) {
     obs.counters.faults++;
     return;
   }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Rebuild the shipped corpus after a change of the trace writer or the report schema:
+# re-import the real recordings, regenerate the generated traces, then rewrite every expectation.
+# Review `git diff traces/` before committing: the expectations are regression snapshots.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npm run build --silent
+ar() { node bin/asid-replay.js "$@"; }
+R=traces/real/recordings
+ar import ftrace "$R/lisa-juno-trace-txt/trace.txt" -o traces/real/juno-trace-txt.csv
+ar import ftrace "$R/lisa-juno-rtapp/trace.dat.report.txt" -o traces/real/juno-rtapp.csv
+ar import systrace "$R/trappy-android-msm8998-systrace/trace_surfaceflinger.html" -o traces/real/msm8998-surfaceflinger.csv
+ar import systrace "$R/catapult-android-tegra3-systrace/android_systrace.html" -o traces/real/tegra3-systrace.csv
+ar import ftrace "$R/catapult-android-tegra3-systrace/atrace_fixed_tgids" -o traces/real/tegra3-atrace-tgids.csv
+for p in $(ls traces/generated/*.csv | xargs -n1 basename | sed 's/\.csv$//'); do
+  ar generate "$p" -n 5000 --seed 1 --cpus 4 --asid-bits 8 -o "traces/generated/$p.csv"
+done
+ar check traces --update --jobs 2

@@ -1,0 +1,47 @@
+/**
+ * SMMU ASID allocation (spec smmu-sva.md §2): `xa_alloc(&arm_smmu_asid_xa, ..., XA_LIMIT(1,
+ * (1 << smmu->asid_bits) - 1))` — the lowest free index in [1, 2^asid_bits - 1]. The same code
+ * serves the global xarray (v5.11 on) and the per-SMMU `asid_map` of the 2023 BTM proposal.
+ */
+import type { AsidOwner, AsidPool } from './state.js';
+
+/**
+ * Lowest ASID in [1, max] free in every pool of `pools` (several pools only for a domain installed
+ * on several SMMUs with per-SMMU maps).
+ * @returns the ASID, or 0 when the range is full (-ENOSPC).
+ */
+export function xaAllocIn(pools: readonly AsidPool[], max: number, owner: AsidOwner): number {
+  let a = Math.min(...pools.map((p) => p.hint));
+  for (; a <= max; a++) if (pools.every((p) => !p.owners.has(a))) break;
+  if (a > max) return 0;
+  for (const p of pools) {
+    p.owners.set(a, owner);
+    if (a === p.hint) while (p.owners.has(p.hint)) p.hint++;
+  }
+  return a;
+}
+
+/** `xa_insert`: claim a given ASID. @returns false if it is taken. */
+export function xaInsert(p: AsidPool, asid: number, owner: AsidOwner): boolean {
+  if (p.owners.has(asid)) return false;
+  p.owners.set(asid, owner);
+  if (asid === p.hint) while (p.owners.has(p.hint)) p.hint++;
+  return true;
+}
+
+/** `xa_store`: set the owner of an ASID, whoever held it. */
+export function xaStore(p: AsidPool, asid: number, owner: AsidOwner): void {
+  xaInsert(p, asid, owner);
+  p.owners.set(asid, owner);
+}
+
+/** `xa_erase`: free an ASID; `row` is remembered as the point its entries had to be gone. */
+export function xaErase(p: AsidPool, asid: number, row: number): void {
+  if (!p.owners.delete(asid)) return;
+  p.releasedRow.set(asid, row);
+  if (asid < p.hint) p.hint = asid;
+}
+
+export function xaLoad(p: AsidPool, asid: number): AsidOwner | undefined {
+  return p.owners.get(asid);
+}

@@ -1,0 +1,146 @@
+/**
+ * DMA (stage-1 paging) domains: `attach`/`detach` (arm_smmu_attach_dev, domain finalise and free)
+ * and `map`/`unmap` on a domain (iommu_map / iommu_unmap through io-pgtable-arm), spec smmu-sva.md §3
+ * and §7. A domain is created by its first attach and freed when its last master detaches (as an
+ * unmanaged-domain owner such as VFIO does: detach, then iommu_domain_free).
+ */
+import { EventError } from '../../trace/errors.js';
+import { xaAllocIn, xaErase, xaInsert } from './asid-pool.js';
+import { atcInv, cfgiCd, tlbiNhAsid, tlbiNhVa } from './iotlb.js';
+import { type Ctx, hasFault, masterOf, pageOf } from './port.js';
+import { latentAfterTagChange, latentAfterUnmap } from './stale.js';
+import { type DmaDomain, type Master, domainAsId, poolIndex } from './state.js';
+
+/** Pools a domain's ASID lives in (one, unless a multi-SMMU domain with per-SMMU maps). */
+export function domainPools(c: Ctx, d: DmaDomain) {
+  return [...new Set(d.smmus.map((i) => poolIndex(c.st, i)))].map((p) => c.st.pools[p]);
+}
+
+/** Largest ASID every SMMU of the domain can hold. */
+export function domainMaxAsid(c: Ctx, d: DmaDomain): number {
+  return Math.min(...d.smmus.map((i) => 2 ** c.st.smmus[i].asidBits - 1));
+}
+
+/** Write the SSID-0 CD of a master for its RID domain (`arm_smmu_write_ctx_desc`): CFGI_CD + sync. */
+export function writeDomainCd(c: Ctx, m: Master, d: DmaDomain): void {
+  m.cds.set(0, { asid: d.asid, as: domainAsId(d), shared: false, quiet: false, sva: -1 });
+  cfgiCd(c, m);
+}
+
+/**
+ * `attach device domain`: `arm_smmu_attach_dev`. The first attach allocates the domain and finalises
+ * it on the master's SMMU (`arm_smmu_domain_finalise_s1`: ASID = lowest free in [1, 2^asid_bits - 1]).
+ * Attaching to a master behind another SMMU fails -EINVAL in mainline; with `multiSmmuDomains` (seed
+ * 004 RFC) it fails only when the domain's ASID is too wide for that SMMU. A master with another
+ * domain attached is moved off it first (the core's domain replacement).
+ */
+export function attach(c: Ctx, device: string, name: string, multiSmmu: boolean): void {
+  const m = masterOf(c, device);
+  if (m.rid === name) return;
+  const smmu = c.st.smmus[m.smmu];
+  const n = c.obs.smmuCounters[m.smmu];
+  let d = c.st.domains.get(name);
+  const fail = (errno: 'ENOSPC' | 'EINVAL' | 'EBUSY', detail: string) => {
+    n.attachFailures++;
+    c.obs.failure({ row: c.row, call: 'attach', errno, device, smmu: smmu.name, detail });
+  };
+  if (!d) {
+    const id = c.st.nextId++;
+    const asid = xaAllocIn([c.st.pools[poolIndex(c.st, m.smmu)]], 2 ** smmu.asidBits - 1, { kind: 'dma', id });
+    if (asid === 0) return fail('ENOSPC', `no free ASID in [1, ${2 ** smmu.asidBits - 1}] for domain ${name} on ${smmu.name}`);
+    n.asidsAllocated++;
+    d = { name, id, smmus: [m.smmu], asid, masters: [], ptes: new Map(), epoch: 0, movingBy: null };
+    c.st.domains.set(name, d);
+    c.st.domainIds.set(id, name);
+  } else if (!d.smmus.includes(m.smmu)) {
+    const home = c.st.smmus[d.smmus[0]].name;
+    if (!multiSmmu) return fail('EINVAL', `domain ${name} is finalised on ${home}; mainline binds a domain to one SMMU (arm_smmu_attach_dev)`);
+    if (d.asid >= 2 ** smmu.asidBits) {
+      return fail('EINVAL', `domain ${name} holds ASID ${d.asid}, too wide for the ${smmu.asidBits}-bit ASIDs of ${smmu.name} (seed 004)`);
+    }
+    const pool = c.st.pools[poolIndex(c.st, m.smmu)];
+    if (!domainPools(c, d).includes(pool) && !xaInsert(pool, d.asid, { kind: 'dma', id: d.id })) {
+      return fail('EBUSY', `ASID ${d.asid} of domain ${name} is already used on ${smmu.name}`);
+    }
+    d.smmus.push(m.smmu);
+  }
+  if (m.rid !== null) detach(c, device);
+  m.rid = name;
+  d.masters.push(device);
+  writeDomainCd(c, m, d);
+}
+
+/** `detach device`: clear the SSID-0 CD (CFGI_CD + sync), ATC_INV; the last master frees the domain. */
+export function detach(c: Ctx, device: string): void {
+  const m = masterOf(c, device);
+  if (m.rid === null) throw new EventError(`device ${device} has no DMA domain attached`, c.row, 'device');
+  const d = c.st.domains.get(m.rid)!;
+  if (d.movingBy !== null && d.masters.length === 1) {
+    throw new EventError(`domain ${d.name} is having its ASID moved by operation ${d.movingBy}: freeing it mid-move is not modelled (resume the operation first)`, c.row, 'device');
+  }
+  m.cds.delete(0);
+  cfgiCd(c, m);
+  atcInv(c, m, 0, 0, -1);
+  m.rid = null;
+  d.masters.splice(d.masters.indexOf(device), 1);
+  if (d.masters.length === 0) domainFree(c, d);
+}
+
+/**
+ * `iommu_domain_free` → `arm_smmu_domain_free`: `free_io_pgtable_ops` flushes the whole ASID
+ * (TLBI_NH_ASID + sync) on every SMMU of the domain, then the ASID is erased (§3, §7).
+ */
+function domainFree(c: Ctx, d: DmaDomain): void {
+  if (!hasFault(c, 'no-purge-on-free')) for (const i of d.smmus) tlbiNhAsid(c, i, d.asid);
+  for (const p of domainPools(c, d)) xaErase(p, d.asid, c.row);
+  c.obs.smmuCounters[d.smmus[0]].asidsFreed++;
+  c.st.domains.delete(d.name);
+  c.st.domainIds.delete(d.id);
+  latentAfterTagChange(c, d.smmus, d.asid, -Infinity);
+}
+
+function liveDomain(c: Ctx, name: string): DmaDomain {
+  const d = c.st.domains.get(name);
+  if (!d) throw new EventError(`domain ${name} is not attached to any device (its first attach creates it)`, c.row, 'domain');
+  return d;
+}
+
+/**
+ * `map domain va size [prot]`: `iommu_map`. io-pgtable refuses to overwrite a valid PTE
+ * (`arm_lpae_init_pte`: -EEXIST), and the core then unmaps what it mapped: nothing changes.
+ */
+export function iommuMap(c: Ctx, name: string, va: number, size: number, prot: number): void {
+  const d = liveDomain(c, name);
+  const first = pageOf(va);
+  const last = pageOf(va + size - 1);
+  for (let pg = first; pg <= last; pg++) {
+    if ((d.ptes.get(pg)?.prot ?? 0) !== 0) {
+      c.obs.failure({ row: c.row, call: 'map', errno: 'EEXIST', device: null, smmu: c.st.smmus[d.smmus[0]].name, detail: `iommu_map of domain ${name}: IOVA 0x${(pg * 4096).toString(16)} is already mapped` });
+      return;
+    }
+  }
+  for (let pg = first; pg <= last; pg++) d.ptes.set(pg, { prot, epoch: ++d.epoch, row: c.row });
+}
+
+/**
+ * `unmap domain va size`: `iommu_unmap` → io-pgtable clears the PTEs → `arm_smmu_tlb_inv_range_domain`:
+ * TLBI_NH_VA (ASID read now) on every SMMU of the domain, ATC_INV of every ATS master at SSID 0, sync.
+ * Strict mode (no flush queue): the invalidation is complete when the call returns.
+ */
+export function iommuUnmap(c: Ctx, name: string, va: number, size: number): void {
+  const d = liveDomain(c, name);
+  const first = pageOf(va);
+  const last = pageOf(va + size - 1);
+  let any = false;
+  for (let pg = first; pg <= last; pg++) {
+    const old = d.ptes.get(pg);
+    if (!old || old.prot === 0) continue;
+    // Keep an unmapped PTE (not a hole) so a stale hit can name this row as the one that had to purge it.
+    d.ptes.set(pg, { prot: 0, epoch: ++d.epoch, row: c.row });
+    any = true;
+  }
+  if (!any) return;
+  for (const i of d.smmus) tlbiNhVa(c, i, d.asid, first, last);
+  for (const dev of d.masters) atcInv(c, c.st.masters.get(dev)!, 0, first, last);
+  latentAfterUnmap(c, domainAsId(d), first, last);
+}

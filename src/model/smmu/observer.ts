@@ -1,0 +1,100 @@
+/**
+ * What the SMMU/SVA model reports while it runs: per-SMMU counters, stale-entry findings (spec
+ * smmu-sva.md §8) and failed driver calls. Observations are not model state.
+ */
+
+/** Stale-entry kinds of spec §8. */
+export const STALE_KINDS = ['S-UNMAP', 'S-ALIAS', 'S-PERM'] as const;
+export type StaleKind = (typeof STALE_KINDS)[number];
+
+/** One stale IOTLB/ATC entry, found at a DMA hit or by a latent check after an invalidation point. */
+export interface StaleFinding {
+  /** Row of the event after which it was found (the `dma`, or the unmap/unbind/free for latent ones). */
+  row: number;
+  kind: StaleKind;
+  cache: 'iotlb' | 'atc';
+  /** false: a device access used it; true: found by the latent check, no access used it yet. */
+  latent: boolean;
+  smmu: string;
+  /** Device that made the access (hits) or that filled the entry (latent). */
+  device: string;
+  /** SSID: the PASID, 0 for DMA without PASID. */
+  pasid: number;
+  asid: number;
+  va: number;
+  /** Address space the entry was filled from (`mm P` / `domain D1`). */
+  owner: string;
+  /** Address space the current context reaches (hits), or null. */
+  current: string | null;
+  fillRow: number;
+  /** Row of the event that should have removed the entry (unmap, move, free, exit), when known. */
+  shouldHaveRow: number | null;
+  detail: string;
+}
+
+/** errno-style outcome of a failed driver call. */
+export type Errno = 'ENOSPC' | 'EINVAL' | 'EOVERFLOW' | 'ESRCH' | 'EOPNOTSUPP' | 'EEXIST' | 'EBUSY';
+
+/** A driver call that failed (reported, never a crash): attach, bind or iommu_map. */
+export interface DeviceFailure {
+  row: number;
+  call: 'attach' | 'bind' | 'map';
+  errno: Errno;
+  device: string | null;
+  smmu: string | null;
+  detail: string;
+}
+
+/** Per-SMMU figures. TLBI counts are commands queued (a per-page loop counts each page). */
+export interface SmmuCounters {
+  asidsAllocated: number;
+  asidsFreed: number;
+  asidsMoved: number;
+  attachFailures: number;
+  bindFailures: number;
+  tlbiAsid: number;
+  tlbiVa: number;
+  atcInv: number;
+  cfgiCd: number;
+  syncs: number;
+  /** CPU broadcast TLBIs the SMMU snooped (BTM). */
+  btmSnoops: number;
+  fills: number;
+  hits: number;
+  misses: number;
+  /** DMA that faulted (no CD, quiet CD, unmapped, no permission). */
+  faults: number;
+}
+
+export function newSmmuCounters(): SmmuCounters {
+  return {
+    asidsAllocated: 0, asidsFreed: 0, asidsMoved: 0, attachFailures: 0, bindFailures: 0,
+    tlbiAsid: 0, tlbiVa: 0, atcInv: 0, cfgiCd: 0, syncs: 0, btmSnoops: 0, fills: 0, hits: 0, misses: 0, faults: 0,
+  };
+}
+
+export interface SvaCounters {
+  binds: number;
+  rebinds: number;
+  unbinds: number;
+  releases: number;
+  pasidsAllocated: number;
+  pasidsFreed: number;
+  /** Driver operations started with an `op` label, and the steps run by `resume`. */
+  opsStarted: number;
+  opSteps: number;
+  /** `resume` of an operation that had already completed (it needed fewer steps in this design). */
+  idleResumes: number;
+}
+
+export function newSvaCounters(): SvaCounters {
+  return { binds: 0, rebinds: 0, unbinds: 0, releases: 0, pasidsAllocated: 0, pasidsFreed: 0, opsStarted: 0, opSteps: 0, idleResumes: 0 };
+}
+
+export interface SmmuObserver {
+  /** One per SMMU, in system order. */
+  smmuCounters: SmmuCounters[];
+  sva: SvaCounters;
+  stale(f: StaleFinding): void;
+  failure(f: DeviceFailure): void;
+}

@@ -1,0 +1,63 @@
+/**
+ * The small interface through which the SMMU/SVA model uses the CPU side (and nothing else of it):
+ * pinning (`arm64_mm_context_get`/`_put`), the mm's current CPU ASID, and walking a process page
+ * table through an SVA CD's TTB0.
+ */
+import type { Pte } from '../cpu/cpu-model.js';
+import { EventError } from '../../trace/errors.js';
+import type { SmmuObserver } from './observer.js';
+import type { SmmuModelState } from './state.js';
+
+export interface CpuPort {
+  /** `arm64_mm_context_get`: the ASID to put in the CD (`asid | 1` under KPTI), or 0 if refused. */
+  pin(mm: number, row: number): number;
+  /** `arm64_mm_context_put`. */
+  unpin(mm: number, row: number): void;
+  /** The CPU ASID the mm holds in the current generation, or 0 (for the `skip-pin` what-if). */
+  currentAsid(mm: number): number;
+  /** The mm's PTE for a page (the walk an SMMU does through TTB0). */
+  walk(mm: number, page: number): Pte;
+  /** Live mm by trace label: its key, or -1. */
+  liveMm(label: string): number;
+  label(mm: number): string;
+}
+
+/** Everything a step needs: state, CPU port, observer, the event's row. */
+export interface Ctx {
+  readonly st: SmmuModelState;
+  readonly cpu: CpuPort;
+  readonly obs: SmmuObserver;
+  readonly row: number;
+}
+
+/** 4 KiB pages; an IOTLB/ATC key is `asid|ssid * 2^36 + page` (48-bit VAs). */
+export const PAGE_SHIFT = 12;
+export const PAGE_KEY = 2 ** 36;
+export const pageOf = (va: number): number => Math.floor(va / 2 ** PAGE_SHIFT);
+
+/** `CMDQ_MAX_TLBI_OPS` = 1 << (PAGE_SHIFT - 3): above this, SVA invalidation falls back to a whole-ASID TLBI. */
+export const CMDQ_MAX_TLBI_OPS = 512;
+
+export function hasFault(c: Ctx, f: SmmuModelState['faults'][number]): boolean {
+  return c.st.faults.includes(f);
+}
+
+export function masterOf(c: Ctx, device: string): NonNullable<ReturnType<SmmuModelState['masters']['get']>> {
+  const m = c.st.masters.get(device);
+  if (!m) {
+    const known = [...c.st.masters.keys()];
+    throw new EventError(
+      `device ${device} is not declared in the system's "devices"${known.length ? ` (declared: ${known.join(', ')})` : ' (none declared: add smmus and devices to the # system: preamble)'}`,
+      c.row,
+      'device',
+    );
+  }
+  return m;
+}
+
+/** Human name of an address space id (`mm P`, `domain D1`). */
+export function asName(c: Ctx, as: number): string {
+  if (as >= 0) return `mm ${c.st.svaMms.get(as)?.label ?? c.cpu.label(as)}`;
+  for (const d of c.st.domains.values()) if (-1 - d.id === as) return `domain ${d.name}`;
+  return `freed domain #${-1 - as}`;
+}

@@ -1,0 +1,171 @@
+/**
+ * Stale IOTLB/ATC entries (spec smmu-sva.md §8): S-UNMAP (use after unmap), S-ALIAS (ASID or SSID
+ * re-bound to another address space without a purge) and S-PERM (rights differ from the PTE), checked
+ * at every DMA hit and, as latent checks, right after every completed unmap, unbind, release, domain
+ * free and ASID free.
+ */
+import type { Pte } from '../cpu/cpu-model.js';
+import type { StaleFinding, StaleKind } from './observer.js';
+import { type Ctx, PAGE_KEY, PAGE_SHIFT, asName } from './port.js';
+import type { Master, TlbEntry } from './state.js';
+
+const UNMAPPED_UNKNOWN: Pte = Object.freeze({ prot: 0, epoch: -1, row: 0 });
+
+/** Walk an address space (mm via the CPU port, DMA domain via its io-pgtable). A dead mm maps nothing. */
+export function walkAs(c: Ctx, as: number, page: number): Pte {
+  if (as >= 0) {
+    const sva = c.st.svaMms.get(as);
+    if (sva?.dead) return { prot: 0, epoch: -1, row: sva.deadRow };
+    return c.cpu.walk(as, page);
+  }
+  const name = c.st.domainIds.get(-1 - as);
+  if (name === undefined) return UNMAPPED_UNKNOWN;
+  return c.st.domains.get(name)!.ptes.get(page) ?? UNMAPPED_UNKNOWN;
+}
+
+/** Does this entry still translate as the address space `e.as` does? */
+function staleAgainstOwner(c: Ctx, e: TlbEntry, page: number): { kind: StaleKind; pte: Pte } | null {
+  const t = walkAs(c, e.as, page);
+  if (t.prot === 0 || t.epoch !== e.epoch) return { kind: 'S-UNMAP', pte: t };
+  if (e.prot & ~t.prot) return { kind: 'S-PERM', pte: t };
+  return null;
+}
+
+function report(
+  c: Ctx,
+  kind: StaleKind,
+  cache: 'iotlb' | 'atc',
+  latent: boolean,
+  smmu: number,
+  device: string,
+  ssid: number,
+  page: number,
+  e: TlbEntry,
+  current: number | null,
+  shouldHaveRow: number | null,
+  detail: string,
+): void {
+  const f: StaleFinding = {
+    row: c.row,
+    kind,
+    cache,
+    latent,
+    smmu: c.st.smmus[smmu].name,
+    device,
+    pasid: ssid,
+    asid: e.asid,
+    va: page * 2 ** PAGE_SHIFT,
+    owner: asName(c, e.as),
+    current: current === null ? null : asName(c, current),
+    fillRow: e.fillRow,
+    shouldHaveRow: shouldHaveRow === 0 ? null : shouldHaveRow,
+    detail,
+  };
+  c.obs.stale(f);
+}
+
+/**
+ * A DMA hit on `e` through a context reaching address space `cur`: classify it (§8).
+ * @param aliasRow row at which the tag (ASID, or SSID for the ATC) left its previous owner
+ * @returns true if the hit was stale (reported).
+ */
+export function checkHit(
+  c: Ctx,
+  cache: 'iotlb' | 'atc',
+  m: Master,
+  ssid: number,
+  page: number,
+  access: number,
+  e: TlbEntry,
+  cur: number,
+  aliasRow: number | undefined,
+): boolean {
+  const va = `0x${(page * 2 ** PAGE_SHIFT).toString(16)}`;
+  if (e.as !== cur) {
+    report(c, 'S-ALIAS', cache, false, m.smmu, m.name, ssid, page, e, cur, aliasRow ?? null,
+      `${m.name} reaches ${asName(c, cur)} but hit an entry for ${va} filled from ${asName(c, e.as)} under ASID ${e.asid}`);
+    return true;
+  }
+  const s = staleAgainstOwner(c, e, page);
+  if (s) {
+    const what = s.kind === 'S-UNMAP' ? (s.pte.prot === 0 ? 'is no longer mapped' : 'was mapped again since the fill') : `is now ${protStr(s.pte.prot)} but the entry allows ${protStr(e.prot)}`;
+    report(c, s.kind, cache, false, m.smmu, m.name, ssid, page, e, cur, s.pte.row, `${va} of ${asName(c, cur)} ${what}`);
+    return true;
+  }
+  const t = walkAs(c, cur, page);
+  if (access & ~e.prot && !(access & ~t.prot)) {
+    report(c, 'S-PERM', cache, false, m.smmu, m.name, ssid, page, e, cur, t.row,
+      `benign direction: the PTE allows ${protStr(t.prot)} but the cached entry only ${protStr(e.prot)}: the access faults although the page allows it (livelock before v6.6)`);
+    return true;
+  }
+  return false;
+}
+
+const protStr = (p: number): string => (p & 1 ? 'r' : '') + (p & 2 ? 'w' : '') || 'none';
+
+/** Latent S-UNMAP/S-PERM after an unmap or rights change of `as` in pages [first, last] (last < 0: all). */
+export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number): void {
+  c.st.smmus.forEach((s, i) => {
+    const tags = s.tagsOf.get(as);
+    if (!tags) return;
+    for (const asid of tags) {
+      const pages = s.iotlb.get(asid);
+      if (!pages) {
+        tags.delete(asid);
+        continue;
+      }
+      const scan = last < 0 || last - first + 1 > pages.size;
+      const check = (pg: number, e: TlbEntry) => {
+        if (e.as !== as) return;
+        const st = staleAgainstOwner(c, e, pg);
+        if (st) report(c, st.kind, 'iotlb', true, i, e.device, e.ssid, pg, e, null, c.row, `entry survived the invalidation of ${asName(c, as)}`);
+      };
+      if (scan) {
+        for (const [pg, e] of pages) if (last < 0 || (pg >= first && pg <= last)) check(pg, e);
+      } else {
+        for (let pg = first; pg <= last; pg++) {
+          const e = pages.get(pg);
+          if (e) check(pg, e);
+        }
+      }
+    }
+    if (tags.size === 0) s.tagsOf.delete(as);
+  });
+  for (const m of c.st.masters.values()) {
+    if (!m.ats || m.atc.size === 0) continue;
+    for (const [k, e] of m.atc) {
+      if (e.as !== as) continue;
+      const ssid = Math.floor(k / PAGE_KEY);
+      const pg = k - ssid * PAGE_KEY;
+      if (last >= 0 && (pg < first || pg > last)) continue;
+      const st = staleAgainstOwner(c, e, pg);
+      if (st) report(c, st.kind, 'atc', true, m.smmu, m.name, ssid, pg, e, null, c.row, `ATC entry survived the invalidation of ${asName(c, as)}`);
+    }
+  }
+}
+
+/**
+ * Latent S-ALIAS after ASID `asid` was freed or handed to `newOwner` (-Infinity: nobody) on SMMUs
+ * `smmus`: no entry may remain under it from another address space.
+ */
+export function latentAfterTagChange(c: Ctx, smmus: readonly number[], asid: number, newOwner: number): void {
+  for (const i of smmus) {
+    const pages = c.st.smmus[i].iotlb.get(asid);
+    if (!pages) continue;
+    for (const [pg, e] of pages) {
+      if (e.as === newOwner) continue;
+      report(c, 'S-ALIAS', 'iotlb', true, i, e.device, e.ssid, pg, e, Number.isFinite(newOwner) ? newOwner : null, c.row,
+        Number.isFinite(newOwner) ? `ASID ${asid} now belongs to ${asName(c, newOwner)} but still caches ${asName(c, e.as)}` : `ASID ${asid} was freed with entries of ${asName(c, e.as)} still cached`);
+    }
+  }
+}
+
+/** Latent S-ALIAS in a master's ATC after SSID `ssid` was unbound. */
+export function latentAfterSsidFree(c: Ctx, m: Master, ssid: number): void {
+  if (!m.ats || m.atc.size === 0) return;
+  for (const [k, e] of m.atc) {
+    if (Math.floor(k / PAGE_KEY) !== ssid) continue;
+    report(c, 'S-ALIAS', 'atc', true, m.smmu, m.name, ssid, k - ssid * PAGE_KEY, e, null, c.row, `SSID ${ssid} was unbound with ATC entries of ${asName(c, e.as)} still cached`);
+  }
+}
+

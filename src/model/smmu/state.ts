@@ -1,0 +1,229 @@
+/**
+ * State of the SMMUv3 / SVA side of the system (shared/spec/smmu-sva.md §2–§4): SMMU instances with
+ * their IOTLBs, ASID pools, masters with their CD tables and ATCs, DMA (stage-1) domains, SVA
+ * contexts, the PASID allocator and the driver operations replayed in steps.
+ *
+ * Plain data only (Maps, arrays, numbers, strings): `structuredClone` copies it and a sorted JSON
+ * dump digests it, so a search can branch from any state.
+ */
+import type { Pte } from '../cpu/cpu-model.js';
+import type { DriverDesign, Fault, SystemConfig } from '../../trace/system.js';
+
+/**
+ * One IOTLB (or ATC) entry. QEMU keys the IOTLB on {iova, asid, vmid, tg, level} (`SMMUIOTLBKey`);
+ * no stage 2 is modelled, so the VMID is constant, and all entries are 4 KiB leaf pages. The extra
+ * fields are what the stale checks of spec §8 need: which address space filled it, from which
+ * mapping (epoch), with which rights, and whether the CD had ASET=0 (visible to CPU broadcast TLBI).
+ */
+export interface TlbEntry {
+  /** Address-space id of the filler: an mm key (>= 0) or a DMA domain (< 0, see {@link domainAsId}). */
+  readonly as: number;
+  readonly epoch: number;
+  readonly prot: number;
+  /** ASID of the fill (the CD's at the time). */
+  readonly asid: number;
+  /** true when the CD had ASET=0 (shared ASID set: CPU broadcast TLBIs match it under BTM). */
+  readonly shared: boolean;
+  readonly fillRow: number;
+  readonly device: string;
+  readonly ssid: number;
+}
+
+/** asid -> page -> entry. */
+export type Iotlb = Map<number, Map<number, TlbEntry>>;
+
+export interface SmmuInstance {
+  readonly name: string;
+  readonly asidBits: number;
+  readonly btm: boolean;
+  readonly rangeInvalidation: boolean;
+  readonly ssidBits: number;
+  iotlb: Iotlb;
+  entries: number;
+  /** Address space -> ASIDs under which it has (or had) IOTLB entries here (pruned lazily). */
+  tagsOf: Map<number, Set<number>>;
+}
+
+/** Who holds an SMMU ASID: a DMA domain or an SVA context (by id). */
+export interface AsidOwner {
+  readonly kind: 'dma' | 'sva';
+  readonly id: number;
+}
+
+/** An ASID allocator: the kernel's xarray (`arm_smmu_asid_xa`) or a per-SMMU `asid_map`. */
+export interface AsidPool {
+  owners: Map<number, AsidOwner>;
+  /** Every ASID below `hint` is in use (lowest-free search starts here). */
+  hint: number;
+  /** ASID -> trace row at which its last owner gave it up (the event that had to purge it). */
+  releasedRow: Map<number, number>;
+}
+
+/** A context descriptor as the model needs it (§3): the ASID, the address space behind TTB0, ASET. */
+export interface Cd {
+  readonly asid: number;
+  readonly as: number;
+  /** ASET=0: the ASID is shared with the CPU (BTM may snoop broadcast TLBIs into it). */
+  readonly shared: boolean;
+  /** The "quiet" CD of `arm_smmu_mm_release`: EPD0 set, walks fault, TLB hits still possible. */
+  readonly quiet: boolean;
+  /** Owning SVA context id, or -1 for a DMA domain's CD at SSID 0. */
+  readonly sva: number;
+}
+
+/** A device (master) behind one SMMU: its StreamIDs' CD table (SSID -> CD) and, with ATS, its ATC. */
+export interface Master {
+  readonly name: string;
+  readonly smmu: number;
+  readonly streamIds: readonly number[];
+  /** min(SMMU SSIDSIZE, the device's PASID width): PASIDs 1 .. 2^ssidBits - 1 are usable. */
+  readonly ssidBits: number;
+  readonly ats: boolean;
+  /** DMA domain attached at SSID 0 (the RID domain), or null. */
+  rid: string | null;
+  cds: Map<number, Cd>;
+  /** ATC keyed by ssid * 2^36 + page. */
+  atc: Map<number, TlbEntry>;
+  /** SSID -> row of the unbind that freed it (the ATC had to be purged by then). */
+  ssidReleasedRow: Map<number, number>;
+}
+
+/** A DMA (stage-1 paging) domain: io-pgtable, ASID, the masters attached at SSID 0. */
+export interface DmaDomain {
+  readonly name: string;
+  readonly id: number;
+  /** SMMUs it is installed on (mainline: exactly one). */
+  smmus: number[];
+  asid: number;
+  masters: string[];
+  /** io-pgtable: page -> PTE; absent = not mapped. */
+  ptes: Map<number, Pte>;
+  epoch: number;
+  /** Label of the driver operation moving its ASID, or null. */
+  movingBy: string | null;
+}
+
+/**
+ * An SVA context: the E1 shared CD of an mm (one per mm, all SMMUs) or an E2/E3 SVA domain (one per
+ * (mm, SMMU)). `masters` lists the {device, ssid} CDs pointing at it.
+ */
+export interface SvaContext {
+  readonly id: number;
+  readonly mm: number;
+  /** SMMU index for an SVA domain, -1 for the E1 shared CD. */
+  readonly smmu: number;
+  asid: number;
+  /** The CD uses the CPU ASID (ASET=0). */
+  shared: boolean;
+  /** The notifier relies on BTM and sends no TLBI (E3 `btm_invalidation`). */
+  btmInvalidation: boolean;
+  /** Pins (`arm64_mm_context_get`) this context holds. */
+  pins: number;
+  masters: { device: string; ssid: number }[];
+  /** The mm-release path has run (quiet CDs written, flushed). */
+  released: boolean;
+  /** false until the bind installing it completes (during an ASID move). */
+  installed: boolean;
+}
+
+/** An mm as the SVA side sees it (`mm->iommu_mm`): its PASID and bonds. */
+export interface SvaMm {
+  readonly key: number;
+  readonly label: string;
+  /** 0 = none yet. Freed at the final mmdrop (dead and unbound), never at unbind. */
+  pasid: number;
+  /** device -> bind refcount. */
+  bonds: Map<string, number>;
+  dead: boolean;
+  deadRow: number;
+  /** Label of a bind of this mm still in flight, or null. */
+  busyWith: string | null;
+}
+
+/** One step of a driver operation (data, so a stepped operation survives cloning). */
+export type OpStep =
+  | { readonly kind: 'cd-write'; readonly domain: string; readonly device: string }
+  | { readonly kind: 'tlbi-old'; readonly domain: string; readonly asid: number }
+  | { readonly kind: 'install'; readonly device: string; readonly mm: number; readonly ctx: number; readonly pasid: number; readonly domain: string; readonly asid: number };
+
+/** A driver operation started with an `op` label. */
+export interface DriverOp {
+  readonly label: string;
+  readonly row: number;
+  readonly what: string;
+  steps: OpStep[];
+  done: boolean;
+}
+
+export interface SmmuModelState {
+  readonly driver: DriverDesign;
+  readonly faults: readonly Fault[];
+  readonly cpuAsidBits: number;
+  smmus: SmmuInstance[];
+  /** One global pool (shared-asid, private-asid) or one per SMMU (btm-2023). */
+  pools: AsidPool[];
+  masters: Map<string, Master>;
+  domains: Map<string, DmaDomain>;
+  /** Domain id -> name, for live domains. */
+  domainIds: Map<number, string>;
+  svaContexts: Map<number, SvaContext>;
+  /** mm key * 1024 + (SMMU index + 1) -> SVA context id (SMMU index -1 for the E1 shared CD). */
+  svaIndex: Map<number, number>;
+  svaMms: Map<number, SvaMm>;
+  pasids: { used: Set<number>; cursor: number; cyclic: boolean };
+  ops: Map<string, DriverOp>;
+  nextId: number;
+}
+
+/** Address-space id of a DMA domain (mm ids are their keys, >= 0). */
+export const domainAsId = (d: DmaDomain): number => -1 - d.id;
+
+export const MAX_SMMUS = 1023;
+
+export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
+  const smmus: SmmuInstance[] = cfg.smmus.map((m) => ({
+    name: m.name,
+    asidBits: m.asidBits,
+    btm: m.btm,
+    rangeInvalidation: m.rangeInvalidation,
+    ssidBits: m.ssidBits,
+    iotlb: new Map(),
+    entries: 0,
+    tagsOf: new Map(),
+  }));
+  const perSmmu = cfg.driver === 'btm-2023';
+  const masters = new Map<string, Master>();
+  for (const d of cfg.devices) {
+    const smmu = smmus.findIndex((m) => m.name === d.smmu);
+    masters.set(d.name, {
+      name: d.name,
+      smmu,
+      streamIds: d.streamIds ?? [],
+      ssidBits: Math.min(smmus[smmu].ssidBits, d.pasidBits),
+      ats: d.ats,
+      rid: null,
+      cds: new Map(),
+      atc: new Map(),
+      ssidReleasedRow: new Map(),
+    });
+  }
+  return {
+    driver: cfg.driver,
+    faults: cfg.faults,
+    cpuAsidBits: cfg.asidBits,
+    smmus,
+    pools: Array.from({ length: perSmmu ? smmus.length : 1 }, () => ({ owners: new Map(), hint: 1, releasedRow: new Map() })),
+    masters,
+    domains: new Map(),
+    domainIds: new Map(),
+    svaContexts: new Map(),
+    svaIndex: new Map(),
+    svaMms: new Map(),
+    pasids: { used: new Set(), cursor: 1, cyclic: cfg.pasidAllocator === 'cyclic' },
+    ops: new Map(),
+    nextId: 0,
+  };
+}
+
+/** Index of the ASID pool serving `smmu`. */
+export const poolIndex = (st: SmmuModelState, smmu: number): number => (st.pools.length === 1 ? 0 : smmu);
