@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { cli, tmp, tmpFile } from './helpers/cli.js';
 
 const H = 'event,cpu,task,mm,va,size';
+/** A system with one SMMU and one device, and a header with the device columns. */
+const S = '# system: {"smmus":[{"name":"s0"}],"devices":[{"name":"d","smmu":"s0"}]}\n';
+const D = 'event,cpu,task,mm,device,va,size,prot,op';
 
 /** [name, trace text, expected line:col, a phrase the message must contain] */
 const CASES: [string, string, string, string][] = [
@@ -29,7 +32,16 @@ const CASES: [string, string, string, string][] = [
   ['map with neither mm nor domain', `${H}\nmap,,,,0x1000,0x1000\n`, ':2:', 'exactly one of mm'],
   ['zero-size unmap', `${H}\nfork,,1,P,,\nunmap,,,P,0x1000,0\n`, ':3:', 'size must be at least 1'],
   ['no header at all', '# only a comment\n', ':1:1:', 'no header row'],
-  ['device not declared in the system', `event,device,domain\nattach,dev0,d0\n`, ':2:8:', 'device dev0 is not declared'],
+  ['device not declared in the system', `event,device,domain\nattach,dev0,d0\n`, ':2:8:', 'device dev0 is not declared'],  ['system: device behind an unknown SMMU', `# system: {"smmus":[{"name":"s0"}],"devices":[{"name":"d","smmu":"s1"}]}\n${H}\n`, ':1:1:', 'devices.0.smmu: no SMMU named "s1"'],
+  ['system: StreamID used twice on one SMMU', `# system: {"smmus":[{"name":"s0"}],"devices":[{"name":"a","smmu":"s0","streamIds":[7]},{"name":"b","smmu":"s0","streamIds":[7]}]}\n${H}\n`, ':1:1:', 'StreamID 7 is already used by device "a"'],
+  ['system: unknown fault', `# system: {"faults":["no-tlbi"]}\n${H}\n`, ':1:1:', 'faults.0'],
+  ['bad prot cell', `${S}${D}\nfork,,1,P,,,,,\nmap,,,P,,0x1000,0x1000,x,\n`, ':4:24:', 'expected r, w or rw'],
+  ['detach without attach', `${S}${D}\ndetach,,,,d,,,,\n`, ':3:11:', 'device d has no DMA domain attached'],
+  ['map of a domain never attached', `${S}event,domain,va,size\nmap,D9,0x1000,0x1000\n`, ':3:5:', 'domain D9 is not attached'],
+  ['unbind of an mm not bound', `${S}${D}\nfork,,1,P,,,,,\nunbind,,,P,d,,,,\n`, ':4:10:', 'device d is not bound to mm P'],
+  ['resume of an operation never started', `${S}${D}\nresume,,,,,,,,b9\n`, ':3:15:', 'no operation labelled b9 was started'],
+  ['op label used twice', `${S}${D}\nfork,,1,P,,,,,\nfork,,2,Q,,,,,\nbind,,,P,d,,,,b1\nbind,,,Q,d,,,,b1\n`, ':6:', 'operation label b1 was already used at row 5'],
+  ['op on an event that is not stepped', `${S}${D}\nfork,,1,P,,,,,\nunbind,,,P,d,,,,b1\n`, ':4:', 'column op is not used by event unbind'],
 ];
 
 describe('bad traces: exit 2 with file:line:col', () => {

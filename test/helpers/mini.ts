@@ -1,10 +1,13 @@
 /**
  * A terse notation for scenario traces in tests, one event per line:
  *   fork <task> [mm] | exec <task> [mm] | exit <task> | sched <cpu> <task> | pin <mm> | unpin <mm>
- *   access <cpu> <va> | map <mm> <va> <size> | unmap <mm> <va> <size>
+ *   access <cpu> <va> | map <mm> <va> <size> [prot] | unmap <mm> <va> <size>
+ * and the device side:
+ *   attach <dev> <domain> | detach <dev> | bind <dev> <mm> [op] | unbind <dev> <mm> | resume <op>
+ *   dmap <domain> <va> <size> [prot] | dunmap <domain> <va> <size> | dma <dev> <pasid|-> <va> [prot]
  * `row` is the 1-based line number; blank lines and `#` lines are skipped but still counted.
  */
-import type { TraceEvent } from '../../src/trace/events.js';
+import { PROT_CELLS, type TraceEvent } from '../../src/trace/events.js';
 import { replayEvents } from '../../src/replay/engine.js';
 import { type SystemInput, resolveSystem } from '../../src/trace/system.js';
 import type { Report } from '../../src/report/report.js';
@@ -14,7 +17,8 @@ export function mini(text: string): TraceEvent[] {
   text.split('\n').forEach((raw, i) => {
     const l = raw.trim();
     if (!l || l.startsWith('#')) return;
-    const [op, a, b, c] = l.split(/\s+/);
+    const [op, a, b, c, d] = l.split(/\s+/);
+    const prot = (v: string | undefined) => (v === undefined ? undefined : PROT_CELLS[v]);
     const row = i + 1;
     const n = (v: string) => Number(v);
     switch (op) {
@@ -23,7 +27,15 @@ export function mini(text: string): TraceEvent[] {
       case 'sched': out.push({ row, kind: 'schedule', cpu: n(a), task: n(b) }); break;
       case 'pin': case 'unpin': out.push({ row, kind: op, mm: a }); break;
       case 'access': out.push({ row, kind: 'access', cpu: n(a), va: n(b) }); break;
-      case 'map': case 'unmap': out.push({ row, kind: op, mm: a, va: n(b), size: n(c) }); break;
+      case 'map': case 'unmap': out.push({ row, kind: op, mm: a, va: n(b), size: n(c), prot: prot(d) }); break;
+      case 'dmap': out.push({ row, kind: 'map', domain: a, va: n(b), size: n(c), prot: prot(d) }); break;
+      case 'dunmap': out.push({ row, kind: 'unmap', domain: a, va: n(b), size: n(c) }); break;
+      case 'attach': out.push({ row, kind: 'attach', device: a, domain: b }); break;
+      case 'detach': out.push({ row, kind: 'detach', device: a }); break;
+      case 'bind': out.push({ row, kind: 'bind', device: a, mm: b, op: c }); break;
+      case 'unbind': out.push({ row, kind: 'unbind', device: a, mm: b }); break;
+      case 'resume': out.push({ row, kind: 'resume', op: a }); break;
+      case 'dma': out.push({ row, kind: 'dma', device: a, pasid: b === '-' ? undefined : n(b), va: n(c), prot: prot(d) }); break;
       default: throw new Error(`mini: unknown op ${op} on line ${row}`);
     }
   });
@@ -37,3 +49,10 @@ export function run(system: SystemInput, text: string): Report {
 
 /** `[row, kind]` of every violation. */
 export const kinds = (r: Report) => r.violations.map((v) => [v.row, v.kind] as const);
+
+/** `[row, kind, latent]` of every stale finding. */
+export const stale = (r: Report) => r.stale.findings.map((f) => [f.row, f.kind, f.latent] as const);
+/** Stale findings found at a DMA hit: `[row, kind]`. */
+export const staleHits = (r: Report) => r.stale.findings.filter((f) => !f.latent).map((f) => [f.row, f.kind] as const);
+/** `[row, call, errno]` of every failed driver call. */
+export const failures = (r: Report) => r.devices.failures.map((f) => [f.row, f.call, f.errno] as const);

@@ -57,7 +57,7 @@ export function masterOf(c: Ctx, device: string): NonNullable<ReturnType<SmmuMod
 
 /** Human name of an address space id (`mm P`, `domain D1`). */
 export function asName(c: Ctx, as: number): string {
-  if (as >= 0) return `mm ${c.st.svaMms.get(as)?.label ?? c.cpu.label(as)}`;
+  if (as >= 0) return `mm ${c.st.mmLabels.get(as) ?? c.cpu.label(as)}`;
   for (const d of c.st.domains.values()) if (-1 - d.id === as) return `domain ${d.name}`;
   return `freed domain #${-1 - as}`;
 }

@@ -170,6 +170,8 @@ export interface SmmuModelState {
   /** mm key * 1024 + (SMMU index + 1) -> SVA context id (SMMU index -1 for the E1 shared CD). */
   svaIndex: Map<number, number>;
   svaMms: Map<number, SvaMm>;
+  /** Labels of every mm the SVA side has seen (findings name entries of mms long gone). */
+  mmLabels: Map<number, string>;
   pasids: { used: Set<number>; cursor: number; cyclic: boolean };
   ops: Map<string, DriverOp>;
   nextId: number;
@@ -219,6 +221,7 @@ export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
     svaContexts: new Map(),
     svaIndex: new Map(),
     svaMms: new Map(),
+    mmLabels: new Map(),
     pasids: { used: new Set(), cursor: 1, cyclic: cfg.pasidAllocator === 'cyclic' },
     ops: new Map(),
     nextId: 0,

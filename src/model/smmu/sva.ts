@@ -51,6 +51,7 @@ function liveSvaMm(c: Ctx, label: string): SvaMm {
   if (!sva) {
     sva = { key, label, pasid: 0, bonds: new Map(), dead: false, deadRow: 0, busyWith: null };
     c.st.svaMms.set(key, sva);
+    c.st.mmLabels.set(key, label);
   }
   return sva;
 }
