@@ -12,6 +12,7 @@ ar import ftrace "$R/lisa-juno-rtapp/trace.dat.report.txt" -o traces/real/juno-r
 ar import systrace "$R/trappy-android-msm8998-systrace/trace_surfaceflinger.html" -o traces/real/msm8998-surfaceflinger.csv
 ar import systrace "$R/catapult-android-tegra3-systrace/android_systrace.html" -o traces/real/tegra3-systrace.csv
 ar import ftrace "$R/catapult-android-tegra3-systrace/atrace_fixed_tgids" -o traces/real/tegra3-atrace-tgids.csv
+ar import ftrace "$R/lisa-juno-trace-txt/trace.txt" -o traces/real/juno-trace-txt-sva.csv --overlay top:2 --overlay-btm --overlay-ats
 for p in $(ls traces/generated/*.csv | xargs -n1 basename | sed 's/\.csv$//'); do
   ar generate "$p" -n 5000 --seed 1 --cpus 4 --asid-bits 8 -o "traces/generated/$p.csv"
 done

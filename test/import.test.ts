@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { importFile } from '../src/import/import.js';
 import { isExitState, isKernelThread, parseFtraceLine, parseSchedSwitch } from '../src/import/ftrace-line.js';
 import { replayFile } from '../src/replay/engine.js';
-import { tmp } from './helpers/cli.js';
+import { cli, tmp } from './helpers/cli.js';
 
 /** Copies of the recordings in shared/traces-real (each folder keeps its SOURCE.md: origin, licence). */
 const REAL = 'traces/real/recordings';
@@ -81,5 +81,36 @@ describe('threads share the TGID mm', () => {
     const forks = text.split('\n').filter((l) => l.includes(',fork,'));
     const mms = new Set(forks.map((l) => l.split(',')[4]));
     expect(mms.size).toBeLessThan(forks.length);
+  });
+});
+
+describe('device overlay (real scheduling drives the SVA model)', () => {
+  const input = join(REAL, 'lisa-juno-trace-txt/trace.txt');
+  it('binds the chosen processes and replays end to end from the CLI under every driver design', async () => {
+    const out = join(tmp(), 'sva.csv');
+    const r = await cli('import', 'ftrace', input, '-o', out, '--overlay', 'top:2', '--overlay-btm', '--overlay-ats', '--json');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.out);
+    expect(s.eventsByKind).toMatchObject({ bind: 2 });
+    expect(s.eventsByKind.dma).toBeGreaterThan(1000);
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync('traces/real/juno-trace-txt-sva.csv', 'utf8'));
+    for (const driver of ['shared-asid', 'private-asid', 'btm-2023']) {
+      const rep = await cli('replay', out, '--driver', driver, '--json', '--fail-on', 'stale,violations');
+      expect(rep.code).toBe(0);
+      const j = JSON.parse(rep.out);
+      expect(j.devices.sva.binds).toBe(2);
+      expect(j.devices.smmus[0].atcHits).toBeGreaterThan(0);
+      expect(j.stale.total).toBe(0);
+    }
+  });
+  it('with BTM trusted but DVM off (§8.6), the unmaps of bound processes leave stale entries: exit 1 with --fail-on stale', async () => {
+    const rep = await cli('replay', 'traces/real/juno-trace-txt-sva.csv', '--driver', 'btm-2023', '--fault', 'no-dvm', '--fail-on', 'stale', '--json');
+    expect(rep.code).toBe(1);
+    expect(JSON.parse(rep.out).stale.counts['S-UNMAP'].hit).toBeGreaterThan(0);
+  });
+  it('an unknown process: exit 2 naming the file', async () => {
+    const r = await cli('import', 'ftrace', input, '-o', join(tmp(), 'x.csv'), '--overlay', 'p99999');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('no process p99999 in the recording');
   });
 });

@@ -22,12 +22,19 @@ export function importCommand(program: Command, io: Io): void {
     .requiredOption('-o, --output <file>', 'trace v1 CSV to write')
     .addOption(new Option('--cpus <n>', 'CPU count for the # system: line (default: from the recording)').argParser(intArg('--cpus', 1, 4096)))
     .option('--json', 'print the import summary as JSON on stdout')
-    .action(async (kind: string, file: string, o: { output: string; cpus?: number; json?: boolean }) => {
+    .option('--overlay <processes>', 'bind these processes to a device (comma-separated mm labels p<tgid>, or top:N for the N most switched-in) and give them DMA and unmap traffic')
+    .addOption(new Option('--overlay-dma <n>', 'overlay: DMA accesses per switch-in').default(2).argParser(intArg('--overlay-dma', 0, 64)))
+    .addOption(new Option('--overlay-unmap-every <n>', 'overlay: unmap+remap a page every N switch-ins (0: never)').default(8).argParser(intArg('--overlay-unmap-every', 0)))
+    .option('--overlay-btm', 'overlay: the SMMU has BTM')
+    .option('--overlay-ats', 'overlay: the device uses ATS (has an ATC)')
+    .addHelpText('after', '\nExample: asid-replay import ftrace trace.txt -o real.csv --overlay top:2\n         asid-replay replay real.csv --driver shared-asid')
+    .action(async (kind: string, file: string, o: { output: string; cpus?: number; json?: boolean; overlay?: string; overlayDma: number; overlayUnmapEvery: number; overlayBtm?: boolean; overlayAts?: boolean }) => {
       if (!(IMPORT_KINDS as readonly string[]).includes(kind)) {
         io.err(`asid-replay: unknown import kind "${kind}"; expected one of ${IMPORT_KINDS.join(', ')}\n`);
         throw new Exit(2);
       }
-      const summary = await importFile(kind as ImportKind, file, o.output, { cpus: o.cpus });
+      const overlay = o.overlay === undefined ? undefined : { processes: o.overlay, dmaPerSwitch: o.overlayDma, unmapEvery: o.overlayUnmapEvery, btm: o.overlayBtm, ats: o.overlayAts };
+      const summary = await importFile(kind as ImportKind, file, o.output, { cpus: o.cpus, overlay });
       if (o.json) io.out(renderJson(summary));
       else io.err(formatSummary(summary));
     });

@@ -15,10 +15,11 @@ import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InputError } from '../trace/errors.js';
 import { assertReadable } from '../trace/reader.js';
-import type { EventKind } from '../trace/events.js';
+import type { EventKind, TraceEvent } from '../trace/events.js';
 import { TraceWriter } from '../trace/writer.js';
 import { isExitState, isKernelThread, parseFtraceLine, parseSchedSwitch } from './ftrace-line.js';
 import { extractSystrace } from './systrace.js';
+import { DeviceOverlay, OVERLAY_DEVICE, type OverlayOptions, chooseProcesses, overlaySystem } from './overlay.js';
 
 export const IMPORT_KINDS = ['ftrace', 'systrace'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
@@ -61,10 +62,11 @@ async function* arrayLines(lines: string[], first: number): AsyncIterable<[numbe
  * seen) and every pid's TGID (known only on lines the pid itself emitted, which may come after
  * its first appearance as `next_pid`).
  */
-async function prescan(lines: Lines): Promise<{ cpus: number; tgids: Map<number, number> }> {
+async function prescan(lines: Lines): Promise<{ cpus: number; tgids: Map<number, number>; switchesByMm: Map<string, number> }> {
   let declared = 0;
   let max = -1;
   const tgids = new Map<number, number>();
+  const switchesByPid = new Map<number, number>();
   for await (const [, l] of lines()) {
     const d = /^cpus=(\d+)/.exec(l) ?? /#P:(\d+)/.exec(l);
     if (d) declared = Math.max(declared, Number(d[1]));
@@ -73,16 +75,25 @@ async function prescan(lines: Lines): Promise<{ cpus: number; tgids: Map<number,
       if (!f) continue;
       if (f.cpu > max) max = f.cpu;
       if (f.tgid !== undefined && f.pid !== 0) tgids.set(f.pid, f.tgid);
+      if (f.event === 'sched_switch') {
+        const sw = parseSchedSwitch(f.body);
+        if (sw && !isKernelThread(sw.nextPid, sw.nextComm)) switchesByPid.set(sw.nextPid, (switchesByPid.get(sw.nextPid) ?? 0) + 1);
+      }
     }
   }
-  return { cpus: Math.max(declared, max + 1, 1), tgids };
+  const switchesByMm = new Map<string, number>();
+  for (const [pid, n] of switchesByPid) {
+    const mm = `p${tgids.get(pid) ?? pid}`;
+    switchesByMm.set(mm, (switchesByMm.get(mm) ?? 0) + n);
+  }
+  return { cpus: Math.max(declared, max + 1, 1), tgids, switchesByMm };
 }
 
 /**
  * Import `input` as `kind` into the trace v1 file `output` (written to a temporary file, then renamed).
  * @throws InputError for an unreadable input, no ftrace text, or timestamps that go backwards.
  */
-export async function importFile(kind: ImportKind, input: string, output: string, opts: { cpus?: number } = {}): Promise<ImportSummary> {
+export async function importFile(kind: ImportKind, input: string, output: string, opts: { cpus?: number; overlay?: OverlayOptions } = {}): Promise<ImportSummary> {
   let lines: Lines;
   try {
     if (kind === 'systrace') {
@@ -98,6 +109,14 @@ export async function importFile(kind: ImportKind, input: string, output: string
   }
   const pre = await prescan(lines);
   const cpus = opts.cpus ?? pre.cpus;
+  let chosen: Set<string> | undefined;
+  if (opts.overlay) {
+    try {
+      chosen = chooseProcesses(opts.overlay.processes, pre.switchesByMm);
+    } catch (e) {
+      throw new InputError((e as Error).message, input);
+    }
+  }
   const tmp = `${output}.${process.pid}.tmp`;
   const out = createWriteStream(tmp);
   const w = new TraceWriter(out);
@@ -119,8 +138,10 @@ export async function importFile(kind: ImportKind, input: string, output: string
     exits: 0,
   };
   try {
-    await w.begin({ cpus }, [`imported by asid-replay from ${basename(input)} (${kind})`]);
-    await convert(lines, input, cpus, pre.tgids, w, s);
+    const comments = [`imported by asid-replay from ${basename(input)} (${kind})`];
+    if (chosen) comments.push(`device overlay: ${[...chosen].join(', ')} bound to ${OVERLAY_DEVICE} (DMA at every switch-in)`);
+    await w.begin(opts.overlay ? { cpus, ...overlaySystem(opts.overlay) } : { cpus }, comments);
+    await convert(lines, input, cpus, pre.tgids, w, s, chosen && opts.overlay ? { chosen, options: opts.overlay } : undefined);
     await w.end();
     await rename(tmp, output);
   } catch (e) {
@@ -132,16 +153,29 @@ export async function importFile(kind: ImportKind, input: string, output: string
   return s;
 }
 
-async function convert(lines: Lines, input: string, cpus: number, tgids: Map<number, number>, w: TraceWriter, s: ImportSummary): Promise<void> {
+async function convert(
+  lines: Lines,
+  input: string,
+  cpus: number,
+  tgids: Map<number, number>,
+  w: TraceWriter,
+  s: ImportSummary,
+  overlay?: { chosen: Set<string>; options: OverlayOptions },
+): Promise<void> {
   /** Live user tasks: pid -> true. */
   const alive = new Set<number>();
   const kthreads = new Set<number>();
   const cpuSeen = new Set<number>();
   let lastTime = -1;
   let lastLine = 0;
-  const emit = async (kind: EventKind, e: { time: number; cpu?: number; task?: number; mm?: string }) => {
+  const write = async (kind: EventKind, e: Omit<TraceEvent, 'row' | 'kind'>) => {
     s.eventsByKind[kind] = (s.eventsByKind[kind] ?? 0) + 1;
     await w.write({ kind, ...e });
+  };
+  const dev = overlay ? new DeviceOverlay(overlay.chosen, overlay.options, write) : undefined;
+  const emit = async (kind: EventKind, e: { time: number; cpu?: number; task?: number; mm?: string }) => {
+    await write(kind, e);
+    await dev?.after(kind, e);
   };
   /** Fork a user task on its first appearance; returns the task id to schedule (0 for kernel threads). */
   const ensure = async (pid: number, comm: string, time: number): Promise<number> => {

@@ -102,9 +102,9 @@ function renderDevices(r: Report, max: number): string[] {
   const out: string[] = [];
   const d = r.devices;
   out.push(`SMMUv3 driver: ${d.driver} (ASID pools: ${d.asidPools})`);
-  const t = table(['SMMU', 'ASID bits', 'BTM', 'ASIDs alloc/freed/moved', 'attach/bind failures', 'TLBI ASID/VA', 'ATC inv', 'CFGI_CD', 'CMD_SYNC', 'IOTLB hits/misses', 'DMA faults']);
+  const t = table(['SMMU', 'ASID bits', 'BTM', 'ASIDs alloc/freed/moved', 'attach/bind failures', 'TLBI ASID/VA', 'ATC inv', 'CFGI_CD', 'CMD_SYNC', 'IOTLB hits/misses (ATC hits)', 'DMA faults']);
   for (const m of d.smmus) {
-    t.push([m.name, m.asidBits, m.btm ? 'yes' : 'no', `${m.asidsAllocated}/${m.asidsFreed}/${m.asidsMoved}`, `${m.attachFailures}/${m.bindFailures}`, `${m.tlbiAsid}/${m.tlbiVa}`, m.atcInv, m.cfgiCd, m.syncs, `${m.hits}/${m.misses}`, m.faults]);
+    t.push([m.name, m.asidBits, m.btm ? 'yes' : 'no', `${m.asidsAllocated}/${m.asidsFreed}/${m.asidsMoved}`, `${m.attachFailures}/${m.bindFailures}`, `${m.tlbiAsid}/${m.tlbiVa}`, m.atcInv, m.cfgiCd, m.syncs, `${m.hits}/${m.misses} (${m.atcHits})`, m.faults]);
   }
   out.push(t.toString());
   const v = d.sva;

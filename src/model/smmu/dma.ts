@@ -26,6 +26,7 @@ export function dma(c: Ctx, device: string, pasid: number | undefined, va: numbe
   if (m.ats) {
     const e = m.atc.get(atcKey);
     if (e) {
+      n.atcHits++;
       if (!checkHit(c, 'atc', m, ssid, page, access, e, cd.as, m.ssidReleasedRow.get(ssid)) && access & ~e.prot) n.faults++;
       return;
     }

@@ -62,6 +62,8 @@ export interface SmmuCounters {
   fills: number;
   hits: number;
   misses: number;
+  /** DMA served by the device's ATC (ATS masters), before the IOTLB. */
+  atcHits: number;
   /** DMA that faulted (no CD, quiet CD, unmapped, no permission). */
   faults: number;
 }
@@ -69,7 +71,7 @@ export interface SmmuCounters {
 export function newSmmuCounters(): SmmuCounters {
   return {
     asidsAllocated: 0, asidsFreed: 0, asidsMoved: 0, attachFailures: 0, bindFailures: 0,
-    tlbiAsid: 0, tlbiVa: 0, atcInv: 0, cfgiCd: 0, syncs: 0, btmSnoops: 0, fills: 0, hits: 0, misses: 0, faults: 0,
+    tlbiAsid: 0, tlbiVa: 0, atcInv: 0, cfgiCd: 0, syncs: 0, btmSnoops: 0, fills: 0, hits: 0, misses: 0, atcHits: 0, faults: 0,
   };
 }
 
