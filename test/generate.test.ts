@@ -48,6 +48,38 @@ describe('generate', () => {
     expect(r.churn.reused.reserved + r.churn.reused.free).toBeGreaterThan(0);
   });
 
+  const DEVICE = ['sva-btm', 'dma-collide', 'hetero-smmu'];
+  it.each(DEVICE.flatMap((p) => ['shared-asid', 'private-asid', 'btm-2023'].map((d) => [p, d])))(
+    '%s under %s: binds, DMA hits and no stale entry (every design is coherent without injected faults)',
+    (p, driver) => {
+      let row = 0;
+      const events = [...PROFILES[p].events(O)].map((e) => ({ row: ++row, ...e }));
+      const r = replayEvents(events, { ...generatedSystem(p, O), driver: driver as 'shared-asid' });
+      expect(r.devices.sva.binds).toBeGreaterThan(100);
+      expect(r.devices.sva.releases).toBeGreaterThan(10);
+      expect(r.devices.smmus.every((m) => m.hits + m.atcHits > 0)).toBe(true);
+      expect(r.stale.total).toBe(0);
+      expect(r.violations).toEqual([]);
+    },
+  );
+
+  it('sva-btm: one BTM and one non-BTM SMMU; under btm-2023 the BTM one shares CPU ASIDs (snoops, fewer TLBIs)', () => {
+    const r = replayProfile('sva-btm');
+    expect(r.devices.smmus.map((m) => m.btm)).toEqual([true, false]);
+    expect(r.devices.smmus[0].btmSnoops).toBeGreaterThan(0);
+    expect(r.devices.smmus[0].tlbiVa).toBeLessThan(r.devices.smmus[1].tlbiVa);
+  });
+
+  it('dma-collide: CPU ASIDs collide with DMA-domain ASIDs, so shared-asid moves S1 domains', () => {
+    const r = replayProfile('dma-collide');
+    expect(r.devices.driver).toBe('shared-asid');
+    expect(r.devices.smmus[0].asidsMoved).toBeGreaterThan(0);
+  });
+
+  it('hetero-smmu: 8- and 16-bit SMMUs in one system', () => {
+    expect(replayProfile('hetero-smmu').devices.smmus.map((m) => m.asidBits)).toEqual([16, 8]);
+  });
+
   it('pin-exhaustion reaches max_pinned_asids and then fails pins', () => {
     const r = replayProfile('pin-exhaustion');
     expect(r.pins.limit).toBe(256 - 4 - 2);

@@ -79,6 +79,8 @@ export interface SvaCounters {
   binds: number;
   rebinds: number;
   unbinds: number;
+  /** `unbind` rows matching a bind that had failed: no driver call (the caller holds no handle). */
+  unbindsOfFailedBinds: number;
   releases: number;
   pasidsAllocated: number;
   pasidsFreed: number;
@@ -90,7 +92,7 @@ export interface SvaCounters {
 }
 
 export function newSvaCounters(): SvaCounters {
-  return { binds: 0, rebinds: 0, unbinds: 0, releases: 0, pasidsAllocated: 0, pasidsFreed: 0, opsStarted: 0, opSteps: 0, idleResumes: 0 };
+  return { binds: 0, rebinds: 0, unbinds: 0, unbindsOfFailedBinds: 0, releases: 0, pasidsAllocated: 0, pasidsFreed: 0, opsStarted: 0, opSteps: 0, idleResumes: 0 };
 }
 
 export interface SmmuObserver {

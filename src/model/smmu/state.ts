@@ -134,6 +134,8 @@ export interface SvaMm {
   pasid: number;
   /** device -> bind refcount. */
   bonds: Map<string, number>;
+  /** device -> binds that failed and are not yet matched by an unbind (the driver's error path). */
+  failed: Map<string, number>;
   dead: boolean;
   deadRow: number;
   /** Label of a bind of this mm still in flight, or null. */

@@ -49,7 +49,7 @@ function liveSvaMm(c: Ctx, label: string): SvaMm {
   if (key < 0) throw new EventError(`mm ${label} is not a live address space (no fork names it, or its last task exited)`, c.row, 'mm');
   let sva = c.st.svaMms.get(key);
   if (!sva) {
-    sva = { key, label, pasid: 0, bonds: new Map(), dead: false, deadRow: 0, busyWith: null };
+    sva = { key, label, pasid: 0, bonds: new Map(), failed: new Map(), dead: false, deadRow: 0, busyWith: null };
     c.st.svaMms.set(key, sva);
     c.st.mmLabels.set(key, label);
   }
@@ -80,6 +80,7 @@ export function bind(c: Ctx, device: string, label: string, pasidReq: number | u
   }
   const smmu = c.st.smmus[m.smmu];
   const fail = (errno: Errno, detail: string): void => {
+    sva.failed.set(device, (sva.failed.get(device) ?? 0) + 1);
     c.obs.smmuCounters[m.smmu].bindFailures++;
     c.obs.failure({ row: c.row, call: 'bind', errno, device, smmu: smmu.name, detail });
   };
@@ -276,12 +277,20 @@ export function resume(c: Ctx, label: string): void {
 export function unbind(c: Ctx, device: string, label: string): void {
   const m = masterOf(c, device);
   const key = c.cpu.liveMm(label);
+  const holds = (x: SvaMm) => x.bonds.has(device) || x.failed.has(device);
   let sva = key >= 0 ? c.st.svaMms.get(key) : undefined;
-  if (!sva?.bonds.has(device)) {
-    sva = [...c.st.svaMms.values()].find((x) => x.dead && x.label === label && x.bonds.has(device));
-  }
+  if (!sva || !holds(sva)) sva = [...c.st.svaMms.values()].find((x) => x.dead && x.label === label && holds(x));
   if (!sva) throw new EventError(`device ${device} is not bound to mm ${label}`, c.row, 'mm');
   checkNotBusy(c, sva);
+  if (!sva.bonds.has(device)) {
+    // The matching bind failed: the caller got an error and holds no handle, so nothing is unbound.
+    const f = sva.failed.get(device)! - 1;
+    if (f === 0) sva.failed.delete(device);
+    else sva.failed.set(device, f);
+    c.obs.sva.unbindsOfFailedBinds++;
+    if (sva.dead && sva.bonds.size === 0 && sva.failed.size === 0) mmdrop(c, sva);
+    return;
+  }
   const n = sva.bonds.get(device)!;
   c.obs.sva.unbinds++;
   if (n > 1) {
@@ -311,7 +320,7 @@ export function unbind(c: Ctx, device: string, label: string): void {
   } else if (ctx.masters.length === 0) {
     freeContext(c, ctx, sva, purge, m.smmu);
   }
-  if (sva.dead && sva.bonds.size === 0) mmdrop(c, sva);
+  if (sva.dead && sva.bonds.size === 0 && sva.failed.size === 0) mmdrop(c, sva);
 }
 
 /** Free an SVA context's ASID: TLBI (unless `flush` is false) then xa_erase, then unpin (§4.4). */
@@ -345,7 +354,10 @@ export function mmRelease(c: Ctx, mm: number): void {
   if (!sva) return;
   sva.dead = true;
   sva.deadRow = c.row;
-  if (sva.bonds.size === 0) return mmdrop(c, sva);
+  if (sva.bonds.size === 0) {
+    if (sva.failed.size === 0) mmdrop(c, sva);
+    return;
+  }
   c.obs.sva.releases++;
   const flush = !hasFault(c, 'no-release-tlbi');
   for (const ctx of contextsOf(c, mm)) {
