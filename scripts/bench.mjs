@@ -51,19 +51,34 @@ for (const events of sizes) {
   console.log(`${fmt(events).padEnd(11)} | ${mb.toFixed(1).padStart(6)} | ${fmt(c.rows / c.s).padStart(19)} | ${fmt(events / rs).padStart(11)} | ${(c.s / rs).toFixed(2).padStart(10)} | ${String(r.churn.rollovers).padStart(9)} | ${rss.toFixed(0).padStart(11)}`);
 }
 
+// Device-heavy traces (SMMUv3/SVA model): replay next to csv-parse alone, at 10^6 events.
+console.log('\ndevice profile | driver       | csv-parse only ev/s | replay ev/s | replay/csv | binds | DMA | stale');
+for (const profile of ['dma-collide', 'sva-btm']) {
+  const file = await ensure(1e6, profile);
+  const c = await csvOnly(file);
+  for (const driver of ['shared-asid', 'private-asid', 'btm-2023']) {
+    const t = now();
+    const r = await replayFile(file, { overrides: { driver } });
+    const rs = now() - t;
+    const dma = r.devices.smmus.reduce((a, m) => a + m.hits + m.misses + m.atcHits, 0);
+    console.log(`${profile.padEnd(14)} | ${driver.padEnd(12)} | ${fmt(c.rows / c.s).padStart(19)} | ${fmt(1e6 / rs).padStart(11)} | ${(c.s / rs).toFixed(2).padStart(10)} | ${String(r.devices.sva.binds).padStart(5)} | ${String(dma).padStart(6)} | ${r.stale.total}`);
+  }
+}
+
 // The model alone: events pre-generated in memory, then only step() is timed; and generator+model.
-for (const profile of ['kernel-build', 'mixed', 'pin-exhaustion']) {
+for (const profile of ['kernel-build', 'mixed', 'pin-exhaustion', 'dma-collide', 'sva-btm']) {
   const o = opts(1e6);
   const events = [];
   let row = 1;
   for (const e of PROFILES[profile].events(o)) events.push({ row: row++, ...e });
   const m = createSystem(generatedSystem(profile, o));
-  const col = new ReportCollector();
+  const sys = generatedSystem(profile, o);
+  const col = new ReportCollector(sys.smmus.length);
   const t = now();
   for (const e of events) step(m, e, col);
   const s = now() - t;
   const m2 = createSystem(generatedSystem(profile, o));
-  const col2 = new ReportCollector();
+  const col2 = new ReportCollector(sys.smmus.length);
   const t2 = now();
   row = 1;
   for (const e of PROFILES[profile].events(o)) step(m2, { row: row++, ...e }, col2);
