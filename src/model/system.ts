@@ -112,8 +112,13 @@ function cpuPort(m: SystemModel, obs: SystemObserver): smmu.CpuPort {
   };
 }
 
+/** One port per (model, observer) pair: device events are frequent, closures are not free. */
+const ports = new WeakMap<SystemObserver, { m: SystemModel; port: smmu.CpuPort }>();
+
 function ctxOf(m: SystemModel, obs: SystemObserver, row: number): smmu.Ctx {
-  return { st: m.smmu, cpu: cpuPort(m, obs), obs, row };
+  let p = ports.get(obs);
+  if (!p || p.m !== m) ports.set(obs, (p = { m, port: cpuPort(m, obs) }));
+  return { st: m.smmu, cpu: p.port, obs, row };
 }
 
 /** ASIDs a CPU broadcast TLBI for `key` carries (both halves under KPTI: `__tlbi_user`), or none. */

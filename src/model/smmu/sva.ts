@@ -2,9 +2,11 @@
  * SVA: `bind`/`unbind` (`iommu_sva_bind_device` / `iommu_sva_unbind_device`), the mm-release path
  * and the mmu-notifier invalidation, for the three driver designs of spec smmu-sva.md §0:
  *
- * - `shared-asid` (E1, v5.11–v6.9, `arm-smmu-v3-sva.c` @ e9d1e4ff): one shared CD per mm using the
- *   CPU ASID pinned with `arm64_mm_context_get`; `arm_smmu_share_asid` moves a DMA domain that holds
- *   that number (§4.3, §5.2).
+ * - `shared-asid` (E1, v5.11–v6.9, `arm-smmu-v3-sva.c` @ e9d1e4ff, read for this model): one shared
+ *   CD per mm using the CPU ASID pinned with `arm64_mm_context_get` (one pin per mm, dropped when the
+ *   CD's last reference goes); `arm_smmu_share_asid` moves a DMA domain that holds that number
+ *   (§4.3, §5.2). The kernel keeps one mmu notifier per (RID domain, mm); the model keeps one per
+ *   (SMMU, mm) and does not require the device to have an S1 RID domain attached (-ENODEV there).
  * - `private-asid` (E2, v6.10 on): an SVA domain per (mm, SMMU) with its own ASID, no pinning (§4.2).
  * - `btm-2023` (E3, seed 003): per-SMMU ASID maps; the CPU ASID (pinned) only on a BTM SMMU, where the
  *   notifier relies on BTM and sends no TLBI (§5.3).
@@ -117,9 +119,10 @@ export function bind(c: Ctx, device: string, label: string, pasidReq: number | u
   if (existing !== undefined) {
     const ctx = c.st.svaContexts.get(existing)!;
     if (c.st.driver === 'shared-asid') {
-      // arm_smmu_alloc_shared_cd of an mm already shared: another pin, refs++.
+      // arm_smmu_alloc_shared_cd pins first; arm_smmu_share_asid then finds the mm's shared CD
+      // (refs++) and the error path drops that second pin: one pin per mm, held by the shared CD.
       if (!pinFor(c, sva)) return fail('ESRCH', `arm64_mm_context_get refused to pin mm ${label} (pinned-ASID limit reached)`);
-      ctx.pins++;
+      if (!hasFault(c, 'skip-pin')) c.cpu.unpin(sva.key, c.row);
     }
     installCd(c, ctx, sva, device, pasid);
     return;
@@ -309,10 +312,6 @@ export function unbind(c: Ctx, device: string, label: string): void {
   latentAfterSsidFree(c, m, ssid);
   ctx.masters.splice(ctx.masters.findIndex((x) => x.device === device && x.ssid === ssid), 1);
   if (c.st.driver === 'shared-asid') {
-    if (ctx.pins > 0) {
-      c.cpu.unpin(sva.key, c.row);
-      ctx.pins--;
-    }
     // The (RID domain, mm) notifier on this SMMU goes away: flush unless release already did.
     const stillHere = ctx.masters.some((x) => c.st.masters.get(x.device)!.smmu === m.smmu);
     if (!stillHere && !ctx.released && purge) tlbiNhAsid(c, m.smmu, ctx.asid);
