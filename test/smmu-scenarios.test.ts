@@ -8,7 +8,7 @@ import { failures, run, stale, staleHits } from './helpers/mini.js';
 import type { SystemInput } from '../src/trace/system.js';
 
 const L = (...lines: string[]) => lines.join('\n');
-const smmu = (name: string, extra: object = {}) => ({ name, asidBits: 16, ...extra });
+const smmu = (name: string, extra: { btm?: boolean } = {}) => ({ name, asidBits: 16 as const, ...extra });
 const dev = (name: string, s = 'smmu0', extra: object = {}) => ({ name, smmu: s, ...extra });
 
 describe('§8.1 BTM and a CPU rollover without pinning', () => {

@@ -7,7 +7,7 @@
  */
 import type { Ctx } from './port.js';
 import { PAGE_KEY } from './port.js';
-import type { Iotlb, Master, SmmuInstance, TlbEntry } from './state.js';
+import type { Master, SmmuInstance, TlbEntry } from './state.js';
 
 /** Entries per SMMU before the IOTLB is emptied (QEMU flushes at 256; larger keeps stale entries findable). */
 export const IOTLB_CAPACITY = 16384;
@@ -110,14 +110,4 @@ export function cfgiCd(c: Ctx, m: Master): void {
   const n = c.obs.smmuCounters[m.smmu];
   n.cfgiCd += Math.max(1, m.streamIds.length);
   n.syncs++;
-}
-
-/** All entries of an IOTLB, for latent checks: [asid, page, entry]. */
-export function* iotlbEntries(t: Iotlb, asid?: number): Generator<[number, number, TlbEntry]> {
-  if (asid !== undefined) {
-    const pages = t.get(asid);
-    if (pages) for (const [pg, e] of pages) yield [asid, pg, e];
-    return;
-  }
-  for (const [a, pages] of t) for (const [pg, e] of pages) yield [a, pg, e];
 }

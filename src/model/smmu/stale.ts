@@ -5,6 +5,7 @@
  * free and ASID free.
  */
 import type { Pte } from '../cpu/cpu-model.js';
+import { protName } from '../../trace/events.js';
 import type { StaleFinding, StaleKind } from './observer.js';
 import { type Ctx, PAGE_KEY, PAGE_SHIFT, asName } from './port.js';
 import type { Master, TlbEntry } from './state.js';
@@ -88,20 +89,19 @@ export function checkHit(
   }
   const s = staleAgainstOwner(c, e, page);
   if (s) {
-    const what = s.kind === 'S-UNMAP' ? (s.pte.prot === 0 ? 'is no longer mapped' : 'was mapped again since the fill') : `is now ${protStr(s.pte.prot)} but the entry allows ${protStr(e.prot)}`;
+    const what = s.kind === 'S-UNMAP' ? (s.pte.prot === 0 ? 'is no longer mapped' : 'was mapped again since the fill') : `is now ${protName(s.pte.prot)} but the entry allows ${protName(e.prot)}`;
     report(c, s.kind, cache, false, m.smmu, m.name, ssid, page, e, cur, s.pte.row, `${va} of ${asName(c, cur)} ${what}`);
     return true;
   }
   const t = walkAs(c, cur, page);
   if (access & ~e.prot && !(access & ~t.prot)) {
     report(c, 'S-PERM', cache, false, m.smmu, m.name, ssid, page, e, cur, t.row,
-      `benign direction: the PTE allows ${protStr(t.prot)} but the cached entry only ${protStr(e.prot)}: the access faults although the page allows it (livelock before v6.6)`);
+      `benign direction: the PTE allows ${protName(t.prot)} but the cached entry only ${protName(e.prot)}: the access faults although the page allows it (livelock before v6.6)`);
     return true;
   }
   return false;
 }
 
-const protStr = (p: number): string => (p & 1 ? 'r' : '') + (p & 2 ? 'w' : '') || 'none';
 
 /** Latent S-UNMAP/S-PERM after an unmap or rights change of `as` in pages [first, last] (last < 0: all). */
 export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number): void {
