@@ -16,6 +16,7 @@ const CASES: [string, string, string, string][] = [
   ['duplicate column', 'event,cpu,cpu\n', ':1:11:', 'appears twice'],
   ['no event column', 'cpu,task\n0,1\n', ':1:1:', 'no "event" column'],
   ['unknown event', `${H}\nfork,,1,,,\nswitch,0,1,,,\n`, ':3:1:', 'unknown event "switch"'],
+  ['event named like an Object method', `${H}\nfork,,1,,,\ntoString,0,1,,,\n`, ':3:1:', 'unknown event "toString"'],
   ['non-integer cpu', `${H}\nfork,,1,,,\nschedule,x1,1,,,\n`, ':3:10:', 'expected a non-negative integer'],
   ['missing required column value', `${H}\nfork,,1,,,\nschedule,,1,,,\n`, ':3:10:', 'needs a value in column cpu'],
   ['column not used by the event', `${H}\nfork,3,1,,,\n`, ':2:6:', 'column cpu is not used by event fork'],

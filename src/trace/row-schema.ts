@@ -23,8 +23,11 @@ export const intCell = z
     return v;
   });
 
-/** An identifier cell (mm, device, domain): no spaces or quotes. */
-export const nameCell = z.string().regex(/^[A-Za-z0-9_.:\-/@#]+$/, 'expected an identifier (letters, digits, _.:-/@#)');
+/** Identifiers (mm, device, domain, op): letters, digits and _.:-/@# (no spaces, quotes or newlines). */
+export const NAME_RE = /^[A-Za-z0-9_.:\-/@#]+$/;
+
+/** An identifier cell (mm, device, domain, op). */
+export const nameCell = z.string().regex(NAME_RE, 'expected an identifier (letters, digits, _.:-/@#)');
 
 /** An access-rights cell: r, w or rw. */
 export const protCell = z.enum(Object.keys(PROT_CELLS) as [string, ...string[]], 'expected r, w or rw').transform((s) => PROT_CELLS[s]);
@@ -66,7 +69,7 @@ export type RowResult = { ok: true; event: TraceEvent } | { ok: false; column: s
 export function validateRow(cells: Record<string, string>, row: number): RowResult {
   const kind = cells.event;
   if (kind === undefined) return { ok: false, column: 'event', message: `missing event; expected one of ${EVENT_KINDS.join(', ')}` };
-  const schema = ROW_SCHEMAS[kind as EventKind];
+  const schema = Object.hasOwn(ROW_SCHEMAS, kind) ? ROW_SCHEMAS[kind as EventKind] : undefined;
   if (!schema) return { ok: false, column: 'event', message: `unknown event "${kind}"; expected one of ${EVENT_KINDS.join(', ')}` };
   const r = schema.safeParse(cells);
   if (!r.success) {
