@@ -2,6 +2,7 @@
  * Checking one trace against its stored expectation (runs in the main thread or in a worker).
  */
 import { readFile } from 'node:fs/promises';
+import { isMainThread } from 'node:worker_threads';
 import { replayFile } from '../replay/engine.js';
 import { renderJson } from '../report/render.js';
 import { InputError } from '../trace/errors.js';
@@ -26,7 +27,8 @@ export async function checkOne(trace: string): Promise<CheckResult> {
   const expected = await readFile(expectationPath(trace), 'utf8').catch(() => undefined);
   let actual: string;
   try {
-    actual = renderJson(await replayFile(trace));
+    // Inside a check worker the pool already uses the cores: no parser threads of its own.
+    actual = renderJson(await replayFile(trace, isMainThread ? {} : { parseThreads: 0 }));
   } catch (e) {
     const message = e instanceof InputError ? e.format() : `internal error: ${(e as Error).message}`;
     return { trace, status: 'error', expected, message, ms: performance.now() - t0 };

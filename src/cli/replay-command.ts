@@ -108,6 +108,11 @@ export function replayCommand(program: Command, io: Io): void {
       new Option('--fail-on <kinds>', `exit 1 when the report has any of these findings (comma-separated): ${FAIL_ON_KINDS.join(', ')}`).argParser(parseFailOn),
     )
     .addOption(new Option('--max-violations <n>', 'violations listed in the table').default(20).argParser(intArg('--max-violations')))
+    .addOption(
+      new Option('--parse-threads <n>', 'worker threads parsing the CSV (0 = none; default: one per core, at most 4, for traces of 8 MiB or more)').argParser(
+        intArg('--parse-threads', 0, 64),
+      ),
+    )
     .addHelpText(
       'after',
       `
@@ -127,10 +132,11 @@ Stale IOTLB/ATC entries (spec smmu-sva.md §8), at each dma hit and latent after
 
 Example: asid-replay replay traces/real/juno-trace-txt.csv --asid-bits 8 --fail-on violations`,
     )
-    .action(async (trace: string, o: SystemFlags & { json?: boolean; failOn?: string[]; maxViolations: number }) => {
+    .action(async (trace: string, o: SystemFlags & { json?: boolean; failOn?: string[]; maxViolations: number; parseThreads?: number }) => {
       let lastProgress = 0;
       const report = await replayFile(trace, {
         overrides: systemOverrides(o),
+        parseThreads: o.parseThreads,
         onProgress: io.isTty
           ? (n) => {
               const now = Date.now();

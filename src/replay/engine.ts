@@ -1,11 +1,14 @@
 /**
  * The replay engine: streams a trace through the system model and collects the report.
  */
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { createSystem, step } from '../model/system.js';
 import { type Report, ReportCollector } from '../report/report.js';
 import type { TraceEvent } from '../trace/events.js';
 import { EventError, InputError } from '../trace/errors.js';
+import { CHUNK_BYTES, readEventBatchesParallel } from '../trace/parallel-reader.js';
 import { located, readEventBatches, readHeader, readPreamble } from '../trace/reader.js';
 import { type SystemConfig, type SystemInput, resolveSystem } from '../trace/system.js';
 
@@ -15,6 +18,22 @@ export interface ReplayOptions {
   /** Called every `progressEvery` events with the number replayed so far. */
   onProgress?: (events: number) => void;
   progressEvery?: number;
+  /**
+   * Worker threads that parse the CSV (0 = parse in this thread). Default: {@link defaultParseThreads}.
+   */
+  parseThreads?: number;
+  /** Bytes per parser chunk (tests make it small); see {@link CHUNK_BYTES}. */
+  chunkBytes?: number;
+}
+
+/** Traces smaller than this are parsed in the calling thread (workers cost ~50 ms to start). */
+export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
+
+/** Parser threads for a trace of `bytes`: none below {@link PARALLEL_MIN_BYTES} or on one core, else one per core (at most 4). */
+export function defaultParseThreads(bytes: number): number {
+  if (bytes < PARALLEL_MIN_BYTES) return 0;
+  const cores = availableParallelism();
+  return cores < 2 ? 0 : Math.min(cores, 4);
 }
 
 /**
@@ -59,7 +78,9 @@ export async function replayFile(file: string, opts: ReplayOptions = {}): Promis
   const every = opts.progressEvery ?? 100_000;
   try {
     let next = every;
-    for await (const batch of readEventBatches(file)) {
+    const threads = opts.parseThreads ?? defaultParseThreads((await stat(file)).size);
+    const batches = threads > 0 ? readEventBatchesParallel(file, threads, opts.chunkBytes ?? CHUNK_BYTES) : readEventBatches(file);
+    for await (const batch of batches) {
       for (const e of batch) feed(model, col, e);
       if (opts.onProgress && col.events >= next) {
         opts.onProgress(col.events);

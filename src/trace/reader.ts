@@ -173,6 +173,38 @@ export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent
   if (!header) throw new InputError(`no header row; expected a line naming the columns (e.g. "${COLUMNS.join(',')}")`, file, 1, 1);
 }
 
+/** The header row of a trace as the sequential parser sees it (for the parallel reader). */
+export interface HeaderRecord {
+  header: string[];
+  /** Its line number. */
+  line: number;
+  /** The record delimiter csv-parse detected on it. */
+  recordDelimiter: string;
+}
+
+/**
+ * Parse up to the header row and check it.
+ * @returns undefined when there is no header or it is bad (the sequential reader reports why).
+ */
+export async function readHeaderRecord(file: string): Promise<HeaderRecord | undefined> {
+  const source = createReadStream(file, { highWaterMark: 64 * 1024 });
+  const parser = new LineTaggingParser(CSV_OPTIONS);
+  source.pipe(parser);
+  try {
+    for await (const rec of parser as AsyncIterable<CsvRecord>) {
+      const header = checkHeader(file, rec.line, rec.record);
+      const delims = (parser as unknown as { options: { record_delimiter: Buffer[] } }).options.record_delimiter;
+      return { header, line: rec.line, recordDelimiter: delims.length === 1 ? delims[0].toString() : '' };
+    }
+  } catch {
+    return undefined;
+  } finally {
+    source.destroy();
+    parser.destroy();
+  }
+  return undefined;
+}
+
 /** Stream the events of a trace v1 file one by one (see {@link readEventBatches}). */
 export async function* readEvents(file: string): AsyncGenerator<TraceEvent> {
   for await (const batch of readEventBatches(file)) yield* batch;

@@ -1,0 +1,95 @@
+/**
+ * The parallel reader gives the sequential reader's events (same rows, same values) and the same
+ * first error, wherever the chunk boundaries fall. Tiny chunks put a boundary in almost every line.
+ */
+import { describe, expect, it } from 'vitest';
+import { replayFile } from '../src/replay/engine.js';
+import { InputError } from '../src/trace/errors.js';
+import { readEventBatchesParallel } from '../src/trace/parallel-reader.js';
+import { readEventBatches } from '../src/trace/reader.js';
+import { tmpFile } from './helpers/cli.js';
+
+async function all(gen: AsyncGenerator<unknown[]>): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for await (const b of gen) out.push(...b);
+  return out;
+}
+
+async function failure(gen: AsyncGenerator<unknown[]>): Promise<string> {
+  try {
+    await all(gen);
+  } catch (e) {
+    expect(e).toBeInstanceOf(InputError);
+    return (e as InputError).format();
+  }
+  throw new Error('expected an InputError');
+}
+
+const TRACE = [
+  '\uFEFF# system: {"cpus": 2}',
+  '# a comment',
+  '',
+  'time,event,cpu,task,mm,va,size,prot',
+  '1,fork,,1,P,,,',
+  '# mid-trace comment',
+  '2,"schedule",0,1,,,,',
+  '',
+  '3,map,,,P,0x1000,0x2000,r',
+  '3,access,1,,,4096,,',
+  '4,unmap,,,"P",0x1000,4096,',
+  ' 5 , exit ,, 1 ,,,,',
+].join('\n');
+
+describe('parallel reader', () => {
+  for (const eol of ['\n', '\r\n']) {
+    for (const chunk of [1, 7, 40, 1 << 20]) {
+      it(`same events as the sequential reader (${JSON.stringify(eol)}, ${chunk}-byte chunks)`, async () => {
+        const f = tmpFile(TRACE.replaceAll('\n', eol) + eol);
+        const seq = await all(readEventBatches(f));
+        expect(seq).toHaveLength(6);
+        expect(await all(readEventBatchesParallel(f, 2, chunk))).toStrictEqual(seq);
+      });
+    }
+  }
+
+  it('a file with CR line ends is read sequentially, with the same events', async () => {
+    const f = tmpFile(TRACE.replaceAll('\n', '\r'));
+    expect(await all(readEventBatchesParallel(f, 2, 16))).toStrictEqual(await all(readEventBatches(f)));
+  });
+
+  it('a header-only trace has no events', async () => {
+    expect(await all(readEventBatchesParallel(tmpFile('event,task\n'), 2, 4))).toEqual([]);
+  });
+
+  const BAD: [string, string][] = [
+    ['an unknown event', 'event,task,mm\nfork,1,P\nfork,2,Q\nfrok,3,R\nexit,1,\n'],
+    ['a bad integer late in the file', `event,task,mm\n${'fork,1,P\nexit,1,\n'.repeat(20)}fork,0x,P\n`],
+    ['decreasing times across chunks', `time,event,task\n${Array.from({ length: 30 }, (_, i) => `${i},fork,${i + 1}`).join('\n')}\n3,exit,1\n`],
+    ['a quoted line break', 'event,task,mm\nfork,1,"P\nQ"\nexit,1,\n'],
+    ['a short row', 'event,task,mm\nfork,1,P\nexit\n'],
+    ['a bad header', 'event,tsak\nfork,1\n'],
+  ];
+  for (const [what, text] of BAD) {
+    it(`reports the sequential reader's error for ${what}`, async () => {
+      const f = tmpFile(text);
+      const expected = await failure(readEventBatches(f));
+      for (const chunk of [1, 9, 64]) expect(await failure(readEventBatchesParallel(f, 2, chunk))).toBe(expected);
+    });
+  }
+
+  it('stopping early shuts the workers down', async () => {
+    const f = tmpFile(`event,task\n${Array.from({ length: 2000 }, (_, i) => `fork,${i + 1}`).join('\n')}\n`);
+    for await (const b of readEventBatchesParallel(f, 2, 256)) {
+      expect(b.length).toBeGreaterThan(0);
+      break;
+    }
+  });
+
+  it('replay gives the same report with and without parser threads', async () => {
+    for (const f of ['traces/generated/mixed.csv', 'traces/generated/sva-btm.csv', 'traces/real/juno-trace-txt-sva.csv']) {
+      const seq = await replayFile(f, { parseThreads: 0 });
+      expect(seq.trace.events).toBeGreaterThan(1000);
+      expect(await replayFile(f, { parseThreads: 2, chunkBytes: 4096 })).toStrictEqual(seq);
+    }
+  });
+});
