@@ -11,7 +11,6 @@ import { type AllocatorParams, ctxAsid, ctxGen, resolveParams } from './cpu/allo
 import {
   type CpuModelState,
   type CpuObserver,
-
   MAP_UPGRADED,
   MAX_TLBI_OPS,
   PAGE_SHIFT,
@@ -30,6 +29,7 @@ import {
   unpinMm,
   walkMm,
 } from './cpu/cpu-model.js';
+import { tlbCanonical } from './cpu/tlb.js';
 import * as smmu from './smmu/index.js';
 import { PROT_READ, PROT_WRITE, type TraceEvent } from '../trace/events.js';
 import type { SystemConfig } from '../trace/system.js';
@@ -83,7 +83,7 @@ export function digestSystem(m: SystemModel): string {
     h.update(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
   }
   h.update(JSON.stringify(canonical([s.tasks, s.labels, s.zombies, s.mms])));
-  s.tlb.cpus.forEach((tlb, c) => h.update(JSON.stringify([c, canonical(tlb)])));
+  s.tlb.cpus.forEach((_, c) => h.update(JSON.stringify([c, tlbCanonical(s.tlb, c)])));
   h.update(JSON.stringify(canonical(m.smmu)));
   return h.digest('hex');
 }

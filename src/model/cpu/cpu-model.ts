@@ -32,7 +32,8 @@ import {
   cloneTlb,
   createTlb,
   localFlushTlbAll,
-  tlbEntries,
+  tlbAnyFillRow,
+  tlbEntriesIn,
   tlbFill,
   tlbiAsidBroadcast,
   tlbiVaRangeBroadcast,
@@ -330,7 +331,7 @@ function fillAndCheck(s: CpuModelState, cpu: number, mm: MmState, page: number, 
   const asid = s.ttbrAsid[cpu];
   const other = tlbFill(s.tlb, cpu, asid, mm.key, page, row);
   if (other >= 0) {
-    const fillRow = s.tlb.cpus[cpu].get(asid)?.get(other)?.values().next().value;
+    const fillRow = tlbAnyFillRow(s.tlb, cpu, asid, other);
     obs.violation({
       row,
       kind: 'tlb-alias',
@@ -494,20 +495,16 @@ export function unmapMm(s: CpuModelState, label: string, va: number, size: numbe
   }
   for (let c = 0; c < s.ttbrMm.length; c++) {
     if (s.ttbrMm[c] !== mm.key) continue;
-    const entries = tlbEntries(s.tlb, c, s.ttbrAsid[c], mm.key);
-    if (!entries) continue;
-    for (const [pg, fillRow] of entries) {
-      if (pg >= first && pg <= last) {
-        obs.violation({
-          row,
-          kind: 'stale-tlb',
-          cpu: c,
-          asid: s.ttbrAsid[c],
-          mm: mm.label,
-          fillRow,
-          detail: `CPU${c} runs mm ${mm.label} with ASID ${s.ttbrAsid[c]} and still translates page 0x${(pg * 2 ** PAGE_SHIFT).toString(16)} after the TLBI (sent for ASID ${ctxAsid(mm.ctx)})`,
-        });
-      }
+    for (const [pg, fillRow] of tlbEntriesIn(s.tlb, c, s.ttbrAsid[c], mm.key, first, last)) {
+      obs.violation({
+        row,
+        kind: 'stale-tlb',
+        cpu: c,
+        asid: s.ttbrAsid[c],
+        mm: mm.label,
+        fillRow,
+        detail: `CPU${c} runs mm ${mm.label} with ASID ${s.ttbrAsid[c]} and still translates page 0x${(pg * 2 ** PAGE_SHIFT).toString(16)} after the TLBI (sent for ASID ${ctxAsid(mm.ctx)})`,
+      });
     }
   }
 }
