@@ -94,7 +94,7 @@ export interface MmState extends MmContext {
    * The process page table, page -> PTE, for pages a `map`/`unmap` touched. A page never touched is
    * mapped read-write since the trace began ({@link INITIAL_PTE}). The SMMU walks it for SVA.
    */
-  ptes: Map<number, Pte>;
+  ptes: ReadonlyMap<number, Pte>;
   /** Mapping version counter: every new mapping of a page gets the next epoch. */
   epoch: number;
 }
@@ -112,6 +112,15 @@ export interface Pte {
 
 /** The PTE of a page no event touched: mapped read-write, epoch 0. */
 export const INITIAL_PTE: Pte = Object.freeze({ prot: 3, epoch: 0, row: 0 });
+
+/** The page table of an mm no map/unmap touched yet: shared, never written (see {@link ptesOf}). */
+const UNTOUCHED_PTES: ReadonlyMap<number, Pte> = new Map();
+
+/** The page table of `mm` for writing (a Map of its own on the first write; most mms never get one). */
+function ptesOf(mm: MmState): Map<number, Pte> {
+  if (mm.ptes === UNTOUCHED_PTES) mm.ptes = new Map();
+  return mm.ptes as Map<number, Pte>;
+}
 
 /** Walk the process page table (what an SMMU does through an SVA CD's TTB0). */
 export function walkMm(mm: MmState, page: number): Pte {
@@ -184,7 +193,7 @@ export function createCpuModel(p: AllocatorParams): CpuModelState {
 
 export function cloneCpuModel(s: CpuModelState): CpuModelState {
   const mms = new Map<number, MmState>();
-  for (const [k, m] of s.mms) mms.set(k, { ...m, ptes: new Map(m.ptes) });
+  for (const [k, m] of s.mms) mms.set(k, { ...m, ptes: m.ptes === UNTOUCHED_PTES ? m.ptes : new Map(m.ptes) });
   return {
     alloc: cloneAllocator(s.alloc),
     tlb: cloneTlb(s.tlb),
@@ -215,7 +224,7 @@ function newMm(s: CpuModelState, label: string): MmState {
     pinnedAsid: -1,
     refusedPins: 0,
     asidChanges: 0,
-    ptes: new Map(),
+    ptes: UNTOUCHED_PTES,
     epoch: 0,
   };
   s.mms.set(mm.key, mm);
@@ -457,12 +466,12 @@ export function mapMm(s: CpuModelState, label: string, va: number, size: number,
     const old = walkMm(mm, pg);
     if (old.prot === prot) continue;
     if (old.prot === 0) {
-      mm.ptes.set(pg, { prot, epoch: ++mm.epoch, row });
+      ptesOf(mm).set(pg, { prot, epoch: ++mm.epoch, row });
       continue;
     }
     changed |= prot & ~old.prot ? MAP_UPGRADED : 0;
     changed |= old.prot & ~prot ? MAP_DOWNGRADED : 0;
-    mm.ptes.set(pg, { prot, epoch: old.epoch, row });
+    ptesOf(mm).set(pg, { prot, epoch: old.epoch, row });
   }
   if (changed && mm.ctx !== 0) {
     tlbiVaRangeBroadcast(s.tlb, ctxAsid(mm.ctx), first, last);
@@ -481,7 +490,7 @@ export function unmapMm(s: CpuModelState, label: string, va: number, size: numbe
   const [first, last] = pageRange(va, size, row);
   const pages = last - first + 1;
   if (pages <= 1 << 20) {
-    for (let pg = first; pg <= last; pg++) if (walkMm(mm, pg).prot !== 0) mm.ptes.set(pg, { prot: 0, epoch: ++mm.epoch, row });
+    for (let pg = first; pg <= last; pg++) if (walkMm(mm, pg).prot !== 0) ptesOf(mm).set(pg, { prot: 0, epoch: ++mm.epoch, row });
   }
   if (mm.ctx !== 0) {
     const asid = ctxAsid(mm.ctx);
