@@ -39,6 +39,7 @@ import {
   tlbiVaRangeBroadcast,
 } from './tlb.js';
 import { EventError } from '../../trace/errors.js';
+import { type PageTable, type Pte, INITIAL_PTE, clonePageTable, createPageTable, ptUpdate, ptWalk } from './page-table.js';
 
 /** 4 KiB pages (PAGE_SHIFT 12). */
 export const PAGE_SHIFT = 12;
@@ -91,40 +92,28 @@ export interface MmState extends MmContext {
   /** Times its ASID number changed (a fresh number after a rollover). */
   asidChanges: number;
   /**
-   * The process page table, page -> PTE, for pages a `map`/`unmap` touched. A page never touched is
+   * The process page table as extents ({@link PageTable}). A page no `map`/`unmap` touched is
    * mapped read-write since the trace began ({@link INITIAL_PTE}). The SMMU walks it for SVA.
    */
-  ptes: ReadonlyMap<number, Pte>;
-  /** Mapping version counter: every new mapping of a page gets the next epoch. */
+  pt: Readonly<PageTable>;
+  /** Mapping version counter: each map/unmap takes the next value for the mappings it creates or removes. */
   epoch: number;
 }
 
-/**
- * One page-table entry as the model needs it (immutable: replaced, never mutated, so clones share them).
- * `prot` 0 = not mapped; `epoch` identifies the mapping (a page mapped again after an unmap is a new
- * mapping, i.e. possibly another physical page); `row` is the trace row that last changed it.
- */
-export interface Pte {
-  readonly prot: number;
-  readonly epoch: number;
-  readonly row: number;
-}
+export { INITIAL_PTE, type Pte } from './page-table.js';
 
-/** The PTE of a page no event touched: mapped read-write, epoch 0. */
-export const INITIAL_PTE: Pte = Object.freeze({ prot: 3, epoch: 0, row: 0 });
+/** The page table of an mm no map/unmap touched yet: shared, never written (see {@link ptOf}). */
+const UNTOUCHED_PT: Readonly<PageTable> = Object.freeze(createPageTable());
 
-/** The page table of an mm no map/unmap touched yet: shared, never written (see {@link ptesOf}). */
-const UNTOUCHED_PTES: ReadonlyMap<number, Pte> = new Map();
-
-/** The page table of `mm` for writing (a Map of its own on the first write; most mms never get one). */
-function ptesOf(mm: MmState): Map<number, Pte> {
-  if (mm.ptes === UNTOUCHED_PTES) mm.ptes = new Map();
-  return mm.ptes as Map<number, Pte>;
+/** The page table of `mm` for writing (one of its own on the first write; most mms never get one). */
+function ptOf(mm: MmState): PageTable {
+  if (mm.pt === UNTOUCHED_PT) mm.pt = createPageTable();
+  return mm.pt as PageTable;
 }
 
 /** Walk the process page table (what an SMMU does through an SVA CD's TTB0). */
 export function walkMm(mm: MmState, page: number): Pte {
-  return mm.ptes.get(page) ?? INITIAL_PTE;
+  return ptWalk(mm.pt, page);
 }
 
 /** What a `map` of an mm did to pages that were already mapped (bit mask). */
@@ -193,7 +182,7 @@ export function createCpuModel(p: AllocatorParams): CpuModelState {
 
 export function cloneCpuModel(s: CpuModelState): CpuModelState {
   const mms = new Map<number, MmState>();
-  for (const [k, m] of s.mms) mms.set(k, { ...m, ptes: m.ptes === UNTOUCHED_PTES ? m.ptes : new Map(m.ptes) });
+  for (const [k, m] of s.mms) mms.set(k, { ...m, pt: m.pt === UNTOUCHED_PT ? m.pt : clonePageTable(m.pt) });
   return {
     alloc: cloneAllocator(s.alloc),
     tlb: cloneTlb(s.tlb),
@@ -224,7 +213,7 @@ function newMm(s: CpuModelState, label: string): MmState {
     pinnedAsid: -1,
     refusedPins: 0,
     asidChanges: 0,
-    ptes: UNTOUCHED_PTES,
+    pt: UNTOUCHED_PT,
     epoch: 0,
   };
   s.mms.set(mm.key, mm);
@@ -460,19 +449,17 @@ function pageRange(va: number, size: number, row: number): [number, number] {
 export function mapMm(s: CpuModelState, label: string, va: number, size: number, prot: number, row: number, obs: CpuObserver): number {
   const mm = lookupMm(s, label, row, true);
   const [first, last] = pageRange(va, size, row);
+  if (mm.pt === UNTOUCHED_PT && prot === INITIAL_PTE.prot) return 0;
   let changed = 0;
-  if (mm.ptes.size === 0 && prot === INITIAL_PTE.prot) return 0;
-  for (let pg = first; pg <= last; pg++) {
-    const old = walkMm(mm, pg);
-    if (old.prot === prot) continue;
-    if (old.prot === 0) {
-      ptesOf(mm).set(pg, { prot, epoch: ++mm.epoch, row });
-      continue;
-    }
+  const fresh: Pte = { prot, epoch: mm.epoch + 1, row };
+  ptUpdate(ptOf(mm), first, last, (old) => {
+    if (old.prot === prot) return old;
+    if (old.prot === 0) return fresh;
     changed |= prot & ~old.prot ? MAP_UPGRADED : 0;
     changed |= old.prot & ~prot ? MAP_DOWNGRADED : 0;
-    ptesOf(mm).set(pg, { prot, epoch: old.epoch, row });
-  }
+    return { prot, epoch: old.epoch, row };
+  });
+  mm.epoch++;
   if (changed && mm.ctx !== 0) {
     tlbiVaRangeBroadcast(s.tlb, ctxAsid(mm.ctx), first, last);
     obs.counters.tlbiVa += last - first + 1;
@@ -489,9 +476,8 @@ export function unmapMm(s: CpuModelState, label: string, va: number, size: numbe
   const mm = lookupMm(s, label, row, true);
   const [first, last] = pageRange(va, size, row);
   const pages = last - first + 1;
-  if (pages <= 1 << 20) {
-    for (let pg = first; pg <= last; pg++) if (walkMm(mm, pg).prot !== 0) ptesOf(mm).set(pg, { prot: 0, epoch: ++mm.epoch, row });
-  }
+  const gone: Pte = { prot: 0, epoch: ++mm.epoch, row };
+  ptUpdate(ptOf(mm), first, last, (old) => (old.prot === 0 ? old : gone));
   if (mm.ctx !== 0) {
     const asid = ctxAsid(mm.ctx);
     if (pages > MAX_TLBI_OPS) {
