@@ -154,8 +154,11 @@ export function step(m: SystemModel, e: TraceEvent, obs: SystemObserver): void {
   const p = m.params;
   const devices = m.smmu.smmus.length > 0;
   switch (e.kind) {
+    // Most frequent first: a switch on strings tests the cases in order.
     case 'schedule':
       return schedule(p, s, e.cpu!, e.task!, e.row, obs);
+    case 'dma':
+      return smmu.dma(ctxOf(m, obs, e.row), e.device!, e.pasid, e.va!, e.prot ?? PROT_READ);
     case 'fork':
       return fork(s, e.task!, e.mm, e.row);
     case 'exec':
@@ -196,8 +199,6 @@ export function step(m: SystemModel, e: TraceEvent, obs: SystemObserver): void {
       return smmu.bind(ctxOf(m, obs, e.row), e.device!, e.mm!, e.pasid, e.op);
     case 'unbind':
       return smmu.unbind(ctxOf(m, obs, e.row), e.device!, e.mm!);
-    case 'dma':
-      return smmu.dma(ctxOf(m, obs, e.row), e.device!, e.pasid, e.va!, e.prot ?? PROT_READ);
     case 'resume':
       return smmu.resume(ctxOf(m, obs, e.row), e.op!);
   }
