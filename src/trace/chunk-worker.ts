@@ -12,7 +12,7 @@ import { Parser } from 'csv-parse';
 import { COLUMNS, EVENT_KINDS, type TraceEvent } from './events.js';
 import { fastEvent, headerIndex } from './fast-row.js';
 import { CSV_OPTIONS } from './reader.js';
-import { validateRow } from './row-schema.js';
+import { validateCells } from './row-schema.js';
 
 /** One chunk to parse: the nominal byte range [start, end) of the data rows (after the header). */
 export interface ChunkTask {
@@ -119,9 +119,7 @@ export default async function parseChunk(task: ChunkTask): Promise<ChunkResult> 
     }
     let e = fastEvent(cells, cols, line);
     if (e === undefined) {
-      const obj: Record<string, string> = {};
-      for (let i = 0; i < cells.length; i++) if (cells[i] !== '') obj[task.header[i]] = cells[i];
-      const r = validateRow(obj, line);
+      const r = validateCells(task.header, cells, line);
       if (!r.ok) {
         ok = false;
         return;

@@ -12,7 +12,7 @@ import { Parser } from 'csv-parse';
 import { COLUMNS, type TraceEvent } from './events.js';
 import { InputError } from './errors.js';
 import { fastEvent, headerIndex } from './fast-row.js';
-import { validateRow } from './row-schema.js';
+import { validateCells } from './row-schema.js';
 
 /** The preamble of a trace: the `# system:` object (if any) and where it was. */
 export interface TracePreamble {
@@ -215,9 +215,7 @@ export async function* readEvents(file: string): AsyncGenerator<TraceEvent> {
  * @throws InputError at the offending column.
  */
 async function slowEvent(file: string, line: number, header: readonly string[], cells: readonly string[]): Promise<TraceEvent> {
-  const obj: Record<string, string> = {};
-  for (let i = 0; i < cells.length; i++) if (cells[i] !== '') obj[header[i]] = cells[i];
-  const r = validateRow(obj, line);
+  const r = validateCells(header, cells, line);
   if (!r.ok) throw await located(file, line, header, r.column, r.message);
   return r.event;
 }

@@ -110,6 +110,15 @@ export function validateRow(cells: Record<string, string>, row: number): RowResu
   return { ok: true, event };
 }
 
+/**
+ * {@link validateRow} for a row as csv-parse gives it: `cells[i]` under column `header[i]`, '' = empty.
+ */
+export function validateCells(header: readonly string[], cells: readonly string[], row: number): RowResult {
+  const obj: Record<string, string> = {};
+  for (let i = 0; i < cells.length; i++) if (cells[i] !== '') obj[header[i]] = cells[i];
+  return validateRow(obj, row);
+}
+
 function usage(kind: EventKind): string {
   const { required, optional } = EVENT_COLUMNS[kind];
   return [...required, ...optional.map((o) => `[${o}]`)].join(' ') || 'nothing';
