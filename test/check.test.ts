@@ -5,7 +5,7 @@ import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findTraces, shard } from '../src/check/corpus.js';
-import { writeAtomic } from '../src/check/check.js';
+import { writeAtomic } from '../src/util/output.js';
 import { cli, tmp } from './helpers/cli.js';
 
 /** A private copy of part of the shipped corpus. */

@@ -1,90 +1,110 @@
 /**
- * `check`: replay a corpus and compare every report with its stored expectation, in parallel
- * worker threads (piscina) when asked; write expectations atomically with `update`.
+ * `check`: replay a corpus and compare every report with its stored expectation, on this thread
+ * and `jobs - 1` worker threads; write expectations atomically with `update`.
  */
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { rm, stat } from 'node:fs/promises';
 import { createTwoFilesPatch } from 'diff';
-import { Piscina } from 'piscina';
-import { type CheckResult, checkOne } from './check-one.js';
+import diffJson from 'microdiff';
+import { type CheckResult, type CheckTask, checkOne } from './check-one.js';
 import { expectationPath } from './corpus.js';
-
-/** The compiled worker (the pool runs JavaScript from dist/, whatever runs the caller). */
-const WORKER = fileURLToPath(new URL('../../dist/check/worker.js', import.meta.url));
+import { writeAtomic } from '../util/output.js';
+import { newPool } from '../util/pool.js';
 
 /**
- * Check `traces` with `jobs` worker threads (1 = in this thread). Results come back in input order.
- * `onResult` sees each result as it completes.
+ * Check `tasks` with `jobs` threads: this one and `jobs - 1` workers, each taking the next trace
+ * when it is free, biggest traces first (so one long trace does not start last). This thread
+ * starts at once while the workers load, so more jobs never make a small corpus slower.
+ * Results come back in input order; `onResult` sees each one as it completes.
  */
-export async function checkTraces(traces: readonly string[], jobs: number, onResult?: (r: CheckResult) => void): Promise<CheckResult[]> {
-  if (jobs <= 1) {
-    const out: CheckResult[] = [];
-    for (const t of traces) {
-      const r = await checkOne(t);
+export async function checkTraces(tasks: readonly CheckTask[], jobs: number, onResult?: (r: CheckResult) => void): Promise<CheckResult[]> {
+  const sizes = await Promise.all(tasks.map((t) => stat(t.trace).then((s) => s.size, () => 0)));
+  const queue = tasks.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
+  const results = new Array<CheckResult>(tasks.length);
+  const workers = Math.min(jobs, tasks.length) - 1;
+  const pool = workers > 0 ? newPool('checkOne', workers) : undefined;
+  const runner = async (run: (t: CheckTask) => Promise<CheckResult>) => {
+    for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+      const r = await run(tasks[i]!);
       onResult?.(r);
-      out.push(r);
+      results[i] = r;
     }
-    return out;
-  }
-  const pool = new Piscina({ filename: WORKER, minThreads: jobs, maxThreads: jobs });
+  };
   try {
-    return await Promise.all(
-      traces.map(async (t) => {
-        const r = (await pool.run(t)) as CheckResult;
-        onResult?.(r);
-        return r;
-      }),
-    );
+    const inThread = (t: CheckTask) => checkOne({ ...t, parseThreads: workers > 0 ? 0 : t.parseThreads });
+    const inWorker = (t: CheckTask) => pool!.run({ ...t, parseThreads: 0 }) as Promise<CheckResult>;
+    await Promise.all([runner(inThread), ...Array.from({ length: workers }, () => runner(inWorker))]);
   } finally {
-    await pool.destroy();
+    await pool?.destroy();
   }
+  return results;
 }
+
+/** Whether `--update` rewrites this result's expectation (a replayable trace with no, another or an unreadable one). */
+const needsUpdate = (r: CheckResult): boolean => r.actual !== undefined && r.status !== 'same';
 
 /**
- * Write `data` to `path` atomically: a temporary file in the same folder, then rename(2), so an
- * interrupted run leaves either the old file or the new one, never half of one.
+ * Store the new report of every replayable trace whose expectation is missing, differs or is not
+ * valid JSON, and remove `obsolete` expectations.
+ * @returns how many files were written and removed.
  */
-export async function writeAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
-
-/** Store the new report of every replayable trace whose expectation is missing or differs. */
-export async function updateExpectations(results: readonly CheckResult[]): Promise<number> {
-  let n = 0;
+export async function updateExpectations(results: readonly CheckResult[], obsolete: readonly string[] = []): Promise<{ written: number; removed: number }> {
+  let written = 0;
   for (const r of results) {
-    if ((r.status === 'differs' || r.status === 'missing') && r.actual !== undefined) {
-      await writeAtomic(expectationPath(r.trace), r.actual);
-      n++;
+    if (needsUpdate(r)) {
+      await writeAtomic(expectationPath(r.trace), r.actual!);
+      written++;
     }
   }
-  return n;
+  for (const f of obsolete) await rm(f, { force: true });
+  return { written, removed: obsolete.length };
 }
 
-/** A unified diff of the expected and the new report, with a few lines of context. */
+const show = (v: unknown): string => (v === undefined ? '(none)' : JSON.stringify(v));
+
+/**
+ * The figures that changed, one per line, as `path old -> new` (`churn.rollovers 3 -> 0`), most
+ * `max` lines; empty when the expectation is not JSON.
+ */
+export function figureChanges(r: CheckResult, max = 40): string[] {
+  let want: unknown;
+  try {
+    want = JSON.parse(r.expected ?? '');
+  } catch {
+    return [];
+  }
+  const got: unknown = JSON.parse(r.actual ?? 'null');
+  if (typeof want !== 'object' || want === null || typeof got !== 'object' || got === null) return [`(report) ${show(want)} -> ${show(got)}`];
+  const lines = diffJson(want as Record<string, unknown>, got as Record<string, unknown>).map((d) => {
+    const path = d.path.join('.');
+    if (d.type === 'CHANGE') return `${path} ${show(d.oldValue)} -> ${show(d.value)}`;
+    if (d.type === 'CREATE') return `${path} (none) -> ${show(d.value)}`;
+    return `${path} ${show(d.oldValue)} -> (none)`;
+  });
+  return lines.length > max ? [...lines.slice(0, max), `... and ${lines.length - max} more`] : lines;
+}
+
+/** The figures that changed, then a unified diff of the expected and the new report (2 lines of context). */
 export function reportDiff(r: CheckResult): string {
-  return createTwoFilesPatch(expectationPath(r.trace), `${r.trace} (replayed now)`, r.expected ?? '', r.actual ?? '', undefined, undefined, { context: 2 });
+  const figures = figureChanges(r);
+  const head = figures.length ? `${r.trace}: ${figures.length} figure(s) changed\n${figures.map((l) => `  ${l}`).join('\n')}\n` : '';
+  return head + createTwoFilesPatch(expectationPath(r.trace), `${r.trace} (replayed now)`, r.expected ?? '', r.actual ?? '', undefined, undefined, { context: 2 });
 }
 
 const xml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 
-/** JUnit XML, one testcase per trace (differs/missing = failure, error = error). */
+/** JUnit XML, one testcase per trace (differs/missing/findings = failure, error = error). */
 export function junitXml(results: readonly CheckResult[]): string {
-  const failures = results.filter((r) => r.status === 'differs' || r.status === 'missing').length;
+  const failed = (r: CheckResult) => r.status === 'differs' || r.status === 'missing' || (r.status === 'same' && r.findings.length > 0);
+  const failures = results.filter(failed).length;
   const errors = results.filter((r) => r.status === 'error').length;
   const total = results.reduce((a, r) => a + r.ms, 0) / 1000;
   const cases = results.map((r) => {
     const head = `  <testcase classname="asid-replay.check" name="${xml(r.trace)}" time="${(r.ms / 1000).toFixed(3)}"`;
-    if (r.status === 'same') return `${head}/>`;
     if (r.status === 'error') return `${head}>\n    <error message="${xml(r.message ?? '')}"/>\n  </testcase>`;
-    const msg = r.status === 'missing' ? 'no stored expectation' : 'report differs from its expectation';
-    return `${head}>\n    <failure message="${msg}">${xml(r.status === 'differs' ? reportDiff(r) : '')}</failure>\n  </testcase>`;
+    if (!failed(r)) return `${head}/>`;
+    const msg =
+      r.status === 'missing' ? 'no stored expectation' : r.status === 'differs' ? 'report differs from its expectation' : `findings: ${r.findings.join(', ')} (--fail-on)`;
+    return `${head}>\n    <failure message="${xml(msg)}">${xml(r.status === 'differs' ? reportDiff(r) : '')}</failure>\n  </testcase>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="asid-replay check" tests="${results.length}" failures="${failures}" errors="${errors}" time="${total.toFixed(3)}">\n${cases.join('\n')}\n</testsuite>\n`;
 }

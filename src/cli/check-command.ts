@@ -1,56 +1,129 @@
 /**
- * `asid-replay check <dir|files...>`: regression-check a trace corpus against stored expectations.
+ * `asid-replay check <dir|files...>`: regression-check a trace corpus against stored expectations,
+ * as a snapshot test runner does.
  */
 import { type Command, Option } from 'commander';
 import Table from 'cli-table3';
 import { availableParallelism } from 'node:os';
-import { checkTraces, junitXml, reportDiff, updateExpectations, writeAtomic } from '../check/check.js';
+import { checkTraces, junitXml, reportDiff, updateExpectations } from '../check/check.js';
 import type { CheckResult } from '../check/check-one.js';
-import { expectationPath, findTraces, parseShard, shard } from '../check/corpus.js';
+import { expectationPath, findCorpus, nameFilter, parseShard, shard } from '../check/corpus.js';
+import type { FailOnKind } from '../report/findings.js';
 import { renderJson } from '../report/render.js';
+import { InputError } from '../trace/errors.js';
+import { openOutput } from '../util/output.js';
 import { Exit, type Io, intArg } from './main.js';
+import { failOnArg } from './replay-command.js';
+
+/** Default `--jobs`: every core (this thread works too, so a small corpus never waits for workers). */
+export const DEFAULT_JOBS = Math.max(1, Math.min(8, availableParallelism()));
+
+interface CheckOptions {
+  update?: boolean;
+  ci?: boolean;
+  allowEmpty?: boolean;
+  filter?: string;
+  failOn?: FailOnKind[];
+  jobs: number;
+  shard?: string;
+  junit?: string;
+  json?: boolean;
+}
 
 export function checkCommand(program: Command, io: Io): void {
   program
     .command('check')
     .description(
-      'Replay every trace (*.csv) under the given folders/files and compare its JSON report with the\n' +
-        'expectation stored beside it (<trace>.expected.json). Prints a unified diff for every change.\n' +
-        'Exit 1 if any report differs or has no expectation, 2 if a trace cannot be replayed.',
+      'Replay every trace (*.csv, any case) under the given folders/files and compare its JSON report\n' +
+        'with the expectation stored beside it (<trace>.expected.json), as JSON values: the figures\n' +
+        'that changed are listed (churn.rollovers 3 -> 0), then a unified diff.\n' +
+        'Exit 1 if a report differs, an expectation is missing or obsolete (its trace is gone), or\n' +
+        'a --fail-on finding is present; 2 if a trace cannot be replayed, or no trace is found.',
     )
     .argument('<paths...>', 'trace files or folders (walked recursively)')
-    .option('--update', 'write the new reports as expectations (atomically: temporary file + rename)')
-    .addOption(new Option('-j, --jobs <n>', 'worker threads').default(1).argParser(intArg('--jobs', 1, 256)))
+    .option('--update', 'write new and changed expectations, remove obsolete ones (atomically: temporary file + rename)')
+    .option('--ci', 'never write: refuse --update (use in CI so a missing expectation fails instead of being created)')
+    .option('--allow-empty', 'exit 0 when no trace is found (default: exit 2)')
+    .option('-f, --filter <regex>', 'check only traces whose path matches (case-insensitive regular expression)')
+    .addOption(new Option('--fail-on <kinds>', 'also fail traces whose report has any of these findings (as replay --fail-on)').argParser(failOnArg))
+    .addOption(new Option('-j, --jobs <n>', 'threads (this one + workers)').default(DEFAULT_JOBS).argParser(intArg('--jobs', 1, 256)))
     .option('--shard <i/n>', 'check only shard i of n (1-based; traces sorted by path, every n-th one)')
     .option('--junit <file>', 'also write a JUnit XML report')
     .option('--json', 'print the results as JSON instead of tables and diffs')
-    .addHelpText('after', `\nExamples:\n  asid-replay check traces\n  asid-replay check traces --jobs ${Math.max(2, availableParallelism())} --shard 1/2 --junit check.xml\n  asid-replay check traces/scenarios --update`)
-    .action(async (paths: string[], o: { update?: boolean; jobs: number; shard?: string; junit?: string; json?: boolean }) => {
-      let traces = await findTraces(paths);
+    .addHelpText(
+      'after',
+      `\nExamples:\n  asid-replay check traces\n  asid-replay check traces --ci --jobs 2 --shard 1/2 --junit check.xml\n  asid-replay check traces --filter scenarios/pin --update`,
+    )
+    .action(async (paths: string[], o: CheckOptions) => {
+      if (o.ci && o.update) throw new InputError('--ci never writes expectations: drop --update (or --ci)');
+      const keep = o.filter === undefined ? () => true : nameFilter(o.filter);
+      const corpus = await findCorpus(paths);
+      let traces = corpus.traces.filter(keep);
+      // An obsolete expectation belongs to no shard's trace: the first shard reports it.
+      let obsolete = corpus.obsolete.filter((x) => keep(x.replace(/\.expected\.json$/i, '.csv')));
       if (o.shard) {
         const [i, n] = parseShard(o.shard);
         traces = shard(traces, i, n);
+        if (i !== 1) obsolete = [];
       }
+      if (traces.length === 0 && !o.allowEmpty) {
+        throw new InputError(`no trace (*.csv) found${o.filter ? ` matching --filter ${o.filter}` : ''}${o.shard ? ` in shard ${o.shard}` : ''} (--allow-empty accepts that)`, paths.join(' '));
+      }
+      const junit = o.junit ? await openOutput(o.junit) : undefined; // a bad path fails before the work
       let done = 0;
-      const results = await checkTraces(traces, o.jobs, io.isTty ? () => io.err(`\rchecked ${++done}/${traces.length}`) : undefined);
+      const tasks = traces.map((trace) => ({ trace, failOn: o.failOn }));
+      const results = await checkTraces(tasks, o.jobs, io.isTty ? () => io.err(`\rchecked ${++done}/${traces.length}`) : undefined);
       if (io.isTty && traces.length) io.err('\r\x1b[K');
-      const updated = o.update ? await updateExpectations(results) : 0;
-      if (o.junit) await writeAtomic(o.junit, junitXml(results));
+      const updated = o.update ? await updateExpectations(results, obsolete) : { written: 0, removed: 0 };
+      if (junit) {
+        junit.stream.write(junitXml(results));
+        await junit.commit();
+      }
       const count = (s: CheckResult['status']) => results.filter((r) => r.status === s).length;
+      const withFindings = results.filter((r) => r.findings.length > 0);
       if (o.json) {
-        io.out(renderJson({ traces: results.length, same: count('same'), differs: count('differs'), missing: count('missing'), errors: count('error'), updated, results: results.map(({ trace, status, message }) => ({ trace, status, expectation: expectationPath(trace), ...(message ? { message } : {}) })) }));
+        io.out(
+          renderJson({
+            traces: results.length,
+            same: count('same'),
+            differs: count('differs'),
+            missing: count('missing'),
+            errors: count('error'),
+            obsolete,
+            findings: withFindings.length,
+            written: updated.written,
+            removed: updated.removed,
+            results: results.map(({ trace, status, message, findings }) => ({
+              trace,
+              status,
+              expectation: expectationPath(trace),
+              ...(findings.length ? { findings } : {}),
+              ...(message ? { message } : {}),
+            })),
+          }),
+        );
       } else {
         for (const r of results) {
           if (r.status === 'differs' && !o.update) io.out(reportDiff(r) + '\n');
           if (r.status === 'error') io.out(`error: ${r.message}\n`);
           if (r.status === 'missing' && !o.update) io.out(`missing: no ${expectationPath(r.trace)} (run with --update to create it)\n`);
+          if (r.findings.length) io.out(`findings: ${r.trace}: ${r.findings.join(', ')} (--fail-on)\n`);
         }
+        for (const x of obsolete) io.out(`obsolete: ${x} (its trace is gone; ${o.update ? 'removed' : '--update removes it'})\n`);
         const t = new Table({ head: ['trace', 'status', 'ms'], style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
-        for (const r of results) t.push([r.trace, r.status === 'same' ? 'ok' : o.update && r.actual !== undefined ? `${r.status} (updated)` : r.status, Math.round(r.ms)]);
-        io.out(t.toString() + '\n');
-        io.out(`${results.length} traces: ${count('same')} same, ${count('differs')} differ, ${count('missing')} missing, ${count('error')} errors${o.update ? `; ${updated} expectations written` : ''}\n`);
+        for (const r of results) {
+          const status = r.status === 'same' ? 'ok' : o.update && r.actual !== undefined ? `${r.status} (updated)` : r.status;
+          t.push([r.trace, r.findings.length ? `${status}, findings` : status, Math.round(r.ms)]);
+        }
+        if (results.length) io.out(t.toString() + '\n');
+        const tail = o.update ? `; ${updated.written} expectations written, ${updated.removed} removed` : '';
+        io.out(
+          `${results.length} traces: ${count('same')} same, ${count('differs')} differ, ${count('missing')} missing, ${count('error')} errors, ` +
+            `${obsolete.length} obsolete expectations, ${withFindings.length} with findings${tail}\n`,
+        );
       }
-      if (count('error') > 0) throw new Exit(2);
-      if (!o.update && (count('differs') > 0 || count('missing') > 0)) throw new Exit(1);
+      if (count('error') > 0 && results.some((r) => r.status === 'error' && !(o.update && r.actual !== undefined))) throw new Exit(2);
+      if (withFindings.length > 0) throw new Exit(1);
+      if (!o.update && (count('differs') > 0 || count('missing') > 0 || obsolete.length > 0)) throw new Exit(1);
     });
 }

@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../trace/errors.js';
+import { isClosedPipe } from '../util/output.js';
 import { replayCommand } from './replay-command.js';
 import { importCommand } from './import-command.js';
 import { generateCommand } from './generate-command.js';
@@ -84,6 +85,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return 0;
   } catch (e) {
     if (e instanceof Exit) return e.code;
+    if (isClosedPipe(e)) return 0; // the reader of our output has gone (`| head`): nothing left to do
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return 2;

@@ -3,40 +3,19 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ALLOCATOR_VARIANTS } from '../model/cpu/variants.js';
-import { CPU_VIOLATION_KINDS } from '../model/cpu/cpu-model.js';
 import { replayFile } from '../replay/engine.js';
-import type { Report } from '../report/report.js';
 import { renderJson, renderText } from '../report/render.js';
 import { DRIVER_DESIGNS, FAULTS, type Fault, type SystemInput } from '../trace/system.js';
-import { STALE_KINDS } from '../model/smmu/index.js';
+import { FAIL_ON_KINDS, type FailOnKind, failingKinds, findingCount, parseFailOn } from '../report/findings.js';
 import { Exit, type Io, intArg } from './main.js';
 
-/** Finding classes `--fail-on` accepts. */
-export const FAIL_ON_KINDS = ['violations', 'pin-failures', 'stale', 'device-failures', ...CPU_VIOLATION_KINDS, ...STALE_KINDS] as const;
-
-function parseFailOn(v: string): string[] {
-  const kinds = v.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const k of kinds) {
-    if (!(FAIL_ON_KINDS as readonly string[]).includes(k)) {
-      throw new InvalidArgumentError(`unknown kind "${k}"; expected a comma-separated list of: ${FAIL_ON_KINDS.join(', ')}`);
-    }
+/** commander argument parser for `--fail-on`. */
+export function failOnArg(v: string): FailOnKind[] {
+  try {
+    return parseFailOn(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
   }
-  return kinds;
-}
-
-/** Whether the report has a finding of one of `kinds`. */
-export function failsOn(r: Report, kinds: readonly string[]): boolean {
-  const total = Object.values(r.violationCounts).reduce((a, b) => a + b, 0);
-  const f = r.devices.failureCounts;
-  const stale = r.stale.counts as Record<string, { hit: number; latent: number }>;
-  return kinds.some((k) => {
-    if (k === 'violations') return total > 0;
-    if (k === 'pin-failures') return r.pins.failures > 0;
-    if (k === 'stale') return r.stale.total > 0;
-    if (k === 'device-failures') return f.attach + f.bind + f.map > 0;
-    if (stale[k]) return stale[k].hit + stale[k].latent > 0;
-    return (r.violationCounts as Record<string, number>)[k] > 0;
-  });
 }
 
 /** System options shared by replay and check. */
@@ -105,7 +84,7 @@ export function replayCommand(program: Command, io: Io): void {
   addSystemOptions(c)
     .option('--json', 'print the report as JSON (schema asid-replay/report, version 2)')
     .addOption(
-      new Option('--fail-on <kinds>', `exit 1 when the report has any of these findings (comma-separated): ${FAIL_ON_KINDS.join(', ')}`).argParser(parseFailOn),
+      new Option('--fail-on <kinds>', `exit 1 when the report has any of these findings (comma-separated): ${FAIL_ON_KINDS.join(', ')}`).argParser(failOnArg),
     )
     .addOption(new Option('--max-violations <n>', 'violations listed in the table').default(20).argParser(intArg('--max-violations')))
     .addOption(
@@ -132,7 +111,7 @@ Stale IOTLB/ATC entries (spec smmu-sva.md §8), at each dma hit and latent after
 
 Example: asid-replay replay traces/real/juno-trace-txt.csv --asid-bits 8 --fail-on violations`,
     )
-    .action(async (trace: string, o: SystemFlags & { json?: boolean; failOn?: string[]; maxViolations: number; parseThreads?: number }) => {
+    .action(async (trace: string, o: SystemFlags & { json?: boolean; failOn?: FailOnKind[]; maxViolations: number; parseThreads?: number }) => {
       let lastProgress = 0;
       const report = await replayFile(trace, {
         overrides: systemOverrides(o),
@@ -149,6 +128,10 @@ Example: asid-replay replay traces/real/juno-trace-txt.csv --asid-bits 8 --fail-
       });
       if (lastProgress) io.err('\r\x1b[K');
       io.out(o.json ? renderJson(report) : renderText(report, o.maxViolations));
-      if (o.failOn && failsOn(report, o.failOn)) throw new Exit(1);
+      const failing = o.failOn ? failingKinds(report, o.failOn) : [];
+      if (failing.length > 0) {
+        io.err(`asid-replay: exit 1: findings of ${failing.map((k) => `${k} (${findingCount(report, k)})`).join(', ')} (--fail-on)\n`);
+        throw new Exit(1);
+      }
     });
 }

@@ -1,13 +1,12 @@
 /**
  * Streams a generated workload to a trace v1 file (or stdout) with its `# system:` preamble.
  */
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { TraceWriter } from '../trace/writer.js';
 import { type SystemConfig, resolveSystem } from '../trace/system.js';
 import { type GenOptions, PROFILES } from './profiles.js';
 import { InputError } from '../trace/errors.js';
+import { withOutput } from '../util/output.js';
 
 /** The system a generated trace declares: the profile's, with the options' CPUs, ASID bits and KPTI. */
 export function generatedSystem(profile: string, o: GenOptions): SystemConfig {
@@ -33,19 +32,11 @@ export async function writeGenerated(profile: string, o: GenOptions, out: Writab
   return w.count;
 }
 
-/** Generate into a file atomically (temporary file, then rename). */
+/**
+ * Generate into `file` atomically (temporary file, then rename; `-` = stdout).
+ * @throws InputError for an unknown profile or an output path that cannot be written.
+ */
 export async function generateToFile(profile: string, o: GenOptions, file: string, onProgress?: (n: number) => void): Promise<number> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const out = createWriteStream(tmp);
-  try {
-    const n = await writeGenerated(profile, o, out, onProgress);
-    out.end();
-    await new Promise<void>((res, rej) => out.on('finish', res).on('error', rej));
-    await rename(tmp, file);
-    return n;
-  } catch (e) {
-    out.destroy();
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  if (!PROFILES[profile]) throw new InputError(`unknown profile "${profile}"; expected one of ${Object.keys(PROFILES).join(', ')}`);
+  return withOutput(file, (out) => writeGenerated(profile, o, out, onProgress));
 }

@@ -9,14 +9,14 @@
  * shows. Lines that are not `sched_switch` are counted by event name, never silently dropped.
  */
 import { createReadStream } from 'node:fs';
-import { readFile, rename, rm } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InputError } from '../trace/errors.js';
 import { assertReadable } from '../trace/reader.js';
 import type { EventKind, TraceEvent } from '../trace/events.js';
 import { TraceWriter } from '../trace/writer.js';
+import { openOutput } from '../util/output.js';
 import { isExitState, isKernelThread, parseFtraceLine, parseSchedSwitch } from './ftrace-line.js';
 import { extractSystrace } from './systrace.js';
 import { DeviceOverlay, OVERLAY_DEVICE, type OverlayOptions, chooseProcesses, overlaySystem } from './overlay.js';
@@ -117,9 +117,8 @@ export async function importFile(kind: ImportKind, input: string, output: string
       throw new InputError((e as Error).message, input);
     }
   }
-  const tmp = `${output}.${process.pid}.tmp`;
-  const out = createWriteStream(tmp);
-  const w = new TraceWriter(out);
+  const out = await openOutput(output);
+  const w = new TraceWriter(out.stream);
   const s: ImportSummary = {
     input: basename(input),
     output: basename(output),
@@ -142,13 +141,12 @@ export async function importFile(kind: ImportKind, input: string, output: string
     if (chosen) comments.push(`device overlay: ${[...chosen].join(', ')} bound to ${OVERLAY_DEVICE} (DMA at every switch-in)`);
     await w.begin(opts.overlay ? { cpus, ...overlaySystem(opts.overlay) } : { cpus }, comments);
     await convert(lines, input, cpus, pre.tgids, w, s, chosen && opts.overlay ? { chosen, options: opts.overlay } : undefined);
-    await w.end();
-    await rename(tmp, output);
+    await w.flush();
   } catch (e) {
-    out.destroy();
-    await rm(tmp, { force: true });
+    await out.discard();
     throw e;
   }
+  await out.commit();
   s.eventsWritten = w.count;
   return s;
 }

@@ -13,14 +13,10 @@
  * break (no cell may contain one), so csv-parse is at a row start at every '\n'.
  */
 import { open, stat } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
 import { ABSENT, type ChunkResult, type ChunkTask, STRIDE } from './chunk-worker.js';
 import { EVENT_KINDS, type TraceEvent } from './events.js';
 import { assertReadable, readEventBatches, readHeaderRecord } from './reader.js';
-
-/** The compiled worker (the pool runs JavaScript from dist/, whatever runs the caller). */
-const WORKER = fileURLToPath(new URL('../../dist/trace/chunk-worker.js', import.meta.url));
+import { newPool } from '../util/pool.js';
 
 /** Default chunk size: about 60k events of a generated trace. */
 export const CHUNK_BYTES = 2 * 1024 * 1024;
@@ -40,7 +36,7 @@ export async function* readEventBatchesParallel(file: string, threads: number, c
   }
   const size = (await stat(file)).size;
   const dataStart = await offsetAfterLines(file, head.line);
-  const pool = new Piscina({ filename: WORKER, minThreads: threads, maxThreads: threads });
+  const pool = newPool('parseChunk', threads);
   const pending: Promise<ChunkResult>[] = [];
   let next = dataStart;
   const submit = () => {

@@ -71,12 +71,4 @@ export class TraceWriter {
     this.bytes = 0;
     if (!this.out.write(chunk)) await once(this.out, 'drain');
   }
-
-  /** Flush and end the stream (not for process.stdout). */
-  async end(): Promise<void> {
-    await this.flush();
-    if (this.out === process.stdout) return;
-    this.out.end();
-    await once(this.out, 'finish');
-  }
 }

@@ -1,4 +1,0 @@
-/** piscina worker: checks one trace (see check-one.ts). */
-import { checkOne } from './check-one.js';
-
-export default checkOne;

@@ -1,0 +1,122 @@
+/**
+ * The one output layer of every command: `-` is standard output; a file is written to a
+ * temporary file beside it and renamed over it when complete (rename(2) is atomic within a
+ * folder, so an interrupted run leaves the old file or the new one, never half of one).
+ *
+ * Temporary files in flight are remembered so that SIGINT/SIGTERM (see `cli/process.ts`) can remove
+ * them before the process ends. An output path that cannot be written is an {@link InputError}
+ * naming the path (exit 2), found before any work is done.
+ */
+import { rmSync, type WriteStream } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { InputError } from '../trace/errors.js';
+
+/** Temporary files not yet renamed or removed. */
+const inFlight = new Set<string>();
+
+/** Remove every temporary file still in flight (synchronous: safe in a signal handler). */
+export function removeTemporaryFiles(): void {
+  for (const t of inFlight) rmSync(t, { force: true });
+  inFlight.clear();
+}
+
+const REASONS: Record<string, string> = {
+  ENOENT: 'no such folder',
+  ENOTDIR: 'a part of the path is not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'it is a folder',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+};
+
+/** An InputError for an output path that cannot be written (exit 2, names the path). */
+export function unwritable(path: string, e: unknown): InputError {
+  const code = (e as NodeJS.ErrnoException)?.code ?? '';
+  return new InputError(`cannot write the output file: ${REASONS[code] ?? (e as Error)?.message ?? String(e)}${code ? ` (${code})` : ''}`, path);
+}
+
+/** Whether `e` is the error of a write to a pipe whose reader has gone (`... | head`). */
+export const isClosedPipe = (e: unknown): boolean => (e as NodeJS.ErrnoException)?.code === 'EPIPE';
+
+/** An opened output: write to `stream`, then `commit()` (or `discard()` on failure). */
+export interface Output {
+  readonly stream: Writable;
+  /** End the stream and, for a file, rename the temporary file over the destination. */
+  commit(): Promise<void>;
+  /** Drop what was written (a file's destination is left as it was). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Open `path` for writing (`-` = standard output).
+ * @throws InputError naming `path` when its folder does not exist or cannot be written.
+ */
+export async function openOutput(path: string): Promise<Output> {
+  if (path === '-') {
+    const out = process.stdout;
+    return {
+      stream: out,
+      commit: async () => {
+        if (out.writableNeedDrain) await once(out, 'drain');
+      },
+      discard: async () => {},
+    };
+  }
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
+  // Open first (not lazily in the stream) so that a bad path fails before any work is done.
+  const fh = await open(tmp, 'w').catch((e: unknown) => {
+    throw unwritable(path, e);
+  });
+  inFlight.add(tmp);
+  const stream: WriteStream = fh.createWriteStream(); // closes the handle when it ends
+  const failed = new Promise<never>((_, reject) => stream.once('error', reject));
+  failed.catch(() => {});
+  const drop = async () => {
+    stream.destroy();
+    await rm(tmp, { force: true });
+    inFlight.delete(tmp);
+  };
+  return {
+    stream,
+    commit: async () => {
+      try {
+        stream.end();
+        await Promise.race([once(stream, 'close'), failed]);
+        await rename(tmp, path);
+        inFlight.delete(tmp);
+      } catch (e) {
+        await drop();
+        throw unwritable(path, e);
+      }
+    },
+    discard: drop,
+  };
+}
+
+/**
+ * Run `write` on the output `path` and commit it; on any error the destination is left as it was.
+ * @returns what `write` returns.
+ * @throws InputError for an unwritable path; whatever `write` throws.
+ */
+export async function withOutput<T>(path: string, write: (out: Writable) => Promise<T>): Promise<T> {
+  const o = await openOutput(path);
+  let result: T;
+  try {
+    result = await write(o.stream);
+  } catch (e) {
+    await o.discard();
+    throw e;
+  }
+  await o.commit();
+  return result;
+}
+
+/** Write `data` to `path` atomically (temporary file, then rename); `-` writes it to stdout. */
+export async function writeAtomic(path: string, data: string): Promise<void> {
+  await withOutput(path, async (out) => {
+    if (!out.write(data)) await once(out, 'drain');
+  });
+}
