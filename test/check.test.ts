@@ -1,7 +1,7 @@
 /**
  * Corpus regression checking: differences, missing expectations, corrupted traces, shards, atomic update.
  */
-import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findTraces, shard } from '../src/check/corpus.js';
@@ -112,5 +112,88 @@ describe('atomic writes', () => {
     expect(readFileSync(f, 'utf8')).toBe('new');
     expect(readdirSync(d)).toEqual(['e.json']);
     expect(existsSync(join(d, 'no-such-dir'))).toBe(false);
+  });
+});
+
+describe('check as a snapshot runner', () => {
+  it('no trace found is exit 2 naming the paths; --allow-empty accepts it', async () => {
+    const d = tmp();
+    const r = await cli('check', d);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${d}: no trace (*.csv) found`);
+    expect((await cli('check', d, '--allow-empty')).code).toBe(0);
+    expect((await cli('check', corpus(), '--filter', 'no-such-name')).code).toBe(2);
+  });
+
+  it('an expectation whose trace was deleted is obsolete: exit 1; --update removes it', async () => {
+    const d = corpus();
+    rmSync(join(d, 'tegra3-atrace-tgids.csv'));
+    const r = await cli('check', d);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`obsolete: ${join(d, 'tegra3-atrace-tgids.expected.json')}`);
+    const u = await cli('check', d, '--update');
+    expect(u.code).toBe(0);
+    expect(existsSync(join(d, 'tegra3-atrace-tgids.expected.json'))).toBe(false);
+    expect((await cli('check', d)).code).toBe(0);
+  });
+
+  it('expectations are compared as JSON values: a reformatted one is the same', async () => {
+    const d = corpus();
+    const exp = join(d, 'pin-v1-ordering-bug.expected.json');
+    writeFileSync(exp, JSON.stringify(JSON.parse(readFileSync(exp, 'utf8'))));
+    expect((await cli('check', d)).code).toBe(0);
+  });
+
+  it('a changed figure is named with its old and new value above the unified diff', async () => {
+    const d = corpus();
+    const exp = join(d, 'pin-v1-ordering-bug.expected.json');
+    writeFileSync(exp, readFileSync(exp, 'utf8').replace('"rollovers": 2', '"rollovers": 3'));
+    const r = await cli('check', d);
+    expect(r.code).toBe(1);
+    const figure = r.out.indexOf('churn.rollovers 3 -> 2');
+    expect(figure).toBeGreaterThan(-1);
+    expect(figure).toBeLessThan(r.out.indexOf('-    "rollovers": 3,'));
+  });
+
+  it('an expectation that is not JSON is exit 2 naming file:line:col; --update rewrites it', async () => {
+    const d = corpus();
+    const exp = join(d, 'pin-v1-ordering-bug.expected.json');
+    writeFileSync(exp, '{\n  "schema": oops\n}\n');
+    const r = await cli('check', d);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(new RegExp(`${exp.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2:\\d+: the expectation is not valid JSON`));
+    expect((await cli('check', d, '--update')).code).toBe(0);
+    expect((await cli('check', d)).code).toBe(0);
+  });
+
+  it('--ci refuses to write', async () => {
+    const r = await cli('check', corpus(), '--ci', '--update');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--ci never writes');
+  });
+
+  it('--filter checks only matching traces', async () => {
+    const r = JSON.parse((await cli('check', corpus(), '--filter', 'PIN-v1', '--json')).out);
+    expect(r.traces).toBe(1);
+    expect(r.results[0].trace).toContain('pin-v1-ordering-bug.csv');
+  });
+
+  it('--fail-on fails a trace whose report matches but has the findings', async () => {
+    const d = corpus();
+    const r = await cli('check', d, '--fail-on', 'violations');
+    expect(r.code).toBe(1); // the pin-v1 scenario has violations by design
+    expect(r.out).toContain('findings: ');
+    expect((await cli('check', d, '--fail-on', 'stale')).code).toBe(0);
+  });
+
+  it('trace names are matched case-insensitively (*.CSV is a trace)', async () => {
+    const d = corpus();
+    cpSync(join(d, 'pin-v1-ordering-bug.csv'), join(d, 'UPPER.CSV'));
+    const r = JSON.parse((await cli('check', d, '--json')).out);
+    expect(r.traces).toBe(3);
+    expect(r.missing).toBe(1);
+    expect((await cli('check', d, '--update')).code).toBe(0);
+    expect(existsSync(join(d, 'UPPER.expected.json'))).toBe(true);
+    expect((await cli('check', d)).code).toBe(0);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
+import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import { replayFile } from '../replay/engine.js';
 import { type FailOnKind, failingKinds } from '../report/findings.js';
 import { renderJson } from '../report/render.js';
@@ -35,12 +36,14 @@ export interface CheckResult {
   ms: number;
 }
 
-/** `file:line:col` of a JSON syntax error in `text` (V8 reports the offset as "position N"). */
+/** `file:line:col` of the first JSON syntax error in `text` (JSON.parse's message has no position on Node 20). */
 function jsonError(file: string, text: string, e: Error): InputError {
-  const pos = Number(/position (\d+)/.exec(e.message)?.[1] ?? NaN);
-  if (Number.isNaN(pos)) return new InputError(`the expectation is not valid JSON: ${e.message}`, file);
-  const before = text.slice(0, pos).split('\n');
-  return new InputError(`the expectation is not valid JSON: ${e.message}`, file, before.length, before.at(-1)!.length + 1);
+  const errors: ParseError[] = [];
+  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (!first) return new InputError(`the expectation is not valid JSON: ${e.message}`, file);
+  const before = text.slice(0, first.offset).split('\n');
+  return new InputError(`the expectation is not valid JSON: ${printParseErrorCode(first.error)}`, file, before.length, before.at(-1)!.length + 1);
 }
 
 /** Replay `task.trace` and compare its report with the stored expectation. Never throws for bad input. */
