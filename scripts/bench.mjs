@@ -9,7 +9,7 @@ import { parse } from 'csv-parse';
 import { generateToFile, generatedSystem } from '../dist/generate/generate.js';
 import { PROFILES } from '../dist/generate/profiles.js';
 import { availableParallelism } from 'node:os';
-import { defaultParseThreads, replayFile } from '../dist/replay/engine.js';
+import { replayFile } from '../dist/replay/engine.js';
 import { createSystem, step } from '../dist/model/system.js';
 import { ReportCollector } from '../dist/report/report.js';
 
@@ -34,45 +34,47 @@ async function csvOnly(file) {
   return { rows: n, s: now() - t };
 }
 
-function peakRss(file, parseThreads) {
-  const code = `import('${process.cwd()}/dist/replay/engine.js').then(async (m) => { await m.replayFile('${file}', { parseThreads: ${parseThreads} }); console.log(process.resourceUsage().maxRSS); })`;
-  return Number(execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' }).trim()) / 1024;
+/** Run a whole process (start-up included) `runs` times: median wall seconds and peak RSS (MB). */
+function processFigures(args, runs = 3) {
+  const walls = [];
+  let rss = 0;
+  for (let i = 0; i < runs; i++) {
+    const t = now();
+    const out = execFileSync('/usr/bin/env', ['time', '-f', '%M', process.execPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+    walls.push(now() - t);
+    rss = Math.max(rss, Number(out.trim().split('\n').at(-1)) / 1024);
+  }
+  walls.sort((a, b) => a - b);
+  return { s: walls[Math.floor(runs / 2)], rss };
 }
 
-async function timed(f) {
-  const t = now();
-  const r = await f();
-  return { r, s: now() - t };
-}
-
-// Replay = csv-parse + row validation + the model. "default" is what `replay` does: worker threads
-// parse traces of 8 MiB or more on a machine with 2+ cores; "in-thread" is --parse-threads 0.
-const threads = defaultParseThreads(1 << 30);
-console.log(`node ${process.version}, ${process.arch}, ${availableParallelism()} cores; kernel-build profile, 8 CPUs, 8-bit ASIDs`);
-console.log(`replay by default (${threads} parser threads from 8 MiB), and in-thread (--parse-threads 0)\n`);
-console.log('events      | CSV MB | csv-parse only ev/s | replay ev/s (default / in-thread) | replay/csv (default / in-thread) | rollovers | peak RSS MB (default / in-thread)');
-for (const events of sizes) {
+// Whole processes, start-up included, as a user runs them: csv-parse alone over the file (the
+// floor), `replay` in-thread (the default) and with parser threads (--parse-threads N).
+const threads = Math.min(4, availableParallelism());
+console.log(`node ${process.version}, ${process.arch}, ${availableParallelism()} cores; kernel-build profile, 8 CPUs, 8-bit ASIDs; medians of 3 whole processes`);
+console.log(`replay in-thread (default) and with --parse-threads ${threads}; speed ratio = csv-parse time / replay time (1.00 = as fast as parsing alone)\n`);
+console.log('events      | CSV MB | csv-parse only ev/s | replay ev/s (in-thread / threads) | speed vs csv (in-thread / threads) | peak RSS MB (csv / in-thread / threads)');
+for (const events of [1e5, 2e5, ...sizes.filter((n) => n > 1e5)]) {
   const file = await ensure(events);
   const mb = statSync(file).size / 2 ** 20;
-  const c = await csvOnly(file);
-  const dflt = defaultParseThreads(statSync(file).size);
-  const a = await timed(() => replayFile(file, { parseThreads: dflt }));
-  const b = await timed(() => replayFile(file, { parseThreads: 0 }));
-  const rss = [peakRss(file, dflt), peakRss(file, 0)];
+  const c = processFigures(['scripts/csv-only.mjs', file]);
+  const a = processFigures(['bin/asid-replay.js', 'replay', file, '--json']);
+  const b = processFigures(['bin/asid-replay.js', 'replay', file, '--json', '--parse-threads', String(threads)]);
   const rate = `${fmt(events / a.s)} / ${fmt(events / b.s)}`;
   const ratio = `${(c.s / a.s).toFixed(2)} / ${(c.s / b.s).toFixed(2)}`;
-  console.log(`${fmt(events).padEnd(11)} | ${mb.toFixed(1).padStart(6)} | ${fmt(c.rows / c.s).padStart(19)} | ${rate.padStart(33)} | ${ratio.padStart(32)} | ${String(a.r.churn.rollovers).padStart(9)} | ${rss.map((x) => x.toFixed(0)).join(' / ').padStart(33)}`);
+  const rss = [c.rss, a.rss, b.rss].map((x) => x.toFixed(0)).join(' / ');
+  console.log(`${fmt(events).padEnd(11)} | ${mb.toFixed(1).padStart(6)} | ${fmt(events / c.s).padStart(19)} | ${rate.padStart(33)} | ${ratio.padStart(34)} | ${rss.padStart(39)}`);
 }
 
 // Device-heavy traces (SMMUv3/SVA model): replay next to csv-parse alone, at 10^6 events.
 console.log('\ndevice profile | driver       | csv-parse only ev/s | replay ev/s | replay/csv | binds | DMA | stale');
-await replayFile(await ensure(1e6, 'dma-collide'), { parseThreads: threads }); // warm-up (JIT), not timed
+await replayFile(await ensure(1e6, 'dma-collide'), { parseThreads: 0 }); // warm-up (JIT), not timed
 for (const profile of ['dma-collide', 'sva-btm']) {
   const file = await ensure(1e6, profile);
   const c = await csvOnly(file);
   for (const driver of ['shared-asid', 'private-asid', 'btm-2023']) {
     const t = now();
-    const r = await replayFile(file, { overrides: { driver }, parseThreads: threads });
+    const r = await replayFile(file, { overrides: { driver }, parseThreads: 0 });
     const rs = now() - t;
     const dma = r.devices.smmus.reduce((a, m) => a + m.hits + m.misses + m.atcHits, 0);
     console.log(`${profile.padEnd(14)} | ${driver.padEnd(12)} | ${fmt(c.rows / c.s).padStart(19)} | ${fmt(1e6 / rs).padStart(11)} | ${(c.s / rs).toFixed(2).padStart(10)} | ${String(r.devices.sva.binds).padStart(5)} | ${String(dma).padStart(6)} | ${r.stale.total}`);
@@ -116,8 +118,8 @@ for (const profile of ['kernel-build', 'mixed', 'pin-exhaustion', 'dma-collide',
   console.log(`${profile.padEnd(24)} | ${`${fmt(rates[0])} / ${fmt(rates[2])}`.padStart(37)} | ${fmt((row - 1) / s2).padStart(35)}`);
 }
 
-// check --jobs 1 vs --jobs 2 on the shipped corpus (plus ten copies of the 10^5-event trace, so
-// that the workers have something to share).
+// check --jobs 1 vs --jobs 2: on the shipped corpus alone (small: must not be slower), and on a
+// corpus of 50+ traces (the shipped one, forty copies of a 2*10^4-event trace and ten of 10^5).
 {
   const { checkTraces } = await import('../dist/check/check.js');
   const { findTraces } = await import('../dist/check/corpus.js');
@@ -125,11 +127,18 @@ for (const profile of ['kernel-build', 'mixed', 'pin-exhaustion', 'dma-collide',
   const dir = `${OUT}/corpus`;
   mkdirSync(dir, { recursive: true });
   const big = await ensure(1e5);
-  for (let i = 0; i < 10; i++) cpSync(big, `${dir}/copy-${i}.csv`);
-  const traces = [...(await findTraces(['traces'])), ...(await findTraces([dir]))];
-  for (const jobs of [1, 2]) {
-    const t = now();
-    await checkTraces(traces, jobs);
-    console.log(`check --jobs ${jobs}: ${traces.length} traces in ${(now() - t).toFixed(2)} s`);
+  const mid = await ensure(2e4);
+  for (let i = 0; i < 10; i++) cpSync(big, `${dir}/big-${i}.csv`);
+  for (let i = 0; i < 40; i++) cpSync(mid, `${dir}/mid-${i}.csv`);
+  const shipped = (await findTraces(['traces'])).map((trace) => ({ trace }));
+  const large = [...shipped, ...(await findTraces([dir])).map((trace) => ({ trace }))];
+  for (const [name, tasks] of [['shipped', shipped], ['50+', large]]) {
+    const secs = [];
+    for (const jobs of [1, 2]) {
+      const t = now();
+      await checkTraces(tasks, jobs);
+      secs.push(now() - t);
+    }
+    console.log(`check ${name} corpus (${tasks.length} traces): --jobs 1 ${secs[0].toFixed(2)} s, --jobs 2 ${secs[1].toFixed(2)} s: ${(secs[0] / secs[1]).toFixed(2)}x`);
   }
 }

@@ -21,7 +21,7 @@ export async function checkTraces(tasks: readonly CheckTask[], jobs: number, onR
   const queue = tasks.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
   const results = new Array<CheckResult>(tasks.length);
   const workers = Math.min(jobs, tasks.length) - 1;
-  const pool = workers > 0 ? newPool('checkOne', workers) : undefined;
+  const pool = workers > 0 ? await newPool('checkOne', workers) : undefined;
   const runner = async (run: (t: CheckTask) => Promise<CheckResult>) => {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
       const r = await run(tasks[i]!);

@@ -5,14 +5,13 @@
 import { type Command, Option } from 'commander';
 import Table from 'cli-table3';
 import { availableParallelism } from 'node:os';
-import { checkTraces, junitXml, reportDiff, updateExpectations } from '../check/check.js';
 import type { CheckResult } from '../check/check-one.js';
 import { expectationPath, findCorpus, nameFilter, parseShard, shard } from '../check/corpus.js';
 import type { FailOnKind } from '../report/findings.js';
 import { renderJson } from '../report/render.js';
 import { InputError } from '../trace/errors.js';
 import { openOutput } from '../util/output.js';
-import { Exit, type Io, intArg } from './main.js';
+import { Exit, type Io, intArg } from './shared.js';
 import { failOnArg } from './replay-command.js';
 
 /** Default `--jobs`: every core (this thread works too, so a small corpus never waits for workers). */
@@ -69,6 +68,7 @@ export function checkCommand(program: Command, io: Io): void {
       if (traces.length === 0 && !o.allowEmpty) {
         throw new InputError(`no trace (*.csv) found${o.filter ? ` matching --filter ${o.filter}` : ''}${o.shard ? ` in shard ${o.shard}` : ''} (--allow-empty accepts that)`, paths.join(' '));
       }
+      const { checkTraces, junitXml, reportDiff, updateExpectations } = await import('../check/check.js'); // loaded when used
       const junit = o.junit ? await openOutput(o.junit) : undefined; // a bad path fails before the work
       let done = 0;
       const tasks = traces.map((trace) => ({ trace, failOn: o.failOn }));

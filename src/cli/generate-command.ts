@@ -2,10 +2,8 @@
  * `asid-replay generate <profile>`: a seeded synthetic workload as trace v1.
  */
 import { type Command, Option } from 'commander';
-import cliProgress from 'cli-progress';
-import { generateToFile } from '../generate/generate.js';
 import { PROFILES, PROFILE_NAMES } from '../generate/profiles.js';
-import { type Io, intArg } from './main.js';
+import { type Io, intArg } from './shared.js';
 
 export function generateCommand(program: Command, io: Io): void {
   program
@@ -26,6 +24,7 @@ export function generateCommand(program: Command, io: Io): void {
     .addHelpText('after', '\nExample: asid-replay generate kernel-build -n 1000000 --seed 7 -o build.csv')
     .action(async (profile: string, o: { output: string; events: number; seed: number; cpus: number; asidBits: number; kpti: boolean; tasks?: number }) => {
       const opts = { events: o.events, seed: o.seed, cpus: o.cpus, asidBits: o.asidBits, kpti: o.kpti, tasks: o.tasks };
+      const [{ default: cliProgress }, { generateToFile }] = await Promise.all([import('cli-progress'), import('../generate/generate.js')]);
       const bar = o.output !== '-' && io.isTty && o.events >= 200_000 ? new cliProgress.SingleBar({ stream: process.stderr, format: 'generate [{bar}] {percentage}% {value}/{total} events' }, cliProgress.Presets.shades_classic) : undefined;
       bar?.start(o.events, 0);
       const n = await generateToFile(profile, opts, o.output, bar ? (k) => bar.update(k) : undefined);

@@ -3,9 +3,9 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { IMPORT_KINDS, type ImportKind, importFile } from '../import/import.js';
+import { IMPORT_KINDS, type ImportKind, type ImportSummary } from '../import/kinds.js';
 import { renderJson } from '../report/render.js';
-import { Exit, type Io, intArg } from './main.js';
+import { Exit, type Io, intArg } from './shared.js';
 
 export function importCommand(program: Command, io: Io): void {
   program
@@ -34,13 +34,14 @@ export function importCommand(program: Command, io: Io): void {
         throw new Exit(2);
       }
       const overlay = o.overlay === undefined ? undefined : { processes: o.overlay, dmaPerSwitch: o.overlayDma, unmapEvery: o.overlayUnmapEvery, btm: o.overlayBtm, ats: o.overlayAts };
+      const { importFile } = await import('../import/import.js'); // loaded when used
       const summary = await importFile(kind as ImportKind, file, o.output, { cpus: o.cpus, overlay });
       if (o.json) io.out(renderJson(summary));
       else io.err(formatSummary(summary));
     });
 }
 
-function formatSummary(s: Awaited<ReturnType<typeof importFile>>): string {
+function formatSummary(s: ImportSummary): string {
   const lines = [
     `imported ${s.input} -> ${s.output}: ${s.eventsWritten} events (${Object.entries(s.eventsByKind).map(([k, n]) => `${k} ${n}`).join(', ')})`,
     `  lines: ${s.lines} (${s.sched_switch} sched_switch, ${s.commentLines} comment/header, ${s.unparsedLines} unparsed)`,

@@ -3,7 +3,8 @@
  * 1 findings the user asked to fail on (`--fail-on`), or a corpus that differs; 2 unusable input or
  * usage, with `file:line:column: message`; 3 an internal error (a bug: please report it).
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { Exit, type Io, processIo } from './shared.js';
 import { InputError } from '../trace/errors.js';
 import { isClosedPipe } from '../util/output.js';
 import { replayCommand } from './replay-command.js';
@@ -11,38 +12,7 @@ import { importCommand } from './import-command.js';
 import { generateCommand } from './generate-command.js';
 import { checkCommand } from './check-command.js';
 
-/** Where the CLI writes; tests pass their own. */
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  /** Whether stderr is a terminal (progress output only then). */
-  isTty: boolean;
-}
-
-export const processIo: Io = {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
-  isTty: Boolean(process.stderr.isTTY),
-};
-
-/** commander argument parser for a non-negative integer option. */
-export function intArg(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
-  return (v: string): number => {
-    if (!/^(0x[0-9a-f]+|\d+)$/i.test(v)) throw new InvalidArgumentError(`${name} must be an integer, got "${v}"`);
-    const n = Number(v);
-    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}, got ${n}`);
-    return n;
-  };
-}
-
-export { Option };
-
-/** Exit status carried by a command's action. */
-export class Exit extends Error {
-  constructor(public code: number) {
-    super(`exit ${code}`);
-  }
-}
+export { type Io, processIo, intArg, Exit } from './shared.js';
 
 function program(io: Io): Command {
   const p = new Command('asid-replay')

@@ -15,35 +15,14 @@ import { createInterface } from 'node:readline';
 import { InputError } from '../trace/errors.js';
 import { assertReadable } from '../trace/reader.js';
 import type { EventKind, TraceEvent } from '../trace/events.js';
+import type { ImportKind, ImportSummary } from './kinds.js';
 import { TraceWriter } from '../trace/writer.js';
 import { openOutput } from '../util/output.js';
 import { isExitState, isKernelThread, parseFtraceLine, parseSchedSwitch } from './ftrace-line.js';
 import { extractSystrace } from './systrace.js';
 import { DeviceOverlay, OVERLAY_DEVICE, type OverlayOptions, chooseProcesses, overlaySystem } from './overlay.js';
 
-export const IMPORT_KINDS = ['ftrace', 'systrace'] as const;
-export type ImportKind = (typeof IMPORT_KINDS)[number];
-
-export interface ImportSummary {
-  input: string;
-  output: string;
-  kind: ImportKind;
-  cpus: number;
-  lines: number;
-  commentLines: number;
-  sched_switch: number;
-  /** Other ftrace events by name (not replayed). */
-  otherEvents: Record<string, number>;
-  /** Lines in no known form (neither comment, header nor event). */
-  unparsedLines: number;
-  /** Line numbers of the first unparsed lines. */
-  unparsedExamples: number[];
-  eventsWritten: number;
-  eventsByKind: Partial<Record<EventKind, number>>;
-  tasks: number;
-  kernelThreads: number;
-  exits: number;
-}
+export { IMPORT_KINDS, type ImportKind, type ImportSummary } from './kinds.js';
 
 type Lines = () => AsyncIterable<[number, string]>;
 

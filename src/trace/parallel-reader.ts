@@ -36,7 +36,7 @@ export async function* readEventBatchesParallel(file: string, threads: number, c
   }
   const size = (await stat(file)).size;
   const dataStart = await offsetAfterLines(file, head.line);
-  const pool = newPool('parseChunk', threads);
+  const pool = await newPool('parseChunk', threads);
   const pending: Promise<ChunkResult>[] = [];
   let next = dataStart;
   const submit = () => {
