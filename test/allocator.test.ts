@@ -1,6 +1,6 @@
 /**
  * The ASID allocator's mechanisms against hand-computed expectations from
- * shared/spec/allocator.md §2 (context.c, v5.10) and §6 (numeric facts).
+ * arch/arm64/mm/context.c (v5.10) and the numeric facts of its pinning commit.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -20,7 +20,9 @@ import {
 } from '../src/model/cpu/allocator.js';
 
 function setup(cfg: Partial<AllocatorConfig>) {
-  const p = resolveParams({ cpus: 2, asidBits: 16, kpti: false, variant: 'v5.10', ...cfg });
+  // The spec's hand-computed figures are for a kernel built without CONFIG_UNMAP_KERNEL_AT_EL0
+  // unless KPTI is asked for (the TLA+ model has no KPTI); the option's own effect is tested below.
+  const p = resolveParams({ cpus: 2, asidBits: 16, kpti: false, variant: 'v5.10', unmapKernelAtEl0: cfg.kpti === true, ...cfg });
   const s = createAllocator(p);
   const n = newCounters();
   const mms = new Map<string, MmContext>();
@@ -111,7 +113,7 @@ describe('check_and_switch_context / new_context', () => {
     t.sw(0, 'a');
     t.sw(0, 'b');
     expect([t.at('a')[1], t.at('b')[1]]).toEqual([2, 4]);
-    expect(t.p.numIdx).toBe(8);
+    expect(t.p.available).toBe(8);
     expect(t.p.pinLimit.value).toBe(2); // 8 - 4 - 2
     // Spec §5.2 (KPTI): PIN t1 → 3 (ctx ASID 2... here a fresh mm gets ASID 6, user half 7).
     const r = t.pin('c');
@@ -166,10 +168,10 @@ describe('arm64_mm_context_get / put (pinning)', () => {
       [3, 2, false, 4], [3, 2, true, 0], [2, 2, false, 0],
     ];
     for (const [asidBits, cpus, kpti, v] of cases) {
-      expect(resolveParams({ asidBits, cpus, kpti, variant: 'v5.10' }).pinLimit.value, `${asidBits} bits, ${cpus} CPUs, kpti ${kpti}`).toBe(v);
+      expect(resolveParams({ asidBits, cpus, kpti, unmapKernelAtEl0: true, variant: 'v5.10' }).pinLimit.value, `${asidBits} bits, ${cpus} CPUs, kpti ${kpti}`).toBe(v);
     }
     // Underflow (kernel computes in unsigned long): no limit.
-    expect(resolveParams({ asidBits: 8, cpus: 127, kpti: true, variant: 'v5.10' }).pinLimit.value).toBe(Infinity);
+    expect(resolveParams({ asidBits: 8, cpus: 127, kpti: true, unmapKernelAtEl0: true, variant: 'v5.10' }).pinLimit.value).toBe(Infinity);
   });
 
   it('a pinned mm keeps its ASID number across rollovers (pinned map seeds asid_map)', () => {
@@ -188,5 +190,72 @@ describe('arm64_mm_context_get / put (pinning)', () => {
     expect(t.p.pinLimit.value).toBe(0);
     expect(pinOutcome(t.pin('a'))).toBe(PinOutcome.Refused);
     expect(t.s.pinnedMap).toBeNull();
+  });
+});
+
+/**
+ * CONFIG_UNMAP_KERNEL_AT_EL0 (arm64 defconfig: y), apart from whether KPTI is in use at run time.
+ * v4.16-v5.5 (0c8ea531b774, asid2idx/idx2asid): with the option built in, the bitmap holds ASID
+ * pairs at compile time. v5.6+ (f88f42f853a8): asids_init() calls set_kpti_asid_bits() "because CPU
+ * caps are not finalized yet" — odd ASIDs are reserved until flush_context() rebuilds the map from
+ * pinned_asid_map (v5.10) or clears it (v5.6-v5.9), which keeps them reserved only if KPTI is in use.
+ */
+describe('CONFIG_UNMAP_KERNEL_AT_EL0 by allocator era', () => {
+  const handOut = (t: ReturnType<typeof setup>, n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) => {
+      t.sw(0, `m${from + i}`);
+      return t.at(`m${from + i}`)[1];
+    });
+
+  it('v5.10, option built in, KPTI off: even ASIDs only until the first rollover, then the odd ones too', () => {
+    const t = setup({ asidBits: 4, cpus: 2, unmapKernelAtEl0: true, kpti: false });
+    expect(handOut(t, 7)).toEqual([2, 4, 6, 8, 10, 12, 14]);
+    expect(t.n.rollovers).toBe(0);
+    // The 8th mm finds no even ASID left: rollover; the map is rebuilt from pinned_asid_map (empty),
+    // CPU0's active ASID 14 is reserved, so the search from 1 hands out ASID 1.
+    expect(handOut(t, 1, 7)).toEqual([1]);
+    expect(t.n.rollovers).toBe(1);
+    expect(handOut(t, 2, 8)).toEqual([2, 3]);
+    // max_pinned_asids uses the run-time decision: 16 - 2 CPUs - 2, not halved.
+    expect(t.p.pinLimit.value).toBe(12);
+    expect(t.p.available).toBe(16);
+  });
+
+  it('v5.10, option not built in: every ASID from 1 in generation 1', () => {
+    const t = setup({ asidBits: 4, cpus: 2, unmapKernelAtEl0: false });
+    expect(handOut(t, 4)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('v5.10 with KPTI in use: even ASIDs in every generation (the pinned map carries the 0xaa pattern)', () => {
+    const t = setup({ asidBits: 4, cpus: 2, unmapKernelAtEl0: true, kpti: true });
+    expect(handOut(t, 7)).toEqual([2, 4, 6, 8, 10, 12, 14]);
+    const after = handOut(t, 3, 7);
+    expect(t.n.rollovers).toBe(1);
+    for (const a of after) expect(a % 2).toBe(0);
+    expect(t.p.pinLimit.value).toBe(4); // 8 pairs - 2 - 2
+  });
+
+  it('v5.6-v5.9 (no pinning): the rollover clears the map unless KPTI is in use', () => {
+    const off = setup({ asidBits: 4, cpus: 2, unmapKernelAtEl0: true, kpti: false, variant: 'v5.6' });
+    expect(handOut(off, 7)).toEqual([2, 4, 6, 8, 10, 12, 14]);
+    expect(handOut(off, 1, 7)).toEqual([1]);
+    const on = setup({ asidBits: 4, cpus: 2, unmapKernelAtEl0: true, kpti: true, variant: 'v5.6' });
+    handOut(on, 7);
+    for (const a of handOut(on, 3, 7)) expect(a % 2).toBe(0);
+    expect(on.p.pinLimit.value).toBe(0); // no arm64_mm_context_get
+  });
+
+  it('v4.19 (pairs): the option halves the space at compile time, in every generation, KPTI or not', () => {
+    const t = setup({ asidBits: 4, cpus: 2, unmapKernelAtEl0: true, kpti: false, variant: 'v4.19' });
+    expect(t.p.available).toBe(8);
+    expect(handOut(t, 7)).toEqual([2, 4, 6, 8, 10, 12, 14]);
+    for (const a of handOut(t, 3, 7)) expect(a % 2).toBe(0);
+    expect(t.n.rollovers).toBe(1);
+    const plain = setup({ asidBits: 4, cpus: 2, unmapKernelAtEl0: false, variant: 'v4.19' });
+    expect(handOut(plain, 3)).toEqual([1, 2, 3]);
+  });
+
+  it('KPTI without the option is refused (arm64_kernel_unmapped_at_el0() is false without it)', () => {
+    expect(() => resolveParams({ cpus: 2, asidBits: 8, kpti: true, unmapKernelAtEl0: false, variant: 'v5.10' })).toThrow(/CONFIG_UNMAP_KERNEL_AT_EL0/);
   });
 });

@@ -71,7 +71,7 @@ describe('bad files and usage: exit 2', () => {
   it('unknown --allocator', async () => {
     const r = await cli('replay', 'traces/real/juno-trace-txt.csv', '--allocator', 'v9');
     expect(r.code).toBe(2);
-    expect(r.err).toContain('Allowed choices are v4.19, pin-v1, pin-v2, v5.10');
+    expect(r.err).toContain('Allowed choices are v4.19, pin-v1, pin-v2, v5.6, v5.10');
   });
   it('unknown --fail-on kind', async () => {
     const r = await cli('replay', 'traces/real/juno-trace-txt.csv', '--fail-on', 'bugs');

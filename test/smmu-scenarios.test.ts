@@ -43,23 +43,28 @@ describe('§8.1 BTM and a CPU rollover without pinning', () => {
   });
 });
 
-describe('§5.4 / §8.2 the ASID-move race (FIXME of seed 003)', () => {
+describe('the ASID-move race of the FIXME in arm_smmu_share_asid', () => {
   const file = 'traces/scenarios/asid-move-race.csv';
-  it.each(['shared-asid', 'btm-2023'] as const)('%s: the dma between the move and the CD rewrite hits a stale entry', async (driver) => {
-    const r = await replayFile(file, { overrides: { driver } });
+  it.each(['6.1', '5.15', '6.10', 'rfc-btm-2023'])('kernel %s (the CPU ASID is shared): the dma between the move and the CD rewrite hits a stale entry', async (kernel) => {
+    const r = await replayFile(file, { overrides: { kernel } });
     expect(staleHits(r)).toEqual([[14, 'S-UNMAP']]);
     expect(r.stale.findings.find((f) => !f.latent)).toMatchObject({ asid: 1, device: 'devA', owner: 'domain D1', fillRow: 11, shouldHaveRow: 13 });
-    expect(r.devices.smmus[0].asidsMoved).toBe(1);
+    expect(r.devices.smmus[0]!.asidsMoved).toBe(1);
     expect(r.devices.opsInFlight).toEqual([]);
   });
-  it('private-asid: no move, no stale entry (the resumes are idle)', async () => {
-    const r = await replayFile(file, { overrides: { driver: 'private-asid' } });
+  it.each(['6.11', '6.12'])('kernel %s (private SVA ASIDs, d38c28dbefee): no move, no stale entry (the resumes are idle)', async (kernel) => {
+    const r = await replayFile(file, { overrides: { kernel } });
+    expect(r.system.driver).toBe('private-asid');
     expect(r.stale.total).toBe(0);
-    expect(r.devices.smmus[0].asidsMoved).toBe(0);
+    expect(r.devices.smmus[0]!.asidsMoved).toBe(0);
     expect(r.devices.sva.idleResumes).toBe(3);
   });
+  it('the expert --driver override on top of an era: 6.11 with the shared-asid design races again', async () => {
+    const r = await replayFile(file, { overrides: { kernel: '6.11', driver: 'shared-asid' } });
+    expect(staleHits(r)).toEqual([[14, 'S-UNMAP']]);
+  });
   it('btm-2023 on an SMMU without BTM: private ASID, no move, clean', async () => {
-    const r = await replayFile(file, { overrides: { driver: 'btm-2023' } });
+    const r = await replayFile(file, { overrides: { kernel: 'rfc-btm-2023' } });
     expect(r.stale.total).toBeGreaterThan(0); // the shipped trace's SMMU has BTM
     const sys = { driver: 'btm-2023' as const, smmus: [smmu('smmu0')], devices: [dev('devA'), dev('devB')] };
     const r2 = run(sys, L('attach devA D1', 'fork 1 P', 'sched 0 1', 'dmap D1 0x1000 0x1000', 'dma devA - 0x1000', 'bind devB P b1', 'dunmap D1 0x1000 0x1000', 'dma devA - 0x1000', 'resume b1'));
@@ -165,23 +170,28 @@ describe('§8.6 / §8.7 BTM designs and CPU TLBIs that never reach the SMMU', ()
   });
 });
 
-describe('§8.8 permission upgrade without the notifier (before v6.6)', () => {
-  const sys = (faults: SystemInput['faults']): SystemInput => ({ driver: 'private-asid', faults, smmus: [smmu('smmu0')], devices: [dev('dev')] });
+describe('permission upgrade: the SVA notifier is called from the arm64 TLB flush only from v6.6', () => {
+  // v6.6 ("mmu_notifiers: rename invalidate_range notifier" and its series): flush_tlb_page, called by
+  // ptep_set_access_flags on an RO->RW upgrade, calls mmu_notifier_arch_invalidate_secondary_tlbs.
+  // Before, the notifier came only from the generic mm paths (PTE clear, change_protection).
+  const sys = (kernel: string): SystemInput => ({ kernel, smmus: [smmu('smmu0')], devices: [dev('dev')] });
   const trace = L('fork 1 P', 'map P 0x1000 0x1000 r', 'bind dev P', 'dma dev 1 0x1000 r', 'map P 0x1000 0x1000 rw', 'dma dev 1 0x1000 w');
-  it('no-notifier-on-upgrade: the write hits the read-only entry: S-PERM (benign direction)', () => {
-    const r = run(sys(['no-notifier-on-upgrade']), trace);
+  it('v6.5: the write hits the read-only entry: S-PERM (benign direction: the device faults forever)', () => {
+    const r = run(sys('6.5'), trace);
     expect(staleHits(r)).toEqual([[6, 'S-PERM']]);
-    expect(r.stale.findings[0].shouldHaveRow).toBe(5);
+    expect(r.stale.findings[0]!.shouldHaveRow).toBe(5);
   });
-  it('with the notifier in the TLB flush (v6.6): the write misses, walks and fills', () => {
-    const r = run(sys([]), trace);
+  it('v6.6: the write misses, walks and fills', () => {
+    const r = run(sys('6.6'), trace);
     expect(r.stale.total).toBe(0);
-    expect(r.devices.smmus[0].fills).toBe(2);
+    expect(r.devices.smmus[0]!.fills).toBe(2);
   });
-  it('a downgrade always invalidates (change_protection): a write then faults, nothing stale', () => {
-    const r = run(sys(['no-notifier-on-upgrade']), L('fork 1 P', 'bind dev P', 'dma dev 1 0x1000 w', 'map P 0x1000 0x1000 r', 'dma dev 1 0x1000 w'));
-    expect(r.stale.total).toBe(0);
-    expect(r.devices.smmus[0].faults).toBe(1);
+  it('a downgrade always invalidates (change_protection), in both eras: a write then faults, nothing stale', () => {
+    for (const k of ['6.5', '6.6']) {
+      const r = run(sys(k), L('fork 1 P', 'bind dev P', 'dma dev 1 0x1000 w', 'map P 0x1000 0x1000 r', 'dma dev 1 0x1000 w'));
+      expect(r.stale.total, k).toBe(0);
+      expect(r.devices.smmus[0]!.faults, k).toBe(1);
+    }
   });
 });
 
@@ -212,9 +222,11 @@ describe('§6 / §8.9 multi-SMMU ASID widths (seed 004)', () => {
     const r3 = run({ smmus, devices, driver: 'btm-2023' }, L(binds, 'attach d1 E'));
     expect(r3.devices.failures).toEqual([]);
   });
-  it('shared-asid: an SMMU with fewer ASID bits than the CPU cannot share CPU ASIDs (-EOPNOTSUPP)', () => {
-    const r = run({ driver: 'shared-asid', smmus, devices }, L('fork 1 P', 'bind d1 P', 'bind d0 P'));
-    expect(failures(r)).toEqual([[2, 'bind', 'EOPNOTSUPP']]);
+  // arm_smmu_sva_supported (arm-smmu-v3-sva.c, v5.11-v6.10; v6.11+ keeps the check): "We can support
+  // bigger ASIDs than the CPU, but not smaller": no FEAT_SVA, so the bind is -ENODEV, in every design.
+  it.each(['shared-asid', 'private-asid', 'btm-2023'] as const)('%s: an SMMU with fewer ASID bits than the CPU has no SVA (-ENODEV)', (driver) => {
+    const r = run({ driver, smmus, devices }, L('fork 1 P', 'bind d1 P', 'bind d0 P'));
+    expect(failures(r)).toEqual([[2, 'bind', 'ENODEV']]);
   });
 });
 
@@ -262,7 +274,7 @@ describe('the SMMU state is plain data: clone, digest, pure steps', () => {
     const { ReportCollector } = await import('../src/report/report.js');
     const { mini } = await import('./helpers/mini.js');
     const { resolveSystem } = await import('../src/trace/system.js');
-    const sys = resolveSystem({ driver: 'shared-asid', smmus: [smmu('smmu0')], devices: [dev('devA'), dev('devB')] }, {});
+    const sys = resolveSystem({ driver: 'shared-asid', unmapKernelAtEl0: false, smmus: [smmu('smmu0')], devices: [dev('devA'), dev('devB')] }, {});
     const m = createSystem(sys);
     const obs = new ReportCollector(1);
     for (const e of mini(L('attach devA D1', 'fork 1 P', 'sched 0 1', 'dmap D1 0x1000 0x1000', 'dma devA - 0x1000', 'bind devB P b1'))) step(m, e, obs);

@@ -5,6 +5,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ALLOCATOR_VARIANTS } from '../model/cpu/variants.js';
 import { replayFile } from '../replay/engine.js';
 import { renderJson, renderText } from '../report/render.js';
+import { DEFAULT_KERNEL, KERNEL_HELP } from '../model/kernel/eras.js';
 import { DRIVER_DESIGNS, FAULTS, type Fault, type SystemInput } from '../trace/system.js';
 import { FAIL_ON_KINDS, type FailOnKind, failingKinds, findingCount, parseFailOn } from '../report/findings.js';
 import { Exit, type Io, intArg } from './shared.js';
@@ -21,14 +22,21 @@ export function failOnArg(v: string): FailOnKind[] {
 /** System options shared by replay and check. */
 export function addSystemOptions(c: Command): Command {
   return c
+    .addOption(new Option('--kernel <version>', `kernel whose behaviour to model: ${KERNEL_HELP} (default ${DEFAULT_KERNEL}; see docs/kernel-eras.md)`))
     .addOption(new Option('--cpus <n>', 'number of CPUs (num_possible_cpus)').argParser(intArg('--cpus', 1, 4096)))
     .addOption(new Option('--asid-bits <n>', 'CPU ASID width: 8 or 16 (others need --what-if)').argParser(intArg('--asid-bits', 2, 16)))
     .option('--kpti', 'KPTI in use: ASIDs in pairs, half the capacity, user ASID = asid|1')
     .option('--no-kpti', 'KPTI not in use')
-    .addOption(new Option('--allocator <version>', 'allocator version').choices(ALLOCATOR_VARIANTS))
+    .option('--unmap-kernel-at-el0', 'kernel built with CONFIG_UNMAP_KERNEL_AT_EL0 (arm64 defconfig; the default)')
+    .option('--no-unmap-kernel-at-el0', 'kernel built without it: no ASIDs reserved for KPTI at boot')
+    .addOption(new Option('--allocator <version>', "expert: override the kernel's allocator version").choices(ALLOCATOR_VARIANTS))
     .addOption(new Option('--max-pinned <n>', 'what-if: override max_pinned_asids').argParser(intArg('--max-pinned')))
     .option('--what-if', 'allow ASID widths other than 8 and 16')
-    .addOption(new Option('--driver <design>', 'SMMUv3 driver design: shared-asid (v5.11-v6.9), private-asid (v6.10+), btm-2023 (seed 003)').choices(DRIVER_DESIGNS))
+    .addOption(
+      new Option('--driver <design>', "expert: override the kernel's SMMUv3 SVA design: shared-asid (v5.11-v6.10), private-asid (v6.11+), btm-2023 (the 2023 BTM proposal)").choices(
+        DRIVER_DESIGNS,
+      ),
+    )
     .addOption(new Option('--pasid-allocator <kind>', 'PASID allocator: lowest (ida, current) or cyclic (2017 RFC)').choices(['lowest', 'cyclic']))
     .addOption(new Option('--fault <bugs>', `inject driver bugs / hypothetical kernels (comma-separated): ${FAULTS.join(', ')}`).argParser(parseFaults))
     .option('--multi-smmu-domains', 'what-if (seed 004 RFC): a DMA domain may span SMMUs when its ASID fits each');
@@ -43,6 +51,8 @@ function parseFaults(v: string): Fault[] {
 }
 
 interface SystemFlags {
+  kernel?: string;
+  unmapKernelAtEl0?: boolean;
   cpus?: number;
   asidBits?: number;
   kpti?: boolean;
@@ -58,6 +68,8 @@ interface SystemFlags {
 /** Command-line flags as overrides of the trace's `# system:` preamble. */
 export function systemOverrides(o: SystemFlags): Partial<SystemInput> {
   return {
+    kernel: o.kernel,
+    unmapKernelAtEl0: o.unmapKernelAtEl0,
     cpus: o.cpus,
     asidBits: o.asidBits,
     kpti: o.kpti,
@@ -78,7 +90,8 @@ export function replayCommand(program: Command, io: Io): void {
       'Replay a trace v1 CSV file through the model and report ASID churn, pins, CPU invariant\n' +
         'violations, SMMU/SVA figures and stale IOTLB/ATC entries.\n' +
         'The system comes from the trace\'s "# system:" line; flags override it; defaults otherwise\n' +
-        '(4 CPUs, 16-bit ASIDs, no KPTI, allocator v5.10, driver private-asid, no SMMU).',
+        `(4 CPUs, 16-bit ASIDs, no KPTI, kernel ${DEFAULT_KERNEL} as built by arm64 defconfig, no SMMU).\n` +
+        'A kernel version selects an era: allocator, SMMU driver design, PASID lifetime, invalidation rules.',
     )
     .argument('<trace>', 'trace v1 CSV file (see README.md; `asid-replay import` converts ftrace/systrace)');
   addSystemOptions(c)
@@ -95,7 +108,7 @@ export function replayCommand(program: Command, io: Io): void {
     .addHelpText(
       'after',
       `
-Invariants checked after every event (spec allocator.md §4.3-4.5):
+Invariants checked after every event (the TLA+ asidalloc invariants; docs/model.md):
   tlb-alias             a CPU's TLB holds entries of two mms under one ASID (UniqueASIDPerCPU)
   active-asid-mismatch  a CPU runs an mm with an ASID that is not the mm's (SameASIDActiveTask)
   duplicate-asid        two mms hold the same ASID in one generation
@@ -103,13 +116,17 @@ Invariants checked after every event (spec allocator.md §4.3-4.5):
   pinned-asid-changed   a pinned mm's ASID changed
   no-free-asid          no free ASID after a rollover
   unbalanced-unpin      unpin of an mm that holds no pin
+  unchecked-pin         a driver used ASID 0 after arm64_mm_context_get refused (rfc-btm-2023)
 
-Stale IOTLB/ATC entries (spec smmu-sva.md §8), at each dma hit and latent after invalidations:
+Stale IOTLB/ATC entries (docs/model.md), at each dma hit and latent after invalidations:
   S-UNMAP   the entry translates a page its address space no longer maps (use after unmap)
   S-ALIAS   the entry was filled from another address space under the same ASID/SSID
   S-PERM    the entry's rights differ from the PTE's
 
-Example: asid-replay replay traces/real/juno-trace-txt.csv --asid-bits 8 --fail-on violations`,
+Examples:
+  asid-replay replay traces/real/juno-trace-txt.csv --asid-bits 8 --fail-on violations
+  asid-replay replay traces/scenarios/asid-move-race.csv --kernel 6.1      # stale IOTLB entry
+  asid-replay replay traces/scenarios/asid-move-race.csv --kernel 6.11     # clean`,
     )
     .action(async (trace: string, o: SystemFlags & { json?: boolean; failOn?: FailOnKind[]; maxViolations: number; parseThreads?: number }) => {
       let lastProgress = 0;

@@ -132,10 +132,10 @@ const smmu = (name: string, asidBits: 8 | 16, btm = false) => ({ name, asidBits,
 
 export const DEVICE_MIXES: Readonly<Record<string, { description: string; mix: DeviceMix }>> = {
   'sva-btm': {
-    description: 'SVA binds on a BTM and a non-BTM SMMU (btm-2023 design) with DMA traffic, munmaps and exits',
+    description: 'SVA binds on a BTM and a non-BTM SMMU (the 2023 BTM proposal) with DMA traffic, munmaps and exits',
     mix: {
       system: {
-        driver: 'btm-2023',
+        kernel: 'rfc-btm-2023',
         smmus: [smmu('smmu-btm', 16, true), smmu('smmu-cmdq', 16)],
         devices: [{ name: 'gpu', smmu: 'smmu-btm', ats: true }, { name: 'accel', smmu: 'smmu-cmdq' }],
       },
@@ -144,10 +144,10 @@ export const DEVICE_MIXES: Readonly<Record<string, { description: string; mix: D
     },
   },
   'dma-collide': {
-    description: 'DMA domains hold the low SMMU ASIDs that the CPU allocator hands out too (shared-asid: S1 ASID moves)',
+    description: 'DMA domains hold the low SMMU ASIDs that the CPU allocator hands out too (v6.10, shared CPU ASIDs: S1 ASID moves)',
     mix: {
       system: {
-        driver: 'shared-asid',
+        kernel: '6.10',
         smmus: [smmu('smmu0', 16)],
         devices: [{ name: 'nic', smmu: 'smmu0' }, { name: 'disk', smmu: 'smmu0' }, { name: 'accel', smmu: 'smmu0' }],
       },
@@ -156,10 +156,9 @@ export const DEVICE_MIXES: Readonly<Record<string, { description: string; mix: D
     },
   },
   'hetero-smmu': {
-    description: 'an 8-bit and a 16-bit SMMU sharing the global ASID pool (private-asid): binds, domains, failures',
+    description: 'an 8-bit and a 16-bit SMMU sharing the global ASID pool (v6.11+ private SVA ASIDs): binds, domains, failures',
     mix: {
       system: {
-        driver: 'private-asid',
         smmus: [smmu('smmu16', 16), smmu('smmu8', 8)],
         devices: [{ name: 'gpu', smmu: 'smmu16' }, { name: 'dsp', smmu: 'smmu8' }, { name: 'cam', smmu: 'smmu8' }],
       },

@@ -165,25 +165,25 @@ export const PROFILES: Readonly<Record<string, Profile>> = {
   'kernel-build': {
     name: 'kernel-build',
     description: 'make -jN: thousands of short-lived processes and threads, exec and exit (ASID churn, rollovers)',
-    system: { allocator: 'v5.10' },
+    system: {},
     events: kernelBuild,
   },
   'pin-exhaustion': {
     name: 'pin-exhaustion',
     description: 'a driver pins ever more processes (arm64_mm_context_get) until max_pinned_asids is hit',
-    system: { allocator: 'v5.10' },
+    system: {},
     events: pinExhaustion,
   },
   mixed: {
     name: 'mixed',
     description: 'random mix of every CPU-side event: threads, exec, exit, pins, accesses, map/unmap',
-    system: { allocator: 'v5.10' },
+    system: {},
     events: mixed,
   },
   ...Object.fromEntries(
     Object.entries(DEVICE_MIXES).map(([name, d]) => [
       name,
-      { name, description: d.description, system: { allocator: 'v5.10', ...d.mix.system }, events: (o: GenOptions) => deviceWorkload(o, d.mix) },
+      { name, description: d.description, system: { ...d.mix.system }, events: (o: GenOptions) => deviceWorkload(o, d.mix) },
     ]),
   ),
 };

@@ -48,6 +48,7 @@ export function createSystem(config: SystemConfig): SystemModel {
     cpus: config.cpus,
     asidBits: config.asidBits,
     kpti: config.kpti,
+    unmapKernelAtEl0: config.unmapKernelAtEl0,
     variant: config.allocator,
     maxPinnedOverride: config.maxPinnedAsids,
   });
@@ -130,11 +131,25 @@ function broadcastAsids(m: SystemModel, key: number): number[] {
   return m.params.cfg.kpti ? [a, a | 1] : [a];
 }
 
-/** After a CPU page-table change of mm `key` over [va, va+size): BTM snoop, mmu notifier, latent check. */
-function afterCpuFlush(m: SystemModel, obs: SystemObserver, key: number, va: number, size: number, notify: boolean, row: number): void {
+/**
+ * After a CPU page-table change of mm `key` over [va, va+size): BTM snoop, mmu notifier, latent
+ * check. The CPU flushes the whole ASID (`flush_tlb_mm`) from MAX_TLBI_OPS pages on. Before v6.6
+ * the notifier comes from the generic mm code with the range, and only for PTE changes that are
+ * not upgrades; from v6.6 the arm64 flush functions call it, `flush_tlb_mm` as the whole ASID.
+ */
+function afterCpuFlush(m: SystemModel, obs: SystemObserver, key: number, va: number, size: number, upgrade: boolean, row: number): void {
   const first = Math.floor(va / 2 ** PAGE_SHIFT);
   const last = Math.floor((va + size - 1) / 2 ** PAGE_SHIFT);
-  smmu.mmInvalidate(ctxOf(m, obs, row), key, broadcastAsids(m, key), first, last, last - first + 1 > MAX_TLBI_OPS, notify);
+  const arch = m.config.features.archNotifier;
+  const wholeOnCpu = !upgrade && last - first + 1 >= MAX_TLBI_OPS; // an upgrade flushes page by page
+  smmu.invalidateSecondaryTlbs(ctxOf(m, obs, row), key, {
+    asids: broadcastAsids(m, key),
+    first,
+    last,
+    cpuWhole: wholeOnCpu,
+    notifyWhole: arch && wholeOnCpu,
+    notify: arch || !upgrade,
+  });
 }
 
 /** Run an exit/exec and, if it ended an address space, the mm-release path of the devices bound to it. */
@@ -178,8 +193,7 @@ export function step(m: SystemModel, e: TraceEvent, obs: SystemObserver): void {
       if (e.mm !== undefined) {
         const changed = mapMm(s, e.mm, e.va!, e.size!, e.prot ?? PROT_READ | PROT_WRITE, e.row, obs);
         if (devices && changed !== 0) {
-          const notify = !(changed === MAP_UPGRADED && m.config.faults.includes('no-notifier-on-upgrade'));
-          afterCpuFlush(m, obs, s.labels.get(e.mm) ?? s.zombies.get(e.mm)!, e.va!, e.size!, notify, e.row);
+          afterCpuFlush(m, obs, s.labels.get(e.mm) ?? s.zombies.get(e.mm)!, e.va!, e.size!, changed === MAP_UPGRADED, e.row);
         }
         return;
       }
@@ -187,7 +201,7 @@ export function step(m: SystemModel, e: TraceEvent, obs: SystemObserver): void {
     case 'unmap':
       if (e.mm !== undefined) {
         unmapMm(s, e.mm, e.va!, e.size!, e.row, obs);
-        if (devices) afterCpuFlush(m, obs, s.labels.get(e.mm) ?? s.zombies.get(e.mm)!, e.va!, e.size!, true, e.row);
+        if (devices) afterCpuFlush(m, obs, s.labels.get(e.mm) ?? s.zombies.get(e.mm)!, e.va!, e.size!, false, e.row);
         return;
       }
       return smmu.iommuUnmap(ctxOf(m, obs, e.row), e.domain!, e.va!, e.size!);

@@ -39,10 +39,21 @@ export function renderText(r: Report, maxViolations = 20): string {
   out.push(`allocator ${r.allocator.variant}: ${r.allocator.source}`);
   out.push(
     kv('system', [
+      ['kernel (era)', `${sys.kernel} (${sys.era})`],
       ['CPUs', sys.cpus],
       ['ASID bits', `${sys.asidBits}${sys.kpti ? ' (KPTI: ASID pairs)' : ''}`],
+      ['CONFIG_UNMAP_KERNEL_AT_EL0', sys.unmapKernelAtEl0 ? 'y' : 'n'],
       ['allocator', r.allocator.variant],
       ['allocatable ASID slots', r.allocator.numAsids - 1],
+      ...(sys.smmus.length > 0
+        ? ([
+            ['SMMU driver design', sys.driver],
+            ['SVA bind', { none: 'not in this kernel (-ENODEV)', 'needs-btm': 'needs FEAT_BTM, never set (-ENODEV)', yes: 'yes' }[sys.features.sva]],
+            ['PASID freed', sys.features.pasidLifetime === 'mmdrop' ? 'at the final mmdrop' : 'at the last unbind'],
+            ['SVA notifier', `${sys.features.notifierCutoff ? 'TLBI_NH_ASID from 512 pages' : 'TLBI_NH_VA per page, no cutoff'}; ${sys.features.archNotifier ? 'also on permission upgrade' : 'not on permission upgrade'}`],
+          ] as [string, string][])
+        : []),
+      ['era sources', sys.sources.join('; ')],
     ]),
   );
   const c = r.churn;

@@ -203,7 +203,7 @@ export class ReportCollector implements SystemObserver {
       version: REPORT_VERSION,
       trace: { name, events: this.events, firstTime: this.firstTime, lastTime: this.lastTime },
       system,
-      allocator: { variant: params.cfg.variant, source: params.traits.source, numAsids: params.numIdx, finalGeneration: generation },
+      allocator: { variant: params.cfg.variant, source: params.traits.source, numAsids: params.available, finalGeneration: generation },
       churn: {
         switches: n.switches,
         sameMmSwitches: n.sameMmSwitches,

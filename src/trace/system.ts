@@ -1,38 +1,37 @@
 /**
  * The system a trace is replayed on: the `# system: {json}` preamble of trace v1, overridden by
  * command-line flags, falling back to {@link DEFAULT_SYSTEM}. Validated with zod; every problem is
- * reported with its JSON path.
+ * reported with its JSON path. The kernel version resolves to an era (model/kernel/eras.ts) that
+ * fixes the allocator and the driver design unless `allocator` / `driver` override them.
  */
 import { z } from 'zod';
 import { ALLOCATOR_VARIANTS } from '../model/cpu/variants.js';
+import { DEFAULT_KERNEL, DRIVER_DESIGNS, type KernelFeatures, resolveKernel } from '../model/kernel/eras.js';
 
-/** SMMU driver designs (shared/spec/smmu-sva.md §0). */
-export const DRIVER_DESIGNS = ['shared-asid', 'private-asid', 'btm-2023'] as const;
-export type DriverDesign = (typeof DRIVER_DESIGNS)[number];
+export { DRIVER_DESIGNS, type DriverDesign } from '../model/kernel/eras.js';
 
 /**
- * Injected driver bugs and hypothetical kernels (shared/spec/smmu-sva.md §8 scenarios). Each one
- * removes one step the kernel performs, so the stale-IOTLB checks can be shown to catch its absence.
+ * Injected driver bugs and hypothetical kernels. Each one removes one step the kernel performs, so
+ * the stale-IOTLB checks can be shown to catch its absence. (What changed between releases is not
+ * a fault: name the kernel.)
  */
 export const FAULTS = [
-  /** §8.1: a BTM design uses the CPU ASID without `arm64_mm_context_get` (no pin). */
+  /** A BTM design uses the CPU ASID without `arm64_mm_context_get` (no pin). */
   'skip-pin',
-  /** §8.3: the S1 ASID move skips TLBI_NH_ASID of the old ASID (step 3 of §5.2). */
+  /** The S1 ASID move skips TLBI_NH_ASID of the old ASID (its third step). */
   'no-old-asid-purge',
-  /** §8.4: domain / SVA-domain free erases the ASID without its TLBI (and ATC invalidation). */
+  /** Domain / SVA-domain free erases the ASID without its TLBI (and ATC invalidation). */
   'no-purge-on-free',
-  /** §8.5: `arm_smmu_mm_release` skips TLBI_NH_ASID and the ATC invalidation. */
+  /** `arm_smmu_mm_release` skips TLBI_NH_ASID and the ATC invalidation. */
   'no-release-tlbi',
-  /** §8.6: the SMMU advertises BTM but firmware never enabled DVM: CPU broadcasts do not reach it. */
+  /** The SMMU advertises BTM but firmware never enabled DVM: CPU broadcasts do not reach it. */
   'no-dvm',
-  /** §8.7: munmap of an mm live on at most one CPU uses a CPU-local TLBI (never snooped). */
+  /** munmap of an mm live on at most one CPU uses a CPU-local TLBI (never snooped). */
   'local-tlbi',
-  /** §8.8: before v6.6, a permission upgrade (`ptep_set_access_flags`) calls no mmu notifier. */
-  'no-notifier-on-upgrade',
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
-/** PASID allocators (§4.1): `lowest` = `ida_alloc_range` (current), `cyclic` = `idr_alloc_cyclic` (2017 RFC). */
+/** PASID allocators: `lowest` = `ida_alloc_range` (current), `cyclic` = `idr_alloc_cyclic` (2017 RFC). */
 export const PASID_ALLOCATORS = ['lowest', 'cyclic'] as const;
 
 const name = z.string().regex(/^[A-Za-z0-9_.:\-/]+$/, 'a name of letters, digits and _.:-/');
@@ -58,9 +57,16 @@ export const SystemSchema = z
   .strictObject({
     cpus: z.int().min(1).max(4096).default(4),
     asidBits: z.int().min(2).max(16).default(16),
+    /** Kernel version (era); the newest mainline when absent. */
+    kernel: z.string().default(DEFAULT_KERNEL),
+    /** KPTI in use at run time (the CPU needs it, or `kpti=on`). */
     kpti: z.boolean().default(false),
-    allocator: z.enum(ALLOCATOR_VARIANTS).default('v5.10'),
-    driver: z.enum(DRIVER_DESIGNS).default('private-asid'),
+    /** CONFIG_UNMAP_KERNEL_AT_EL0 built in (arm64 defconfig: yes). */
+    unmapKernelAtEl0: z.boolean().default(true),
+    /** Expert override of the era's allocator. */
+    allocator: z.enum(ALLOCATOR_VARIANTS).optional(),
+    /** Expert override of the era's SMMU driver design. */
+    driver: z.enum(DRIVER_DESIGNS).optional(),
     smmus: z.array(SmmuSchema).default([]),
     devices: z.array(DeviceSchema).default([]),
     /** Allows ASID widths other than 8 and 16 (small widths make rollovers easy to study). */
@@ -88,6 +94,14 @@ export const SystemSchema = z
     if (s.kpti && s.asidBits < 3) {
       ctx.addIssue({ code: 'custom', path: ['asidBits'], message: 'KPTI needs at least 3 ASID bits (ASID pairs)' });
     }
+    if (s.kpti && !s.unmapKernelAtEl0) {
+      ctx.addIssue({ code: 'custom', path: ['kpti'], message: 'KPTI needs a kernel built with CONFIG_UNMAP_KERNEL_AT_EL0 ("unmapKernelAtEl0": true)' });
+    }
+    try {
+      resolveKernel(s.kernel);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', path: ['kernel'], message: (e as Error).message });
+    }
     const smmus = new Set(s.smmus.map((m) => m.name));
     if (smmus.size !== s.smmus.length) ctx.addIssue({ code: 'custom', path: ['smmus'], message: 'SMMU names must be unique' });
     const devs = new Set<string>();
@@ -106,13 +120,47 @@ export const SystemSchema = z
     });
   });
 
-/** A validated system description. */
-export type SystemConfig = z.infer<typeof SystemSchema>;
+type ParsedSystem = z.output<typeof SystemSchema>;
+
+/**
+ * A validated system with its kernel resolved: the era, and the allocator, driver design and
+ * behaviours it implies (overrides applied).
+ */
+export interface SystemConfig extends Omit<ParsedSystem, 'allocator' | 'driver'> {
+  /** The era the kernel version falls in (`v6.11+`, `v5.12-v5.17`, `rfc-btm-2023`, ...). */
+  era: string;
+  allocator: NonNullable<ParsedSystem['allocator']>;
+  driver: NonNullable<ParsedSystem['driver']>;
+  /** What the kernel does where releases differ (see model/kernel/eras.ts). */
+  features: KernelFeatures;
+  /** The commits that define the era. */
+  sources: readonly string[];
+}
 /** What a preamble or the command line may give (everything optional). */
 export type SystemInput = z.input<typeof SystemSchema>;
 
-/** The documented default: 4 CPUs, 16-bit ASIDs, no KPTI, the merged v5.10 allocator, no SMMU. */
-export const DEFAULT_SYSTEM: SystemConfig = SystemSchema.parse({});
+/** Resolve the kernel of a parsed system to its era and fill in what the era implies. */
+function withEra(p: ParsedSystem): SystemConfig {
+  const k = resolveKernel(p.kernel);
+  return {
+    ...p,
+    kernel: k.version,
+    era: k.era.id,
+    allocator: p.allocator ?? k.era.allocator,
+    driver: p.driver ?? k.era.driver,
+    features: k.era.features,
+    sources: k.era.sources,
+  };
+}
+
+/** The documented default: 4 CPUs, 16-bit ASIDs, no KPTI, the newest mainline kernel (defconfig), no SMMU. */
+export const DEFAULT_SYSTEM: SystemConfig = withEra(SystemSchema.parse({}));
+
+/** The `# system:` object that declares `s` (derived fields left out, so it reads back as `s`). */
+export function systemPreamble(s: SystemConfig): SystemInput {
+  const { era: _era, features: _features, sources: _sources, ...input } = s;
+  return input;
+}
 
 /** zod issues as one readable line each: `asidBits: expected ...`. */
 export function formatZodIssues(err: z.ZodError): string {
@@ -132,5 +180,5 @@ export function resolveSystem(preamble: unknown, overrides: Partial<SystemInput>
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
   const r = SystemSchema.safeParse(merged);
   if (!r.success) throw new Error(`invalid system: ${formatZodIssues(r.error)}`);
-  return r.data;
+  return withEra(r.data);
 }

@@ -42,9 +42,13 @@ export function mini(text: string): TraceEvent[] {
   return out;
 }
 
-/** Replay a mini trace on a system (what-if widths allowed). */
+/**
+ * Replay a mini trace on a system (what-if widths allowed). Scenarios are written for a kernel
+ * built without CONFIG_UNMAP_KERNEL_AT_EL0 unless they ask for KPTI (so ASIDs count 1, 2, 3, ...
+ * from boot); tests of the option set it themselves.
+ */
 export function run(system: SystemInput, text: string): Report {
-  return replayEvents(mini(text), resolveSystem({ whatIf: true, ...system }, {}));
+  return replayEvents(mini(text), resolveSystem({ whatIf: true, unmapKernelAtEl0: system.kpti === true, ...system }, {}));
 }
 
 /** `[row, kind]` of every violation. */

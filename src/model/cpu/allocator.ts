@@ -2,14 +2,14 @@
  * The arm64 CPU ASID allocator, `arch/arm64/mm/context.c`, as a sequential model.
  *
  * Reference: Linux v5.10 `arch/arm64/mm/context.c` (merged pinning, commit 48118151), with the
- * behavioural switches of older versions in {@link VARIANT_TRAITS}; behavioural spec in
- * shared/spec/allocator.md §1–§2. Each exported step is named after the kernel function it mirrors.
+ * behavioural switches of older versions in {@link VARIANT_TRAITS}. Each exported step is named after the kernel function it mirrors.
  *
- * Representation (spec §1.1): a context id is stored as one number `gen * 2^16 + asid` (the
- * "gen16" packing; older kernels packed `gen << asid_bits`, which only changes how it prints).
- * `0` means "never allocated" (`init_new_context`). Bitmaps are indexed like the kernel's
- * `asid2idx`: under KPTI the index space is the ASID pairs (idx = asid >> 1, ASIDs are even, the
- * user half is `asid | 1`), which gives the same numbers as the v5.8+ "odd bits pre-set" scheme.
+ * Representation: a context id is stored as one number `gen * 2^16 + asid` (the "gen16" packing;
+ * older kernels packed `gen << asid_bits`, which only changes how it prints). `0` means "never
+ * allocated" (`init_new_context`). Bitmaps are indexed like the kernel's `asid2idx`: in the `pairs`
+ * allocators built with CONFIG_UNMAP_KERNEL_AT_EL0 the index space is the ASID pairs (idx = asid >> 1,
+ * ASIDs are even, the user half is `asid | 1`); in the `runtime` allocators (v5.6+) the index is the
+ * ASID and the odd ones are reserved by setting their bits (`set_kpti_asid_bits`, memset 0xaa).
  *
  * All state is plain data (numbers and typed arrays): {@link cloneAllocator} is cheap and two
  * states can be compared field by field.
@@ -25,8 +25,10 @@ export interface AllocatorConfig {
   readonly cpus: number;
   /** ID_AA64MMFR0_EL1.ASIDBits of the boot CPU: 8 or 16 (smaller widths as a what-if, >= 2). */
   readonly asidBits: number;
-  /** KPTI in use (CONFIG_UNMAP_KERNEL_AT_EL0 and the CPU needs it): ASIDs in pairs. */
+  /** KPTI in use at run time (arm64_kernel_unmapped_at_el0()): ASIDs in pairs, user half `asid | 1`. */
   readonly kpti: boolean;
+  /** CONFIG_UNMAP_KERNEL_AT_EL0 built in (arm64 defconfig: yes). Required for `kpti`. */
+  readonly unmapKernelAtEl0: boolean;
   readonly variant: AllocatorVariant;
   /** What-if override of `max_pinned_asids`; the kernel formula when absent. */
   readonly maxPinnedOverride?: number;
@@ -48,7 +50,7 @@ export interface MmContext {
   pinned: number;
 }
 
-/** Global and per-CPU allocator state (spec §1.2). Plain data. */
+/** Global and per-CPU allocator state. Plain data. */
 export interface AllocatorState {
   /** Current generation (1 at boot, +1 per rollover). */
   generation: number;
@@ -101,30 +103,60 @@ export function newCounters(): AllocatorCounters {
 export interface AllocatorParams {
   readonly cfg: AllocatorConfig;
   readonly traits: VariantTraits;
-  /** NUM_USER_ASIDS in index space (2^bits, or 2^(bits-1) pairs under KPTI). */
+  /** NUM_USER_ASIDS in index space (2^bits, or 2^(bits-1) pairs in a `pairs` allocator built with the option). */
   readonly numIdx: number;
-  /** log2 of ASIDs per index: 1 under KPTI. */
+  /** log2 of ASIDs per index: 1 in a `pairs` allocator built with CONFIG_UNMAP_KERNEL_AT_EL0. */
   readonly idxShift: number;
+  /** ASIDs the allocator can hand out, ASID 0 included (`num_available_asids`): halved under KPTI. */
+  readonly available: number;
+  /** `runtime` allocators: odd ASIDs reserved from boot (option built in) ... */
+  readonly oddReservedAtBoot: boolean;
+  /** ... and at every rollover (KPTI in use). */
+  readonly oddReservedAlways: boolean;
   readonly pinLimit: PinLimit;
 }
 
+/**
+ * The allocator's constants for a configuration (`asids_init`, `asids_update_limit`).
+ * @throws Error when KPTI is asked for without CONFIG_UNMAP_KERNEL_AT_EL0 (the kernel cannot do it).
+ */
 export function resolveParams(cfg: AllocatorConfig): AllocatorParams {
   const traits = VARIANT_TRAITS[cfg.variant];
-  const idxShift = cfg.kpti ? 1 : 0;
+  if (cfg.kpti && !cfg.unmapKernelAtEl0) throw new Error('KPTI needs a kernel built with CONFIG_UNMAP_KERNEL_AT_EL0');
+  const pairs = traits.kptiAsids === 'pairs';
+  const idxShift = pairs && cfg.unmapKernelAtEl0 ? 1 : 0;
   const numIdx = 2 ** (cfg.asidBits - idxShift);
-  return { cfg, traits, numIdx, idxShift, pinLimit: maxPinnedAsids(cfg, traits, numIdx) };
+  const available = pairs ? numIdx : 2 ** (cfg.asidBits - (cfg.kpti ? 1 : 0));
+  return {
+    cfg,
+    traits,
+    numIdx,
+    idxShift,
+    available,
+    oddReservedAtBoot: !pairs && cfg.unmapKernelAtEl0,
+    oddReservedAlways: !pairs && cfg.kpti,
+    pinLimit: maxPinnedAsids(cfg, traits, available),
+  };
+}
+
+/** `set_kpti_asid_bits(map)`: memset(map, 0xaa): every odd ASID marked used (only even ones are handed out). */
+function setKptiAsidBits(map: Uint8Array): void {
+  for (let i = 1; i < map.length; i += 2) map[i] = 1;
 }
 
 /**
  * `max_pinned_asids` as `asids_update_limit()` (v5.10) / `asids_init()` (v2) compute it:
- * `num_available_asids - num_possible_cpus() - 2`. The commit message's
- * "NR_ASIDS - NR_CPUS - 1" counts only allocatable ASIDs (ASID 0 excluded); spec §2.9.
+ * `num_available_asids - num_possible_cpus() - 2`, where the available ASIDs are halved only when
+ * KPTI is in use at run time (v5.10) or, in the 2018 patches, when the option is built in (pairs).
+ * The commit message's "NR_ASIDS - NR_CPUS - 1" counts only allocatable ASIDs (ASID 0 excluded).
  */
 export function maxPinnedAsids(cfg: AllocatorConfig, traits: VariantTraits, numIdx: number): PinLimit {
   if (!traits.pinning) {
     return { value: 0, formula: '0', reason: `${cfg.variant} has no arm64_mm_context_get: every pin fails` };
   }
-  const base = `${numIdx} available${cfg.kpti ? ' (ASID pairs under KPTI)' : ''} - ${cfg.cpus} CPUs - 2`;
+  const halved = traits.kptiAsids === 'pairs' ? cfg.unmapKernelAtEl0 : cfg.kpti;
+  const why = traits.kptiAsids === 'pairs' ? ' (ASID pairs: CONFIG_UNMAP_KERNEL_AT_EL0)' : ' (ASID pairs under KPTI)';
+  const base = `${numIdx} available${halved ? why : ''} - ${cfg.cpus} CPUs - 2`;
   if (cfg.maxPinnedOverride !== undefined) {
     return {
       value: cfg.maxPinnedOverride,
@@ -145,11 +177,23 @@ export function maxPinnedAsids(cfg: AllocatorConfig, traits: VariantTraits, numI
   return { value: v, formula: `${base} = ${v}`, reason };
 }
 
+/**
+ * The allocator at boot: `asids_init` (which, with CONFIG_UNMAP_KERNEL_AT_EL0 built in, reserves the
+ * odd ASIDs before the CPU capabilities are final) then `asids_update_limit` (which reserves them in
+ * `pinned_asid_map` only if KPTI is really in use, so a rollover frees them otherwise).
+ */
 export function createAllocator(p: AllocatorParams): AllocatorState {
+  const asidMap = new Uint8Array(p.numIdx);
+  if (p.oddReservedAtBoot) setKptiAsidBits(asidMap);
+  let pinnedMap: Uint8Array | null = null;
+  if (p.traits.pinning) {
+    pinnedMap = new Uint8Array(p.numIdx);
+    if (p.oddReservedAlways) setKptiAsidBits(pinnedMap);
+  }
   return {
     generation: 1,
-    asidMap: new Uint8Array(p.numIdx),
-    pinnedMap: p.traits.pinning ? new Uint8Array(p.numIdx) : null,
+    asidMap,
+    pinnedMap,
     nrPinned: 0,
     curIdx: 1,
     active: new Float64Array(p.cfg.cpus),
@@ -187,13 +231,17 @@ export const SWITCH_EXHAUSTED = 16;
 export const NO_FREE_ASID = -1;
 
 /**
- * `flush_context()`: the rollover body. Rebuilds `asid_map` from `pinned_asid_map` (or clears it),
- * moves every CPU's active ASID (or, if it is 0, its previous reservation) into `reserved_asids`,
- * and marks all CPUs for a local TLB flush. Spec §2.3.
+ * `flush_context()`: the rollover body. `set_reserved_asid_bits()` rebuilds `asid_map` from
+ * `pinned_asid_map`, or (no pinning) the KPTI pattern or nothing; then every CPU's active ASID (or,
+ * if it is 0, its previous reservation) moves into `reserved_asids`, and all CPUs are marked for a
+ * local TLB flush.
  */
 export function flushContext(p: AllocatorParams, s: AllocatorState): void {
   if (s.pinnedMap) s.asidMap.set(s.pinnedMap);
-  else s.asidMap.fill(0);
+  else {
+    s.asidMap.fill(0);
+    if (p.oddReservedAlways) setKptiAsidBits(s.asidMap);
+  }
   const sh = p.idxShift;
   for (let c = 0; c < s.active.length; c++) {
     let a = s.active[c];
@@ -207,7 +255,7 @@ export function flushContext(p: AllocatorParams, s: AllocatorState): void {
 
 /**
  * `check_update_reserved_asid(asid, newasid)`: every CPU whose reservation equals `oldCtx` (full
- * ctx id, generation included) is moved to `newCtx`; no early exit. Spec §2.4.
+ * ctx id, generation included) is moved to `newCtx`; no early exit. 
  */
 export function checkUpdateReservedAsid(s: AllocatorState, oldCtx: number, newCtx: number): boolean {
   let hit = false;
@@ -228,7 +276,7 @@ function findZero(map: Uint8Array, from: number): number {
 /**
  * `new_context(mm)`, lock held: a ctx id of the current generation for `mm`, re-using its old ASID
  * when it is reserved (a), pinned (b), or still free (c), else the next free index at or above
- * `cur_idx`, rolling over when there is none. Variant `pin-v1` tests (b) before (a). Spec §2.2.
+ * `cur_idx`, rolling over when there is none. Variant `pin-v1` tests (b) before (a).
  *
  * @returns the new packed ctx id, or {@link NO_FREE_ASID} if even the post-rollover search fails.
  */
@@ -274,7 +322,7 @@ export function newContext(p: AllocatorParams, s: AllocatorState, mm: MmContext,
  * `check_and_switch_context(mm)` (called by `switch_mm` when the mm changes). Fast path when the CPU's
  * `active_asids` is non-zero and the mm's generation is current (the cmpxchg cannot fail in a
  * sequential replay); otherwise the slow path under `cpu_asid_lock`: `new_context` if the
- * generation is old, then the pending local TLB flush, then `active_asids`. Spec §2.1.
+ * generation is old, then the pending local TLB flush, then `active_asids`.
  *
  * @returns a bit set of SWITCH_* flags; on SWITCH_EXHAUSTED the mm's ctx is left unchanged.
  */
@@ -326,7 +374,7 @@ export type PinOutcome = (typeof PinOutcome)[keyof typeof PinOutcome];
 /**
  * `arm64_mm_context_get(mm)` (v5.10; `mm_context_get` in v2): pin the mm's ASID for a device.
  * Returns the ASID the device must use (the user half `asid | 1` under KPTI in v5.10), or 0 when
- * refused. A fresh mm gets an ASID here without being scheduled. Spec §2.5.
+ * refused. A fresh mm gets an ASID here without being scheduled.
  *
  * @returns `[outcome, asid]` packed as `outcome * 2^17 + asid`; use {@link pinOutcome}/{@link pinAsid}.
  */
@@ -357,7 +405,7 @@ export const pinAsid = (packed: number): number => packed % 0x20000;
 
 /**
  * `arm64_mm_context_put(mm)`: drop one pin; the last one clears the bit in `pinned_asid_map` (the
- * `asid_map` bit stays until the next rollover). Spec §2.6.
+ * `asid_map` bit stays until the next rollover).
  *
  * @returns false if the mm was not pinned (unbalanced put: refcount_t would warn; state unchanged).
  */

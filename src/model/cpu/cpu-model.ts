@@ -43,10 +43,13 @@ import { type PageTable, type Pte, INITIAL_PTE, clonePageTable, createPageTable,
 
 /** 4 KiB pages (PAGE_SHIFT 12). */
 export const PAGE_SHIFT = 12;
-/** `MAX_TLBI_OPS` = PTRS_PER_PTE for 4 KiB pages: larger ranges use `flush_tlb_mm` (v5.10 tlbflush.h). */
+/**
+ * `MAX_TLBI_OPS` = PTRS_PER_PTE for 4 KiB pages: `__flush_tlb_range` uses `flush_tlb_mm` when
+ * `(end - start) >= MAX_TLBI_OPS * stride` (arch/arm64/include/asm/tlbflush.h, v4.19 to v6.12).
+ */
 export const MAX_TLBI_OPS = 512;
 
-/** Kinds of CPU-side invariant violation (spec allocator.md §4.3 and §4.5). */
+/** Kinds of CPU-side invariant violation (the TLA+ asidalloc invariants, and pin bookkeeping). */
 export const CPU_VIOLATION_KINDS = [
   /** UniqueASIDPerCPU: a CPU's TLB holds entries of two address spaces under one ASID. */
   'tlb-alias',
@@ -62,6 +65,8 @@ export const CPU_VIOLATION_KINDS = [
   'no-free-asid',
   /** `unpin` of an mm that is not pinned (refcount_t would warn). */
   'unbalanced-unpin',
+  /** A driver used ASID 0 after `arm64_mm_context_get` refused it (rfc-btm-2023 does not check). */
+  'unchecked-pin',
 ] as const;
 export type CpuViolationKind = (typeof CPU_VIOLATION_KINDS)[number];
 
@@ -461,15 +466,22 @@ export function mapMm(s: CpuModelState, label: string, va: number, size: number,
   });
   mm.epoch++;
   if (changed && mm.ctx !== 0) {
-    tlbiVaRangeBroadcast(s.tlb, ctxAsid(mm.ctx), first, last);
-    obs.counters.tlbiVa += last - first + 1;
+    // A downgrade is change_protection -> flush_tlb_range (whole ASID from MAX_TLBI_OPS pages on);
+    // an upgrade is a fault per page, each ptep_set_access_flags -> flush_tlb_page.
+    if (changed & MAP_DOWNGRADED && last - first + 1 >= MAX_TLBI_OPS) {
+      tlbiAsidBroadcast(s.tlb, ctxAsid(mm.ctx));
+      obs.counters.tlbiAsid++;
+    } else {
+      tlbiVaRangeBroadcast(s.tlb, ctxAsid(mm.ctx), first, last);
+      obs.counters.tlbiVa += last - first + 1;
+    }
   }
   return changed;
 }
 
 /**
  * `unmap mm va size`: PTEs cleared, then `flush_tlb_range` with `ASID(mm)` read now: per-page
- * TLBI VAE1IS, or TLBI ASIDE1IS (`flush_tlb_mm`) above MAX_TLBI_OPS pages. Then NoUsableStaleEntry:
+ * TLBI VAE1IS, or TLBI ASIDE1IS (`flush_tlb_mm`) from MAX_TLBI_OPS pages on. Then NoUsableStaleEntry:
  * no CPU that runs the mm may still hold an entry for those pages under the ASID it runs with.
  */
 export function unmapMm(s: CpuModelState, label: string, va: number, size: number, row: number, obs: CpuObserver): void {
@@ -480,7 +492,7 @@ export function unmapMm(s: CpuModelState, label: string, va: number, size: numbe
   ptUpdate(ptOf(mm), first, last, (old) => (old.prot === 0 ? old : gone));
   if (mm.ctx !== 0) {
     const asid = ctxAsid(mm.ctx);
-    if (pages > MAX_TLBI_OPS) {
+    if (pages >= MAX_TLBI_OPS) {
       tlbiAsidBroadcast(s.tlb, asid);
       obs.counters.tlbiAsid++;
     } else {

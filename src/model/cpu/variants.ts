@@ -2,12 +2,12 @@
  * Selectable versions of the arm64 CPU ASID allocator (`arch/arm64/mm/context.c`).
  *
  * Each variant is described by the few behavioural switches in which it differs from the merged
- * v5.10 code; the allocator reads only these switches. Sources: shared/spec/allocator.md §3,
- * seeds 000 (merged commit 48118151) and 001 (v2 patch, 11 May 2018, with its v1→v2 note).
+ * v5.10 code; the allocator reads only these switches. Sources: the merged commit 48118151d8cc, the
+ * v2 patch of 11 May 2018 with its v1->v2 note, f88f42f853a8 (run-time KPTI) and 0c8ea531b774 (pairs).
  */
 
 /** Allocator variant ids accepted by `--allocator` and the trace's `# system:` preamble. */
-export const ALLOCATOR_VARIANTS = ['v4.19', 'pin-v1', 'pin-v2', 'v5.10'] as const;
+export const ALLOCATOR_VARIANTS = ['v4.19', 'pin-v1', 'pin-v2', 'v5.6', 'v5.10'] as const;
 export type AllocatorVariant = (typeof ALLOCATOR_VARIANTS)[number];
 
 /** Behavioural switches of one allocator version. */
@@ -21,6 +21,14 @@ export interface VariantTraits {
   readonly pinnedBeforeReserved: boolean;
   /** Under KPTI the pin returns the user half `asid | 1` (merged code, requested in review); v1/v2 return `asid`. */
   readonly pinReturnsUserHalf: boolean;
+  /**
+   * How CONFIG_UNMAP_KERNEL_AT_EL0 shapes the ASID space. `pairs` (v4.16-v5.5, 0c8ea531b774): at
+   * compile time the bitmap holds ASID pairs (asid2idx = asid >> 1), half the space whether or not
+   * KPTI is needed at run time. `runtime` (v5.6+, f88f42f853a8): the full bitmap, odd ASIDs reserved
+   * by `set_kpti_asid_bits` while KPTI is in use — and, with the option built in, by `asids_init`
+   * from boot until the first rollover, because the CPU capabilities are not final yet.
+   */
+  readonly kptiAsids: 'pairs' | 'runtime';
   /** Short provenance, printed in reports. */
   readonly source: string;
 }
@@ -30,12 +38,14 @@ export const VARIANT_TRAITS: Readonly<Record<AllocatorVariant, VariantTraits>> =
     pinning: false,
     pinnedBeforeReserved: false,
     pinReturnsUserHalf: false,
-    source: 'context.c as in v4.19 (cmpxchg fast path, KPTI ASID pairs, no pinning)',
+    kptiAsids: 'pairs',
+    source: 'context.c as in v4.19-v5.5 (cmpxchg fast path, compile-time KPTI ASID pairs, no pinning)',
   },
   'pin-v1': {
     pinning: true,
     pinnedBeforeReserved: true,
     pinReturnsUserHalf: false,
+    kptiAsids: 'pairs',
     source:
       'SVA series v1 (Feb 2018), reconstructed from the v1->v2 note of "[PATCH v2 16/40] arm64: mm: Pin down ASIDs": pinned checked before reserved',
   },
@@ -43,12 +53,21 @@ export const VARIANT_TRAITS: Readonly<Record<AllocatorVariant, VariantTraits>> =
     pinning: true,
     pinnedBeforeReserved: false,
     pinReturnsUserHalf: false,
+    kptiAsids: 'pairs',
     source: '"[PATCH v2 16/40] arm64: mm: Pin down ASIDs for sharing mm with devices" (J-P. Brucker, 11 May 2018)',
+  },
+  'v5.6': {
+    pinning: false,
+    pinnedBeforeReserved: false,
+    pinReturnsUserHalf: false,
+    kptiAsids: 'runtime',
+    source: 'context.c as in v5.6-v5.9 (f88f42f853a8: KPTI decided at run time, odd ASIDs reserved while in use; no pinning)',
   },
   'v5.10': {
     pinning: true,
     pinnedBeforeReserved: false,
     pinReturnsUserHalf: true,
+    kptiAsids: 'runtime',
     source: 'merged 48118151 "arm64: mm: Pin down ASIDs for sharing mm with devices" (v5.10): refcount_t pins, asid|1 under KPTI',
   },
 };

@@ -1,15 +1,13 @@
 /**
  * Device DMA through the SMMU (`dma device [pasid] va [prot]`): STE → CD at the SSID → ATC (ATS
  * masters) → IOTLB keyed by the CD's ASID → on a miss, a walk of the address space behind the CD and
- * a fill. Every hit is checked for staleness (spec smmu-sva.md §8).
+ * a fill. Every hit is checked for staleness (docs/model.md, stale entries).
  */
 import { iotlbFill, iotlbLookup } from './iotlb.js';
-import { type Ctx, PAGE_KEY, masterOf, pageOf } from './port.js';
+import { atcFill, atcLookup } from './atc.js';
+import { type Ctx, masterOf, pageOf } from './port.js';
 import { checkHit, walkAs } from './stale.js';
 import { type TlbEntry, poolIndex } from './state.js';
-
-/** ATC entries per master before it is emptied. */
-export const ATC_CAPACITY = 4096;
 
 export function dma(c: Ctx, device: string, pasid: number | undefined, va: number, access: number): void {
   const m = masterOf(c, device);
@@ -22,9 +20,8 @@ export function dma(c: Ctx, device: string, pasid: number | undefined, va: numbe
     return;
   }
   const page = pageOf(va);
-  const atcKey = ssid * PAGE_KEY + page;
   if (m.ats) {
-    const e = m.atc.get(atcKey);
+    const e = atcLookup(m, ssid, page);
     if (e) {
       n.atcHits++;
       if (!checkHit(c, 'atc', m, ssid, page, access, e, cd.as, m.ssidReleasedRow.get(ssid)) && access & ~e.prot) n.faults++;
@@ -37,7 +34,7 @@ export function dma(c: Ctx, device: string, pasid: number | undefined, va: numbe
     n.hits++;
     const stale = checkHit(c, 'iotlb', m, ssid, page, access, hit, cd.as, c.st.pools[poolIndex(c.st, m.smmu)].releasedRow.get(cd.asid));
     if (!stale && access & ~hit.prot) n.faults++;
-    else if (m.ats) atcFill(m.atc, atcKey, hit);
+    else if (m.ats) atcFill(m, ssid, page, hit);
     return;
   }
   n.misses++;
@@ -53,10 +50,5 @@ export function dma(c: Ctx, device: string, pasid: number | undefined, va: numbe
   const e: TlbEntry = { as: cd.as, epoch: t.epoch, prot: t.prot, asid: cd.asid, shared: cd.shared, fillRow: c.row, device, ssid };
   iotlbFill(s, page, e);
   n.fills++;
-  if (m.ats) atcFill(m.atc, atcKey, e);
-}
-
-function atcFill(atc: Map<number, TlbEntry>, key: number, e: TlbEntry): void {
-  if (atc.size >= ATC_CAPACITY && !atc.has(key)) atc.clear();
-  atc.set(key, e);
+  if (m.ats) atcFill(m, ssid, page, e);
 }

@@ -1,11 +1,13 @@
 /**
- * The SMMUv3 / SVA model (shared/spec/smmu-sva.md §2–§8): its state, its steps and what it reports.
+ * The SMMUv3 / SVA model: its state, its steps and what it reports.
  * The rest of the system uses only what this file exports.
  */
 export { type SmmuModelState, createSmmuModel } from './state.js';
 export type { CpuPort, Ctx } from './port.js';
 export { attach, detach, iommuMap, iommuUnmap } from './domains.js';
-export { bind, unbind, resume, mmRelease, mmInvalidate } from './sva.js';
+export { bind, unbind } from './sva.js';
+export { resume } from './share-asid.js';
+export { type CpuFlush, invalidateSecondaryTlbs, mmRelease } from './notifier.js';
 export { dma } from './dma.js';
 export {
   type DeviceFailure,

@@ -6,7 +6,7 @@
  * which the model issues in the same step.
  */
 import type { Ctx } from './port.js';
-import { PAGE_KEY } from './port.js';
+import { atcDrop } from './atc.js';
 import type { Master, SmmuInstance, TlbEntry } from './state.js';
 
 /** Entries per SMMU before the IOTLB is emptied (QEMU flushes at 256; larger keeps stale entries findable). */
@@ -97,12 +97,7 @@ export function btmSnoop(c: Ctx, i: number, asid: number, first: number, last: n
 export function atcInv(c: Ctx, m: Master, ssid: number, first: number, last: number): void {
   if (!m.ats) return;
   c.obs.smmuCounters[m.smmu].atcInv++;
-  if (m.atc.size === 0) return;
-  for (const k of m.atc.keys()) {
-    const s = Math.floor(k / PAGE_KEY);
-    const pg = k - s * PAGE_KEY;
-    if ((ssid < 0 || s === ssid) && (last < 0 || (pg >= first && pg <= last))) m.atc.delete(k);
-  }
+  atcDrop(m, ssid, first, last);
 }
 
 /** CMD_CFGI_CD for each StreamID of the master + CMD_SYNC: the configuration cache only, never TLB entries. */

@@ -1,3 +1,5 @@
+import type { CpuViolation } from '../cpu/cpu-model.js';
+
 /**
  * What the SMMU/SVA model reports while it runs: per-SMMU counters, stale-entry findings (spec
  * smmu-sva.md §8) and failed driver calls. Observations are not model state.
@@ -33,7 +35,7 @@ export interface StaleFinding {
 }
 
 /** errno-style outcome of a failed driver call. */
-export type Errno = 'ENOSPC' | 'EINVAL' | 'EOVERFLOW' | 'ESRCH' | 'EOPNOTSUPP' | 'EEXIST' | 'EBUSY';
+export type Errno = 'ENOSPC' | 'ENOMEM' | 'ENODEV' | 'EINVAL' | 'EOVERFLOW' | 'ESRCH' | 'EOPNOTSUPP' | 'EEXIST' | 'EBUSY';
 
 /** A driver call that failed (reported, never a crash): attach, bind or iommu_map. */
 export interface DeviceFailure {
@@ -96,6 +98,8 @@ export function newSvaCounters(): SvaCounters {
 }
 
 export interface SmmuObserver {
+  /** A driver bug the kernel would WARN about or that breaks the CPU side (rfc-btm-2023's unchecked pin). */
+  violation(v: CpuViolation): void;
   /** One per SMMU, in system order. */
   smmuCounters: SmmuCounters[];
   sva: SvaCounters;

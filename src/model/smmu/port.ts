@@ -30,13 +30,21 @@ export interface Ctx {
   readonly row: number;
 }
 
-/** 4 KiB pages; an IOTLB/ATC key is `asid|ssid * 2^36 + page` (48-bit VAs). */
+/** 4 KiB pages. */
 export const PAGE_SHIFT = 12;
-export const PAGE_KEY = 2 ** 36;
 export const pageOf = (va: number): number => Math.floor(va / 2 ** PAGE_SHIFT);
 
 /** `CMDQ_MAX_TLBI_OPS` = 1 << (PAGE_SHIFT - 3): above this, SVA invalidation falls back to a whole-ASID TLBI. */
 export const CMDQ_MAX_TLBI_OPS = 512;
+
+/**
+ * Whether the driver uses SMMU `i`'s BTM: the hardware has it (`btm: true`, IDR0.BTM) and the driver
+ * sets ARM_SMMU_FEAT_BTM and clears CR2.PTM. Mainline never sets FEAT_BTM and always writes CR2_PTM
+ * (arm_smmu_device_hw_probe / arm_smmu_device_reset), so only the 2023 proposal's design uses it.
+ */
+export function btmUsed(c: Ctx, i: number): boolean {
+  return c.st.smmus[i]!.btm && (c.st.features.btm || c.st.driver === 'btm-2023');
+}
 
 export function hasFault(c: Ctx, f: SmmuModelState['faults'][number]): boolean {
   return c.st.faults.includes(f);

@@ -7,7 +7,8 @@
 import type { Pte } from '../cpu/cpu-model.js';
 import { protName } from '../../trace/events.js';
 import type { StaleFinding, StaleKind } from './observer.js';
-import { type Ctx, PAGE_KEY, PAGE_SHIFT, asName } from './port.js';
+import { atcEntries } from './atc.js';
+import { type Ctx, PAGE_SHIFT, asName } from './port.js';
 import type { Master, TlbEntry } from './state.js';
 
 const UNMAPPED_UNKNOWN: Pte = Object.freeze({ prot: 0, epoch: -1, row: 0 });
@@ -133,10 +134,8 @@ export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number
   });
   for (const m of c.st.masters.values()) {
     if (!m.ats || m.atc.size === 0) continue;
-    for (const [k, e] of m.atc) {
+    for (const [ssid, pg, e] of atcEntries(m)) {
       if (e.as !== as) continue;
-      const ssid = Math.floor(k / PAGE_KEY);
-      const pg = k - ssid * PAGE_KEY;
       if (last >= 0 && (pg < first || pg > last)) continue;
       const st = staleAgainstOwner(c, e, pg);
       if (st) report(c, st.kind, 'atc', true, m.smmu, m.name, ssid, pg, e, null, c.row, `ATC entry survived the invalidation of ${asName(c, as)}`);
@@ -163,9 +162,8 @@ export function latentAfterTagChange(c: Ctx, smmus: readonly number[], asid: num
 /** Latent S-ALIAS in a master's ATC after SSID `ssid` was unbound. */
 export function latentAfterSsidFree(c: Ctx, m: Master, ssid: number): void {
   if (!m.ats || m.atc.size === 0) return;
-  for (const [k, e] of m.atc) {
-    if (Math.floor(k / PAGE_KEY) !== ssid) continue;
-    report(c, 'S-ALIAS', 'atc', true, m.smmu, m.name, ssid, k - ssid * PAGE_KEY, e, null, c.row, `SSID ${ssid} was unbound with ATC entries of ${asName(c, e.as)} still cached`);
+  for (const [pg, e] of m.atc.get(ssid) ?? []) {
+    report(c, 'S-ALIAS', 'atc', true, m.smmu, m.name, ssid, pg, e, null, c.row, `SSID ${ssid} was unbound with ATC entries of ${asName(c, e.as)} still cached`);
   }
 }
 

@@ -7,7 +7,8 @@
  * dump digests it, so a search can branch from any state.
  */
 import type { Pte } from '../cpu/cpu-model.js';
-import type { DriverDesign, Fault, SystemConfig } from '../../trace/system.js';
+import type { Fault, SystemConfig } from '../../trace/system.js';
+import type { DriverDesign, KernelFeatures } from '../kernel/eras.js';
 
 /**
  * One IOTLB (or ATC) entry. QEMU keys the IOTLB on {iova, asid, vmid, tg, level} (`SMMUIOTLBKey`);
@@ -82,8 +83,8 @@ export interface Master {
   /** DMA domain attached at SSID 0 (the RID domain), or null. */
   rid: string | null;
   cds: Map<number, Cd>;
-  /** ATC keyed by ssid * 2^36 + page. */
-  atc: Map<number, TlbEntry>;
+  /** ATC: SSID -> page -> entry (a flat `ssid * 2^36 + page` key would pass 2^53 from PASID 2^17 on). */
+  atc: Map<number, Map<number, TlbEntry>>;
   /** SSID -> row of the unbind that freed it (the ATC had to be purged by then). */
   ssidReleasedRow: Map<number, number>;
 }
@@ -119,6 +120,8 @@ export interface SvaContext {
   btmInvalidation: boolean;
   /** Pins (`arm64_mm_context_get`) this context holds. */
   pins: number;
+  /** rfc-btm-2023: the pin was refused but not checked; the free will put it anyway (unbalanced). */
+  putWithoutPin: boolean;
   masters: { device: string; ssid: number }[];
   /** The mm-release path has run (quiet CDs written, flushed). */
   released: boolean;
@@ -130,11 +133,14 @@ export interface SvaContext {
 export interface SvaMm {
   readonly key: number;
   readonly label: string;
-  /** 0 = none yet. Freed at the final mmdrop (dead and unbound), never at unbind. */
+  /** 0 = none. Freed at the last unbind (v5.11-v5.17) or at the final mmdrop (v5.18+). */
   pasid: number;
   /** device -> bind refcount. */
   bonds: Map<string, number>;
-  /** device -> binds that failed and are not yet matched by an unbind (the driver's error path). */
+  /**
+   * device -> binds that failed, so that the caller's matching `unbind` is recognised (it holds no
+   * handle: nothing to undo). A failed bind holds no reference: this record keeps nothing alive.
+   */
   failed: Map<string, number>;
   dead: boolean;
   deadRow: number;
@@ -159,6 +165,8 @@ export interface DriverOp {
 
 export interface SmmuModelState {
   readonly driver: DriverDesign;
+  /** What the kernel version does where releases differ. */
+  readonly features: KernelFeatures;
   readonly faults: readonly Fault[];
   readonly cpuAsidBits: number;
   smmus: SmmuInstance[];
@@ -213,6 +221,7 @@ export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
   }
   return {
     driver: cfg.driver,
+    features: cfg.features,
     faults: cfg.faults,
     cpuAsidBits: cfg.asidBits,
     smmus,

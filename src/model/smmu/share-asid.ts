@@ -1,0 +1,202 @@
+/**
+ * The ASID of a new SVA context: `arm_smmu_alloc_shared_cd` + `arm_smmu_share_asid` (shared-asid:
+ * the CPU ASID, pinned; a DMA domain holding that number is moved to a new one), a private
+ * `xa_alloc` (private-asid, and btm-2023 on SMMUs whose BTM is not used), or the 2023 proposal's
+ * `arm_smmu_share_asid(smmu, smmu_domain, mm)` on a BTM SMMU.
+ *
+ * The move of a DMA domain is a sequence of {@link OpStep}s, as in the driver: (1) the domain's ASID
+ * changes, (2) its masters' CDs are rewritten, (3) the old ASID is flushed (TLBI_NH_ASID), (4) the
+ * SVA context takes the old number. With an `op` label the bind stops after (1) and each `resume`
+ * runs one more step, which is how the race of the FIXME in `arm_smmu_share_asid` is replayed.
+ */
+import { EventError } from '../../trace/errors.js';
+import { xaAllocIn, xaErase, xaInsert, xaLoad, xaStore } from './asid-pool.js';
+import { domainMaxAsid, domainPools, writeDomainCd } from './domains.js';
+import { tlbiNhAsid } from './iotlb.js';
+import type { Errno } from './observer.js';
+import { type Ctx, btmUsed, hasFault } from './port.js';
+import { latentAfterTagChange } from './stale.js';
+import { type DriverOp, type Master, type OpStep, type SvaContext, type SvaMm, poolIndex } from './state.js';
+import { installCd, poolSmmus, register, svaKey } from './sva-context.js';
+
+/** {@link shareAsid} stopped a labelled operation after its first step: the CD is installed by `resume`. */
+export const PENDING = -1;
+
+function pinFor(c: Ctx, sva: SvaMm): number {
+  return hasFault(c, 'skip-pin') ? c.cpu.currentAsid(sva.key) : c.cpu.pin(sva.key, c.row);
+}
+
+/**
+ * Find or create the SVA context of (mm, the master's SMMU) and give it its ASID.
+ * @returns the context id whose CD the bind installs now, {@link PENDING}, or `[errno, reason]`.
+ */
+export function shareAsid(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): number | [Errno, string] {
+  const smmu = c.st.smmus[m.smmu];
+  const perSmmu = c.st.driver !== 'shared-asid';
+  const ixKey = svaKey(sva.key, perSmmu ? m.smmu : -1);
+  const existing = c.st.svaIndex.get(ixKey);
+  if (existing !== undefined) {
+    if (c.st.driver === 'shared-asid') {
+      // arm_smmu_alloc_shared_cd pins first; arm_smmu_share_asid then finds the mm's shared CD
+      // (refs++) and the error path drops that second pin: one pin per mm, held by the shared CD.
+      if (!pinFor(c, sva)) return ['ESRCH', `arm64_mm_context_get refused to pin mm ${sva.label} (pinned-ASID limit reached)`];
+      if (!hasFault(c, 'skip-pin')) c.cpu.unpin(sva.key, c.row);
+    }
+    return existing;
+  }
+  const usesCpuAsid = c.st.driver === 'shared-asid' || (c.st.driver === 'btm-2023' && btmUsed(c, m.smmu));
+  const id = c.st.nextId++;
+  const ctx: SvaContext = {
+    id,
+    mm: sva.key,
+    smmu: perSmmu ? m.smmu : -1,
+    asid: 0,
+    shared: usesCpuAsid,
+    btmInvalidation: usesCpuAsid && c.st.driver === 'btm-2023',
+    pins: 0,
+    putWithoutPin: false,
+    masters: [],
+    released: false,
+    installed: false,
+  };
+  const pool = poolIndex(c.st, m.smmu);
+  if (!usesCpuAsid) {
+    // arm_smmu_sva_domain_alloc: a private ASID, lowest free.
+    ctx.asid = xaAllocIn([c.st.pools[pool]!], 2 ** smmu.asidBits - 1, { kind: 'sva', id });
+    if (ctx.asid === 0) return ['ENOSPC', `no free ASID in [1, ${2 ** smmu.asidBits - 1}] for the SVA domain of mm ${sva.label} on ${smmu.name}`];
+    c.obs.smmuCounters[m.smmu].asidsAllocated++;
+    register(c, ctx, ixKey);
+    ctx.installed = true;
+    return id;
+  }
+  const a = pinFor(c, sva);
+  if (a === 0) {
+    if (c.st.driver !== 'btm-2023' || hasFault(c, 'skip-pin')) {
+      return ['ESRCH', `arm64_mm_context_get refused to pin mm ${sva.label} (pinned-ASID limit reached, or pinning unavailable)`];
+    }
+    return uncheckedRefusedPin(c, ctx, sva, pool, ixKey);
+  }
+  ctx.asid = a;
+  ctx.pins = hasFault(c, 'skip-pin') ? 0 : 1;
+  const unpinAll = () => {
+    for (; ctx.pins > 0; ctx.pins--) c.cpu.unpin(sva.key, c.row);
+  };
+  if (a >= 2 ** smmu.asidBits) {
+    unpinAll();
+    return ['EINVAL', `CPU ASID ${a} is too wide for the ${smmu.asidBits}-bit ASIDs of ${smmu.name}`];
+  }
+  const owner = xaLoad(c.st.pools[pool]!, a);
+  if (owner === undefined) {
+    xaInsert(c.st.pools[pool]!, a, { kind: 'sva', id });
+    c.obs.smmuCounters[m.smmu].asidsAllocated++;
+    register(c, ctx, ixKey);
+    ctx.installed = true;
+    latentAfterTagChange(c, poolSmmus(c, pool), a, sva.key);
+    return id;
+  }
+  if (owner.kind === 'sva') {
+    unpinAll();
+    const other = c.st.svaContexts.get(owner.id)!;
+    return ['EINVAL', `ASID ${a} is already the SVA ASID of mm ${c.st.svaMms.get(other.mm)?.label ?? other.mm} (WARN in arm_smmu_share_asid)`];
+  }
+  const d = c.st.domains.get(c.st.domainIds.get(owner.id)!)!;
+  const moved = xaAllocIn(domainPools(c, d), domainMaxAsid(c, d), { kind: 'dma', id: d.id });
+  if (moved === 0) {
+    unpinAll();
+    return ['ENOSPC', `arm_smmu_share_asid: no free ASID to move domain ${d.name} off ASID ${a}`];
+  }
+  // Step (1): the domain's ASID changes now; from here unmaps of the domain TLBI `moved`.
+  d.asid = moved;
+  d.movingBy = op?.label ?? `(row ${c.row})`;
+  const dn = c.obs.smmuCounters[d.smmus[0]!];
+  dn.asidsMoved++;
+  dn.asidsAllocated++;
+  register(c, ctx, ixKey);
+  const steps: OpStep[] = [
+    ...d.masters.map((dev): OpStep => ({ kind: 'cd-write', domain: d.name, device: dev })),
+    { kind: 'tlbi-old', domain: d.name, asid: a },
+    { kind: 'install', device: m.name, mm: sva.key, ctx: id, pasid: sva.pasid, domain: d.name, asid: a },
+  ];
+  if (op) {
+    op.steps = steps;
+    op.done = false;
+    sva.busyWith = op.label;
+    return PENDING;
+  }
+  for (const s of steps) runStep(c, s);
+  return PENDING; // the install step wrote the CD
+}
+
+/**
+ * rfc-btm-2023: `smmu_domain->cd.asid = arm64_mm_context_get(mm)` is not checked. A refused pin gives
+ * ASID 0: `xa_store(asid_map, 0, ...)` finds no S1 domain there (they start at 1), so the bind
+ * succeeds with `btm_invalidation` set — the notifier then sends no TLBI, and CPU TLBIs carry the
+ * mm's real ASID, never 0 — and the domain free puts a pin it never got. A second refused domain on
+ * the same SMMU finds the first at index 0: WARN, -EINVAL, and the error path puts the pin too.
+ */
+function uncheckedRefusedPin(c: Ctx, ctx: SvaContext, sva: SvaMm, pool: number, ixKey: number): number | [Errno, string] {
+  c.obs.violation({
+    row: c.row,
+    kind: 'unchecked-pin',
+    asid: 0,
+    mm: sva.label,
+    detail: `arm64_mm_context_get refused to pin mm ${sva.label} (pinned-ASID limit) and rfc-btm-2023 does not check: the SVA domain uses ASID 0 with BTM invalidation, which no CPU TLBI for this mm reaches`,
+  });
+  const held = xaLoad(c.st.pools[pool]!, 0);
+  if (held !== undefined) {
+    c.cpu.unpin(sva.key, c.row); // out_put_asid: arm64_mm_context_put without a get
+    return ['EINVAL', `ASID 0 already holds the SVA domain of another refused pin (WARN in arm_smmu_share_asid)`];
+  }
+  xaStore(c.st.pools[pool]!, 0, { kind: 'sva', id: ctx.id });
+  ctx.putWithoutPin = true;
+  register(c, ctx, ixKey);
+  ctx.installed = true;
+  return ctx.id;
+}
+
+/** Run one step of an ASID move: steps (2)-(4). */
+function runStep(c: Ctx, s: OpStep): void {
+  const d = c.st.domains.get(s.domain);
+  switch (s.kind) {
+    case 'cd-write': {
+      const m = c.st.masters.get(s.device)!;
+      if (d && m.rid === s.domain) writeDomainCd(c, m, d);
+      return;
+    }
+    case 'tlbi-old':
+      if (d && !hasFault(c, 'no-old-asid-purge')) for (const i of d.smmus) tlbiNhAsid(c, i, s.asid);
+      return;
+    case 'install': {
+      const ctx = c.st.svaContexts.get(s.ctx)!;
+      const m = c.st.masters.get(s.device)!;
+      const pool = poolIndex(c.st, m.smmu);
+      if (d) {
+        for (const p of domainPools(c, d)) xaErase(p, s.asid, c.row);
+        d.movingBy = null;
+      }
+      xaStore(c.st.pools[pool]!, s.asid, { kind: 'sva', id: ctx.id });
+      ctx.installed = true;
+      latentAfterTagChange(c, poolSmmus(c, pool), s.asid, ctx.mm);
+      const sva = c.st.svaMms.get(s.mm)!;
+      sva.busyWith = null;
+      installCd(c, ctx, sva, s.device, s.pasid);
+      return;
+    }
+  }
+}
+
+/** `resume op`: run the next step of a stepped driver operation. */
+export function resume(c: Ctx, label: string): void {
+  const o = c.st.ops.get(label);
+  if (!o) {
+    const open = [...c.st.ops.values()].filter((x) => !x.done).map((x) => x.label);
+    throw new EventError(`no operation labelled ${label} was started (a bind with op=${label} starts one${open.length ? `; in flight: ${open.join(', ')}` : ''})`, c.row, 'op');
+  }
+  if (o.done) {
+    c.obs.sva.idleResumes++;
+    return;
+  }
+  runStep(c, o.steps.shift()!);
+  c.obs.sva.opSteps++;
+  if (o.steps.length === 0) o.done = true;
+}
