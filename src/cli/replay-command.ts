@@ -39,7 +39,7 @@ export function addSystemOptions(c: Command): Command {
     )
     .addOption(new Option('--pasid-allocator <kind>', 'PASID allocator: lowest (ida, current) or cyclic (2017 RFC)').choices(['lowest', 'cyclic']))
     .addOption(new Option('--fault <bugs>', `inject driver bugs / hypothetical kernels (comma-separated): ${FAULTS.join(', ')}`).argParser(parseFaults))
-    .option('--multi-smmu-domains', 'what-if (seed 004 RFC): a DMA domain may span SMMUs when its ASID fits each');
+    .option('--multi-smmu-domains', 'what-if (M. Shavit\'s 2023 RFC): a DMA domain may span SMMUs when its ASID fits each');
 }
 
 function parseFaults(v: string): Fault[] {

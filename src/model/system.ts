@@ -99,6 +99,10 @@ function cpuPort(m: SystemModel, obs: SystemObserver): smmu.CpuPort {
       const mm = s.mms.get(key);
       if (mm) unpinMm(p, s, mm, row, obs);
     },
+    putWithoutGet: (key, row) => {
+      const mm = s.mms.get(key);
+      if (mm) unpinMm(p, s, mm, row, obs, false);
+    },
     currentAsid: (key) => {
       const mm = s.mms.get(key);
       if (!mm || mm.ctx === 0 || ctxGen(mm.ctx) !== s.alloc.generation) return 0;

@@ -94,7 +94,7 @@ export interface Report {
     /** Driver operations (`op` label) still in flight when the trace ended. */
     opsInFlight: { op: string; row: number; what: string; stepsLeft: number }[];
   };
-  /** Stale IOTLB/ATC entries (spec smmu-sva.md §8). */
+  /** Stale IOTLB/ATC entries (docs/model.md). */
   stale: {
     /** Per kind: found at a DMA hit, and found by a latent check. */
     counts: Record<StaleKind, { hit: number; latent: number }>;

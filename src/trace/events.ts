@@ -1,5 +1,5 @@
 /**
- * Trace v1 events (shared/DESIGN.md, "Trace format v1"), after validation.
+ * Trace v1 events (README.md, "Trace format v1"), after validation.
  */
 
 /** Event names of trace v1. */

@@ -76,7 +76,7 @@ export const SystemSchema = z
     /** PASID allocator of the IOMMU core. */
     pasidAllocator: z.enum(PASID_ALLOCATORS).default('lowest'),
     /**
-     * What-if (Shavit's 2023 RFC, seed 004): a DMA domain may be attached to masters behind several
+     * What-if (M. Shavit's 2023 RFC): a DMA domain may be attached to masters behind several
      * SMMUs when its ASID fits each one. Mainline binds a domain to one SMMU (attach fails -EINVAL).
      */
     multiSmmuDomains: z.boolean().default(false),

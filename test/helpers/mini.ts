@@ -3,7 +3,7 @@
  *   fork <task> [mm] | exec <task> [mm] | exit <task> | sched <cpu> <task> | pin <mm> | unpin <mm>
  *   access <cpu> <va> | map <mm> <va> <size> [prot] | unmap <mm> <va> <size>
  * and the device side:
- *   attach <dev> <domain> | detach <dev> | bind <dev> <mm> [op] | unbind <dev> <mm> | resume <op>
+ *   attach <dev> <domain> | detach <dev> | bind <dev> <mm> [pasid] [op] | unbind <dev> <mm> | resume <op>
  *   dmap <domain> <va> <size> [prot] | dunmap <domain> <va> <size> | dma <dev> <pasid|-> <va> [prot]
  * `row` is the 1-based line number; blank lines and `#` lines are skipped but still counted.
  */
@@ -32,7 +32,10 @@ export function mini(text: string): TraceEvent[] {
       case 'dunmap': out.push({ row, kind: 'unmap', domain: a, va: n(b), size: n(c) }); break;
       case 'attach': out.push({ row, kind: 'attach', device: a, domain: b }); break;
       case 'detach': out.push({ row, kind: 'detach', device: a }); break;
-      case 'bind': out.push({ row, kind: 'bind', device: a, mm: b, op: c }); break;
+      case 'bind': // bind <dev> <mm> [pasid] [op]: a number is the PASID
+        if (c !== undefined && /^(0x[0-9a-f]+|\d+)$/i.test(c)) out.push({ row, kind: 'bind', device: a, mm: b, pasid: n(c), op: d });
+        else out.push({ row, kind: 'bind', device: a, mm: b, op: c });
+        break;
       case 'unbind': out.push({ row, kind: 'unbind', device: a, mm: b }); break;
       case 'resume': out.push({ row, kind: 'resume', op: a }); break;
       case 'dma': out.push({ row, kind: 'dma', device: a, pasid: b === '-' ? undefined : n(b), va: n(c), prot: prot(d) }); break;

@@ -1,7 +1,7 @@
 /**
  * The CPU side of the system: tasks and address spaces (mm), the ASID allocator, per-CPU TTBR and
  * TLBs, and the invariants of the kernel-tla `asidalloc` model checked after every event
- * (shared/spec/allocator.md §4.3–§4.5).
+ * (the invariants of the kernel-tla `asidalloc` TLA+ model; docs/model.md).
  *
  * Every exported step takes the state and mutates it in place; the state is plain data (Maps,
  * typed arrays, numbers), so a caller that needs the old state clones it first ({@link cloneCpuModel}).
@@ -352,7 +352,7 @@ function fillAndCheck(s: CpuModelState, cpu: number, mm: MmState, page: number, 
  * `schedule cpu task`: `context_switch` → `switch_mm` → `check_and_switch_context` when the mm changes;
  * task 0 (idle / kernel thread) is lazy TLB and switches nothing. Order as the kernel does it:
  * allocator, pending local flush (TTBR still holds the outgoing mm), `active_asids`, TTBR, then the
- * speculative walk of the new mm. Spec allocator.md §4.5.
+ * speculative walk of the new mm.
  */
 export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task: number, row: number, obs: CpuObserver): void {
   checkCpu(p, cpu, row);
@@ -420,8 +420,8 @@ export function unpin(p: AllocatorParams, s: CpuModelState, label: string, row: 
 }
 
 /** {@link unpin} of an mm record. */
-export function unpinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: number, obs: CpuObserver): void {
-  if (mm.pinned === 0 && mm.refusedPins > 0) {
+export function unpinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: number, obs: CpuObserver, forgiveRefused = true): void {
+  if (forgiveRefused && mm.pinned === 0 && mm.refusedPins > 0) {
     // The matching pin was refused: the driver never holds that reference, so no put is issued.
     mm.refusedPins--;
     return;

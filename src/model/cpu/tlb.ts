@@ -1,5 +1,5 @@
 /**
- * Per-CPU TLBs tagged by ASID, as the kernel-tla `asidalloc` model keeps them (spec allocator.md §4.2):
+ * Per-CPU TLBs tagged by ASID, as the kernel-tla `asidalloc` model keeps them:
  * an entry is (cpu, asid, mm, page) and remembers the trace row that filled it.
  *
  * `page` is a 4 KiB virtual page number, or {@link SPECULATIVE} for the walk the CPU may perform as

@@ -1,5 +1,5 @@
 /**
- * SMMU ASID allocation (spec smmu-sva.md §2): `xa_alloc(&arm_smmu_asid_xa, ..., XA_LIMIT(1,
+ * SMMU ASID allocation: `xa_alloc(&arm_smmu_asid_xa, ..., XA_LIMIT(1,
  * (1 << smmu->asid_bits) - 1))` — the lowest free index in [1, 2^asid_bits - 1]. The same code
  * serves the global xarray (v5.11 on) and the per-SMMU `asid_map` of the 2023 BTM proposal.
  */

@@ -1,12 +1,11 @@
 /**
  * DMA (stage-1 paging) domains: `attach`/`detach` (arm_smmu_attach_dev, domain finalise and free)
- * and `map`/`unmap` on a domain (iommu_map / iommu_unmap through io-pgtable-arm), spec smmu-sva.md §3
- * and §7. A domain is created by its first attach and freed when its last master detaches (as an
+ * and `map`/`unmap` on a domain (iommu_map / iommu_unmap through io-pgtable-arm). A domain is created by its first attach and freed when its last master detaches (as an
  * unmanaged-domain owner such as VFIO does: detach, then iommu_domain_free).
  */
 import { EventError } from '../../trace/errors.js';
 import { xaAllocIn, xaErase, xaInsert } from './asid-pool.js';
-import { atcInv, cfgiCd, tlbiNhAsid, tlbiNhVa } from './iotlb.js';
+import { atcInv, cfgiCd, cfgiSte, tlbiNhAsid, tlbiNhVa } from './iotlb.js';
 import { type Ctx, hasFault, masterOf, pageOf } from './port.js';
 import { latentAfterTagChange, latentAfterUnmap } from './stale.js';
 import { type DmaDomain, type Master, domainAsId, poolIndex } from './state.js';
@@ -30,8 +29,8 @@ export function writeDomainCd(c: Ctx, m: Master, d: DmaDomain): void {
 /**
  * `attach device domain`: `arm_smmu_attach_dev`. The first attach allocates the domain and finalises
  * it on the master's SMMU (`arm_smmu_domain_finalise_s1`: ASID = lowest free in [1, 2^asid_bits - 1]).
- * Attaching to a master behind another SMMU fails -EINVAL in mainline; with `multiSmmuDomains` (seed
- * 004 RFC) it fails only when the domain's ASID is too wide for that SMMU. A master with another
+ * Attaching to a master behind another SMMU fails -EINVAL in mainline; with `multiSmmuDomains` (the
+ * 2023 RFC by M. Shavit) it fails only when the domain's ASID is too wide for that SMMU. A master with another
  * domain attached is moved off it first (the core's domain replacement).
  */
 export function attach(c: Ctx, device: string, name: string, multiSmmu: boolean): void {
@@ -56,7 +55,7 @@ export function attach(c: Ctx, device: string, name: string, multiSmmu: boolean)
     const home = c.st.smmus[d.smmus[0]].name;
     if (!multiSmmu) return fail('EINVAL', `domain ${name} is finalised on ${home}; mainline binds a domain to one SMMU (arm_smmu_attach_dev)`);
     if (d.asid >= 2 ** smmu.asidBits) {
-      return fail('EINVAL', `domain ${name} holds ASID ${d.asid}, too wide for the ${smmu.asidBits}-bit ASIDs of ${smmu.name} (seed 004)`);
+      return fail('EINVAL', `domain ${name} holds ASID ${d.asid}, too wide for the ${smmu.asidBits}-bit ASIDs of ${smmu.name} (Shavit 2023 RFC)`);
     }
     const pool = c.st.pools[poolIndex(c.st, m.smmu)];
     if (!domainPools(c, d).includes(pool) && !xaInsert(pool, d.asid, { kind: 'dma', id: d.id })) {
@@ -68,6 +67,7 @@ export function attach(c: Ctx, device: string, name: string, multiSmmu: boolean)
   m.rid = name;
   d.masters.push(device);
   writeDomainCd(c, m, d);
+  cfgiSte(c, m); // arm_smmu_install_ste_for_dev: the STE now points at the CD table
 }
 
 /** `detach device`: clear the SSID-0 CD (CFGI_CD + sync), ATC_INV; the last master frees the domain. */
@@ -80,6 +80,7 @@ export function detach(c: Ctx, device: string): void {
   }
   m.cds.delete(0);
   cfgiCd(c, m);
+  cfgiSte(c, m);
   atcInv(c, m, 0, 0, -1);
   m.rid = null;
   d.masters.splice(d.masters.indexOf(device), 1);
@@ -88,7 +89,7 @@ export function detach(c: Ctx, device: string): void {
 
 /**
  * `iommu_domain_free` → `arm_smmu_domain_free`: `free_io_pgtable_ops` flushes the whole ASID
- * (TLBI_NH_ASID + sync) on every SMMU of the domain, then the ASID is erased (§3, §7).
+ * (TLBI_NH_ASID + sync) on every SMMU of the domain, then the ASID is erased.
  */
 function domainFree(c: Ctx, d: DmaDomain): void {
   if (!hasFault(c, 'no-purge-on-free')) for (const i of d.smmus) tlbiNhAsid(c, i, d.asid);

@@ -1,11 +1,13 @@
 /**
- * The SMMU TLB (IOTLB) and the devices' ATCs, with the invalidation commands the driver queues
- * (spec smmu-sva.md §7): CMD_TLBI_NH_ASID, CMD_TLBI_NH_VA (per page, or one ranged command with
- * RANGE_INV), CMD_ATC_INV, CMD_CFGI_CD and CMD_SYNC, plus the BTM snoop of CPU broadcast TLBIs.
+ * The SMMU TLB (IOTLB) and the devices' ATCs, with the commands the driver issues to the SMMU's
+ * command queue: CMD_TLBI_NH_ASID, CMD_TLBI_NH_VA (per page, or range commands with RANGE_INV),
+ * CMD_ATC_INV, CMD_CFGI_CD, CMD_CFGI_STE and CMD_SYNC, plus the BTM snoop of CPU broadcast TLBIs.
  * Like QEMU's `smmu_iotlb_*` (hw/arm/smmu-common.c), with every command complete at its CMD_SYNC,
- * which the model issues in the same step.
+ * which the model issues in the same step. Commands are counted as `arm_smmu_cmdq_batch` submits
+ * them: up to CMDQ_BATCH_ENTRIES (64) per `arm_smmu_cmdq_issue_cmdlist`, one CMD_SYNC at the submit.
  */
 import type { Ctx } from './port.js';
+import type { CmdOpcode } from './observer.js';
 import { atcDrop } from './atc.js';
 import type { Master, SmmuInstance, TlbEntry } from './state.js';
 
@@ -60,24 +62,52 @@ function dropAsid(s: SmmuInstance, asid: number, pred?: (e: TlbEntry) => boolean
   dropRange(s, asid, 0, Number.MAX_SAFE_INTEGER, pred);
 }
 
-/** CMD_TLBI_NH_ASID(asid) + CMD_SYNC on SMMU `i`. */
-export function tlbiNhAsid(c: Ctx, i: number, asid: number): void {
-  dropAsid(c.st.smmus[i], asid);
-  const n = c.obs.smmuCounters[i];
-  n.tlbiAsid++;
+/** `CMDQ_BATCH_ENTRIES` (BITS_PER_LONG): commands per `arm_smmu_cmdq_issue_cmdlist` of a batch. */
+export const CMDQ_BATCH_ENTRIES = 64;
+
+/**
+ * Submit `count` commands of `opcode` to SMMU `i` as one `arm_smmu_cmdq_batch`: a full batch is
+ * issued without a sync, the submit issues the rest with one CMD_SYNC (so `count` 0 is just a sync).
+ */
+function submitBatch(c: Ctx, i: number, opcode: CmdOpcode, count: number): void {
+  const n = c.obs.smmuCounters[i]!;
+  n.commands[opcode] += count;
+  n.commands.CMD_SYNC++;
   n.syncs++;
+  n.cmdlists += Math.max(1, Math.ceil(count / CMDQ_BATCH_ENTRIES));
+}
+
+/** CMD_TLBI_NH_ASID(asid) + CMD_SYNC on SMMU `i` (`arm_smmu_tlb_inv_asid`). */
+export function tlbiNhAsid(c: Ctx, i: number, asid: number): void {
+  dropAsid(c.st.smmus[i]!, asid);
+  c.obs.smmuCounters[i]!.tlbiAsid++;
+  submitBatch(c, i, 'CMD_TLBI_NH_ASID', 1);
 }
 
 /**
- * CMD_TLBI_NH_VA for pages [first, last] of `asid` + CMD_SYNC: one ranged command with RANGE_INV,
- * else one per page (`arm_smmu_tlb_inv_range_asid`).
+ * Range commands `__arm_smmu_tlb_inv_range` needs for `pages` 4 KiB pages with RANGE_INV: each takes
+ * `num = (num_pages >> scale) & CMDQ_TLBI_RANGE_NUM_MAX` (5 bits) at `scale = __ffs(num_pages)`.
+ */
+export function rangeCommands(pages: number): number {
+  let cmds = 0;
+  for (let left = pages; left > 0; cmds++) {
+    let scale = 0;
+    while (Math.floor(left / 2 ** scale) % 2 === 0) scale++;
+    left -= (Math.floor(left / 2 ** scale) % 32) * 2 ** scale;
+  }
+  return cmds;
+}
+
+/**
+ * CMD_TLBI_NH_VA for pages [first, last] of `asid` + CMD_SYNC (`arm_smmu_tlb_inv_range_asid`): one
+ * command per page, or the range commands with RANGE_INV, batched.
  */
 export function tlbiNhVa(c: Ctx, i: number, asid: number, first: number, last: number): void {
-  const s = c.st.smmus[i];
+  const s = c.st.smmus[i]!;
   dropRange(s, asid, first, last);
-  const n = c.obs.smmuCounters[i];
-  n.tlbiVa += s.rangeInvalidation ? 1 : last - first + 1;
-  n.syncs++;
+  const count = s.rangeInvalidation ? rangeCommands(last - first + 1) : last - first + 1;
+  c.obs.smmuCounters[i]!.tlbiVa += count;
+  submitBatch(c, i, 'CMD_TLBI_NH_VA', count);
 }
 
 const sharedOnly = (e: TlbEntry): boolean => e.shared;
@@ -93,16 +123,27 @@ export function btmSnoop(c: Ctx, i: number, asid: number, first: number, last: n
   c.obs.smmuCounters[i].btmSnoops++;
 }
 
-/** CMD_ATC_INV for (master, ssid) pages [first, last] (`ssid` -1: every SSID; `last` < 0: all pages). */
+/** StreamIDs a master's per-SID commands go to (a master declared without any has one). */
+const sids = (m: Master): number => Math.max(1, m.streamIds.length);
+
+/**
+ * CMD_ATC_INV for (master, ssid) pages [first, last] (`ssid` -1: every SSID; `last` < 0: all pages):
+ * one per StreamID of an ATS master, batched, one CMD_SYNC (`arm_smmu_atc_inv_master/_domain`).
+ */
 export function atcInv(c: Ctx, m: Master, ssid: number, first: number, last: number): void {
   if (!m.ats) return;
-  c.obs.smmuCounters[m.smmu].atcInv++;
+  c.obs.smmuCounters[m.smmu]!.atcInv += sids(m);
+  submitBatch(c, m.smmu, 'CMD_ATC_INV', sids(m));
   atcDrop(m, ssid, first, last);
 }
 
-/** CMD_CFGI_CD for each StreamID of the master + CMD_SYNC: the configuration cache only, never TLB entries. */
+/** CMD_CFGI_CD for each StreamID of the master + CMD_SYNC (`arm_smmu_sync_cd`): the configuration cache only. */
 export function cfgiCd(c: Ctx, m: Master): void {
-  const n = c.obs.smmuCounters[m.smmu];
-  n.cfgiCd += Math.max(1, m.streamIds.length);
-  n.syncs++;
+  c.obs.smmuCounters[m.smmu]!.cfgiCd += sids(m);
+  submitBatch(c, m.smmu, 'CMD_CFGI_CD', sids(m));
+}
+
+/** CMD_CFGI_STE for each StreamID of the master + CMD_SYNC (`arm_smmu_sync_ste_for_sid`), at attach and detach. */
+export function cfgiSte(c: Ctx, m: Master): void {
+  submitBatch(c, m.smmu, 'CMD_CFGI_STE', sids(m));
 }

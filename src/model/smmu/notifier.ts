@@ -85,7 +85,6 @@ export function invalidateSecondaryTlbs(c: Ctx, mm: number, f: CpuFlush): void {
           const m = c.st.masters.get(x.device)!;
           if (m.smmu === i) atcInv(c, m, x.ssid, f.first, f.notifyWhole ? -1 : f.last);
         }
-        if (ctx.btmInvalidation) c.obs.smmuCounters[i]!.syncs++;
       }
     }
   }

@@ -1,11 +1,11 @@
 import type { CpuViolation } from '../cpu/cpu-model.js';
 
 /**
- * What the SMMU/SVA model reports while it runs: per-SMMU counters, stale-entry findings (spec
- * smmu-sva.md §8) and failed driver calls. Observations are not model state.
+ * What the SMMU/SVA model reports while it runs: per-SMMU counters, stale-entry findings
+ * (docs/model.md) and failed driver calls. Observations are not model state.
  */
 
-/** Stale-entry kinds of spec §8. */
+/** Stale-entry kinds (docs/model.md, "Stale entries"). */
 export const STALE_KINDS = ['S-UNMAP', 'S-ALIAS', 'S-PERM'] as const;
 export type StaleKind = (typeof STALE_KINDS)[number];
 
@@ -47,8 +47,16 @@ export interface DeviceFailure {
   detail: string;
 }
 
+/** Command-queue opcodes the model issues (arm-smmu-v3.h names, `CMDQ_OP_*`). */
+export const CMD_OPCODES = ['CMD_CFGI_STE', 'CMD_CFGI_CD', 'CMD_TLBI_NH_ASID', 'CMD_TLBI_NH_VA', 'CMD_ATC_INV', 'CMD_SYNC'] as const;
+export type CmdOpcode = (typeof CMD_OPCODES)[number];
+
 /** Per-SMMU figures. TLBI counts are commands queued (a per-page loop counts each page). */
 export interface SmmuCounters {
+  /** Commands issued to the command queue, by opcode. */
+  commands: Record<CmdOpcode, number>;
+  /** `arm_smmu_cmdq_issue_cmdlist` calls (a batch of N commands is ceil(N / 64) of them). */
+  cmdlists: number;
   asidsAllocated: number;
   asidsFreed: number;
   asidsMoved: number;
@@ -72,6 +80,8 @@ export interface SmmuCounters {
 
 export function newSmmuCounters(): SmmuCounters {
   return {
+    commands: Object.fromEntries(CMD_OPCODES.map((o) => [o, 0])) as Record<CmdOpcode, number>,
+    cmdlists: 0,
     asidsAllocated: 0, asidsFreed: 0, asidsMoved: 0, attachFailures: 0, bindFailures: 0,
     tlbiAsid: 0, tlbiVa: 0, atcInv: 0, cfgiCd: 0, syncs: 0, btmSnoops: 0, fills: 0, hits: 0, misses: 0, atcHits: 0, faults: 0,
   };

@@ -1,7 +1,7 @@
 /**
- * The IOMMU core's global PASID space (spec smmu-sva.md §4.1): `iommu_alloc_global_pasid(dev)` =
+ * The IOMMU core's global PASID space: `iommu_alloc_global_pasid(dev)` =
  * `ida_alloc_range(&iommu_global_pasid_ida, 1, dev->iommu->max_pasids - 1)` (lowest free, current
- * kernels), or `idr_alloc_cyclic` as in the 2017 RFC (seed 002): a freed PASID is not reused at once.
+ * kernels), or `idr_alloc_cyclic` as in the 2017 SVA RFC: a freed PASID is not reused at once.
  */
 import type { SmmuModelState } from './state.js';
 

@@ -13,6 +13,8 @@ export interface CpuPort {
   pin(mm: number, row: number): number;
   /** `arm64_mm_context_put`. */
   unpin(mm: number, row: number): void;
+  /** `arm64_mm_context_put` by a driver that did not check its get (the put is issued all the same). */
+  putWithoutGet(mm: number, row: number): void;
   /** The CPU ASID the mm holds in the current generation, or 0 (for the `skip-pin` what-if). */
   currentAsid(mm: number): number;
   /** The mm's PTE for a page (the walk an SMMU does through TTB0). */

@@ -144,7 +144,7 @@ function uncheckedRefusedPin(c: Ctx, ctx: SvaContext, sva: SvaMm, pool: number, 
   });
   const held = xaLoad(c.st.pools[pool]!, 0);
   if (held !== undefined) {
-    c.cpu.unpin(sva.key, c.row); // out_put_asid: arm64_mm_context_put without a get
+    c.cpu.putWithoutGet(sva.key, c.row); // out_put_asid: arm64_mm_context_put without a get
     return ['EINVAL', `ASID 0 already holds the SVA domain of another refused pin (WARN in arm_smmu_share_asid)`];
   }
   xaStore(c.st.pools[pool]!, 0, { kind: 'sva', id: ctx.id });

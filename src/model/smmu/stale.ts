@@ -1,5 +1,5 @@
 /**
- * Stale IOTLB/ATC entries (spec smmu-sva.md §8): S-UNMAP (use after unmap), S-ALIAS (ASID or SSID
+ * Stale IOTLB/ATC entries (docs/model.md): S-UNMAP (use after unmap), S-ALIAS (ASID or SSID
  * re-bound to another address space without a purge) and S-PERM (rights differ from the PTE), checked
  * at every DMA hit and, as latent checks, right after every completed unmap, unbind, release, domain
  * free and ASID free.
@@ -67,7 +67,7 @@ function report(
 }
 
 /**
- * A DMA hit on `e` through a context reaching address space `cur`: classify it (§8).
+ * A DMA hit on `e` through a context reaching address space `cur`: classify it.
  * @param aliasRow row at which the tag (ASID, or SSID for the ATC) left its previous owner
  * @returns true if the hit was stale (reported).
  */

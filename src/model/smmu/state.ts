@@ -1,5 +1,5 @@
 /**
- * State of the SMMUv3 / SVA side of the system (shared/spec/smmu-sva.md §2–§4): SMMU instances with
+ * State of the SMMUv3 / SVA side of the system: SMMU instances with
  * their IOTLBs, ASID pools, masters with their CD tables and ATCs, DMA (stage-1) domains, SVA
  * contexts, the PASID allocator and the driver operations replayed in steps.
  *
@@ -13,7 +13,7 @@ import type { DriverDesign, KernelFeatures } from '../kernel/eras.js';
 /**
  * One IOTLB (or ATC) entry. QEMU keys the IOTLB on {iova, asid, vmid, tg, level} (`SMMUIOTLBKey`);
  * no stage 2 is modelled, so the VMID is constant, and all entries are 4 KiB leaf pages. The extra
- * fields are what the stale checks of spec §8 need: which address space filled it, from which
+ * fields are what the stale checks need: which address space filled it, from which
  * mapping (epoch), with which rights, and whether the CD had ASET=0 (visible to CPU broadcast TLBI).
  */
 export interface TlbEntry {
@@ -60,7 +60,7 @@ export interface AsidPool {
   releasedRow: Map<number, number>;
 }
 
-/** A context descriptor as the model needs it (§3): the ASID, the address space behind TTB0, ASET. */
+/** A context descriptor as the model needs it: the ASID, the address space behind TTB0, ASET. */
 export interface Cd {
   readonly asid: number;
   readonly as: number;

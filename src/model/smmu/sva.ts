@@ -200,7 +200,7 @@ function freeContext(c: Ctx, ctx: SvaContext, sva: SvaMm, flush: boolean, smmu: 
   xaErase(c.st.pools[pool], ctx.asid, c.row);
   c.obs.smmuCounters[smmu].asidsFreed++;
   for (; ctx.pins > 0; ctx.pins--) c.cpu.unpin(sva.key, c.row);
-  if (ctx.putWithoutPin) c.cpu.unpin(sva.key, c.row);
+  if (ctx.putWithoutPin) c.cpu.putWithoutGet(sva.key, c.row);
   c.st.svaContexts.delete(ctx.id);
   c.st.svaIndex.delete(svaKey(ctx.mm, ctx.smmu));
   latentAfterTagChange(c, poolSmmus(c, pool), ctx.asid, -Infinity);
