@@ -13,7 +13,6 @@ import {
   type CpuObserver,
   MAP_UPGRADED,
   MAX_TLBI_OPS,
-  PAGE_SHIFT,
   access,
   cloneCpuModel,
   createCpuModel,
@@ -28,8 +27,9 @@ import {
   unpin,
   unpinMm,
   walkMm,
-} from './cpu/cpu-model.js';
+} from './cpu/index.js';
 import { tlbCanonical } from './cpu/tlb.js';
+import { pageOf } from './pages.js';
 import * as smmu from './smmu/index.js';
 import { PROT_READ, PROT_WRITE, type TraceEvent } from '../trace/events.js';
 import type { SystemConfig } from '../trace/system.js';
@@ -142,8 +142,8 @@ function broadcastAsids(m: SystemModel, key: number): number[] {
  * not upgrades; from v6.6 the arm64 flush functions call it, `flush_tlb_mm` as the whole ASID.
  */
 function afterCpuFlush(m: SystemModel, obs: SystemObserver, key: number, va: number, size: number, upgrade: boolean, row: number): void {
-  const first = Math.floor(va / 2 ** PAGE_SHIFT);
-  const last = Math.floor((va + size - 1) / 2 ** PAGE_SHIFT);
+  const first = pageOf(va);
+  const last = pageOf(va + size - 1);
   const arch = m.config.features.archNotifier;
   const wholeOnCpu = !upgrade && last - first + 1 >= MAX_TLBI_OPS; // an upgrade flushes page by page
   smmu.invalidateSecondaryTlbs(ctxOf(m, obs, row), key, {

@@ -2,7 +2,7 @@
  * Finding classes a CI job can fail on (`--fail-on` of `replay` and `check`), and the test of a
  * report against them.
  */
-import { CPU_VIOLATION_KINDS } from '../model/cpu/cpu-model.js';
+import { CPU_VIOLATION_KINDS } from '../model/cpu/index.js';
 import { STALE_KINDS } from '../model/smmu/index.js';
 import type { Report } from './report.js';
 

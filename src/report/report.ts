@@ -4,8 +4,8 @@
  * object, with keys in a fixed order, so `--json` output is byte-identical.
  */
 import { PinOutcome, newCounters } from '../model/cpu/allocator.js';
-import type { CpuViolation, CpuViolationKind, MmState } from '../model/cpu/cpu-model.js';
-import { CPU_VIOLATION_KINDS } from '../model/cpu/cpu-model.js';
+import type { CpuViolation, CpuViolationKind, MmState } from '../model/cpu/index.js';
+import { CPU_VIOLATION_KINDS } from '../model/cpu/index.js';
 import type { SystemModel, SystemObserver } from '../model/system.js';
 import {
   type DeviceFailure,

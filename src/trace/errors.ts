@@ -27,17 +27,4 @@ export class InputError extends Error {
   }
 }
 
-/**
- * A semantically invalid event found while replaying (a schedule of a task that is not alive, ...).
- * The engine turns it into an {@link InputError} naming the file and line.
- */
-export class EventError extends Error {
-  override readonly name = 'EventError';
-  constructor(
-    message: string,
-    public row: number,
-    public field?: string,
-  ) {
-    super(message);
-  }
-}
+export { EventError } from '../model/errors.js';

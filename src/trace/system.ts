@@ -6,33 +6,12 @@
  */
 import { z } from 'zod';
 import { ALLOCATOR_VARIANTS } from '../model/cpu/variants.js';
-import { DEFAULT_KERNEL, DRIVER_DESIGNS, type KernelFeatures, resolveKernel } from '../model/kernel/eras.js';
+import { FAULTS, PASID_ALLOCATORS, type SystemConfig } from '../model/config.js';
+import { DEFAULT_KERNEL, DRIVER_DESIGNS, resolveKernel } from '../model/kernel/eras.js';
 
 export { DRIVER_DESIGNS, type DriverDesign } from '../model/kernel/eras.js';
 
-/**
- * Injected driver bugs and hypothetical kernels. Each one removes one step the kernel performs, so
- * the stale-IOTLB checks can be shown to catch its absence. (What changed between releases is not
- * a fault: name the kernel.)
- */
-export const FAULTS = [
-  /** A BTM design uses the CPU ASID without `arm64_mm_context_get` (no pin). */
-  'skip-pin',
-  /** The S1 ASID move skips TLBI_NH_ASID of the old ASID (its third step). */
-  'no-old-asid-purge',
-  /** Domain / SVA-domain free erases the ASID without its TLBI (and ATC invalidation). */
-  'no-purge-on-free',
-  /** `arm_smmu_mm_release` skips TLBI_NH_ASID and the ATC invalidation. */
-  'no-release-tlbi',
-  /** The SMMU advertises BTM but firmware never enabled DVM: CPU broadcasts do not reach it. */
-  'no-dvm',
-  /** munmap of an mm live on at most one CPU uses a CPU-local TLBI (never snooped). */
-  'local-tlbi',
-] as const;
-export type Fault = (typeof FAULTS)[number];
-
-/** PASID allocators: `lowest` = `ida_alloc_range` (current), `cyclic` = `idr_alloc_cyclic` (2017 RFC). */
-export const PASID_ALLOCATORS = ['lowest', 'cyclic'] as const;
+export { FAULTS, type Fault, PASID_ALLOCATORS, type SystemConfig } from '../model/config.js';
 
 const name = z.string().regex(/^[A-Za-z0-9_.:\-/]+$/, 'a name of letters, digits and _.:-/');
 
@@ -122,20 +101,6 @@ export const SystemSchema = z
 
 type ParsedSystem = z.output<typeof SystemSchema>;
 
-/**
- * A validated system with its kernel resolved: the era, and the allocator, driver design and
- * behaviours it implies (overrides applied).
- */
-export interface SystemConfig extends Omit<ParsedSystem, 'allocator' | 'driver'> {
-  /** The era the kernel version falls in (`v6.11+`, `v5.12-v5.17`, `rfc-btm-2023`, ...). */
-  era: string;
-  allocator: NonNullable<ParsedSystem['allocator']>;
-  driver: NonNullable<ParsedSystem['driver']>;
-  /** What the kernel does where releases differ (see model/kernel/eras.ts). */
-  features: KernelFeatures;
-  /** The commits that define the era. */
-  sources: readonly string[];
-}
 /** What a preamble or the command line may give (everything optional). */
 export type SystemInput = z.input<typeof SystemSchema>;
 
@@ -162,9 +127,10 @@ export function systemPreamble(s: SystemConfig): SystemInput {
   return input;
 }
 
-/** zod issues as one readable line each: `asidBits: expected ...`. */
-export function formatZodIssues(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(system)'}: ${i.message}`).join('; ');
+/** zod issues as one readable line each: `asidBits: expected ...`; fields in `fromFlags` are marked "(set on the command line)". */
+export function formatZodIssues(err: z.ZodError, fromFlags: ReadonlySet<string> = new Set()): string {
+  const where = (i: z.core.$ZodIssue) => (i.path.length ? i.path.join('.') : '(system)') + (fromFlags.has(String(i.path[0])) ? ' (set on the command line)' : '');
+  return err.issues.map((i) => `${where(i)}: ${i.message}`).join('; ');
 }
 
 /**
@@ -179,6 +145,6 @@ export function resolveSystem(preamble: unknown, overrides: Partial<SystemInput>
   const merged: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
   const r = SystemSchema.safeParse(merged);
-  if (!r.success) throw new Error(`invalid system: ${formatZodIssues(r.error)}`);
+  if (!r.success) throw new Error(`invalid system: ${formatZodIssues(r.error, new Set(Object.keys(overrides).filter((k) => overrides[k as keyof SystemInput] !== undefined)))}`);
   return withEra(r.data);
 }

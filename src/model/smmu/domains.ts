@@ -6,7 +6,8 @@
 import { EventError } from '../../trace/errors.js';
 import { xaAllocIn, xaErase, xaInsert } from './asid-pool.js';
 import { atcInv, cfgiCd, cfgiSte, tlbiNhAsid, tlbiNhVa } from './iotlb.js';
-import { type Ctx, hasFault, masterOf, pageOf } from './port.js';
+import { type Ctx, hasFault, masterOf } from './port.js';
+import { pageRange, vaOf } from '../pages.js';
 import { latentAfterTagChange, latentAfterUnmap } from './stale.js';
 import { type DmaDomain, type Master, domainAsId, poolIndex } from './state.js';
 
@@ -112,11 +113,10 @@ function liveDomain(c: Ctx, name: string): DmaDomain {
  */
 export function iommuMap(c: Ctx, name: string, va: number, size: number, prot: number): void {
   const d = liveDomain(c, name);
-  const first = pageOf(va);
-  const last = pageOf(va + size - 1);
+  const [first, last] = pageRange(va, size, c.row);
   for (let pg = first; pg <= last; pg++) {
     if ((d.ptes.get(pg)?.prot ?? 0) !== 0) {
-      c.obs.failure({ row: c.row, call: 'map', errno: 'EEXIST', device: null, smmu: c.st.smmus[d.smmus[0]].name, detail: `iommu_map of domain ${name}: IOVA 0x${(pg * 4096).toString(16)} is already mapped` });
+      c.obs.failure({ row: c.row, call: 'map', errno: 'EEXIST', device: null, smmu: c.st.smmus[d.smmus[0]].name, detail: `iommu_map of domain ${name}: IOVA 0x${vaOf(pg).toString(16)} is already mapped` });
       return;
     }
   }
@@ -130,8 +130,7 @@ export function iommuMap(c: Ctx, name: string, va: number, size: number, prot: n
  */
 export function iommuUnmap(c: Ctx, name: string, va: number, size: number): void {
   const d = liveDomain(c, name);
-  const first = pageOf(va);
-  const last = pageOf(va + size - 1);
+  const [first, last] = pageRange(va, size, c.row);
   let any = false;
   for (let pg = first; pg <= last; pg++) {
     const old = d.ptes.get(pg);

@@ -1,4 +1,4 @@
-import type { CpuViolation } from '../cpu/cpu-model.js';
+import type { CpuViolation } from '../cpu/index.js';
 
 /**
  * What the SMMU/SVA model reports while it runs: per-SMMU counters, stale-entry findings

@@ -3,7 +3,7 @@
  * pinning (`arm64_mm_context_get`/`_put`), the mm's current CPU ASID, and walking a process page
  * table through an SVA CD's TTB0.
  */
-import type { Pte } from '../cpu/cpu-model.js';
+import type { Pte } from '../cpu/index.js';
 import { EventError } from '../../trace/errors.js';
 import type { SmmuObserver } from './observer.js';
 import type { SmmuModelState } from './state.js';
@@ -32,9 +32,7 @@ export interface Ctx {
   readonly row: number;
 }
 
-/** 4 KiB pages. */
-export const PAGE_SHIFT = 12;
-export const pageOf = (va: number): number => Math.floor(va / 2 ** PAGE_SHIFT);
+export { PAGE_SHIFT, pageOf } from '../pages.js';
 
 /** `CMDQ_MAX_TLBI_OPS` = 1 << (PAGE_SHIFT - 3): above this, SVA invalidation falls back to a whole-ASID TLBI. */
 export const CMDQ_MAX_TLBI_OPS = 512;

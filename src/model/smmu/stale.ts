@@ -4,7 +4,7 @@
  * at every DMA hit and, as latent checks, right after every completed unmap, unbind, release, domain
  * free and ASID free.
  */
-import type { Pte } from '../cpu/cpu-model.js';
+import type { Pte } from '../cpu/index.js';
 import { protName } from '../../trace/events.js';
 import type { StaleFinding, StaleKind } from './observer.js';
 import { atcEntries } from './atc.js';

@@ -6,7 +6,7 @@
  * Plain data only (Maps, arrays, numbers, strings): `structuredClone` copies it and a sorted JSON
  * dump digests it, so a search can branch from any state.
  */
-import type { Pte } from '../cpu/cpu-model.js';
+import type { Pte } from '../cpu/index.js';
 import type { Fault, SystemConfig } from '../../trace/system.js';
 import type { DriverDesign, KernelFeatures } from '../kernel/eras.js';
 

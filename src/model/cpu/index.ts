@@ -1,0 +1,11 @@
+/**
+ * The CPU side of the system: tasks and address spaces, the ASID allocator (allocator.ts, after
+ * arch/arm64/mm/context.c), per-CPU TTBRs and TLBs, and the invariants checked after every event.
+ * The rest of the model uses only what this file exports.
+ */
+export { type CpuModelState, type CpuObserver, type MmState, cloneCpuModel, createCpuModel, lookupMm, walkMm } from './state.js';
+export { CPU_VIOLATION_KINDS, type CpuViolation, type CpuViolationKind } from './invariants.js';
+export { exec, exit, fork, schedule } from './tasks.js';
+export { pin, pinMm, unpin, unpinMm } from './pins.js';
+export { MAP_DOWNGRADED, MAP_UPGRADED, MAX_TLBI_OPS, access, mapMm, unmapMm } from './mappings.js';
+export { INITIAL_PTE, type Pte } from './page-table.js';

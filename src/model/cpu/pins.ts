@@ -1,0 +1,64 @@
+/**
+ * Pins as a device driver takes them: `arm64_mm_context_get` / `arm64_mm_context_put` on an mm (by
+ * trace label, or by key for the SMMU side), with the CPU-side bookkeeping (pinned ASID stability,
+ * exited mms kept alive while pinned).
+ */
+import { PinOutcome, ctxAsid, mmContextGet, mmContextPut, pinAsid, pinOutcome } from './allocator.js';
+import type { AllocatorParams } from './allocator.js';
+import { type CpuModelState, type CpuObserver, type MmState, lookupMm } from './state.js';
+import { checkActive, noteNewContext } from './invariants.js';
+import { retire } from './tasks.js';
+
+/**
+ * `pin mm`: `arm64_mm_context_get`, as a device driver calls it.
+ * @returns the ASID a device must use (`asid | 1` under KPTI), or 0 when the pin was refused.
+ */
+export function pin(p: AllocatorParams, s: CpuModelState, label: string, row: number, obs: CpuObserver): number {
+  return pinMm(p, s, lookupMm(s, label, row), row, obs);
+}
+
+/** {@link pin} of an mm record (the SVA model holds records, not labels). */
+export function pinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: number, obs: CpuObserver): number {
+  const prevCtx = mm.ctx;
+  const r = mmContextGet(p, s.alloc, mm, obs.counters);
+  const outcome = pinOutcome(r);
+  if (outcome === PinOutcome.Refused || outcome === PinOutcome.Exhausted) mm.refusedPins++;
+  if (outcome === PinOutcome.Exhausted) {
+    obs.violation({ row, kind: 'no-free-asid', mm: mm.label, detail: `no free ASID after rollover to generation ${s.alloc.generation}` });
+  } else if (outcome === PinOutcome.Pinned) {
+    if (mm.ctx !== prevCtx) noteNewContext(p, s, mm, prevCtx, row, obs);
+    mm.pinnedAsid = ctxAsid(mm.ctx);
+    checkActive(s, mm, row, obs);
+  }
+  obs.pin(row, mm.label, outcome, pinAsid(r), s.alloc.nrPinned);
+  return outcome === PinOutcome.Pinned || outcome === PinOutcome.Repinned ? pinAsid(r) : 0;
+}
+
+/**
+ * `unpin mm`: `arm64_mm_context_put`. An unpin matching a refused pin is not issued (a driver whose
+ * `arm64_mm_context_get` returned 0 holds nothing to put); one with no pin at all is a violation.
+ */
+export function unpin(p: AllocatorParams, s: CpuModelState, label: string, row: number, obs: CpuObserver): void {
+  unpinMm(p, s, lookupMm(s, label, row, true), row, obs);
+}
+
+/** {@link unpin} of an mm record. */
+export function unpinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: number, obs: CpuObserver, forgiveRefused = true): void {
+  if (forgiveRefused && mm.pinned === 0 && mm.refusedPins > 0) {
+    // The matching pin was refused: the driver never holds that reference, so no put is issued.
+    mm.refusedPins--;
+    return;
+  }
+  if (!mmContextPut(p, s.alloc, mm)) {
+    obs.violation({ row, kind: 'unbalanced-unpin', mm: mm.label, detail: `unpin of mm ${mm.label}, which holds no pin` });
+    return;
+  }
+  obs.unpinned();
+  if (mm.pinned > 0) return;
+  mm.pinnedAsid = -1;
+  if (s.zombies.get(mm.label) === mm.key) {
+    s.zombies.delete(mm.label);
+    retire(s, mm, obs);
+  }
+}
+

@@ -1,0 +1,163 @@
+/**
+ * The CPU side's state: tasks, address spaces (mm) with their page tables, the ASID allocator,
+ * per-CPU TTBRs and TLBs; and the observer through which the steps report what they do.
+ *
+ * Plain data (Maps, typed arrays, numbers): {@link cloneCpuModel} copies it for a search that
+ * branches; every step mutates it in place.
+ */
+import { type AllocatorCounters, type AllocatorParams, type AllocatorState, type MmContext, type PinOutcome, cloneAllocator, createAllocator } from './allocator.js';
+import { type TlbState, cloneTlb, createTlb } from './tlb.js';
+import { type PageTable, type Pte, INITIAL_PTE, clonePageTable, createPageTable, ptWalk } from './page-table.js';
+import { EventError } from '../errors.js';
+import type { CpuViolation } from './invariants.js';
+
+/** An address space (`struct mm_struct`) as the CPU side sees it. */
+export interface MmState extends MmContext {
+  key: number;
+  /** Trace `mm` value, or `<task>@<row>` for an anonymous mm. */
+  label: string;
+  /** Live tasks using it (mm_users). */
+  users: number;
+  /** ASID number held while pinned (-1 when not pinned). */
+  pinnedAsid: number;
+  /** Pins refused and not yet matched by an unpin (a driver whose get failed does not put). */
+  refusedPins: number;
+  /** Times its ASID number changed (a fresh number after a rollover). */
+  asidChanges: number;
+  /**
+   * The process page table as extents ({@link PageTable}). A page no `map`/`unmap` touched is
+   * mapped read-write since the trace began ({@link INITIAL_PTE}). The SMMU walks it for SVA.
+   */
+  pt: Readonly<PageTable>;
+  /** Mapping version counter: each map/unmap takes the next value for the mappings it creates or removes. */
+  epoch: number;
+}
+
+export { INITIAL_PTE, type Pte } from './page-table.js';
+
+/** The page table of an mm no map/unmap touched yet: shared, never written (see {@link ptOf}). */
+export const UNTOUCHED_PT: Readonly<PageTable> = Object.freeze(createPageTable());
+
+/** The page table of `mm` for writing (one of its own on the first write; most mms never get one). */
+export function ptOf(mm: MmState): PageTable {
+  if (mm.pt === UNTOUCHED_PT) mm.pt = createPageTable();
+  return mm.pt as PageTable;
+}
+
+/** Walk the process page table (what an SMMU does through an SVA CD's TTB0). */
+export function walkMm(mm: MmState, page: number): Pte {
+  return ptWalk(mm.pt, page);
+}
+
+export interface CpuModelState {
+  alloc: AllocatorState;
+  tlb: TlbState;
+  /** task id -> mm key. */
+  tasks: Map<number, number>;
+  mms: Map<number, MmState>;
+  /** Live mm labels -> key. */
+  labels: Map<string, number>;
+  /** Labels of exited mms still pinned by a driver -> key (only `unpin` reaches them). */
+  zombies: Map<string, number>;
+  nextKey: number;
+  /** Task current on each CPU (0 = idle / kernel thread). */
+  curTask: Int32Array;
+  /** mm in TTBR0 (the CPU's active_mm; stays across lazy-TLB idle), -1 = none yet. */
+  ttbrMm: Int32Array;
+  /** ASID in TTBR1 (allocator number; the EL0 half is `asid | 1` under KPTI). */
+  ttbrAsid: Int32Array;
+  /** Per allocator index: last mm key given that ASID, and the generation it got it in. */
+  ownerKey: Int32Array;
+  ownerGen: Float64Array;
+}
+
+/** Callbacks through which the model reports what it does (observations are not model state). */
+export interface CpuObserver {
+  counters: AllocatorCounters & {
+    switches: number;
+    sameMmSwitches: number;
+    idleSwitches: number;
+    accesses: number;
+    faults: number;
+    tlbiAsid: number;
+    tlbiVa: number;
+  };
+  violation(v: CpuViolation): void;
+  rollover(row: number, generation: number): void;
+  pin(row: number, mm: string, outcome: PinOutcome, asid: number, held: number): void;
+  /** A successful `arm64_mm_context_put`. */
+  unpinned(): void;
+  /** An mm's record is dropped (exited and unpinned). */
+  retired(mm: MmState): void;
+}
+
+export function createCpuModel(p: AllocatorParams): CpuModelState {
+  const n = p.cfg.cpus;
+  return {
+    alloc: createAllocator(p),
+    tlb: createTlb(n),
+    tasks: new Map(),
+    mms: new Map(),
+    labels: new Map(),
+    zombies: new Map(),
+    nextKey: 0,
+    curTask: new Int32Array(n),
+    ttbrMm: new Int32Array(n).fill(-1),
+    ttbrAsid: new Int32Array(n),
+    ownerKey: new Int32Array(p.numIdx).fill(-1),
+    ownerGen: new Float64Array(p.numIdx),
+  };
+}
+
+export function cloneCpuModel(s: CpuModelState): CpuModelState {
+  const mms = new Map<number, MmState>();
+  for (const [k, m] of s.mms) mms.set(k, { ...m, pt: m.pt === UNTOUCHED_PT ? m.pt : clonePageTable(m.pt) });
+  return {
+    alloc: cloneAllocator(s.alloc),
+    tlb: cloneTlb(s.tlb),
+    tasks: new Map(s.tasks),
+    mms,
+    labels: new Map(s.labels),
+    zombies: new Map(s.zombies),
+    nextKey: s.nextKey,
+    curTask: s.curTask.slice(),
+    ttbrMm: s.ttbrMm.slice(),
+    ttbrAsid: s.ttbrAsid.slice(),
+    ownerKey: s.ownerKey.slice(),
+    ownerGen: s.ownerGen.slice(),
+  };
+}
+
+export function labelOf(s: CpuModelState, key: number): string {
+  return s.mms.get(key)?.label ?? `#${key}`;
+}
+
+export function newMm(s: CpuModelState, label: string): MmState {
+  const mm: MmState = {
+    key: s.nextKey++,
+    label,
+    ctx: 0,
+    pinned: 0,
+    users: 1,
+    pinnedAsid: -1,
+    refusedPins: 0,
+    asidChanges: 0,
+    pt: UNTOUCHED_PT,
+    epoch: 0,
+  };
+  s.mms.set(mm.key, mm);
+  s.labels.set(label, mm.key);
+  return mm;
+}
+
+export function checkCpu(p: AllocatorParams, cpu: number, row: number): void {
+  if (cpu >= p.cfg.cpus) throw new EventError(`cpu ${cpu} does not exist: the system has ${p.cfg.cpus} CPUs (0-${p.cfg.cpus - 1})`, row, 'cpu');
+}
+
+/** The live mm named `label` (or, with `allowZombie`, an exited one still pinned). */
+export function lookupMm(s: CpuModelState, label: string, row: number, allowZombie = false): MmState {
+  const key = s.labels.get(label) ?? (allowZombie ? s.zombies.get(label) : undefined);
+  if (key === undefined) throw new EventError(`mm ${label} is not a live address space (no fork names it, or its last task exited)`, row, 'mm');
+  return s.mms.get(key)!;
+}
+

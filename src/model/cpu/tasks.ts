@@ -1,0 +1,102 @@
+/**
+ * Tasks and their address spaces: fork (CLONE_VM or a fresh mm), exec (`exec_mmap`), exit
+ * (`exit_mm`, the mm ends with its last user), and `schedule` (`context_switch` -> `switch_mm` ->
+ * `check_and_switch_context`).
+ */
+import { SWITCH_EXHAUSTED, SWITCH_LOCAL_FLUSH, SWITCH_NEW_CONTEXT, SWITCH_ROLLOVER, checkAndSwitchContext, ctxAsid } from './allocator.js';
+import type { AllocatorParams } from './allocator.js';
+import { SPECULATIVE, localFlushTlbAll } from './tlb.js';
+import { EventError } from '../errors.js';
+import { type CpuModelState, type CpuObserver, type MmState, checkCpu, labelOf, lookupMm, newMm } from './state.js';
+import { checkActive, fillAndCheck, noteNewContext } from './invariants.js';
+
+/** Drop one user of an mm (task exit or exec); the last one ends the address space. */
+export function mmput(s: CpuModelState, key: number, obs: CpuObserver): void {
+  const mm = s.mms.get(key)!;
+  if (--mm.users > 0) return;
+  s.labels.delete(mm.label);
+  if (mm.pinned > 0) s.zombies.set(mm.label, key);
+  else retire(s, mm, obs);
+}
+
+export function retire(s: CpuModelState, mm: MmState, obs: CpuObserver): void {
+  s.mms.delete(mm.key);
+  obs.retired(mm);
+}
+
+/** `fork task [mm]`: `copy_process` → `init_new_context` (ctx 0, not pinned), or CLONE_VM into a live mm. */
+export function fork(s: CpuModelState, task: number, label: string | undefined, row: number): void {
+  if (task === 0) throw new EventError('task 0 is the idle task and cannot be forked', row, 'task');
+  if (s.tasks.has(task)) throw new EventError(`task ${task} is already alive (exit it before its id is reused)`, row, 'task');
+  if (label !== undefined) {
+    const live = s.labels.get(label);
+    if (live !== undefined) {
+      s.mms.get(live)!.users++;
+      s.tasks.set(task, live);
+      return;
+    }
+  }
+  s.tasks.set(task, newMm(s, label ?? `${task}@${row}`).key);
+}
+
+/**
+ * `exec task [mm]`: the task gets a fresh address space (`exec_mmap`); the old one loses a user.
+ * If the task is current on a CPU, `exec_mmap` → `activate_mm` → `switch_mm` installs the new mm there
+ * at once (`check_and_switch_context` on that CPU).
+ */
+export function exec(p: AllocatorParams, s: CpuModelState, task: number, label: string | undefined, row: number, obs: CpuObserver): void {
+  const old = s.tasks.get(task);
+  if (old === undefined) throw new EventError(`task ${task} is not alive`, row, 'task');
+  if (label !== undefined && s.labels.has(label)) throw new EventError(`mm ${label} is already live: exec needs a fresh address space`, row, 'mm');
+  s.tasks.set(task, newMm(s, label ?? `${task}@${row}`).key);
+  for (let c = 0; c < s.curTask.length; c++) if (s.curTask[c] === task) schedule(p, s, c, task, row, obs);
+  mmput(s, old, obs);
+}
+
+/** `exit task`: `exit_mm`; the address space ends with its last task. CPUs keep it as active_mm (lazy TLB). */
+export function exit(s: CpuModelState, task: number, row: number, obs: CpuObserver): void {
+  const old = s.tasks.get(task);
+  if (old === undefined) throw new EventError(`task ${task} is not alive`, row, 'task');
+  s.tasks.delete(task);
+  for (let c = 0; c < s.curTask.length; c++) if (s.curTask[c] === task) s.curTask[c] = 0;
+  mmput(s, old, obs);
+}
+
+/**
+ * `schedule cpu task`: `context_switch` → `switch_mm` → `check_and_switch_context` when the mm changes;
+ * task 0 (idle / kernel thread) is lazy TLB and switches nothing. Order as the kernel does it:
+ * allocator, pending local flush (TTBR still holds the outgoing mm), `active_asids`, TTBR, then the
+ * speculative walk of the new mm.
+ */
+export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task: number, row: number, obs: CpuObserver): void {
+  checkCpu(p, cpu, row);
+  const n = obs.counters;
+  if (task === 0) {
+    s.curTask[cpu] = 0;
+    n.idleSwitches++;
+    return;
+  }
+  const key = s.tasks.get(task);
+  if (key === undefined) throw new EventError(`task ${task} is not alive (fork it first)`, row, 'task');
+  s.curTask[cpu] = task;
+  if (s.ttbrMm[cpu] === key) {
+    n.sameMmSwitches++;
+    return;
+  }
+  n.switches++;
+  const mm = s.mms.get(key)!;
+  const prevCtx = mm.ctx;
+  const flags = checkAndSwitchContext(p, s.alloc, mm, cpu, n);
+  if (flags & SWITCH_ROLLOVER) obs.rollover(row, s.alloc.generation);
+  if (flags & SWITCH_EXHAUSTED) {
+    obs.violation({ row, kind: 'no-free-asid', cpu, mm: mm.label, detail: `no free ASID after rollover to generation ${s.alloc.generation} (all taken by pinned and reserved ASIDs)` });
+    return;
+  }
+  if (flags & SWITCH_LOCAL_FLUSH) localFlushTlbAll(s.tlb, cpu, s.ttbrMm[cpu], s.ttbrAsid[cpu]);
+  if (flags & SWITCH_NEW_CONTEXT) noteNewContext(p, s, mm, prevCtx, row, obs);
+  s.ttbrMm[cpu] = key;
+  s.ttbrAsid[cpu] = ctxAsid(mm.ctx);
+  fillAndCheck(s, cpu, mm, SPECULATIVE, row, obs);
+  checkActive(s, mm, row, obs);
+}
+
