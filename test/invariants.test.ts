@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { makeCtx } from '../src/model/cpu/allocator.js';
-import { createSystem, step } from '../src/model/system.js';
+import { createSystem, step, summarize } from '../src/model/system.js';
 import { ReportCollector } from '../src/report/report.js';
 import { resolveSystem } from '../src/trace/system.js';
 import type { TraceEvent } from '../src/trace/events.js';
@@ -17,7 +17,7 @@ function harness(cpus: number, asidBits: number) {
   const m = createSystem(resolveSystem({ cpus, asidBits, whatIf: true, unmapKernelAtEl0: false }, {}));
   const col = new ReportCollector();
   const play = (text: string) => mini(text).forEach((e) => step(m, e, col));
-  const report = () => col.finish('t', m);
+  const report = () => col.finish('t', summarize(m));
   const mm = (label: string) => m.cpu.mms.get(m.cpu.labels.get(label)!)!;
   return { m, col, play, report, mm };
 }

@@ -7,10 +7,12 @@
  * CPU TLB flushes reaching BTM SMMUs and mmu notifiers, and the mm-release path at exit.
  */
 import { createHash } from 'node:crypto';
-import { type AllocatorParams, ctxAsid, ctxGen, resolveParams } from './cpu/allocator.js';
+import { type AllocatorParams, type PinLimit, ctxAsid, ctxGen, resolveParams } from './cpu/allocator.js';
 import {
   type CpuModelState,
   type CpuObserver,
+  type MmRecord,
+  mmRecord,
   MAP_UPGRADED,
   MAX_TLBI_OPS,
   access,
@@ -42,6 +44,25 @@ export interface SystemModel {
 }
 
 export interface SystemObserver extends CpuObserver, smmu.SmmuObserver {}
+
+/** A read-only summary of a model's state, for reports. */
+export interface SystemSummary {
+  readonly config: SystemConfig;
+  readonly allocator: { variant: string; source: string; available: number; generation: number; pinLimit: PinLimit };
+  /** Address spaces still known to the CPU side (live, or exited but pinned). */
+  readonly mms: readonly MmRecord[];
+  readonly smmu: smmu.SmmuSummary;
+}
+
+export function summarize(m: SystemModel): SystemSummary {
+  const p = m.params;
+  return {
+    config: m.config,
+    allocator: { variant: p.cfg.variant, source: p.traits.source, available: p.available, generation: m.cpu.alloc.generation, pinLimit: p.pinLimit },
+    mms: [...m.cpu.mms.values()].map(mmRecord),
+    smmu: smmu.summarizeSmmu(m.smmu),
+  };
+}
 
 export function createSystem(config: SystemConfig): SystemModel {
   const params = resolveParams({

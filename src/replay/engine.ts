@@ -4,7 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
-import { createSystem, step } from '../model/system.js';
+import { createSystem, step, summarize } from '../model/system.js';
 import { type Report, ReportCollector } from '../report/report.js';
 import type { TraceEvent } from '../trace/events.js';
 import { EventError, InputError } from '../trace/errors.js';
@@ -41,7 +41,7 @@ export function replayEvents(events: Iterable<TraceEvent>, system: SystemConfig,
   const model = createSystem(system);
   const col = new ReportCollector(system.smmus.length);
   for (const e of events) feed(model, col, e);
-  return col.finish(name, model);
+  return col.finish(name, summarize(model));
 }
 
 function feed(model: ReturnType<typeof createSystem>, col: ReportCollector, e: TraceEvent): void {
@@ -91,5 +91,5 @@ export async function replayFile(file: string, opts: ReplayOptions = {}): Promis
     }
     throw e;
   }
-  return col.finish(basename(file), model);
+  return col.finish(basename(file), summarize(model));
 }

@@ -1,12 +1,12 @@
 /**
- * The replay report: its JSON shape (schema `asid-replay/report`, version 1) and the collector that
+ * The replay report: its JSON shape (schema `asid-replay/report`, version 2) and the collector that
  * builds it from the model's observations. Deterministic: the same trace and system give the same
  * object, with keys in a fixed order, so `--json` output is byte-identical.
  */
 import { PinOutcome, newCounters } from '../model/cpu/allocator.js';
-import type { CpuViolation, CpuViolationKind, MmState } from '../model/cpu/index.js';
+import type { CpuViolation, CpuViolationKind, MmRecord } from '../model/cpu/index.js';
 import { CPU_VIOLATION_KINDS } from '../model/cpu/index.js';
-import type { SystemModel, SystemObserver } from '../model/system.js';
+import type { SystemObserver, SystemSummary } from '../model/system.js';
 import {
   type DeviceFailure,
   type SmmuCounters,
@@ -17,8 +17,7 @@ import {
   newSmmuCounters,
   newSvaCounters,
 } from '../model/smmu/index.js';
-import type { SystemConfig } from '../trace/system.js';
-import type { AllocatorParams } from '../model/cpu/allocator.js';
+import type { SystemConfig } from '../model/config.js';
 
 export const REPORT_SCHEMA = 'asid-replay/report';
 export const REPORT_VERSION = 2;
@@ -167,11 +166,11 @@ export class ReportCollector implements SystemObserver {
     this.pinsAcc.unpins++;
   }
 
-  retired(mm: MmState): void {
+  retired(mm: MmRecord): void {
     this.noteMm(mm);
   }
 
-  private noteMm(mm: MmState): void {
+  private noteMm(mm: MmRecord): void {
     this.mmAcc.created++;
     if (mm.asidChanges > 0) {
       this.mmAcc.changedAsid++;
@@ -180,7 +179,7 @@ export class ReportCollector implements SystemObserver {
     }
   }
 
-  private considerTop(mm: MmState): void {
+  private considerTop(mm: MmRecord): void {
     const t = this.top;
     if (t.length === TOP_MMS && mm.asidChanges <= t[t.length - 1].asidChanges) return;
     t.push({ mm: mm.label, asidChanges: mm.asidChanges, key: mm.key });
@@ -189,21 +188,20 @@ export class ReportCollector implements SystemObserver {
     if (t.length > TOP_MMS) t.pop();
   }
 
-  /** Build the report from the observations and the model's final state. */
-  finish(name: string, model: SystemModel): Report {
+  /** Build the report from the observations and the summary of the model's final state. */
+  finish(name: string, model: SystemSummary): Report {
     const system: SystemConfig = model.config;
-    const params: AllocatorParams = model.params;
-    const generation = model.cpu.alloc.generation;
-    for (const mm of model.cpu.mms.values()) this.noteMm(mm);
+    const generation = model.allocator.generation;
+    for (const mm of model.mms) this.noteMm(mm);
     const st = model.smmu;
     const n = this.counters;
-    const limit = params.pinLimit;
+    const limit = model.allocator.pinLimit;
     return {
       schema: REPORT_SCHEMA,
       version: REPORT_VERSION,
       trace: { name, events: this.events, firstTime: this.firstTime, lastTime: this.lastTime },
       system,
-      allocator: { variant: params.cfg.variant, source: params.traits.source, numAsids: params.available, finalGeneration: generation },
+      allocator: { variant: model.allocator.variant, source: model.allocator.source, numAsids: model.allocator.available, finalGeneration: generation },
       churn: {
         switches: n.switches,
         sameMmSwitches: n.sameMmSwitches,
@@ -232,13 +230,13 @@ export class ReportCollector implements SystemObserver {
       violationsTruncated: this.violations.length < Object.values(this.violationCounts).reduce((a, b) => a + b, 0),
       devices: {
         driver: system.driver,
-        asidPools: st.pools.length > 1 || system.driver === 'btm-2023' ? 'per-smmu' : 'global',
-        smmus: st.smmus.map((m, i) => ({ name: m.name, asidBits: m.asidBits, btm: m.btm, rangeInvalidation: m.rangeInvalidation, ...this.smmuCounters[i] })),
-        sva: { ...this.sva, pasidsInUse: st.pasids.used.size },
+        asidPools: st.asidPools,
+        smmus: st.smmus.map((m, i) => ({ ...m, ...this.smmuCounters[i]! })),
+        sva: { ...this.sva, pasidsInUse: st.pasidsInUse },
         failureCounts: this.failureCounts,
         failures: this.failureList,
         failuresTruncated: this.failureList.length < this.failureCounts.attach + this.failureCounts.bind + this.failureCounts.map,
-        opsInFlight: [...st.ops.values()].filter((o) => !o.done).map((o) => ({ op: o.label, row: o.row, what: o.what, stepsLeft: o.steps.length })),
+        opsInFlight: [...st.opsInFlight],
       },
       stale: { counts: this.staleCounts, total: this.staleTotal, findings: this.staleList, truncated: this.staleList.length < this.staleTotal },
     };

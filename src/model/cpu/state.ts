@@ -11,6 +11,17 @@ import { type PageTable, type Pte, INITIAL_PTE, clonePageTable, createPageTable,
 import { EventError } from '../errors.js';
 import type { CpuViolation } from './invariants.js';
 
+/** What the CPU side tells about an address space (a read-only record, not its state). */
+export interface MmRecord {
+  readonly key: number;
+  readonly label: string;
+  /** Times its ASID number changed (a fresh number after a rollover). */
+  readonly asidChanges: number;
+}
+
+/** The record of an mm. */
+export const mmRecord = (mm: MmState): MmRecord => ({ key: mm.key, label: mm.label, asidChanges: mm.asidChanges });
+
 /** An address space (`struct mm_struct`) as the CPU side sees it. */
 export interface MmState extends MmContext {
   key: number;
@@ -88,7 +99,7 @@ export interface CpuObserver {
   /** A successful `arm64_mm_context_put`. */
   unpinned(): void;
   /** An mm's record is dropped (exited and unpinned). */
-  retired(mm: MmState): void;
+  retired(mm: MmRecord): void;
 }
 
 export function createCpuModel(p: AllocatorParams): CpuModelState {

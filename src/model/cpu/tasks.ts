@@ -7,7 +7,7 @@ import { SWITCH_EXHAUSTED, SWITCH_LOCAL_FLUSH, SWITCH_NEW_CONTEXT, SWITCH_ROLLOV
 import type { AllocatorParams } from './allocator.js';
 import { SPECULATIVE, localFlushTlbAll } from './tlb.js';
 import { EventError } from '../errors.js';
-import { type CpuModelState, type CpuObserver, type MmState, checkCpu, labelOf, lookupMm, newMm } from './state.js';
+import { type CpuModelState, type CpuObserver, type MmState, checkCpu, labelOf, lookupMm, mmRecord, newMm } from './state.js';
 import { checkActive, fillAndCheck, noteNewContext } from './invariants.js';
 
 /** Drop one user of an mm (task exit or exec); the last one ends the address space. */
@@ -21,7 +21,7 @@ export function mmput(s: CpuModelState, key: number, obs: CpuObserver): void {
 
 export function retire(s: CpuModelState, mm: MmState, obs: CpuObserver): void {
   s.mms.delete(mm.key);
-  obs.retired(mm);
+  obs.retired(mmRecord(mm));
 }
 
 /** `fork task [mm]`: `copy_process` → `init_new_context` (ctx 0, not pinned), or CLONE_VM into a live mm. */

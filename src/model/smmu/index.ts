@@ -21,3 +21,4 @@ export {
   newSmmuCounters,
   newSvaCounters,
 } from './observer.js';
+export { type SmmuSummary, summarizeSmmu } from './summary.js';
