@@ -7,6 +7,7 @@ import {
   type AllocatorConfig,
   type MmContext,
   PinOutcome,
+  Switch,
   checkAndSwitchContext,
   createAllocator,
   ctxAsid,
@@ -97,14 +98,14 @@ describe('check_and_switch_context / new_context', () => {
     t.sw(1, 't2');
     t.sw(1, 't3');
     const f = t.sw(1, 't4'); // rollover on CPU1: CPU1 flushes now
-    expect(f & 8).toBe(8);
+    expect(f & Switch.LocalFlush).toBe(Switch.LocalFlush);
     expect(t.n.localTlbFlushes).toBe(1);
     t.sw(1, 't3'); // CPU1 already flushed
     expect(t.n.localTlbFlushes).toBe(1);
     // CPU0's active_asids was wiped: its next switch is slow even for a current-generation mm, and flushes.
     const g = t.sw(0, 't4');
     expect(g & 1).toBe(1);
-    expect(g & 8).toBe(8);
+    expect(g & Switch.LocalFlush).toBe(Switch.LocalFlush);
     expect(t.n.localTlbFlushes).toBe(2);
   });
 

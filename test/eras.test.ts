@@ -30,14 +30,16 @@ describe('--kernel resolves to an era', () => {
     ['5.11', 'v5.11'],
     ['5.12', 'v5.12-v5.17'],
     ['5.17', 'v5.12-v5.17'],
-    ['5.18', 'v5.18-v6.5'],
-    ['6.1', 'v5.18-v6.5'],
-    ['6.5', 'v5.18-v6.5'],
+    ['5.18', 'v5.18-v6.3'],
+    ['6.1', 'v5.18-v6.3'],
+    ['6.3', 'v5.18-v6.3'],
+    ['6.4', 'v6.4-v6.5'],
+    ['6.5', 'v6.4-v6.5'],
     ['6.6', 'v6.6-v6.10'],
     ['6.10', 'v6.6-v6.10'],
     ['6.11', 'v6.11+'],
     ['6.12', 'v6.11+'],
-    ['v6.1', 'v5.18-v6.5'],
+    ['v6.1', 'v5.18-v6.3'],
     ['6.12.3', 'v6.11+'],
     ['7.2', 'v6.11+'],
     ['rfc-btm-2023', 'rfc-btm-2023'],
@@ -112,11 +114,12 @@ describe('v5.17 | v5.18: PASID lifetime (701fac40384f, 2667ed10d9f0)', () => {
     expect(r.devices.sva.pasidsInUse).toBe(1);
     expect(run(sys('5.18'), L(t, 'exit 1')).devices.sva.pasidsInUse).toBe(0);
   });
-  it('an exhausted PASID space: -ENOMEM from iommu_sva_alloc_pasid before 5.18, -ENOSPC since', () => {
+  it('an exhausted PASID space: -ENOMEM from the ioasid allocator up to 6.3, -ENOSPC from the IDA since 6.4', () => {
     const t = L('fork 1 A', 'fork 2 B', 'bind d A', 'bind d B');
     const s = (kernel: string) => sys(kernel, { devices: [dev('d', 'smmu0', { pasidBits: 1 })] });
     expect(failures(run(s('5.17'), t))).toEqual([[4, 'bind', 'ENOMEM']]);
-    expect(failures(run(s('5.18'), t))).toEqual([[4, 'bind', 'ENOSPC']]);
+    expect(failures(run(s('6.3'), t))).toEqual([[4, 'bind', 'ENOMEM']]);
+    expect(failures(run(s('6.4'), t))).toEqual([[4, 'bind', 'ENOSPC']]);
   });
 });
 

@@ -167,14 +167,14 @@ function afterCpuFlush(m: SystemModel, obs: SystemObserver, key: number, va: num
   const last = pageOf(va + size - 1);
   const arch = m.config.features.archNotifier;
   const wholeOnCpu = !upgrade && last - first + 1 >= MAX_TLBI_OPS; // an upgrade flushes page by page
-  smmu.invalidateSecondaryTlbs(ctxOf(m, obs, row), key, {
-    asids: broadcastAsids(m, key),
-    first,
-    last,
-    cpuWhole: wholeOnCpu,
-    notifyWhole: arch && wholeOnCpu,
-    notify: arch || !upgrade,
-  });
+  const c = ctxOf(m, obs, row);
+  const asids = broadcastAsids(m, key);
+  if (upgrade && arch) {
+    // ptep_set_access_flags -> flush_tlb_page, one page at a time: one notifier call per page.
+    for (let pg = first; pg <= last; pg++) smmu.invalidateSecondaryTlbs(c, key, { asids, first: pg, last: pg, cpuWhole: false, notifyWhole: false, notify: true });
+    return;
+  }
+  smmu.invalidateSecondaryTlbs(c, key, { asids, first, last, cpuWhole: wholeOnCpu, notifyWhole: arch && wholeOnCpu, notify: !upgrade });
 }
 
 /** Run an exit/exec and, if it ended an address space, the mm-release path of the devices bound to it. */

@@ -44,7 +44,10 @@ export function renderText(r: Report, maxViolations = 20): string {
       ['ASID bits', `${sys.asidBits}${sys.kpti ? ' (KPTI: ASID pairs)' : ''}`],
       ['CONFIG_UNMAP_KERNEL_AT_EL0', sys.unmapKernelAtEl0 ? 'y' : 'n'],
       ['allocator', r.allocator.variant],
-      ['allocatable ASID slots', r.allocator.numAsids - 1],
+      [
+        'allocatable ASID slots',
+        `${r.allocator.numAsids - 1}${sys.unmapKernelAtEl0 && !sys.kpti && (r.allocator.variant === 'v5.6' || r.allocator.variant === 'v5.10') ? ' (generation 1: even ASIDs only, until the first rollover)' : ''}`,
+      ],
       ...(sys.smmus.length > 0
         ? ([
             ['SMMU driver design', sys.driver],

@@ -107,25 +107,31 @@ export type SystemInput = z.input<typeof SystemSchema>;
 /** Resolve the kernel of a parsed system to its era and fill in what the era implies. */
 function withEra(p: ParsedSystem): SystemConfig {
   const k = resolveKernel(p.kernel);
+  // One key order whatever the input gave, so reports are byte-identical for the same system.
   return {
-    ...p,
+    cpus: p.cpus,
+    asidBits: p.asidBits,
     kernel: k.version,
     era: k.era.id,
+    kpti: p.kpti,
+    unmapKernelAtEl0: p.unmapKernelAtEl0,
     allocator: p.allocator ?? k.era.allocator,
     driver: p.driver ?? k.era.driver,
     features: k.era.features,
     sources: k.era.sources,
+    smmus: p.smmus,
+    devices: p.devices,
+    whatIf: p.whatIf,
+    ...(p.maxPinnedAsids !== undefined ? { maxPinnedAsids: p.maxPinnedAsids } : {}),
+    pasidAllocator: p.pasidAllocator,
+    multiSmmuDomains: p.multiSmmuDomains,
+    faults: p.faults,
   };
 }
 
 /** The documented default: 4 CPUs, 16-bit ASIDs, no KPTI, the newest mainline kernel (defconfig), no SMMU. */
 export const DEFAULT_SYSTEM: SystemConfig = withEra(SystemSchema.parse({}));
 
-/** The `# system:` object that declares `s` (derived fields left out, so it reads back as `s`). */
-export function systemPreamble(s: SystemConfig): SystemInput {
-  const { era: _era, features: _features, sources: _sources, ...input } = s;
-  return input;
-}
 
 /** zod issues as one readable line each: `asidBits: expected ...`; fields in `fromFlags` are marked "(set on the command line)". */
 export function formatZodIssues(err: z.ZodError, fromFlags: ReadonlySet<string> = new Set()): string {

@@ -15,9 +15,9 @@
  * states can be compared field by field.
  */
 import { type AllocatorVariant, type VariantTraits, VARIANT_TRAITS } from './variants.js';
+import { type PinResult, PinOutcome, Switch, type SwitchFlags, ctxAsid, ctxGen, makeCtx, packPin } from './context-id.js';
 
-/** Generation unit in the packed context id (ASID_FIRST_VERSION since c0900d15d31c). */
-export const GEN_UNIT = 0x10000;
+export { GEN_UNIT, PinOutcome, type PinResult, Switch, type SwitchFlags, ctxAsid, ctxGen, makeCtx, pinAsid, pinOutcome } from './context-id.js';
 
 /** System parameters the allocator depends on. */
 export interface AllocatorConfig {
@@ -215,18 +215,6 @@ export function cloneAllocator(s: AllocatorState): AllocatorState {
   };
 }
 
-export const ctxGen = (ctx: number): number => Math.floor(ctx / GEN_UNIT);
-export const ctxAsid = (ctx: number): number => ctx % GEN_UNIT;
-export const makeCtx = (gen: number, asid: number): number => gen * GEN_UNIT + asid;
-
-/** Result bits of {@link checkAndSwitchContext}. */
-export const SWITCH_SLOW = 1;
-export const SWITCH_NEW_CONTEXT = 2;
-export const SWITCH_ROLLOVER = 4;
-export const SWITCH_LOCAL_FLUSH = 8;
-/** new_context found no free ASID after a rollover (the kernel would index past the map). */
-export const SWITCH_EXHAUSTED = 16;
-
 /** Sentinel returned by {@link newContext} when the post-rollover search fails (FreeAfterRollover). */
 export const NO_FREE_ASID = -1;
 
@@ -324,7 +312,7 @@ export function newContext(p: AllocatorParams, s: AllocatorState, mm: MmContext,
  * sequential replay); otherwise the slow path under `cpu_asid_lock`: `new_context` if the
  * generation is old, then the pending local TLB flush, then `active_asids`.
  *
- * @returns a bit set of SWITCH_* flags; on SWITCH_EXHAUSTED the mm's ctx is left unchanged.
+ * @returns a set of {@link Switch} flags (0: the fast path); on `Exhausted` the mm's ctx is left unchanged.
  */
 export function checkAndSwitchContext(
   p: AllocatorParams,
@@ -332,7 +320,7 @@ export function checkAndSwitchContext(
   mm: MmContext,
   cpu: number,
   n: AllocatorCounters,
-): number {
+): SwitchFlags {
   let ctx = mm.ctx;
   if (s.active[cpu] !== 0 && ctxGen(ctx) === s.generation) {
     s.active[cpu] = ctx;
@@ -340,54 +328,41 @@ export function checkAndSwitchContext(
     return 0;
   }
   n.slowPath++;
-  let flags = SWITCH_SLOW;
+  let flags: SwitchFlags = Switch.Slow;
   if (ctxGen(ctx) !== s.generation) {
     const before = n.rollovers;
     ctx = newContext(p, s, mm, n);
-    if (n.rollovers !== before) flags |= SWITCH_ROLLOVER;
-    if (ctx === NO_FREE_ASID) return flags | SWITCH_EXHAUSTED;
+    if (n.rollovers !== before) flags |= Switch.Rollover;
+    if (ctx === NO_FREE_ASID) return flags | Switch.Exhausted;
     mm.ctx = ctx;
-    flags |= SWITCH_NEW_CONTEXT;
+    flags |= Switch.NewContext;
   }
   if (s.flushPending[cpu] === 1) {
     s.flushPending[cpu] = 0;
     n.localTlbFlushes++;
-    flags |= SWITCH_LOCAL_FLUSH;
+    flags |= Switch.LocalFlush;
   }
   s.active[cpu] = ctx;
   return flags;
 }
-
-/** Outcome of {@link mmContextGet}. */
-export const PinOutcome = {
-  /** First pin of this mm: a new entry in `pinned_asid_map`. */
-  Pinned: 1,
-  /** The mm was already pinned: refcount incremented. */
-  Repinned: 2,
-  /** `nr_pinned_asids >= max_pinned_asids` (or no pinning in this variant): returns 0. */
-  Refused: 3,
-  /** new_context found no free ASID after a rollover. */
-  Exhausted: 4,
-} as const;
-export type PinOutcome = (typeof PinOutcome)[keyof typeof PinOutcome];
 
 /**
  * `arm64_mm_context_get(mm)` (v5.10; `mm_context_get` in v2): pin the mm's ASID for a device.
  * Returns the ASID the device must use (the user half `asid | 1` under KPTI in v5.10), or 0 when
  * refused. A fresh mm gets an ASID here without being scheduled.
  *
- * @returns `[outcome, asid]` packed as `outcome * 2^17 + asid`; use {@link pinOutcome}/{@link pinAsid}.
+ * @returns the outcome and the ASID packed ({@link PinResult}); read with {@link pinOutcome} / {@link pinAsid}.
  */
-export function mmContextGet(p: AllocatorParams, s: AllocatorState, mm: MmContext, n: AllocatorCounters): number {
-  if (!s.pinnedMap) return PinOutcome.Refused * 0x20000;
+export function mmContextGet(p: AllocatorParams, s: AllocatorState, mm: MmContext, n: AllocatorCounters): PinResult {
+  if (!s.pinnedMap) return packPin(PinOutcome.Refused, 0);
   let outcome: PinOutcome = PinOutcome.Repinned;
   if (mm.pinned > 0) {
     mm.pinned++;
   } else {
-    if (s.nrPinned >= p.pinLimit.value) return PinOutcome.Refused * 0x20000;
+    if (s.nrPinned >= p.pinLimit.value) return packPin(PinOutcome.Refused, 0);
     if (ctxGen(mm.ctx) !== s.generation) {
       const ctx = newContext(p, s, mm, n);
-      if (ctx === NO_FREE_ASID) return PinOutcome.Exhausted * 0x20000;
+      if (ctx === NO_FREE_ASID) return packPin(PinOutcome.Exhausted, 0);
       mm.ctx = ctx;
     }
     s.nrPinned++;
@@ -397,11 +372,9 @@ export function mmContextGet(p: AllocatorParams, s: AllocatorState, mm: MmContex
   }
   let r = ctxAsid(mm.ctx);
   if (r !== 0 && p.cfg.kpti && p.traits.pinReturnsUserHalf) r |= 1;
-  return outcome * 0x20000 + r;
+  return packPin(outcome, r);
 }
 
-export const pinOutcome = (packed: number): PinOutcome => Math.floor(packed / 0x20000) as PinOutcome;
-export const pinAsid = (packed: number): number => packed % 0x20000;
 
 /**
  * `arm64_mm_context_put(mm)`: drop one pin; the last one clears the bit in `pinned_asid_map` (the

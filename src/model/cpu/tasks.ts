@@ -3,7 +3,7 @@
  * (`exit_mm`, the mm ends with its last user), and `schedule` (`context_switch` -> `switch_mm` ->
  * `check_and_switch_context`).
  */
-import { SWITCH_EXHAUSTED, SWITCH_LOCAL_FLUSH, SWITCH_NEW_CONTEXT, SWITCH_ROLLOVER, checkAndSwitchContext, ctxAsid } from './allocator.js';
+import { Switch, checkAndSwitchContext, ctxAsid } from './allocator.js';
 import type { AllocatorParams } from './allocator.js';
 import { SPECULATIVE, localFlushTlbAll } from './tlb.js';
 import { EventError } from '../errors.js';
@@ -87,13 +87,13 @@ export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task
   const mm = s.mms.get(key)!;
   const prevCtx = mm.ctx;
   const flags = checkAndSwitchContext(p, s.alloc, mm, cpu, n);
-  if (flags & SWITCH_ROLLOVER) obs.rollover(row, s.alloc.generation);
-  if (flags & SWITCH_EXHAUSTED) {
+  if (flags & Switch.Rollover) obs.rollover(row, s.alloc.generation);
+  if (flags & Switch.Exhausted) {
     obs.violation({ row, kind: 'no-free-asid', cpu, mm: mm.label, detail: `no free ASID after rollover to generation ${s.alloc.generation} (all taken by pinned and reserved ASIDs)` });
     return;
   }
-  if (flags & SWITCH_LOCAL_FLUSH) localFlushTlbAll(s.tlb, cpu, s.ttbrMm[cpu], s.ttbrAsid[cpu]);
-  if (flags & SWITCH_NEW_CONTEXT) noteNewContext(p, s, mm, prevCtx, row, obs);
+  if (flags & Switch.LocalFlush) localFlushTlbAll(s.tlb, cpu, s.ttbrMm[cpu], s.ttbrAsid[cpu]);
+  if (flags & Switch.NewContext) noteNewContext(p, s, mm, prevCtx, row, obs);
   s.ttbrMm[cpu] = key;
   s.ttbrAsid[cpu] = ctxAsid(mm.ctx);
   fillAndCheck(s, cpu, mm, SPECULATIVE, row, obs);

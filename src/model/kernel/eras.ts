@@ -13,9 +13,11 @@
  * - v5.12 51d113c3be09 "iommu/arm-smmu-v3: Make BTM optional for SVA": binds work, the notifier
  *         sends TLBI_NH_VA per page.
  * - v5.18 701fac40384f + 2667ed10d9f0: the PASID belongs to the mm until __mmdrop (was: freed at
- *         the last unbind, -ENOMEM when exhausted).
- * - v6.6  d5afb4b47e13 (CMDQ_MAX_TLBI_OPS cutoff) and the "Invalidate secondary IOMMU TLB on
- *         permission upgrade" series (arm64 TLB flushes call arch_invalidate_secondary_tlbs).
+ *         the last unbind).
+ * - v6.4  "iommu/sva: Stop using ioasid_set for SVA" and the ioasid removal: PASIDs come from
+ *         iommu_global_pasid_ida (ida_alloc_range: -ENOSPC when exhausted; ioasid gave -ENOMEM).
+ * - v6.6  d5afb4b47e13 (CMDQ_MAX_TLBI_OPS cutoff) and A. Popple's "Invalidate secondary IOMMU TLB
+ *         on permission upgrade" series (arm64 TLB flushes call arch_invalidate_secondary_tlbs).
  * - v6.11 d38c28dbefee "iommu/arm-smmu-v3: Put the SVA mmu notifier in the smmu_domain": SVA domains
  *         get private ASIDs; arm64_mm_context_get has no in-tree caller.
  * - rfc-btm-2023: "[PATCH v3 24/27] iommu/arm-smmu-v3: Bring back SVA BTM support" (J. Gunthorpe,
@@ -40,7 +42,7 @@ export interface KernelFeatures {
   readonly sva: SvaSupport;
   /** `last-unbind`: ioasid refcounted per bond (v5.11-v5.17); `mmdrop`: the mm keeps it (v5.18+). */
   readonly pasidLifetime: 'last-unbind' | 'mmdrop';
-  /** errno of an exhausted PASID space: -ENOMEM from iommu_sva_alloc_pasid before v5.18. */
+  /** errno of an exhausted PASID space: -ENOMEM from the ioasid allocator before v6.4. */
   readonly pasidExhausted: 'ENOMEM' | 'ENOSPC';
   /** CMDQ_MAX_TLBI_OPS: above 512 pages the SVA notifier sends one TLBI_NH_ASID (v6.6+). */
   readonly notifierCutoff: boolean;
@@ -76,8 +78,9 @@ const MAINLINE_SVA_V512: KernelFeatures = {
   btm: false,
 };
 const NO_SVA: KernelFeatures = { ...MAINLINE_SVA_V512, sva: 'none' };
-const V518: KernelFeatures = { ...MAINLINE_SVA_V512, pasidLifetime: 'mmdrop', pasidExhausted: 'ENOSPC' };
-const V66: KernelFeatures = { ...V518, notifierCutoff: true, archNotifier: true };
+const V518: KernelFeatures = { ...MAINLINE_SVA_V512, pasidLifetime: 'mmdrop' };
+const V64: KernelFeatures = { ...V518, pasidExhausted: 'ENOSPC' };
+const V66: KernelFeatures = { ...V64, notifierCutoff: true, archNotifier: true };
 
 /** Mainline eras, oldest first. */
 export const ERAS: readonly Era[] = [
@@ -127,13 +130,22 @@ export const ERAS: readonly Era[] = [
     sources: ['51d113c3be09 "iommu/arm-smmu-v3: Make BTM optional for SVA" (v5.12)', 'ioasid PASIDs freed at the last unbind'],
   },
   {
-    id: 'v5.18-v6.5',
+    id: 'v5.18-v6.3',
     from: [5, 18],
-    to: [6, 5],
+    to: [6, 3],
     allocator: 'v5.10',
     driver: 'shared-asid',
     features: V518,
     sources: ['701fac40384f "iommu/sva: Assign a PASID to mm on PASID allocation and free it on mm exit" (v5.18)', '2667ed10d9f0 "mm: Fix PASID use-after-free issue" (v5.18: freed at __mmdrop)'],
+  },
+  {
+    id: 'v6.4-v6.5',
+    from: [6, 4],
+    to: [6, 5],
+    allocator: 'v5.10',
+    driver: 'shared-asid',
+    features: V64,
+    sources: ['"iommu/sva: Stop using ioasid_set for SVA" and the ioasid removal (v6.4): PASIDs from iommu_global_pasid_ida, -ENOSPC when exhausted'],
   },
   {
     id: 'v6.6-v6.10',
@@ -144,7 +156,7 @@ export const ERAS: readonly Era[] = [
     features: V66,
     sources: [
       'd5afb4b47e13 "iommu/arm-smmu-v3: Fix soft lockup triggered by arm_smmu_mm_invalidate_range" (v6.6)',
-      '1af5a8109904 "mmu_notifiers: rename invalidate_range notifier" and its series (v6.6): notifier on permission upgrade',
+      'A. Popple, "Invalidate secondary IOMMU TLB on permission upgrade" series (v6.6): arm64 TLB flushes call the notifier',
     ],
   },
   {

@@ -77,13 +77,17 @@ export function invalidateSecondaryTlbs(c: Ctx, mm: number, f: CpuFlush): void {
       if (!ctx.installed || ctx.released) continue;
       for (const i of contextSmmus(c, ctx)) {
         const s = c.st.smmus[i]!;
-        if (!ctx.btmInvalidation) {
-          if (f.notifyWhole || (cutoff && !s.rangeInvalidation && pages >= CMDQ_MAX_TLBI_OPS)) tlbiNhAsid(c, i, ctx.asid);
+        // From v6.6 a range of CMDQ_MAX_TLBI_OPS pages or more becomes size 0: the whole ASID, and
+        // the whole ATC of the PASID (arm_smmu_atc_inv_to_cmd: size 0 is ATC_INV_SIZE_ALL).
+        const whole = f.notifyWhole || (cutoff && !s.rangeInvalidation && pages >= CMDQ_MAX_TLBI_OPS);
+        // v5.11's notifier sent no TLBI at all: FEAT_BTM was required for SVA then.
+        if (!ctx.btmInvalidation && c.st.features.sva !== 'needs-btm') {
+          if (whole) tlbiNhAsid(c, i, ctx.asid);
           else tlbiNhVa(c, i, ctx.asid, f.first, f.last);
         }
         for (const x of ctx.masters) {
           const m = c.st.masters.get(x.device)!;
-          if (m.smmu === i) atcInv(c, m, x.ssid, f.first, f.notifyWhole ? -1 : f.last);
+          if (m.smmu === i) atcInv(c, m, x.ssid, f.first, whole ? -1 : f.last);
         }
       }
     }

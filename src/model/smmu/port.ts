@@ -7,6 +7,7 @@ import type { Pte } from '../cpu/index.js';
 import { EventError } from '../../trace/errors.js';
 import type { SmmuObserver } from './observer.js';
 import type { SmmuModelState } from './state.js';
+import { domainIdOf } from './keys.js';
 
 export interface CpuPort {
   /** `arm64_mm_context_get`: the ASID to put in the CD (`asid | 1` under KPTI), or 0 if refused. */
@@ -66,6 +67,6 @@ export function masterOf(c: Ctx, device: string): NonNullable<ReturnType<SmmuMod
 /** Human name of an address space id (`mm P`, `domain D1`). */
 export function asName(c: Ctx, as: number): string {
   if (as >= 0) return `mm ${c.st.mmLabels.get(as) ?? c.cpu.label(as)}`;
-  for (const d of c.st.domains.values()) if (-1 - d.id === as) return `domain ${d.name}`;
-  return `freed domain #${-1 - as}`;
+  const name = c.st.domainIds.get(domainIdOf(as));
+  return name !== undefined ? `domain ${name}` : `freed domain #${domainIdOf(as)}`;
 }

@@ -8,6 +8,7 @@ import type { Pte } from '../cpu/index.js';
 import { protName } from '../../trace/events.js';
 import type { StaleFinding, StaleKind } from './observer.js';
 import { atcEntries } from './atc.js';
+import { domainIdOf } from './keys.js';
 import { type Ctx, PAGE_SHIFT, asName } from './port.js';
 import type { Master, TlbEntry } from './state.js';
 
@@ -20,7 +21,7 @@ export function walkAs(c: Ctx, as: number, page: number): Pte {
     if (sva?.dead) return { prot: 0, epoch: -1, row: sva.deadRow };
     return c.cpu.walk(as, page);
   }
-  const name = c.st.domainIds.get(-1 - as);
+  const name = c.st.domainIds.get(domainIdOf(as));
   if (name === undefined) return UNMAPPED_UNKNOWN;
   return c.st.domains.get(name)!.ptes.get(page) ?? UNMAPPED_UNKNOWN;
 }

@@ -9,6 +9,7 @@
 import type { Pte } from '../cpu/index.js';
 import type { Fault, SystemConfig } from '../../trace/system.js';
 import type { DriverDesign, KernelFeatures } from '../kernel/eras.js';
+import { domainAs } from './keys.js';
 
 /**
  * One IOTLB (or ATC) entry. QEMU keys the IOTLB on {iova, asid, vmid, tg, level} (`SMMUIOTLBKey`);
@@ -187,10 +188,10 @@ export interface SmmuModelState {
   nextId: number;
 }
 
-/** Address-space id of a DMA domain (mm ids are their keys, >= 0). */
-export const domainAsId = (d: DmaDomain): number => -1 - d.id;
+/** Address-space id of a DMA domain (see keys.ts). */
+export const domainAsId = (d: DmaDomain): number => domainAs(d.id);
 
-export const MAX_SMMUS = 1023;
+export { MAX_SMMUS } from './keys.js';
 
 export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
   const smmus: SmmuInstance[] = cfg.smmus.map((m) => ({

@@ -3,11 +3,11 @@
  * SMMU), indexed by (mm, SMMU), and which SMMUs' IOTLBs their ASID can be cached in.
  */
 import { cfgiCd } from './iotlb.js';
+import { svaKey } from './keys.js';
 import type { Ctx } from './port.js';
 import type { SvaContext, SvaMm } from './state.js';
 
-/** Index key of the context of `mm` on SMMU `smmu` (-1: the E1 shared CD). */
-export const svaKey = (mm: number, smmu: number): number => mm * 1024 + smmu + 1;
+export { svaKey };
 
 /** SMMUs whose IOTLB a context's ASID can be cached in. */
 export function contextSmmus(c: Ctx, ctx: SvaContext): number[] {

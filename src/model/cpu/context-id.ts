@@ -1,0 +1,52 @@
+/**
+ * The allocator's encodings, in one place: the packed context id (`mm->context.id`), the result of
+ * `check_and_switch_context` as named flags, and the result of `arm64_mm_context_get` as one number
+ * (outcome and ASID; a number, not an object, because a pin is on the replay's hot path).
+ */
+
+/**
+ * Generation unit of a packed context id: `gen * 2^16 + asid` (`ASID_FIRST_VERSION` is `1 << 16` since
+ * c0900d15d31c; older kernels packed `gen << asid_bits`, which changes only how an id prints).
+ */
+export const GEN_UNIT = 0x10000;
+
+export const ctxGen = (ctx: number): number => Math.floor(ctx / GEN_UNIT);
+export const ctxAsid = (ctx: number): number => ctx % GEN_UNIT;
+export const makeCtx = (gen: number, asid: number): number => gen * GEN_UNIT + asid;
+
+
+/** What {@link checkAndSwitchContext} did, as bit flags (0 = the fast path). */
+export const Switch = {
+  /** The slow path under `cpu_asid_lock`. */
+  Slow: 1,
+  /** `new_context` gave the mm a context id of the current generation. */
+  NewContext: 2,
+  /** `new_context` rolled the generation over (`flush_context`). */
+  Rollover: 4,
+  /** The CPU's pending `local_flush_tlb_all` ran. */
+  LocalFlush: 8,
+  /** No free ASID after a rollover (the kernel would index past `asid_map`). */
+  Exhausted: 16,
+} as const;
+/** A set of {@link Switch} flags. */
+export type SwitchFlags = number;
+
+/** Outcome of {@link mmContextGet}. */
+export const PinOutcome = {
+  /** First pin of this mm: a new entry in `pinned_asid_map`. */
+  Pinned: 1,
+  /** The mm was already pinned: refcount incremented. */
+  Repinned: 2,
+  /** `nr_pinned_asids >= max_pinned_asids` (or no pinning in this variant): returns 0. */
+  Refused: 3,
+  /** new_context found no free ASID after a rollover. */
+  Exhausted: 4,
+} as const;
+export type PinOutcome = (typeof PinOutcome)[keyof typeof PinOutcome];
+
+/** `arm64_mm_context_get`'s outcome and ASID, packed: `outcome * 2^17 + asid`. */
+export type PinResult = number;
+const PIN_UNIT = 0x20000;
+export const packPin = (outcome: PinOutcome, asid: number): PinResult => outcome * PIN_UNIT + asid;
+export const pinOutcome = (r: PinResult): PinOutcome => Math.floor(r / PIN_UNIT) as PinOutcome;
+export const pinAsid = (r: PinResult): number => r % PIN_UNIT;
