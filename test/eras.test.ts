@@ -257,3 +257,23 @@ describe('the command queue: commands by opcode, batched as arm_smmu_cmdq_batch'
     expect(n.syncs).toBe(12);
   });
 });
+
+describe('no false finding on correct workloads, in any era', async () => {
+  const { PROFILES, PROFILE_NAMES } = await import('../src/generate/profiles.js');
+  const { generatedPreamble } = await import('../src/generate/generate.js');
+  const { replayEvents } = await import('../src/replay/engine.js');
+  const { resolveSystem } = await import('../src/trace/system.js');
+  const KERNELS = ['4.19', '5.6', '5.10', '5.11', '5.15', '6.1', '6.4', '6.6', '6.10', '6.11', '6.12', 'rfc-btm-2023'];
+  for (const profile of PROFILE_NAMES) {
+    it(`${profile}: 3000 events under every kernel: no violation, no stale entry`, () => {
+      const o = { events: 3000, seed: 5, cpus: 4, asidBits: 8, kpti: false };
+      const events = [...PROFILES[profile]!.events(o)].map((e, i) => ({ ...e, row: i + 1 }));
+      for (const kernel of KERNELS) {
+        const system = resolveSystem({ ...generatedPreamble(profile, o), kernel }, {});
+        const r = replayEvents(events as never, system);
+        expect(r.violations, `${profile} on ${kernel}`).toEqual([]);
+        expect(r.stale.findings, `${profile} on ${kernel}`).toEqual([]);
+      }
+    });
+  }
+});
