@@ -6,6 +6,7 @@ import { ALLOCATOR_VARIANTS } from '../model/cpu/variants.js';
 import { replayFile } from '../replay/engine.js';
 import { renderJson, renderText } from '../report/render.js';
 import { DEFAULT_KERNEL, KERNEL_HELP } from '../model/kernel/eras.js';
+import { CPU_VIOLATIONS, STALE } from '../model/findings.js';
 import { DRIVER_DESIGNS, FAULTS, type Fault, type SystemInput } from '../trace/system.js';
 import { FAIL_ON_KINDS, type FailOnKind, failingKinds, findingCount, parseFailOn } from '../report/findings.js';
 import { Exit, type Io, intArg } from './shared.js';
@@ -109,19 +110,10 @@ export function replayCommand(program: Command, io: Io): void {
       'after',
       `
 Invariants checked after every event (the TLA+ asidalloc invariants; docs/model.md):
-  tlb-alias             a CPU's TLB holds entries of two mms under one ASID (UniqueASIDPerCPU)
-  active-asid-mismatch  a CPU runs an mm with an ASID that is not the mm's (SameASIDActiveTask)
-  duplicate-asid        two mms hold the same ASID in one generation
-  stale-tlb             a TLB entry survives the unmap+TLBI that should remove it (TLBEmptyInvalPTE)
-  pinned-asid-changed   a pinned mm's ASID changed
-  no-free-asid          no free ASID after a rollover
-  unbalanced-unpin      unpin of an mm that holds no pin
-  unchecked-pin         a driver used ASID 0 after arm64_mm_context_get refused (rfc-btm-2023)
+${CPU_VIOLATIONS.map((v) => `  ${v.kind.padEnd(21)} ${v.meaning} (${v.property})`).join('\n')}
 
 Stale IOTLB/ATC entries (docs/model.md), at each dma hit and latent after invalidations:
-  S-UNMAP   the entry translates a page its address space no longer maps (use after unmap)
-  S-ALIAS   the entry was filled from another address space under the same ASID/SSID
-  S-PERM    the entry's rights differ from the PTE's
+${STALE.map((v) => `  ${v.kind.padEnd(9)} ${v.meaning}`).join('\n')}
 
 Examples:
   asid-replay replay traces/real/juno-trace-txt.csv --asid-bits 8 --fail-on violations

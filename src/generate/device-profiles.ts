@@ -8,7 +8,7 @@
  * unbind after (the mm-release path, then the fd close), DMA domains are only mapped where unmapped.
  */
 import type { SystemInput } from '../trace/system.js';
-import type { GenEvent, GenOptions } from './profiles.js';
+import type { GenEvent, GenOptions } from './types.js';
 import { World } from './world.js';
 
 export interface DeviceMix {

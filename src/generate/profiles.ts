@@ -4,25 +4,12 @@
  * model (tasks are forked before they run, pins are balanced, exits end live tasks), so a generated
  * trace always replays; its size is only bounded by `events`, and memory stays flat.
  */
-import type { TraceEvent } from '../trace/events.js';
 import type { SystemInput } from '../trace/system.js';
 import { World } from './world.js';
 import { DEVICE_MIXES, deviceWorkload } from './device-profiles.js';
 
-export type GenEvent = Omit<TraceEvent, 'row'>;
-
-export interface GenOptions {
-  /** Number of events to emit. */
-  events: number;
-  seed: number;
-  cpus: number;
-  asidBits: number;
-  kpti: boolean;
-  /** Live user tasks the workload keeps around (default: 4 per CPU). */
-  tasks?: number;
-  /** Probability (0..1) that a step forks a new short-lived process (kernel-build), default per profile. */
-  forkRate?: number;
-}
+export type { GenEvent, GenOptions } from './types.js';
+import type { GenEvent, GenOptions } from './types.js';
 
 export interface Profile {
   name: string;

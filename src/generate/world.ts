@@ -2,7 +2,7 @@
  * The task bookkeeping every generated workload needs: live tasks, their mms, CPUs' current tasks,
  * a seeded clock.
  */
-import type { GenEvent, GenOptions } from './profiles.js';
+import type { GenEvent, GenOptions } from './types.js';
 import { Rng } from '../util/rng.js';
 
 /** A live task pool with the bookkeeping every profile needs. */

@@ -9,39 +9,7 @@ import type { AllocatorParams } from './allocator.js';
 import { SPECULATIVE, tlbAnyFillRow, tlbFill } from './tlb.js';
 import { type CpuModelState, type CpuObserver, type MmState, labelOf } from './state.js';
 
-/** Kinds of CPU-side invariant violation (the TLA+ asidalloc invariants, and pin bookkeeping). */
-export const CPU_VIOLATION_KINDS = [
-  /** UniqueASIDPerCPU: a CPU's TLB holds entries of two address spaces under one ASID. */
-  'tlb-alias',
-  /** SameASIDActiveTask / ActiveASIDMatchesContext: a CPU runs an mm with an ASID that is not the mm's. */
-  'active-asid-mismatch',
-  /** UniqueCtxInGeneration: two address spaces hold the same ASID in the current generation. */
-  'duplicate-asid',
-  /** NoUsableStaleEntry / TLBEmptyInvalPTE: a TLB entry survived the unmap that should have removed it. */
-  'stale-tlb',
-  /** PinnedBookkeeping: the ASID of a pinned mm changed. */
-  'pinned-asid-changed',
-  /** FreeAfterRollover: no free ASID after a rollover (the kernel would index past asid_map). */
-  'no-free-asid',
-  /** `unpin` of an mm that is not pinned (refcount_t would warn). */
-  'unbalanced-unpin',
-  /** A driver used ASID 0 after `arm64_mm_context_get` refused it (rfc-btm-2023 does not check). */
-  'unchecked-pin',
-] as const;
-export type CpuViolationKind = (typeof CPU_VIOLATION_KINDS)[number];
-
-/** One invariant violation. `row` is the trace line of the event after which it was found. */
-export interface CpuViolation {
-  row: number;
-  kind: CpuViolationKind;
-  cpu?: number;
-  asid?: number;
-  mm?: string;
-  otherMm?: string;
-  /** Row of the event that filled the offending TLB entry, when there is one. */
-  fillRow?: number;
-  detail: string;
-}
+export { CPU_VIOLATION_KINDS, type CpuViolation, type CpuViolationKind } from '../findings.js';
 
 /** Record that `mm` now holds ctx (g, asid) and check UniqueCtxInGeneration and pinned stability. */
 export function noteNewContext(p: AllocatorParams, s: CpuModelState, mm: MmState, prevCtx: number, row: number, obs: CpuObserver): void {

@@ -9,7 +9,7 @@ import { type AllocatorCounters, type AllocatorParams, type AllocatorState, type
 import { type TlbState, cloneTlb, createTlb } from './tlb.js';
 import { type PageTable, type Pte, INITIAL_PTE, clonePageTable, createPageTable, ptWalk } from './page-table.js';
 import { EventError } from '../errors.js';
-import type { CpuViolation } from './invariants.js';
+import type { CpuViolation } from '../findings.js';
 
 /** What the CPU side tells about an address space (a read-only record, not its state). */
 export interface MmRecord {

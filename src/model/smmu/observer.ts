@@ -1,13 +1,12 @@
-import type { CpuViolation } from '../cpu/index.js';
+import type { CpuViolation } from '../findings.js';
 
 /**
  * What the SMMU/SVA model reports while it runs: per-SMMU counters, stale-entry findings
  * (docs/model.md) and failed driver calls. Observations are not model state.
  */
 
-/** Stale-entry kinds (docs/model.md, "Stale entries"). */
-export const STALE_KINDS = ['S-UNMAP', 'S-ALIAS', 'S-PERM'] as const;
-export type StaleKind = (typeof STALE_KINDS)[number];
+export { STALE_KINDS, type StaleKind } from '../findings.js';
+import type { StaleKind } from '../findings.js';
 
 /** One stale IOTLB/ATC entry, found at a DMA hit or by a latent check after an invalidation point. */
 export interface StaleFinding {

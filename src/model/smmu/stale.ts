@@ -9,7 +9,8 @@ import { protName } from '../../trace/events.js';
 import type { StaleFinding, StaleKind } from './observer.js';
 import { atcEntries } from './atc.js';
 import { domainIdOf } from './keys.js';
-import { type Ctx, PAGE_SHIFT, asName } from './port.js';
+import { type Ctx, asName } from './port.js';
+import { vaOf } from '../pages.js';
 import type { Master, TlbEntry } from './state.js';
 
 const UNMAPPED_UNKNOWN: Pte = Object.freeze({ prot: 0, epoch: -1, row: 0 });
@@ -34,35 +35,40 @@ function staleAgainstOwner(c: Ctx, e: TlbEntry, page: number): { kind: StaleKind
   return null;
 }
 
-function report(
-  c: Ctx,
-  kind: StaleKind,
-  cache: 'iotlb' | 'atc',
-  latent: boolean,
-  smmu: number,
-  device: string,
-  ssid: number,
-  page: number,
-  e: TlbEntry,
-  current: number | null,
-  shouldHaveRow: number | null,
-  detail: string,
-): void {
+/** Where a stale entry was found and what it is about (the fields of a {@link StaleFinding} the caller knows). */
+interface StaleSite {
+  kind: StaleKind;
+  cache: 'iotlb' | 'atc';
+  latent: boolean;
+  /** SMMU index. */
+  smmu: number;
+  device: string;
+  ssid: number;
+  page: number;
+  entry: TlbEntry;
+  /** Address space the access reaches (hits), or null. */
+  current: number | null;
+  /** Row of the event that should have removed the entry (0 or null: unknown). */
+  shouldHaveRow: number | null;
+  detail: string;
+}
+
+function report(c: Ctx, x: StaleSite): void {
   const f: StaleFinding = {
     row: c.row,
-    kind,
-    cache,
-    latent,
-    smmu: c.st.smmus[smmu].name,
-    device,
-    pasid: ssid,
-    asid: e.asid,
-    va: page * 2 ** PAGE_SHIFT,
-    owner: asName(c, e.as),
-    current: current === null ? null : asName(c, current),
-    fillRow: e.fillRow,
-    shouldHaveRow: shouldHaveRow === 0 ? null : shouldHaveRow,
-    detail,
+    kind: x.kind,
+    cache: x.cache,
+    latent: x.latent,
+    smmu: c.st.smmus[x.smmu]!.name,
+    device: x.device,
+    pasid: x.ssid,
+    asid: x.entry.asid,
+    va: vaOf(x.page),
+    owner: asName(c, x.entry.as),
+    current: x.current === null ? null : asName(c, x.current),
+    fillRow: x.entry.fillRow,
+    shouldHaveRow: x.shouldHaveRow === 0 ? null : x.shouldHaveRow,
+    detail: x.detail,
   };
   c.obs.stale(f);
 }
@@ -83,22 +89,20 @@ export function checkHit(
   cur: number,
   aliasRow: number | undefined,
 ): boolean {
-  const va = `0x${(page * 2 ** PAGE_SHIFT).toString(16)}`;
+  const va = `0x${vaOf(page).toString(16)}`;
   if (e.as !== cur) {
-    report(c, 'S-ALIAS', cache, false, m.smmu, m.name, ssid, page, e, cur, aliasRow ?? null,
-      `${m.name} reaches ${asName(c, cur)} but hit an entry for ${va} filled from ${asName(c, e.as)} under ASID ${e.asid}`);
+    report(c, { kind: 'S-ALIAS', cache, latent: false, smmu: m.smmu, device: m.name, ssid, page, entry: e, current: cur, shouldHaveRow: aliasRow ?? null, detail: `${m.name} reaches ${asName(c, cur)} but hit an entry for ${va} filled from ${asName(c, e.as)} under ASID ${e.asid}` });
     return true;
   }
   const s = staleAgainstOwner(c, e, page);
   if (s) {
     const what = s.kind === 'S-UNMAP' ? (s.pte.prot === 0 ? 'is no longer mapped' : 'was mapped again since the fill') : `is now ${protName(s.pte.prot)} but the entry allows ${protName(e.prot)}`;
-    report(c, s.kind, cache, false, m.smmu, m.name, ssid, page, e, cur, s.pte.row, `${va} of ${asName(c, cur)} ${what}`);
+    report(c, { kind: s.kind, cache, latent: false, smmu: m.smmu, device: m.name, ssid, page, entry: e, current: cur, shouldHaveRow: s.pte.row, detail: `${va} of ${asName(c, cur)} ${what}` });
     return true;
   }
   const t = walkAs(c, cur, page);
   if (access & ~e.prot && !(access & ~t.prot)) {
-    report(c, 'S-PERM', cache, false, m.smmu, m.name, ssid, page, e, cur, t.row,
-      `benign direction: the PTE allows ${protName(t.prot)} but the cached entry only ${protName(e.prot)}: the access faults although the page allows it (livelock before v6.6)`);
+    report(c, { kind: 'S-PERM', cache, latent: false, smmu: m.smmu, device: m.name, ssid, page, entry: e, current: cur, shouldHaveRow: t.row, detail: `benign direction: the PTE allows ${protName(t.prot)} but the cached entry only ${protName(e.prot)}: the access faults although the page allows it (livelock before v6.6)` });
     return true;
   }
   return false;
@@ -120,7 +124,7 @@ export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number
       const check = (pg: number, e: TlbEntry) => {
         if (e.as !== as) return;
         const st = staleAgainstOwner(c, e, pg);
-        if (st) report(c, st.kind, 'iotlb', true, i, e.device, e.ssid, pg, e, null, c.row, `entry survived the invalidation of ${asName(c, as)}`);
+        if (st) report(c, { kind: st.kind, cache: 'iotlb', latent: true, smmu: i, device: e.device, ssid: e.ssid, page: pg, entry: e, current: null, shouldHaveRow: c.row, detail: `entry survived the invalidation of ${asName(c, as)}` });
       };
       if (scan) {
         for (const [pg, e] of pages) if (last < 0 || (pg >= first && pg <= last)) check(pg, e);
@@ -139,7 +143,7 @@ export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number
       if (e.as !== as) continue;
       if (last >= 0 && (pg < first || pg > last)) continue;
       const st = staleAgainstOwner(c, e, pg);
-      if (st) report(c, st.kind, 'atc', true, m.smmu, m.name, ssid, pg, e, null, c.row, `ATC entry survived the invalidation of ${asName(c, as)}`);
+      if (st) report(c, { kind: st.kind, cache: 'atc', latent: true, smmu: m.smmu, device: m.name, ssid, page: pg, entry: e, current: null, shouldHaveRow: c.row, detail: `ATC entry survived the invalidation of ${asName(c, as)}` });
     }
   }
 }
@@ -154,8 +158,7 @@ export function latentAfterTagChange(c: Ctx, smmus: readonly number[], asid: num
     if (!pages) continue;
     for (const [pg, e] of pages) {
       if (e.as === newOwner) continue;
-      report(c, 'S-ALIAS', 'iotlb', true, i, e.device, e.ssid, pg, e, Number.isFinite(newOwner) ? newOwner : null, c.row,
-        Number.isFinite(newOwner) ? `ASID ${asid} now belongs to ${asName(c, newOwner)} but still caches ${asName(c, e.as)}` : `ASID ${asid} was freed with entries of ${asName(c, e.as)} still cached`);
+      report(c, { kind: 'S-ALIAS', cache: 'iotlb', latent: true, smmu: i, device: e.device, ssid: e.ssid, page: pg, entry: e, current: Number.isFinite(newOwner) ? newOwner : null, shouldHaveRow: c.row, detail: Number.isFinite(newOwner) ? `ASID ${asid} now belongs to ${asName(c, newOwner)} but still caches ${asName(c, e.as)}` : `ASID ${asid} was freed with entries of ${asName(c, e.as)} still cached` });
     }
   }
 }
@@ -164,7 +167,7 @@ export function latentAfterTagChange(c: Ctx, smmus: readonly number[], asid: num
 export function latentAfterSsidFree(c: Ctx, m: Master, ssid: number): void {
   if (!m.ats || m.atc.size === 0) return;
   for (const [pg, e] of m.atc.get(ssid) ?? []) {
-    report(c, 'S-ALIAS', 'atc', true, m.smmu, m.name, ssid, pg, e, null, c.row, `SSID ${ssid} was unbound with ATC entries of ${asName(c, e.as)} still cached`);
+    report(c, { kind: 'S-ALIAS', cache: 'atc', latent: true, smmu: m.smmu, device: m.name, ssid, page: pg, entry: e, current: null, shouldHaveRow: c.row, detail: `SSID ${ssid} was unbound with ATC entries of ${asName(c, e.as)} still cached` });
   }
 }
 
