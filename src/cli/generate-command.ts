@@ -11,7 +11,7 @@ export function generateCommand(program: Command, io: Io): void {
     .description(
       'Generate a seeded, deterministic synthetic workload as trace v1 (same options, same bytes).\n' +
         'Streams to disk: memory stays flat however many events are asked for.\n\nProfiles:\n' +
-        PROFILE_NAMES.map((n) => `  ${n.padEnd(15)} ${PROFILES[n].description}`).join('\n'),
+        PROFILE_NAMES.map((n) => `  ${n.padEnd(15)} ${PROFILES[n]!.description}`).join('\n'),
     )
     .addArgument(program.createArgument('<profile>', 'workload profile').choices(PROFILE_NAMES))
     .requiredOption('-o, --output <file>', 'trace v1 CSV to write ("-" for stdout)')

@@ -69,7 +69,7 @@ export function* deviceWorkload(o: GenOptions, mix: DeviceMix): Generator<GenEve
       } else if (r < 50 && mms.length) {
         const mm = w.rng.pick(mms);
         const set = bonds.get(mm)!;
-        const dev = [...set][0];
+        const dev = [...set][0]!;
         set.delete(dev);
         if (set.size === 0) bonds.delete(mm);
         out.push({ time: t(), kind: 'unbind', device: dev, mm });
@@ -102,7 +102,7 @@ export function* deviceWorkload(o: GenOptions, mix: DeviceMix): Generator<GenEve
         attach(dev);
       } else if (r < 96 && w.live.length > 2) {
         const i = w.rng.int(0, w.live.length - 1);
-        const mm = w.mmOf.get(w.live[i])!;
+        const mm = w.mmOf.get(w.live[i]!)!;
         const last = w.usersOf.get(mm) === 1;
         out.push(w.exit(i));
         if (last) {

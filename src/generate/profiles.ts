@@ -36,10 +36,10 @@ function* kernelBuild(o: GenOptions): Generator<GenEvent> {
     let e: GenEvent;
     if (w.live.length < target && r < forkRate) {
       // One fork in five is a thread (CLONE_VM) of a running compiler job.
-      e = w.live.length > 4 && w.rng.chance(0.2) ? w.fork(w.mmOf.get(w.live[w.rng.int(4, w.live.length - 1)])) : w.fork();
+      e = w.live.length > 4 && w.rng.chance(0.2) ? w.fork(w.mmOf.get(w.live[w.rng.int(4, w.live.length - 1)]!)) : w.fork();
     } else if (r < forkRate + 0.06 && w.live.length > 4) {
       const i = w.rng.int(4, w.live.length - 1);
-      e = w.rng.chance(0.4) ? w.exec(w.live[i]) : w.exit(i);
+      e = w.rng.chance(0.4) ? w.exec(w.live[i]!) : w.exit(i);
     } else {
       e = w.randomSchedule(0.15);
     }
@@ -77,7 +77,7 @@ function* pinExhaustion(o: GenOptions): Generator<GenEvent> {
     } else if (r < 45 && pinned.size > 0) {
       // Release the oldest pin. (Not the Set's first value: V8 skips the holes deletions leave at
       // the front of a Set, which made that O(pins).)
-      const mm = order[head++];
+      const mm = order[head++]!;
       pinned.delete(mm);
       if (head > 4096 && head * 2 > order.length) {
         order = order.slice(head);
@@ -117,7 +117,7 @@ function* mixed(o: GenOptions): Generator<GenEvent> {
     } else if (r < 68) {
       const held = [...pins.keys()].filter((m) => w.usersOf.has(m));
       if (held.length) {
-        const mm = held[w.rng.int(0, held.length - 1)];
+        const mm = held[w.rng.int(0, held.length - 1)]!;
         const k = pins.get(mm)! - 1;
         if (k === 0) pins.delete(mm);
         else pins.set(mm, k);
@@ -133,7 +133,7 @@ function* mixed(o: GenOptions): Generator<GenEvent> {
       e = { time: w.tick(), kind: w.rng.chance(0.5) ? 'unmap' : 'map', mm, va: 0x400000 + w.rng.int(0, 63) * 4096, size: pages * 4096 };
     } else if (r < 94 && w.live.length > 2) {
       const i = w.rng.int(0, w.live.length - 1);
-      const mm = w.mmOf.get(w.live[i])!;
+      const mm = w.mmOf.get(w.live[i]!)!;
       // A pinned mm stays alive until its driver unpins it.
       if (!(pins.has(mm) && w.usersOf.get(mm) === 1)) e = w.exit(i);
     } else if (w.live.length > 0) {

@@ -41,8 +41,8 @@ export class World {
     return { time: this.tick(), kind: 'exec', task, mm: label };
   }
   exit(i: number): GenEvent {
-    const task = this.live[i];
-    this.live[i] = this.live[this.live.length - 1];
+    const task = this.live[i]!;
+    this.live[i] = this.live[this.live.length - 1]!;
     this.live.pop();
     this.dropUser(this.mmOf.get(task)!);
     this.mmOf.delete(task);

@@ -181,7 +181,7 @@ export class ReportCollector implements SystemObserver {
 
   private considerTop(mm: MmRecord): void {
     const t = this.top;
-    if (t.length === TOP_MMS && mm.asidChanges <= t[t.length - 1].asidChanges) return;
+    if (t.length === TOP_MMS && mm.asidChanges <= t[t.length - 1]!.asidChanges) return;
     t.push({ mm: mm.label, asidChanges: mm.asidChanges, key: mm.key });
     // Most changes first; ties by creation order so the list is deterministic.
     t.sort((a, b) => b.asidChanges - a.asidChanges || a.key - b.key);

@@ -17,6 +17,6 @@ export class Rng {
     return this.int(0, 999_999) < p * 1_000_000;
   }
   pick<T>(xs: readonly T[]): T {
-    return xs[this.int(0, xs.length - 1)];
+    return xs[this.int(0, xs.length - 1)]!;
   }
 }

@@ -232,9 +232,9 @@ export function flushContext(p: AllocatorParams, s: AllocatorState): void {
   }
   const sh = p.idxShift;
   for (let c = 0; c < s.active.length; c++) {
-    let a = s.active[c];
+    let a = s.active[c]!;
     s.active[c] = 0;
-    if (a === 0) a = s.reserved[c];
+    if (a === 0) a = s.reserved[c]!;
     s.asidMap[ctxAsid(a) >> sh] = 1;
     s.reserved[c] = a;
   }

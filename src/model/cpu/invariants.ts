@@ -20,7 +20,7 @@ export function noteNewContext(p: AllocatorParams, s: CpuModelState, mm: MmState
   }
   const idx = asid >> p.idxShift;
   const gen = ctxGen(mm.ctx);
-  const owner = s.ownerKey[idx];
+  const owner = s.ownerKey[idx]!;
   if (owner !== mm.key && owner >= 0 && s.ownerGen[idx] === gen && s.mms.get(owner)?.ctx === mm.ctx) {
     obs.violation({
       row,
@@ -53,7 +53,7 @@ export function checkActive(s: CpuModelState, mm: MmState, row: number, obs: Cpu
 }
 
 export function fillAndCheck(s: CpuModelState, cpu: number, mm: MmState, page: number, row: number, obs: CpuObserver): void {
-  const asid = s.ttbrAsid[cpu];
+  const asid = s.ttbrAsid[cpu]!;
   const other = tlbFill(s.tlb, cpu, asid, mm.key, page, row);
   if (other >= 0) {
     const fillRow = tlbAnyFillRow(s.tlb, cpu, asid, other);

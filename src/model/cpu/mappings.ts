@@ -80,7 +80,7 @@ export function unmapMm(s: CpuModelState, label: string, va: number, size: numbe
   }
   for (let c = 0; c < s.ttbrMm.length; c++) {
     if (s.ttbrMm[c] !== mm.key) continue;
-    for (const [pg, fillRow] of tlbEntriesIn(s.tlb, c, s.ttbrAsid[c], mm.key, first, last)) {
+    for (const [pg, fillRow] of tlbEntriesIn(s.tlb, c, s.ttbrAsid[c]!, mm.key, first, last)) {
       obs.violation({
         row,
         kind: 'stale-tlb',
@@ -98,7 +98,7 @@ export function unmapMm(s: CpuModelState, label: string, va: number, size: numbe
 export function access(p: AllocatorParams, s: CpuModelState, cpu: number, va: number, row: number, obs: CpuObserver): void {
   checkCpu(p, cpu, row);
   if (s.curTask[cpu] === 0) throw new EventError(`CPU${cpu} runs no user task (idle or kernel thread): it cannot access user memory`, row, 'cpu');
-  const mm = s.mms.get(s.ttbrMm[cpu]);
+  const mm = s.mms.get(s.ttbrMm[cpu]!);
   if (!mm) throw new EventError(`CPU${cpu} has no user address space`, row, 'cpu');
   obs.counters.accesses++;
   const page = Math.floor(va / 2 ** PAGE_SHIFT);

@@ -44,7 +44,7 @@ function firstEndingFrom(t: PageTable, page: number): number {
   let hi = t.ends.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (t.ends[mid] < page) lo = mid + 1;
+    if (t.ends[mid]! < page) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -54,7 +54,7 @@ function firstEndingFrom(t: PageTable, page: number): number {
 export function ptWalk(t: PageTable, page: number): Pte {
   if (t.starts.length === 0) return INITIAL_PTE;
   const i = firstEndingFrom(t, page);
-  return i < t.starts.length && t.starts[i] <= page ? t.ptes[i] : INITIAL_PTE;
+  return i < t.starts.length && t.starts[i]! <= page ? t.ptes[i]! : INITIAL_PTE;
 }
 
 const samePte = (a: Pte, b: Pte) => a === b || (a.prot === b.prot && a.epoch === b.epoch && a.row === b.row);
@@ -71,7 +71,7 @@ export function ptUpdate(t: PageTable, first: number, last: number, f: (old: Pte
   const ptes: Pte[] = [];
   const push = (s: number, e: number, p: Pte) => {
     const k = ptes.length - 1;
-    if (k >= 0 && ends[k] === s - 1 && samePte(ptes[k], p)) ends[k] = e;
+    if (k >= 0 && ends[k] === s - 1 && samePte(ptes[k]!, p)) ends[k] = e;
     else if (p !== INITIAL_PTE) {
       starts.push(s);
       ends.push(e);
@@ -79,25 +79,25 @@ export function ptUpdate(t: PageTable, first: number, last: number, f: (old: Pte
     }
   };
   // The part of the first overlapping extent before `first` stays as it was.
-  if (i0 < n && t.starts[i0] < first) push(t.starts[i0], first - 1, t.ptes[i0]);
+  if (i0 < n && t.starts[i0]! < first) push(t.starts[i0]!, first - 1, t.ptes[i0]!);
   let i = i0;
   let c = first;
   while (c <= last) {
-    if (i < n && t.starts[i] <= c) {
-      const e = Math.min(t.ends[i], last);
-      push(c, e, f(t.ptes[i]));
+    if (i < n && t.starts[i]! <= c) {
+      const e = Math.min(t.ends[i]!, last);
+      push(c, e, f(t.ptes[i]!));
       c = e + 1;
-      if (t.ends[i] <= last) i++;
+      if (t.ends[i]! <= last) i++;
     } else {
-      const e = i < n ? Math.min(t.starts[i] - 1, last) : last;
+      const e = i < n ? Math.min(t.starts[i]! - 1, last) : last;
       push(c, e, f(INITIAL_PTE));
       c = e + 1;
     }
   }
   // The part of the last overlapping extent after `last` stays as it was.
   let i1 = i;
-  if (i < n && t.starts[i] <= last) {
-    push(last + 1, t.ends[i], t.ptes[i]);
+  if (i < n && t.starts[i]! <= last) {
+    push(last + 1, t.ends[i]!, t.ptes[i]!);
     i1 = i + 1;
   }
   t.starts.splice(i0, i1 - i0, ...starts);

@@ -92,7 +92,7 @@ export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task
     obs.violation({ row, kind: 'no-free-asid', cpu, mm: mm.label, detail: `no free ASID after rollover to generation ${s.alloc.generation} (all taken by pinned and reserved ASIDs)` });
     return;
   }
-  if (flags & Switch.LocalFlush) localFlushTlbAll(s.tlb, cpu, s.ttbrMm[cpu], s.ttbrAsid[cpu]);
+  if (flags & Switch.LocalFlush) localFlushTlbAll(s.tlb, cpu, s.ttbrMm[cpu]!, s.ttbrAsid[cpu]!);
   if (flags & Switch.NewContext) noteNewContext(p, s, mm, prevCtx, row, obs);
   s.ttbrMm[cpu] = key;
   s.ttbrAsid[cpu] = ctxAsid(mm.ctx);

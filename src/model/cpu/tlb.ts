@@ -64,7 +64,7 @@ function setEntries(x: TlbSet): [number, number][] {
  */
 export function tlbCanonical(t: TlbState, cpu: number): unknown {
   const out: [number, [number, [number, number][]][]][] = [];
-  for (const [asid, first] of t.cpus[cpu]) {
+  for (const [asid, first] of t.cpus[cpu]!) {
     const sets: [number, [number, number][]][] = [];
     for (let x: TlbSet | null = first; x; x = x.next) sets.push([x.mm, setEntries(x)]);
     out.push([asid, sets.sort((a, b) => a[0] - b[0])]);
@@ -79,7 +79,7 @@ export function tlbCanonical(t: TlbState, cpu: number): unknown {
  */
 export function tlbFill(t: TlbState, cpu: number, asid: number, mm: number, page: number, row: number): number {
   const tlb = t.cpus[cpu];
-  const first = tlb.get(asid);
+  const first = tlb!.get(asid);
   let mine: TlbSet | null = null;
   let other = -1;
   for (let x = first ?? null; x; x = x.next) {
@@ -88,14 +88,14 @@ export function tlbFill(t: TlbState, cpu: number, asid: number, mm: number, page
   }
   const present = mine !== null && (page === SPECULATIVE ? mine.spec >= 0 : mine.pages !== null && mine.pages.has(page));
   if (present) return other;
-  if (++t.counts[cpu] > TLB_CAPACITY) {
-    tlb.clear();
+  if (++t.counts[cpu]! > TLB_CAPACITY) {
+    tlb!.clear();
     t.counts[cpu] = 0;
     return tlbFill(t, cpu, asid, mm, page, row);
   }
   if (mine === null) {
     mine = { mm, spec: -1, pages: null, next: first ?? null };
-    tlb.set(asid, mine);
+    tlb!.set(asid, mine);
   }
   if (page === SPECULATIVE) mine.spec = row;
   else (mine.pages ??= new Map()).set(page, row);
@@ -104,7 +104,7 @@ export function tlbFill(t: TlbState, cpu: number, asid: number, mm: number, page
 
 /** The set of (asid, mm) on `cpu`, if it has entries. */
 function findSet(t: TlbState, cpu: number, asid: number, mm: number): TlbSet | null {
-  for (let x = t.cpus[cpu].get(asid) ?? null; x; x = x.next) if (x.mm === mm) return x;
+  for (let x = t.cpus[cpu]!.get(asid) ?? null; x; x = x.next) if (x.mm === mm) return x;
   return null;
 }
 
@@ -133,11 +133,11 @@ const size = (x: TlbSet) => (x.spec >= 0 ? 1 : 0) + (x.pages ? x.pages.size : 0)
 export function localFlushTlbAll(t: TlbState, cpu: number, keepMm: number, keepAsid: number): void {
   const tlb = t.cpus[cpu];
   const kept = keepMm >= 0 ? findSet(t, cpu, keepAsid, keepMm) : null;
-  tlb.clear();
+  tlb!.clear();
   t.counts[cpu] = 0;
   if (kept) {
     kept.next = null;
-    tlb.set(keepAsid, kept);
+    tlb!.set(keepAsid, kept);
     t.counts[cpu] = size(kept);
   }
 }
@@ -145,15 +145,15 @@ export function localFlushTlbAll(t: TlbState, cpu: number, keepMm: number, keepA
 /** `flush_tlb_mm()`: TLBI ASIDE1IS, broadcast to every CPU. */
 export function tlbiAsidBroadcast(t: TlbState, asid: number): void {
   for (let c = 0; c < t.cpus.length; c++) {
-    for (let x = t.cpus[c].get(asid) ?? null; x; x = x.next) t.counts[c] -= size(x);
-    t.cpus[c].delete(asid);
+    for (let x = t.cpus[c]!.get(asid) ?? null; x; x = x.next) t.counts[c]! -= size(x);
+    t.cpus[c]!.delete(asid);
   }
 }
 
 /** `__flush_tlb_range()` with per-page TLBI VAE1IS: pages [first, last] under `asid`, every CPU. */
 export function tlbiVaRangeBroadcast(t: TlbState, asid: number, first: number, last: number): void {
   for (let c = 0; c < t.cpus.length; c++) {
-    const head = t.cpus[c].get(asid);
+    const head = t.cpus[c]!.get(asid);
     if (!head) continue;
     // Unlink the sets left empty, keeping the others in their order.
     let keep: TlbSet | null = null;
@@ -163,9 +163,9 @@ export function tlbiVaRangeBroadcast(t: TlbState, asid: number, first: number, l
       const pages = x.pages;
       if (pages) {
         if (last - first + 1 < pages.size) {
-          for (let p = first; p <= last; p++) if (pages.delete(p)) t.counts[c]--;
+          for (let p = first; p <= last; p++) if (pages.delete(p)) t.counts[c]!--;
         } else {
-          for (const p of pages.keys()) if (p >= first && p <= last) { pages.delete(p); t.counts[c]--; }
+          for (const p of pages.keys()) if (p >= first && p <= last) { pages.delete(p); t.counts[c]!--; }
         }
         if (pages.size === 0) x.pages = null;
       }
@@ -177,7 +177,7 @@ export function tlbiVaRangeBroadcast(t: TlbState, asid: number, first: number, l
       }
       x = next;
     }
-    if (keep) t.cpus[c].set(asid, keep);
-    else t.cpus[c].delete(asid);
+    if (keep) t.cpus[c]!.set(asid, keep);
+    else t.cpus[c]!.delete(asid);
   }
 }

@@ -12,7 +12,7 @@ import { type TlbEntry, poolIndex } from './state.js';
 export function dma(c: Ctx, device: string, pasid: number | undefined, va: number, access: number): void {
   const m = masterOf(c, device);
   const ssid = pasid ?? 0;
-  const n = c.obs.smmuCounters[m.smmu];
+  const n = c.obs.smmuCounters[m.smmu]!;
   const cd = m.cds.get(ssid);
   if (!cd) {
     // STE abort / C_BAD_CD / C_BAD_SUBSTREAMID: the transaction faults.
@@ -28,11 +28,11 @@ export function dma(c: Ctx, device: string, pasid: number | undefined, va: numbe
       return;
     }
   }
-  const s = c.st.smmus[m.smmu];
+  const s = c.st.smmus[m.smmu]!;
   const hit = iotlbLookup(s, cd.asid, page);
   if (hit) {
     n.hits++;
-    const stale = checkHit(c, 'iotlb', m, ssid, page, access, hit, cd.as, c.st.pools[poolIndex(c.st, m.smmu)].releasedRow.get(cd.asid));
+    const stale = checkHit(c, 'iotlb', m, ssid, page, access, hit, cd.as, c.st.pools[poolIndex(c.st, m.smmu)]!.releasedRow.get(cd.asid));
     if (!stale && access & ~hit.prot) n.faults++;
     else if (m.ats) atcFill(m, ssid, page, hit);
     return;

@@ -13,12 +13,12 @@ import { type DmaDomain, type Master, domainAsId, poolIndex } from './state.js';
 
 /** Pools a domain's ASID lives in (one, unless a multi-SMMU domain with per-SMMU maps). */
 export function domainPools(c: Ctx, d: DmaDomain) {
-  return [...new Set(d.smmus.map((i) => poolIndex(c.st, i)))].map((p) => c.st.pools[p]);
+  return [...new Set(d.smmus.map((i) => poolIndex(c.st, i)))].map((p) => c.st.pools[p]!);
 }
 
 /** Largest ASID every SMMU of the domain can hold. */
 export function domainMaxAsid(c: Ctx, d: DmaDomain): number {
-  return Math.min(...d.smmus.map((i) => 2 ** c.st.smmus[i].asidBits - 1));
+  return Math.min(...d.smmus.map((i) => 2 ** c.st.smmus[i]!.asidBits - 1));
 }
 
 /** Write the SSID-0 CD of a master for its RID domain (`arm_smmu_write_ctx_desc`): CFGI_CD + sync. */
@@ -37,8 +37,8 @@ export function writeDomainCd(c: Ctx, m: Master, d: DmaDomain): void {
 export function attach(c: Ctx, device: string, name: string, multiSmmu: boolean): void {
   const m = masterOf(c, device);
   if (m.rid === name) return;
-  const smmu = c.st.smmus[m.smmu];
-  const n = c.obs.smmuCounters[m.smmu];
+  const smmu = c.st.smmus[m.smmu]!;
+  const n = c.obs.smmuCounters[m.smmu]!;
   let d = c.st.domains.get(name);
   const fail = (errno: 'ENOSPC' | 'EINVAL' | 'EBUSY', detail: string) => {
     n.attachFailures++;
@@ -46,19 +46,19 @@ export function attach(c: Ctx, device: string, name: string, multiSmmu: boolean)
   };
   if (!d) {
     const id = c.st.nextId++;
-    const asid = xaAllocIn([c.st.pools[poolIndex(c.st, m.smmu)]], 2 ** smmu.asidBits - 1, { kind: 'dma', id });
+    const asid = xaAllocIn([c.st.pools[poolIndex(c.st, m.smmu)]!], 2 ** smmu.asidBits - 1, { kind: 'dma', id });
     if (asid === 0) return fail('ENOSPC', `no free ASID in [1, ${2 ** smmu.asidBits - 1}] for domain ${name} on ${smmu.name}`);
     n.asidsAllocated++;
     d = { name, id, smmus: [m.smmu], asid, masters: [], ptes: new Map(), epoch: 0, movingBy: null };
     c.st.domains.set(name, d);
     c.st.domainIds.set(id, name);
   } else if (!d.smmus.includes(m.smmu)) {
-    const home = c.st.smmus[d.smmus[0]].name;
+    const home = c.st.smmus[d.smmus[0]!]!.name;
     if (!multiSmmu) return fail('EINVAL', `domain ${name} is finalised on ${home}; mainline binds a domain to one SMMU (arm_smmu_attach_dev)`);
     if (d.asid >= 2 ** smmu.asidBits) {
       return fail('EINVAL', `domain ${name} holds ASID ${d.asid}, too wide for the ${smmu.asidBits}-bit ASIDs of ${smmu.name} (Shavit 2023 RFC)`);
     }
-    const pool = c.st.pools[poolIndex(c.st, m.smmu)];
+    const pool = c.st.pools[poolIndex(c.st, m.smmu)]!;
     if (!domainPools(c, d).includes(pool) && !xaInsert(pool, d.asid, { kind: 'dma', id: d.id })) {
       return fail('EBUSY', `ASID ${d.asid} of domain ${name} is already used on ${smmu.name}`);
     }
@@ -95,7 +95,7 @@ export function detach(c: Ctx, device: string): void {
 function domainFree(c: Ctx, d: DmaDomain): void {
   if (!hasFault(c, 'no-purge-on-free')) for (const i of d.smmus) tlbiNhAsid(c, i, d.asid);
   for (const p of domainPools(c, d)) xaErase(p, d.asid, c.row);
-  c.obs.smmuCounters[d.smmus[0]].asidsFreed++;
+  c.obs.smmuCounters[d.smmus[0]!]!.asidsFreed++;
   c.st.domains.delete(d.name);
   c.st.domainIds.delete(d.id);
   latentAfterTagChange(c, d.smmus, d.asid, -Infinity);
@@ -116,7 +116,7 @@ export function iommuMap(c: Ctx, name: string, va: number, size: number, prot: n
   const [first, last] = pageRange(va, size, c.row);
   for (let pg = first; pg <= last; pg++) {
     if ((d.ptes.get(pg)?.prot ?? 0) !== 0) {
-      c.obs.failure({ row: c.row, call: 'map', errno: 'EEXIST', device: null, smmu: c.st.smmus[d.smmus[0]].name, detail: `iommu_map of domain ${name}: IOVA 0x${vaOf(pg).toString(16)} is already mapped` });
+      c.obs.failure({ row: c.row, call: 'map', errno: 'EEXIST', device: null, smmu: c.st.smmus[d.smmus[0]!]!.name, detail: `iommu_map of domain ${name}: IOVA 0x${vaOf(pg).toString(16)} is already mapped` });
       return;
     }
   }

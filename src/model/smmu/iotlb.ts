@@ -117,10 +117,10 @@ const sharedOnly = (e: TlbEntry): boolean => e.shared;
  * SMMU's entries with that ASID whose CD had ASET=0. `last < 0` means the whole ASID.
  */
 export function btmSnoop(c: Ctx, i: number, asid: number, first: number, last: number): void {
-  const s = c.st.smmus[i];
+  const s = c.st.smmus[i]!;
   if (last < 0) dropAsid(s, asid, sharedOnly);
   else dropRange(s, asid, first, last, sharedOnly);
-  c.obs.smmuCounters[i].btmSnoops++;
+  c.obs.smmuCounters[i]!.btmSnoops++;
 }
 
 /** StreamIDs a master's per-SID commands go to (a master declared without any has one). */

@@ -31,7 +31,7 @@ function pinFor(c: Ctx, sva: SvaMm): number {
  * @returns the context id whose CD the bind installs now, {@link PENDING}, or `[errno, reason]`.
  */
 export function shareAsid(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): number | [Errno, string] {
-  const smmu = c.st.smmus[m.smmu];
+  const smmu = c.st.smmus[m.smmu]!;
   const perSmmu = c.st.driver !== 'shared-asid';
   const ixKey = svaKey(sva.key, perSmmu ? m.smmu : -1);
   const existing = c.st.svaIndex.get(ixKey);
@@ -64,7 +64,7 @@ export function shareAsid(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): n
     // arm_smmu_sva_domain_alloc: a private ASID, lowest free.
     ctx.asid = xaAllocIn([c.st.pools[pool]!], 2 ** smmu.asidBits - 1, { kind: 'sva', id });
     if (ctx.asid === 0) return ['ENOSPC', `no free ASID in [1, ${2 ** smmu.asidBits - 1}] for the SVA domain of mm ${sva.label} on ${smmu.name}`];
-    c.obs.smmuCounters[m.smmu].asidsAllocated++;
+    c.obs.smmuCounters[m.smmu]!.asidsAllocated++;
     register(c, ctx, ixKey);
     ctx.installed = true;
     return id;
@@ -88,7 +88,7 @@ export function shareAsid(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): n
   const owner = xaLoad(c.st.pools[pool]!, a);
   if (owner === undefined) {
     xaInsert(c.st.pools[pool]!, a, { kind: 'sva', id });
-    c.obs.smmuCounters[m.smmu].asidsAllocated++;
+    c.obs.smmuCounters[m.smmu]!.asidsAllocated++;
     register(c, ctx, ixKey);
     ctx.installed = true;
     latentAfterTagChange(c, poolSmmus(c, pool), a, sva.key);
@@ -109,8 +109,8 @@ export function shareAsid(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): n
   d.asid = moved;
   d.movingBy = op?.label ?? `(row ${c.row})`;
   const dn = c.obs.smmuCounters[d.smmus[0]!];
-  dn.asidsMoved++;
-  dn.asidsAllocated++;
+  dn!.asidsMoved++;
+  dn!.asidsAllocated++;
   register(c, ctx, ixKey);
   const steps: OpStep[] = [
     ...d.masters.map((dev): OpStep => ({ kind: 'cd-write', domain: d.name, device: dev })),

@@ -154,7 +154,7 @@ export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number
  */
 export function latentAfterTagChange(c: Ctx, smmus: readonly number[], asid: number, newOwner: number): void {
   for (const i of smmus) {
-    const pages = c.st.smmus[i].iotlb.get(asid);
+    const pages = c.st.smmus[i]!.iotlb.get(asid);
     if (!pages) continue;
     for (const [pg, e] of pages) {
       if (e.as === newOwner) continue;

@@ -212,7 +212,7 @@ export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
       name: d.name,
       smmu,
       streamIds: d.streamIds ?? [],
-      ssidBits: Math.min(smmus[smmu].ssidBits, d.pasidBits),
+      ssidBits: Math.min(smmus[smmu]!.ssidBits, d.pasidBits),
       ats: d.ats,
       rid: null,
       cds: new Map(),

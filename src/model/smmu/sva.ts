@@ -59,7 +59,7 @@ function startOp(c: Ctx, op: string, what: string): DriverOp {
  * any SMMU without FEAT_BTM — which mainline never sets. Without FEAT_SVA the bind is -ENODEV.
  */
 export function svaSupported(c: Ctx, m: Master): string | null {
-  const smmu = c.st.smmus[m.smmu];
+  const smmu = c.st.smmus[m.smmu]!;
   const f = c.st.features;
   if (f.sva === 'none') return 'this kernel has no arm-smmu-v3 SVA (iommu_sva_bind_device: no sva_bind op before v5.11)';
   if (f.sva === 'needs-btm' && !btmUsed(c, m.smmu)) {
@@ -111,11 +111,11 @@ export function bind(c: Ctx, device: string, label: string, pasidReq: number | u
   const sva = liveSvaMm(c, label);
   checkNotBusy(c, sva);
   const drvOp = op === undefined ? null : startOp(c, op, `bind ${device} ${label}`);
-  const smmu = c.st.smmus[m.smmu];
+  const smmu = c.st.smmus[m.smmu]!;
   const fail = (errno: Errno, detail: string): void => {
     sva.failed.set(device, (sva.failed.get(device) ?? 0) + 1);
     putPasidIfUnbound(c, sva);
-    c.obs.smmuCounters[m.smmu].bindFailures++;
+    c.obs.smmuCounters[m.smmu]!.bindFailures++;
     c.obs.failure({ row: c.row, call: 'bind', errno, device, smmu: smmu.name, detail });
   };
   const bonds = sva.bonds.get(device);
@@ -197,8 +197,8 @@ export function unbind(c: Ctx, device: string, label: string): void {
 function freeContext(c: Ctx, ctx: SvaContext, sva: SvaMm, flush: boolean, smmu: number): void {
   if (flush) for (const i of contextSmmus(c, ctx)) tlbiNhAsid(c, i, ctx.asid);
   const pool = poolIndex(c.st, ctx.smmu >= 0 ? ctx.smmu : 0);
-  xaErase(c.st.pools[pool], ctx.asid, c.row);
-  c.obs.smmuCounters[smmu].asidsFreed++;
+  xaErase(c.st.pools[pool]!, ctx.asid, c.row);
+  c.obs.smmuCounters[smmu]!.asidsFreed++;
   for (; ctx.pins > 0; ctx.pins--) c.cpu.unpin(sva.key, c.row);
   if (ctx.putWithoutPin) c.cpu.putWithoutGet(sva.key, c.row);
   c.st.svaContexts.delete(ctx.id);
