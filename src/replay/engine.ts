@@ -1,8 +1,6 @@
 /**
  * The replay engine: streams a trace through the system model and collects the report.
  */
-import { stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { createSystem, step, summarize } from '../model/system.js';
 import { type Report, ReportCollector } from '../report/report.js';

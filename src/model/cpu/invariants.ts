@@ -6,7 +6,7 @@
  */
 import { ctxAsid, ctxGen } from './allocator.js';
 import type { AllocatorParams } from './allocator.js';
-import { SPECULATIVE, tlbAnyFillRow, tlbFill } from './tlb.js';
+import { tlbAnyFillRow, tlbFill } from './tlb.js';
 import { type CpuModelState, type CpuObserver, type MmState, labelOf } from './state.js';
 
 export { CPU_VIOLATION_KINDS, type CpuViolation, type CpuViolationKind } from '../findings.js';

@@ -8,7 +8,7 @@ import type { AllocatorParams } from './allocator.js';
 import { tlbEntriesIn, tlbiAsidBroadcast, tlbiVaRangeBroadcast } from './tlb.js';
 import { INITIAL_PTE, type Pte, ptUpdate } from './page-table.js';
 import { EventError } from '../errors.js';
-import { PAGE_SHIFT, pageOf, pageRange } from '../pages.js';
+import { PAGE_SHIFT, pageRange } from '../pages.js';
 import { type CpuModelState, type CpuObserver, UNTOUCHED_PT, checkCpu, lookupMm, ptOf, walkMm } from './state.js';
 import { fillAndCheck } from './invariants.js';
 

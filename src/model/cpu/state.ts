@@ -7,7 +7,7 @@
  */
 import { type AllocatorCounters, type AllocatorParams, type AllocatorState, type MmContext, type PinOutcome, cloneAllocator, createAllocator } from './allocator.js';
 import { type TlbState, cloneTlb, createTlb } from './tlb.js';
-import { type PageTable, type Pte, INITIAL_PTE, clonePageTable, createPageTable, ptWalk } from './page-table.js';
+import { type PageTable, type Pte, clonePageTable, createPageTable, ptWalk } from './page-table.js';
 import { EventError } from '../errors.js';
 import type { CpuViolation } from '../findings.js';
 

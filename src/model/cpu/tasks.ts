@@ -7,7 +7,7 @@ import { Switch, checkAndSwitchContext, ctxAsid } from './allocator.js';
 import type { AllocatorParams } from './allocator.js';
 import { SPECULATIVE, localFlushTlbAll } from './tlb.js';
 import { EventError } from '../errors.js';
-import { type CpuModelState, type CpuObserver, type MmState, checkCpu, labelOf, lookupMm, mmRecord, newMm } from './state.js';
+import { type CpuModelState, type CpuObserver, type MmState, checkCpu, mmRecord, newMm } from './state.js';
 import { checkActive, fillAndCheck, noteNewContext } from './invariants.js';
 
 /** Drop one user of an mm (task exit or exec); the last one ends the address space. */
