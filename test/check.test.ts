@@ -1,7 +1,7 @@
 /**
  * Corpus regression checking: differences, missing expectations, corrupted traces, shards, atomic update.
  */
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findTraces, shard } from '../src/check/corpus.js';
@@ -195,5 +195,32 @@ describe('check as a snapshot runner', () => {
     expect((await cli('check', d, '--update')).code).toBe(0);
     expect(existsSync(join(d, 'UPPER.expected.json'))).toBe(true);
     expect((await cli('check', d)).code).toBe(0);
+  });
+});
+
+describe('check: inputs found by the fuzzer', () => {
+  it('a deeply nested expectation differs without a crash (exit 1, not 3)', async () => {
+    const d = corpus();
+    writeFileSync(join(d, 'pin-v1-ordering-bug.expected.json'), '['.repeat(20000) + '0' + ']'.repeat(20000));
+    const r = await cli('check', d, '--jobs', '1');
+    expect(r.code).toBe(1);
+    expect(r.err).not.toContain('internal error');
+  });
+  it('an empty path is named as "" (exit 2)', async () => {
+    const r = await cli('check', '');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('"": a trace path is empty');
+    const g = await cli('generate', 'mixed', '-n', '5', '-o', '');
+    expect(g.code).toBe(2);
+    expect(g.err).toContain('"": the output path is empty');
+  });
+  it('--junit leaves no temporary file when the check fails', async () => {
+    const d = corpus();
+    rmSync(join(d, 'tegra3-atrace-tgids.expected.json'));
+    mkdirSync(join(d, 'tegra3-atrace-tgids.expected.json')); // --update cannot write it
+    const x = join(tmp(), 'j.xml');
+    const r = await cli('check', d, '--update', '--junit', x);
+    expect(r.code).toBe(2);
+    expect(readdirSync(join(x, '..'))).toEqual([]);
   });
 });

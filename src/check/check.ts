@@ -59,7 +59,14 @@ export async function updateExpectations(results: readonly CheckResult[], obsole
   return { written, removed: obsolete.length };
 }
 
-const show = (v: unknown): string => (v === undefined ? '(none)' : JSON.stringify(v));
+const show = (v: unknown): string => {
+  if (v === undefined) return '(none)';
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return '(too deeply nested to print)'; // JSON.stringify recurses: a valid but deep value overflows the stack
+  }
+};
 
 /**
  * The figures that changed, one per line, as `path old -> new` (`churn.rollovers 3 -> 0`), most
@@ -74,7 +81,13 @@ export function figureChanges(r: CheckResult, max = 40): string[] {
   }
   const got: unknown = JSON.parse(r.actual ?? 'null');
   if (typeof want !== 'object' || want === null || typeof got !== 'object' || got === null) return [`(report) ${show(want)} -> ${show(got)}`];
-  const lines = diffJson(want as Record<string, unknown>, got as Record<string, unknown>).map((d) => {
+  let changes: ReturnType<typeof diffJson>;
+  try {
+    changes = diffJson(want as Record<string, unknown>, got as Record<string, unknown>);
+  } catch {
+    return ['(the expectation is nested too deeply to list its figures)'];
+  }
+  const lines = changes.map((d) => {
     const path = d.path.join('.');
     if (d.type === 'CHANGE') return `${path} ${show(d.oldValue)} -> ${show(d.value)}`;
     if (d.type === 'CREATE') return `${path} (none) -> ${show(d.value)}`;

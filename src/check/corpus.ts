@@ -31,6 +31,7 @@ export async function findCorpus(paths: readonly string[]): Promise<Corpus> {
   const traces = new Set<string>();
   const expectations = new Set<string>();
   const walk = async (p: string): Promise<void> => {
+    if (p === '') throw new InputError('a trace path is empty', '');
     const st = await stat(p).catch(() => undefined);
     if (!st) throw new InputError('no such file or folder', p);
     if (st.isFile()) {

@@ -72,9 +72,16 @@ export function checkCommand(program: Command, io: Io): void {
       const junit = o.junit ? await openOutput(o.junit) : undefined; // a bad path fails before the work
       let done = 0;
       const tasks = traces.map((trace) => ({ trace, failOn: o.failOn }));
-      const results = await checkTraces(tasks, o.jobs, io.isTty ? () => io.err(`\rchecked ${++done}/${traces.length}`) : undefined);
-      if (io.isTty && traces.length) io.err('\r\x1b[K');
-      const updated = o.update ? await updateExpectations(results, obsolete) : { written: 0, removed: 0 };
+      let results: Awaited<ReturnType<typeof checkTraces>>;
+      let updated = { written: 0, removed: 0 };
+      try {
+        results = await checkTraces(tasks, o.jobs, io.isTty ? () => io.err(`\rchecked ${++done}/${traces.length}`) : undefined);
+        if (io.isTty && traces.length) io.err('\r\x1b[K');
+        if (o.update) updated = await updateExpectations(results, obsolete);
+      } catch (e) {
+        await junit?.discard(); // no half-written report, no temporary file left behind
+        throw e;
+      }
       if (junit) {
         junit.stream.write(junitXml(results));
         await junit.commit();

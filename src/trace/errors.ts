@@ -20,7 +20,7 @@ export class InputError extends Error {
 
   /** `file:line:col: message`, omitting the parts that are unknown. */
   format(): string {
-    let where = this.file ?? '';
+    let where = this.file === '' ? '""' : (this.file ?? '');
     if (this.line !== undefined) where += `${where ? ':' : 'line '}${this.line}`;
     if (this.line !== undefined && this.column !== undefined) where += `:${this.column}`;
     return where ? `${where}: ${this.message}` : this.message;

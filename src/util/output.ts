@@ -55,6 +55,7 @@ export interface Output {
  * @throws InputError naming `path` when its folder does not exist or cannot be written.
  */
 export async function openOutput(path: string): Promise<Output> {
+  if (path === '') throw new InputError('the output path is empty (give a file name, or - for standard output)', '');
   if (path === '-') {
     const out = process.stdout;
     return {
