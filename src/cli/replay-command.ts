@@ -11,6 +11,14 @@ import { DRIVER_DESIGNS, FAULTS, type Fault, type SystemInput } from '../trace/s
 import { FAIL_ON_KINDS, type FailOnKind, failingKinds, findingCount, parseFailOn } from '../report/findings.js';
 import { Exit, type Io, intArg } from './shared.js';
 
+/** Picture outputs of `replay` (docs/pictures.md). */
+interface PictureFlags {
+  html?: string;
+  perfetto?: string;
+  timeseries?: string;
+  interval?: number;
+}
+
 /** commander argument parser for `--fail-on`. */
 export function failOnArg(v: string): FailOnKind[] {
   try {
@@ -106,6 +114,10 @@ export function replayCommand(program: Command, io: Io): void {
         intArg('--parse-threads', 0, 64),
       ),
     )
+    .option('--html <file>', 'also write a self-contained HTML report with charts (docs/pictures.md)')
+    .option('--perfetto <file>', 'also write a Chrome Trace Event JSON timeline for ui.perfetto.dev (docs/pictures.md)')
+    .option('--timeseries <file>', 'also write the time series as CSV (docs/pictures.md)')
+    .addOption(new Option('--interval <n>', '--timeseries bucket width: ns of trace time, or rows when the trace has no time (default: at most 2000 buckets)').argParser(intArg('--interval', 1)))
     .addHelpText(
       'after',
       `
@@ -120,9 +132,15 @@ Examples:
   asid-replay replay traces/scenarios/asid-move-race.csv --kernel 6.1      # stale IOTLB entry
   asid-replay replay traces/scenarios/asid-move-race.csv --kernel 6.11     # clean`,
     )
-    .action(async (trace: string, o: SystemFlags & { json?: boolean; failOn?: FailOnKind[]; maxViolations: number; parseThreads?: number }) => {
+    .action(async (trace: string, o: SystemFlags & { json?: boolean; failOn?: FailOnKind[]; maxViolations: number; parseThreads?: number } & PictureFlags) => {
+      if (o.interval !== undefined && !o.timeseries) {
+        io.err('asid-replay: --interval needs --timeseries <file>\n');
+        throw new Exit(2);
+      }
+      const pictures = o.html || o.perfetto || o.timeseries ? await (await import('../report/pictures.js')).openPictures(trace, o) : null;
       let lastProgress = 0;
-      const report = await replayFile(trace, {
+      const replaying = replayFile(trace, {
+        tap: pictures?.tap,
         overrides: systemOverrides(o),
         parseThreads: o.parseThreads,
         onProgress: io.isTty
@@ -135,7 +153,12 @@ Examples:
             }
           : undefined,
       });
+      const report = pictures ? await replaying.catch(async (e: unknown) => {
+        await pictures.discard();
+        throw e;
+      }) : await replaying;
       if (lastProgress) io.err('\r\x1b[K');
+      if (pictures) await pictures.finish(report);
       io.out(o.json ? renderJson(report) : renderText(report, o.maxViolations));
       const failing = o.failOn ? failingKinds(report, o.failOn) : [];
       if (failing.length > 0) {

@@ -2,7 +2,7 @@
  * The replay engine: streams a trace through the system model and collects the report.
  */
 import { basename } from 'node:path';
-import { createSystem, step, summarize } from '../model/system.js';
+import { type SystemModel, createSystem, step, summarize } from '../model/system.js';
 import { type Report, ReportCollector } from '../report/report.js';
 import type { TraceEvent } from '../trace/events.js';
 import { EventError, InputError } from '../trace/errors.js';
@@ -22,6 +22,19 @@ export interface ReplayOptions {
   parseThreads?: number;
   /** Bytes per parser chunk (tests make it small); see {@link CHUNK_BYTES}. */
   chunkBytes?: number;
+  /**
+   * Optional observer hook (time series, timelines): builds the collector, a {@link ReportCollector}
+   * that may also see each event just before and just after its step. Absent: nothing extra is done.
+   */
+  tap?: (system: SystemConfig, model: SystemModel) => TapCollector;
+}
+
+/** A report collector that also sees every event (see {@link ReplayOptions.tap}). */
+export interface TapCollector extends ReportCollector {
+  /** Called before the event's step (the model still holds the state after the previous event). */
+  beforeEvent(e: TraceEvent): void;
+  /** Called after the event's step. */
+  afterEvent(e: TraceEvent): void;
 }
 
 /**
@@ -52,6 +65,12 @@ function feed(model: ReturnType<typeof createSystem>, col: ReportCollector, e: T
   step(model, e, col);
 }
 
+function feedTapped(model: ReturnType<typeof createSystem>, col: TapCollector, e: TraceEvent): void {
+  col.beforeEvent(e);
+  feed(model, col, e);
+  col.afterEvent(e);
+}
+
 /** Resolve the system a trace file is replayed on (preamble + overrides + defaults). */
 export async function systemOfTrace(file: string, overrides: Partial<SystemInput> = {}): Promise<SystemConfig> {
   const pre = await readPreamble(file);
@@ -69,14 +88,16 @@ export async function systemOfTrace(file: string, overrides: Partial<SystemInput
 export async function replayFile(file: string, opts: ReplayOptions = {}): Promise<Report> {
   const system = await systemOfTrace(file, opts.overrides);
   const model = createSystem(system);
-  const col = new ReportCollector(system.smmus.length);
+  const tapped = opts.tap?.(system, model);
+  const col = tapped ?? new ReportCollector(system.smmus.length);
   const every = opts.progressEvery ?? 100_000;
   try {
     let next = every;
     const threads = opts.parseThreads ?? DEFAULT_PARSE_THREADS;
     const batches = threads > 0 ? readEventBatchesParallel(file, threads, opts.chunkBytes ?? CHUNK_BYTES) : readEventBatches(file);
     for await (const batch of batches) {
-      for (const e of batch) feed(model, col, e);
+      if (tapped) for (const e of batch) feedTapped(model, tapped, e);
+      else for (const e of batch) feed(model, col, e);
       if (opts.onProgress && col.events >= next) {
         opts.onProgress(col.events);
         next = col.events + every;

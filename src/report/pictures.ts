@@ -1,0 +1,83 @@
+/**
+ * The picture outputs of a replay (`--html`, `--perfetto`, `--timeseries`): opened before the
+ * replay (so an unwritable path is exit 2 before any work), fed by a {@link SeriesCollector} through
+ * the engine's tap, written after it.
+ */
+import { openOutput, type Output, writeAtomic } from '../util/output.js';
+import type { SystemModel } from '../model/system.js';
+import type { SystemConfig } from '../model/config.js';
+import type { Report } from './report.js';
+import { type Series, SeriesCollector } from './series.js';
+import { PerfettoWriter } from './perfetto.js';
+import { CsvBucketWriter, seriesCsv } from './timeseries.js';
+import { excerptRows, readExcerpts, renderHtml } from './html.js';
+
+export interface PictureOptions {
+  html?: string;
+  perfetto?: string;
+  timeseries?: string;
+  /** Bucket width of the CSV (ns, or rows without time); default: the adaptive series. */
+  interval?: number;
+}
+
+/** Outputs in progress: `tap` goes to the engine, `finish` after the replay. */
+export interface Pictures {
+  tap: (system: SystemConfig, model: SystemModel) => SeriesCollector;
+  /** Write every output; returns the series. */
+  finish(report: Report): Promise<Series>;
+  /** Drop the outputs (the replay failed). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Open the picture outputs of `trace`; null when none is asked for.
+ * @throws InputError for an output path that cannot be written.
+ */
+export async function openPictures(trace: string, o: PictureOptions): Promise<Pictures | null> {
+  if (!o.html && !o.perfetto && !o.timeseries) return null;
+  const opened: Output[] = [];
+  const open = async (p: string) => {
+    const out = await openOutput(p);
+    opened.push(out);
+    return out;
+  };
+  let perfOut: Output | undefined;
+  let csvOut: Output | undefined;
+  try {
+    if (o.perfetto) perfOut = await open(o.perfetto);
+    if (o.timeseries && o.interval !== undefined) csvOut = await open(o.timeseries);
+    // Probe the other paths now (written whole at the end).
+    if (o.html) await (await openOutput(o.html)).discard();
+    if (o.timeseries && o.interval === undefined) await (await openOutput(o.timeseries)).discard();
+  } catch (e) {
+    for (const x of opened) await x.discard();
+    throw e;
+  }
+  let col: SeriesCollector | undefined;
+  let perf: PerfettoWriter | undefined;
+  let csv: CsvBucketWriter | undefined;
+  return {
+    tap: (system, model) => {
+      const axis = () => col!.axisName;
+      if (perfOut) perf = new PerfettoWriter(perfOut.stream, system.cpus, system.smmus.map((s) => s.name), axis);
+      if (csvOut) csv = new CsvBucketWriter(csvOut.stream, () => col!.columns, axis, (i) => col!.mmLabel(i));
+      col = new SeriesCollector(system, model, { timeline: perf, interval: csv ? o.interval : undefined, onBucket: csv ? (b) => csv!.bucket(b) : undefined });
+      return col;
+    },
+    async finish(report) {
+      const series = col!.end();
+      if (perf) perf.finish(series);
+      if (csv) csv.flush();
+      for (const x of opened) await x.commit();
+      if (o.timeseries && !csvOut) await writeAtomic(o.timeseries, seriesCsv(series));
+      if (o.html) {
+        const excerpts = await readExcerpts(trace, excerptRows(series));
+        await writeAtomic(o.html, renderHtml(report.trace.name, [{ label: report.trace.name, report, series }], excerpts));
+      }
+      return series;
+    },
+    async discard() {
+      for (const x of opened) await x.discard();
+    },
+  };
+}

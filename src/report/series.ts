@@ -1,0 +1,531 @@
+/**
+ * Time series and timelines of a replay, for the pictures (`replay --html`, `--perfetto`,
+ * `--timeseries`, `compare --html`).
+ *
+ * {@link SeriesCollector} is a {@link ReportCollector} (so the report is unchanged) that also sees
+ * every event (the engine's `tap` hook) and samples the report counters into buckets on the time
+ * axis: trace time in ns, or the trace row when the trace has no time. Two modes:
+ *
+ * - adaptive (always, kept): at most `maxPoints` buckets (default {@link MAX_POINTS}); when a bucket
+ *   past the last is needed, neighbouring buckets are merged in pairs and the width doubles, so
+ *   memory is bounded whatever the trace length;
+ * - fixed `interval` (optional): one bucket per interval, each handed to `onBucket` when it closes
+ *   (streamed, nothing kept).
+ *
+ * Model facts are read only through what the observer is told (counters, callbacks) and
+ * `summarize(model)`; the per-CPU timeline follows the trace's `schedule`/`fork`/`exec` rows.
+ */
+import { PinOutcome } from '../model/cpu/allocator.js';
+import type { CpuViolation } from '../model/cpu/index.js';
+import { type SystemModel, summarize } from '../model/system.js';
+import { type DeviceFailure, type SmmuCounters, type StaleFinding, newSmmuCounters } from '../model/smmu/index.js';
+import type { SystemConfig } from '../model/config.js';
+import type { TraceEvent } from '../trace/events.js';
+import { ReportCollector } from './report.js';
+
+/** SMMU command opcodes, in the order the report lists them. */
+const OPCODES = Object.keys(newSmmuCounters().commands) as (keyof SmmuCounters['commands'])[];
+
+/** Most buckets an adaptive series holds (so a picture stays small whatever the trace length). */
+export const MAX_POINTS = 2000;
+/** Most findings of each class (rollovers, violations, stale entries, pin and device failures) kept for the time axis. */
+export const MAX_FINDING_POINTS = 2000;
+/** Most distinct mm labels the per-CPU timeline names (later ones are shown as "other"). */
+export const MAX_MM_LABELS = 4096;
+
+/** How a column's buckets merge: counts add up; levels keep the last value or the maximum. */
+export type ColumnKind = 'sum' | 'last' | 'max';
+
+/** One series column. */
+export interface ColumnSpec {
+  name: string;
+  kind: ColumnKind;
+  /** What it shows, for legends and the CSV documentation. */
+  help: string;
+  /** SMMU name for per-SMMU columns. */
+  smmu?: string;
+  /** CPU number for per-CPU columns (the mm running at the end of the bucket, index into `mms`). */
+  cpu?: number;
+}
+
+/** A finding placed on the time axis. */
+export interface FindingPoint {
+  /** Time (ns) or row of the event that found it. */
+  x: number;
+  row: number;
+  /** `violation`, `stale`, `pin-failure`, `device-failure`, `rollover`. */
+  class: 'violation' | 'stale' | 'pin-failure' | 'device-failure' | 'rollover';
+  kind: string;
+  /** Row that filled the entry (stale findings; TLB violations when known). */
+  fillRow?: number;
+  /** Row after which the entry had to be gone (stale findings, when known). */
+  shouldHaveRow?: number;
+  detail: string;
+}
+
+/** The series of a replay, column-major. */
+export interface Series {
+  /** `time`: x is trace time in ns; `row`: x is the trace row (the trace has no time). */
+  axis: 'time' | 'row';
+  /** Bucket width in ns or rows. */
+  width: number;
+  /** Start of each bucket. */
+  x: number[];
+  columns: ColumnSpec[];
+  values: number[][];
+  /** mm labels indexed by the per-CPU columns (-1 = idle or nothing yet). */
+  mms: string[];
+  findings: FindingPoint[];
+  findingsTruncated: boolean;
+  /** Allocatable ASIDs, the pin limit (null: none), CPUs: the horizontal lines of the charts. */
+  limits: { numAsids: number; pinLimit: number | null; cpus: number };
+}
+
+/** A closed bucket (fixed-interval mode). */
+export interface Bucket {
+  x: number;
+  values: number[];
+}
+
+/** Per-CPU slices and instant events as they happen (the Perfetto writer implements it). */
+export interface TimelineSink {
+  /** A CPU ran `mm` from `start` to `end` (x units). */
+  slice(cpu: number, start: number, end: number, mm: string, args: { task: number; row: number; endRow: number; generation: number }): void;
+  /** Something happened at x. */
+  instant(x: number, p: FindingPoint): void;
+}
+
+export interface SeriesOptions {
+  /** Bucket bound of the kept (adaptive) series (default {@link MAX_POINTS}). */
+  maxPoints?: number;
+  /**
+   * A second, fixed-interval series (width in ns, or rows when the trace has no time), each bucket
+   * handed to `onBucket` as it closes (not kept). Both must be given.
+   */
+  interval?: number;
+  onBucket?: (b: Bucket) => void;
+  /** Per-CPU slices and instants, streamed. */
+  timeline?: TimelineSink;
+}
+
+interface Getter {
+  spec: ColumnSpec;
+  get: () => number;
+}
+
+/** The fields of an event the collector reads (any event kind). */
+interface EventView {
+  row: number;
+  kind: string;
+  time?: number;
+  cpu?: number;
+  task?: number;
+  mm?: string;
+}
+
+interface CpuRun {
+  mm: string;
+  task: number;
+  start: number;
+  row: number;
+  generation: number;
+}
+
+/**
+ * Buckets on the x axis over the collector's cumulative getters: adaptive (at most `max`, merged in
+ * pairs when full) or a fixed interval streamed to `onBucket`.
+ */
+class Bucketer {
+  readonly xs: number[] = [];
+  readonly values: number[][];
+  /** Cumulative value of each sum column at the open bucket's start. */
+  readonly atOpen: Float64Array;
+  /** Running maximum of each max column in the open bucket. */
+  readonly runMax: Float64Array;
+  origin = 0;
+  width: number;
+  cur = 0;
+
+  constructor(
+    private readonly getters: readonly Getter[],
+    private readonly interval: number | undefined,
+    private readonly max: number,
+    private readonly onBucket: ((b: Bucket) => void) | undefined,
+  ) {
+    this.width = interval ?? 1;
+    this.values = getters.map(() => []);
+    this.atOpen = new Float64Array(getters.length);
+    this.runMax = new Float64Array(getters.length).fill(-Infinity);
+  }
+
+  /** The first event is at x. */
+  start(x: number): void {
+    this.origin = this.interval !== undefined ? Math.floor(x / this.width) * this.width : x;
+    this.cur = 0;
+  }
+
+  /** An event at x is about to be replayed. */
+  at(x: number): void {
+    const idx = Math.floor((x - this.origin) / this.width);
+    if (idx > this.cur) this.advance(idx, x);
+  }
+
+  noteMax(i: number, v: number): void {
+    if (v > this.runMax[i]!) this.runMax[i] = v;
+  }
+
+  close(): void {
+    const g = this.getters;
+    const row: number[] = [];
+    for (let i = 0; i < g.length; i++) {
+      const spec = g[i]!.spec;
+      const v = g[i]!.get();
+      if (spec.kind === 'sum') {
+        row.push(v - this.atOpen[i]!);
+        this.atOpen[i] = v;
+      } else if (spec.kind === 'max') {
+        row.push(Math.max(v, this.runMax[i]!));
+        this.runMax[i] = v;
+      } else row.push(v);
+    }
+    const x = this.origin + this.cur * this.width;
+    if (this.onBucket) this.onBucket({ x, values: row });
+    else {
+      this.xs.push(x);
+      for (let i = 0; i < row.length; i++) this.values[i]!.push(row[i]!);
+    }
+  }
+
+  private advance(idx: number, x: number): void {
+    this.close();
+    if (this.onBucket) {
+      // Fixed interval: empty buckets in between are emitted too (a regular series).
+      while (++this.cur < idx) this.close();
+      return;
+    }
+    while (idx >= this.max) {
+      this.halve();
+      idx = Math.floor((x - this.origin) / this.width);
+    }
+    this.cur = this.xs.length - 1;
+    if (idx <= this.cur) {
+      // The event falls in the last (merged) bucket: reopen it.
+      const last = this.xs.length - 1;
+      this.xs.pop();
+      for (let i = 0; i < this.getters.length; i++) {
+        const v = this.values[i]!.pop()!;
+        const kind = this.getters[i]!.spec.kind;
+        if (kind === 'sum') this.atOpen[i] = this.atOpen[i]! - v;
+        else if (kind === 'max') this.runMax[i] = Math.max(this.runMax[i]!, v);
+      }
+      this.cur = last;
+      return;
+    }
+    // Empty buckets in between (no event): zero counts, levels carried.
+    this.cur++;
+    while (this.cur < idx) {
+      this.close();
+      this.cur++;
+    }
+  }
+
+  private halve(): void {
+    const n = this.xs.length;
+    const m = Math.ceil(n / 2);
+    for (let i = 0; i < this.getters.length; i++) {
+      const kind = this.getters[i]!.spec.kind;
+      const v = this.values[i]!;
+      for (let j = 0; j < m; j++) {
+        const a = v[2 * j]!;
+        const b = 2 * j + 1 < n ? v[2 * j + 1] : undefined;
+        v[j] = b === undefined ? a : kind === 'sum' ? a + b : kind === 'max' ? Math.max(a, b) : b;
+      }
+      v.length = m;
+    }
+    for (let j = 0; j < m; j++) this.xs[j] = this.xs[2 * j]!;
+    this.xs.length = m;
+    this.width *= 2;
+  }
+}
+
+/**
+ * A report collector that also samples the series (see the file comment). Pass it to the engine
+ * through `replayFile(..., { tap: (system, model) => new SeriesCollector(system, model, opts) })`.
+ */
+export class SeriesCollector extends ReportCollector {
+  private readonly opts: SeriesOptions;
+  private readonly getters: Getter[] = [];
+  readonly columns: ColumnSpec[];
+  private readonly limits: Series['limits'];
+  /** The adaptive series (kept), and the fixed-interval one when asked for (streamed). */
+  private readonly main: Bucketer;
+  private readonly fixed: Bucketer | undefined;
+  private readonly maxCols: number[];
+  private axis: 'time' | 'row' | null = null;
+  private lastX = 0;
+  // Observed quantities (cumulative) the counters do not hold.
+  private acc = { violations: 0, staleHits: 0, staleLatent: 0, pinRequests: 0, pinFailures: 0, deviceFailures: 0, unpins: 0, genAssigned: 0 };
+  private generation: number;
+  private pinned = 0;
+  private pinRefs = new Map<string, number>();
+  private eventMm: string | undefined;
+  private lastRow = 0;
+  private findingList: FindingPoint[] = [];
+  private findingsDropped = 0;
+  private findingsPerClass = new Map<string, number>();
+  // Per-CPU timeline, from the trace's rows.
+  private taskMm = new Map<number, string>();
+  private cpuTask: Int32Array;
+  private runs: (CpuRun | null)[];
+  private mmIndex = new Map<string, number>();
+  private mmLabels: string[] = [];
+  private cpuMmIdx: Float64Array;
+  private assignedBase = 0;
+
+  /**
+   * @param system the system being replayed
+   * @param model the model the engine steps (read only through `summarize`)
+   */
+  constructor(system: SystemConfig, model: SystemModel, opts: SeriesOptions = {}) {
+    super(system.smmus.length);
+    this.opts = opts;
+    const sum = summarize(model);
+    this.generation = sum.allocator.generation;
+    const limit = sum.allocator.pinLimit.value;
+    this.limits = { numAsids: sum.allocator.available, pinLimit: Number.isFinite(limit) ? limit : null, cpus: system.cpus };
+    const n = this.counters;
+    const a = this.acc;
+    const add = (name: string, kind: ColumnKind, help: string, get: () => number, extra: Partial<ColumnSpec> = {}) =>
+      this.getters.push({ spec: { name, kind, help, ...extra }, get });
+    add('events', 'sum', 'events replayed', () => this.events);
+    add('switches', 'sum', 'switch_mm calls (the mm changed)', () => n.switches);
+    add('slow_path', 'sum', 'check_and_switch_context slow paths', () => n.slowPath);
+    add('allocations', 'sum', 'fresh ASIDs from the bitmap search', () => n.allocations);
+    add('reused_reserved', 'sum', 'ASIDs re-used after a rollover: reserved', () => n.reuseReserved);
+    add('reused_pinned', 'sum', 'ASIDs re-used after a rollover: pinned', () => n.reusePinned);
+    add('reused_free', 'sum', 'ASIDs re-used after a rollover: still free', () => n.reuseFree);
+    add('rollovers', 'sum', 'generation rollovers', () => n.rollovers);
+    add('local_tlb_flushes', 'sum', 'local_flush_tlb_all after a rollover', () => n.localTlbFlushes);
+    add('tlbi_asid', 'sum', 'CPU broadcast TLBI by ASID', () => n.tlbiAsid);
+    add('tlbi_va', 'sum', 'CPU broadcast TLBI by VA', () => n.tlbiVa);
+    add('pin_requests', 'sum', 'arm64_mm_context_get calls', () => a.pinRequests);
+    add('pin_failures', 'sum', 'arm64_mm_context_get refused', () => a.pinFailures);
+    add('unpins', 'sum', 'arm64_mm_context_put calls', () => a.unpins);
+    add('violations', 'sum', 'CPU invariant violations', () => a.violations);
+    add('stale_hits', 'sum', 'stale IOTLB/ATC entries used by a DMA', () => a.staleHits);
+    add('stale_latent', 'sum', 'stale IOTLB/ATC entries found right after an invalidation', () => a.staleLatent);
+    add('device_failures', 'sum', 'failed attach, bind and iommu_map calls', () => a.deviceFailures);
+    add('generation', 'last', 'ASID generation at the end of the bucket', () => this.generation);
+    add('asids_assigned', 'max', 'ASIDs given out in the current generation (fresh + re-used), highest in the bucket', () => this.assignedNow());
+    add('pinned', 'last', 'pinned ASIDs (nr_pinned_asids) at the end of the bucket', () => this.pinned);
+    add('pinned_max', 'max', 'most pinned ASIDs held at once in the bucket', () => this.pinned);
+    system.smmus.forEach((s, i) => {
+      const c = () => this.smmuCounters[i]!;
+      add(`${s.name}.iotlb_hits`, 'sum', 'IOTLB hits', () => c().hits, { smmu: s.name });
+      add(`${s.name}.iotlb_misses`, 'sum', 'IOTLB misses', () => c().misses, { smmu: s.name });
+      add(`${s.name}.iotlb_fills`, 'sum', 'IOTLB fills', () => c().fills, { smmu: s.name });
+      add(`${s.name}.atc_hits`, 'sum', 'ATC hits', () => c().atcHits, { smmu: s.name });
+      add(`${s.name}.dma_faults`, 'sum', 'DMA faults', () => c().faults, { smmu: s.name });
+      add(`${s.name}.cmdlists`, 'sum', 'arm_smmu_cmdq_issue_cmdlist calls', () => c().cmdlists, { smmu: s.name });
+      for (const op of OPCODES) add(`${s.name}.${op}`, 'sum', `${op} commands`, () => c().commands[op], { smmu: s.name });
+    });
+    this.cpuMmIdx = new Float64Array(system.cpus).fill(-1);
+    for (let cpu = 0; cpu < system.cpus; cpu++) add(`cpu${cpu}.mm`, 'last', `mm running on CPU ${cpu} at the end of the bucket (index into the mm list; -1 idle)`, () => this.cpuMmIdx[cpu]!, { cpu });
+    this.columns = this.getters.map((g) => g.spec);
+    this.maxCols = this.columns.flatMap((c, i) => (c.kind === 'max' ? [i] : []));
+    this.main = new Bucketer(this.getters, undefined, Math.max(2, opts.maxPoints ?? MAX_POINTS), undefined);
+    this.fixed = opts.interval !== undefined && opts.onBucket ? new Bucketer(this.getters, opts.interval, Infinity, opts.onBucket) : undefined;
+    this.cpuTask = new Int32Array(system.cpus);
+    this.runs = Array.from({ length: system.cpus }, () => null);
+  }
+
+  private assignedNow(): number {
+    const n = this.counters;
+    return n.allocations + n.reuseReserved + n.reusePinned + n.reuseFree - this.assignedBase;
+  }
+
+  // --- observer callbacks (the report keeps its own counts: call super) ---
+
+  override violation(v: CpuViolation): void {
+    super.violation(v);
+    this.acc.violations++;
+    this.find({ x: this.lastX, row: v.row, class: 'violation', kind: v.kind, fillRow: v.fillRow, detail: v.detail });
+  }
+
+  override stale(f: StaleFinding): void {
+    super.stale(f);
+    if (f.latent) this.acc.staleLatent++;
+    else this.acc.staleHits++;
+    this.find({
+      x: this.lastX,
+      row: f.row,
+      class: 'stale',
+      kind: f.kind + (f.latent ? ' (latent)' : ''),
+      fillRow: f.fillRow,
+      shouldHaveRow: f.shouldHaveRow ?? undefined,
+      detail: f.detail,
+    });
+  }
+
+  override failure(f: DeviceFailure): void {
+    super.failure(f);
+    this.acc.deviceFailures++;
+    this.find({ x: this.lastX, row: f.row, class: 'device-failure', kind: `${f.call} -${f.errno}`, detail: f.detail });
+  }
+
+  override rollover(row: number, generation: number): void {
+    super.rollover(row, generation);
+    this.noteMax();
+    this.generation = generation;
+    // A rollover happens inside new_context, which then assigns the ASID being searched for.
+    this.assignedBase = this.assignedNow();
+    this.find({ x: this.lastX, row, class: 'rollover', kind: 'rollover', detail: `generation ${generation}` });
+  }
+
+  override pin(row: number, mm: string, outcome: PinOutcome, asid: number, held: number): void {
+    super.pin(row, mm, outcome, asid, held);
+    this.acc.pinRequests++;
+    if (outcome === PinOutcome.Pinned || outcome === PinOutcome.Repinned) this.pinRefs.set(mm, (this.pinRefs.get(mm) ?? 0) + 1);
+    else {
+      this.acc.pinFailures++;
+      this.find({ x: this.lastX, row, class: 'pin-failure', kind: outcome === PinOutcome.Exhausted ? 'no free ASID' : 'pin refused', detail: `pin of mm ${mm} refused (${held} pinned)` });
+    }
+    this.pinned = held;
+    this.noteMax();
+  }
+
+  override unpinned(): void {
+    super.unpinned();
+    this.acc.unpins++;
+    // The observer does not name the mm: it is the mm of the event being replayed (unpin, unbind).
+    const mm = this.eventMm;
+    if (mm === undefined) return;
+    const r = (this.pinRefs.get(mm) ?? 0) - 1;
+    if (r > 0) this.pinRefs.set(mm, r);
+    else {
+      this.pinRefs.delete(mm);
+      if (r === 0) this.pinned = Math.max(0, this.pinned - 1);
+    }
+  }
+
+  private find(p: FindingPoint): void {
+    const n = this.findingsPerClass.get(p.class) ?? 0;
+    if (n < MAX_FINDING_POINTS) {
+      this.findingList.push(p);
+      this.findingsPerClass.set(p.class, n + 1);
+    } else this.findingsDropped++;
+    this.opts.timeline?.instant(p.x, p);
+  }
+
+  /** The x axis: trace time (ns), or the trace row when the trace has no time (known after the first event). */
+  get axisName(): 'time' | 'row' {
+    return this.axis ?? 'row';
+  }
+
+  /** The mm label of a per-CPU column value. */
+  mmLabel(i: number): string {
+    return this.mmLabels[i] ?? 'other';
+  }
+
+  // --- the event hook ---
+
+  /** Before the step: close the bucket if this event starts another. */
+  beforeEvent(ev: TraceEvent): void {
+    const e = ev as EventView;
+    let x: number;
+    if (this.axis === null) {
+      this.axis = e.time !== undefined ? 'time' : 'row';
+      x = this.axis === 'time' ? e.time! : e.row;
+      this.main.start(x);
+      this.fixed?.start(x);
+      this.lastX = x;
+    } else {
+      x = this.axis === 'time' ? (e.time ?? this.lastX) : e.row;
+      this.lastX = x;
+    }
+    this.eventMm = e.mm;
+    this.lastRow = e.row;
+    this.main.at(x);
+    this.fixed?.at(x);
+  }
+
+  /** After the step: timeline bookkeeping and running maxima. */
+  afterEvent(ev: TraceEvent): void {
+    const e = ev as EventView;
+    switch (e.kind) {
+      case 'fork':
+        this.taskMm.set(e.task!, e.mm ?? `${e.task}@${e.row}`);
+        break;
+      case 'exec': {
+        const mm = e.mm ?? `${e.task}@${e.row}`;
+        this.taskMm.set(e.task!, mm);
+        for (let c = 0; c < this.cpuTask.length; c++) if (this.cpuTask[c] === e.task) this.run(c, e.task!, e.row, true);
+        break;
+      }
+      case 'schedule':
+        this.run(e.cpu!, e.task!, e.row, false);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private noteMax(): void {
+    for (const i of this.maxCols) {
+      const v = this.getters[i]!.get();
+      this.main.noteMax(i, v);
+      this.fixed?.noteMax(i, v);
+    }
+  }
+
+  private mmIdx(label: string): number {
+    let i = this.mmIndex.get(label);
+    if (i === undefined) {
+      if (this.mmLabels.length >= MAX_MM_LABELS) return MAX_MM_LABELS;
+      i = this.mmLabels.length;
+      this.mmLabels.push(label);
+      this.mmIndex.set(label, i);
+    }
+    return i;
+  }
+
+  /** CPU `cpu` now runs `task` (0: idle); a new slice when its mm changes (or `force`, exec). */
+  private run(cpu: number, task: number, row: number, force: boolean): void {
+    if (cpu >= this.cpuTask.length) return;
+    this.cpuTask[cpu] = task;
+    const mm = task === 0 ? undefined : (this.taskMm.get(task) ?? `task ${task}`);
+    const prev = this.runs[cpu];
+    if (prev && prev.mm === mm && !force) return;
+    const x = this.lastX;
+    if (prev) this.opts.timeline?.slice(cpu, prev.start, x, prev.mm, { task: prev.task, row: prev.row, endRow: row, generation: prev.generation });
+    this.runs[cpu] = mm === undefined ? null : { mm, task, start: x, row, generation: this.generation };
+    this.cpuMmIdx[cpu] = mm === undefined ? -1 : this.mmIdx(mm);
+  }
+
+  /**
+   * Close the last bucket and the running slices; call once after the replay (the report comes
+   * from `finish`, as for any collector).
+   */
+  end(): Series {
+    if (this.axis !== null) {
+      this.main.close();
+      this.fixed?.close();
+      const end = this.lastX;
+      this.runs.forEach((r, cpu) => {
+        if (r) this.opts.timeline?.slice(cpu, r.start, end, r.mm, { task: r.task, row: r.row, endRow: this.lastRow, generation: r.generation });
+        this.runs[cpu] = null;
+      });
+    }
+    return {
+      axis: this.axis ?? 'row',
+      width: this.main.width,
+      x: this.main.xs,
+      columns: this.columns,
+      values: this.main.values,
+      mms: this.mmLabels.length >= MAX_MM_LABELS ? [...this.mmLabels, 'other'] : this.mmLabels,
+      findings: this.findingList,
+      findingsTruncated: this.findingsDropped > 0,
+      limits: this.limits,
+    };
+  }
+}
