@@ -33,8 +33,8 @@ import {
 import { tlbCanonical } from './cpu/tlb.js';
 import { pageOf } from './pages.js';
 import * as smmu from './smmu/index.js';
-import { PROT_READ, PROT_WRITE, type TraceEvent } from '../trace/events.js';
-import type { SystemConfig } from '../trace/system.js';
+import { type EVENT_TABLE, type ModelEvent, PROT_READ, PROT_WRITE, type RawEvent } from './events.js';
+import type { SystemConfig } from './config.js';
 
 export interface SystemModel {
   readonly config: SystemConfig;
@@ -187,59 +187,63 @@ function endingMm(m: SystemModel, task: number, obs: SystemObserver, row: number
 
 /**
  * Apply one event. Deterministic in (state, event).
+ * @param event a validated event: the fields {@link EVENT_TABLE} requires for its kind are present
+ *   (the trace layer checks every row against that table; `map`/`unmap` name an mm or a domain).
  * @throws EventError when the event is impossible in the current state (names the column at fault).
  */
-export function step(m: SystemModel, e: TraceEvent, obs: SystemObserver): void {
+export function step(m: SystemModel, event: RawEvent | ModelEvent, obs: SystemObserver): void {
+  const e = event as ModelEvent;
   const s = m.cpu;
   const p = m.params;
   const devices = m.smmu.smmus.length > 0;
   switch (e.kind) {
     // Most frequent first: a switch on strings tests the cases in order.
     case 'schedule':
-      return schedule(p, s, e.cpu!, e.task!, e.row, obs);
+      return schedule(p, s, e.cpu, e.task, e.row, obs);
     case 'dma':
-      return smmu.dma(ctxOf(m, obs, e.row), e.device!, e.pasid, e.va!, e.prot ?? PROT_READ);
+      return smmu.dma(ctxOf(m, obs, e.row), e.device, e.pasid, e.va, e.prot ?? PROT_READ);
     case 'fork':
-      return fork(s, e.task!, e.mm, e.row);
+      return fork(s, e.task, e.mm, e.row);
     case 'exec':
-      if (!devices) return exec(p, s, e.task!, e.mm, e.row, obs);
-      return endingMm(m, e.task!, obs, e.row, () => exec(p, s, e.task!, e.mm, e.row, obs));
+      if (!devices) return exec(p, s, e.task, e.mm, e.row, obs);
+      return endingMm(m, e.task, obs, e.row, () => exec(p, s, e.task, e.mm, e.row, obs));
     case 'exit':
-      if (!devices) return exit(s, e.task!, e.row, obs);
-      return endingMm(m, e.task!, obs, e.row, () => exit(s, e.task!, e.row, obs));
+      if (!devices) return exit(s, e.task, e.row, obs);
+      return endingMm(m, e.task, obs, e.row, () => exit(s, e.task, e.row, obs));
     case 'pin':
-      pin(p, s, e.mm!, e.row, obs);
+      pin(p, s, e.mm, e.row, obs);
       return;
     case 'unpin':
-      return unpin(p, s, e.mm!, e.row, obs);
+      return unpin(p, s, e.mm, e.row, obs);
     case 'access':
-      return access(p, s, e.cpu!, e.va!, e.row, obs);
+      return access(p, s, e.cpu, e.va, e.row, obs);
     case 'map':
       if (e.mm !== undefined) {
-        const changed = mapMm(s, e.mm, e.va!, e.size!, e.prot ?? PROT_READ | PROT_WRITE, e.row, obs);
-        if (devices && changed !== 0) {
-          afterCpuFlush(m, obs, s.labels.get(e.mm) ?? s.zombies.get(e.mm)!, e.va!, e.size!, changed === MAP_UPGRADED, e.row);
-        }
+        const changed = mapMm(s, e.mm, e.va, e.size, e.prot ?? PROT_READ | PROT_WRITE, e.row, obs);
+        if (devices && changed !== 0) afterCpuFlush(m, obs, mmKey(m, e.mm), e.va, e.size, changed === MAP_UPGRADED, e.row);
         return;
       }
-      return smmu.iommuMap(ctxOf(m, obs, e.row), e.domain!, e.va!, e.size!, e.prot ?? PROT_READ | PROT_WRITE);
+      return smmu.iommuMap(ctxOf(m, obs, e.row), e.domain!, e.va, e.size, e.prot ?? PROT_READ | PROT_WRITE);
     case 'unmap':
       if (e.mm !== undefined) {
-        unmapMm(s, e.mm, e.va!, e.size!, e.row, obs);
-        if (devices) afterCpuFlush(m, obs, s.labels.get(e.mm) ?? s.zombies.get(e.mm)!, e.va!, e.size!, false, e.row);
+        unmapMm(s, e.mm, e.va, e.size, e.row, obs);
+        if (devices) afterCpuFlush(m, obs, mmKey(m, e.mm), e.va, e.size, false, e.row);
         return;
       }
-      return smmu.iommuUnmap(ctxOf(m, obs, e.row), e.domain!, e.va!, e.size!);
+      return smmu.iommuUnmap(ctxOf(m, obs, e.row), e.domain!, e.va, e.size);
     case 'attach':
-      return smmu.attach(ctxOf(m, obs, e.row), e.device!, e.domain!, m.config.multiSmmuDomains);
+      return smmu.attach(ctxOf(m, obs, e.row), e.device, e.domain, m.config.multiSmmuDomains);
     case 'detach':
-      return smmu.detach(ctxOf(m, obs, e.row), e.device!);
+      return smmu.detach(ctxOf(m, obs, e.row), e.device);
     case 'bind':
-      return smmu.bind(ctxOf(m, obs, e.row), e.device!, e.mm!, e.pasid, e.op);
+      return smmu.bind(ctxOf(m, obs, e.row), e.device, e.mm, e.pasid, e.op);
     case 'unbind':
-      return smmu.unbind(ctxOf(m, obs, e.row), e.device!, e.mm!);
+      return smmu.unbind(ctxOf(m, obs, e.row), e.device, e.mm);
     case 'resume':
-      return smmu.resume(ctxOf(m, obs, e.row), e.op!);
+      return smmu.resume(ctxOf(m, obs, e.row), e.op);
   }
 }
+
+/** Key of the mm a map/unmap just changed (live, or exited but still pinned). */
+const mmKey = (m: SystemModel, label: string): number => m.cpu.labels.get(label) ?? m.cpu.zombies.get(label)!;
 

@@ -2,12 +2,8 @@
  * Trace v1 events (README.md, "Trace format v1"), after validation.
  */
 
-/** Event names of trace v1. */
-export const EVENT_KINDS = [
-  'fork', 'exec', 'exit', 'schedule', 'pin', 'unpin',
-  'attach', 'detach', 'bind', 'unbind', 'map', 'unmap', 'access', 'dma', 'resume',
-] as const;
-export type EventKind = (typeof EVENT_KINDS)[number];
+export { EVENT_KINDS, type EventKind, PROT_READ, PROT_WRITE, protName } from '../model/events.js';
+import { EVENT_TABLE, type EventKind, PROT_READ, PROT_WRITE } from '../model/events.js';
 
 /** Columns of trace v1, in the order the writer emits them. */
 export const COLUMNS = ['time', 'event', 'cpu', 'task', 'mm', 'device', 'domain', 'pasid', 'va', 'size', 'prot', 'op'] as const;
@@ -39,30 +35,8 @@ export interface TraceEvent {
   op?: string;
 }
 
-/** `prot` bits. */
-export const PROT_READ = 1;
-export const PROT_WRITE = 2;
 /** `prot` cell spellings. */
 export const PROT_CELLS: Readonly<Record<string, number>> = { r: PROT_READ, w: PROT_WRITE, rw: PROT_READ | PROT_WRITE };
-export function protName(p: number): string {
-  return (p & PROT_READ ? 'r' : '') + (p & PROT_WRITE ? 'w' : '') || 'none';
-}
 
-/** Which columns each event requires and which it may use (everything else must be empty). */
-export const EVENT_COLUMNS: Readonly<Record<EventKind, { required: readonly Column[]; optional: readonly Column[] }>> = {
-  fork: { required: ['task'], optional: ['mm'] },
-  exec: { required: ['task'], optional: ['mm'] },
-  exit: { required: ['task'], optional: [] },
-  schedule: { required: ['cpu', 'task'], optional: [] },
-  pin: { required: ['mm'], optional: [] },
-  unpin: { required: ['mm'], optional: [] },
-  attach: { required: ['device', 'domain'], optional: [] },
-  detach: { required: ['device'], optional: [] },
-  bind: { required: ['device', 'mm'], optional: ['pasid', 'op'] },
-  unbind: { required: ['device', 'mm'], optional: [] },
-  map: { required: ['va', 'size'], optional: ['mm', 'domain', 'prot'] },
-  unmap: { required: ['va', 'size'], optional: ['mm', 'domain'] },
-  access: { required: ['cpu', 'va'], optional: [] },
-  dma: { required: ['device', 'va'], optional: ['pasid', 'prot'] },
-  resume: { required: ['op'], optional: [] },
-};
+/** Which columns each event requires and which it may use (the model's event table). */
+export const EVENT_COLUMNS: Readonly<Record<EventKind, { required: readonly Column[]; optional: readonly Column[] }>> = EVENT_TABLE;

@@ -3,7 +3,7 @@
  * and `map`/`unmap` on a domain (iommu_map / iommu_unmap through io-pgtable-arm). A domain is created by its first attach and freed when its last master detaches (as an
  * unmanaged-domain owner such as VFIO does: detach, then iommu_domain_free).
  */
-import { EventError } from '../../trace/errors.js';
+import { EventError } from '../errors.js';
 import { xaAllocIn, xaErase, xaInsert } from './asid-pool.js';
 import { atcInv, cfgiCd, cfgiSte, tlbiNhAsid, tlbiNhVa } from './iotlb.js';
 import { type Ctx, hasFault, masterOf } from './port.js';

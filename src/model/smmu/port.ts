@@ -4,7 +4,7 @@
  * table through an SVA CD's TTB0.
  */
 import type { Pte } from '../cpu/index.js';
-import { EventError } from '../../trace/errors.js';
+import { EventError } from '../errors.js';
 import type { SmmuObserver } from './observer.js';
 import type { SmmuModelState } from './state.js';
 import { domainIdOf } from './keys.js';

@@ -9,7 +9,7 @@
  * SVA context takes the old number. With an `op` label the bind stops after (1) and each `resume`
  * runs one more step, which is how the race of the FIXME in `arm_smmu_share_asid` is replayed.
  */
-import { EventError } from '../../trace/errors.js';
+import { EventError } from '../errors.js';
 import { xaAllocIn, xaErase, xaInsert, xaLoad, xaStore } from './asid-pool.js';
 import { domainMaxAsid, domainPools, writeDomainCd } from './domains.js';
 import { tlbiNhAsid } from './iotlb.js';

@@ -5,7 +5,7 @@
  * free and ASID free.
  */
 import type { Pte } from '../cpu/index.js';
-import { protName } from '../../trace/events.js';
+import { protName } from '../events.js';
 import type { StaleFinding, StaleKind } from './observer.js';
 import { atcEntries } from './atc.js';
 import { domainIdOf } from './keys.js';

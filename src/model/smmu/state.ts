@@ -7,7 +7,7 @@
  * dump digests it, so a search can branch from any state.
  */
 import type { Pte } from '../cpu/index.js';
-import type { Fault, SystemConfig } from '../../trace/system.js';
+import type { Fault, SystemConfig } from '../config.js';
 import type { DriverDesign, KernelFeatures } from '../kernel/eras.js';
 import { domainAs } from './keys.js';
 

@@ -13,7 +13,7 @@
  *
  * Invalidation from the CPU side and the mm-release path are in notifier.ts.
  */
-import { EventError } from '../../trace/errors.js';
+import { EventError } from '../errors.js';
 import { xaErase } from './asid-pool.js';
 import { atcInv, cfgiCd, tlbiNhAsid } from './iotlb.js';
 import type { Errno } from './observer.js';
