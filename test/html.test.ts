@@ -41,24 +41,23 @@ describe.skipIf('skip' in chromium)('HTML report in headless Chromium', () => {
       if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) requests.push(r.url());
     });
     await page.goto(pathToFileURL(file).href);
-    await page.waitForFunction(() => (window as unknown as { __chartsDrawn?: boolean }).__chartsDrawn === true, undefined, { timeout: 15_000 });
-    const charts = await page.evaluate(() =>
+    await page.waitForFunction('window.__chartsDrawn === true', undefined, { timeout: 15_000 });
+    // In the page (a string: the tests are compiled without the DOM types).
+    const charts: { title: string; canvases: number; colours: number[] }[] = await page.evaluate(`
       [...document.querySelectorAll('.chart')].map((el) => {
         const title = el.querySelector('b')?.textContent ?? '';
         const canvases = [...el.querySelectorAll('canvas')];
         const colours = canvases.map((c) => {
-          const g = (c as HTMLCanvasElement).getContext('2d')!;
-          const d = g.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data;
-          const seen = new Set<number>();
-          for (let i = 0; i < d.length && seen.size < 3; i += 4 * 7) seen.add((d[i]! << 24) | (d[i + 1]! << 16) | (d[i + 2]! << 8) | d[i + 3]!);
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          const seen = new Set();
+          for (let i = 0; i < d.length && seen.size < 3; i += 4 * 7) seen.add((d[i] << 24) | (d[i + 1] << 16) | (d[i + 2] << 8) | d[i + 3]);
           return seen.size;
         });
         return { title, canvases: canvases.length, colours };
-      }),
-    );
+      })`);
     await page.screenshot({ path: join(shots, shot), fullPage: true });
-    const links = await page.evaluate(() => [...document.querySelectorAll('table.findings a')].map((a) => (a as HTMLAnchorElement).getAttribute('href')!));
-    const anchors = await page.evaluate(() => [...document.querySelectorAll('div.line')].map((d) => d.id));
+    const links: string[] = await page.evaluate(`[...document.querySelectorAll('table.findings a')].map((a) => a.getAttribute('href'))`);
+    const anchors: string[] = await page.evaluate(`[...document.querySelectorAll('div.line')].map((d) => d.id)`);
     await page.close();
     return { errors, requests, charts, links, anchors };
   }
@@ -96,5 +95,15 @@ describe.skipIf('skip' in chromium)('HTML report in headless Chromium', () => {
     // row 11 and due to be gone after the unmap of row 13.
     expect([...new Set(page.links)].sort()).toEqual(['#L11', '#L13', '#L14']);
     for (const l of page.links) expect(page.anchors).toContain(l.slice(1));
+  }, 60_000);
+
+  it('compare --html: the series of every system overlaid', async () => {
+    const html = join(dir, 'compare.html');
+    const r = await cli('compare', 'traces/scenarios/asid-move-race.csv', '--kernel', '6.1,6.11', '--html', html);
+    expect(r.code, r.err).toBe(0);
+    const page = await open(html, 'compare.png');
+    expect(page.errors).toEqual([]);
+    for (const c of page.charts) for (const n of c.colours) expect(n, `chart "${c.title}" is blank`).toBeGreaterThan(1);
+    expect(page.charts.map((c) => c.title)).toEqual(expect.arrayContaining(['Findings (6.1)', 'Findings (6.11)']));
   }, 60_000);
 });

@@ -11,6 +11,7 @@ import { replayCommand } from './replay-command.js';
 import { importCommand } from './import-command.js';
 import { generateCommand } from './generate-command.js';
 import { checkCommand } from './check-command.js';
+import { compareCommand } from './compare-command.js';
 
 export { type Io, processIo, intArg, Exit } from './shared.js';
 
@@ -42,6 +43,7 @@ Trace format v1 and the system preamble: see README.md.`,
   importCommand(p, io);
   generateCommand(p, io);
   checkCommand(p, io);
+  compareCommand(p, io);
   return p;
 }
 

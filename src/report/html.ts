@@ -390,7 +390,7 @@ const PAGE_SCRIPT = String.raw`
     });
     if (!pts.length) { data = [[xv(s0.x[0] || 0)], ]; CLASSES.forEach(function () { data.push([null]); }); }
     var u = new uPlot({ width: width(), height: 200, series: series, scales: { x: { time: false }, y: { range: [0, CLASSES.length + 1] } },
-      axes: [{ label: xlabel }, { values: function (u, vals) { return vals.map(function (v) { return CLASSES[v - 1] || ''; }); }, size: 90 }], legend: { live: true } }, data, el);
+      axes: [{ label: xlabel }, { splits: function () { return CLASSES.map(function (_, i) { return i + 1; }); }, values: function (u, vals) { return vals.map(function (v) { return CLASSES[v - 1] || ''; }); }, size: 90 }], legend: { live: true } }, data, el);
     u.over.addEventListener('click', function () {
       var j = u.cursor.idx; if (j === null || j === undefined || !pts[j]) return;
       var f = fs[pts[j].i]; var target = document.getElementById('f' + ri + '-' + pts[j].i) || document.getElementById('L' + f.row);
