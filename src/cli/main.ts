@@ -11,6 +11,8 @@ import { replayCommand } from './replay-command.js';
 import { importCommand } from './import-command.js';
 import { generateCommand } from './generate-command.js';
 import { checkCommand } from './check-command.js';
+import { exploreCommand } from './explore-command.js';
+import { shrinkCommand } from './shrink-command.js';
 import { compareCommand } from './compare-command.js';
 
 export { type Io, processIo, intArg, Exit } from './shared.js';
@@ -43,6 +45,8 @@ Trace format v1 and the system preamble: see README.md.`,
   importCommand(p, io);
   generateCommand(p, io);
   checkCommand(p, io);
+  exploreCommand(p, io);
+  shrinkCommand(p, io);
   compareCommand(p, io);
   return p;
 }

@@ -1,0 +1,370 @@
+/**
+ * A compact canonical encoding of a model state for the search's visited set, and its 64-bit
+ * fingerprint.
+ *
+ * The encoding keeps everything the model's behaviour depends on and drops what is only reported:
+ * trace rows (fill rows, release rows), mm labels, task ids, counters. With symmetry reduction (as
+ * TLC's symmetry sets) tasks, mms and CPUs are renamed canonically: CPUs by trying every
+ * permutation (up to 4 CPUs) and keeping the smallest encoding; mms by the order in which the
+ * (permuted) CPUs reach them, then by a signature of their state; tasks by the CPUs they run on
+ * (tasks that run nowhere are interchangeable: only their number per mm is kept). Generations are
+ * only ever compared for equality (with the current one, or a CPU's reserved context with an mm's
+ * context), so they are renamed too: the current one, the old ones a CPU still reserves, and one
+ * name for every other old generation. This makes the state space finite for bounded live tasks
+ * and mms, however many rollovers a path has, so a breadth-first search can exhaust it.
+ *
+ * Any renaming derived from the state itself is sound (two states with equal encodings are the
+ * same state up to a renaming), even where it does not find the smallest one; a tie only costs
+ * reduction, never a missed state. With SMMUs the SMMU side refers to mm keys, so the CPU side is
+ * then encoded without renaming and the SMMU side is appended as canonical JSON (rows dropped).
+ */
+import { ctxAsid, ctxGen } from '../model/cpu/allocator.js';
+import type { MmState } from '../model/cpu/state.js';
+import { walkMm } from '../model/cpu/index.js';
+import type { SystemModel } from '../model/system.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** Every permutation of 0..n-1 (n <= 4), the identity first. */
+function permutations(n: number): number[][] {
+  if (n <= 1) return [[0]];
+  const out: number[][] = [];
+  const rec = (prefix: number[], rest: number[]) => {
+    if (rest.length === 0) out.push(prefix);
+    rest.forEach((x, i) => rec([...prefix, x], [...rest.slice(0, i), ...rest.slice(i + 1)]));
+  };
+  rec([], Array.from({ length: n }, (_, i) => i));
+  return out;
+}
+
+/** Lexicographic comparison of two int sequences. */
+function cmpSeq(a: ArrayLike<number>, an: number, b: ArrayLike<number>, bn: number): number {
+  const n = Math.min(an, bn);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return an - bn;
+}
+
+/** JSON of the SMMU side with Maps/Sets sorted and every trace row dropped. */
+function smmuJson(v: unknown): string {
+  return JSON.stringify(v, function (k, x: unknown) {
+    if (/row$/i.test(k)) return undefined;
+    if (x instanceof Map) return [...x].sort((p, q) => (String(p[0]) < String(q[0]) ? -1 : String(p[0]) > String(q[0]) ? 1 : 0));
+    if (x instanceof Set) return [...x].sort();
+    return x;
+  });
+}
+
+/** FNV-1a over a string (for the SMMU part). */
+function hashString(s: string, seed: number): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** Options of a {@link Canonicalizer}. */
+export interface CanonOptions {
+  /** Rename tasks, mms and CPUs canonically (off with SMMUs: their state names mm keys). */
+  symmetry: boolean;
+  /** Pages whose PTE the search can change (their protection is part of the state). */
+  pages: readonly number[];
+  /** Keep the absolute generation (when a generation bound prunes on it). */
+  absoluteGeneration: boolean;
+}
+
+/** Encodes states into a reusable buffer and fingerprints them. Not re-entrant. */
+export class Canonicalizer {
+  private bufs: Int32Array[];
+  private lens: number[];
+  private readonly perms: number[][];
+  /** Length of the last encoding (ints). */
+  length = 0;
+  /** The last encoding (valid until the next call). */
+  encoding: Int32Array = new Int32Array(0);
+
+  constructor(cpus: number, private readonly o: CanonOptions) {
+    this.perms = o.symmetry && cpus <= 4 ? permutations(cpus) : [Array.from({ length: cpus }, (_, i) => i)];
+    this.bufs = this.perms.map(() => new Int32Array(1024));
+    this.lens = this.perms.map(() => 0);
+  }
+
+  /** Encode `m` (the smallest encoding over the CPU permutations); sets {@link encoding}. */
+  encode(m: SystemModel): Int32Array {
+    let best = 0;
+    for (let i = 0; i < this.perms.length; i++) {
+      this.lens[i] = this.encodeWith(m, this.perms[i]!, i);
+      if (i > 0 && cmpSeq(this.bufs[i]!, this.lens[i]!, this.bufs[best]!, this.lens[best]!) < 0) best = i;
+    }
+    this.length = this.lens[best]!;
+    this.encoding = this.bufs[best]!.subarray(0, this.length);
+    return this.encoding;
+  }
+
+  /**
+   * 64-bit fingerprint of `m`'s canonical state, as two 32-bit halves `[hi, lo]` (never both 0).
+   * Collisions are possible in principle (as with TLC's fingerprints): 2^-64 per pair of states.
+   */
+  fingerprint(m: SystemModel, out: Uint32Array): void {
+    const e = this.encode(m);
+    let h1 = 0x9e3779b9 ^ e.length;
+    let h2 = 0x85ebca6b ^ Math.imul(e.length, 0xc2b2ae35);
+    for (let i = 0; i < e.length; i++) {
+      let k = Math.imul(e[i]!, 0xcc9e2d51);
+      k = (k << 15) | (k >>> 17);
+      k = Math.imul(k, 0x1b873593);
+      h1 ^= k;
+      h1 = (h1 << 13) | (h1 >>> 19);
+      h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+      h2 = Math.imul(h2 ^ e[i]!, 0x27d4eb2f);
+      h2 ^= h2 >>> 15;
+    }
+    h1 ^= h1 >>> 16;
+    h1 = Math.imul(h1, 0x85ebca6b);
+    h1 ^= h1 >>> 13;
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 0x7feb352d);
+    h2 ^= h2 >>> 15;
+    out[0] = h1 >>> 0;
+    out[1] = h2 >>> 0 || 1;
+  }
+
+  private scratch = new Int32Array(64);
+  private tlbRaw: number[] = [];
+  private packed: number[] = [];
+
+  private encodeWith(m: SystemModel, perm: number[], bi: number): number {
+    const s = m.cpu;
+    const a = s.alloc;
+    const G = a.generation;
+    const sym = this.o.symmetry;
+    const ncpu = perm.length;
+    // Generations are only compared for equality (with the current one, or a CPU's reserved
+    // context with an mm's): the current one is 0, the old ones a CPU still reserves are named by
+    // first appearance, every other old generation is one "unmatched" name.
+    const gens: number[] = [];
+    for (let i = 0; i < ncpu; i++) {
+      const r = a.reserved[perm[i]!]!;
+      const g = ctxGen(r);
+      if (r !== 0 && g !== G && !gens.includes(g)) gens.push(g);
+    }
+    const genName = (g: number) => (g === G ? 0 : this.o.absoluteGeneration ? G - g : gens.indexOf(g) + 1 || 0xfff);
+    const enc = (ctx: number) => (ctx === 0 ? -1 : genName(ctxGen(ctx)) * 0x10000 + ctxAsid(ctx));
+    let buf = this.bufs[bi]!;
+    let n = 0;
+    const push = (x: number) => {
+      if (n === buf.length) {
+        const b = new Int32Array(buf.length * 2);
+        b.set(buf);
+        this.bufs[bi] = buf = b;
+      }
+      buf[n++] = x;
+    };
+    if (this.scratch.length < s.nextKey + 1) this.scratch = new Int32Array(2 * (s.nextKey + 1));
+    const id = this.scratch; // mm key -> canonical id + 1 (0 = none yet)
+    // TLB entries, raw: per permuted CPU, [asid, mm key, page] triples.
+    const raw = this.tlbRaw;
+    raw.length = 0;
+    const cpuEnd: number[] = [];
+    for (let i = 0; i < ncpu; i++) {
+      for (const [asid, first] of s.tlb.cpus[perm[i]!]!) {
+        for (let x: typeof first | null = first; x; x = x.next) {
+          if (x.spec >= 0) raw.push(asid, x.mm, -1);
+          if (x.pages) for (const pg of x.pages.keys()) raw.push(asid, x.mm, pg);
+        }
+      }
+      cpuEnd.push(raw.length);
+    }
+
+    // Canonical mm ids: mms the CPUs reach first, then the others by a signature.
+    const order: number[] = [];
+    const add = (k: number) => {
+      if (k >= 0 && id[k] === 0) {
+        order.push(k);
+        id[k] = order.length;
+      }
+    };
+    if (sym) {
+      for (let i = 0; i < ncpu; i++) {
+        const c = perm[i]!;
+        add(s.ttbrMm[c]!);
+        const t = s.curTask[c]!;
+        if (t !== 0) add(s.tasks.get(t) ?? -1);
+      }
+    }
+    const fixed = order.length;
+    const rest: number[] = [];
+    const mark = (k: number) => {
+      if (id[k] === 0) {
+        id[k] = -1;
+        rest.push(k);
+      }
+    };
+    for (const k of s.mms.keys()) mark(k);
+    for (let j = 1; j < raw.length; j += 3) mark(raw[j]!);
+    if (!sym) for (const k of s.ttbrMm) if (k >= 0) mark(k);
+    if (sym && rest.length > 1) {
+      const sig = new Map<number, number[]>();
+      for (const k of rest) sig.set(k, this.mmSignature(m, k, raw, cpuEnd, enc));
+      rest.sort((x, y) => cmpSeq(sig.get(x)!, sig.get(x)!.length, sig.get(y)!, sig.get(y)!.length) || x - y);
+    } else rest.sort((x, y) => x - y);
+    for (const k of rest) id[k] = 0;
+    for (const k of rest) add(k);
+    void fixed;
+    const mmId = (k: number) => (k < 0 ? -1 : sym ? id[k]! - 1 : k);
+
+    // Allocator.
+    if (this.o.absoluteGeneration) push(G);
+    push(a.curIdx);
+    push(a.nrPinned);
+    pushBits(a.asidMap, push);
+    pushBits(a.pinnedMap ?? EMPTY, push);
+    // CPUs and the tasks they run (sym: numbered by first appearance).
+    let t1 = 0;
+    let t2 = 0;
+    for (let i = 0; i < ncpu; i++) {
+      const c = perm[i]!;
+      push(enc(a.active[c]!));
+      push(enc(a.reserved[c]!));
+      push(a.flushPending[c]!);
+      push(mmId(s.ttbrMm[c]!));
+      push(s.ttbrAsid[c]!);
+      const t = s.curTask[c]!;
+      if (t === 0 || !sym) push(t);
+      else if (t === t1) push(1);
+      else if (t === t2) push(2);
+      else if (t1 === 0) (push(1), (t1 = t));
+      else if (t2 === 0) (push(2), (t2 = t));
+      else push(3 + i); // three or more CPUs: one id per CPU (a task on two CPUs keeps two ids: less reduction, still sound)
+      push(t === 0 ? -1 : mmId(s.tasks.get(t) ?? -1));
+    }
+    if (!sym) {
+      push(s.tasks.size);
+      for (const t of [...s.tasks.keys()].sort((x, y) => x - y)) (push(t), push(s.tasks.get(t)!));
+    }
+    // duplicate-asid bookkeeping: the last owner of each index, when it still holds that ctx.
+    const sh = m.params.idxShift;
+    for (let idx = 0; idx < s.ownerKey.length; idx++) {
+      const k = s.ownerKey[idx]!;
+      const o = k >= 0 ? s.mms.get(k) : undefined;
+      // The duplicate check compares a new context (current generation) with the owner's.
+      const valid = o !== undefined && s.ownerGen[idx] === G && ctxGen(o.ctx) === G && ctxAsid(o.ctx) >> sh === idx;
+      push(valid ? mmId(k) : -1);
+    }
+    // mms in canonical order.
+    push(order.length);
+    for (const k of order) {
+      if (!sym) push(k);
+      this.pushMm(m, s.mms.get(k), enc, push);
+    }
+    // TLBs: per CPU, sorted (asid, mm id, page), packed in two ints.
+    const packed = this.packed;
+    let from = 0;
+    for (let i = 0; i < ncpu; i++) {
+      packed.length = 0;
+      for (let j = from; j < cpuEnd[i]!; j += 3) packed.push((raw[j]! * 4096 + (mmId(raw[j + 1]!) + 1)) * 0x2000000 + (raw[j + 2]! + 1));
+      from = cpuEnd[i]!;
+      if (packed.length > 1) packed.sort((x, y) => x - y);
+      push(packed.length);
+      for (const x of packed) (push(Math.floor(x / 0x2000000)), push(x % 0x2000000));
+    }
+    for (const k of order) id[k] = 0;
+    if (m.smmu.smmus.length > 0) {
+      const j = smmuJson(m.smmu);
+      push(hashString(j, 0x811c9dc5) | 0);
+      push(hashString(j, 0x2545f491) | 0);
+      push(j.length);
+    }
+    return n;
+  }
+
+  private pushMm(m: SystemModel, mm: MmState | undefined, enc: (c: number) => number, push: (x: number) => void): void {
+    if (!mm) {
+      push(2); // ended: only TLB entries and TTBRs still name it
+      return;
+    }
+    push(m.cpu.labels.get(mm.label) === mm.key ? 0 : 1);
+    push(enc(mm.ctx));
+    push(mm.pinned);
+    push(mm.users);
+    push(mm.pinnedAsid);
+    push(mm.refusedPins);
+    for (const pg of this.o.pages) push(walkMm(mm, pg).prot);
+    if (m.smmu.smmus.length > 0) push(mm.epoch);
+  }
+
+  /** The mm's own state, then its TLB entries per (permuted) CPU: what a renaming cannot change. */
+  private mmSignature(m: SystemModel, k: number, raw: number[], cpuEnd: number[], enc: (c: number) => number): number[] {
+    const sig: number[] = [];
+    this.pushMm(m, m.cpu.mms.get(k), enc, (x) => sig.push(x));
+    let from = 0;
+    for (const end of cpuEnd) {
+      const mine: number[] = [];
+      for (let j = from; j < end; j += 3) if (raw[j + 1] === k) mine.push(raw[j]! * 0x2000000 + raw[j + 2]! + 1);
+      from = end;
+      mine.sort((x, y) => x - y);
+      sig.push(mine.length, ...mine);
+    }
+    return sig;
+  }
+}
+
+function pushBits(map: Uint8Array, push: (x: number) => void): void {
+  let w = 0;
+  for (let i = 0; i < map.length; i++) {
+    if (map[i]) w |= 1 << (i & 31);
+    if ((i & 31) === 31) (push(w), (w = 0));
+  }
+  if (map.length & 31) push(w);
+}
+
+/**
+ * Open-addressing set of 64-bit fingerprints in one Uint32Array (8 bytes a slot, kept at most half
+ * full): about 16 bytes per stored state.
+ */
+export class FingerprintSet {
+  private t: Uint32Array;
+  private mask: number;
+  /** Fingerprints stored. */
+  size = 0;
+
+  constructor(capacity = 1 << 16) {
+    let c = 1;
+    while (c < capacity) c <<= 1;
+    this.t = new Uint32Array(c * 2);
+    this.mask = c - 1;
+  }
+
+  /** Bytes of the table. */
+  get bytes(): number {
+    return this.t.byteLength;
+  }
+
+  /** Add `[hi, lo]`; false if it was already there. */
+  add(hi: number, lo: number): boolean {
+    if ((this.size + 1) * 2 > this.mask + 1) this.grow();
+    return this.insert(hi, lo);
+  }
+
+  private insert(hi: number, lo: number): boolean {
+    const t = this.t;
+    let i = (hi ^ Math.imul(lo, 0x9e3779b1)) & this.mask;
+    for (;;) {
+      const a = t[2 * i]!;
+      const b = t[2 * i + 1]!;
+      if (a === 0 && b === 0) {
+        t[2 * i] = hi;
+        t[2 * i + 1] = lo;
+        this.size++;
+        return true;
+      }
+      if (a === hi && b === lo) return false;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  private grow(): void {
+    const old = this.t;
+    this.t = new Uint32Array(old.length * 2);
+    this.mask = this.t.length / 2 - 1;
+    this.size = 0;
+    for (let i = 0; i < old.length; i += 2) if (old[i] !== 0 || old[i + 1] !== 0) this.insert(old[i]!, old[i + 1]!);
+  }
+}
