@@ -1,0 +1,129 @@
+/**
+ * `explore`: breadth-first search finds shortest counterexamples, symmetry reduction is sound, the
+ * written trace reproduces the finding under `replay`, and correct allocators give none.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { search } from '../src/explore/search.js';
+import { Canonicalizer } from '../src/explore/canon.js';
+import { createSystem, step } from '../src/model/system.js';
+import { FindingRecorder } from '../src/explore/recorder.js';
+import { resolveSystem } from '../src/trace/system.js';
+import type { EventKind } from '../src/trace/events.js';
+import { cli, tmp } from './helpers/cli.js';
+import { mini } from './helpers/mini.js';
+
+const small = (allocator: string, extra: object = {}) =>
+  resolveSystem({ cpus: 2, asidBits: 2, whatIf: true, unmapKernelAtEl0: false, allocator, maxPinnedAsids: 1, ...extra }, {});
+const CPU_KINDS: EventKind[] = ['fork', 'schedule', 'pin', 'unpin'];
+const bounds = { tasks: 5, mms: 4, pins: 1, devices: 0, domains: 0 };
+
+describe('explore: breadth-first', () => {
+  it('finds the shortest no-free-asid trace with a pin limit one above the kernel\'s (4 actions) and proves none is shorter', () => {
+    const base = { system: small('v5.10'), kinds: CPU_KINDS, bounds, find: ['no-free-asid'], maxStates: 1e6, strategy: 'bfs' as const, seed: 1, walks: 1 };
+    const r = search({ ...base, depth: 10 });
+    expect(r.stop).toBe('found');
+    expect(r.steps).toBe(4); // three mms hold the three ASIDs (two running, one pinned), a fourth rolls over
+    expect(r.finding!.kind).toBe('no-free-asid');
+    const shorter = search({ ...base, depth: 3 });
+    expect(shorter.stop).not.toBe('found');
+    expect(['depth', 'exhausted']).toContain(shorter.stop);
+  });
+
+  it('exhausts a small space and reports its size', () => {
+    const r = search({ system: small('v5.10'), kinds: ['fork', 'schedule'], bounds: { ...bounds, tasks: 2, mms: 2 }, find: ['active-asid-mismatch'], depth: 50, maxStates: 1e6, strategy: 'bfs', seed: 1, walks: 1 });
+    expect(r.stop).toBe('exhausted');
+    expect(r.states).toBeGreaterThan(10);
+    expect(r.edges).toBeGreaterThanOrEqual(r.states - 1);
+    expect(r.bytesPerState).toBeGreaterThan(0);
+  });
+
+  it('symmetry reduction: fewer states, same verdict', () => {
+    const o = { system: small('v5.10'), kinds: ['fork', 'schedule', 'exit'] as EventKind[], bounds: { ...bounds, tasks: 3, mms: 3 }, find: ['active-asid-mismatch'], depth: 6, maxStates: 1e6, strategy: 'bfs' as const, seed: 1, walks: 1 };
+    const sym = search(o);
+    const plain = search({ ...o, symmetry: false });
+    expect(sym.stop).toBe(plain.stop);
+    expect(sym.states).toBeLessThan(plain.states);
+  });
+
+  it('the canonical encoding names tasks, mms and CPUs by role, not by name', () => {
+    const sys = small('v5.10');
+    const canon = new Canonicalizer(2, { symmetry: true, pages: [1], absoluteGeneration: false });
+    const run = (text: string) => {
+      const m = createSystem(sys);
+      const obs = new FindingRecorder(0, null);
+      for (const e of mini(text)) step(m, e, obs);
+      return Array.from(canon.encode(m)).join(',');
+    };
+    const a = run('fork 1 P\nfork 2 Q\nsched 0 1\nsched 1 2');
+    const b = run('fork 7 X\nfork 3 Y\nsched 1 7\nsched 0 3'); // other names, CPUs swapped
+    const c = run('fork 1 P\nfork 2 Q\nsched 0 1\nsched 0 2'); // really different
+    expect(b).toBe(a);
+    expect(c).not.toBe(a);
+  });
+});
+
+describe('explore: the 2018 pinning-order bug (pin-v1)', () => {
+  it('2-bit ASIDs, --max-pinned 1: a counterexample that replay reproduces under pin-v1 only, with four generations', async () => {
+    const dir = tmp();
+    const cex = join(dir, 'cex.csv');
+    const args = ['--asid-bits', '2', '--cpus', '2', '--max-pinned', '1', '--find', 'active-asid-mismatch', '--events', 'fork,schedule,pin,unpin', '--tasks', '5', '--mms', '4', '--pins', '1', '--time-limit', '30'];
+    const r = await cli('explore', '--allocator', 'pin-v1', ...args, '-o', cex, '--json');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.out);
+    expect(out.found).toBe(true);
+    expect(out.finding.kind).toBe('active-asid-mismatch');
+    const text = readFileSync(cex, 'utf8');
+    expect(text).toMatch(/^# system: .*"allocator":"pin-v1"/m);
+    const steps = text.split('\n').filter((l) => /^(schedule|pin|unpin),/.test(l)).length;
+    expect(steps).toBeGreaterThanOrEqual(10); // the shortest is 10 (allocator.md / kernel-tla notes): never fewer
+    const v1 = await cli('replay', cex, '--json', '--fail-on', 'active-asid-mismatch');
+    expect(v1.code).toBe(1);
+    expect(JSON.parse(v1.out).churn.rollovers).toBeGreaterThanOrEqual(3); // four generations at least
+    for (const allocator of ['pin-v2', 'v5.10']) {
+      const ok = await cli('replay', cex, '--allocator', allocator, '--fail-on', 'violations');
+      expect(ok.code, allocator).toBe(0);
+    }
+    // The same search under v5.10: nothing, exit 0.
+    const clean = await cli('explore', '--allocator', 'v5.10', ...args.slice(0, -2), '--time-limit', '3', '--json');
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.out).found).toBe(false);
+  });
+});
+
+describe('explore: command line', () => {
+  it('bad options exit 2 with a message', async () => {
+    for (const bad of [
+      ['--find', 'nonsense'],
+      ['--events', 'exec'],
+      ['--shard', '3/2'],
+      ['--time-limit', 'soon'],
+      ['--asid-bits', '1'],
+      ['--system', '/nonexistent/system.json'],
+    ]) {
+      const r = await cli('explore', ...bad);
+      expect(r.code, bad.join(' ')).toBe(2);
+      expect(r.err, bad.join(' ')).not.toMatch(/\n\s+at /);
+      expect(r.err.length, bad.join(' ')).toBeGreaterThan(0);
+    }
+  });
+
+  it('no violation within the bounds: exit 0 and the figures', async () => {
+    const r = await cli('explore', '--allocator', 'v5.10', '--asid-bits', '2', '--events', 'fork,schedule', '--tasks', '2', '--mms', '2', '--strategy', 'bfs');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^no violation up to depth \d+: [\d,]+ distinct states, [\d,]+ edges \(bounds exhausted/);
+  });
+
+  it('shards split the breadth-first frontier deterministically', async () => {
+    const run = (shard: string) => cli('explore', '--allocator', 'v5.10', '--asid-bits', '2', '--events', 'fork,schedule,exit', '--tasks', '3', '--mms', '3', '--depth', '6', '--strategy', 'bfs', '--shard', shard, '--json');
+    const [a, b, a2] = [await run('1/2'), await run('2/2'), await run('1/2')];
+    const [ja, jb, ja2] = [a, b, a2].map((x) => JSON.parse(x.out));
+    expect(ja.states).toBe(ja2.states);
+    expect(ja.phases[0].shardLevel).toBeDefined();
+    const whole = JSON.parse((await cli('explore', '--allocator', 'v5.10', '--asid-bits', '2', '--events', 'fork,schedule,exit', '--tasks', '3', '--mms', '3', '--depth', '6', '--strategy', 'bfs', '--json')).out);
+    expect(ja.states).toBeLessThan(whole.states);
+    expect(jb.states).toBeLessThan(whole.states);
+  });
+});
