@@ -18,6 +18,16 @@ export interface FtraceLine {
 
 const LINE_RE = /^\s*(.+?)-(\d+)\s+(?:\(\s*([-\d]+)\s*\)\s+)?\[(\d+)\]\s+(?:([.a-zA-Z0-9]{4,5})\s+)?(\d+)\.(\d+):\s+([^:\s]+):\s?(.*)$/;
 
+/**
+ * 1-based columns of the pid, TGID, CPU, timestamp and body of an ftrace event line (for error
+ * messages; undefined when the line is not one).
+ */
+export function ftraceColumns(line: string): { pid: number; tgid: number; cpu: number; time: number; body: number } | undefined {
+  const m = new RegExp(LINE_RE.source, 'd').exec(line);
+  const at = (g: number) => (m?.indices?.[g]?.[0] ?? 0) + 1;
+  return m ? { pid: at(2), tgid: at(3), cpu: at(4), time: at(6), body: at(9) } : undefined;
+}
+
 /** Parse the common prefix; undefined when the line is not an ftrace event line. */
 export function parseFtraceLine(line: string): FtraceLine | undefined {
   const m = LINE_RE.exec(line);

@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Parser } from 'csv-parse';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { COLUMNS, type TraceEvent } from './events.js';
 import { InputError } from './errors.js';
 import { fastEvent, headerIndex } from './fast-row.js';
@@ -22,7 +23,38 @@ export interface TracePreamble {
   comments: string[];
 }
 
-const SYSTEM_RE = /^#\s*system:\s*(.*)$/;
+const SYSTEM_RE = /^#\s*system:\s*(.*)$/s;
+
+/**
+ * The records of a file as csv-parse cuts them: at its record delimiter, the first of `\r\n`, `\n`
+ * or `\r` in the file (so a stray `\r` inside a comment does not end it), numbered as csv-parse
+ * numbers lines (every `\r\n`, `\n` and lone `\r` counts). For the preamble: read until the caller stops.
+ */
+async function* csvRecords(file: string): AsyncGenerator<{ text: string; line: number }> {
+  const stream = createReadStream(file, { encoding: 'utf8' });
+  let buf = '';
+  let delim: string | undefined;
+  let line = 1;
+  try {
+    for await (const chunk of stream) {
+      buf += chunk as string;
+      if (delim === undefined) {
+        const m = /\r\n|\n|\r/.exec(buf);
+        if (!m || (m[0] === '\r' && m.index === buf.length - 1)) continue; // a final \r may start a \r\n
+        delim = m[0];
+      }
+      for (let i = buf.indexOf(delim); i >= 0; i = buf.indexOf(delim)) {
+        const text = buf.slice(0, i);
+        yield { text, line };
+        line += 1 + (text.match(/\r\n|\n|\r/g)?.length ?? 0);
+        buf = buf.slice(i + delim.length);
+      }
+    }
+    if (buf !== '') yield { text: buf, line };
+  } finally {
+    stream.destroy();
+  }
+}
 
 /**
  * Read the comment lines before the header and parse `# system: {json}`.
@@ -31,39 +63,34 @@ const SYSTEM_RE = /^#\s*system:\s*(.*)$/;
 export async function readPreamble(file: string): Promise<TracePreamble> {
   await assertReadable(file);
   const out: TracePreamble = { comments: [] };
-  const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let line = 0;
-  try {
-    for await (const raw of rl) {
-      line++;
-      const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
-      if (text.trim() === '') continue;
-      if (!text.startsWith('#')) break;
-      const m = SYSTEM_RE.exec(text);
-      if (!m) {
-        out.comments.push(text.slice(1).trim());
-        continue;
-      }
-      if (out.systemLine !== undefined) {
-        throw new InputError(`a second "# system:" line (the first is on line ${out.systemLine})`, file, line, 1);
-      }
-      out.systemLine = line;
-      try {
-        out.system = JSON.parse(m[1]);
-      } catch (e) {
-        const pos = /position (\d+)/.exec(String((e as Error).message));
-        const col = text.indexOf(m[1]) + 1 + (pos ? Number(pos[1]) : 0);
-        throw new InputError(`the system preamble is not valid JSON: ${(e as Error).message}`, file, line, col);
-      }
+  for await (const { text: raw, line } of csvRecords(file)) {
+    const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+    if (text.trim() === '') continue;
+    if (!text.startsWith('#')) break;
+    const m = SYSTEM_RE.exec(text);
+    if (!m) {
+      out.comments.push(text.slice(1).trim());
+      continue;
     }
-  } finally {
-    rl.close();
+    if (out.systemLine !== undefined) {
+      throw new InputError(`a second "# system:" line (the first is on line ${out.systemLine})`, file, line, 1);
+    }
+    out.systemLine = line;
+    const json = m[1] ?? '';
+    try {
+      out.system = JSON.parse(json);
+    } catch (e) {
+      const pos = /position (\d+)/.exec(String((e as Error).message));
+      const col = text.indexOf(json) + 1 + (pos ? Number(pos[1]) : 0);
+      throw new InputError(`the system preamble is not valid JSON: ${(e as Error).message}`, file, line, col);
+    }
   }
   return out;
 }
 
-/** @throws InputError when `file` is missing, a folder, or unreadable (opens it, reads nothing). */
+/** @throws InputError when `file` is empty, missing, a folder, or unreadable (opens it, reads nothing). */
 export async function assertReadable(file: string): Promise<void> {
+  if (file === '') throw new InputError('the file name is empty (""): expected the path of a file');
   try {
     const h = await open(file, 'r');
     const st = await h.stat();
@@ -162,13 +189,19 @@ export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent
       if (out.length > 0) yield out;
     }
   } catch (e) {
-    source.destroy();
     if (e instanceof InputError) throw e;
-    const ce = e as { code?: string; lines?: number; message: string };
-    if (typeof ce.code === 'string' && ce.code.startsWith('CSV_')) {
-      throw new InputError(`malformed CSV: ${ce.message.replace(/^Invalid [^:]*: /, '')}`, file, ce.lines);
+    const ce = e as { code?: string; lines?: number; index?: number; message: string };
+    if (typeof ce.code === 'string' && (ce.code.startsWith('CSV_') || ce.code === 'INVALID_OPENING_QUOTE')) {
+      // csv-parse names the field (0-based `index`); a row with extra fields is located at the first extra one
+      const field = ce.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' && header ? Math.min(ce.index ?? 0, header.length) : (ce.index ?? 0);
+      const column = ce.lines === undefined ? undefined : await fieldColumn(file, ce.lines, field);
+      throw new InputError(`malformed CSV: ${ce.message.replace(/^Invalid [^:]*: /, '')}`, file, ce.lines, column);
     }
     throw new InputError(`cannot read: ${ce.message}`, file);
+  } finally {
+    // also when the caller stops early (a replay error): a paused stream would keep its file open
+    source.destroy();
+    parser.destroy();
   }
   if (!header) throw new InputError(`no header row; expected a line naming the columns (e.g. "${COLUMNS.join(',')}")`, file, 1, 1);
 }
@@ -235,9 +268,12 @@ function checkHeader(file: string, line: number, cells: string[]): string[] {
   return cells;
 }
 
-/** An InputError at the character column where `field` starts on `line` (re-reads that line). */
+/**
+ * An InputError at the character column where `field` starts on `line` (re-reads that line); at the
+ * row's event cell when the header has no column `field` (e.g. "needs one of mm and domain").
+ */
 export async function located(file: string, line: number, header: readonly string[], field: string, message: string): Promise<InputError> {
-  const idx = header.indexOf(field);
+  const idx = header.includes(field) ? header.indexOf(field) : header.indexOf('event');
   let column: number | undefined;
   if (idx >= 0) {
     const text = await readLine(file, line);
@@ -248,28 +284,40 @@ export async function located(file: string, line: number, header: readonly strin
   return new InputError(message, file, line, column, field);
 }
 
+/** 1-based character column where field `index` (0-based) starts on `line`; the line's end when it has fewer fields. */
+async function fieldColumn(file: string, line: number, index: number): Promise<number | undefined> {
+  const text = (await readLine(file, line))?.replace(/^\uFEFF/, '');
+  if (text === undefined) return undefined;
+  const cells = text.split(',');
+  return index >= cells.length ? text.length + 1 : 1 + cells.slice(0, index).reduce((a, cell) => a + cell.length + 1, 0);
+}
+
 async function readLine(file: string, line: number): Promise<string | undefined> {
-  const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const input = createReadStream(file, { encoding: 'utf8' });
+  const rl = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
   try {
     for await (const t of rl) if (++n === line) return t;
   } finally {
     rl.close();
+    input.destroy(); // rl.close() leaves the file open when we stop before its end
   }
   return undefined;
 }
 
-/** Read the header row of a trace (used to locate columns for errors found during replay). */
+/**
+ * Read the header row of a trace (used to locate columns for errors found during replay), parsed
+ * as the reader does (quoted names too); [] when there is none.
+ */
 export async function readHeader(file: string): Promise<string[]> {
-  const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  try {
-    for await (const t of rl) {
-      const s = t.replace(/^\uFEFF/, '').trim();
-      if (s === '' || s.startsWith('#')) continue;
-      return s.split(',').map((c) => c.trim());
+  for await (const { text } of csvRecords(file)) {
+    const s = text.replace(/^\uFEFF/, '').trim();
+    if (s === '' || s.startsWith('#')) continue;
+    try {
+      return (parseCsv(s, CSV_OPTIONS) as string[][])[0] ?? [];
+    } catch {
+      return [];
     }
-  } finally {
-    rl.close();
   }
   return [];
 }
