@@ -13,13 +13,19 @@
  *
  * `ts` and `dur` are microseconds: trace time (ns) / 1000, or the trace row when the trace has no
  * time. Slices and instants are streamed as the replay goes (memory flat in trace length); at most
- * {@link MAX_INSTANTS} instants of each class are written; counters are the bucketed series.
+ * {@link MAX_SLICES} slices and {@link MAX_INSTANTS} instants of each class are written; counters
+ * are the bucketed series.
  */
 import type { Writable } from 'node:stream';
 import type { FindingPoint, Series, TimelineSink } from './series.js';
 
 /** Most instant events written per class (rollover, violation, ...); the counters cover all. */
 export const MAX_INSTANTS = 100_000;
+/**
+ * Most slices written (about 120 bytes each: the file stays under about 250 MB, which the Perfetto
+ * UI's JSON importer still opens); later slices are counted in `otherData.slicesDropped`.
+ */
+export const MAX_SLICES = 2_000_000;
 
 const CLASSES: FindingPoint['class'][] = ['rollover', 'pin-failure', 'violation', 'stale', 'device-failure'];
 const CLASS_NAMES: Record<FindingPoint['class'], string> = {
@@ -37,6 +43,8 @@ export class PerfettoWriter implements TimelineSink {
   private axis: 'time' | 'row' | null = null;
   private readonly instants = new Map<string, number>();
   private dropped = 0;
+  private slices = 0;
+  private slicesDropped = 0;
 
   /**
    * @param out the stream the JSON goes to
@@ -90,6 +98,11 @@ export class PerfettoWriter implements TimelineSink {
   }
 
   slice(cpu: number, start: number, end: number, mm: string, args: { task: number; row: number; endRow: number; generation: number }): void {
+    if (this.slices >= MAX_SLICES) {
+      this.slicesDropped++;
+      return;
+    }
+    this.slices++;
     const ts = this.ts(start);
     const dur = Math.max(0, this.ts(end) - ts);
     // The hot path (one per switch): a template, not JSON.stringify of an object.
@@ -138,7 +151,7 @@ export class PerfettoWriter implements TimelineSink {
     });
     this.out.write(
       this.buf +
-        `\n],"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'asid-replay', axis: s.axis === 'time' ? 'trace time' : 'trace row as microseconds', instantsDropped: this.dropped })}}\n`,
+        `\n],"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'asid-replay', axis: s.axis === 'time' ? 'trace time' : 'trace row as microseconds', instantsDropped: this.dropped, slicesDropped: this.slicesDropped })}}\n`,
     );
     this.buf = '';
   }
