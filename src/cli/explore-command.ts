@@ -113,7 +113,7 @@ export function exploreCommand(program: Command, io: Io): void {
     .addOption(new Option('--events <kinds>', `event alphabet (comma-separated): ${ALPHABET.join(', ')} (default: every kind the system can use, map of an mm aside)`).argParser(eventsArg))
     .addOption(new Option('--find <kinds>', 'finding kinds that make a counterexample: violations, stale, or single kinds (default: all)').argParser(findArg))
     .addOption(new Option('--max-states <n>', 'stop after this many distinct states').default(5_000_000).argParser(intArg('--max-states', 1)))
-    .addOption(new Option('--bfs-states <n>', 'auto: distinct states of the breadth-first phase before the random walks').default(20_000).argParser(intArg('--bfs-states', 1)))
+    .addOption(new Option('--bfs-states <n>', 'auto: distinct states of the breadth-first phase before the random walks').default(10_000).argParser(intArg('--bfs-states', 1)))
     .addOption(new Option('--time-limit <seconds>', 'stop after this long (0: no limit)').default(60).argParser(secondsArg))
     .addOption(new Option('--strategy <s>', 'auto (breadth-first, then random walks), bfs, random').default('auto').choices(['auto', 'bfs', 'random']))
     .addOption(new Option('--seed <n>', 'random walks: first seed').default(1).argParser(intArg('--seed')))

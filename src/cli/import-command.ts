@@ -11,15 +11,22 @@ export function importCommand(program: Command, io: Io): void {
   program
     .command('import')
     .description(
-      'Convert a recording to trace v1: ftrace / trace-cmd report text (raw-field or "==>" styles,\n' +
-        'with or without TGID and irq-flags columns) or Android systrace HTML. Threads share their\n' +
-        "TGID's mm when the TGID is known; a pid's first appearance is its fork; prev_state X/x/Z/64\n" +
-        'is its exit; pid 0 and kernel threads do not switch the user mm. Every line that is not a\n' +
-        'scheduling event is counted by kind in the summary (stderr, or stdout with --json).',
+      'Convert a recording to trace v1: trace-cmd trace.dat (file versions 6 and 7, read without\n' +
+        'trace-cmd), ftrace / trace-cmd report text (raw-field or "==>" styles, with or without TGID and\n' +
+        'irq-flags columns), perf script text, or Android systrace HTML; `auto` recognises the kind\n' +
+        'from the content, `-` reads standard input. Lifecycle events are used when recorded\n' +
+        '(sched_process_fork/exec/exit/free, task_newtask clone_flags, task_rename): exec gives a fresh\n' +
+        "mm, CLONE_VM a thread, kthreadd's descendants are kernel threads. Without them: threads share\n" +
+        "their TGID's mm when the TGID is known; a pid's first appearance is its fork; prev_state\n" +
+        'X/x/Z/64 is its exit; kernel threads are known by name. A file of another kind, or one\n' +
+        'without scheduling events, is refused (exit 2). Every line that is not a scheduling event is\n' +
+        'counted by kind in the summary (stderr, or stdout with --json).',
     )
-    .argument('<kind>', `input kind: ${IMPORT_KINDS.join(' | ')}`)
-    .argument('<file>', 'recording to import')
-    .requiredOption('-o, --output <file>', 'trace v1 CSV to write')
+    .argument('<kind>', `input kind: auto | ${IMPORT_KINDS.join(' | ')}`)
+    .argument('<file>', 'recording to import (- for standard input)')
+    .requiredOption('-o, --output <file>', 'trace v1 CSV to write (- for standard output)')
+    .option('--kernel-threads <regex>', 'tasks whose name matches are kernel threads (overrides the evidence and the names)')
+    .option('--user-tasks <regex>', 'tasks whose name matches are user tasks (checked before --kernel-threads)')
     .addOption(new Option('--cpus <n>', 'CPU count for the # system: line (default: from the recording)').argParser(intArg('--cpus', 1, 4096)))
     .option('--json', 'print the import summary as JSON on stdout')
     .option('--overlay <processes>', 'bind these processes to a device (comma-separated mm labels p<tgid>, or top:N for the N most switched-in) and give them DMA and unmap traffic')
@@ -27,27 +34,53 @@ export function importCommand(program: Command, io: Io): void {
     .addOption(new Option('--overlay-unmap-every <n>', 'overlay: unmap+remap a page every N switch-ins (0: never)').default(8).argParser(intArg('--overlay-unmap-every', 0)))
     .option('--overlay-btm', 'overlay: the SMMU has BTM')
     .option('--overlay-ats', 'overlay: the device uses ATS (has an ATC)')
-    .addHelpText('after', '\nExample: asid-replay import ftrace trace.txt -o real.csv --overlay top:2\n         asid-replay replay real.csv --driver shared-asid')
-    .action(async (kind: string, file: string, o: { output: string; cpus?: number; json?: boolean; overlay?: string; overlayDma: number; overlayUnmapEvery: number; overlayBtm?: boolean; overlayAts?: boolean }) => {
-      if (!(IMPORT_KINDS as readonly string[]).includes(kind)) {
-        io.err(`asid-replay: unknown import kind "${kind}"; expected one of ${IMPORT_KINDS.join(', ')}\n`);
+    .addHelpText(
+      'after',
+      '\nExample: asid-replay import auto trace.dat -o real.csv --overlay top:2\n         asid-replay replay real.csv --driver shared-asid\n' +
+        '         trace-cmd report -i trace.dat | asid-replay import ftrace - -o real.csv',
+    )
+    .action(async (kind: string, file: string, o: { output: string; cpus?: number; json?: boolean; overlay?: string; overlayDma: number; overlayUnmapEvery: number; overlayBtm?: boolean; overlayAts?: boolean; kernelThreads?: string; userTasks?: string }) => {
+      if (kind !== 'auto' && !(IMPORT_KINDS as readonly string[]).includes(kind)) {
+        io.err(`asid-replay: unknown import kind "${kind}"; expected one of auto, ${IMPORT_KINDS.join(', ')}\n`);
         throw new Exit(2);
       }
+      const kernelThreads = regexOption(io, '--kernel-threads', o.kernelThreads);
+      const userTasks = regexOption(io, '--user-tasks', o.userTasks);
       const overlay = o.overlay === undefined ? undefined : { processes: o.overlay, dmaPerSwitch: o.overlayDma, unmapEvery: o.overlayUnmapEvery, btm: o.overlayBtm, ats: o.overlayAts };
       const { importFile } = await import('../import/import.js'); // loaded when used
-      const summary = await importFile(kind as ImportKind, file, o.output, { cpus: o.cpus, overlay });
+      const summary = await importFile(kind as ImportKind | 'auto', file, o.output, { cpus: o.cpus, overlay, kernelThreads, userTasks });
       if (o.json) io.out(renderJson(summary));
       else io.err(formatSummary(summary));
     });
 }
 
+/** A regular expression option; exit 2 naming the option when it does not compile. */
+function regexOption(io: Io, name: string, v: string | undefined): RegExp | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return new RegExp(v);
+  } catch (e) {
+    io.err(`asid-replay: ${name} ${JSON.stringify(v)} is not a regular expression: ${(e as Error).message}\n`);
+    throw new Exit(2);
+  }
+}
+
 function formatSummary(s: ImportSummary): string {
   const lines = [
-    `imported ${s.input} -> ${s.output}: ${s.eventsWritten} events (${Object.entries(s.eventsByKind).map(([k, n]) => `${k} ${n}`).join(', ')})`,
+    `imported ${s.input} (${s.kind}) -> ${s.output}: ${s.eventsWritten} events (${Object.entries(s.eventsByKind).map(([k, n]) => `${k} ${n}`).join(', ')})`,
     `  lines: ${s.lines} (${s.sched_switch} sched_switch, ${s.commentLines} comment/header, ${s.unparsedLines} unparsed)`,
     `  other ftrace events (not replayed): ${Object.entries(s.otherEvents).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
     `  tasks: ${s.tasks} user tasks, ${s.kernelThreads} kernel threads (run as lazy-TLB task 0), ${s.exits} exits, cpus ${s.cpus}`,
   ];
   if (s.unparsedExamples.length) lines.push(`  unparsed lines, first: ${s.unparsedExamples.join(', ')}`);
+  s.unparsedQuotes?.forEach((q, i) => lines.push(`    line ${s.unparsedExamples[i]}: ${q}`));
+  if (s.lifecycle) {
+    const w = s.lifecycleWritten;
+    lines.push(`  lifecycle events used: ${Object.entries(s.lifecycle).map(([k, n]) => `${k} ${n}`).join(', ')}` + (w ? ` -> ${w.processes} processes, ${w.threads} threads, ${w.execs} execs, ${w.exits} exits` : ''));
+  }
+  if (s.taskRules) {
+    const side = (r: Record<string, number>) => Object.entries(r).map(([k, n]) => `${n} by ${k}`).join(', ') || 'none';
+    lines.push(`  kernel threads: ${side(s.taskRules.kernel)}`, `  user tasks: ${side(s.taskRules.user)}`);
+  }
   return lines.join('\n') + '\n';
 }

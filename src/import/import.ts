@@ -9,7 +9,6 @@
  * shows. Lines that are not `sched_switch` are counted by event name, never silently dropped.
  */
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InputError } from '../trace/errors.js';
@@ -18,9 +17,13 @@ import type { EventKind, TraceEvent } from '../trace/events.js';
 import type { ImportKind, ImportSummary } from './kinds.js';
 import { TraceWriter } from '../trace/writer.js';
 import { openOutput } from '../util/output.js';
-import { isExitState, isKernelThread, parseFtraceLine, parseSchedSwitch } from './ftrace-line.js';
+import { isKernelThread, parseFtraceLine, parseSchedSwitch } from './ftrace-line.js';
 import { extractSystrace } from './systrace.js';
 import { DeviceOverlay, OVERLAY_DEVICE, type OverlayOptions, chooseProcesses, overlaySystem } from './overlay.js';
+import { type Input, contentOf, detectKind, headOf, loadInput, mismatch, sniff } from './auto.js';
+import { perfLines } from './perf-script.js';
+import { datLines, parseTraceDat } from './tracedat/index.js';
+import { Tasks, type TaskOptions } from './lifecycle.js';
 
 export { IMPORT_KINDS, type ImportKind, type ImportSummary } from './kinds.js';
 
@@ -34,6 +37,46 @@ async function* fileLines(file: string): AsyncIterable<[number, string]> {
 
 async function* arrayLines(lines: string[], first: number): AsyncIterable<[number, string]> {
   for (let i = 0; i < lines.length; i++) yield [first + i, lines[i]];
+}
+
+/** The lines of an input read into memory (standard input, a pipe). */
+async function* bufferLines(data: Buffer): AsyncIterable<[number, string]> {
+  const text = data.toString('utf8');
+  let n = 0;
+  let at = 0;
+  while (at < text.length) {
+    const nl = text.indexOf('\n', at);
+    const end = nl < 0 ? text.length : nl;
+    yield [++n, text.slice(at, end > at && text[end - 1] === '\r' ? end - 1 : end)];
+    at = end + 1;
+  }
+}
+
+async function* syncLines(lines: Iterable<[number, string]>): AsyncIterable<[number, string]> {
+  yield* lines;
+}
+
+/**
+ * The lines an importer reads from `src`: ftrace text, systrace HTML's ftrace block, perf script
+ * samples rewritten into ftrace lines, or a trace.dat's events as ftrace lines.
+ * @throws InputError when the content is another kind of recording than `kind` (what it looks
+ *   like and which importer to use), or cannot be read.
+ */
+async function inputLines(kind: ImportKind, src: Input, input: string): Promise<Lines> {
+  const look = sniff(await headOf(src));
+  const compatible = look.kind === kind || (look.kind === undefined && kind !== 'trace-dat' && look.looksLike.startsWith('text'));
+  if (!compatible) throw new InputError(mismatch(look, kind), input);
+  if (kind === 'systrace') {
+    const ex = extractSystrace((await contentOf(src)).toString('utf8'), input);
+    return () => arrayLines(ex.lines, ex.firstLine);
+  }
+  if (kind === 'trace-dat') {
+    const dat = parseTraceDat(await contentOf(src), input);
+    return () => syncLines(datLines(dat, input));
+  }
+  const data = src.data;
+  const text: Lines = data ? () => bufferLines(data) : () => fileLines(input);
+  return kind === 'perf-script' ? () => perfLines(text(), input) : text;
 }
 
 /**
@@ -70,18 +113,18 @@ async function prescan(lines: Lines): Promise<{ cpus: number; tgids: Map<number,
 
 /**
  * Import `input` as `kind` into the trace v1 file `output` (written to a temporary file, then renamed).
- * @throws InputError for an unreadable input, no ftrace text, or timestamps that go backwards.
+ * `auto` recognises the kind from the content; `-` reads standard input (once).
+ * @throws InputError for an unreadable input, a file of another kind than asked (naming what it looks
+ *   like and the importer to use), no scheduling event, or timestamps that go backwards.
  */
-export async function importFile(kind: ImportKind, input: string, output: string, opts: { cpus?: number; overlay?: OverlayOptions } = {}): Promise<ImportSummary> {
+export async function importFile(asked: ImportKind | 'auto', input: string, output: string, opts: { cpus?: number; overlay?: OverlayOptions } & TaskOptions = {}): Promise<ImportSummary> {
   let lines: Lines;
+  let kind: ImportKind;
   try {
-    if (kind === 'systrace') {
-      const ex = extractSystrace(await readFile(input, 'utf8'), input);
-      lines = () => arrayLines(ex.lines, ex.firstLine);
-    } else {
-      await assertReadable(input);
-      lines = () => fileLines(input);
-    }
+    if (input !== '-') await assertReadable(input);
+    const src = await loadInput(input);
+    kind = asked === 'auto' ? await detectKind(src) : asked;
+    lines = await inputLines(kind, src, input);
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(`cannot read: ${(e as Error).message}`, input);
@@ -119,7 +162,8 @@ export async function importFile(kind: ImportKind, input: string, output: string
     const comments = [`imported by asid-replay from ${basename(input)} (${kind})`];
     if (chosen) comments.push(`device overlay: ${[...chosen].join(', ')} bound to ${OVERLAY_DEVICE} (DMA at every switch-in)`);
     await w.begin(opts.overlay ? { cpus, ...overlaySystem(opts.overlay) } : { cpus }, comments);
-    await convert(lines, input, cpus, pre.tgids, w, s, chosen && opts.overlay ? { chosen, options: opts.overlay } : undefined);
+    await convert(lines, input, cpus, pre.tgids, w, s, chosen && opts.overlay ? { chosen, options: opts.overlay } : undefined, opts);
+    if (s.sched_switch === 0) throw new InputError(noSchedulingEvents(s, kind), input);
     await w.flush();
   } catch (e) {
     await out.discard();
@@ -138,10 +182,8 @@ async function convert(
   w: TraceWriter,
   s: ImportSummary,
   overlay?: { chosen: Set<string>; options: OverlayOptions },
+  taskOptions?: TaskOptions,
 ): Promise<void> {
-  /** Live user tasks: pid -> true. */
-  const alive = new Set<number>();
-  const kthreads = new Set<number>();
   const cpuSeen = new Set<number>();
   let lastTime = -1;
   let lastLine = 0;
@@ -154,22 +196,10 @@ async function convert(
     await write(kind, e);
     await dev?.after(kind, e);
   };
+  /** Tasks, their mm and kernel threads (first appearance, lifecycle events, names): see lifecycle.ts. */
+  const tasks = new Tasks(tgids, emit, s, taskOptions);
   /** Fork a user task on its first appearance; returns the task id to schedule (0 for kernel threads). */
-  const ensure = async (pid: number, comm: string, time: number): Promise<number> => {
-    if (isKernelThread(pid, comm)) {
-      if (pid !== 0 && !kthreads.has(pid)) {
-        kthreads.add(pid);
-        s.kernelThreads++;
-      }
-      return 0;
-    }
-    if (!alive.has(pid)) {
-      alive.add(pid);
-      s.tasks++;
-      await emit('fork', { time, task: pid, mm: `p${tgids.get(pid) ?? pid}` });
-    }
-    return pid;
-  };
+  const ensure = (pid: number, comm: string, time: number): Promise<number> => tasks.ensure(pid, comm, time);
   for await (const [n, l] of lines()) {
     s.lines++;
     const t = l.trim();
@@ -181,8 +211,10 @@ async function convert(
     if (!f) {
       s.unparsedLines++;
       if (s.unparsedExamples.length < 5) s.unparsedExamples.push(n);
+      if ((s.unparsedQuotes ??= []).length < 5) s.unparsedQuotes.push(t.slice(0, 120));
       continue;
     }
+    if (f.event !== 'sched_switch' && (await tasks.event(f))) continue;
     if (f.event !== 'sched_switch') {
       s.otherEvents[f.event] = (s.otherEvents[f.event] ?? 0) + 1;
       continue;
@@ -191,6 +223,7 @@ async function convert(
     if (!sw) {
       s.unparsedLines++;
       if (s.unparsedExamples.length < 5) s.unparsedExamples.push(n);
+      if ((s.unparsedQuotes ??= []).length < 5) s.unparsedQuotes.push(t.slice(0, 120));
       continue;
     }
     if (f.cpu >= cpus) throw new InputError(`CPU ${f.cpu} is outside the ${cpus} CPUs of the system (use --cpus)`, input, n, l.indexOf('[') + 1);
@@ -205,13 +238,18 @@ async function convert(
     }
     const next = await ensure(sw.nextPid, sw.nextComm, f.time);
     await emit('schedule', { time: f.time, cpu: f.cpu, task: next });
-    if (isExitState(sw.prevState)) {
-      if (prev !== 0 && alive.delete(prev)) {
-        s.exits++;
-        await emit('exit', { time: f.time, task: prev });
-      } else if (prev === 0 && kthreads.delete(sw.prevPid)) {
-        s.exits++;
-      }
-    }
+    await tasks.switchedOut(sw.prevPid, prev, sw.prevState, f.time);
   }
+}
+
+/** Why an import wrote nothing, and what to do (the file is refused: exit 2). */
+function noSchedulingEvents(s: ImportSummary, kind: ImportKind): string {
+  const events = Object.entries(s.otherEvents).sort((a, b) => b[1] - a[1]);
+  const record = kind === 'perf-script' ? '`perf record -e sched:sched_switch -e "sched:sched_process_*" -a`' : '`trace-cmd record -e sched_switch -e sched_process_fork -e sched_process_exec -e sched_process_exit`';
+  let what: string;
+  if (s.lines === 0) what = 'the recording has no lines';
+  else if (events.length > 0) what = `the recording has ${events.reduce((a, [, n]) => a + n, 0)} events, none of them sched_switch (${events.slice(0, 6).map(([k, n]) => `${k} ${n}`).join(', ')})`;
+  else if (s.unparsedLines > 0) what = `${s.unparsedLines} of its ${s.lines} lines are in no known form (line ${s.unparsedExamples[0]}: ${JSON.stringify(s.unparsedQuotes?.[0] ?? '')})`;
+  else what = `its ${s.lines} lines are all comments or headers`;
+  return `no scheduling events (sched_switch): ${what}; record them with ${record}`;
 }

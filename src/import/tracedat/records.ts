@@ -1,0 +1,277 @@
+/**
+ * The events of a `trace.dat`: each CPU's ring-buffer pages decoded as trace-cmd's
+ * lib/traceevent kbuffer.c (`kbuffer_load_subbuffer`, `translate_data`, `update_pointers`) and the
+ * kernel's include/linux/ring_buffer.h (`struct ring_buffer_event`: type_len:5, time_delta:27,
+ * array[]) and kernel/trace/ring_buffer.c describe them, then the CPUs merged by timestamp as
+ * trace-cmd's `tracecmd_read_next_data` does (the lowest CPU first on equal timestamps).
+ *
+ * Each event becomes one ftrace text line, the form the text importer reads
+ * (`comm-pid [cpu] seconds.nanoseconds: event: body`), with the body as the kernel's print fmt gives
+ * it for the scheduling and lifecycle events and `field=value` pairs for the others.
+ */
+import type { EventFormat, FieldFormat } from './format.js';
+import { stateFlags } from './format.js';
+import type { CpuBuffer, TraceDat } from './file.js';
+import { InputError } from '../../trace/errors.js';
+
+/** ring_buffer.h `enum ring_buffer_type`. */
+const PADDING = 29;
+const TIME_EXTEND = 30;
+const TIME_STAMP = 31;
+/** ring_buffer.c `TS_SHIFT`. */
+const TS_SHIFT_MUL = 2 ** 27;
+/** ring_buffer.c `RB_MISSED_EVENTS | RB_MISSED_STORED`: flags in the page's commit field. */
+const COMMIT_MASK = 0x3fffffff;
+
+/** One decoded event. */
+export interface DatRecord {
+  cpu: number;
+  /** Timestamp in ns (the recording's trace clock). */
+  time: number;
+  /** The CPU's data, the record's bytes at [start, start + length). */
+  data: Buffer;
+  start: number;
+  length: number;
+  /** Byte offset of the record in the file (its CPU data offset plus its place in the decompressed data). */
+  offset: number;
+}
+
+/** Walks one CPU's pages; `next()` moves to the next data event. */
+class CpuCursor {
+  time = 0;
+  start = 0;
+  length = 0;
+  done = false;
+  private page = -1;
+  private p = 0;
+  private end = 0;
+  private readonly pages: number;
+
+  constructor(
+    private readonly dat: TraceDat,
+    readonly buf: CpuBuffer,
+    private readonly file: string,
+  ) {
+    this.pages = buf.data.length / dat.pageSize;
+  }
+
+  private u32(at: number): number {
+    return this.dat.littleEndian ? this.buf.data.readUInt32LE(at) : this.buf.data.readUInt32BE(at);
+  }
+
+  private fail(message: string, at: number): InputError {
+    return new InputError(`${message}, CPU ${this.buf.cpu} (byte ${at} of the CPU's data at file offset ${this.buf.fileOffset}): the file is damaged`, this.file);
+  }
+
+  private loadPage(): boolean {
+    const { pageSize, pageHeader: h, littleEndian } = this.dat;
+    for (;;) {
+      this.page++;
+      if (this.page >= this.pages) return false;
+      const base = this.page * pageSize;
+      const d = this.buf.data;
+      const ts = h.timestampSize === 8 ? (littleEndian ? d.readBigUInt64LE(base + h.timestampOffset) : d.readBigUInt64BE(base + h.timestampOffset)) : BigInt(this.u32(base + h.timestampOffset));
+      const commit = h.commitSize === 8 ? Number((littleEndian ? d.readBigUInt64LE(base + h.commitOffset) : d.readBigUInt64BE(base + h.commitOffset)) & BigInt(COMMIT_MASK)) : this.u32(base + h.commitOffset) & COMMIT_MASK;
+      if (h.dataOffset + commit > pageSize) throw this.fail(`a page says it holds ${commit} bytes of events, more than a ${pageSize}-byte page`, base + h.commitOffset);
+      const t = Number(ts);
+      if (t < this.time) throw this.fail(`a page's timestamp (${t} ns) is before the previous page's events`, base + h.timestampOffset);
+      this.time = t;
+      this.p = base + h.dataOffset;
+      this.end = this.p + commit;
+      if (commit > 0) return true;
+    }
+  }
+
+  /** Advance to the next data event; false at the end of the CPU's data. */
+  next(): boolean {
+    const little = this.dat.littleEndian;
+    for (;;) {
+      if (this.page < 0 || this.p + 4 > this.end) {
+        if (!this.loadPage()) {
+          this.done = true;
+          return false;
+        }
+        continue;
+      }
+      const at = this.p;
+      const hdr = this.u32(at);
+      const typeLen = little ? hdr & 0x1f : hdr >>> 27;
+      const delta = little ? hdr >>> 5 : hdr & 0x7ffffff;
+      let q = at + 4;
+      if (typeLen === PADDING) {
+        if (delta === 0) {
+          this.p = this.end; // the rest of the page is empty
+          continue;
+        }
+        if (q + 4 > this.end) throw this.fail('a padding event runs past its page', at);
+        this.time += delta;
+        this.p = q + this.u32(q);
+        continue;
+      }
+      if (typeLen === TIME_EXTEND || typeLen === TIME_STAMP) {
+        if (q + 4 > this.end) throw this.fail('a time extend runs past its page', at);
+        const ext = this.u32(q) * TS_SHIFT_MUL + delta;
+        this.time = typeLen === TIME_EXTEND ? this.time + ext : ext;
+        this.p = q + 4;
+        continue;
+      }
+      let len: number;
+      if (typeLen === 0) {
+        if (q + 4 > this.end) throw this.fail('an event length runs past its page', at);
+        len = ((this.u32(q) - 4 + 3) & ~3) >>> 0;
+        q += 4;
+      } else len = typeLen * 4;
+      if (q + len > this.end) throw this.fail(`an event of ${len} bytes runs past its page`, at);
+      this.time += delta;
+      this.start = q;
+      this.length = len;
+      this.p = q + len;
+      return true;
+    }
+  }
+}
+
+/**
+ * Every event of the recording in time order (per-CPU buffers merged by timestamp; the lowest CPU
+ * first on equal timestamps, as trace-cmd's `tracecmd_read_next_data`).
+ * @throws InputError for a damaged page (a length past its page, timestamps going backwards).
+ */
+export function* mergedRecords(dat: TraceDat, file: string): Generator<DatRecord> {
+  const cursors = dat.buffers.map((b) => new CpuCursor(dat, b, file)).filter((c) => c.next());
+  for (;;) {
+    let best: CpuCursor | undefined;
+    for (const c of cursors) if (!c.done && (best === undefined || c.time < best.time || (c.time === best.time && c.buf.cpu < best.buf.cpu))) best = c;
+    if (!best) return;
+    yield { cpu: best.buf.cpu, time: best.time, data: best.buf.data, start: best.start, length: best.length, offset: best.buf.fileOffset + best.start };
+    best.next();
+  }
+}
+
+/** Reads the fields of records of one event format. */
+export class FieldReader {
+  constructor(private readonly little: boolean) {}
+
+  num(r: DatRecord, f: FieldFormat | undefined): number {
+    if (!f || f.offset + f.size > r.length) return 0;
+    const d = r.data;
+    const at = r.start + f.offset;
+    switch (f.size) {
+      case 1:
+        return f.signed ? d.readInt8(at) : d.readUInt8(at);
+      case 2:
+        return f.signed ? (this.little ? d.readInt16LE(at) : d.readInt16BE(at)) : this.little ? d.readUInt16LE(at) : d.readUInt16BE(at);
+      case 4:
+        return f.signed ? (this.little ? d.readInt32LE(at) : d.readInt32BE(at)) : this.little ? d.readUInt32LE(at) : d.readUInt32BE(at);
+      case 8:
+        return Number(f.signed ? (this.little ? d.readBigInt64LE(at) : d.readBigInt64BE(at)) : this.little ? d.readBigUInt64LE(at) : d.readBigUInt64BE(at));
+      default:
+        return 0;
+    }
+  }
+
+  /** A number field as text, exact for 64-bit values (addresses). */
+  text(r: DatRecord, f: FieldFormat): string {
+    if (f.size !== 8 || f.offset + 8 > r.length) return String(this.num(r, f));
+    const d = r.data;
+    const at = r.start + f.offset;
+    const v = f.signed ? (this.little ? d.readBigInt64LE(at) : d.readBigInt64BE(at)) : this.little ? d.readBigUInt64LE(at) : d.readBigUInt64BE(at);
+    return f.signed ? String(v) : `0x${v.toString(16)}`;
+  }
+
+  str(r: DatRecord, f: FieldFormat | undefined): string {
+    if (!f || f.offset + f.size > r.length) return '';
+    let from = r.start + f.offset;
+    let to = from + f.size;
+    if (f.loc) {
+      const v = this.num(r, { ...f, size: 4, signed: false });
+      const off = (v & 0xffff) + (f.loc === 'rel' ? f.offset + f.size : 0);
+      from = r.start + off;
+      to = Math.min(from + (v >>> 16), r.start + r.length);
+      if (from > to) return '';
+    }
+    const nul = r.data.indexOf(0, from);
+    const s = r.data.toString('latin1', from, nul >= 0 && nul < to ? nul : to);
+    return s.replace(/[\x00-\x1f\x7f]/g, '?');
+  }
+}
+
+/** A formatter of one event's body (print fmt of the kernel's TRACE_EVENT). */
+type Body = (r: DatRecord) => string;
+
+/**
+ * Bodies of the events the importer reads, as include/trace/events/sched.h and task.h print them;
+ * any other event is `field=value` for each of its own fields.
+ */
+function bodyOf(e: EventFormat, rd: FieldReader): Body {
+  const f = (n: string) => e.fields.get(n);
+  const num = (n: string) => {
+    const x = f(n);
+    return (r: DatRecord) => rd.num(r, x);
+  };
+  const str = (n: string) => {
+    const x = f(n);
+    return (r: DatRecord) => rd.str(r, x);
+  };
+  switch (e.name) {
+    case 'sched_switch': {
+      const [pc, pp, ppr, ps, nc, np, npr] = [str('prev_comm'), num('prev_pid'), num('prev_prio'), num('prev_state'), str('next_comm'), num('next_pid'), num('next_prio')];
+      const state = stateFlags(e.printFmt) ?? ((s: number) => String(s));
+      return (r) => `prev_comm=${pc(r)} prev_pid=${pp(r)} prev_prio=${ppr(r)} prev_state=${state(ps(r))} ==> next_comm=${nc(r)} next_pid=${np(r)} next_prio=${npr(r)}`;
+    }
+    case 'sched_process_fork': {
+      const [pc, pp, cc, cp] = [str('parent_comm'), num('parent_pid'), str('child_comm'), num('child_pid')];
+      return (r) => `comm=${pc(r)} pid=${pp(r)} child_comm=${cc(r)} child_pid=${cp(r)}`;
+    }
+    case 'sched_process_exec': {
+      const [fn, pid, old] = [str('filename'), num('pid'), num('old_pid')];
+      return (r) => `filename=${fn(r)} pid=${pid(r)} old_pid=${old(r)}`;
+    }
+    case 'sched_process_exit':
+    case 'sched_process_free':
+    case 'sched_process_wait': {
+      const [c, pid, prio] = [str('comm'), num('pid'), num('prio')];
+      return (r) => `comm=${c(r)} pid=${pid(r)} prio=${prio(r)}`;
+    }
+    case 'task_newtask': {
+      const [pid, c, flags, oom] = [num('pid'), str('comm'), num('clone_flags'), num('oom_score_adj')];
+      return (r) => `pid=${pid(r)} comm=${c(r)} clone_flags=${flags(r).toString(16)} oom_score_adj=${oom(r)}`;
+    }
+    case 'task_rename': {
+      const [pid, o, n, oom] = [num('pid'), str('oldcomm'), str('newcomm'), num('oom_score_adj')];
+      return (r) => `pid=${pid(r)} oldcomm=${o(r)} newcomm=${n(r)} oom_score_adj=${oom(r)}`;
+    }
+    default: {
+      const fields = [...e.fields.values()].filter((x) => !x.name.startsWith('common_'));
+      return (r) => fields.map((x) => `${x.name}=${x.isString ? rd.str(r, x) : rd.text(r, x)}`).join(' ');
+    }
+  }
+}
+
+/**
+ * The recording as ftrace text lines: `cpus=N` first (as `trace-cmd report` prints it), then one
+ * line per event in time order with nanosecond timestamps, so that line `n` is the event `trace-cmd
+ * report` prints on its line `n` when it prints no other header.
+ */
+export function* datLines(dat: TraceDat, file: string): Generator<[number, string]> {
+  const rd = new FieldReader(dat.littleEndian);
+  const any = dat.events.values().next().value as EventFormat | undefined;
+  const typeField: FieldFormat = any?.fields.get('common_type') ?? { name: 'common_type', offset: 0, size: 2, signed: false, isString: false };
+  const pidField: FieldFormat = any?.fields.get('common_pid') ?? { name: 'common_pid', offset: 4, size: 4, signed: true, isString: false };
+  const bodies = new Map<number, { name: string; body: Body }>();
+  for (const [id, e] of dat.events) bodies.set(id, { name: e.name, body: bodyOf(e, rd) });
+  const commOf = (pid: number) => (pid === 0 ? '<idle>' : (dat.comms.get(pid) ?? '<...>'));
+  let n = 1;
+  yield [n, `cpus=${dat.cpus}`];
+  for (const r of mergedRecords(dat, file)) {
+    n++;
+    const id = rd.num(r, typeField);
+    const pid = rd.num(r, pidField);
+    const ev = bodies.get(id);
+    const sec = Math.floor(r.time / 1e9);
+    const ns = String(r.time - sec * 1e9).padStart(9, '0');
+    const cpu = String(r.cpu).padStart(3, '0');
+    const name = ev?.name ?? `unknown_event_id_${id}`;
+    const body = ev ? ev.body(r) : `(no format for event id ${id} at byte offset ${r.offset})`;
+    yield [n, `${commOf(pid)}-${pid} [${cpu}] ${sec}.${ns}: ${name}: ${body}`];
+  }
+}
