@@ -79,8 +79,8 @@ function formatSummary(s: ImportSummary): string {
     lines.push(`  lifecycle events used: ${Object.entries(s.lifecycle).map(([k, n]) => `${k} ${n}`).join(', ')}` + (w ? ` -> ${w.processes} processes, ${w.threads} threads, ${w.execs} execs, ${w.exits} exits` : ''));
   }
   if (s.taskRules) {
-    const side = (r: Record<string, number>) => Object.entries(r).map(([k, n]) => `${n} by ${k}`).join(', ') || 'none';
-    lines.push(`  kernel threads: ${side(s.taskRules.kernel)}`, `  user tasks: ${side(s.taskRules.user)}`);
+    const side = (r: Record<string, number>) => Object.entries(r).map(([k, n]) => `${k}: ${n}`).join('; ') || 'none';
+    lines.push(`  kernel threads decided by: ${side(s.taskRules.kernel)}`, `  user tasks decided by: ${side(s.taskRules.user)}`);
   }
   return lines.join('\n') + '\n';
 }

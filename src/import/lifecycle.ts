@@ -285,6 +285,7 @@ export class Tasks {
       if (t !== task && this.groupOf.get(t) === group) {
         await this.exit(t, time);
         this.written('exits');
+        this.exited.add(t); // it runs lazily until its last switch
       }
     }
     if (oldPid !== pid) this.alias.set(pid, task);
@@ -304,8 +305,8 @@ export class Tasks {
       this.use(label, 1);
       await this.emit('exec', { time, task, mm: label });
     } else {
-      if (this.kthreads.delete(task)) this.count(d);
-      else this.count(d);
+      this.kthreads.delete(task);
+      this.count(d);
       await this.fork(task, label, pid, time);
     }
     this.written('execs');

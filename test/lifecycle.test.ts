@@ -1,0 +1,132 @@
+/**
+ * Lifecycle events in a hand-written recording (ftrace text; the same recording as systrace HTML):
+ * fork (task_newtask clone_flags: CLONE_VM makes a thread), exec (a fresh mm; the other threads of
+ * the group exit), exit, free, rename, and kernel threads known from kthreadd rather than names.
+ * Expected mm assignments computed by hand (comments beside each row).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { importFile } from '../src/import/import.js';
+import { replayFile } from '../src/replay/engine.js';
+import { cli, tmp, tmpFile } from './helpers/cli.js';
+
+const LIFE = `# tracer: nop
+cpus=2
+            bash-100   [000]    10.000000: sched_switch: prev_comm=bash prev_pid=100 prev_prio=120 prev_state=S ==> next_comm=kthreadd next_pid=2 next_prio=120
+        kthreadd-2     [000]    10.000010: task_newtask: pid=50 comm=kthreadd clone_flags=800711 oom_score_adj=0
+        kthreadd-2     [000]    10.000020: sched_process_fork: comm=kthreadd pid=2 child_comm=kthreadd child_pid=50
+        kthreadd-2     [000]    10.000030: task_rename: pid=50 oldcomm=kthreadd newcomm=nvme-wq oom_score_adj=0
+        kthreadd-2     [000]    10.000040: sched_switch: prev_comm=kthreadd prev_pid=2 prev_prio=120 prev_state=S ==> next_comm=nvme-wq next_pid=50 next_prio=120
+         nvme-wq-50    [000]    10.000050: sched_switch: prev_comm=nvme-wq prev_pid=50 prev_prio=120 prev_state=S ==> next_comm=bash next_pid=100 next_prio=120
+            bash-100   [000]    10.000060: task_newtask: pid=101 comm=bash clone_flags=1200011 oom_score_adj=0
+            bash-100   [000]    10.000070: sched_process_fork: comm=bash pid=100 child_comm=bash child_pid=101
+            bash-100   [000]    10.000080: sched_process_fork: comm=bash pid=100 child_comm=thermald child_pid=300
+            bash-100   [000]    10.000090: sched_switch: prev_comm=bash prev_pid=100 prev_prio=120 prev_state=S ==> next_comm=bash next_pid=101 next_prio=120
+            bash-101   [000]    10.000100: sched_process_exec: filename=/usr/bin/make pid=101 old_pid=101
+            make-101   [000]    10.000110: task_newtask: pid=102 comm=make clone_flags=3d0f00 oom_score_adj=0
+            make-101   [000]    10.000120: sched_process_fork: comm=make pid=101 child_comm=make child_pid=102
+            make-101   [000]    10.000130: task_newtask: pid=103 comm=make clone_flags=3d0f00 oom_score_adj=0
+            make-101   [000]    10.000140: sched_process_fork: comm=make pid=101 child_comm=make child_pid=103
+            make-101   [000]    10.000150: sched_switch: prev_comm=make prev_pid=101 prev_prio=120 prev_state=R+ ==> next_comm=thermald next_pid=300 next_prio=120
+        thermald-300   [000]    10.000160: sched_switch: prev_comm=thermald prev_pid=300 prev_prio=120 prev_state=S ==> next_comm=make next_pid=102 next_prio=120
+            make-102   [001]    10.000165: sched_switch: prev_comm=swapper/1 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=make next_pid=103 next_prio=120
+            make-102   [000]    10.000170: sched_process_exit: comm=make pid=102 prio=120
+            make-102   [000]    10.000180: sched_switch: prev_comm=make prev_pid=102 prev_prio=120 prev_state=X ==> next_comm=make next_pid=101 next_prio=120
+            make-101   [000]    10.000190: sched_process_exec: filename=/usr/bin/cc pid=101 old_pid=101
+              cc-101   [000]    10.000200: sched_switch: prev_comm=cc prev_pid=101 prev_prio=120 prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120
+            make-103   [001]    10.000210: sched_switch: prev_comm=make prev_pid=103 prev_prio=120 prev_state=X ==> next_comm=swapper/1 next_pid=0 next_prio=120
+          <idle>-0     [001]    10.000220: sched_process_free: comm=make pid=102 prio=120
+`;
+
+/** By hand: [time offset µs, event, cpu, task, mm]. */
+const EXPECTED: [number, string, string, string, string][] = [
+  [0, 'fork', '', '100', 'p100'], // bash, alive before the recording: first appearance, its own mm
+  [0, 'schedule', '0', '100', ''], // the CPU's first switch also schedules the outgoing task
+  [0, 'schedule', '0', '0', ''], // kthreadd (pid 2): a kernel thread, lazy TLB
+  [40, 'schedule', '0', '0', ''], // nvme-wq (pid 50): forked by kthreadd, so a kernel thread whatever its name
+  [50, 'schedule', '0', '100', ''],
+  [70, 'fork', '', '101', 'p101'], // clone_flags 0x1200011: no CLONE_VM, a process with a fresh mm
+  [80, 'fork', '', '300', 'p300'], // thermald forked by bash: a user task although its name looks like a kernel thread's
+  [90, 'schedule', '0', '101', ''],
+  [100, 'exec', '', '101', 'p101#1'], // exec /usr/bin/make: a fresh mm
+  [120, 'fork', '', '102', 'p101#1'], // clone_flags 0x3d0f00: CLONE_VM | CLONE_THREAD, a thread in make's mm
+  [140, 'fork', '', '103', 'p101#1'],
+  [150, 'schedule', '0', '300', ''],
+  [160, 'schedule', '0', '102', ''],
+  [165, 'schedule', '1', '103', ''],
+  [170, 'exit', '', '102', ''], // sched_process_exit (its last switch, prev_state X, adds nothing)
+  [180, 'schedule', '0', '101', ''],
+  [190, 'exit', '', '103', ''], // exec again: de_thread, the other thread of the group is gone
+  [190, 'exec', '', '101', 'p101#2'],
+  [200, 'schedule', '0', '0', ''],
+  [210, 'schedule', '1', '0', ''], // 103's last switch: it already exited, it runs lazily (task 0)
+];
+
+const rows = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => /^\d/.test(l))
+    .map((l) => l.split(','));
+
+const expectedRows = EXPECTED.map(([us, ev, cpu, task, mm]) => [String(10_000_000_000 + us * 1000), ev, cpu, task, mm, '', '', '', '', '', '', '']);
+
+describe('lifecycle events decide tasks, mms and kernel threads', () => {
+  it('ftrace text: the hand-computed trace, and the summary names the rules', async () => {
+    const out = join(tmp(), 'life.csv');
+    const s = await importFile('ftrace', tmpFile(LIFE, 'life.txt'), out);
+    expect(rows(out)).toEqual(expectedRows);
+    expect(s.lifecycle).toEqual({ task_newtask: 4, sched_process_fork: 5, task_rename: 1, sched_process_exec: 2, sched_process_exit: 1, sched_process_free: 1 });
+    expect(s.lifecycleWritten).toEqual({ processes: 2, threads: 2, execs: 2, exits: 2 });
+    expect(s.taskRules).toEqual({
+      kernel: { 'kthreadd (pid 2)': 1, 'forked by kthreadd or another kernel thread': 1 },
+      user: { 'not a kernel thread name (no lifecycle event for it)': 1, 'forked by a user task': 4 },
+    });
+    expect(s.otherEvents).toEqual({});
+  });
+
+  it('systrace HTML holding the same text gives the same trace', async () => {
+    const html = `<!DOCTYPE html>\n<html>\n<body>\n<script class="trace-data" type="application/text">\n${LIFE}</script>\n</body>\n</html>\n`;
+    const out = join(tmp(), 'life.csv');
+    await importFile('systrace', tmpFile(html, 'life.html'), out);
+    expect(rows(out)).toEqual(expectedRows);
+  });
+
+  it('exec gives a fresh ASID in the replay: 5 mms, 5 allocations (without the execs: 3 and 3)', async () => {
+    const out = join(tmp(), 'life.csv');
+    await importFile('ftrace', tmpFile(LIFE, 'life.txt'), out);
+    const r = await replayFile(out, {});
+    expect(r.violations).toEqual([]);
+    expect(r.churn.mms.created).toBe(5); // p100, p101, p300, p101#1, p101#2
+    expect(r.churn.allocations).toBe(5); // exec while running installs the new mm at once: a new ASID each time
+    const noExec = LIFE.split('\n').filter((l) => !l.includes('sched_process_exec')).join('\n');
+    const out2 = join(tmp(), 'noexec.csv');
+    await importFile('ftrace', tmpFile(noExec, 'noexec.txt'), out2);
+    const r2 = await replayFile(out2, {});
+    expect(r2.churn.mms.created).toBe(3);
+    expect(r2.churn.allocations).toBe(3);
+  });
+
+  it('--kernel-threads and --user-tasks override the evidence and the names; the summary says so', async () => {
+    const out = join(tmp(), 'o.csv');
+    const r = await cli('import', 'ftrace', tmpFile(LIFE, 'life.txt'), '-o', out, '--kernel-threads', '^thermald$', '--user-tasks', '^nvme-wq$');
+    expect(r.code).toBe(0);
+    const csv = readFileSync(out, 'utf8');
+    expect(csv).not.toContain(',fork,,300,');
+    expect(csv).toContain(',fork,,50,p50,');
+    expect(r.err).toContain('--kernel-threads: 1');
+    expect(r.err).toContain('--user-tasks: 1');
+    const bad = await cli('import', 'ftrace', tmpFile(LIFE, 'life.txt'), '-o', out, '--kernel-threads', '(');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--kernel-threads "(" is not a regular expression');
+  });
+
+  it('without lifecycle events the historical rules hold: thermald is a kernel thread by name', async () => {
+    const only = LIFE.split('\n').filter((l) => !/(task_|sched_process_)/.test(l)).join('\n');
+    const out = join(tmp(), 'n.csv');
+    const s = await importFile('ftrace', tmpFile(only, 'n.txt'), out);
+    expect(readFileSync(out, 'utf8')).not.toContain(',fork,,300,');
+    expect(s.lifecycle).toBeUndefined();
+    expect(s.taskRules?.kernel['name of a kernel thread (no lifecycle event for it)']).toBeGreaterThan(0);
+  });
+});
