@@ -1,0 +1,102 @@
+/**
+ * perf script text (`perf record -e 'sched:*' -a` / `perf sched record`, then `perf script`): the
+ * default layout (`comm tid [cpu] time: sys:event: body`), `-F +pid` (`pid/tid`), `--ns`, a period
+ * column, and the sched_switch plugin form. Hand-written recordings, hand-computed traces.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { importFile } from '../src/import/import.js';
+import { perfToFtrace } from '../src/import/perf-script.js';
+import { sniff } from '../src/import/auto.js';
+import { cli, tmp, tmpFile } from './helpers/cli.js';
+
+/** Default fields (comm, tid, cpu, time, event, trace); bash (100) forks 101, which execs ls, which exits. */
+const DEFAULT = `# ========
+# captured on    : Sat Nov 22 10:00:00 2026
+# cmdline : /usr/bin/perf record -e sched:* -a
+# ========
+#
+            bash   100 [000]  5000.000010: sched:sched_switch: prev_comm=bash prev_pid=100 prev_prio=120 prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120
+         swapper     0 [001]  5000.000020: sched:sched_switch: prev_comm=swapper/1 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=bash next_pid=100 next_prio=120
+            bash   100 [001]  5000.000030: task:task_newtask: pid=101 comm=bash clone_flags=1200011 oom_score_adj=0
+            bash   100 [001]  5000.000040: sched:sched_process_fork: comm=bash pid=100 child_comm=bash child_pid=101
+            bash   100 [001]  5000.000050: sched:sched_wakeup_new: comm=bash pid=101 prio=120 target_cpu=000
+            bash   100 [001]  5000.000060: sched:sched_switch: prev_comm=bash prev_pid=100 prev_prio=120 prev_state=S ==> next_comm=bash next_pid=101 next_prio=120
+            bash   101 [001]  5000.000070: sched:sched_process_exec: filename=/usr/bin/ls pid=101 old_pid=101
+              ls   101 [001]  5000.000080: sched:sched_process_exit: comm=ls pid=101 prio=120
+              ls   101 [001]  5000.000090: sched:sched_switch: prev_comm=ls prev_pid=101 prev_prio=120 prev_state=Z ==> next_comm=swapper/1 next_pid=0 next_prio=120
+`;
+
+/** By hand. */
+const EXPECTED = [
+  '5000000010000,fork,,100,p100,,,,,,,', // first appearance
+  '5000000010000,schedule,0,100,,,,,,,,', // the CPU's first switch schedules its outgoing task
+  '5000000010000,schedule,0,0,,,,,,,,',
+  '5000000020000,schedule,1,100,,,,,,,,',
+  '5000000040000,fork,,101,p101,,,,,,,', // no CLONE_VM: a process
+  '5000000060000,schedule,1,101,,,,,,,,',
+  '5000000070000,exec,,101,p101#1,,,,,,,', // a fresh mm
+  '5000000080000,exit,,101,,,,,,,,',
+  '5000000090000,schedule,1,0,,,,,,,,',
+];
+
+const events = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => /^\d/.test(l));
+
+describe('perf script text', () => {
+  it('default layout: fork, exec, exit used; other sched events counted; hand-computed trace', async () => {
+    const out = join(tmp(), 'p.csv');
+    const s = await importFile('perf-script', tmpFile(DEFAULT, 'perf.txt'), out);
+    expect(events(out)).toEqual(EXPECTED);
+    expect(s.sched_switch).toBe(4);
+    expect(s.otherEvents).toEqual({ sched_wakeup_new: 1 });
+    expect(s.unparsedLines).toBe(0);
+    expect(s.cpus).toBe(2);
+  });
+
+  it('-F +pid (pid/tid), --ns, a period column and the sched_switch plugin form give the same trace', async () => {
+    const variant = DEFAULT.split('\n')
+      .map((l) => {
+        if (l.startsWith('#') || l === '') return l;
+        let v = l.replace(/^(\s*\S+\s+)(\d+)( \[)/, (_, a, tid, b) => `${a}${tid}/${tid}${b}`); // -F +pid
+        v = v.replace(/(\d+\.\d{6}):/, '$1000:'); // --ns
+        v = v.replace(/: (sched|task):/, ':          1 $1:'); // period
+        return v.replace(/prev_comm=(\S+) prev_pid=(\d+) prev_prio=(\d+) prev_state=(\S+) ==> next_comm=(\S+) next_pid=(\d+) next_prio=(\d+)/, '$1:$2 [$3] $4 ==> $5:$6 [$7]');
+      })
+      .join('\n');
+    expect(variant).toContain('bash   100/100 [001]  5000.000060000:          1 sched:sched_switch: bash:100 [120] S ==> bash:101 [120]');
+    const out = join(tmp(), 'v.csv');
+    await importFile('perf-script', tmpFile(variant, 'perf-v.txt'), out);
+    expect(events(out)).toEqual(EXPECTED);
+  });
+
+  it('rewrites a sample into the ftrace form (comm with spaces, pid/tid as TGID)', () => {
+    expect(perfToFtrace('  Web Content  2001/2007 [003]  12.345678: sched:sched_switch: x', 'f', 1)).toBe('Web Content-2007 (2001) [003] 12.345678: sched_switch: x');
+    expect(perfToFtrace('# comment', 'f', 1)).toBe('# comment');
+  });
+
+  it('is recognised by import auto, and import ftrace on it says to use import perf-script', async () => {
+    expect(sniff(Buffer.from(DEFAULT)).kind).toBe('perf-script');
+    const f = tmpFile(DEFAULT, 'perf.txt');
+    const r = await cli('import', 'auto', f, '-o', join(tmp(), 'a.csv'), '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).kind).toBe('perf-script');
+    const w = await cli('import', 'ftrace', f, '-o', join(tmp(), 'b.csv'));
+    expect(w.code).toBe(2);
+    expect(w.err).toContain('this is perf script text');
+    expect(w.err).toContain('use `import perf-script`');
+  });
+
+  it('samples without the CPU column: exit 2 at the line, saying which -F to use', async () => {
+    const noCpu = '            bash   100  5000.000010: sched:sched_switch: prev_comm=bash prev_pid=100 prev_prio=120 prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120\n';
+    const f = tmpFile(DEFAULT.replace(/^( +bash +100) \[000\]/m, '$1'), 'nocpu.txt');
+    expect(readFileSync(f, 'utf8')).toContain(noCpu.trimEnd());
+    const r = await cli('import', 'perf-script', f, '-o', join(tmp(), 'c.csv'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/nocpu\.txt:6:1: a perf script sample without the CPU column/);
+    expect(r.err).toContain('-F comm,pid,tid,cpu,time,event,trace');
+  });
+});
