@@ -40,7 +40,10 @@ function processFigures(args, runs = 3) {
   let rss = 0;
   for (let i = 0; i < runs; i++) {
     const t = now();
-    const out = execFileSync('/usr/bin/env', ['time', '-f', '%M', process.execPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+    const out = execFileSync('/usr/bin/env', ['time', '-f', '%M', process.execPath, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     walls.push(now() - t);
     rss = Math.max(rss, Number(out.trim().split('\n').at(-1)) / 1024);
   }
@@ -51,9 +54,15 @@ function processFigures(args, runs = 3) {
 // Whole processes, start-up included, as a user runs them: csv-parse alone over the file (the
 // floor), `replay` in-thread (the default) and with parser threads (--parse-threads N).
 const threads = Math.min(4, availableParallelism());
-console.log(`node ${process.version}, ${process.arch}, ${availableParallelism()} cores; kernel-build profile, 8 CPUs, 8-bit ASIDs; medians of 3 whole processes`);
-console.log(`replay in-thread (default) and with --parse-threads ${threads}; speed ratio = csv-parse time / replay time (1.00 = as fast as parsing alone)\n`);
-console.log('events      | CSV MB | csv-parse only ev/s | replay ev/s (in-thread / threads) | speed vs csv (in-thread / threads) | peak RSS MB (csv / in-thread / threads)');
+console.log(
+  `node ${process.version}, ${process.arch}, ${availableParallelism()} cores; kernel-build profile, 8 CPUs, 8-bit ASIDs; medians of 3 whole processes`,
+);
+console.log(
+  `replay in-thread (default) and with --parse-threads ${threads}; speed ratio = csv-parse time / replay time (1.00 = as fast as parsing alone)\n`,
+);
+console.log(
+  'events      | CSV MB | csv-parse only ev/s | replay ev/s (in-thread / threads) | speed vs csv (in-thread / threads) | peak RSS MB (csv / in-thread / threads)',
+);
 for (const events of [1e5, 2e5, ...sizes.filter((n) => n > 1e5)]) {
   const file = await ensure(events);
   const mb = statSync(file).size / 2 ** 20;
@@ -63,7 +72,9 @@ for (const events of [1e5, 2e5, ...sizes.filter((n) => n > 1e5)]) {
   const rate = `${fmt(events / a.s)} / ${fmt(events / b.s)}`;
   const ratio = `${(c.s / a.s).toFixed(2)} / ${(c.s / b.s).toFixed(2)}`;
   const rss = [c.rss, a.rss, b.rss].map((x) => x.toFixed(0)).join(' / ');
-  console.log(`${fmt(events).padEnd(11)} | ${mb.toFixed(1).padStart(6)} | ${fmt(events / c.s).padStart(19)} | ${rate.padStart(33)} | ${ratio.padStart(34)} | ${rss.padStart(39)}`);
+  console.log(
+    `${fmt(events).padEnd(11)} | ${mb.toFixed(1).padStart(6)} | ${fmt(events / c.s).padStart(19)} | ${rate.padStart(33)} | ${ratio.padStart(34)} | ${rss.padStart(39)}`,
+  );
 }
 
 // Device-heavy traces (SMMUv3/SVA model): replay next to csv-parse alone, at 10^6 events.
@@ -77,13 +88,29 @@ for (const profile of ['dma-collide', 'sva-btm']) {
     const r = await replayFile(file, { overrides: { driver }, parseThreads: 0 });
     const rs = now() - t;
     const dma = r.devices.smmus.reduce((a, m) => a + m.hits + m.misses + m.atcHits, 0);
-    console.log(`${profile.padEnd(14)} | ${driver.padEnd(12)} | ${fmt(c.rows / c.s).padStart(19)} | ${fmt(1e6 / rs).padStart(11)} | ${(c.s / rs).toFixed(2).padStart(10)} | ${String(r.devices.sva.binds).padStart(5)} | ${String(dma).padStart(6)} | ${r.stale.total}`);
+    console.log(
+      `${profile.padEnd(14)} | ${driver.padEnd(12)} | ${fmt(c.rows / c.s).padStart(19)} | ${fmt(1e6 / rs).padStart(11)} | ${(c.s / rs).toFixed(2).padStart(10)} | ${String(r.devices.sva.binds).padStart(5)} | ${String(dma).padStart(6)} | ${r.stale.total}`,
+    );
   }
 }
 
 // The model alone: step() timed over events pre-generated in batches of 4096 (the shape the reader
 // builds), best and median of 5 runs; then the generator and the model together in-process.
-const norm = (e, row) => ({ row, kind: e.kind, time: e.time, cpu: e.cpu, task: e.task, mm: e.mm, device: e.device, domain: e.domain, pasid: e.pasid, va: e.va, size: e.size, prot: e.prot, op: e.op });
+const norm = (e, row) => ({
+  row,
+  kind: e.kind,
+  time: e.time,
+  cpu: e.cpu,
+  task: e.task,
+  mm: e.mm,
+  device: e.device,
+  domain: e.domain,
+  pasid: e.pasid,
+  va: e.va,
+  size: e.size,
+  prot: e.prot,
+  op: e.op,
+});
 console.log('\nmodel alone (1e6 events) | step only, best / median of 5 (ev/s) | generator + model in-process (ev/s)');
 for (const profile of ['kernel-build', 'mixed', 'pin-exhaustion', 'dma-collide', 'sva-btm', 'hetero-smmu']) {
   const o = opts(1e6);
@@ -132,13 +159,18 @@ for (const profile of ['kernel-build', 'mixed', 'pin-exhaustion', 'dma-collide',
   for (let i = 0; i < 40; i++) cpSync(mid, `${dir}/mid-${i}.csv`);
   const shipped = (await findTraces(['traces'])).map((trace) => ({ trace }));
   const large = [...shipped, ...(await findTraces([dir])).map((trace) => ({ trace }))];
-  for (const [name, tasks] of [['shipped', shipped], ['50+', large]]) {
+  for (const [name, tasks] of [
+    ['shipped', shipped],
+    ['50+', large],
+  ]) {
     const secs = [];
     for (const jobs of [1, 2]) {
       const t = now();
       await checkTraces(tasks, jobs);
       secs.push(now() - t);
     }
-    console.log(`check ${name} corpus (${tasks.length} traces): --jobs 1 ${secs[0].toFixed(2)} s, --jobs 2 ${secs[1].toFixed(2)} s: ${(secs[0] / secs[1]).toFixed(2)}x`);
+    console.log(
+      `check ${name} corpus (${tasks.length} traces): --jobs 1 ${secs[0].toFixed(2)} s, --jobs 2 ${secs[1].toFixed(2)} s: ${(secs[0] / secs[1]).toFixed(2)}x`,
+    );
   }
 }

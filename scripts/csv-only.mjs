@@ -5,6 +5,8 @@ import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
 
 let n = 0;
-const p = createReadStream(process.argv[2]).pipe(parse({ bom: true, comment: '#', comment_no_infix: true, skip_empty_lines: true, trim: true }));
+const p = createReadStream(process.argv[2]).pipe(
+  parse({ bom: true, comment: '#', comment_no_infix: true, skip_empty_lines: true, trim: true }),
+);
 for await (const _ of p) n++;
 console.log(n);

@@ -68,7 +68,12 @@ for (let j = 0; j < jobs; j++) {
   if (o.path) env.FUZZ_PATH = o.path;
   const logPath = join(dir, 'vitest.log');
   const log = openSync(logPath, 'w');
-  const child = spawn(process.execPath, [join(ROOT, 'scripts/fuzz.mjs'), '--child'], { cwd: ROOT, env, detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/fuzz.mjs'), '--child'], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', log, log],
+  });
   const job = { j, dir, logPath, child, code: undefined, hang: undefined, started: Date.now() };
   job.done = new Promise((res) => child.on('exit', (code, signal) => res((job.code = code ?? signal))));
   state.push(job);
@@ -80,7 +85,12 @@ function progress(job) {
   const p = readJson(join(job.dir, 'progress.json'), undefined);
   const finished = results.reduce((a, r) => a + r.cases, 0);
   const current = p && !results.some((r) => r.target === p.target) ? p.cases : 0;
-  return { cases: finished + current, failures: results.reduce((a, r) => a + r.failures.length, 0) + (current ? p.failures : 0), rssMb: p?.rssMb, fds: p?.fds };
+  return {
+    cases: finished + current,
+    failures: results.reduce((a, r) => a + r.failures.length, 0) + (current ? p.failures : 0),
+    rssMb: p?.rssMb,
+    fds: p?.fds,
+  };
 }
 
 const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
@@ -127,7 +137,8 @@ for (const job of state) {
   for (const r of results) {
     const t = perTarget.get(r.target) ?? { cases: 0, shrinkRuns: 0, ms: 0, fds: 0 };
     t.fds = Math.max(t.fds, r.fdGrowth ?? 0);
-    if ((r.fdGrowth ?? 0) >= 32) failures.push(`[${r.target}] file descriptors leak: ${r.fdGrowth} more open after ${r.cases} cases (job ${job.j})`);
+    if ((r.fdGrowth ?? 0) >= 32)
+      failures.push(`[${r.target}] file descriptors leak: ${r.fdGrowth} more open after ${r.cases} cases (job ${job.j})`);
     t.cases += r.cases;
     t.shrinkRuns += r.shrinkRuns;
     t.ms += r.ms;
@@ -137,22 +148,32 @@ for (const job of state) {
     for (const [k, n] of Object.entries(r.known)) known.set(k, (known.get(k) ?? 0) + n);
   }
   if (job.hang) {
-    failures.push(`[${job.hang.target}] the process blocked for over ${o.hang} s (killed) on argv ${JSON.stringify(job.hang.argv)}\n  files: ${join(out, 'repro', `hang-job-${job.j}`)}`);
+    failures.push(
+      `[${job.hang.target}] the process blocked for over ${o.hang} s (killed) on argv ${JSON.stringify(job.hang.argv)}\n  files: ${join(out, 'repro', `hang-job-${job.j}`)}`,
+    );
   } else if (job.code !== 0 && !results.some((r) => r.failures.length)) {
     bad = true;
-    console.log(`\njob ${job.j} exited with ${job.code} without results; its vitest output (${job.logPath}):\n${readFileSync(job.logPath, 'utf8').slice(-4000)}`);
+    console.log(
+      `\njob ${job.j} exited with ${job.code} without results; its vitest output (${job.logPath}):\n${readFileSync(job.logPath, 'utf8').slice(-4000)}`,
+    );
   }
 }
 const total = [...perTarget.values()].reduce((a, t) => a + t.cases, 0);
 console.log('\ntarget    cases    shrink runs   time (s, all jobs)   cases/s (one job)   fds left open');
 for (const [name, t] of perTarget) {
-  console.log(`${name.padEnd(9)} ${String(t.cases).padStart(7)} ${String(t.shrinkRuns).padStart(12)} ${(t.ms / 1000).toFixed(1).padStart(20)} ${(t.cases / (t.ms / 1000)).toFixed(0).padStart(19)} ${String(t.fds).padStart(15)}`);
+  console.log(
+    `${name.padEnd(9)} ${String(t.cases).padStart(7)} ${String(t.shrinkRuns).padStart(12)} ${(t.ms / 1000).toFixed(1).padStart(20)} ${(t.cases / (t.ms / 1000)).toFixed(0).padStart(19)} ${String(t.fds).padStart(15)}`,
+  );
 }
-console.log(`\ntotal: ${total} cases in ${wall.toFixed(1)} s wall clock (${(total / wall).toFixed(0)} cases/s with ${jobs} jobs), ${failures.length} failures, seed ${seed}`);
-if (known.size) console.log(`known problems (not failed; see test/fuzz/runner.ts KNOWN): ${[...known].map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+console.log(
+  `\ntotal: ${total} cases in ${wall.toFixed(1)} s wall clock (${(total / wall).toFixed(0)} cases/s with ${jobs} jobs), ${failures.length} failures, seed ${seed}`,
+);
+if (known.size)
+  console.log(`known problems (not failed; see test/fuzz/runner.ts KNOWN): ${[...known].map(([k, n]) => `${k} ×${n}`).join(', ')}`);
 if (vague.size) {
   console.log(`\nexit-2 messages naming a file but no line:col (${[...vague.values()].reduce((a, v) => a + v.count, 0)} cases), by kind:`);
-  for (const [k, v] of [...vague].sort((a, b) => b[1].count - a[1].count).slice(0, 20)) console.log(`  ${String(v.count).padStart(6)}  ${k}`);
+  for (const [k, v] of [...vague].sort((a, b) => b[1].count - a[1].count).slice(0, 20))
+    console.log(`  ${String(v.count).padStart(6)}  ${k}`);
 }
 if (failures.length) console.log(`\nFAILURES (shrunk):\n\n${failures.join('\n\n')}`);
 process.exit(failures.length || bad ? 1 : 0);

@@ -43,7 +43,11 @@ describe('check_and_switch_context / new_context', () => {
     t.sw(0, 'a');
     t.sw(1, 'b');
     t.sw(0, 'c');
-    expect([t.at('a'), t.at('b'), t.at('c')]).toEqual([[1, 1], [1, 2], [1, 3]]);
+    expect([t.at('a'), t.at('b'), t.at('c')]).toEqual([
+      [1, 1],
+      [1, 2],
+      [1, 3],
+    ]);
     expect(t.n.allocations).toBe(3);
     // A fresh mm (ctx 0) always takes the slow path; an mm of the current generation on a CPU whose
     // active_asids is non-zero takes the fast path.
@@ -52,7 +56,7 @@ describe('check_and_switch_context / new_context', () => {
     expect(t.n.fastPath).toBe(1);
   });
 
-  it('rolls over when the cursor runs off the end, keeping every CPU\'s active ASID reserved', () => {
+  it("rolls over when the cursor runs off the end, keeping every CPU's active ASID reserved", () => {
     // 2-bit ASIDs: 1..3 allocatable, 2 CPUs.
     const t = setup({ asidBits: 2 });
     t.sw(0, 't1'); // (1,1)
@@ -62,7 +66,10 @@ describe('check_and_switch_context / new_context', () => {
     expect(t.n.rollovers).toBe(1);
     expect(t.s.generation).toBe(2);
     expect(t.at('t4')).toEqual([2, 2]);
-    expect(Array.from(t.s.reserved).map((c) => [ctxGen(c), ctxAsid(c)])).toEqual([[1, 1], [1, 3]]);
+    expect(Array.from(t.s.reserved).map((c) => [ctxGen(c), ctxAsid(c)])).toEqual([
+      [1, 1],
+      [1, 3],
+    ]);
     expect(Array.from(t.s.active)).toEqual([0, t.mm('t4').ctx]);
   });
 
@@ -92,7 +99,7 @@ describe('check_and_switch_context / new_context', () => {
     expect(u.s.curIdx).toBe(1);
   });
 
-  it('flushes each CPU\'s TLB once, at its first slow-path switch after a rollover', () => {
+  it("flushes each CPU's TLB once, at its first slow-path switch after a rollover", () => {
     const t = setup({ asidBits: 2 });
     t.sw(0, 't1');
     t.sw(1, 't2');
@@ -118,7 +125,7 @@ describe('check_and_switch_context / new_context', () => {
     expect(t.p.pinLimit.value).toBe(2); // 8 - 4 - 2
     // Spec §5.2 (KPTI): PIN t1 → 3 (ctx ASID 2... here a fresh mm gets ASID 6, user half 7).
     const r = t.pin('c');
-    expect(pinAsid(r)).toBe((t.at('c')[1] | 1));
+    expect(pinAsid(r)).toBe(t.at('c')[1] | 1);
     expect(t.at('c')[1] % 2).toBe(0);
     // v1/v2 returned the kernel half (asid & mask) without "| 1".
     const v2 = setup({ asidBits: 4, kpti: true, cpus: 4, variant: 'pin-v2' });
@@ -154,7 +161,10 @@ describe('arm64_mm_context_get / put (pinning)', () => {
   });
 
   it('issue #2: 4 CPUs, 8-bit ASIDs: 250 pins succeed and the 251st fails; 122 with KPTI', () => {
-    for (const [kpti, limit] of [[false, 250], [true, 122]] as const) {
+    for (const [kpti, limit] of [
+      [false, 250],
+      [true, 122],
+    ] as const) {
       const t = setup({ asidBits: 8, cpus: 4, kpti });
       for (let i = 0; i < limit; i++) expect(pinOutcome(t.pin(`m${i}`))).toBe(PinOutcome.Pinned);
       expect(pinOutcome(t.pin('one-more'))).toBe(PinOutcome.Refused);
@@ -164,12 +174,23 @@ describe('arm64_mm_context_get / put (pinning)', () => {
 
   it('spec §6: max_pinned_asids for the documented configurations', () => {
     const cases: [number, number, boolean, number][] = [
-      [8, 4, false, 250], [8, 4, true, 122], [8, 2, false, 252], [8, 2, true, 124],
-      [16, 4, false, 65530], [16, 4, true, 32762], [4, 4, false, 10], [4, 4, true, 2],
-      [3, 2, false, 4], [3, 2, true, 0], [2, 2, false, 0],
+      [8, 4, false, 250],
+      [8, 4, true, 122],
+      [8, 2, false, 252],
+      [8, 2, true, 124],
+      [16, 4, false, 65530],
+      [16, 4, true, 32762],
+      [4, 4, false, 10],
+      [4, 4, true, 2],
+      [3, 2, false, 4],
+      [3, 2, true, 0],
+      [2, 2, false, 0],
     ];
     for (const [asidBits, cpus, kpti, v] of cases) {
-      expect(resolveParams({ asidBits, cpus, kpti, unmapKernelAtEl0: true, variant: 'v5.10' }).pinLimit.value, `${asidBits} bits, ${cpus} CPUs, kpti ${kpti}`).toBe(v);
+      expect(
+        resolveParams({ asidBits, cpus, kpti, unmapKernelAtEl0: true, variant: 'v5.10' }).pinLimit.value,
+        `${asidBits} bits, ${cpus} CPUs, kpti ${kpti}`,
+      ).toBe(v);
     }
     // Underflow (kernel computes in unsigned long): no limit.
     expect(resolveParams({ asidBits: 8, cpus: 127, kpti: true, unmapKernelAtEl0: true, variant: 'v5.10' }).pinLimit.value).toBe(Infinity);
@@ -257,6 +278,8 @@ describe('CONFIG_UNMAP_KERNEL_AT_EL0 by allocator era', () => {
   });
 
   it('KPTI without the option is refused (arm64_kernel_unmapped_at_el0() is false without it)', () => {
-    expect(() => resolveParams({ cpus: 2, asidBits: 8, kpti: true, unmapKernelAtEl0: false, variant: 'v5.10' })).toThrow(/CONFIG_UNMAP_KERNEL_AT_EL0/);
+    expect(() => resolveParams({ cpus: 2, asidBits: 8, kpti: true, unmapKernelAtEl0: false, variant: 'v5.10' })).toThrow(
+      /CONFIG_UNMAP_KERNEL_AT_EL0/,
+    );
   });
 });

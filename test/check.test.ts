@@ -66,7 +66,9 @@ describe('check', () => {
     expect(r.out).toMatch(/error: .*tegra3-atrace-tgids\.csv:\d+:\d+: unknown event "schedul"/);
     expect(r.out).toContain('1 same');
     // --update never overwrites the expectation of a trace that could not be replayed.
-    expect(readFileSync(join(d, 'tegra3-atrace-tgids.expected.json'), 'utf8')).toBe(readFileSync('traces/real/tegra3-atrace-tgids.expected.json', 'utf8'));
+    expect(readFileSync(join(d, 'tegra3-atrace-tgids.expected.json'), 'utf8')).toBe(
+      readFileSync('traces/real/tegra3-atrace-tgids.expected.json', 'utf8'),
+    );
   });
 
   it('--jobs 2 gives the same results as --jobs 1, and --junit writes one testcase per trace', async () => {

@@ -14,7 +14,13 @@ describe('replay', () => {
     const r = await cli('replay', JUNO);
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
-    for (const s of ['ASID churn', 'switch_mm (mm changed)', 'pins (arm64_mm_context_get)', '65536 available - 6 CPUs - 2 = 65528', 'violations: none']) {
+    for (const s of [
+      'ASID churn',
+      'switch_mm (mm changed)',
+      'pins (arm64_mm_context_get)',
+      '65536 available - 6 CPUs - 2 = 65528',
+      'violations: none',
+    ]) {
       expect(r.out).toContain(s);
     }
   });
@@ -59,15 +65,18 @@ describe('replay', () => {
 });
 
 describe('the installed executable', () => {
-  it.skipIf(!existsSync('dist/cli/main.js'))('bin/asid-replay.js runs the compiled CLI (skipped only when dist/ is not built; npm test builds it)', () => {
-    const out = execFileSync(process.execPath, ['bin/asid-replay.js', 'replay', JUNO, '--json'], { encoding: 'utf8' });
-    expect(JSON.parse(out).trace.name).toBe('juno-trace-txt.csv');
-    let code = 0;
-    try {
-      execFileSync(process.execPath, ['bin/asid-replay.js', 'replay', 'nope.csv'], { stdio: 'pipe' });
-    } catch (e) {
-      code = (e as { status: number }).status;
-    }
-    expect(code).toBe(2);
-  });
+  it.skipIf(!existsSync('dist/cli/main.js'))(
+    'bin/asid-replay.js runs the compiled CLI (skipped only when dist/ is not built; npm test builds it)',
+    () => {
+      const out = execFileSync(process.execPath, ['bin/asid-replay.js', 'replay', JUNO, '--json'], { encoding: 'utf8' });
+      expect(JSON.parse(out).trace.name).toBe('juno-trace-txt.csv');
+      let code = 0;
+      try {
+        execFileSync(process.execPath, ['bin/asid-replay.js', 'replay', 'nope.csv'], { stdio: 'pipe' });
+      } catch (e) {
+        code = (e as { status: number }).status;
+      }
+      expect(code).toBe(2);
+    },
+  );
 });

@@ -76,7 +76,8 @@ describe('v5.5 | v5.6: CONFIG_UNMAP_KERNEL_AT_EL0 at compile time (pairs) or at 
     expect(now.churn.rollovers).toBe(1);
     expect(asidOf(old)).toBe(asidOf(now));
     // Without the option both hand out 1..10 with no rollover.
-    for (const kernel of ['5.5', '5.6']) expect(run({ kernel, cpus: 2, asidBits: 4, unmapKernelAtEl0: false }, trace).churn.rollovers, kernel).toBe(0);
+    for (const kernel of ['5.5', '5.6'])
+      expect(run({ kernel, cpus: 2, asidBits: 4, unmapKernelAtEl0: false }, trace).churn.rollovers, kernel).toBe(0);
   });
 });
 
@@ -150,7 +151,15 @@ describe('a failed bind holds nothing (no mm reference, no pin; the PASID as the
 });
 
 describe('BTM: mainline never sets ARM_SMMU_FEAT_BTM and always writes CR2_PTM', () => {
-  const t = L('fork 1 P', 'map P 0x1000 0x1000', 'bind dev P', 'sched 0 1', 'dma dev 1 0x1000', 'unmap P 0x1000 0x1000', 'dma dev 1 0x1000');
+  const t = L(
+    'fork 1 P',
+    'map P 0x1000 0x1000',
+    'bind dev P',
+    'sched 0 1',
+    'dma dev 1 0x1000',
+    'unmap P 0x1000 0x1000',
+    'dma dev 1 0x1000',
+  );
   it.each(['6.1', '6.10', '6.12'])('%s, BTM hardware: the notifier sends TLBI_NH_VA, nothing is snooped, nothing stale', (kernel) => {
     const r = run(sys(kernel, { smmus: [smmu('smmu0', { btm: true })] }), t);
     expect(r.devices.smmus[0]!.tlbiVa).toBe(1);
@@ -165,13 +174,17 @@ describe('BTM: mainline never sets ARM_SMMU_FEAT_BTM and always writes CR2_PTM',
   });
   it('no-dvm (BTM advertised, DVM off) leaves stale entries only where BTM is used', () => {
     const s = (kernel: string) => sys(kernel, { faults: ['no-dvm'], smmus: [smmu('smmu0', { btm: true })] });
-    expect(stale(run(s('rfc-btm-2023'), t))).toEqual([[6, 'S-UNMAP', true], [7, 'S-UNMAP', false]]);
+    expect(stale(run(s('rfc-btm-2023'), t))).toEqual([
+      [6, 'S-UNMAP', true],
+      [7, 'S-UNMAP', false],
+    ]);
     expect(run(s('6.12'), t).stale.total).toBe(0);
   });
 });
 
 describe('v6.5 | v6.6: the notifier cutoff (CMDQ_MAX_TLBI_OPS, d5afb4b47e13)', () => {
-  const unmap = (pages: number) => L('fork 1 P', `map P 0x100000 ${pages * 4096}`, 'bind dev P', 'sched 0 1', `unmap P 0x100000 ${pages * 4096}`);
+  const unmap = (pages: number) =>
+    L('fork 1 P', `map P 0x100000 ${pages * 4096}`, 'bind dev P', 'sched 0 1', `unmap P 0x100000 ${pages * 4096}`);
   it('6.5: one TLBI_NH_VA per page however many (the soft-lockup of the fix)', () => {
     const r = run(sys('6.5'), unmap(600));
     expect(r.devices.smmus[0]).toMatchObject({ tlbiVa: 600, tlbiAsid: 0 });
@@ -188,7 +201,8 @@ describe('v6.5 | v6.6: the notifier cutoff (CMDQ_MAX_TLBI_OPS, d5afb4b47e13)', (
 });
 
 describe('CPU __flush_tlb_range: flush_tlb_mm from MAX_TLBI_OPS (512) pages on, not above', () => {
-  const unmap = (pages: number) => run({}, L('fork 1 P', `map P 0x100000 ${pages * 4096}`, 'sched 0 1', `unmap P 0x100000 ${pages * 4096}`)).churn.tlbi;
+  const unmap = (pages: number) =>
+    run({}, L('fork 1 P', `map P 0x100000 ${pages * 4096}`, 'sched 0 1', `unmap P 0x100000 ${pages * 4096}`)).churn.tlbi;
   it('511 pages: 511 TLBI VAE1IS; 512 pages: one TLBI ASIDE1IS', () => {
     expect(unmap(511)).toEqual({ asid: 0, va: 511 });
     expect(unmap(512)).toEqual({ asid: 1, va: 0 });
@@ -212,12 +226,27 @@ describe('rfc-btm-2023: arm64_mm_context_get is not checked', () => {
   // TLBI and CPU TLBIs carry the mm's real ASID: the entry survives the munmap. The free then puts the
   // pin it never got (arm_smmu_sva_domain_free: if (btm_invalidation) arm64_mm_context_put).
   const s = sys('rfc-btm-2023', { maxPinnedAsids: 0, smmus: [smmu('smmu0', { btm: true })] });
-  const t = L('fork 1 P', 'map P 0x1000 0x1000', 'bind dev P', 'sched 0 1', 'dma dev 1 0x1000', 'unmap P 0x1000 0x1000', 'dma dev 1 0x1000', 'unbind dev P');
+  const t = L(
+    'fork 1 P',
+    'map P 0x1000 0x1000',
+    'bind dev P',
+    'sched 0 1',
+    'dma dev 1 0x1000',
+    'unmap P 0x1000 0x1000',
+    'dma dev 1 0x1000',
+    'unbind dev P',
+  );
   it('the bind succeeds with ASID 0, the munmap leaves a stale entry, the free is an unbalanced put', () => {
     const r = run(s, t);
     expect(failures(r)).toEqual([]);
-    expect(kinds(r)).toEqual([[3, 'unchecked-pin'], [8, 'unbalanced-unpin']]);
-    expect(stale(r)).toEqual([[6, 'S-UNMAP', true], [7, 'S-UNMAP', false]]);
+    expect(kinds(r)).toEqual([
+      [3, 'unchecked-pin'],
+      [8, 'unbalanced-unpin'],
+    ]);
+    expect(stale(r)).toEqual([
+      [6, 'S-UNMAP', true],
+      [7, 'S-UNMAP', false],
+    ]);
     expect(r.stale.findings[1]).toMatchObject({ asid: 0, owner: 'mm P' });
   });
   it('mainline (6.10, shared CPU ASIDs) checks it: -ESRCH, nothing held', () => {
@@ -248,7 +277,10 @@ describe('the command queue: commands by opcode, batched as arm_smmu_cmdq_batch'
   });
   it('attach, bind, DMA unmap, unbind, detach: each step its commands, CMD_SYNC equal to the syncs', () => {
     const s = sys('6.12', { devices: [dev('dev', 'smmu0', { ats: true, streamIds: [7, 8] })] });
-    const r = run(s, L('attach dev D', 'dmap D 0x1000 0x1000', 'dunmap D 0x1000 0x1000', 'fork 1 P', 'bind dev P', 'unbind dev P', 'detach dev'));
+    const r = run(
+      s,
+      L('attach dev D', 'dmap D 0x1000 0x1000', 'dunmap D 0x1000 0x1000', 'fork 1 P', 'bind dev P', 'unbind dev P', 'detach dev'),
+    );
     const n = r.devices.smmus[0]!;
     // attach: CFGI_CD x2 SIDs + sync, CFGI_STE x2 + sync; unmap: TLBI_NH_VA + sync, ATC_INV x2 + sync;
     // bind: CFGI_CD x2 + sync; unbind: CFGI_CD x2 + sync, ATC_INV x2 + sync, TLBI_NH_ASID + sync;

@@ -9,8 +9,28 @@ import { fastEvent, headerIndex } from '../src/trace/fast-row.js';
 import { validateRow } from '../src/trace/row-schema.js';
 import { Rng } from '../src/util/rng.js';
 
-const INTS = ['0', '7', '4096', '0x1000', '0XfF', '000012', '9007199254740991', '9007199254740992', '0x1fffffffffffff', '0x20000000000000',
-  '123456789012345', '1234567890123456', '0x', '-1', '1.5', '1e3', 'abc', '12a', '0x1g', '٣'];
+const INTS = [
+  '0',
+  '7',
+  '4096',
+  '0x1000',
+  '0XfF',
+  '000012',
+  '9007199254740991',
+  '9007199254740992',
+  '0x1fffffffffffff',
+  '0x20000000000000',
+  '123456789012345',
+  '1234567890123456',
+  '0x',
+  '-1',
+  '1.5',
+  '1e3',
+  'abc',
+  '12a',
+  '0x1g',
+  '٣',
+];
 const NAMES = ['P', 'dev0', 'a.b:c-d/e@f#1', 'has space', 'q"x', 'line\nbreak', 'é', '_'];
 const PROTS = ['r', 'w', 'rw', 'wr', 'R', 'x', 'constructor'];
 const INT_COLUMNS = new Set(['time', 'cpu', 'task', 'pasid', 'va', 'size']);
@@ -48,7 +68,10 @@ describe('fast row validation', () => {
         accepted++;
       } else if (slow.ok) {
         // The only valid rows the fast path may leave to zod: an integer cell longer than it reads.
-        expect(Object.entries(obj).some(([c, s]) => INT_COLUMNS.has(c) && s.length > 15), JSON.stringify(obj)).toBe(true);
+        expect(
+          Object.entries(obj).some(([c, s]) => INT_COLUMNS.has(c) && s.length > 15),
+          JSON.stringify(obj),
+        ).toBe(true);
         undecidedValid++;
       }
     }

@@ -33,7 +33,19 @@ const progress = (r: CampaignResult) => {
   lastWrite = Date.now();
   const rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
   const fds = existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : undefined; // a leak of file handles shows here
-  writeFileSync(join(state, 'progress.json'), JSON.stringify({ target: r.target, cases: r.cases, shrinkRuns: r.shrinkRuns, ms: r.ms, failures: r.failures.length, rssMb, fds, at: Date.now() }));
+  writeFileSync(
+    join(state, 'progress.json'),
+    JSON.stringify({
+      target: r.target,
+      cases: r.cases,
+      shrinkRuns: r.shrinkRuns,
+      ms: r.ms,
+      failures: r.failures.length,
+      rssMb,
+      fds,
+      at: Date.now(),
+    }),
+  );
 };
 const results: unknown[] = [];
 
@@ -71,7 +83,9 @@ describe('fuzz: no input crashes the CLI', () => {
           timeoutMs: Number(env.FUZZ_TIMEOUT ?? 10_000),
           maxFailures: LONG ? 3 : 1,
           reproDir: state ? join(state, 'repro') : undefined,
-          onStart: state ? (c, dir) => writeFileSync(join(state, 'current.json'), JSON.stringify({ target, argv: c.argv, dir, at: Date.now() })) : undefined,
+          onStart: state
+            ? (c, dir) => writeFileSync(join(state, 'current.json'), JSON.stringify({ target, argv: c.argv, dir, at: Date.now() }))
+            : undefined,
           onProgress: progress,
         });
         if (state) {

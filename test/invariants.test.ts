@@ -82,7 +82,10 @@ function randomTrace(rng: Rng, cpus: number, length: number): TraceEvent[] {
       pins.set(mm, (pins.get(mm) ?? 0) + 1);
       push({ kind: 'pin', mm });
     } else if (r < 76) {
-      const held = [...pins].filter(([, n]) => n > 0).map(([m]) => m).filter((m) => [...mmOf].some(([t, x]) => x === m && live.includes(t)));
+      const held = [...pins]
+        .filter(([, n]) => n > 0)
+        .map(([m]) => m)
+        .filter((m) => [...mmOf].some(([t, x]) => x === m && live.includes(t)));
       if (held.length) {
         const mm = rng.pick(held);
         pins.set(mm, pins.get(mm)! - 1);

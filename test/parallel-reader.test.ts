@@ -64,7 +64,10 @@ describe('parallel reader', () => {
   const BAD: [string, string][] = [
     ['an unknown event', 'event,task,mm\nfork,1,P\nfork,2,Q\nfrok,3,R\nexit,1,\n'],
     ['a bad integer late in the file', `event,task,mm\n${'fork,1,P\nexit,1,\n'.repeat(20)}fork,0x,P\n`],
-    ['decreasing times across chunks', `time,event,task\n${Array.from({ length: 30 }, (_, i) => `${i},fork,${i + 1}`).join('\n')}\n3,exit,1\n`],
+    [
+      'decreasing times across chunks',
+      `time,event,task\n${Array.from({ length: 30 }, (_, i) => `${i},fork,${i + 1}`).join('\n')}\n3,exit,1\n`,
+    ],
     ['a quoted line break', 'event,task,mm\nfork,1,"P\nQ"\nexit,1,\n'],
     ['a short row', 'event,task,mm\nfork,1,P\nexit\n'],
     ['a bad header', 'event,tsak\nfork,1\n'],

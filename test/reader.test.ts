@@ -15,7 +15,11 @@ async function rows(text: string) {
 describe('reader', () => {
   it('row numbers are file line numbers across comments, blank lines and CRLF', async () => {
     const evs = await rows('# c1\r\n# system: {"cpus": 2}\r\n\r\nevent,task,mm\r\n# mid\r\nfork,1,P\r\n\r\nfork,2,P\r\nexit,1,');
-    expect(evs.map((e) => [e.row, e.kind, e.task])).toEqual([[6, 'fork', 1], [8, 'fork', 2], [9, 'exit', 1]]);
+    expect(evs.map((e) => [e.row, e.kind, e.task])).toEqual([
+      [6, 'fork', 1],
+      [8, 'fork', 2],
+      [9, 'exit', 1],
+    ]);
   });
   it('columns in any order, hex and decimal integers, empty cells are absent', async () => {
     const [e] = await rows('size,va,mm,event,time\n0x2000,4096,P,unmap,17\n');
@@ -26,7 +30,10 @@ describe('reader', () => {
     expect(p).toEqual({ comments: ['hello'], system: { cpus: 3, kpti: true }, systemLine: 2 });
   });
   it('the row schema accepts exactly the columns each event uses', () => {
-    expect(validateRow({ event: 'bind', device: 'd0', mm: 'P', pasid: '0x10' }, 1)).toMatchObject({ ok: true, event: { kind: 'bind', pasid: 16 } });
+    expect(validateRow({ event: 'bind', device: 'd0', mm: 'P', pasid: '0x10' }, 1)).toMatchObject({
+      ok: true,
+      event: { kind: 'bind', pasid: 16 },
+    });
     expect(validateRow({ event: 'bind', device: 'd0' }, 1)).toMatchObject({ ok: false, column: 'mm' });
     expect(validateRow({ event: 'exit', task: '1', cpu: '0' }, 1)).toMatchObject({ ok: false, column: 'cpu' });
     expect(validateRow({ event: 'unmap', domain: 'D', mm: 'P', va: '0', size: '1' }, 1)).toMatchObject({ ok: false });

@@ -17,7 +17,12 @@ function piped(cmd: string): { status: number | null; stderr: string } {
 }
 
 describe('a reader that closes the pipe ends the run quietly with status 0', () => {
-  for (const args of ['check traces/scenarios --jobs 1', 'help replay', 'generate kernel-build -n 300000 -o -', 'replay traces/real/juno-rtapp.csv']) {
+  for (const args of [
+    'check traces/scenarios --jobs 1',
+    'help replay',
+    'generate kernel-build -n 300000 -o -',
+    'replay traces/real/juno-rtapp.csv',
+  ]) {
     it(`asid-replay ${args} | head -c 1`, () => {
       const r = piped(`node ${BIN} ${args} | head -c 1 >/dev/null`);
       expect(r.stderr).not.toMatch(/EPIPE|internal error|\n\s+at /);
@@ -60,7 +65,9 @@ describe('signals', () => {
   ] as const) {
     it(`${signal} during a long generate removes the temporary file and exits ${code}`, async () => {
       const d = tmp();
-      const child = spawn(process.execPath, [BIN, 'generate', 'kernel-build', '-n', '50000000', '-o', join(d, 'big.csv')], { stdio: 'ignore' });
+      const child = spawn(process.execPath, [BIN, 'generate', 'kernel-build', '-n', '50000000', '-o', join(d, 'big.csv')], {
+        stdio: 'ignore',
+      });
       const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
       for (let i = 0; i < 200 && !readdirSync(d).some((f) => f.endsWith('.tmp')); i++) await new Promise((r) => setTimeout(r, 50));
       expect(readdirSync(d).some((f) => f.endsWith('.tmp'))).toBe(true);
@@ -75,7 +82,9 @@ describe('packaging', () => {
   it('every package the sources import at run time is a dependency, not a devDependency', () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string> };
     const files = (dir: string): string[] =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : /\.c?ts$/.test(e.name) ? [join(dir, e.name)] : []));
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(join(dir, e.name)) : /\.c?ts$/.test(e.name) ? [join(dir, e.name)] : [],
+      );
     const used = new Set<string>();
     for (const f of files('src')) {
       const text = readFileSync(f, 'utf8');

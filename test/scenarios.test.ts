@@ -13,7 +13,10 @@ describe('seed 001: the v1 pinning-order bug', () => {
     const v1 = await replayFile(file);
     expect(v1.churn.rollovers).toBe(2);
     // Line 35 is the second "schedule,1,11" (the thread gets ASID 7 while CPU0 runs P with 1); line 36 the unmap.
-    expect(kinds(v1)).toEqual([[35, 'active-asid-mismatch'], [36, 'stale-tlb']]);
+    expect(kinds(v1)).toEqual([
+      [35, 'active-asid-mismatch'],
+      [36, 'stale-tlb'],
+    ]);
     expect(v1.violations[0]).toMatchObject({ cpu: 0, asid: 1, mm: 'P' });
     expect(v1.violations[1]).toMatchObject({ cpu: 0, asid: 1, mm: 'P', fillRow: 26 });
     for (const allocator of ['pin-v2', 'v5.10'] as const) {
@@ -70,7 +73,10 @@ describe('spec §5.3: the max_pinned_asids bound is tight', () => {
     const r = run({ cpus: 4, asidBits: 4, maxPinnedAsids: 11 }, trace(11));
     // CPUs hold 12..15 and 1..11 are pinned: the switch to t16 (line 33) already rolls over into a
     // full map, and so does the one to t17.
-    expect(kinds(r)).toEqual([[33, 'no-free-asid'], [34, 'no-free-asid']]);
+    expect(kinds(r)).toEqual([
+      [33, 'no-free-asid'],
+      [34, 'no-free-asid'],
+    ]);
   });
 });
 
@@ -81,7 +87,16 @@ describe('spec §5.2 replayed: pin failure exactly at the limit', () => {
     for (let i = 1; i <= 11; i++) lines.push(`pin t${i}`);
     lines.push('pin t1', 'unpin t1', 'unpin t1', 'pin t11');
     const r = run({ cpus: 4, asidBits: 4 }, lines.join('\n'));
-    expect(r.pins).toMatchObject({ limit: 10, requests: 13, pinned: 11, repins: 1, failures: 1, firstFailureRow: 22, maxHeld: 10, unpins: 2 });
+    expect(r.pins).toMatchObject({
+      limit: 10,
+      requests: 13,
+      pinned: 11,
+      repins: 1,
+      failures: 1,
+      firstFailureRow: 22,
+      maxHeld: 10,
+      unpins: 2,
+    });
     expect(r.pins.limitFormula).toContain('16 available - 4 CPUs - 2 = 10');
     expect(r.violations).toEqual([]);
   });
@@ -110,7 +125,10 @@ describe('invariant checkers fire on corrupted states', () => {
     expect(r.pins).toMatchObject({ limit: 0, failures: 1 });
   });
   it('stale-tlb does not fire when the unmap TLBI reaches the entry (correct allocator)', () => {
-    const r = run({ cpus: 2, asidBits: 8 }, 'fork 1 P\nfork 2 P\nsched 0 1\nsched 1 2\naccess 0 0x5000\naccess 1 0x5000\nunmap P 0x5000 0x1000\naccess 0 0x5000');
+    const r = run(
+      { cpus: 2, asidBits: 8 },
+      'fork 1 P\nfork 2 P\nsched 0 1\nsched 1 2\naccess 0 0x5000\naccess 1 0x5000\nunmap P 0x5000 0x1000\naccess 0 0x5000',
+    );
     expect(r.violations).toEqual([]);
     expect(r.churn.faults).toBe(1);
     expect(r.churn.tlbi.va).toBe(1);

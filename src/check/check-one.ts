@@ -43,7 +43,12 @@ function jsonError(file: string, text: string, e: Error): InputError {
   const first = errors[0];
   if (!first) return new InputError(`the expectation is not valid JSON: ${e.message}`, file);
   const before = text.slice(0, first.offset).split('\n');
-  return new InputError(`the expectation is not valid JSON: ${printParseErrorCode(first.error)}`, file, before.length, before.at(-1)!.length + 1);
+  return new InputError(
+    `the expectation is not valid JSON: ${printParseErrorCode(first.error)}`,
+    file,
+    before.length,
+    before.at(-1)!.length + 1,
+  );
 }
 
 /** Replay `task.trace` and compare its report with the stored expectation. Never throws for bad input. */
@@ -52,7 +57,12 @@ export async function checkOne(task: CheckTask): Promise<CheckResult> {
   const t0 = performance.now();
   const file = expectationPath(trace);
   const expected = await readFile(file, 'utf8').catch(() => undefined);
-  const done = (r: Omit<CheckResult, 'trace' | 'ms' | 'findings'> & { findings?: FailOnKind[] }): CheckResult => ({ trace, findings: [], ...r, ms: performance.now() - t0 });
+  const done = (r: Omit<CheckResult, 'trace' | 'ms' | 'findings'> & { findings?: FailOnKind[] }): CheckResult => ({
+    trace,
+    findings: [],
+    ...r,
+    ms: performance.now() - t0,
+  });
   let actual: string;
   let findings: FailOnKind[];
   try {

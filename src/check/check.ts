@@ -17,7 +17,14 @@ import { newPool } from '../util/pool.js';
  * Results come back in input order; `onResult` sees each one as it completes.
  */
 export async function checkTraces(tasks: readonly CheckTask[], jobs: number, onResult?: (r: CheckResult) => void): Promise<CheckResult[]> {
-  const sizes = await Promise.all(tasks.map((t) => stat(t.trace).then((s) => s.size, () => 0)));
+  const sizes = await Promise.all(
+    tasks.map((t) =>
+      stat(t.trace).then(
+        (s) => s.size,
+        () => 0,
+      ),
+    ),
+  );
   const queue = tasks.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
   const results = new Array<CheckResult>(tasks.length);
   const workers = Math.min(jobs, tasks.length) - 1;
@@ -47,7 +54,10 @@ const needsUpdate = (r: CheckResult): boolean => r.actual !== undefined && r.sta
  * valid JSON, and remove `obsolete` expectations.
  * @returns how many files were written and removed.
  */
-export async function updateExpectations(results: readonly CheckResult[], obsolete: readonly string[] = []): Promise<{ written: number; removed: number }> {
+export async function updateExpectations(
+  results: readonly CheckResult[],
+  obsolete: readonly string[] = [],
+): Promise<{ written: number; removed: number }> {
   let written = 0;
   for (const r of results) {
     if (needsUpdate(r)) {
@@ -80,7 +90,8 @@ export function figureChanges(r: CheckResult, max = 40): string[] {
     return [];
   }
   const got: unknown = JSON.parse(r.actual ?? 'null');
-  if (typeof want !== 'object' || want === null || typeof got !== 'object' || got === null) return [`(report) ${show(want)} -> ${show(got)}`];
+  if (typeof want !== 'object' || want === null || typeof got !== 'object' || got === null)
+    return [`(report) ${show(want)} -> ${show(got)}`];
   let changes: ReturnType<typeof diffJson>;
   try {
     changes = diffJson(want as Record<string, unknown>, got as Record<string, unknown>);
@@ -100,7 +111,12 @@ export function figureChanges(r: CheckResult, max = 40): string[] {
 export function reportDiff(r: CheckResult): string {
   const figures = figureChanges(r);
   const head = figures.length ? `${r.trace}: ${figures.length} figure(s) changed\n${figures.map((l) => `  ${l}`).join('\n')}\n` : '';
-  return head + createTwoFilesPatch(expectationPath(r.trace), `${r.trace} (replayed now)`, r.expected ?? '', r.actual ?? '', undefined, undefined, { context: 2 });
+  return (
+    head +
+    createTwoFilesPatch(expectationPath(r.trace), `${r.trace} (replayed now)`, r.expected ?? '', r.actual ?? '', undefined, undefined, {
+      context: 2,
+    })
+  );
 }
 
 const xml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
@@ -116,7 +132,11 @@ export function junitXml(results: readonly CheckResult[]): string {
     if (r.status === 'error') return `${head}>\n    <error message="${xml(r.message ?? '')}"/>\n  </testcase>`;
     if (!failed(r)) return `${head}/>`;
     const msg =
-      r.status === 'missing' ? 'no stored expectation' : r.status === 'differs' ? 'report differs from its expectation' : `findings: ${r.findings.join(', ')} (--fail-on)`;
+      r.status === 'missing'
+        ? 'no stored expectation'
+        : r.status === 'differs'
+          ? 'report differs from its expectation'
+          : `findings: ${r.findings.join(', ')} (--fail-on)`;
     return `${head}>\n    <failure message="${xml(msg)}">${xml(r.status === 'differs' ? reportDiff(r) : '')}</failure>\n  </testcase>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="asid-replay check" tests="${results.length}" failures="${failures}" errors="${errors}" time="${total.toFixed(3)}">\n${cases.join('\n')}\n</testsuite>\n`;

@@ -44,7 +44,9 @@ export function checkCommand(program: Command, io: Io): void {
     .option('--ci', 'never write: refuse --update (use in CI so a missing expectation fails instead of being created)')
     .option('--allow-empty', 'exit 0 when no trace is found (default: exit 2)')
     .option('-f, --filter <regex>', 'check only traces whose path matches (case-insensitive regular expression)')
-    .addOption(new Option('--fail-on <kinds>', 'also fail traces whose report has any of these findings (as replay --fail-on)').argParser(failOnArg))
+    .addOption(
+      new Option('--fail-on <kinds>', 'also fail traces whose report has any of these findings (as replay --fail-on)').argParser(failOnArg),
+    )
     .addOption(new Option('-j, --jobs <n>', 'threads (this one + workers)').default(DEFAULT_JOBS).argParser(intArg('--jobs', 1, 256)))
     .option('--shard <i/n>', 'check only shard i of n (1-based; traces sorted by path, every n-th one)')
     .option('--junit <file>', 'also write a JUnit XML report')
@@ -66,7 +68,10 @@ export function checkCommand(program: Command, io: Io): void {
         if (i !== 1) obsolete = [];
       }
       if (traces.length === 0 && !o.allowEmpty) {
-        throw new InputError(`no trace (*.csv) found${o.filter ? ` matching --filter ${o.filter}` : ''}${o.shard ? ` in shard ${o.shard}` : ''} (--allow-empty accepts that)`, paths.join(' '));
+        throw new InputError(
+          `no trace (*.csv) found${o.filter ? ` matching --filter ${o.filter}` : ''}${o.shard ? ` in shard ${o.shard}` : ''} (--allow-empty accepts that)`,
+          paths.join(' '),
+        );
       }
       const { checkTraces, junitXml, reportDiff, updateExpectations } = await import('../check/check.js'); // loaded when used
       const junit = o.junit ? await openOutput(o.junit) : undefined; // a bad path fails before the work
@@ -117,7 +122,11 @@ export function checkCommand(program: Command, io: Io): void {
           if (r.findings.length) io.out(`findings: ${r.trace}: ${r.findings.join(', ')} (--fail-on)\n`);
         }
         for (const x of obsolete) io.out(`obsolete: ${x} (its trace is gone; ${o.update ? 'removed' : '--update removes it'})\n`);
-        const t = new Table({ head: ['trace', 'status', 'ms'], style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
+        const t = new Table({
+          head: ['trace', 'status', 'ms'],
+          style: { head: [], border: [] },
+          chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+        });
         for (const r of results) {
           const status = r.status === 'same' ? 'ok' : o.update && r.actual !== undefined ? `${r.status} (updated)` : r.status;
           t.push([r.trace, r.findings.length ? `${status}, findings` : status, Math.round(r.ms)]);

@@ -31,7 +31,12 @@ export function failOnArg(v: string): FailOnKind[] {
 /** System options shared by replay and check. */
 export function addSystemOptions(c: Command): Command {
   return c
-    .addOption(new Option('--kernel <version>', `kernel whose behaviour to model: ${KERNEL_HELP} (default ${DEFAULT_KERNEL}; see docs/kernel-eras.md)`))
+    .addOption(
+      new Option(
+        '--kernel <version>',
+        `kernel whose behaviour to model: ${KERNEL_HELP} (default ${DEFAULT_KERNEL}; see docs/kernel-eras.md)`,
+      ),
+    )
     .addOption(new Option('--cpus <n>', 'number of CPUs (num_possible_cpus)').argParser(intArg('--cpus', 1, 4096)))
     .addOption(new Option('--asid-bits <n>', 'CPU ASID width: 8 or 16 (others need --what-if)').argParser(intArg('--asid-bits', 2, 16)))
     .option('--kpti', 'KPTI in use: ASIDs in pairs, half the capacity, user ASID = asid|1')
@@ -42,19 +47,30 @@ export function addSystemOptions(c: Command): Command {
     .addOption(new Option('--max-pinned <n>', 'what-if: override max_pinned_asids').argParser(intArg('--max-pinned')))
     .option('--what-if', 'allow ASID widths other than 8 and 16')
     .addOption(
-      new Option('--driver <design>', "expert: override the kernel's SMMUv3 SVA design: shared-asid (v5.11-v6.10), private-asid (v6.11+), btm-2023 (the 2023 BTM proposal)").choices(
-        DRIVER_DESIGNS,
+      new Option(
+        '--driver <design>',
+        "expert: override the kernel's SMMUv3 SVA design: shared-asid (v5.11-v6.10), private-asid (v6.11+), btm-2023 (the 2023 BTM proposal)",
+      ).choices(DRIVER_DESIGNS),
+    )
+    .addOption(
+      new Option('--pasid-allocator <kind>', 'PASID allocator: lowest (ida, current) or cyclic (2017 RFC)').choices(['lowest', 'cyclic']),
+    )
+    .addOption(
+      new Option('--fault <bugs>', `inject driver bugs / hypothetical kernels (comma-separated): ${FAULTS.join(', ')}`).argParser(
+        parseFaults,
       ),
     )
-    .addOption(new Option('--pasid-allocator <kind>', 'PASID allocator: lowest (ida, current) or cyclic (2017 RFC)').choices(['lowest', 'cyclic']))
-    .addOption(new Option('--fault <bugs>', `inject driver bugs / hypothetical kernels (comma-separated): ${FAULTS.join(', ')}`).argParser(parseFaults))
-    .option('--multi-smmu-domains', 'what-if (M. Shavit\'s 2023 RFC): a DMA domain may span SMMUs when its ASID fits each');
+    .option('--multi-smmu-domains', "what-if (M. Shavit's 2023 RFC): a DMA domain may span SMMUs when its ASID fits each");
 }
 
 function parseFaults(v: string): Fault[] {
-  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const k of list) {
-    if (!(FAULTS as readonly string[]).includes(k)) throw new InvalidArgumentError(`unknown fault "${k}"; expected some of: ${FAULTS.join(', ')}`);
+    if (!(FAULTS as readonly string[]).includes(k))
+      throw new InvalidArgumentError(`unknown fault "${k}"; expected some of: ${FAULTS.join(', ')}`);
   }
   return list as Fault[];
 }
@@ -106,18 +122,27 @@ export function replayCommand(program: Command, io: Io): void {
   addSystemOptions(c)
     .option('--json', 'print the report as JSON (schema asid-replay/report, version 2)')
     .addOption(
-      new Option('--fail-on <kinds>', `exit 1 when the report has any of these findings (comma-separated): ${FAIL_ON_KINDS.join(', ')}`).argParser(failOnArg),
+      new Option(
+        '--fail-on <kinds>',
+        `exit 1 when the report has any of these findings (comma-separated): ${FAIL_ON_KINDS.join(', ')}`,
+      ).argParser(failOnArg),
     )
     .addOption(new Option('--max-violations <n>', 'violations listed in the table').default(20).argParser(intArg('--max-violations')))
     .addOption(
-      new Option('--parse-threads <n>', 'worker threads parsing the CSV (default 0: in this thread; N threads are ~10-20% faster on big traces for ~4x the memory)').argParser(
-        intArg('--parse-threads', 0, 64),
-      ),
+      new Option(
+        '--parse-threads <n>',
+        'worker threads parsing the CSV (default 0: in this thread; N threads are ~10-20% faster on big traces for ~4x the memory)',
+      ).argParser(intArg('--parse-threads', 0, 64)),
     )
     .option('--html <file>', 'also write a self-contained HTML report with charts (docs/pictures.md)')
     .option('--perfetto <file>', 'also write a Chrome Trace Event JSON timeline for ui.perfetto.dev (docs/pictures.md)')
     .option('--timeseries <file>', 'also write the time series as CSV (docs/pictures.md)')
-    .addOption(new Option('--interval <n>', '--timeseries bucket width: ns of trace time, or rows when the trace has no time (default: at most 2000 buckets)').argParser(intArg('--interval', 1)))
+    .addOption(
+      new Option(
+        '--interval <n>',
+        '--timeseries bucket width: ns of trace time, or rows when the trace has no time (default: at most 2000 buckets)',
+      ).argParser(intArg('--interval', 1)),
+    )
     .addHelpText(
       'after',
       `
@@ -132,38 +157,45 @@ Examples:
   asid-replay replay traces/scenarios/asid-move-race.csv --kernel 6.1      # stale IOTLB entry
   asid-replay replay traces/scenarios/asid-move-race.csv --kernel 6.11     # clean`,
     )
-    .action(async (trace: string, o: SystemFlags & { json?: boolean; failOn?: FailOnKind[]; maxViolations: number; parseThreads?: number } & PictureFlags) => {
-      if (o.interval !== undefined && !o.timeseries) {
-        io.err('asid-replay: --interval needs --timeseries <file>\n');
-        throw new Exit(2);
-      }
-      const pictures = o.html || o.perfetto || o.timeseries ? await (await import('../report/pictures.js')).openPictures(trace, o) : null;
-      let lastProgress = 0;
-      const replaying = replayFile(trace, {
-        tap: pictures?.tap,
-        overrides: systemOverrides(o),
-        parseThreads: o.parseThreads,
-        onProgress: io.isTty
-          ? (n) => {
-              const now = Date.now();
-              if (now - lastProgress > 500) {
-                lastProgress = now;
-                io.err(`\r${n.toLocaleString('en')} events replayed...`);
+    .action(
+      async (
+        trace: string,
+        o: SystemFlags & { json?: boolean; failOn?: FailOnKind[]; maxViolations: number; parseThreads?: number } & PictureFlags,
+      ) => {
+        if (o.interval !== undefined && !o.timeseries) {
+          io.err('asid-replay: --interval needs --timeseries <file>\n');
+          throw new Exit(2);
+        }
+        const pictures = o.html || o.perfetto || o.timeseries ? await (await import('../report/pictures.js')).openPictures(trace, o) : null;
+        let lastProgress = 0;
+        const replaying = replayFile(trace, {
+          tap: pictures?.tap,
+          overrides: systemOverrides(o),
+          parseThreads: o.parseThreads,
+          onProgress: io.isTty
+            ? (n) => {
+                const now = Date.now();
+                if (now - lastProgress > 500) {
+                  lastProgress = now;
+                  io.err(`\r${n.toLocaleString('en')} events replayed...`);
+                }
               }
-            }
-          : undefined,
-      });
-      const report = pictures ? await replaying.catch(async (e: unknown) => {
-        await pictures.discard();
-        throw e;
-      }) : await replaying;
-      if (lastProgress) io.err('\r\x1b[K');
-      if (pictures) await pictures.finish(report);
-      io.out(o.json ? renderJson(report) : renderText(report, o.maxViolations));
-      const failing = o.failOn ? failingKinds(report, o.failOn) : [];
-      if (failing.length > 0) {
-        io.err(`asid-replay: exit 1: findings of ${failing.map((k) => `${k} (${findingCount(report, k)})`).join(', ')} (--fail-on)\n`);
-        throw new Exit(1);
-      }
-    });
+            : undefined,
+        });
+        const report = pictures
+          ? await replaying.catch(async (e: unknown) => {
+              await pictures.discard();
+              throw e;
+            })
+          : await replaying;
+        if (lastProgress) io.err('\r\x1b[K');
+        if (pictures) await pictures.finish(report);
+        io.out(o.json ? renderJson(report) : renderText(report, o.maxViolations));
+        const failing = o.failOn ? failingKinds(report, o.failOn) : [];
+        if (failing.length > 0) {
+          io.err(`asid-replay: exit 1: findings of ${failing.map((k) => `${k} (${findingCount(report, k)})`).join(', ')} (--fail-on)\n`);
+          throw new Exit(1);
+        }
+      },
+    );
 }

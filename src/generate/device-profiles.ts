@@ -76,7 +76,14 @@ export function* deviceWorkload(o: GenOptions, mix: DeviceMix): Generator<GenEve
       } else if (r < 72 && mms.length) {
         const mm = w.rng.pick(mms);
         const dev = w.rng.pick([...bonds.get(mm)!]);
-        out.push({ time: t(), kind: 'dma', device: dev, pasid: pasidOf.get(mm), va: BASE + w.rng.int(0, PAGES - 1) * 4096, prot: w.rng.chance(0.3) ? 2 : 1 });
+        out.push({
+          time: t(),
+          kind: 'dma',
+          device: dev,
+          pasid: pasidOf.get(mm),
+          va: BASE + w.rng.int(0, PAGES - 1) * 4096,
+          prot: w.rng.chance(0.3) ? 2 : 1,
+        });
       } else if (r < 78 && mms.length) {
         const mm = w.rng.pick(mms);
         const va = BASE + w.rng.int(0, PAGES - 1) * 4096;
@@ -137,7 +144,10 @@ export const DEVICE_MIXES: Readonly<Record<string, { description: string; mix: D
       system: {
         kernel: 'rfc-btm-2023',
         smmus: [smmu('smmu-btm', 16, true), smmu('smmu-cmdq', 16)],
-        devices: [{ name: 'gpu', smmu: 'smmu-btm', ats: true }, { name: 'accel', smmu: 'smmu-cmdq' }],
+        devices: [
+          { name: 'gpu', smmu: 'smmu-btm', ats: true },
+          { name: 'accel', smmu: 'smmu-cmdq' },
+        ],
       },
       svaDevices: ['gpu', 'accel'],
       dmaDevices: [],
@@ -149,7 +159,11 @@ export const DEVICE_MIXES: Readonly<Record<string, { description: string; mix: D
       system: {
         kernel: '6.10',
         smmus: [smmu('smmu0', 16)],
-        devices: [{ name: 'nic', smmu: 'smmu0' }, { name: 'disk', smmu: 'smmu0' }, { name: 'accel', smmu: 'smmu0' }],
+        devices: [
+          { name: 'nic', smmu: 'smmu0' },
+          { name: 'disk', smmu: 'smmu0' },
+          { name: 'accel', smmu: 'smmu0' },
+        ],
       },
       svaDevices: ['accel'],
       dmaDevices: ['nic', 'disk'],
@@ -160,7 +174,11 @@ export const DEVICE_MIXES: Readonly<Record<string, { description: string; mix: D
     mix: {
       system: {
         smmus: [smmu('smmu16', 16), smmu('smmu8', 8)],
-        devices: [{ name: 'gpu', smmu: 'smmu16' }, { name: 'dsp', smmu: 'smmu8' }, { name: 'cam', smmu: 'smmu8' }],
+        devices: [
+          { name: 'gpu', smmu: 'smmu16' },
+          { name: 'dsp', smmu: 'smmu8' },
+          { name: 'cam', smmu: 'smmu8' },
+        ],
       },
       svaDevices: ['gpu', 'dsp'],
       dmaDevices: ['cam'],

@@ -15,4 +15,3 @@ export interface GenOptions {
   /** Probability (0..1) that a step forks a new short-lived process (kernel-build), default per profile. */
   forkRate?: number;
 }
-

@@ -64,4 +64,3 @@ export class World {
     return this.schedule(cpu, task);
   }
 }
-

@@ -6,7 +6,23 @@
  */
 
 /** Event kinds, in the order of the trace format's documentation. */
-export const EVENT_KINDS = ['fork', 'exec', 'exit', 'schedule', 'pin', 'unpin', 'attach', 'detach', 'bind', 'unbind', 'map', 'unmap', 'access', 'dma', 'resume'] as const;
+export const EVENT_KINDS = [
+  'fork',
+  'exec',
+  'exit',
+  'schedule',
+  'pin',
+  'unpin',
+  'attach',
+  'detach',
+  'bind',
+  'unbind',
+  'map',
+  'unmap',
+  'access',
+  'dma',
+  'resume',
+] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** The fields an event may carry and their types (`time` in ns; `prot` is {@link PROT_READ} | {@link PROT_WRITE}). */

@@ -9,7 +9,11 @@ export const CPU_VIOLATIONS = [
   { kind: 'tlb-alias', property: 'UniqueASIDPerCPU', meaning: "a CPU's TLB holds entries of two mms under one ASID" },
   { kind: 'active-asid-mismatch', property: 'SameASIDActiveTask', meaning: "a CPU runs an mm with an ASID that is not the mm's" },
   { kind: 'duplicate-asid', property: 'UniqueCtxInGeneration', meaning: 'two mms hold the same ASID in one generation' },
-  { kind: 'stale-tlb', property: 'NoUsableStaleEntry / TLBEmptyInvalPTE', meaning: 'a TLB entry survives the unmap+TLBI that should remove it' },
+  {
+    kind: 'stale-tlb',
+    property: 'NoUsableStaleEntry / TLBEmptyInvalPTE',
+    meaning: 'a TLB entry survives the unmap+TLBI that should remove it',
+  },
   { kind: 'pinned-asid-changed', property: 'PinnedBookkeeping', meaning: "a pinned mm's ASID changed" },
   { kind: 'no-free-asid', property: 'FreeAfterRollover', meaning: 'no free ASID after a rollover' },
   { kind: 'unbalanced-unpin', property: 'refcount_t underflow', meaning: 'unpin of an mm that holds no pin' },

@@ -58,7 +58,13 @@ export function summarize(m: SystemModel): SystemSummary {
   const p = m.params;
   return {
     config: m.config,
-    allocator: { variant: p.cfg.variant, source: p.traits.source, available: p.available, generation: m.cpu.alloc.generation, pinLimit: p.pinLimit },
+    allocator: {
+      variant: p.cfg.variant,
+      source: p.traits.source,
+      available: p.available,
+      generation: m.cpu.alloc.generation,
+      pinLimit: p.pinLimit,
+    },
     mms: [...m.cpu.mms.values()].map(mmRecord),
     smmu: smmu.summarizeSmmu(m.smmu),
   };
@@ -101,7 +107,18 @@ export function digestSystem(m: SystemModel): string {
   const s = m.cpu;
   const a = s.alloc;
   h.update(JSON.stringify([a.generation, a.nrPinned, a.curIdx, s.nextKey]));
-  for (const arr of [a.asidMap, a.pinnedMap ?? new Uint8Array(0), a.active, a.reserved, a.flushPending, s.curTask, s.ttbrMm, s.ttbrAsid, s.ownerKey, s.ownerGen]) {
+  for (const arr of [
+    a.asidMap,
+    a.pinnedMap ?? new Uint8Array(0),
+    a.active,
+    a.reserved,
+    a.flushPending,
+    s.curTask,
+    s.ttbrMm,
+    s.ttbrAsid,
+    s.ownerKey,
+    s.ownerGen,
+  ]) {
     h.update(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
   }
   h.update(JSON.stringify(canonical([s.tasks, s.labels, s.zombies, s.mms])));
@@ -171,7 +188,8 @@ function afterCpuFlush(m: SystemModel, obs: SystemObserver, key: number, va: num
   const asids = broadcastAsids(m, key);
   if (upgrade && arch) {
     // ptep_set_access_flags -> flush_tlb_page, one page at a time: one notifier call per page.
-    for (let pg = first; pg <= last; pg++) smmu.invalidateSecondaryTlbs(c, key, { asids, first: pg, last: pg, cpuWhole: false, notifyWhole: false, notify: true });
+    for (let pg = first; pg <= last; pg++)
+      smmu.invalidateSecondaryTlbs(c, key, { asids, first: pg, last: pg, cpuWhole: false, notifyWhole: false, notify: true });
     return;
   }
   smmu.invalidateSecondaryTlbs(c, key, { asids, first, last, cpuWhole: wholeOnCpu, notifyWhole: arch && wholeOnCpu, notify: !upgrade });
@@ -246,4 +264,3 @@ export function step(m: SystemModel, event: RawEvent | ModelEvent, obs: SystemOb
 
 /** Key of the mm a map/unmap just changed (live, or exited but still pinned). */
 const mmKey = (m: SystemModel, label: string): number => m.cpu.labels.get(label) ?? m.cpu.zombies.get(label)!;
-

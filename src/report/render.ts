@@ -21,7 +21,8 @@ function kv(title: string, rows: [string, string | number][]): string {
 /** Rollovers per tenth of the trace's time span (or row span when the trace has no times). */
 function rolloverBuckets(r: Report): [string, number][] {
   const s = r.churn.rolloverSeries;
-  const useTime = r.trace.firstTime !== null && r.trace.lastTime !== null && r.trace.lastTime > r.trace.firstTime && s.every((x) => x.time !== null);
+  const useTime =
+    r.trace.firstTime !== null && r.trace.lastTime !== null && r.trace.lastTime > r.trace.firstTime && s.every((x) => x.time !== null);
   const lo = useTime ? r.trace.firstTime! : 1;
   const hi = useTime ? r.trace.lastTime! : Math.max(1, ...s.map((x) => x.row));
   const width = Math.max(1, (hi - lo) / 10);
@@ -51,9 +52,15 @@ export function renderText(r: Report, maxViolations = 20): string {
       ...(sys.smmus.length > 0
         ? ([
             ['SMMU driver design', sys.driver],
-            ['SVA bind', { none: 'not in this kernel (-ENODEV)', 'needs-btm': 'needs FEAT_BTM, never set (-ENODEV)', yes: 'yes' }[sys.features.sva]],
+            [
+              'SVA bind',
+              { none: 'not in this kernel (-ENODEV)', 'needs-btm': 'needs FEAT_BTM, never set (-ENODEV)', yes: 'yes' }[sys.features.sva],
+            ],
             ['PASID freed', sys.features.pasidLifetime === 'mmdrop' ? 'at the final mmdrop' : 'at the last unbind'],
-            ['SVA notifier', `${sys.features.notifierCutoff ? 'TLBI_NH_ASID from 512 pages' : 'TLBI_NH_VA per page, no cutoff'}; ${sys.features.archNotifier ? 'also on permission upgrade' : 'not on permission upgrade'}`],
+            [
+              'SVA notifier',
+              `${sys.features.notifierCutoff ? 'TLBI_NH_ASID from 512 pages' : 'TLBI_NH_VA per page, no cutoff'}; ${sys.features.archNotifier ? 'also on permission upgrade' : 'not on permission upgrade'}`,
+            ],
           ] as [string, string][])
         : []),
       ['era sources', sys.sources.join('; ')],
@@ -98,11 +105,21 @@ export function renderText(r: Report, maxViolations = 20): string {
   if (total === 0) {
     out.push('violations: none');
   } else {
-    const counts = Object.entries(r.violationCounts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+    const counts = Object.entries(r.violationCounts)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
     out.push(`violations: ${total} (${counts})`);
     const t = table(['row', 'kind', 'cpu', 'asid', 'mm', 'detail']);
     for (const v of r.violations.slice(0, maxViolations)) {
-      t.push([v.row, v.kind, v.cpu ?? '', v.asid ?? '', v.mm ?? '', v.detail + (v.fillRow !== undefined ? ` (entry filled at row ${v.fillRow})` : '')]);
+      t.push([
+        v.row,
+        v.kind,
+        v.cpu ?? '',
+        v.asid ?? '',
+        v.mm ?? '',
+        v.detail + (v.fillRow !== undefined ? ` (entry filled at row ${v.fillRow})` : ''),
+      ]);
     }
     out.push(t.toString());
     if (total > maxViolations) out.push(`... ${total - maxViolations} more (use --json for all)`);
@@ -116,9 +133,33 @@ function renderDevices(r: Report, max: number): string[] {
   const out: string[] = [];
   const d = r.devices;
   out.push(`SMMUv3 driver: ${d.driver} (ASID pools: ${d.asidPools})`);
-  const t = table(['SMMU', 'ASID bits', 'BTM', 'ASIDs alloc/freed/moved', 'attach/bind failures', 'TLBI ASID/VA', 'ATC inv', 'CFGI_CD', 'CMD_SYNC', 'IOTLB hits/misses (ATC hits)', 'DMA faults']);
+  const t = table([
+    'SMMU',
+    'ASID bits',
+    'BTM',
+    'ASIDs alloc/freed/moved',
+    'attach/bind failures',
+    'TLBI ASID/VA',
+    'ATC inv',
+    'CFGI_CD',
+    'CMD_SYNC',
+    'IOTLB hits/misses (ATC hits)',
+    'DMA faults',
+  ]);
   for (const m of d.smmus) {
-    t.push([m.name, m.asidBits, m.btm ? 'yes' : 'no', `${m.asidsAllocated}/${m.asidsFreed}/${m.asidsMoved}`, `${m.attachFailures}/${m.bindFailures}`, `${m.tlbiAsid}/${m.tlbiVa}`, m.atcInv, m.cfgiCd, m.syncs, `${m.hits}/${m.misses} (${m.atcHits})`, m.faults]);
+    t.push([
+      m.name,
+      m.asidBits,
+      m.btm ? 'yes' : 'no',
+      `${m.asidsAllocated}/${m.asidsFreed}/${m.asidsMoved}`,
+      `${m.attachFailures}/${m.bindFailures}`,
+      `${m.tlbiAsid}/${m.tlbiVa}`,
+      m.atcInv,
+      m.cfgiCd,
+      m.syncs,
+      `${m.hits}/${m.misses} (${m.atcHits})`,
+      m.faults,
+    ]);
   }
   out.push(t.toString());
   const v = d.sva;
@@ -130,7 +171,8 @@ function renderDevices(r: Report, max: number): string[] {
       ['stepped operations / steps / idle resumes', `${v.opsStarted} / ${v.opSteps} / ${v.idleResumes}`],
     ]),
   );
-  for (const o of d.opsInFlight) out.push(`warning: operation ${o.op} (${o.what}, row ${o.row}) still in flight at the end: ${o.stepsLeft} steps not resumed`);
+  for (const o of d.opsInFlight)
+    out.push(`warning: operation ${o.op} (${o.what}, row ${o.row}) still in flight at the end: ${o.stepsLeft} steps not resumed`);
   const fc = d.failureCounts;
   const nf = fc.attach + fc.bind + fc.map;
   if (nf > 0) {
@@ -145,11 +187,26 @@ function renderDevices(r: Report, max: number): string[] {
     out.push('stale IOTLB/ATC entries: none');
     return out;
   }
-  const counts = Object.entries(st.counts).filter(([, c]) => c.hit + c.latent > 0).map(([k, c]) => `${k} ${c.hit} hit, ${c.latent} latent`).join('; ');
+  const counts = Object.entries(st.counts)
+    .filter(([, c]) => c.hit + c.latent > 0)
+    .map(([k, c]) => `${k} ${c.hit} hit, ${c.latent} latent`)
+    .join('; ');
   out.push(`stale IOTLB/ATC entries: ${st.total} (${counts})`);
   const tt = table(['row', 'kind', 'cache', 'smmu', 'device', 'pasid', 'asid', 'va', 'filled at', 'should be gone at', 'detail']);
   for (const f of st.findings.slice(0, max)) {
-    tt.push([f.row, f.kind + (f.latent ? ' (latent)' : ''), f.cache, f.smmu, f.device, f.pasid, f.asid, '0x' + f.va.toString(16), f.fillRow, f.shouldHaveRow ?? '?', f.detail]);
+    tt.push([
+      f.row,
+      f.kind + (f.latent ? ' (latent)' : ''),
+      f.cache,
+      f.smmu,
+      f.device,
+      f.pasid,
+      f.asid,
+      '0x' + f.va.toString(16),
+      f.fillRow,
+      f.shouldHaveRow ?? '?',
+      f.detail,
+    ]);
   }
   out.push(tt.toString());
   if (st.total > max) out.push(`... ${st.total - max} more (use --json for all)`);

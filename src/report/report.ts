@@ -115,7 +115,10 @@ export class ReportCollector implements SystemObserver {
   smmuCounters: SmmuCounters[];
   sva: SvaCounters = newSvaCounters();
   private staleList: StaleFinding[] = [];
-  private staleCounts = Object.fromEntries(STALE_KINDS.map((k) => [k, { hit: 0, latent: 0 }])) as Record<StaleKind, { hit: number; latent: number }>;
+  private staleCounts = Object.fromEntries(STALE_KINDS.map((k) => [k, { hit: 0, latent: 0 }])) as Record<
+    StaleKind,
+    { hit: number; latent: number }
+  >;
   private staleTotal = 0;
   private failureList: DeviceFailure[] = [];
   private failureCounts = { attach: 0, bind: 0, map: 0 };
@@ -201,7 +204,12 @@ export class ReportCollector implements SystemObserver {
       version: REPORT_VERSION,
       trace: { name, events: this.events, firstTime: this.firstTime, lastTime: this.lastTime },
       system,
-      allocator: { variant: model.allocator.variant, source: model.allocator.source, numAsids: model.allocator.available, finalGeneration: generation },
+      allocator: {
+        variant: model.allocator.variant,
+        source: model.allocator.source,
+        numAsids: model.allocator.available,
+        finalGeneration: generation,
+      },
       churn: {
         switches: n.switches,
         sameMmSwitches: n.sameMmSwitches,
@@ -238,7 +246,12 @@ export class ReportCollector implements SystemObserver {
         failuresTruncated: this.failureList.length < this.failureCounts.attach + this.failureCounts.bind + this.failureCounts.map,
         opsInFlight: [...st.opsInFlight],
       },
-      stale: { counts: this.staleCounts, total: this.staleTotal, findings: this.staleList, truncated: this.staleList.length < this.staleTotal },
+      stale: {
+        counts: this.staleCounts,
+        total: this.staleTotal,
+        findings: this.staleList,
+        truncated: this.staleList.length < this.staleTotal,
+      },
     };
   }
 }

@@ -93,20 +93,38 @@ export function fastEvent(cells: readonly string[], cols: Int8Array, row: number
       const v = smallInt(s);
       if (v < 0) return undefined;
       switch (c) {
-        case 0: time = v; break;
-        case 2: cpu = v; break;
-        case 3: task = v; break;
-        case 7: pasid = v; break;
-        case 8: va = v; break;
-        default: size = v;
+        case 0:
+          time = v;
+          break;
+        case 2:
+          cpu = v;
+          break;
+        case 3:
+          task = v;
+          break;
+        case 7:
+          pasid = v;
+          break;
+        case 8:
+          va = v;
+          break;
+        default:
+          size = v;
       }
     } else if (b & NAME_COLS) {
       if (!NAME_RE.test(s)) return undefined;
       switch (c) {
-        case 4: mm = s; break;
-        case 5: device = s; break;
-        case 6: domain = s; break;
-        default: op = s;
+        case 4:
+          mm = s;
+          break;
+        case 5:
+          device = s;
+          break;
+        case 6:
+          domain = s;
+          break;
+        default:
+          op = s;
       }
     } else if (c === 1) {
       rule = RULES.get(s);

@@ -41,7 +41,15 @@ export async function* readEventBatchesParallel(file: string, threads: number, c
   let next = dataStart;
   const submit = () => {
     if (next >= size) return;
-    const task: ChunkTask = { file, start: next, end: next + chunkBytes, dataStart, size, header: head.header, recordDelimiter: head.recordDelimiter };
+    const task: ChunkTask = {
+      file,
+      start: next,
+      end: next + chunkBytes,
+      dataStart,
+      size,
+      header: head.header,
+      recordDelimiter: head.recordDelimiter,
+    };
     const p = pool.run(task) as Promise<ChunkResult>;
     p.catch(() => {}); // awaited below in order; an early return must not leave it unhandled
     pending.push(p);
@@ -102,7 +110,7 @@ async function offsetAfterLines(file: string, lines: number): Promise<number> {
   try {
     const buf = Buffer.allocUnsafe(64 * 1024);
     let seen = 0;
-    for (let pos = 0; ; ) {
+    for (let pos = 0; ;) {
       const { bytesRead } = await h.read(buf, 0, buf.length, pos);
       if (bytesRead === 0) return pos;
       for (let i = buf.indexOf(10); i >= 0 && i < bytesRead; i = buf.indexOf(10, i + 1)) {

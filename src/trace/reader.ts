@@ -179,7 +179,13 @@ export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent
         const ev = fastEvent(cells, cols, line) ?? (await slowEvent(file, line, header, cells));
         if (ev.time !== undefined) {
           if (ev.time < lastTime) {
-            throw await located(file, line, header, 'time', `time ${ev.time} is earlier than ${lastTime} on line ${lastTimeRow}; times must not decrease`);
+            throw await located(
+              file,
+              line,
+              header,
+              'time',
+              `time ${ev.time} is earlier than ${lastTime} on line ${lastTimeRow}; times must not decrease`,
+            );
           }
           lastTime = ev.time;
           lastTimeRow = line;
@@ -193,7 +199,8 @@ export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent
     const ce = e as { code?: string; lines?: number; index?: number; message: string };
     if (typeof ce.code === 'string' && (ce.code.startsWith('CSV_') || ce.code === 'INVALID_OPENING_QUOTE')) {
       // csv-parse names the field (0-based `index`); a row with extra fields is located at the first extra one
-      const field = ce.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' && header ? Math.min(ce.index ?? 0, header.length) : (ce.index ?? 0);
+      const field =
+        ce.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' && header ? Math.min(ce.index ?? 0, header.length) : (ce.index ?? 0);
       const column = ce.lines === undefined ? undefined : await fieldColumn(file, ce.lines, field);
       throw new InputError(`malformed CSV: ${ce.message.replace(/^Invalid [^:]*: /, '')}`, file, ce.lines, column);
     }
@@ -278,7 +285,12 @@ export async function located(file: string, line: number, header: readonly strin
   if (idx >= 0) {
     const text = await readLine(file, line);
     if (text !== undefined) {
-      column = 1 + text.split(',').slice(0, idx).reduce((a, cell) => a + cell.length + 1, 0);
+      column =
+        1 +
+        text
+          .split(',')
+          .slice(0, idx)
+          .reduce((a, cell) => a + cell.length + 1, 0);
     }
   }
   return new InputError(message, file, line, column, field);

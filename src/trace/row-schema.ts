@@ -105,7 +105,11 @@ export function validateRow(cells: Record<string, string>, row: number): RowResu
     op: d.op,
   };
   if ((kind === 'map' || kind === 'unmap') && (event.mm === undefined) === (event.domain === undefined)) {
-    return { ok: false, column: event.mm === undefined ? 'mm' : 'domain', message: `event ${kind} needs exactly one of mm (a process) and domain (a DMA domain)` };
+    return {
+      ok: false,
+      column: event.mm === undefined ? 'mm' : 'domain',
+      message: `event ${kind} needs exactly one of mm (a process) and domain (a DMA domain)`,
+    };
   }
   return { ok: true, event };
 }

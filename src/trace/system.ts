@@ -74,7 +74,11 @@ export const SystemSchema = z
       ctx.addIssue({ code: 'custom', path: ['asidBits'], message: 'KPTI needs at least 3 ASID bits (ASID pairs)' });
     }
     if (s.kpti && !s.unmapKernelAtEl0) {
-      ctx.addIssue({ code: 'custom', path: ['kpti'], message: 'KPTI needs a kernel built with CONFIG_UNMAP_KERNEL_AT_EL0 ("unmapKernelAtEl0": true)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kpti'],
+        message: 'KPTI needs a kernel built with CONFIG_UNMAP_KERNEL_AT_EL0 ("unmapKernelAtEl0": true)',
+      });
     }
     try {
       resolveKernel(s.kernel);
@@ -91,7 +95,12 @@ export const SystemSchema = z
       }
       for (const sid of d.streamIds ?? []) {
         const k = `${d.smmu}/${sid}`;
-        if (sids.has(k)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'streamIds'], message: `StreamID ${sid} is already used by device "${sids.get(k)}" behind SMMU ${d.smmu}` });
+        if (sids.has(k))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', i, 'streamIds'],
+            message: `StreamID ${sid} is already used by device "${sids.get(k)}" behind SMMU ${d.smmu}`,
+          });
         sids.set(k, d.name);
       }
       if (devs.has(d.name)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'name'], message: `duplicate device "${d.name}"` });
@@ -132,10 +141,10 @@ function withEra(p: ParsedSystem): SystemConfig {
 /** The documented default: 4 CPUs, 16-bit ASIDs, no KPTI, the newest mainline kernel (defconfig), no SMMU. */
 export const DEFAULT_SYSTEM: SystemConfig = withEra(SystemSchema.parse({}));
 
-
 /** zod issues as one readable line each: `asidBits: expected ...`; fields in `fromFlags` are marked "(set on the command line)". */
 export function formatZodIssues(err: z.ZodError, fromFlags: ReadonlySet<string> = new Set()): string {
-  const where = (i: z.core.$ZodIssue) => (i.path.length ? i.path.join('.') : '(system)') + (fromFlags.has(String(i.path[0])) ? ' (set on the command line)' : '');
+  const where = (i: z.core.$ZodIssue) =>
+    (i.path.length ? i.path.join('.') : '(system)') + (fromFlags.has(String(i.path[0])) ? ' (set on the command line)' : '');
   return err.issues.map((i) => `${where(i)}: ${i.message}`).join('; ');
 }
 
@@ -151,6 +160,9 @@ export function resolveSystem(preamble: unknown, overrides: Partial<SystemInput>
   const merged: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
   const r = SystemSchema.safeParse(merged);
-  if (!r.success) throw new Error(`invalid system: ${formatZodIssues(r.error, new Set(Object.keys(overrides).filter((k) => overrides[k as keyof SystemInput] !== undefined)))}`);
+  if (!r.success)
+    throw new Error(
+      `invalid system: ${formatZodIssues(r.error, new Set(Object.keys(overrides).filter((k) => overrides[k as keyof SystemInput] !== undefined)))}`,
+    );
   return withEra(r.data);
 }

@@ -35,7 +35,10 @@ const REASONS: Record<string, string> = {
 /** An InputError for an output path that cannot be written (exit 2, names the path). */
 export function unwritable(path: string, e: unknown): InputError {
   const code = (e as NodeJS.ErrnoException)?.code ?? '';
-  return new InputError(`cannot write the output file: ${REASONS[code] ?? (e as Error)?.message ?? String(e)}${code ? ` (${code})` : ''}`, path);
+  return new InputError(
+    `cannot write the output file: ${REASONS[code] ?? (e as Error)?.message ?? String(e)}${code ? ` (${code})` : ''}`,
+    path,
+  );
 }
 
 /** Whether `e` is the error of a write to a pipe whose reader has gone (`... | head`). */

@@ -8,13 +8,95 @@ import fc from 'fast-check';
 
 /** Cell and JSON strings that have broken parsers before: numbers at the edges, names of Object members, quotes, comment marks, odd Unicode. */
 export const TOKENS = [
-  '', ' ', '0', '00', '-0', '-1', '1', '2', '7', '8', '16', '255', '256', '4095', '4096', '4097', '65535', '65536',
-  '9007199254740991', '9007199254740992', '99999999999999999999', '1e3', '1.5', '.5', '+1', 'NaN', 'Infinity',
-  '0x', '0x0', '0X1f', '0x1g', '0xFFFFFFFFFFFFF', '0x1fffffffffffff', '0x20000000000000', '0xffffffffffffffff', '0x-1',
-  'r', 'w', 'rw', 'wr', 'x', 'R', 'P', 'Q', 'ghost', 'devA', 'devB', 'gpu', 'dev0', 'smmu0', 'D1', 'b1', 'p1', 'p0',
-  '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf',
-  '"', '""', '"a,b"', '"x""y"', "'", ',', ',,', '#', '# system: {}', '#system:{"cpus":1}', '\\', '\\n', '\t', '\r', '\n',
-  'é', 'Ω', '😀', '\u0000', '\u00a0', '\u2028', '\ufeff', '\ud800', '%s', '${x}', '<script>', '</script>', '==>', ':', '[000]',
+  '',
+  ' ',
+  '0',
+  '00',
+  '-0',
+  '-1',
+  '1',
+  '2',
+  '7',
+  '8',
+  '16',
+  '255',
+  '256',
+  '4095',
+  '4096',
+  '4097',
+  '65535',
+  '65536',
+  '9007199254740991',
+  '9007199254740992',
+  '99999999999999999999',
+  '1e3',
+  '1.5',
+  '.5',
+  '+1',
+  'NaN',
+  'Infinity',
+  '0x',
+  '0x0',
+  '0X1f',
+  '0x1g',
+  '0xFFFFFFFFFFFFF',
+  '0x1fffffffffffff',
+  '0x20000000000000',
+  '0xffffffffffffffff',
+  '0x-1',
+  'r',
+  'w',
+  'rw',
+  'wr',
+  'x',
+  'R',
+  'P',
+  'Q',
+  'ghost',
+  'devA',
+  'devB',
+  'gpu',
+  'dev0',
+  'smmu0',
+  'D1',
+  'b1',
+  'p1',
+  'p0',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  '"',
+  '""',
+  '"a,b"',
+  '"x""y"',
+  "'",
+  ',',
+  ',,',
+  '#',
+  '# system: {}',
+  '#system:{"cpus":1}',
+  '\\',
+  '\\n',
+  '\t',
+  '\r',
+  '\n',
+  'é',
+  'Ω',
+  '😀',
+  '\u0000',
+  '\u00a0',
+  '\u2028',
+  '\ufeff',
+  '\ud800',
+  '%s',
+  '${x}',
+  '<script>',
+  '</script>',
+  '==>',
+  ':',
+  '[000]',
 ] as const;
 
 /** A cell: a dictionary token, a short random string, or a number in some spelling (decimal, hex, negative, huge). */
@@ -23,11 +105,14 @@ export const cellToken: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) },
   {
     weight: 2,
-    arbitrary: fc.tuple(fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }), fc.constantFrom(10, 16)).map(([n, radix]) =>
-      radix === 16 ? `${n < 0n ? '-' : ''}0x${(n < 0n ? -n : n).toString(16)}` : n.toString(),
-    ),
+    arbitrary: fc
+      .tuple(fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }), fc.constantFrom(10, 16))
+      .map(([n, radix]) => (radix === 16 ? `${n < 0n ? '-' : ''}0x${(n < 0n ? -n : n).toString(16)}` : n.toString())),
   },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('9', 'A', ',', '"', '0x1', '#'), fc.integer({ min: 50, max: 5000 })).map(([c, n]) => c.repeat(n)) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.constantFrom('9', 'A', ',', '"', '0x1', '#'), fc.integer({ min: 50, max: 5000 })).map(([c, n]) => c.repeat(n)),
+  },
 );
 
 /** One edit of a text file. Line and cell edits run first, then character edits, then byte edits (which may leave invalid UTF-8). */
@@ -60,8 +145,22 @@ export function editArb(line: fc.Arbitrary<string>): fc.Arbitrary<Edit> {
     fc.record({ op: fc.constant('delText' as const), at, len: fc.integer({ min: 1, max: 40 }) }),
     fc.record({ op: fc.constant('truncate' as const), at }),
     fc.record({ op: fc.constant('flipByte' as const), at, mask: fc.integer({ min: 1, max: 255 }) }),
-    fc.record({ op: fc.constant('insBytes' as const), at, bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 4 }) }),
-    fc.record({ op: fc.constantFrom('crlf' as const, 'cr' as const, 'bom' as const, 'quoteAll' as const, 'padCells' as const, 'noFinalNewline' as const, 'blankLines' as const) }),
+    fc.record({
+      op: fc.constant('insBytes' as const),
+      at,
+      bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 4 }),
+    }),
+    fc.record({
+      op: fc.constantFrom(
+        'crlf' as const,
+        'cr' as const,
+        'bom' as const,
+        'quoteAll' as const,
+        'padCells' as const,
+        'noFinalNewline' as const,
+        'blankLines' as const,
+      ),
+    }),
   );
 }
 
@@ -73,11 +172,24 @@ export function applyEdits(text: string, edits: readonly Edit[]): Buffer {
   const li = (at: number) => at % Math.max(1, lines.length);
   for (const e of edits) {
     switch (e.op) {
-      case 'delLine': lines.splice(li(e.at), 1); break;
-      case 'dupLine': lines.splice(li(e.at), 0, lines[li(e.at)] ?? ''); break;
-      case 'swapLines': { const a = li(e.at), b = li(e.to); [lines[a], lines[b]] = [lines[b] ?? '', lines[a] ?? '']; break; }
-      case 'insLine': lines.splice(li(e.at), 0, e.text); break;
-      case 'setCell': case 'insCell': case 'delCell': {
+      case 'delLine':
+        lines.splice(li(e.at), 1);
+        break;
+      case 'dupLine':
+        lines.splice(li(e.at), 0, lines[li(e.at)] ?? '');
+        break;
+      case 'swapLines': {
+        const a = li(e.at),
+          b = li(e.to);
+        [lines[a], lines[b]] = [lines[b] ?? '', lines[a] ?? ''];
+        break;
+      }
+      case 'insLine':
+        lines.splice(li(e.at), 0, e.text);
+        break;
+      case 'setCell':
+      case 'insCell':
+      case 'delCell': {
         const i = li(e.at);
         const cells = (lines[i] ?? '').split(',');
         const c = e.cell % cells.length;
@@ -87,10 +199,17 @@ export function applyEdits(text: string, edits: readonly Edit[]): Buffer {
         lines[i] = cells.join(',');
         break;
       }
-      case 'quoteAll': lines = lines.map((l) => (l.startsWith('#') ? l : l.split(',').map(quote).join(','))); break;
-      case 'padCells': lines = lines.map((l) => l.split(',').join(' ,\t ')); break;
-      case 'blankLines': lines = lines.flatMap((l) => [l, '   ']); break;
-      default: break; // character, byte and whole-file edits below
+      case 'quoteAll':
+        lines = lines.map((l) => (l.startsWith('#') ? l : l.split(',').map(quote).join(',')));
+        break;
+      case 'padCells':
+        lines = lines.map((l) => l.split(',').join(' ,\t '));
+        break;
+      case 'blankLines':
+        lines = lines.flatMap((l) => [l, '   ']);
+        break;
+      default:
+        break; // character, byte and whole-file edits below
     }
   }
   let s = lines.join('\n');
@@ -117,7 +236,36 @@ export function applyEdits(text: string, edits: readonly Edit[]): Buffer {
 
 /** A JSON value that is wrong in type or range for any field of ours (and sometimes right). */
 export const junkJson: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom<unknown>(null, true, false, 0, -1, 1.5, 1e308, -1e308, 2 ** 53, 4096, 4097, 16, 8, 2, 65536, '', '8', 'x', 'v5.10', 'shared-asid', 'smmu0', [], {}, [1, 2], { name: 'x' }) },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom<unknown>(
+      null,
+      true,
+      false,
+      0,
+      -1,
+      1.5,
+      1e308,
+      -1e308,
+      2 ** 53,
+      4096,
+      4097,
+      16,
+      8,
+      2,
+      65536,
+      '',
+      '8',
+      'x',
+      'v5.10',
+      'shared-asid',
+      'smmu0',
+      [],
+      {},
+      [1, 2],
+      { name: 'x' },
+    ),
+  },
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 8 }) },
 );
@@ -138,12 +286,22 @@ export const jsonEditArb: fc.Arbitrary<JsonEdit> = fc.oneof(
     arbitrary: fc.record({
       op: fc.constant('add' as const),
       at: fc.nat(),
-      key: fc.oneof(fc.constantFrom('__proto__', 'constructor', 'toString', 'unknownField', 'cpu', 'asidbits', 'name', 'smmu', ''), fc.string({ maxLength: 6 })),
+      key: fc.oneof(
+        fc.constantFrom('__proto__', 'constructor', 'toString', 'unknownField', 'cpu', 'asidbits', 'name', 'smmu', ''),
+        fc.string({ maxLength: 6 }),
+      ),
       value: junkJson,
     }),
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('wrap' as const), at: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('nest' as const), at: fc.nat(), depth: fc.oneof(fc.integer({ min: 2, max: 50 }), fc.constant(20_000)) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('nest' as const),
+      at: fc.nat(),
+      depth: fc.oneof(fc.integer({ min: 2, max: 50 }), fc.constant(20_000)),
+    }),
+  },
 );
 
 /** Placeholder of a deeply nested array ({@link stringifyJson} expands it: JSON.stringify would overflow the stack). */
@@ -151,7 +309,10 @@ const NEST = '\u0000nest:';
 
 /** JSON text of an edited value, with nested-array placeholders expanded. */
 export function stringifyJson(value: unknown, indent?: number): string {
-  return (JSON.stringify(value, null, indent) ?? '').replace(/"\\u0000nest:(\d+)"/g, (_, d) => '['.repeat(Number(d)) + '0' + ']'.repeat(Number(d)));
+  return (JSON.stringify(value, null, indent) ?? '').replace(
+    /"\\u0000nest:(\d+)"/g,
+    (_, d) => '['.repeat(Number(d)) + '0' + ']'.repeat(Number(d)),
+  );
 }
 
 type Slot = { parent: Record<string, unknown> | unknown[]; key: string | number };
@@ -172,7 +333,8 @@ function slots(root: unknown): Slot[] {
 }
 
 /** Own data property, also for `__proto__` (an assignment would set the prototype, JSON.stringify would drop it). */
-const put = (o: object, k: string | number, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+const put = (o: object, k: string | number, v: unknown) =>
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 
 /** Apply `edits` to a deep copy of `value` (edits of the root replace or wrap the whole value). */
 export function applyJsonEdits(value: unknown, edits: readonly JsonEdit[]): unknown {

@@ -87,7 +87,8 @@ export async function runCli(argv: string[], isTty: boolean, timeoutMs: number, 
   const o: Outcome = { out: '', err: '', raw: '', ms: 0, unhandled: [] };
   current = o;
   const { stdout, stderr } = process;
-  const w0 = stdout.write, w1 = stderr.write;
+  const w0 = stdout.write,
+    w1 = stderr.write;
   const grab = (chunk: unknown, enc?: unknown, cb?: unknown) => {
     o.raw += typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString();
     const done = typeof enc === 'function' ? enc : cb;
@@ -140,16 +141,31 @@ export function judge(c: FuzzCase, argv: string[], dir: string, o: Outcome, time
   const named =
     /^error: .*'[^']*'/m.test(msg) || // commander's usage errors quote the option, argument or command
     msg.includes(dir) ||
-    argv.slice(1).some((a) => (a.length >= 2 && /\D/.test(a) && msg.includes(a)) || [` ${a}:`, `"${a}"`, `'${a}'`].some((q) => msg.includes(q)));
+    argv
+      .slice(1)
+      .some((a) => (a.length >= 2 && /\D/.test(a) && msg.includes(a)) || [` ${a}:`, `"${a}"`, `'${a}'`].some((q) => msg.includes(q)));
   if (!named) return { problem: `exit 2 names neither a file nor an argument: ${o.err.trim() || o.out.trim() || '(no message)'}` };
-  if (c.target !== 'argv' && msg.includes(dir) && !/(^|\s)--?[a-z]|command line/.test(msg) && !new RegExp(`${escape(dir)}[^\\s:]*:\\d+:\\d+`).test(msg)) return { vague: template(msg, dir) };
+  if (
+    c.target !== 'argv' &&
+    msg.includes(dir) &&
+    !/(^|\s)--?[a-z]|command line/.test(msg) &&
+    !new RegExp(`${escape(dir)}[^\\s:]*:\\d+:\\d+`).test(msg)
+  )
+    return { vague: template(msg, dir) };
   return {};
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** A message with its variable parts blanked, to count vague messages by kind. */
 const template = (msg: string, dir: string) =>
-  (msg.split(/[\r\n]/).find((l) => l.includes(dir)) ?? '').replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').trim().split(dir).join('<dir>').replace(/"[^"]*"/g, '"…"').replace(/\d+/g, 'N').slice(0, 200);
+  (msg.split(/[\r\n]/).find((l) => l.includes(dir)) ?? '')
+    .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+    .trim()
+    .split(dir)
+    .join('<dir>')
+    .replace(/"[^"]*"/g, '"…"')
+    .replace(/\d+/g, 'N')
+    .slice(0, 200);
 
 function walk(dir: string): string[] {
   try {
@@ -169,7 +185,8 @@ export function materialize(c: FuzzCase, dir: string): void {
 }
 
 /** `@` → the folder, `@/x` → a path inside it. */
-export const resolveArgv = (argv: readonly string[], dir: string): string[] => argv.map((a) => (a === '@' ? dir : a.startsWith('@/') ? join(dir, a.slice(2)) : a));
+export const resolveArgv = (argv: readonly string[], dir: string): string[] =>
+  argv.map((a) => (a === '@' ? dir : a.startsWith('@/') ? join(dir, a.slice(2)) : a));
 
 let root: string | undefined;
 /** The parent folder of every case folder of this process. */
@@ -196,7 +213,8 @@ export async function runCase(c: FuzzCase, timeoutMs = 10_000, onStart?: (c: Fuz
       const again = resolveArgv(['replay', c.replayOutput], dir);
       const o2 = await runCli(again, false, timeoutMs, dir);
       const j = judge({ ...c, target: 'trace' }, again, dir, o2, timeoutMs);
-      if (j.problem || o2.code !== 0) v = { ...v, problem: `the imported trace does not replay (exit ${o2.code}): ${j.problem ?? o2.err.trim()}` };
+      if (j.problem || o2.code !== 0)
+        v = { ...v, problem: `the imported trace does not replay (exit ${o2.code}): ${j.problem ?? o2.err.trim()}` };
     }
     const known = v.problem ? KNOWN.find((k) => k.test(v.problem!, argv)) : undefined;
     if (known) v = { ...v, problem: undefined, known: known.id };
@@ -294,7 +312,15 @@ export async function campaign(target: TargetName, o: CampaignOptions): Promise<
     const c = d.counterexample[0];
     const v = await runCase(c, timeoutMs);
     const problem = v.problem ?? String((d.errorInstance as Error)?.message ?? d.errorInstance);
-    const f: Failure = { target, problem, case: c, stderr: v.outcome.err, seed: d.seed, path: d.counterexamplePath ?? '', shrinks: d.numShrinks };
+    const f: Failure = {
+      target,
+      problem,
+      case: c,
+      stderr: v.outcome.err,
+      seed: d.seed,
+      path: d.counterexamplePath ?? '',
+      shrinks: d.numShrinks,
+    };
     if (!seen.has(signature(problem))) {
       seen.add(signature(problem));
       if (o.reproDir) f.repro = writeRepro(f, join(o.reproDir, `${target}-${r.failures.length + 1}`));
@@ -317,8 +343,19 @@ export function writeRepro(f: Failure, dir: string): string {
   const argv = f.case.argv.map((a) => (a === '@' ? '.' : a.startsWith('@/') ? a.slice(2) : a));
   const bin = join(dirname(new URL(import.meta.url).pathname), '../../bin/asid-replay.js');
   const sh = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-  writeFileSync(join(dir, 'argv.json'), JSON.stringify({ argv, isTty: f.case.isTty ?? false, replayOutput: f.case.replayOutput, problem: f.problem, seed: f.seed, path: f.path }, null, 2) + '\n');
-  writeFileSync(join(dir, 'repro.sh'), `#!/bin/sh\n# ${f.problem.split('\n')[0]}\ncd "$(dirname "$0")" && ASID_REPLAY_DEBUG=1 node ${sh(bin)} ${argv.map(sh).join(' ')}\n`, { mode: 0o755 });
+  writeFileSync(
+    join(dir, 'argv.json'),
+    JSON.stringify(
+      { argv, isTty: f.case.isTty ?? false, replayOutput: f.case.replayOutput, problem: f.problem, seed: f.seed, path: f.path },
+      null,
+      2,
+    ) + '\n',
+  );
+  writeFileSync(
+    join(dir, 'repro.sh'),
+    `#!/bin/sh\n# ${f.problem.split('\n')[0]}\ncd "$(dirname "$0")" && ASID_REPLAY_DEBUG=1 node ${sh(bin)} ${argv.map(sh).join(' ')}\n`,
+    { mode: 0o755 },
+  );
   return dir;
 }
 

@@ -65,7 +65,10 @@ function walk(dir: string): string[] {
 }
 
 /** Every shipped trace (first 500 lines), sorted by path. */
-const CSV_SEEDS = walk('traces').filter((p) => p.endsWith('.csv')).sort().map((p) => head(read(p), 500));
+const CSV_SEEDS = walk('traces')
+  .filter((p) => p.endsWith('.csv'))
+  .sort()
+  .map((p) => head(read(p), 500));
 
 /** Shipped traces under 64 KiB with their expectations (the `check` corpus seeds), smallest first. */
 const CHECK_SEEDS = walk('traces')
@@ -83,7 +86,10 @@ const FTRACE_SEEDS = [
 ].map((p) => head(read(p), 1500));
 
 /** The part of each systrace HTML file before its trace data (cut to 4 KiB at a line end). */
-const HTML_HEADS = [`${REC}catapult-android-tegra3-systrace/android_systrace.html`, `${REC}trappy-android-msm8998-systrace/trace_surfaceflinger.html`].map((p) => {
+const HTML_HEADS = [
+  `${REC}catapult-android-tegra3-systrace/android_systrace.html`,
+  `${REC}trappy-android-msm8998-systrace/trace_surfaceflinger.html`,
+].map((p) => {
   const s = read(p);
   const end = Math.min(s.search(/<script class="trace-data"|var linuxPerfData/), 4096);
   return s.slice(0, s.lastIndexOf('\n', end) + 1);
@@ -106,7 +112,8 @@ function window(text: string, start: number, len: number): string {
 // Shared pieces.
 
 /** Mostly-valid values with a junk alternative (weight 9 : 1). */
-const mostly = <T>(valid: fc.Arbitrary<T>, junk: fc.Arbitrary<unknown> = junkJson) => fc.oneof({ weight: 9, arbitrary: valid as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: junk });
+const mostly = <T>(valid: fc.Arbitrary<T>, junk: fc.Arbitrary<unknown> = junkJson) =>
+  fc.oneof({ weight: 9, arbitrary: valid as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: junk });
 
 /** An integer option value: small, at the documented edges, or any cell token. */
 const intish = fc.oneof(
@@ -116,8 +123,24 @@ const intish = fc.oneof(
 
 /** `--kernel` / `"kernel"` values: every era's first and last version, spellings, and versions outside every era. */
 const kernelArb = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom(...ERAS.flatMap((e) => [e.from, e.to ?? [7, 0]].map(([a, b]) => `${a}.${b}`)), RFC_BTM_2023.id, DEFAULT_KERNEL, '6.12.3', 'v6.1', '6.1-rc3') },
-  { weight: 1, arbitrary: fc.oneof(fc.constantFrom('4.18', '3.0', '99.99', '6', '6.1.2.3', 'v', 'rfc', ' 6.1 ', '06.01', '6.99999999999999999999'), cellToken) },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(
+      ...ERAS.flatMap((e) => [e.from, e.to ?? [7, 0]].map(([a, b]) => `${a}.${b}`)),
+      RFC_BTM_2023.id,
+      DEFAULT_KERNEL,
+      '6.12.3',
+      'v6.1',
+      '6.1-rc3',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(
+      fc.constantFrom('4.18', '3.0', '99.99', '6', '6.1.2.3', 'v', 'rfc', ' 6.1 ', '06.01', '6.99999999999999999999'),
+      cellToken,
+    ),
+  },
 );
 
 /** A comma-separated list drawn from `items`, sometimes with a junk element or empty parts. */
@@ -147,7 +170,13 @@ export const systemArb: fc.Arbitrary<unknown> = fc
         smmus: mostly(
           fc.array(
             fc.record(
-              { name: mostly(fc.constantFrom('smmu0', 'smmu1')), asidBits: mostly(fc.constantFrom(8, 16)), btm: mostly(fc.boolean()), ssidBits: mostly(fc.nat(20)), rangeInvalidation: mostly(fc.boolean()) },
+              {
+                name: mostly(fc.constantFrom('smmu0', 'smmu1')),
+                asidBits: mostly(fc.constantFrom(8, 16)),
+                btm: mostly(fc.boolean()),
+                ssidBits: mostly(fc.nat(20)),
+                rangeInvalidation: mostly(fc.boolean()),
+              },
               { requiredKeys: ['name'] },
             ),
             { maxLength: 2 },
@@ -156,7 +185,13 @@ export const systemArb: fc.Arbitrary<unknown> = fc
         devices: mostly(
           fc.array(
             fc.record(
-              { name: mostly(fc.constantFrom('devA', 'devB', 'gpu')), smmu: mostly(fc.constantFrom('smmu0', 'smmu1')), pasidBits: mostly(fc.nat(20)), streamIds: mostly(fc.array(fc.nat(4), { maxLength: 2 })), ats: mostly(fc.boolean()) },
+              {
+                name: mostly(fc.constantFrom('devA', 'devB', 'gpu')),
+                smmu: mostly(fc.constantFrom('smmu0', 'smmu1')),
+                pasidBits: mostly(fc.nat(20)),
+                streamIds: mostly(fc.array(fc.nat(4), { maxLength: 2 })),
+                ats: mostly(fc.boolean()),
+              },
               { requiredKeys: ['name', 'smmu'] },
             ),
             { maxLength: 3 },
@@ -174,7 +209,16 @@ const systemLineArb = fc.oneof(
   { weight: 4, arbitrary: fc.record({ how: fc.constant('keep' as const) }) },
   { weight: 2, arbitrary: fc.record({ how: fc.constant('replace' as const), sys: systemArb }) },
   { weight: 2, arbitrary: fc.record({ how: fc.constant('edit' as const), edits: fc.array(jsonEditArb, { minLength: 1, maxLength: 3 }) }) },
-  { weight: 1, arbitrary: fc.record({ how: fc.constant('raw' as const), text: fc.oneof(cellToken, fc.constantFrom('{', '{"cpus":2,}', '{"cpus":2}}', 'null', '[]', '1', '"x"', '{"cpus":1e400}', "{'cpus':2}")) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      how: fc.constant('raw' as const),
+      text: fc.oneof(
+        cellToken,
+        fc.constantFrom('{', '{"cpus":2,}', '{"cpus":2}}', 'null', '[]', '1', '"x"', '{"cpus":1e400}', "{'cpus':2}"),
+      ),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ how: fc.constant('second' as const), sys: systemArb }) },
   { weight: 1, arbitrary: fc.record({ how: fc.constant('drop' as const) }) },
 );
@@ -198,7 +242,12 @@ function withSystemLine(text: string, s: SystemLine): string {
       // keep {}
     }
   }
-  const json = s.how === 'replace' || s.how === 'second' ? stringifyJson(s.sys) : s.how === 'edit' ? stringifyJson(applyJsonEdits(old, s.edits)) : s.text;
+  const json =
+    s.how === 'replace' || s.how === 'second'
+      ? stringifyJson(s.sys)
+      : s.how === 'edit'
+        ? stringifyJson(applyJsonEdits(old, s.edits))
+        : s.text;
   const line = `# system: ${json}`;
   if (s.how === 'second' || i < 0) {
     i = Math.max(0, i + 1);
@@ -219,8 +268,14 @@ const CELL_VALUES: Record<Exclude<Column, 'event' | 'time'>, fc.Arbitrary<string
   device: fc.constantFrom('devA', 'devB', 'gpu'),
   domain: fc.constantFrom('D1', 'D2'),
   pasid: fc.nat(3).map(String),
-  va: fc.oneof(fc.nat(16).map((k) => `0x${(0x1000 * k).toString(16)}`), fc.constantFrom('0x400000', '0xfffffffff000', '0x1fffffffffffff')),
-  size: fc.oneof(fc.integer({ min: 1, max: 4 }).map((k) => `0x${(0x1000 * k).toString(16)}`), fc.constantFrom('0x1', '0x201000', '0x10000000000', '0x1fffffffffffff')),
+  va: fc.oneof(
+    fc.nat(16).map((k) => `0x${(0x1000 * k).toString(16)}`),
+    fc.constantFrom('0x400000', '0xfffffffff000', '0x1fffffffffffff'),
+  ),
+  size: fc.oneof(
+    fc.integer({ min: 1, max: 4 }).map((k) => `0x${(0x1000 * k).toString(16)}`),
+    fc.constantFrom('0x1', '0x201000', '0x10000000000', '0x1fffffffffffff'),
+  ),
   prot: fc.constantFrom('r', 'w', 'rw'),
   op: fc.constantFrom('b1', 'b2'),
 };
@@ -229,7 +284,14 @@ const CELL_VALUES: Record<Exclude<Column, 'event' | 'time'>, fc.Arbitrary<string
 const rowArb = fc.record({
   kind: fc.oneof({ weight: 19, arbitrary: fc.constantFrom(...EVENT_KINDS) as fc.Arbitrary<string> }, { weight: 1, arbitrary: cellToken }),
   dt: fc.oneof({ weight: 9, arbitrary: fc.nat(1000) }, { weight: 1, arbitrary: fc.constantFrom(-1, 2 ** 53) }),
-  cells: fc.record(Object.fromEntries(Object.entries(CELL_VALUES).map(([c, a]) => [c, fc.tuple(fc.nat(99), fc.oneof({ weight: 9, arbitrary: a }, { weight: 1, arbitrary: cellToken }))])) as Record<string, fc.Arbitrary<[number, string]>>),
+  cells: fc.record(
+    Object.fromEntries(
+      Object.entries(CELL_VALUES).map(([c, a]) => [
+        c,
+        fc.tuple(fc.nat(99), fc.oneof({ weight: 9, arbitrary: a }, { weight: 1, arbitrary: cellToken })),
+      ]),
+    ) as Record<string, fc.Arbitrary<[number, string]>>,
+  ),
 });
 
 /** A small trace built from rows: optional system line, a shuffled header, times that mostly increase. */
@@ -256,7 +318,11 @@ const generatedTraceArb = fc
       return row;
     });
     const header = order.filter((c) => used.has(c));
-    const lines = [...(system === null ? [] : [`# system: ${stringifyJson(system)}`]), header.join(','), ...cells.map((r) => header.map((c) => r[c] ?? '').join(','))];
+    const lines = [
+      ...(system === null ? [] : [`# system: ${stringifyJson(system)}`]),
+      header.join(','),
+      ...cells.map((r) => header.map((c) => r[c] ?? '').join(',')),
+    ];
     return lines.join('\n') + '\n';
   });
 
@@ -266,7 +332,14 @@ const generatedTraceArb = fc
  * random rows, which fail at their first impossible event, do not.
  */
 const profileTraceArb = fc
-  .record({ profile: fc.constantFrom(...PROFILE_NAMES), seed: fc.nat(1000), events: fc.integer({ min: 1, max: 400 }), cpus: fc.integer({ min: 1, max: 8 }), asidBits: fc.constantFrom(3, 4, 5, 8, 16), kpti: fc.boolean() })
+  .record({
+    profile: fc.constantFrom(...PROFILE_NAMES),
+    seed: fc.nat(1000),
+    events: fc.integer({ min: 1, max: 400 }),
+    cpus: fc.integer({ min: 1, max: 8 }),
+    asidBits: fc.constantFrom(3, 4, 5, 8, 16),
+    kpti: fc.boolean(),
+  })
   .map((o) => {
     const p = PROFILES[o.profile]!;
     const rows: string[] = [];
@@ -284,34 +357,68 @@ const profileTraceArb = fc
 
 /** A trace row as text, for inserted lines. */
 const rowLineArb = fc.oneof(
-  fc.tuple(fc.constantFrom(...EVENT_KINDS), fc.array(fc.oneof(fc.constantFrom('', '', '1', 'P', '0x1000', 'devA', 'D1', 'rw', 'b1'), cellToken), { maxLength: 11 })).map(([k, cs]) => [k, ...cs].join(',')),
+  fc
+    .tuple(
+      fc.constantFrom(...EVENT_KINDS),
+      fc.array(fc.oneof(fc.constantFrom('', '', '1', 'P', '0x1000', 'devA', 'D1', 'rw', 'b1'), cellToken), { maxLength: 11 }),
+    )
+    .map(([k, cs]) => [k, ...cs].join(',')),
   fc.constantFrom('# a comment', '#', 'event,cpu,task', ...COLUMNS),
 );
 
 /** Flags of `replay` (system overrides, output, --fail-on), mostly valid; `--parse-threads` (workers, slow) is rare. */
 const replayFlagArb: fc.Arbitrary<string[]> = fc.oneof(
-  { weight: 20, arbitrary: fc.tuple(fc.constantFrom('--cpus', '--asid-bits', '--max-pinned', '--max-violations'), intish).map((x) => [...x]) },
-  { weight: 10, arbitrary: fc.constantFrom<string[]>(['--kpti'], ['--no-kpti'], ['--what-if'], ['--multi-smmu-domains'], ['--unmap-kernel-at-el0'], ['--no-unmap-kernel-at-el0'], ['--json']) },
+  {
+    weight: 20,
+    arbitrary: fc.tuple(fc.constantFrom('--cpus', '--asid-bits', '--max-pinned', '--max-violations'), intish).map((x) => [...x]),
+  },
+  {
+    weight: 10,
+    arbitrary: fc.constantFrom<string[]>(
+      ['--kpti'],
+      ['--no-kpti'],
+      ['--what-if'],
+      ['--multi-smmu-domains'],
+      ['--unmap-kernel-at-el0'],
+      ['--no-unmap-kernel-at-el0'],
+      ['--json'],
+    ),
+  },
   { weight: 8, arbitrary: fc.tuple(fc.constant('--kernel'), kernelArb).map((x) => [...x]) },
   { weight: 6, arbitrary: fc.integer({ min: 2, max: 6 }).map((b) => ['--what-if', '--asid-bits', String(b)]) },
-  { weight: 6, arbitrary: fc.tuple(fc.constant('--allocator'), fc.oneof(fc.constantFrom(...ALLOCATOR_VARIANTS), cellToken)).map((x) => [...x]) },
+  {
+    weight: 6,
+    arbitrary: fc.tuple(fc.constant('--allocator'), fc.oneof(fc.constantFrom(...ALLOCATOR_VARIANTS), cellToken)).map((x) => [...x]),
+  },
   { weight: 6, arbitrary: fc.tuple(fc.constant('--driver'), fc.oneof(fc.constantFrom(...DRIVER_DESIGNS), cellToken)).map((x) => [...x]) },
-  { weight: 3, arbitrary: fc.tuple(fc.constant('--pasid-allocator'), fc.oneof(fc.constantFrom('lowest', 'cyclic'), cellToken)).map((x) => [...x]) },
+  {
+    weight: 3,
+    arbitrary: fc.tuple(fc.constant('--pasid-allocator'), fc.oneof(fc.constantFrom('lowest', 'cyclic'), cellToken)).map((x) => [...x]),
+  },
   { weight: 6, arbitrary: fc.tuple(fc.constant('--fault'), list(FAULTS)).map((x) => [...x]) },
   { weight: 6, arbitrary: fc.tuple(fc.constant('--fail-on'), list(FAIL_ON_KINDS)).map((x) => [...x]) },
 );
 
 /** `--parse-threads` (worker threads: the parallel reader; slow to start, so rare). */
-const parseThreadsArb = fc.oneof({ weight: 199, arbitrary: fc.constant([] as string[]) }, { weight: 1, arbitrary: fc.constantFrom<string[]>(['--parse-threads', '1'], ['--parse-threads', '2']) });
+const parseThreadsArb = fc.oneof(
+  { weight: 199, arbitrary: fc.constant([] as string[]) },
+  { weight: 1, arbitrary: fc.constantFrom<string[]>(['--parse-threads', '1'], ['--parse-threads', '2']) },
+);
 
 /** Mostly a few edits; sometimes none. */
-const editsArb = (line: fc.Arbitrary<string>) => fc.oneof({ weight: 1, arbitrary: fc.constant([] as Edit[]) }, { weight: 4, arbitrary: fc.array(editArb(line), { minLength: 1, maxLength: 6 }) });
+const editsArb = (line: fc.Arbitrary<string>) =>
+  fc.oneof(
+    { weight: 1, arbitrary: fc.constant([] as Edit[]) },
+    { weight: 4, arbitrary: fc.array(editArb(line), { minLength: 1, maxLength: 6 }) },
+  );
 
 /** Target `trace`: a shipped or generated trace, its system line changed, mutated, replayed with random flags. */
 export const traceCase: fc.Arbitrary<FuzzCase> = fc
   .record({
     text: fc.oneof(
-      fc.record({ seed: fc.nat(), start: fc.oneof(fc.constant(0), fc.nat()), len: fc.nat(300) }).map(({ seed, start, len }) => window(pick(CSV_SEEDS, seed), start, len)),
+      fc
+        .record({ seed: fc.nat(), start: fc.oneof(fc.constant(0), fc.nat()), len: fc.nat(300) })
+        .map(({ seed, start, len }) => window(pick(CSV_SEEDS, seed), start, len)),
       generatedTraceArb,
       profileTraceArb,
     ),
@@ -351,30 +458,64 @@ const switchBodyArb = fc
 /** A synthetic ftrace event line; `dt` advances the clock (or `time` is a raw token). */
 const ftraceEventArb = fc.record({
   comm: fc.oneof(fc.constantFrom('sh', 'app', '<idle>', '<...>', 'kworker/u12:1', 'my-app', 'a b', 'sugov:4', 'swapper/0'), cellToken),
-  pid: fc.oneof({ weight: 8, arbitrary: fc.nat(6).map(String) }, { weight: 1, arbitrary: fc.constantFrom('1642', '99999999999999999999', '-1') }),
+  pid: fc.oneof(
+    { weight: 8, arbitrary: fc.nat(6).map(String) },
+    { weight: 1, arbitrary: fc.constantFrom('1642', '99999999999999999999', '-1') },
+  ),
   tgid: fc.option(fc.constantFrom('( 1)', '(  2)', '(-----)', '(3)', '( 99999999999999999999)', '()'), { freq: 3 }),
-  cpu: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('000', '001', '2', '003') }, { weight: 1, arbitrary: fc.constantFrom('4095', '4096', '99999', '99999999999999999999', '-1', '') }),
+  cpu: fc.oneof(
+    { weight: 8, arbitrary: fc.constantFrom('000', '001', '2', '003') },
+    { weight: 1, arbitrary: fc.constantFrom('4095', '4096', '99999', '99999999999999999999', '-1', '') },
+  ),
   flags: fc.option(fc.constantFrom('d..3', '...2', 'dNh.', 'd..4.', '....', 'zzzz'), { freq: 2 }),
   dt: fc.nat(2000),
-  time: fc.option(fc.oneof(fc.constantFrom('0.0', '1.5', '99999999999999999999999.000001', '76.2115130000001', '1e3.5', '.5'), cellToken), { freq: 10 }),
-  event: fc.oneof({ weight: 6, arbitrary: fc.constant('sched_switch') }, { weight: 2, arbitrary: fc.constantFrom('sched_wakeup', 'bprint', 'print', 'tracing_mark_write', 'cpu_idle', '__proto__', 'constructor') }, { weight: 1, arbitrary: cellToken }),
+  time: fc.option(fc.oneof(fc.constantFrom('0.0', '1.5', '99999999999999999999999.000001', '76.2115130000001', '1e3.5', '.5'), cellToken), {
+    freq: 10,
+  }),
+  event: fc.oneof(
+    { weight: 6, arbitrary: fc.constant('sched_switch') },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom('sched_wakeup', 'bprint', 'print', 'tracing_mark_write', 'cpu_idle', '__proto__', 'constructor'),
+    },
+    { weight: 1, arbitrary: cellToken },
+  ),
   body: fc.oneof({ weight: 6, arbitrary: switchBodyArb }, { weight: 1, arbitrary: cellToken }),
 });
 
 /** Header lines of ftrace, trace-cmd and atrace output (CPU counts, comments). */
 const ftraceHeaderArb = fc.array(
-  fc.oneof(fc.constantFrom('# tracer: nop', '#', 'version = 6', 'cpus=4', 'cpus=0', 'cpus=4097', 'cpus=99999999999999999999', '# entries-in-buffer/entries-written: 1/1   #P:2', '#P:99999999999999999999', 'CPU 3 is empty', 'TRACE:'), cellToken),
+  fc.oneof(
+    fc.constantFrom(
+      '# tracer: nop',
+      '#',
+      'version = 6',
+      'cpus=4',
+      'cpus=0',
+      'cpus=4097',
+      'cpus=99999999999999999999',
+      '# entries-in-buffer/entries-written: 1/1   #P:2',
+      '#P:99999999999999999999',
+      'CPU 3 is empty',
+      'TRACE:',
+    ),
+    cellToken,
+  ),
   { maxLength: 4 },
 );
 
 /** ftrace text: an excerpt of a recording (kept from its start, or a window) or synthetic lines. */
 const ftraceTextArb = fc.oneof(
-  fc.record({ seed: fc.nat(), start: fc.oneof(fc.constant(0), fc.nat()), len: fc.integer({ min: 1, max: 300 }), keepHeader: fc.boolean() }).map(({ seed, start, len, keepHeader }) => {
-    const lines = pick(FTRACE_SEEDS, seed).split('\n');
-    const h = lines.findIndex((l) => /\[\d+\]/.test(l));
-    const s = start % lines.length;
-    return [...(keepHeader ? lines.slice(0, Math.max(0, h)) : []), ...lines.slice(Math.max(s, keepHeader ? h : 0), s + len)].join('\n') + '\n';
-  }),
+  fc
+    .record({ seed: fc.nat(), start: fc.oneof(fc.constant(0), fc.nat()), len: fc.integer({ min: 1, max: 300 }), keepHeader: fc.boolean() })
+    .map(({ seed, start, len, keepHeader }) => {
+      const lines = pick(FTRACE_SEEDS, seed).split('\n');
+      const h = lines.findIndex((l) => /\[\d+\]/.test(l));
+      const s = start % lines.length;
+      return (
+        [...(keepHeader ? lines.slice(0, Math.max(0, h)) : []), ...lines.slice(Math.max(s, keepHeader ? h : 0), s + len)].join('\n') + '\n'
+      );
+    }),
   fc.tuple(ftraceHeaderArb, fc.array(ftraceEventArb, { maxLength: 40 }), fc.constantFrom('  ', '')).map(([hdr, evs, pad]) => {
     let t = 100_000_000;
     const lines = evs.map((e) => {
@@ -387,20 +528,29 @@ const ftraceTextArb = fc.oneof(
 );
 
 /** A systrace HTML page: a real head, then the ftrace text in one layout (or none), then the end. */
-const systraceArb = fc.record({ head: fc.nat(), layout: fc.constantFrom('trace-data', 'json-then-trace-data', 'linuxPerfData', 'compressed', 'unterminated', 'none'), text: ftraceTextArb }).map(({ head, layout, text }) => {
-  const top = pick(HTML_HEADS, head);
-  const block = (body: string, end = '  </script>\n') => `  <script class="trace-data" type="application/text">\n${body}${end}`;
-  const perf = `  var linuxPerfData = "\\\n${text.split('\n').map((l) => `${l.replace(/(["\\])/g, '\\$1')}\\n\\`).join('\n')}\n";\n`;
-  const body = {
-    'trace-data': block(text),
-    'json-then-trace-data': block('{"traceEvents": []}\n') + block(text),
-    linuxPerfData: perf,
-    compressed: block('eJzt' + 'QUJD'.repeat(80) + '\n'),
-    unterminated: block(text, ''),
-    none: '<p>no trace</p>\n',
-  }[layout];
-  return `${top}${body}<!-- END TRACE -->\n</body>\n</html>\n`;
-});
+const systraceArb = fc
+  .record({
+    head: fc.nat(),
+    layout: fc.constantFrom('trace-data', 'json-then-trace-data', 'linuxPerfData', 'compressed', 'unterminated', 'none'),
+    text: ftraceTextArb,
+  })
+  .map(({ head, layout, text }) => {
+    const top = pick(HTML_HEADS, head);
+    const block = (body: string, end = '  </script>\n') => `  <script class="trace-data" type="application/text">\n${body}${end}`;
+    const perf = `  var linuxPerfData = "\\\n${text
+      .split('\n')
+      .map((l) => `${l.replace(/(["\\])/g, '\\$1')}\\n\\`)
+      .join('\n')}\n";\n`;
+    const body = {
+      'trace-data': block(text),
+      'json-then-trace-data': block('{"traceEvents": []}\n') + block(text),
+      linuxPerfData: perf,
+      compressed: block('eJzt' + 'QUJD'.repeat(80) + '\n'),
+      unterminated: block(text, ''),
+      none: '<p>no trace</p>\n',
+    }[layout];
+    return `${top}${body}<!-- END TRACE -->\n</body>\n</html>\n`;
+  });
 
 /** An ftrace line as text, for inserted lines. */
 const ftraceLineArb = ftraceTextArb.map((t) => t.split('\n')[0] ?? '');
@@ -409,15 +559,29 @@ const ftraceLineArb = ftraceTextArb.map((t) => t.split('\n')[0] ?? '');
 export const importCase: fc.Arbitrary<FuzzCase> = fc
   .record({
     html: fc.boolean(),
-    kind: fc.oneof({ weight: 9, arbitrary: fc.constant('match') }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom(...IMPORT_KINDS), cellToken) }),
+    kind: fc.oneof(
+      { weight: 9, arbitrary: fc.constant('match') },
+      { weight: 1, arbitrary: fc.oneof(fc.constantFrom(...IMPORT_KINDS), cellToken) },
+    ),
     text: ftraceTextArb,
     page: systraceArb,
     edits: editsArb(ftraceLineArb),
-    output: fc.oneof({ weight: 12, arbitrary: fc.constant('@/out.csv') }, { weight: 1, arbitrary: fc.constantFrom('@/nodir/out.csv', '@', '@/rec', '-', '') }),
+    output: fc.oneof(
+      { weight: 12, arbitrary: fc.constant('@/out.csv') },
+      { weight: 1, arbitrary: fc.constantFrom('@/nodir/out.csv', '@', '@/rec', '-', '') },
+    ),
     flags: fc.array(
       fc.oneof(
         fc.tuple(fc.constantFrom('--cpus', '--overlay-dma', '--overlay-unmap-every'), intish).map((x) => [...x]),
-        fc.tuple(fc.constant('--overlay'), fc.oneof(fc.constantFrom('top:1', 'top:2', 'top:0', 'top:99999999999999999999', 'p1', 'p2,p3', 'p1,,p1', ',', 'top:', 'top:-1'), cellToken)).map((x) => [...x]),
+        fc
+          .tuple(
+            fc.constant('--overlay'),
+            fc.oneof(
+              fc.constantFrom('top:1', 'top:2', 'top:0', 'top:99999999999999999999', 'p1', 'p2,p3', 'p1,,p1', ',', 'top:', 'top:-1'),
+              cellToken,
+            ),
+          )
+          .map((x) => [...x]),
         fc.constantFrom<string[]>(['--json'], ['--overlay-btm'], ['--overlay-ats']),
       ),
       { maxLength: 3 },
@@ -439,18 +603,45 @@ export const importCase: fc.Arbitrary<FuzzCase> = fc
 /** Flags of `check`; `--jobs` above 1 (worker threads, slow) is rare. */
 const checkFlagArb: fc.Arbitrary<string[]> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom<string[]>(['--update'], ['--ci'], ['--allow-empty'], ['--json'], ['--json']) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom('--filter', '-f'), fc.oneof(fc.constantFrom('t', 'T\\.CSV', '(', '[', '.*', 'nomatch', 'c/'), cellToken)).map((x) => [...x]) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom('--filter', '-f'), fc.oneof(fc.constantFrom('t', 'T\\.CSV', '(', '[', '.*', 'nomatch', 'c/'), cellToken))
+      .map((x) => [...x]),
+  },
   { weight: 2, arbitrary: fc.tuple(fc.constant('--fail-on'), list(FAIL_ON_KINDS)).map((x) => [...x]) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom('--jobs', '-j'), fc.oneof({ weight: 12, arbitrary: fc.constant('1') }, { weight: 1, arbitrary: fc.constantFrom('2', '0', '257', 'x', '-1') })).map((x) => [...x]) },
-  { weight: 2, arbitrary: fc.tuple(fc.constant('--shard'), fc.oneof(fc.constantFrom('1/1', '1/2', '2/2', '0/1', '3/2', '1/0', 'a/b', '1/99999999999999999999', '1/2/3', ' 1/2'), cellToken)).map((x) => [...x]) },
-  { weight: 1, arbitrary: fc.tuple(fc.constant('--junit'), fc.constantFrom('@/j.xml', '@/nodir/j.xml', '@', '@/c', '@/c/t.csv')).map((x) => [...x]) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('--jobs', '-j'),
+        fc.oneof({ weight: 12, arbitrary: fc.constant('1') }, { weight: 1, arbitrary: fc.constantFrom('2', '0', '257', 'x', '-1') }),
+      )
+      .map((x) => [...x]),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(
+        fc.constant('--shard'),
+        fc.oneof(fc.constantFrom('1/1', '1/2', '2/2', '0/1', '3/2', '1/0', 'a/b', '1/99999999999999999999', '1/2/3', ' 1/2'), cellToken),
+      )
+      .map((x) => [...x]),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.constant('--junit'), fc.constantFrom('@/j.xml', '@/nodir/j.xml', '@', '@/c', '@/c/t.csv')).map((x) => [...x]),
+  },
 );
 
 /** How the stored expectation is changed. */
 const expectationArb = fc.oneof(
   { weight: 1, arbitrary: fc.record({ how: fc.constant('keep' as const) }) },
   { weight: 4, arbitrary: fc.record({ how: fc.constant('json' as const), edits: fc.array(jsonEditArb, { minLength: 1, maxLength: 4 }) }) },
-  { weight: 2, arbitrary: fc.record({ how: fc.constant('text' as const), edits: fc.array(editArb(cellToken), { minLength: 1, maxLength: 4 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ how: fc.constant('text' as const), edits: fc.array(editArb(cellToken), { minLength: 1, maxLength: 4 }) }),
+  },
   { weight: 1, arbitrary: fc.record({ how: fc.constantFrom('missing' as const, 'folder' as const, 'empty' as const) }) },
 );
 
@@ -458,7 +649,10 @@ const expectationArb = fc.oneof(
 export const checkCase: fc.Arbitrary<FuzzCase> = fc
   .record({
     seed: fc.nat(),
-    traceEdits: fc.oneof({ weight: 3, arbitrary: fc.constant([] as Edit[]) }, { weight: 1, arbitrary: fc.array(editArb(rowLineArb), { minLength: 1, maxLength: 3 }) }),
+    traceEdits: fc.oneof(
+      { weight: 3, arbitrary: fc.constant([] as Edit[]) },
+      { weight: 1, arbitrary: fc.array(editArb(rowLineArb), { minLength: 1, maxLength: 3 }) },
+    ),
     expected: expectationArb,
     extras: fc.subarray(['obsolete', 'upper', 'second', 'nested', 'emptycsv', 'dircsv'] as const),
     paths: fc.constantFrom(['@/c'], ['@/c/t.csv'], ['@/c', '@/c/t.csv'], ['@/missing'], ['@']),
@@ -490,11 +684,59 @@ export const checkCase: fc.Arbitrary<FuzzCase> = fc
 // argv: the command line itself.
 
 const OPTIONS = [
-  '--cpus', '--asid-bits', '--kpti', '--no-kpti', '--allocator', '--max-pinned', '--what-if', '--driver', '--pasid-allocator', '--fault',
-  '--multi-smmu-domains', '--kernel', '--unmap-kernel-at-el0', '--no-unmap-kernel-at-el0', '--json', '--fail-on', '--max-violations', '--parse-threads', '-o', '--output', '--overlay', '--overlay-dma',
-  '--overlay-unmap-every', '--overlay-btm', '--overlay-ats', '-n', '--events', '--seed', '--tasks', '--update', '--ci', '--allow-empty',
-  '-f', '--filter', '-j', '--jobs', '--shard', '--junit', '--help', '-h', '--version', '-V',
-  '--', '-', '--foo', '-x', '--cpus=4', '--json=1', '-n5', '--CPUS', '---cpus', '--no-json', '-oj',
+  '--cpus',
+  '--asid-bits',
+  '--kpti',
+  '--no-kpti',
+  '--allocator',
+  '--max-pinned',
+  '--what-if',
+  '--driver',
+  '--pasid-allocator',
+  '--fault',
+  '--multi-smmu-domains',
+  '--kernel',
+  '--unmap-kernel-at-el0',
+  '--no-unmap-kernel-at-el0',
+  '--json',
+  '--fail-on',
+  '--max-violations',
+  '--parse-threads',
+  '-o',
+  '--output',
+  '--overlay',
+  '--overlay-dma',
+  '--overlay-unmap-every',
+  '--overlay-btm',
+  '--overlay-ats',
+  '-n',
+  '--events',
+  '--seed',
+  '--tasks',
+  '--update',
+  '--ci',
+  '--allow-empty',
+  '-f',
+  '--filter',
+  '-j',
+  '--jobs',
+  '--shard',
+  '--junit',
+  '--help',
+  '-h',
+  '--version',
+  '-V',
+  '--',
+  '-',
+  '--foo',
+  '-x',
+  '--cpus=4',
+  '--json=1',
+  '-n5',
+  '--CPUS',
+  '---cpus',
+  '--no-json',
+  '-oj',
 ];
 const PATHS = ['@/t.csv', '@/missing.csv', '@', '@/empty.csv', '@/rec.txt', '@/page.html', '@/nodir/x.csv', '@/out.csv', '-'];
 
@@ -503,7 +745,10 @@ const wordArb = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...OPTIONS) },
   { weight: 4, arbitrary: intish },
   { weight: 3, arbitrary: fc.constantFrom(...PATHS) },
-  { weight: 2, arbitrary: fc.constantFrom(...IMPORT_KINDS, ...PROFILE_NAMES, ...ALLOCATOR_VARIANTS, ...DRIVER_DESIGNS, 'lowest', 'cyclic', 'top:2') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(...IMPORT_KINDS, ...PROFILE_NAMES, ...ALLOCATOR_VARIANTS, ...DRIVER_DESIGNS, 'lowest', 'cyclic', 'top:2'),
+  },
   { weight: 1, arbitrary: kernelArb },
   { weight: 1, arbitrary: list([...FAIL_ON_KINDS, ...FAULTS]) },
   { weight: 1, arbitrary: fc.constantFrom('1/2', '0/0', '2/1', 'x/y') },
@@ -520,7 +765,11 @@ function capEvents(argv: string[]): string[] {
 /** Target `argv`: a subcommand (or junk) and up to 8 words, against a folder of small valid and invalid inputs. */
 export const argvCase: fc.Arbitrary<FuzzCase> = fc
   .record({
-    sub: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('replay', 'import', 'generate', 'check') }, { weight: 1, arbitrary: fc.constantFrom('help', '', 'Replay', '--help', '-h', '--version', '-V', 'replay ') }, { weight: 1, arbitrary: cellToken }),
+    sub: fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom('replay', 'import', 'generate', 'check') },
+      { weight: 1, arbitrary: fc.constantFrom('help', '', 'Replay', '--help', '-h', '--version', '-V', 'replay ') },
+      { weight: 1, arbitrary: cellToken },
+    ),
     words: fc.array(wordArb, { maxLength: 8 }),
     isTty: fc.boolean(),
   })
@@ -538,4 +787,9 @@ export const argvCase: fc.Arbitrary<FuzzCase> = fc
   }));
 
 /** The arbitrary of each target. */
-export const TARGET_ARBS: Record<TargetName, fc.Arbitrary<FuzzCase>> = { trace: traceCase, import: importCase, check: checkCase, argv: argvCase };
+export const TARGET_ARBS: Record<TargetName, fc.Arbitrary<FuzzCase>> = {
+  trace: traceCase,
+  import: importCase,
+  check: checkCase,
+  argv: argvCase,
+};

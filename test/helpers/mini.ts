@@ -22,24 +22,54 @@ export function mini(text: string): TraceEvent[] {
     const row = i + 1;
     const n = (v: string) => Number(v);
     switch (op) {
-      case 'fork': case 'exec': out.push({ row, kind: op, task: n(a), mm: b }); break;
-      case 'exit': out.push({ row, kind: 'exit', task: n(a) }); break;
-      case 'sched': out.push({ row, kind: 'schedule', cpu: n(a), task: n(b) }); break;
-      case 'pin': case 'unpin': out.push({ row, kind: op, mm: a }); break;
-      case 'access': out.push({ row, kind: 'access', cpu: n(a), va: n(b) }); break;
-      case 'map': case 'unmap': out.push({ row, kind: op, mm: a, va: n(b), size: n(c), prot: prot(d) }); break;
-      case 'dmap': out.push({ row, kind: 'map', domain: a, va: n(b), size: n(c), prot: prot(d) }); break;
-      case 'dunmap': out.push({ row, kind: 'unmap', domain: a, va: n(b), size: n(c) }); break;
-      case 'attach': out.push({ row, kind: 'attach', device: a, domain: b }); break;
-      case 'detach': out.push({ row, kind: 'detach', device: a }); break;
+      case 'fork':
+      case 'exec':
+        out.push({ row, kind: op, task: n(a), mm: b });
+        break;
+      case 'exit':
+        out.push({ row, kind: 'exit', task: n(a) });
+        break;
+      case 'sched':
+        out.push({ row, kind: 'schedule', cpu: n(a), task: n(b) });
+        break;
+      case 'pin':
+      case 'unpin':
+        out.push({ row, kind: op, mm: a });
+        break;
+      case 'access':
+        out.push({ row, kind: 'access', cpu: n(a), va: n(b) });
+        break;
+      case 'map':
+      case 'unmap':
+        out.push({ row, kind: op, mm: a, va: n(b), size: n(c), prot: prot(d) });
+        break;
+      case 'dmap':
+        out.push({ row, kind: 'map', domain: a, va: n(b), size: n(c), prot: prot(d) });
+        break;
+      case 'dunmap':
+        out.push({ row, kind: 'unmap', domain: a, va: n(b), size: n(c) });
+        break;
+      case 'attach':
+        out.push({ row, kind: 'attach', device: a, domain: b });
+        break;
+      case 'detach':
+        out.push({ row, kind: 'detach', device: a });
+        break;
       case 'bind': // bind <dev> <mm> [pasid] [op]: a number is the PASID
         if (c !== undefined && /^(0x[0-9a-f]+|\d+)$/i.test(c)) out.push({ row, kind: 'bind', device: a, mm: b, pasid: n(c), op: d });
         else out.push({ row, kind: 'bind', device: a, mm: b, op: c });
         break;
-      case 'unbind': out.push({ row, kind: 'unbind', device: a, mm: b }); break;
-      case 'resume': out.push({ row, kind: 'resume', op: a }); break;
-      case 'dma': out.push({ row, kind: 'dma', device: a, pasid: b === '-' ? undefined : n(b), va: n(c), prot: prot(d) }); break;
-      default: throw new Error(`mini: unknown op ${op} on line ${row}`);
+      case 'unbind':
+        out.push({ row, kind: 'unbind', device: a, mm: b });
+        break;
+      case 'resume':
+        out.push({ row, kind: 'resume', op: a });
+        break;
+      case 'dma':
+        out.push({ row, kind: 'dma', device: a, pasid: b === '-' ? undefined : n(b), va: n(c), prot: prot(d) });
+        break;
+      default:
+        throw new Error(`mini: unknown op ${op} on line ${row}`);
     }
   });
   return out;

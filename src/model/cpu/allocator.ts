@@ -17,7 +17,18 @@
 import { type AllocatorVariant, type VariantTraits, VARIANT_TRAITS } from './variants.js';
 import { type PinResult, PinOutcome, Switch, type SwitchFlags, ctxAsid, ctxGen, makeCtx, packPin } from './context-id.js';
 
-export { GEN_UNIT, PinOutcome, type PinResult, Switch, type SwitchFlags, ctxAsid, ctxGen, makeCtx, pinAsid, pinOutcome } from './context-id.js';
+export {
+  GEN_UNIT,
+  PinOutcome,
+  type PinResult,
+  Switch,
+  type SwitchFlags,
+  ctxAsid,
+  ctxGen,
+  makeCtx,
+  pinAsid,
+  pinOutcome,
+} from './context-id.js';
 
 /** System parameters the allocator depends on. */
 export interface AllocatorConfig {
@@ -243,7 +254,7 @@ export function flushContext(p: AllocatorParams, s: AllocatorState): void {
 
 /**
  * `check_update_reserved_asid(asid, newasid)`: every CPU whose reservation equals `oldCtx` (full
- * ctx id, generation included) is moved to `newCtx`; no early exit. 
+ * ctx id, generation included) is moved to `newCtx`; no early exit.
  */
 export function checkUpdateReservedAsid(s: AllocatorState, oldCtx: number, newCtx: number): boolean {
   let hit = false;
@@ -374,7 +385,6 @@ export function mmContextGet(p: AllocatorParams, s: AllocatorState, mm: MmContex
   if (r !== 0 && p.cfg.kpti && p.traits.pinReturnsUserHalf) r |= 1;
   return packPin(outcome, r);
 }
-
 
 /**
  * `arm64_mm_context_put(mm)`: drop one pin; the last one clears the bit in `pinned_asid_map` (the

@@ -14,7 +14,6 @@ export const ctxGen = (ctx: number): number => Math.floor(ctx / GEN_UNIT);
 export const ctxAsid = (ctx: number): number => ctx % GEN_UNIT;
 export const makeCtx = (gen: number, asid: number): number => gen * GEN_UNIT + asid;
 
-
 /** What {@link checkAndSwitchContext} did, as bit flags (0 = the fast path). */
 export const Switch = {
   /** The slow path under `cpu_asid_lock`. */

@@ -3,7 +3,17 @@
  * arch/arm64/mm/context.c), per-CPU TTBRs and TLBs, and the invariants checked after every event.
  * The rest of the model uses only what this file exports.
  */
-export { type CpuModelState, type CpuObserver, type MmRecord, type MmState, cloneCpuModel, createCpuModel, lookupMm, mmRecord, walkMm } from './state.js';
+export {
+  type CpuModelState,
+  type CpuObserver,
+  type MmRecord,
+  type MmState,
+  cloneCpuModel,
+  createCpuModel,
+  lookupMm,
+  mmRecord,
+  walkMm,
+} from './state.js';
 export { CPU_VIOLATION_KINDS, type CpuViolation, type CpuViolationKind } from './invariants.js';
 export { exec, exit, fork, schedule } from './tasks.js';
 export { pin, pinMm, unpin, unpinMm } from './pins.js';

@@ -69,4 +69,3 @@ export function fillAndCheck(s: CpuModelState, cpu: number, mm: MmState, page: n
     });
   }
 }
-

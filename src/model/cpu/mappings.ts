@@ -97,7 +97,8 @@ export function unmapMm(s: CpuModelState, label: string, va: number, size: numbe
 /** `access cpu va`: the CPU's current task touches `va`: a TLB fill under the TTBR's ASID, or a fault. */
 export function access(p: AllocatorParams, s: CpuModelState, cpu: number, va: number, row: number, obs: CpuObserver): void {
   checkCpu(p, cpu, row);
-  if (s.curTask[cpu] === 0) throw new EventError(`CPU${cpu} runs no user task (idle or kernel thread): it cannot access user memory`, row, 'cpu');
+  if (s.curTask[cpu] === 0)
+    throw new EventError(`CPU${cpu} runs no user task (idle or kernel thread): it cannot access user memory`, row, 'cpu');
   const mm = s.mms.get(s.ttbrMm[cpu]!);
   if (!mm) throw new EventError(`CPU${cpu} has no user address space`, row, 'cpu');
   obs.counters.accesses++;

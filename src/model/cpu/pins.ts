@@ -61,4 +61,3 @@ export function unpinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: 
     retire(s, mm, obs);
   }
 }
-

@@ -5,7 +5,15 @@
  * Plain data (Maps, typed arrays, numbers): {@link cloneCpuModel} copies it for a search that
  * branches; every step mutates it in place.
  */
-import { type AllocatorCounters, type AllocatorParams, type AllocatorState, type MmContext, type PinOutcome, cloneAllocator, createAllocator } from './allocator.js';
+import {
+  type AllocatorCounters,
+  type AllocatorParams,
+  type AllocatorState,
+  type MmContext,
+  type PinOutcome,
+  cloneAllocator,
+  createAllocator,
+} from './allocator.js';
 import { type TlbState, cloneTlb, createTlb } from './tlb.js';
 import { type PageTable, type Pte, clonePageTable, createPageTable, ptWalk } from './page-table.js';
 import { EventError } from '../errors.js';
@@ -162,13 +170,14 @@ export function newMm(s: CpuModelState, label: string): MmState {
 }
 
 export function checkCpu(p: AllocatorParams, cpu: number, row: number): void {
-  if (cpu >= p.cfg.cpus) throw new EventError(`cpu ${cpu} does not exist: the system has ${p.cfg.cpus} CPUs (0-${p.cfg.cpus - 1})`, row, 'cpu');
+  if (cpu >= p.cfg.cpus)
+    throw new EventError(`cpu ${cpu} does not exist: the system has ${p.cfg.cpus} CPUs (0-${p.cfg.cpus - 1})`, row, 'cpu');
 }
 
 /** The live mm named `label` (or, with `allowZombie`, an exited one still pinned). */
 export function lookupMm(s: CpuModelState, label: string, row: number, allowZombie = false): MmState {
   const key = s.labels.get(label) ?? (allowZombie ? s.zombies.get(label) : undefined);
-  if (key === undefined) throw new EventError(`mm ${label} is not a live address space (no fork names it, or its last task exited)`, row, 'mm');
+  if (key === undefined)
+    throw new EventError(`mm ${label} is not a live address space (no fork names it, or its last task exited)`, row, 'mm');
   return s.mms.get(key)!;
 }
-

@@ -47,7 +47,8 @@ export function fork(s: CpuModelState, task: number, label: string | undefined, 
 export function exec(p: AllocatorParams, s: CpuModelState, task: number, label: string | undefined, row: number, obs: CpuObserver): void {
   const old = s.tasks.get(task);
   if (old === undefined) throw new EventError(`task ${task} is not alive`, row, 'task');
-  if (label !== undefined && s.labels.has(label)) throw new EventError(`mm ${label} is already live: exec needs a fresh address space`, row, 'mm');
+  if (label !== undefined && s.labels.has(label))
+    throw new EventError(`mm ${label} is already live: exec needs a fresh address space`, row, 'mm');
   s.tasks.set(task, newMm(s, label ?? `${task}@${row}`).key);
   for (let c = 0; c < s.curTask.length; c++) if (s.curTask[c] === task) schedule(p, s, c, task, row, obs);
   mmput(s, old, obs);
@@ -89,7 +90,13 @@ export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task
   const flags = checkAndSwitchContext(p, s.alloc, mm, cpu, n);
   if (flags & Switch.Rollover) obs.rollover(row, s.alloc.generation);
   if (flags & Switch.Exhausted) {
-    obs.violation({ row, kind: 'no-free-asid', cpu, mm: mm.label, detail: `no free ASID after rollover to generation ${s.alloc.generation} (all taken by pinned and reserved ASIDs)` });
+    obs.violation({
+      row,
+      kind: 'no-free-asid',
+      cpu,
+      mm: mm.label,
+      detail: `no free ASID after rollover to generation ${s.alloc.generation} (all taken by pinned and reserved ASIDs)`,
+    });
     return;
   }
   if (flags & Switch.LocalFlush) localFlushTlbAll(s.tlb, cpu, s.ttbrMm[cpu]!, s.ttbrAsid[cpu]!);
@@ -99,4 +106,3 @@ export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task
   fillAndCheck(s, cpu, mm, SPECULATIVE, row, obs);
   checkActive(s, mm, row, obs);
 }
-

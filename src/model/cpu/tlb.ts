@@ -158,14 +158,18 @@ export function tlbiVaRangeBroadcast(t: TlbState, asid: number, first: number, l
     // Unlink the sets left empty, keeping the others in their order.
     let keep: TlbSet | null = null;
     let tail: TlbSet | null = null;
-    for (let x: TlbSet | null = head; x; ) {
+    for (let x: TlbSet | null = head; x;) {
       const next: TlbSet | null = x.next;
       const pages = x.pages;
       if (pages) {
         if (last - first + 1 < pages.size) {
           for (let p = first; p <= last; p++) if (pages.delete(p)) t.counts[c]!--;
         } else {
-          for (const p of pages.keys()) if (p >= first && p <= last) { pages.delete(p); t.counts[c]!--; }
+          for (const p of pages.keys())
+            if (p >= first && p <= last) {
+              pages.delete(p);
+              t.counts[c]!--;
+            }
         }
         if (pages.size === 0) x.pages = null;
       }

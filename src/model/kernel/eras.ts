@@ -91,7 +91,10 @@ export const ERAS: readonly Era[] = [
     allocator: 'v4.19',
     driver: 'shared-asid',
     features: NO_SVA,
-    sources: ['0c8ea531b774 "arm64: mm: Allocate ASIDs in pairs" (v4.16): compile-time KPTI ASID pairs', 'no arm64_mm_context_get; arm-smmu-v3 has no sva_bind'],
+    sources: [
+      '0c8ea531b774 "arm64: mm: Allocate ASIDs in pairs" (v4.16): compile-time KPTI ASID pairs',
+      'no arm64_mm_context_get; arm-smmu-v3 has no sva_bind',
+    ],
   },
   {
     id: 'v5.6-v5.9',
@@ -109,7 +112,10 @@ export const ERAS: readonly Era[] = [
     allocator: 'v5.10',
     driver: 'shared-asid',
     features: NO_SVA,
-    sources: ['48118151d8cc "arm64: mm: Pin down ASIDs for sharing mm with devices" (v5.10)', 'arm-smmu-v3 sva_bind not merged yet (-ENODEV)'],
+    sources: [
+      '48118151d8cc "arm64: mm: Pin down ASIDs for sharing mm with devices" (v5.10)',
+      'arm-smmu-v3 sva_bind not merged yet (-ENODEV)',
+    ],
   },
   {
     id: 'v5.11',
@@ -118,7 +124,10 @@ export const ERAS: readonly Era[] = [
     allocator: 'v5.10',
     driver: 'shared-asid',
     features: { ...MAINLINE_SVA_V512, sva: 'needs-btm' },
-    sources: ['32784a9562fb "iommu/arm-smmu-v3: Implement iommu_sva_bind/unbind()" (v5.11)', 'arm_smmu_sva_supported() requires ARM_SMMU_FEAT_BTM, never set by mainline'],
+    sources: [
+      '32784a9562fb "iommu/arm-smmu-v3: Implement iommu_sva_bind/unbind()" (v5.11)',
+      'arm_smmu_sva_supported() requires ARM_SMMU_FEAT_BTM, never set by mainline',
+    ],
   },
   {
     id: 'v5.12-v5.17',
@@ -136,7 +145,10 @@ export const ERAS: readonly Era[] = [
     allocator: 'v5.10',
     driver: 'shared-asid',
     features: V518,
-    sources: ['701fac40384f "iommu/sva: Assign a PASID to mm on PASID allocation and free it on mm exit" (v5.18)', '2667ed10d9f0 "mm: Fix PASID use-after-free issue" (v5.18: freed at __mmdrop)'],
+    sources: [
+      '701fac40384f "iommu/sva: Assign a PASID to mm on PASID allocation and free it on mm exit" (v5.18)',
+      '2667ed10d9f0 "mm: Fix PASID use-after-free issue" (v5.18: freed at __mmdrop)',
+    ],
   },
   {
     id: 'v6.4-v6.5',
@@ -145,7 +157,9 @@ export const ERAS: readonly Era[] = [
     allocator: 'v5.10',
     driver: 'shared-asid',
     features: V64,
-    sources: ['"iommu/sva: Stop using ioasid_set for SVA" and the ioasid removal (v6.4): PASIDs from iommu_global_pasid_ida, -ENOSPC when exhausted'],
+    sources: [
+      '"iommu/sva: Stop using ioasid_set for SVA" and the ioasid removal (v6.4): PASIDs from iommu_global_pasid_ida, -ENOSPC when exhausted',
+    ],
   },
   {
     id: 'v6.6-v6.10',

@@ -54,9 +54,13 @@ export function attach(c: Ctx, device: string, name: string, multiSmmu: boolean)
     c.st.domainIds.set(id, name);
   } else if (!d.smmus.includes(m.smmu)) {
     const home = c.st.smmus[d.smmus[0]!]!.name;
-    if (!multiSmmu) return fail('EINVAL', `domain ${name} is finalised on ${home}; mainline binds a domain to one SMMU (arm_smmu_attach_dev)`);
+    if (!multiSmmu)
+      return fail('EINVAL', `domain ${name} is finalised on ${home}; mainline binds a domain to one SMMU (arm_smmu_attach_dev)`);
     if (d.asid >= 2 ** smmu.asidBits) {
-      return fail('EINVAL', `domain ${name} holds ASID ${d.asid}, too wide for the ${smmu.asidBits}-bit ASIDs of ${smmu.name} (Shavit 2023 RFC)`);
+      return fail(
+        'EINVAL',
+        `domain ${name} holds ASID ${d.asid}, too wide for the ${smmu.asidBits}-bit ASIDs of ${smmu.name} (Shavit 2023 RFC)`,
+      );
     }
     const pool = c.st.pools[poolIndex(c.st, m.smmu)]!;
     if (!domainPools(c, d).includes(pool) && !xaInsert(pool, d.asid, { kind: 'dma', id: d.id })) {
@@ -77,7 +81,11 @@ export function detach(c: Ctx, device: string): void {
   if (m.rid === null) throw new EventError(`device ${device} has no DMA domain attached`, c.row, 'device');
   const d = c.st.domains.get(m.rid)!;
   if (d.movingBy !== null && d.masters.length === 1) {
-    throw new EventError(`domain ${d.name} is having its ASID moved by operation ${d.movingBy}: freeing it mid-move is not modelled (resume the operation first)`, c.row, 'device');
+    throw new EventError(
+      `domain ${d.name} is having its ASID moved by operation ${d.movingBy}: freeing it mid-move is not modelled (resume the operation first)`,
+      c.row,
+      'device',
+    );
   }
   m.cds.delete(0);
   cfgiCd(c, m);
@@ -116,7 +124,14 @@ export function iommuMap(c: Ctx, name: string, va: number, size: number, prot: n
   const [first, last] = pageRange(va, size, c.row);
   for (let pg = first; pg <= last; pg++) {
     if ((d.ptes.get(pg)?.prot ?? 0) !== 0) {
-      c.obs.failure({ row: c.row, call: 'map', errno: 'EEXIST', device: null, smmu: c.st.smmus[d.smmus[0]!]!.name, detail: `iommu_map of domain ${name}: IOVA 0x${vaOf(pg).toString(16)} is already mapped` });
+      c.obs.failure({
+        row: c.row,
+        call: 'map',
+        errno: 'EEXIST',
+        device: null,
+        smmu: c.st.smmus[d.smmus[0]!]!.name,
+        detail: `iommu_map of domain ${name}: IOVA 0x${vaOf(pg).toString(16)} is already mapped`,
+      });
       return;
     }
   }

@@ -81,8 +81,22 @@ export function newSmmuCounters(): SmmuCounters {
   return {
     commands: Object.fromEntries(CMD_OPCODES.map((o) => [o, 0])) as Record<CmdOpcode, number>,
     cmdlists: 0,
-    asidsAllocated: 0, asidsFreed: 0, asidsMoved: 0, attachFailures: 0, bindFailures: 0,
-    tlbiAsid: 0, tlbiVa: 0, atcInv: 0, cfgiCd: 0, syncs: 0, btmSnoops: 0, fills: 0, hits: 0, misses: 0, atcHits: 0, faults: 0,
+    asidsAllocated: 0,
+    asidsFreed: 0,
+    asidsMoved: 0,
+    attachFailures: 0,
+    bindFailures: 0,
+    tlbiAsid: 0,
+    tlbiVa: 0,
+    atcInv: 0,
+    cfgiCd: 0,
+    syncs: 0,
+    btmSnoops: 0,
+    fills: 0,
+    hits: 0,
+    misses: 0,
+    atcHits: 0,
+    faults: 0,
   };
 }
 
@@ -103,7 +117,18 @@ export interface SvaCounters {
 }
 
 export function newSvaCounters(): SvaCounters {
-  return { binds: 0, rebinds: 0, unbinds: 0, unbindsOfFailedBinds: 0, releases: 0, pasidsAllocated: 0, pasidsFreed: 0, opsStarted: 0, opSteps: 0, idleResumes: 0 };
+  return {
+    binds: 0,
+    rebinds: 0,
+    unbinds: 0,
+    unbindsOfFailedBinds: 0,
+    releases: 0,
+    pasidsAllocated: 0,
+    pasidsFreed: 0,
+    opsStarted: 0,
+    opSteps: 0,
+    idleResumes: 0,
+  };
 }
 
 export interface SmmuObserver {

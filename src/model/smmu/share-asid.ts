@@ -63,7 +63,8 @@ export function shareAsid(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): n
   if (!usesCpuAsid) {
     // arm_smmu_sva_domain_alloc: a private ASID, lowest free.
     ctx.asid = xaAllocIn([c.st.pools[pool]!], 2 ** smmu.asidBits - 1, { kind: 'sva', id });
-    if (ctx.asid === 0) return ['ENOSPC', `no free ASID in [1, ${2 ** smmu.asidBits - 1}] for the SVA domain of mm ${sva.label} on ${smmu.name}`];
+    if (ctx.asid === 0)
+      return ['ENOSPC', `no free ASID in [1, ${2 ** smmu.asidBits - 1}] for the SVA domain of mm ${sva.label} on ${smmu.name}`];
     c.obs.smmuCounters[m.smmu]!.asidsAllocated++;
     register(c, ctx, ixKey);
     ctx.installed = true;
@@ -97,7 +98,10 @@ export function shareAsid(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): n
   if (owner.kind === 'sva') {
     unpinAll();
     const other = c.st.svaContexts.get(owner.id)!;
-    return ['EINVAL', `ASID ${a} is already the SVA ASID of mm ${c.st.svaMms.get(other.mm)?.label ?? other.mm} (WARN in arm_smmu_share_asid)`];
+    return [
+      'EINVAL',
+      `ASID ${a} is already the SVA ASID of mm ${c.st.svaMms.get(other.mm)?.label ?? other.mm} (WARN in arm_smmu_share_asid)`,
+    ];
   }
   const d = c.st.domains.get(c.st.domainIds.get(owner.id)!)!;
   const moved = xaAllocIn(domainPools(c, d), domainMaxAsid(c, d), { kind: 'dma', id: d.id });
@@ -190,7 +194,11 @@ export function resume(c: Ctx, label: string): void {
   const o = c.st.ops.get(label);
   if (!o) {
     const open = [...c.st.ops.values()].filter((x) => !x.done).map((x) => x.label);
-    throw new EventError(`no operation labelled ${label} was started (a bind with op=${label} starts one${open.length ? `; in flight: ${open.join(', ')}` : ''})`, c.row, 'op');
+    throw new EventError(
+      `no operation labelled ${label} was started (a bind with op=${label} starts one${open.length ? `; in flight: ${open.join(', ')}` : ''})`,
+      c.row,
+      'op',
+    );
   }
   if (o.done) {
     c.obs.sva.idleResumes++;

@@ -91,23 +91,63 @@ export function checkHit(
 ): boolean {
   const va = `0x${vaOf(page).toString(16)}`;
   if (e.as !== cur) {
-    report(c, { kind: 'S-ALIAS', cache, latent: false, smmu: m.smmu, device: m.name, ssid, page, entry: e, current: cur, shouldHaveRow: aliasRow ?? null, detail: `${m.name} reaches ${asName(c, cur)} but hit an entry for ${va} filled from ${asName(c, e.as)} under ASID ${e.asid}` });
+    report(c, {
+      kind: 'S-ALIAS',
+      cache,
+      latent: false,
+      smmu: m.smmu,
+      device: m.name,
+      ssid,
+      page,
+      entry: e,
+      current: cur,
+      shouldHaveRow: aliasRow ?? null,
+      detail: `${m.name} reaches ${asName(c, cur)} but hit an entry for ${va} filled from ${asName(c, e.as)} under ASID ${e.asid}`,
+    });
     return true;
   }
   const s = staleAgainstOwner(c, e, page);
   if (s) {
-    const what = s.kind === 'S-UNMAP' ? (s.pte.prot === 0 ? 'is no longer mapped' : 'was mapped again since the fill') : `is now ${protName(s.pte.prot)} but the entry allows ${protName(e.prot)}`;
-    report(c, { kind: s.kind, cache, latent: false, smmu: m.smmu, device: m.name, ssid, page, entry: e, current: cur, shouldHaveRow: s.pte.row, detail: `${va} of ${asName(c, cur)} ${what}` });
+    const what =
+      s.kind === 'S-UNMAP'
+        ? s.pte.prot === 0
+          ? 'is no longer mapped'
+          : 'was mapped again since the fill'
+        : `is now ${protName(s.pte.prot)} but the entry allows ${protName(e.prot)}`;
+    report(c, {
+      kind: s.kind,
+      cache,
+      latent: false,
+      smmu: m.smmu,
+      device: m.name,
+      ssid,
+      page,
+      entry: e,
+      current: cur,
+      shouldHaveRow: s.pte.row,
+      detail: `${va} of ${asName(c, cur)} ${what}`,
+    });
     return true;
   }
   const t = walkAs(c, cur, page);
   if (access & ~e.prot && !(access & ~t.prot)) {
-    report(c, { kind: 'S-PERM', cache, latent: false, smmu: m.smmu, device: m.name, ssid, page, entry: e, current: cur, shouldHaveRow: t.row, detail: `benign direction: the PTE allows ${protName(t.prot)} but the cached entry only ${protName(e.prot)}: the access faults although the page allows it (livelock before v6.6)` });
+    report(c, {
+      kind: 'S-PERM',
+      cache,
+      latent: false,
+      smmu: m.smmu,
+      device: m.name,
+      ssid,
+      page,
+      entry: e,
+      current: cur,
+      shouldHaveRow: t.row,
+      detail: `benign direction: the PTE allows ${protName(t.prot)} but the cached entry only ${protName(e.prot)}: the access faults although the page allows it (livelock before v6.6)`,
+    });
     return true;
   }
   return false;
 }
-
 
 /** Latent S-UNMAP/S-PERM after an unmap or rights change of `as` in pages [first, last] (last < 0: all). */
 export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number): void {
@@ -124,7 +164,20 @@ export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number
       const check = (pg: number, e: TlbEntry) => {
         if (e.as !== as) return;
         const st = staleAgainstOwner(c, e, pg);
-        if (st) report(c, { kind: st.kind, cache: 'iotlb', latent: true, smmu: i, device: e.device, ssid: e.ssid, page: pg, entry: e, current: null, shouldHaveRow: c.row, detail: `entry survived the invalidation of ${asName(c, as)}` });
+        if (st)
+          report(c, {
+            kind: st.kind,
+            cache: 'iotlb',
+            latent: true,
+            smmu: i,
+            device: e.device,
+            ssid: e.ssid,
+            page: pg,
+            entry: e,
+            current: null,
+            shouldHaveRow: c.row,
+            detail: `entry survived the invalidation of ${asName(c, as)}`,
+          });
       };
       if (scan) {
         for (const [pg, e] of pages) if (last < 0 || (pg >= first && pg <= last)) check(pg, e);
@@ -143,7 +196,20 @@ export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number
       if (e.as !== as) continue;
       if (last >= 0 && (pg < first || pg > last)) continue;
       const st = staleAgainstOwner(c, e, pg);
-      if (st) report(c, { kind: st.kind, cache: 'atc', latent: true, smmu: m.smmu, device: m.name, ssid, page: pg, entry: e, current: null, shouldHaveRow: c.row, detail: `ATC entry survived the invalidation of ${asName(c, as)}` });
+      if (st)
+        report(c, {
+          kind: st.kind,
+          cache: 'atc',
+          latent: true,
+          smmu: m.smmu,
+          device: m.name,
+          ssid,
+          page: pg,
+          entry: e,
+          current: null,
+          shouldHaveRow: c.row,
+          detail: `ATC entry survived the invalidation of ${asName(c, as)}`,
+        });
     }
   }
 }
@@ -158,7 +224,21 @@ export function latentAfterTagChange(c: Ctx, smmus: readonly number[], asid: num
     if (!pages) continue;
     for (const [pg, e] of pages) {
       if (e.as === newOwner) continue;
-      report(c, { kind: 'S-ALIAS', cache: 'iotlb', latent: true, smmu: i, device: e.device, ssid: e.ssid, page: pg, entry: e, current: Number.isFinite(newOwner) ? newOwner : null, shouldHaveRow: c.row, detail: Number.isFinite(newOwner) ? `ASID ${asid} now belongs to ${asName(c, newOwner)} but still caches ${asName(c, e.as)}` : `ASID ${asid} was freed with entries of ${asName(c, e.as)} still cached` });
+      report(c, {
+        kind: 'S-ALIAS',
+        cache: 'iotlb',
+        latent: true,
+        smmu: i,
+        device: e.device,
+        ssid: e.ssid,
+        page: pg,
+        entry: e,
+        current: Number.isFinite(newOwner) ? newOwner : null,
+        shouldHaveRow: c.row,
+        detail: Number.isFinite(newOwner)
+          ? `ASID ${asid} now belongs to ${asName(c, newOwner)} but still caches ${asName(c, e.as)}`
+          : `ASID ${asid} was freed with entries of ${asName(c, e.as)} still cached`,
+      });
     }
   }
 }
@@ -167,7 +247,18 @@ export function latentAfterTagChange(c: Ctx, smmus: readonly number[], asid: num
 export function latentAfterSsidFree(c: Ctx, m: Master, ssid: number): void {
   if (!m.ats || m.atc.size === 0) return;
   for (const [pg, e] of m.atc.get(ssid) ?? []) {
-    report(c, { kind: 'S-ALIAS', cache: 'atc', latent: true, smmu: m.smmu, device: m.name, ssid, page: pg, entry: e, current: null, shouldHaveRow: c.row, detail: `SSID ${ssid} was unbound with ATC entries of ${asName(c, e.as)} still cached` });
+    report(c, {
+      kind: 'S-ALIAS',
+      cache: 'atc',
+      latent: true,
+      smmu: m.smmu,
+      device: m.name,
+      ssid,
+      page: pg,
+      entry: e,
+      current: null,
+      shouldHaveRow: c.row,
+      detail: `SSID ${ssid} was unbound with ATC entries of ${asName(c, e.as)} still cached`,
+    });
   }
 }
-

@@ -153,7 +153,15 @@ export interface SvaMm {
 export type OpStep =
   | { readonly kind: 'cd-write'; readonly domain: string; readonly device: string }
   | { readonly kind: 'tlbi-old'; readonly domain: string; readonly asid: number }
-  | { readonly kind: 'install'; readonly device: string; readonly mm: number; readonly ctx: number; readonly pasid: number; readonly domain: string; readonly asid: number };
+  | {
+      readonly kind: 'install';
+      readonly device: string;
+      readonly mm: number;
+      readonly ctx: number;
+      readonly pasid: number;
+      readonly domain: string;
+      readonly asid: number;
+    };
 
 /** A driver operation started with an `op` label. */
 export interface DriverOp {

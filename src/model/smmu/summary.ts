@@ -18,6 +18,8 @@ export function summarizeSmmu(st: SmmuModelState): SmmuSummary {
     smmus: st.smmus.map((m) => ({ name: m.name, asidBits: m.asidBits, btm: m.btm, rangeInvalidation: m.rangeInvalidation })),
     asidPools: st.pools.length > 1 || st.driver === 'btm-2023' ? 'per-smmu' : 'global',
     pasidsInUse: st.pasids.used.size,
-    opsInFlight: [...st.ops.values()].filter((o) => !o.done).map((o) => ({ op: o.label, row: o.row, what: o.what, stepsLeft: o.steps.length })),
+    opsInFlight: [...st.ops.values()]
+      .filter((o) => !o.done)
+      .map((o) => ({ op: o.label, row: o.row, what: o.what, stepsLeft: o.steps.length })),
   };
 }

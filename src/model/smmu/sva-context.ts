@@ -44,4 +44,3 @@ export function installCd(c: Ctx, ctx: SvaContext, sva: SvaMm, device: string, p
   sva.bonds.set(device, 1);
   c.obs.sva.binds++;
 }
-

@@ -38,7 +38,11 @@ function liveSvaMm(c: Ctx, label: string): SvaMm {
 
 function checkNotBusy(c: Ctx, sva: SvaMm): void {
   if (sva.busyWith !== null) {
-    throw new EventError(`mm ${sva.label} has a bind in flight (operation ${sva.busyWith}): resume it before another bind or unbind of this mm`, c.row, 'mm');
+    throw new EventError(
+      `mm ${sva.label} has a bind in flight (operation ${sva.busyWith}): resume it before another bind or unbind of this mm`,
+      c.row,
+      'mm',
+    );
   }
 }
 
@@ -65,7 +69,8 @@ export function svaSupported(c: Ctx, m: Master): string | null {
   if (f.sva === 'needs-btm' && !btmUsed(c, m.smmu)) {
     return `arm_smmu_sva_supported: v5.11 requires ARM_SMMU_FEAT_BTM, which mainline never sets, so ${smmu.name} never gets FEAT_SVA`;
   }
-  if (smmu.asidBits < c.st.cpuAsidBits) return `arm_smmu_sva_supported: ${smmu.name} has ${smmu.asidBits}-bit ASIDs, fewer than the CPU's ${c.st.cpuAsidBits}`;
+  if (smmu.asidBits < c.st.cpuAsidBits)
+    return `arm_smmu_sva_supported: ${smmu.name} has ${smmu.asidBits}-bit ASIDs, fewer than the CPU's ${c.st.cpuAsidBits}`;
   return null;
 }
 
