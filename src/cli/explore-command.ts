@@ -161,7 +161,11 @@ Examples:
         throw new InputError((e as Error).message, o.system);
       }
       const devices = system.devices.length > 0;
-      const kinds = o.events ?? (['fork', 'exit', 'schedule', 'pin', 'unpin', 'access', 'unmap', ...(devices ? ['attach', 'detach', 'map', 'bind', 'unbind', 'dma', 'resume'] : [])] as EventKind[]);
+      // With devices the driver pins through bind: a bare unpin would put the bind's pin (a trace
+      // bug, not a kernel one), so pin/unpin leave the default alphabet then (--events brings them back).
+      const kinds =
+        o.events ??
+        ((devices ? ['fork', 'exit', 'schedule', 'access', 'unmap', 'attach', 'detach', 'map', 'bind', 'unbind', 'dma', 'resume'] : ['fork', 'exit', 'schedule', 'pin', 'unpin', 'access', 'unmap']) as EventKind[]);
       const find = o.find ?? [...FIND_KINDS];
       const { explore } = await import('../explore/explore.js'); // loaded when used
       const started = Date.now();
