@@ -57,7 +57,7 @@ async function events(file: string): Promise<TraceEvent[]> {
 }
 
 describe('shrink', () => {
-  it('cuts the pin-v1 scenario padded to 10^4 events back to <= 25 events (the scenario's forks), 1-minimal, still failing under pin-v1 only', async () => {
+  it('cuts the pin-v1 scenario padded to 10^4 events back to <= 25 events (the forks of the scenario), 1-minimal, still failing under pin-v1 only', async () => {
     const dir = tmp();
     const big = join(dir, 'big.csv');
     writeFileSync(big, padded(10_000, 7));
