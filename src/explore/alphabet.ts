@@ -105,7 +105,14 @@ export function actions(m: SystemModel, kinds: ReadonlySet<EventKind>, b: Alphab
     }
   }
   if (kinds.has('unpin')) for (const mm of s.mms.values()) if (mm.pinned > 0 || mm.refusedPins > 0) out.push([{ kind: 'unpin', mm: mm.label }]);
-  if (kinds.has('exit')) for (const t of s.tasks.keys()) out.push([{ kind: 'exit', task: t }]);
+  if (kinds.has('exit')) {
+    for (const [t, k] of s.tasks) {
+      // The model cannot yet end an mm whose stepped bind is in flight (its `resume` would find no
+      // SVA record): keep such a task alive until the bind completes.
+      if (m.smmu.svaMms.get(k)?.busyWith) continue;
+      out.push([{ kind: 'exit', task: t }]);
+    }
+  }
   for (const [label, k] of s.labels) {
     const mm = s.mms.get(k)!;
     const mapped = walkMm(mm, PAGE).prot !== 0;
