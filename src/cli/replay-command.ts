@@ -190,7 +190,9 @@ Examples:
           : await replaying;
         if (lastProgress) io.err('\r\x1b[K');
         if (pictures) await pictures.finish(report);
-        io.out(o.json ? renderJson(report) : renderText(report, o.maxViolations));
+        io.out(
+          o.json ? renderJson(report) : renderText(report, o.maxViolations, process.stdout.isTTY ? process.stdout.columns : undefined),
+        );
         const failing = o.failOn ? failingKinds(report, o.failOn) : [];
         if (failing.length > 0) {
           io.err(`asid-replay: exit 1: findings of ${failing.map((k) => `${k} (${findingCount(report, k)})`).join(', ')} (--fail-on)\n`);

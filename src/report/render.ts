@@ -10,10 +10,27 @@ export function renderJson(r: object): string {
 }
 
 const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
-const table = (head: string[]) => new Table({ head, chars: COMPACT, style: { head: [], border: [] } });
+
+/** Width the text report fits (the terminal's, or {@link DEFAULT_WIDTH}); set by {@link renderText}. */
+let width = 100;
+/** Width of the text report when the output is not a terminal. */
+export const DEFAULT_WIDTH = 100;
+
+/**
+ * A table whose last column (the free text: details, sources) wraps so that the table fits `width`;
+ * `fixed` are the widths the other columns need at most.
+ */
+function table(head: string[], fixed: number[] = []) {
+  const borders = head.length + 1;
+  const used = fixed.reduce((a, b) => a + b, 0);
+  const last = Math.max(16, width - borders - used);
+  const colWidths = head.length > 1 && fixed.length === head.length - 1 ? [...fixed, last] : [];
+  return new Table({ head, chars: COMPACT, style: { head: [], border: [] }, colWidths, wordWrap: true });
+}
 
 function kv(title: string, rows: [string, string | number][]): string {
-  const t = table([title, '']);
+  const left = Math.min(Math.max(title.length, ...rows.map(([k]) => k.length)), Math.floor(width / 2));
+  const t = table([title, ''], [left + 2]);
   for (const [k, v] of rows) t.push([k, String(v)]);
   return t.toString();
 }
@@ -33,18 +50,22 @@ function rolloverBuckets(r: Report): [string, number][] {
 }
 
 /** The human report: system, churn, pins, violations. */
-export function renderText(r: Report, maxViolations = 20): string {
+/**
+ * The report as tables for a terminal, fitting `columns` characters (80 stays readable: long text
+ * wraps inside its cell).
+ */
+export function renderText(r: Report, maxViolations = 20, columns = DEFAULT_WIDTH): string {
+  width = Math.max(60, columns);
   const sys = r.system;
   const out: string[] = [];
   out.push(`asid-replay: ${r.trace.name}: ${r.trace.events} events`);
-  out.push(`allocator ${r.allocator.variant}: ${r.allocator.source}`);
   out.push(
     kv('system', [
       ['kernel (era)', `${sys.kernel} (${sys.era})`],
       ['CPUs', sys.cpus],
       ['ASID bits', `${sys.asidBits}${sys.kpti ? ' (KPTI: ASID pairs)' : ''}`],
       ['CONFIG_UNMAP_KERNEL_AT_EL0', sys.unmapKernelAtEl0 ? 'y' : 'n'],
-      ['allocator', r.allocator.variant],
+      ['allocator', `${r.allocator.variant}: ${r.allocator.source}`],
       [
         'allocatable ASID slots',
         `${r.allocator.numAsids - 1}${sys.unmapKernelAtEl0 && !sys.kpti && (r.allocator.variant === 'v5.6' || r.allocator.variant === 'v5.10') ? ' (generation 1: even ASIDs only, until the first rollover)' : ''}`,
@@ -110,7 +131,7 @@ export function renderText(r: Report, maxViolations = 20): string {
       .map(([k, n]) => `${k} ${n}`)
       .join(', ');
     out.push(`violations: ${total} (${counts})`);
-    const t = table(['row', 'kind', 'cpu', 'asid', 'mm', 'detail']);
+    const t = table(['row', 'kind', 'cpu', 'asid', 'mm', 'detail'], [9, 22, 5, 7, 12]);
     for (const v of r.violations.slice(0, maxViolations)) {
       t.push([
         v.row,
@@ -133,34 +154,25 @@ function renderDevices(r: Report, max: number): string[] {
   const out: string[] = [];
   const d = r.devices;
   out.push(`SMMUv3 driver: ${d.driver} (ASID pools: ${d.asidPools})`);
-  const t = table([
-    'SMMU',
-    'ASID bits',
-    'BTM',
-    'ASIDs alloc/freed/moved',
-    'attach/bind failures',
-    'TLBI ASID/VA',
-    'ATC inv',
-    'CFGI_CD',
-    'CMD_SYNC',
-    'IOTLB hits/misses (ATC hits)',
-    'DMA faults',
-  ]);
-  for (const m of d.smmus) {
-    t.push([
-      m.name,
-      m.asidBits,
-      m.btm ? 'yes' : 'no',
-      `${m.asidsAllocated}/${m.asidsFreed}/${m.asidsMoved}`,
-      `${m.attachFailures}/${m.bindFailures}`,
-      `${m.tlbiAsid}/${m.tlbiVa}`,
-      m.atcInv,
-      m.cfgiCd,
-      m.syncs,
-      `${m.hits}/${m.misses} (${m.atcHits})`,
-      m.faults,
-    ]);
+  // One row per figure, a column per SMMU: fits a terminal whatever the number of figures.
+  const t = new Table({ head: ['SMMU', ...d.smmus.map((m) => m.name)], chars: COMPACT, style: { head: [], border: [] } });
+  const row = (name: string, f: (m: (typeof d.smmus)[number]) => string | number) => t.push([name, ...d.smmus.map((m) => String(f(m)))]);
+  row('ASID bits / BTM', (m) => `${m.asidBits} / ${m.btm ? 'yes' : 'no'}`);
+  row('ASIDs allocated / freed / moved', (m) => `${m.asidsAllocated} / ${m.asidsFreed} / ${m.asidsMoved}`);
+  row('attach / bind failures', (m) => `${m.attachFailures} / ${m.bindFailures}`);
+  for (const [op, label] of [
+    ['CMD_TLBI_NH_ASID', 'CMD_TLBI_NH_ASID'],
+    ['CMD_TLBI_NH_VA', 'CMD_TLBI_NH_VA'],
+    ['CMD_ATC_INV', 'CMD_ATC_INV'],
+    ['CMD_CFGI_CD', 'CMD_CFGI_CD'],
+    ['CMD_CFGI_STE', 'CMD_CFGI_STE'],
+    ['CMD_SYNC', 'CMD_SYNC (cmdlists)'],
+  ] as const) {
+    row(label, (m) => (op === 'CMD_SYNC' ? `${m.commands[op]} (${m.cmdlists})` : m.commands[op]));
   }
+  row('BTM snoops', (m) => m.btmSnoops);
+  row('IOTLB hits / misses (ATC hits)', (m) => `${m.hits} / ${m.misses} (${m.atcHits})`);
+  row('DMA faults', (m) => m.faults);
   out.push(t.toString());
   const v = d.sva;
   out.push(
@@ -177,7 +189,7 @@ function renderDevices(r: Report, max: number): string[] {
   const nf = fc.attach + fc.bind + fc.map;
   if (nf > 0) {
     out.push(`device failures: ${nf} (attach ${fc.attach}, bind ${fc.bind}, map ${fc.map})`);
-    const ft = table(['row', 'call', 'errno', 'device', 'smmu', 'detail']);
+    const ft = table(['row', 'call', 'errno', 'device', 'smmu', 'detail'], [9, 8, 12, 10, 10]);
     for (const f of d.failures.slice(0, max)) ft.push([f.row, f.call, `-${f.errno}`, f.device ?? '', f.smmu ?? '', f.detail]);
     out.push(ft.toString());
     if (nf > max) out.push(`... ${nf - max} more (use --json for all)`);
