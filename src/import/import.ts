@@ -23,7 +23,7 @@ import { DeviceOverlay, OVERLAY_DEVICE, type OverlayOptions, chooseProcesses, ov
 import { type Input, contentOf, detectKind, headOf, loadInput, mismatch, sniff } from './auto.js';
 import { perfLines } from './perf-script.js';
 import { datLines, parseTraceDat } from './tracedat/index.js';
-import { Tasks, type TaskOptions } from './lifecycle.js';
+import { LIFECYCLE_EVENTS, Tasks, type TaskOptions } from './lifecycle.js';
 
 export { IMPORT_KINDS, type ImportKind, type ImportSummary } from './kinds.js';
 
@@ -52,6 +52,9 @@ async function* bufferLines(data: Buffer): AsyncIterable<[number, string]> {
   }
 }
 
+/** The trace.dat events whose bodies the importer reads (the others are counted by name). */
+const DAT_BODIES: ReadonlySet<string> = new Set(['sched_switch', ...LIFECYCLE_EVENTS]);
+
 async function* syncLines(lines: Iterable<[number, string]>): AsyncIterable<[number, string]> {
   yield* lines;
 }
@@ -72,7 +75,7 @@ async function inputLines(kind: ImportKind, src: Input, input: string): Promise<
   }
   if (kind === 'trace-dat') {
     const dat = parseTraceDat(await contentOf(src), input);
-    return () => syncLines(datLines(dat, input));
+    return () => syncLines(datLines(dat, input, DAT_BODIES));
   }
   const data = src.data;
   const text: Lines = data ? () => bufferLines(data) : () => fileLines(input);

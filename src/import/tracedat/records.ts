@@ -250,15 +250,16 @@ function bodyOf(e: EventFormat, rd: FieldReader): Body {
 /**
  * The recording as ftrace text lines: `cpus=N` first (as `trace-cmd report` prints it), then one
  * line per event in time order with nanosecond timestamps, so that line `n` is the event `trace-cmd
- * report` prints on its line `n` when it prints no other header.
+ * report` prints on its line `n` when it prints no other header. With `only`, the bodies of other
+ * events are left empty (their names are all an importer counts; formatting them is most of the cost).
  */
-export function* datLines(dat: TraceDat, file: string): Generator<[number, string]> {
+export function* datLines(dat: TraceDat, file: string, only?: ReadonlySet<string>): Generator<[number, string]> {
   const rd = new FieldReader(dat.littleEndian);
   const any = dat.events.values().next().value as EventFormat | undefined;
   const typeField: FieldFormat = any?.fields.get('common_type') ?? { name: 'common_type', offset: 0, size: 2, signed: false, isString: false };
   const pidField: FieldFormat = any?.fields.get('common_pid') ?? { name: 'common_pid', offset: 4, size: 4, signed: true, isString: false };
   const bodies = new Map<number, { name: string; body: Body }>();
-  for (const [id, e] of dat.events) bodies.set(id, { name: e.name, body: bodyOf(e, rd) });
+  for (const [id, e] of dat.events) bodies.set(id, { name: e.name, body: !only || only.has(e.name) ? bodyOf(e, rd) : () => '' });
   const commOf = (pid: number) => (pid === 0 ? '<idle>' : (dat.comms.get(pid) ?? '<...>'));
   let n = 1;
   yield [n, `cpus=${dat.cpus}`];
