@@ -430,3 +430,12 @@ describe('the SMMU state is plain data: clone, digest, pure steps', () => {
     expect(digestSystem(m)).toBe(before);
   });
 });
+
+describe('a stepped bind holds the mm (the caller of iommu_sva_bind_device has an mmget)', () => {
+  it('the last task cannot exit while the bind is in flight: an input error naming the row, not a crash', () => {
+    const sys = { kernel: '6.1', smmus: [smmu('smmu0')], devices: [dev('devA'), dev('devB')] };
+    expect(() => run(sys, L('attach devA D1', 'fork 1 P', 'sched 0 1', 'bind devB P b1', 'exit 1', 'resume b1'))).toThrow(
+      /cannot end while its bind \(operation b1\) is in flight/,
+    );
+  });
+});

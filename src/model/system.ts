@@ -32,6 +32,7 @@ import {
 } from './cpu/index.js';
 import { tlbCanonical } from './cpu/tlb.js';
 import { pageOf } from './pages.js';
+import { EventError } from './errors.js';
 import * as smmu from './smmu/index.js';
 import { type EVENT_TABLE, type ModelEvent, PROT_READ, PROT_WRITE, type RawEvent } from './events.js';
 import type { SystemConfig } from './config.js';
@@ -199,6 +200,16 @@ function afterCpuFlush(m: SystemModel, obs: SystemObserver, key: number, va: num
 function endingMm(m: SystemModel, task: number, obs: SystemObserver, row: number, run: () => void): void {
   const key = m.cpu.tasks.get(task);
   const mm = key === undefined ? undefined : m.cpu.mms.get(key);
+  const inFlight = mm && mm.users === 1 ? smmu.bindInFlight(m.smmu, mm.key) : null;
+  if (inFlight !== null) {
+    // iommu_sva_bind_device runs with a reference the caller took (mmget): the address space cannot
+    // be torn down before the bind returns.
+    throw new EventError(
+      `the last task of mm ${mm!.label} cannot end while its bind (operation ${inFlight}) is in flight: resume it first`,
+      row,
+      'task',
+    );
+  }
   run();
   if (mm && mm.users === 0 && m.smmu.svaMms.has(mm.key)) smmu.mmRelease(ctxOf(m, obs, row), mm.key);
 }

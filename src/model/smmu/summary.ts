@@ -23,3 +23,8 @@ export function summarizeSmmu(st: SmmuModelState): SmmuSummary {
       .map((o) => ({ op: o.label, row: o.row, what: o.what, stepsLeft: o.steps.length })),
   };
 }
+
+/** Label of the stepped bind of mm `key` still in flight, or null. */
+export function bindInFlight(st: SmmuModelState, key: number): string | null {
+  return st.svaMms.get(key)?.busyWith ?? null;
+}
