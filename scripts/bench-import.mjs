@@ -107,7 +107,15 @@ const mb = (f) => (statSync(f).size / 1e6).toFixed(1);
   const t2 = now();
   const s = await importFile('trace-dat', datFile, `${OUT}/import-dat.csv`);
   const whole = now() - t2;
-  rows.push(['trace.dat v6', mb(datFile), fmt(raw.bytesPerS / 1e6) + ' MB/s', fmt(events), `${fmt(events / decode)} (${fmt(events / decodeImported)})`, fmt(events / whole), fmt(s.eventsWritten)]);
+  rows.push([
+    'trace.dat v6',
+    mb(datFile),
+    fmt(raw.bytesPerS / 1e6) + ' MB/s',
+    fmt(events),
+    `${fmt(events / decode)} (${fmt(events / decodeImported)})`,
+    fmt(events / whole),
+    fmt(s.eventsWritten),
+  ]);
 }
 {
   const raw = await rawRead(txtFile);
@@ -115,7 +123,15 @@ const mb = (f) => (statSync(f).size / 1e6).toFixed(1);
   const s = await importFile('ftrace', txtFile, `${OUT}/import-txt.csv`);
   const whole = now() - t2;
   const events = s.lines - s.commentLines;
-  rows.push(['report text', mb(txtFile), `${fmt(raw.bytesPerS / 1e6)} MB/s, ${fmt(raw.linesPerS)} lines/s (readline)`, fmt(events), '-', fmt(events / whole), fmt(s.eventsWritten)]);
+  rows.push([
+    'report text',
+    mb(txtFile),
+    `${fmt(raw.bytesPerS / 1e6)} MB/s, ${fmt(raw.linesPerS)} lines/s (readline)`,
+    fmt(events),
+    '-',
+    fmt(events / whole),
+    fmt(s.eventsWritten),
+  ]);
 }
 
 console.log(`import speed, LISA rt-app recording x${COPIES} (Node ${process.version})`);

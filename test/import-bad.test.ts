@@ -71,18 +71,39 @@ describe('bad recordings: exit 2 with a message', () => {
     await refused('trace-dat', b, 'v5.dat', 'file version "5" is not supported', 'byte offset 10', 'trace-cmd convert --file-version 7');
   });
   it('5. a .dat truncated in its headers: what was being read and the byte offset', async () => {
-    await refused('trace-dat', V6.subarray(0, 5000), 'short.dat', /truncated trace-cmd file: an ftrace event format needs 444 bytes but the file ends after 409 \(byte offset 4591\)/);
+    await refused(
+      'trace-dat',
+      V6.subarray(0, 5000),
+      'short.dat',
+      /truncated trace-cmd file: an ftrace event format needs 444 bytes but the file ends after 409 \(byte offset 4591\)/,
+    );
   });
   it('6. a .dat truncated in its trace data: the CPU whose pages are missing', async () => {
-    await refused('trace-dat', V6.subarray(0, cpuData(2) + 100), 'cut.dat', /CPU 2's trace data \(\d+ bytes at offset \d+\) goes past the end of the file/, 'truncated or a CPU buffer is missing');
+    await refused(
+      'trace-dat',
+      V6.subarray(0, cpuData(2) + 100),
+      'cut.dat',
+      /CPU 2's trace data \(\d+ bytes at offset \d+\) goes past the end of the file/,
+      'truncated or a CPU buffer is missing',
+    );
   });
   it('7. a .dat whose CPU buffer is missing (its offset points past the end)', async () => {
-    await refused('trace-dat', withCpuEntry(4, 0x7fffffffn), 'nocpu.dat', /CPU 4's trace data .* at offset 2147483647\) goes past the end of the file/);
+    await refused(
+      'trace-dat',
+      withCpuEntry(4, 0x7fffffffn),
+      'nocpu.dat',
+      /CPU 4's trace data .* at offset 2147483647\) goes past the end of the file/,
+    );
   });
   it('8. a damaged ring-buffer page (commit larger than the page): CPU and byte offset', async () => {
     const b = Buffer.from(V6);
     b.writeBigUInt64LE(0xffffn, cpuData(1) + 8);
-    await refused('trace-dat', b, 'page.dat', /a page says it holds 65535 bytes of events, more than a 4096-byte page, CPU 1 \(byte 8 of the CPU's data at file offset \d+\): the file is damaged/);
+    await refused(
+      'trace-dat',
+      b,
+      'page.dat',
+      /a page says it holds 65535 bytes of events, more than a 4096-byte page, CPU 1 \(byte 8 of the CPU's data at file offset \d+\): the file is damaged/,
+    );
   });
   it('9. a version-7 file with a damaged zstd block', async () => {
     const b = Buffer.from(V7);
@@ -95,11 +116,26 @@ describe('bad recordings: exit 2 with a message', () => {
     await refused('ftrace', '', 'empty.txt', 'this is an empty file', 'trace-cmd record -e sched');
   });
   it('11. only non-scheduling events: how many, which, and what to record', async () => {
-    const only = REPORT.split('\n').filter((l) => !l.includes('sched_switch')).join('\n');
-    await refused('ftrace', only, 'nosched.txt', 'no scheduling events (sched_switch)', 'the recording has 6268 events, none of them sched_switch (bprint 6242, print 14, cpu_frequency 12)', '-e sched_switch');
+    const only = REPORT.split('\n')
+      .filter((l) => !l.includes('sched_switch'))
+      .join('\n');
+    await refused(
+      'ftrace',
+      only,
+      'nosched.txt',
+      'no scheduling events (sched_switch)',
+      'the recording has 6268 events, none of them sched_switch (bprint 6242, print 14, cpu_frequency 12)',
+      '-e sched_switch',
+    );
   });
   it('12. text in no known form: the first lines quoted with their numbers', async () => {
-    await refused('ftrace', 'hello\nthis is not a trace\n', 'prose.txt', 'no scheduling events', '2 of its 2 lines are in no known form (line 1: "hello")');
+    await refused(
+      'ftrace',
+      'hello\nthis is not a trace\n',
+      'prose.txt',
+      'no scheduling events',
+      '2 of its 2 lines are in no known form (line 1: "hello")',
+    );
   });
   it('13. a trace.dat given to import ftrace: use import trace-dat', async () => {
     await refused('ftrace', V6, 'trace.dat', 'this is a trace-cmd binary file (trace.dat, file version 6)', 'use `import trace-dat`');
@@ -111,7 +147,13 @@ describe('bad recordings: exit 2 with a message', () => {
   it('15. perf.data, gzip, and a trace v1 CSV: what to run instead', async () => {
     await refused('auto', Buffer.concat([Buffer.from('PERFILE2'), garbage(200)]), 'perf.data', 'perf.data binary file', 'perf script -F');
     await refused('auto', gzipSync(REPORT.slice(0, 5000)), 'report.txt.gz', 'gzip-compressed', 'gunzip');
-    await refused('auto', '# system: {"cpus":1}\ntime,event,cpu,task,mm\n0,fork,,1,P\n', 'trace.csv', 'a trace v1 CSV (already imported)', 'asid-replay replay');
+    await refused(
+      'auto',
+      '# system: {"cpus":1}\ntime,event,cpu,task,mm\n0,fork,,1,P\n',
+      'trace.csv',
+      'a trace v1 CSV (already imported)',
+      'asid-replay replay',
+    );
   });
   it('16. a folder and a missing file', async () => {
     const d = tmp();
@@ -126,7 +168,9 @@ describe('bad recordings: exit 2 with a message', () => {
 describe('standard input', () => {
   const bin = 'bin/asid-replay.js';
   it('import auto - reads a pipe once: the same trace as the file; - as output writes standard output', () => {
-    const fromFile = spawnSync(process.execPath, [bin, 'import', 'ftrace', join(DIR, 'trace.dat.report.txt'), '-o', '-'], { encoding: 'utf8' });
+    const fromFile = spawnSync(process.execPath, [bin, 'import', 'ftrace', join(DIR, 'trace.dat.report.txt'), '-o', '-'], {
+      encoding: 'utf8',
+    });
     expect(fromFile.status).toBe(0);
     const piped = spawnSync(process.execPath, [bin, 'import', 'auto', '-', '-o', '-'], { input: REPORT, encoding: 'utf8' });
     expect(piped.status).toBe(0);
@@ -134,7 +178,12 @@ describe('standard input', () => {
     expect(body(piped.stdout)).toBe(body(fromFile.stdout));
     const dat = spawnSync(process.execPath, [bin, 'import', 'trace-dat', '-', '-o', '-'], { input: V7 });
     expect(dat.status).toBe(0);
-    expect(dat.stdout.toString().split('\n').filter((l) => /^\d/.test(l)).length).toBe(1607);
+    expect(
+      dat.stdout
+        .toString()
+        .split('\n')
+        .filter((l) => /^\d/.test(l)).length,
+    ).toBe(1607);
   });
   it('garbage on standard input: exit 2 naming "-"', () => {
     const r = spawnSync(process.execPath, [bin, 'import', 'auto', '-', '-o', '-'], { input: garbage(3000), encoding: 'utf8' });

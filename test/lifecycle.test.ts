@@ -69,14 +69,34 @@ const rows = (file: string) =>
     .filter((l) => /^\d/.test(l))
     .map((l) => l.split(','));
 
-const expectedRows = EXPECTED.map(([us, ev, cpu, task, mm]) => [String(10_000_000_000 + us * 1000), ev, cpu, task, mm, '', '', '', '', '', '', '']);
+const expectedRows = EXPECTED.map(([us, ev, cpu, task, mm]) => [
+  String(10_000_000_000 + us * 1000),
+  ev,
+  cpu,
+  task,
+  mm,
+  '',
+  '',
+  '',
+  '',
+  '',
+  '',
+  '',
+]);
 
 describe('lifecycle events decide tasks, mms and kernel threads', () => {
   it('ftrace text: the hand-computed trace, and the summary names the rules', async () => {
     const out = join(tmp(), 'life.csv');
     const s = await importFile('ftrace', tmpFile(LIFE, 'life.txt'), out);
     expect(rows(out)).toEqual(expectedRows);
-    expect(s.lifecycle).toEqual({ task_newtask: 4, sched_process_fork: 5, task_rename: 1, sched_process_exec: 2, sched_process_exit: 1, sched_process_free: 1 });
+    expect(s.lifecycle).toEqual({
+      task_newtask: 4,
+      sched_process_fork: 5,
+      task_rename: 1,
+      sched_process_exec: 2,
+      sched_process_exit: 1,
+      sched_process_free: 1,
+    });
     expect(s.lifecycleWritten).toEqual({ processes: 2, threads: 2, execs: 2, exits: 2 });
     expect(s.taskRules).toEqual({
       kernel: { 'kthreadd (pid 2)': 1, 'forked by kthreadd or another kernel thread': 1 },
@@ -99,7 +119,9 @@ describe('lifecycle events decide tasks, mms and kernel threads', () => {
     expect(r.violations).toEqual([]);
     expect(r.churn.mms.created).toBe(5); // p100, p101, p300, p101#1, p101#2
     expect(r.churn.allocations).toBe(5); // exec while running installs the new mm at once: a new ASID each time
-    const noExec = LIFE.split('\n').filter((l) => !l.includes('sched_process_exec')).join('\n');
+    const noExec = LIFE.split('\n')
+      .filter((l) => !l.includes('sched_process_exec'))
+      .join('\n');
     const out2 = join(tmp(), 'noexec.csv');
     await importFile('ftrace', tmpFile(noExec, 'noexec.txt'), out2);
     const r2 = await replayFile(out2, {});
@@ -109,7 +131,17 @@ describe('lifecycle events decide tasks, mms and kernel threads', () => {
 
   it('--kernel-threads and --user-tasks override the evidence and the names; the summary says so', async () => {
     const out = join(tmp(), 'o.csv');
-    const r = await cli('import', 'ftrace', tmpFile(LIFE, 'life.txt'), '-o', out, '--kernel-threads', '^thermald$', '--user-tasks', '^nvme-wq$');
+    const r = await cli(
+      'import',
+      'ftrace',
+      tmpFile(LIFE, 'life.txt'),
+      '-o',
+      out,
+      '--kernel-threads',
+      '^thermald$',
+      '--user-tasks',
+      '^nvme-wq$',
+    );
     expect(r.code).toBe(0);
     const csv = readFileSync(out, 'utf8');
     expect(csv).not.toContain(',fork,,300,');
@@ -122,7 +154,9 @@ describe('lifecycle events decide tasks, mms and kernel threads', () => {
   });
 
   it('without lifecycle events the historical rules hold: thermald is a kernel thread by name', async () => {
-    const only = LIFE.split('\n').filter((l) => !/(task_|sched_process_)/.test(l)).join('\n');
+    const only = LIFE.split('\n')
+      .filter((l) => !/(task_|sched_process_)/.test(l))
+      .join('\n');
     const out = join(tmp(), 'n.csv');
     const s = await importFile('ftrace', tmpFile(only, 'n.txt'), out);
     expect(readFileSync(out, 'utf8')).not.toContain(',fork,,300,');

@@ -64,7 +64,10 @@ describe('perf script text', () => {
         let v = l.replace(/^(\s*\S+\s+)(\d+)( \[)/, (_, a, tid, b) => `${a}${tid}/${tid}${b}`); // -F +pid
         v = v.replace(/(\d+\.\d{6}):/, '$1000:'); // --ns
         v = v.replace(/: (sched|task):/, ':          1 $1:'); // period
-        return v.replace(/prev_comm=(\S+) prev_pid=(\d+) prev_prio=(\d+) prev_state=(\S+) ==> next_comm=(\S+) next_pid=(\d+) next_prio=(\d+)/, '$1:$2 [$3] $4 ==> $5:$6 [$7]');
+        return v.replace(
+          /prev_comm=(\S+) prev_pid=(\d+) prev_prio=(\d+) prev_state=(\S+) ==> next_comm=(\S+) next_pid=(\d+) next_prio=(\d+)/,
+          '$1:$2 [$3] $4 ==> $5:$6 [$7]',
+        );
       })
       .join('\n');
     expect(variant).toContain('bash   100/100 [001]  5000.000060000:          1 sched:sched_switch: bash:100 [120] S ==> bash:101 [120]');
@@ -74,7 +77,9 @@ describe('perf script text', () => {
   });
 
   it('rewrites a sample into the ftrace form (comm with spaces, pid/tid as TGID)', () => {
-    expect(perfToFtrace('  Web Content  2001/2007 [003]  12.345678: sched:sched_switch: x', 'f', 1)).toBe('Web Content-2007 (2001) [003] 12.345678: sched_switch: x');
+    expect(perfToFtrace('  Web Content  2001/2007 [003]  12.345678: sched:sched_switch: x', 'f', 1)).toBe(
+      'Web Content-2007 (2001) [003] 12.345678: sched_switch: x',
+    );
     expect(perfToFtrace('# comment', 'f', 1)).toBe('# comment');
   });
 
@@ -91,7 +96,8 @@ describe('perf script text', () => {
   });
 
   it('samples without the CPU column: exit 2 at the line, saying which -F to use', async () => {
-    const noCpu = '            bash   100  5000.000010: sched:sched_switch: prev_comm=bash prev_pid=100 prev_prio=120 prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120\n';
+    const noCpu =
+      '            bash   100  5000.000010: sched:sched_switch: prev_comm=bash prev_pid=100 prev_prio=120 prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120\n';
     const f = tmpFile(DEFAULT.replace(/^( +bash +100) \[000\]/m, '$1'), 'nocpu.txt');
     expect(readFileSync(f, 'utf8')).toContain(noCpu.trimEnd());
     const r = await cli('import', 'perf-script', f, '-o', join(tmp(), 'c.csv'));

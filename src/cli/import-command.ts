@@ -27,11 +27,20 @@ export function importCommand(program: Command, io: Io): void {
     .requiredOption('-o, --output <file>', 'trace v1 CSV to write (- for standard output)')
     .option('--kernel-threads <regex>', 'tasks whose name matches are kernel threads (overrides the evidence and the names)')
     .option('--user-tasks <regex>', 'tasks whose name matches are user tasks (checked before --kernel-threads)')
-    .addOption(new Option('--cpus <n>', 'CPU count for the # system: line (default: from the recording)').argParser(intArg('--cpus', 1, 4096)))
+    .addOption(
+      new Option('--cpus <n>', 'CPU count for the # system: line (default: from the recording)').argParser(intArg('--cpus', 1, 4096)),
+    )
     .option('--json', 'print the import summary as JSON on stdout')
-    .option('--overlay <processes>', 'bind these processes to a device (comma-separated mm labels p<tgid>, or top:N for the N most switched-in) and give them DMA and unmap traffic')
+    .option(
+      '--overlay <processes>',
+      'bind these processes to a device (comma-separated mm labels p<tgid>, or top:N for the N most switched-in) and give them DMA and unmap traffic',
+    )
     .addOption(new Option('--overlay-dma <n>', 'overlay: DMA accesses per switch-in').default(2).argParser(intArg('--overlay-dma', 0, 64)))
-    .addOption(new Option('--overlay-unmap-every <n>', 'overlay: unmap+remap a page every N switch-ins (0: never)').default(8).argParser(intArg('--overlay-unmap-every', 0)))
+    .addOption(
+      new Option('--overlay-unmap-every <n>', 'overlay: unmap+remap a page every N switch-ins (0: never)')
+        .default(8)
+        .argParser(intArg('--overlay-unmap-every', 0)),
+    )
     .option('--overlay-btm', 'overlay: the SMMU has BTM')
     .option('--overlay-ats', 'overlay: the device uses ATS (has an ATC)')
     .addHelpText(
@@ -39,19 +48,39 @@ export function importCommand(program: Command, io: Io): void {
       '\nExample: asid-replay import auto trace.dat -o real.csv --overlay top:2\n         asid-replay replay real.csv --driver shared-asid\n' +
         '         trace-cmd report -i trace.dat | asid-replay import ftrace - -o real.csv',
     )
-    .action(async (kind: string, file: string, o: { output: string; cpus?: number; json?: boolean; overlay?: string; overlayDma: number; overlayUnmapEvery: number; overlayBtm?: boolean; overlayAts?: boolean; kernelThreads?: string; userTasks?: string }) => {
-      if (kind !== 'auto' && !(IMPORT_KINDS as readonly string[]).includes(kind)) {
-        io.err(`asid-replay: unknown import kind "${kind}"; expected one of auto, ${IMPORT_KINDS.join(', ')}\n`);
-        throw new Exit(2);
-      }
-      const kernelThreads = regexOption(io, '--kernel-threads', o.kernelThreads);
-      const userTasks = regexOption(io, '--user-tasks', o.userTasks);
-      const overlay = o.overlay === undefined ? undefined : { processes: o.overlay, dmaPerSwitch: o.overlayDma, unmapEvery: o.overlayUnmapEvery, btm: o.overlayBtm, ats: o.overlayAts };
-      const { importFile } = await import('../import/import.js'); // loaded when used
-      const summary = await importFile(kind as ImportKind | 'auto', file, o.output, { cpus: o.cpus, overlay, kernelThreads, userTasks });
-      if (o.json) io.out(renderJson(summary));
-      else io.err(formatSummary(summary));
-    });
+    .action(
+      async (
+        kind: string,
+        file: string,
+        o: {
+          output: string;
+          cpus?: number;
+          json?: boolean;
+          overlay?: string;
+          overlayDma: number;
+          overlayUnmapEvery: number;
+          overlayBtm?: boolean;
+          overlayAts?: boolean;
+          kernelThreads?: string;
+          userTasks?: string;
+        },
+      ) => {
+        if (kind !== 'auto' && !(IMPORT_KINDS as readonly string[]).includes(kind)) {
+          io.err(`asid-replay: unknown import kind "${kind}"; expected one of auto, ${IMPORT_KINDS.join(', ')}\n`);
+          throw new Exit(2);
+        }
+        const kernelThreads = regexOption(io, '--kernel-threads', o.kernelThreads);
+        const userTasks = regexOption(io, '--user-tasks', o.userTasks);
+        const overlay =
+          o.overlay === undefined
+            ? undefined
+            : { processes: o.overlay, dmaPerSwitch: o.overlayDma, unmapEvery: o.overlayUnmapEvery, btm: o.overlayBtm, ats: o.overlayAts };
+        const { importFile } = await import('../import/import.js'); // loaded when used
+        const summary = await importFile(kind as ImportKind | 'auto', file, o.output, { cpus: o.cpus, overlay, kernelThreads, userTasks });
+        if (o.json) io.out(renderJson(summary));
+        else io.err(formatSummary(summary));
+      },
+    );
 }
 
 /** A regular expression option; exit 2 naming the option when it does not compile. */
@@ -67,19 +96,32 @@ function regexOption(io: Io, name: string, v: string | undefined): RegExp | unde
 
 function formatSummary(s: ImportSummary): string {
   const lines = [
-    `imported ${s.input} (${s.kind}) -> ${s.output}: ${s.eventsWritten} events (${Object.entries(s.eventsByKind).map(([k, n]) => `${k} ${n}`).join(', ')})`,
+    `imported ${s.input} (${s.kind}) -> ${s.output}: ${s.eventsWritten} events (${Object.entries(s.eventsByKind)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')})`,
     `  lines: ${s.lines} (${s.sched_switch} sched_switch, ${s.commentLines} comment/header, ${s.unparsedLines} unparsed)`,
-    `  other ftrace events (not replayed): ${Object.entries(s.otherEvents).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
+    `  other ftrace events (not replayed): ${
+      Object.entries(s.otherEvents)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none'
+    }`,
     `  tasks: ${s.tasks} user tasks, ${s.kernelThreads} kernel threads (run as lazy-TLB task 0), ${s.exits} exits, cpus ${s.cpus}`,
   ];
   if (s.unparsedExamples.length) lines.push(`  unparsed lines, first: ${s.unparsedExamples.join(', ')}`);
   s.unparsedQuotes?.forEach((q, i) => lines.push(`    line ${s.unparsedExamples[i]}: ${q}`));
   if (s.lifecycle) {
     const w = s.lifecycleWritten;
-    lines.push(`  lifecycle events used: ${Object.entries(s.lifecycle).map(([k, n]) => `${k} ${n}`).join(', ')}` + (w ? ` -> ${w.processes} processes, ${w.threads} threads, ${w.execs} execs, ${w.exits} exits` : ''));
+    lines.push(
+      `  lifecycle events used: ${Object.entries(s.lifecycle)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}` + (w ? ` -> ${w.processes} processes, ${w.threads} threads, ${w.execs} execs, ${w.exits} exits` : ''),
+    );
   }
   if (s.taskRules) {
-    const side = (r: Record<string, number>) => Object.entries(r).map(([k, n]) => `${k}: ${n}`).join('; ') || 'none';
+    const side = (r: Record<string, number>) =>
+      Object.entries(r)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join('; ') || 'none';
     lines.push(`  kernel threads decided by: ${side(s.taskRules.kernel)}`, `  user tasks decided by: ${side(s.taskRules.user)}`);
   }
   return lines.join('\n') + '\n';

@@ -30,28 +30,51 @@ export const SNIFF_BYTES = 256 * 1024;
  * mistake: perf.data, compressed files, a trace v1 CSV, other binary data.
  */
 export function sniff(head: Buffer): Sniffed {
-  if (head.length === 0) return { looksLike: 'an empty file', hint: 'record with `trace-cmd record -e sched` (or `perf record -e "sched:*"`) and import the result' };
+  if (head.length === 0)
+    return {
+      looksLike: 'an empty file',
+      hint: 'record with `trace-cmd record -e sched` (or `perf record -e "sched:*"`) and import the result',
+    };
   if (isTraceDat(head)) {
     const v = head.subarray(10, 14).toString('latin1').replace(/\0.*$/s, '');
     return { kind: 'trace-dat', looksLike: `a trace-cmd binary file (trace.dat, file version ${v})` };
   }
-  if (head[0] === 0x17 && head[1] === 0x08 && head[2] === 0x44) return { looksLike: 'a damaged trace-cmd binary file (the magic is incomplete)', hint: 'the file is not a complete trace.dat' };
+  if (head[0] === 0x17 && head[1] === 0x08 && head[2] === 0x44)
+    return { looksLike: 'a damaged trace-cmd binary file (the magic is incomplete)', hint: 'the file is not a complete trace.dat' };
   const text4 = head.subarray(0, 8).toString('latin1');
   if (text4.startsWith('PERFILE2') || text4.startsWith('PERFFILE')) {
-    return { looksLike: 'a perf.data binary file', hint: 'convert it to text first: `perf script -F comm,pid,tid,cpu,time,event,trace > perf.txt`, then `import perf-script perf.txt`' };
+    return {
+      looksLike: 'a perf.data binary file',
+      hint: 'convert it to text first: `perf script -F comm,pid,tid,cpu,time,event,trace > perf.txt`, then `import perf-script perf.txt`',
+    };
   }
-  if (head[0] === 0x1f && head[1] === 0x8b) return { looksLike: 'a gzip-compressed file', hint: 'decompress it first (`gunzip -k FILE`), or pipe it: `gunzip -c FILE | asid-replay import auto -`' };
-  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return { looksLike: 'a zstd-compressed file', hint: 'decompress it first: `zstd -dc FILE | asid-replay import auto -`' };
-  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return { looksLike: 'a zip archive', hint: 'extract the recording from it first' };
+  if (head[0] === 0x1f && head[1] === 0x8b)
+    return {
+      looksLike: 'a gzip-compressed file',
+      hint: 'decompress it first (`gunzip -k FILE`), or pipe it: `gunzip -c FILE | asid-replay import auto -`',
+    };
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd)
+    return { looksLike: 'a zstd-compressed file', hint: 'decompress it first: `zstd -dc FILE | asid-replay import auto -`' };
+  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)
+    return { looksLike: 'a zip archive', hint: 'extract the recording from it first' };
   let control = 0;
   for (let i = 0; i < Math.min(head.length, 4096); i++) {
     const c = head[i];
     if (c === 0 || (c < 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12)) control++;
   }
-  if (control > 0) return { looksLike: 'binary data in no known format (not a trace.dat, perf.data or text)', hint: 'supported recordings: trace-cmd trace.dat, trace-cmd report / ftrace text, perf script text, systrace HTML' };
+  if (control > 0)
+    return {
+      looksLike: 'binary data in no known format (not a trace.dat, perf.data or text)',
+      hint: 'supported recordings: trace-cmd trace.dat, trace-cmd report / ftrace text, perf script text, systrace HTML',
+    };
   const text = head.toString('utf8');
-  if (/<script class="trace-data"|var\s+linuxPerfData\s*=/.test(text)) return { kind: 'systrace', looksLike: 'an Android systrace HTML file' };
-  if (/^\s*<(!doctype html|html)/i.test(text)) return { looksLike: 'an HTML file without systrace data', hint: 'save the trace with systrace/atrace as HTML with its ftrace text (systrace --no-compress), or import the ftrace text' };
+  if (/<script class="trace-data"|var\s+linuxPerfData\s*=/.test(text))
+    return { kind: 'systrace', looksLike: 'an Android systrace HTML file' };
+  if (/^\s*<(!doctype html|html)/i.test(text))
+    return {
+      looksLike: 'an HTML file without systrace data',
+      hint: 'save the trace with systrace/atrace as HTML with its ftrace text (systrace --no-compress), or import the ftrace text',
+    };
   const lines = text.split(/\r?\n/);
   if (head.length === SNIFF_BYTES && lines.length > 1) lines.pop(); // the last line may be cut
   let ftrace = 0;
@@ -66,9 +89,17 @@ export function sniff(head: Buffer): Sniffed {
   }
   if (perf > 0 && perf >= ftrace) return { kind: 'perf-script', looksLike: 'perf script text' };
   if (ftrace > 0) return { kind: 'ftrace', looksLike: 'ftrace / trace-cmd report text' };
-  if (firstText === undefined) return { looksLike: 'a text file with no events (only blank or comment lines)', hint: 'record with `trace-cmd record -e sched` (or `perf record -e "sched:*"`) and import the result' };
-  if (/^[\w ]+(,[\w ]+)+$/.test(firstText) && /\bevent\b/.test(firstText)) return { looksLike: 'a trace v1 CSV (already imported)', hint: 'replay it: `asid-replay replay FILE`' };
-  return { looksLike: `text in no known recording format (first line: ${JSON.stringify(firstText.slice(0, 80))})`, hint: 'supported recordings: trace-cmd trace.dat, trace-cmd report / ftrace text, perf script text, systrace HTML' };
+  if (firstText === undefined)
+    return {
+      looksLike: 'a text file with no events (only blank or comment lines)',
+      hint: 'record with `trace-cmd record -e sched` (or `perf record -e "sched:*"`) and import the result',
+    };
+  if (/^[\w ]+(,[\w ]+)+$/.test(firstText) && /\bevent\b/.test(firstText))
+    return { looksLike: 'a trace v1 CSV (already imported)', hint: 'replay it: `asid-replay replay FILE`' };
+  return {
+    looksLike: `text in no known recording format (first line: ${JSON.stringify(firstText.slice(0, 80))})`,
+    hint: 'supported recordings: trace-cmd trace.dat, trace-cmd report / ftrace text, perf script text, systrace HTML',
+  };
 }
 
 /** The message for a file that is not what the importer `kind` reads. */

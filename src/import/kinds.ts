@@ -35,4 +35,3 @@ export interface ImportSummary {
   /** Which rule decided that a task is a kernel thread or a user task, with the number of tasks it decided. */
   taskRules?: { kernel: Record<string, number>; user: Record<string, number> };
 }
-

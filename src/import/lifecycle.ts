@@ -30,7 +30,14 @@ export const CLONE_VM = 0x100;
 export const CLONE_THREAD = 0x10000;
 
 /** The lifecycle events read (others are counted by name as before). */
-export const LIFECYCLE_EVENTS = ['sched_process_fork', 'task_newtask', 'sched_process_exec', 'sched_process_exit', 'sched_process_free', 'task_rename'] as const;
+export const LIFECYCLE_EVENTS = [
+  'sched_process_fork',
+  'task_newtask',
+  'sched_process_exec',
+  'sched_process_exit',
+  'sched_process_free',
+  'task_rename',
+] as const;
 
 /** Overrides of the kernel-thread decision. */
 export interface TaskOptions {
@@ -107,7 +114,9 @@ export class Tasks {
     if (pid === 2) return { kernel: true, rule: RULES.kthreadd, evidence: true };
     const e = this.evidence.get(pid);
     if (e) return e;
-    return isKernelThread(pid, comm) ? { kernel: true, rule: RULES.name, evidence: false } : { kernel: false, rule: RULES.userDefault, evidence: false };
+    return isKernelThread(pid, comm)
+      ? { kernel: true, rule: RULES.name, evidence: false }
+      : { kernel: false, rule: RULES.userDefault, evidence: false };
   }
 
   private use(label: string, d: number): void {
@@ -190,7 +199,8 @@ export class Tasks {
       case 'task_newtask': {
         const pid = num('pid');
         const flags = field(b, 'clone_flags');
-        if (pid !== undefined && flags !== undefined && /^(0x)?[0-9a-fA-F]+$/.test(flags)) this.cloneFlags.set(pid, parseInt(flags.replace(/^0x/, ''), 16));
+        if (pid !== undefined && flags !== undefined && /^(0x)?[0-9a-fA-F]+$/.test(flags))
+          this.cloneFlags.set(pid, parseInt(flags.replace(/^0x/, ''), 16));
         return true;
       }
       case 'sched_process_fork': {
@@ -271,7 +281,8 @@ export class Tasks {
     const tgid = this.tgids.get(child);
     const pmm = ptask !== 0 ? this.mmOf.get(ptask) : undefined;
     const pgroup = this.groupOf.get(ptask) ?? parent;
-    const shares = pmm !== undefined && (flags !== undefined ? (flags & CLONE_VM) !== 0 : tgid !== undefined && tgid !== child && tgid === pgroup);
+    const shares =
+      pmm !== undefined && (flags !== undefined ? (flags & CLONE_VM) !== 0 : tgid !== undefined && tgid !== child && tgid === pgroup);
     const group = flags !== undefined ? ((flags & CLONE_THREAD) !== 0 ? pgroup : child) : (tgid ?? child);
     await this.fork(child, shares && pmm !== undefined ? pmm : this.fresh(`p${group}`), group, time);
     this.written(shares ? 'threads' : 'processes');

@@ -11,7 +11,8 @@
 import { InputError } from '../trace/errors.js';
 
 /** A perf script sample line of a tracepoint (comm may contain spaces; the pid/tid, CPU, time and `sys:event:` follow). */
-export const PERF_LINE_RE = /^\s*(.*?)\s+(?:(\d+)\/)?(\d+)\s+\[(\d+)\]\s+(\d+)\.(\d+):\s+(?:\d+\s+)?([A-Za-z_][\w-]*):([A-Za-z_]\w*):\s?(.*)$/;
+export const PERF_LINE_RE =
+  /^\s*(.*?)\s+(?:(\d+)\/)?(\d+)\s+\[(\d+)\]\s+(\d+)\.(\d+):\s+(?:\d+\s+)?([A-Za-z_][\w-]*):([A-Za-z_]\w*):\s?(.*)$/;
 
 /** The same without the CPU column (`perf script -F comm,tid,time,event,trace`): cannot be replayed. */
 const PERF_NO_CPU_RE = /^\s*(.*?)\s+(?:(\d+)\/)?(\d+)\s+(\d+)\.(\d+):\s+(?:\d+\s+)?([A-Za-z_][\w-]*):([A-Za-z_]\w*):\s?(.*)$/;
@@ -29,7 +30,12 @@ export function perfToFtrace(line: string, file: string, n: number): string {
     return `${who} [${cpu.padStart(3, '0')}] ${sec}.${frac}: ${event}: ${body}`;
   }
   if (PERF_NO_CPU_RE.test(line)) {
-    throw new InputError('a perf script sample without the CPU column: the replay needs the CPU of every switch; run `perf script -F comm,pid,tid,cpu,time,event,trace`', file, n, 1);
+    throw new InputError(
+      'a perf script sample without the CPU column: the replay needs the CPU of every switch; run `perf script -F comm,pid,tid,cpu,time,event,trace`',
+      file,
+      n,
+      1,
+    );
   }
   return line;
 }

@@ -30,7 +30,9 @@ export class Bytes {
 
   need(n: number, what: string): void {
     if (n < 0 || this.pos + n > this.buf.length) {
-      throw this.fail(`truncated trace-cmd file: ${what} needs ${n} bytes but ${this.what} ends after ${Math.max(0, this.buf.length - this.pos)}`);
+      throw this.fail(
+        `truncated trace-cmd file: ${what} needs ${n} bytes but ${this.what} ends after ${Math.max(0, this.buf.length - this.pos)}`,
+      );
     }
   }
 
@@ -66,7 +68,9 @@ export class Bytes {
   cstr(what: string, max = 4096): string {
     const end = this.buf.indexOf(0, this.pos);
     if (end < 0 || end - this.pos > max) {
-      throw this.fail(end < 0 ? `truncated trace-cmd file: ${what} has no terminating NUL` : `${what} is longer than ${max} bytes: the file is damaged`);
+      throw this.fail(
+        end < 0 ? `truncated trace-cmd file: ${what} has no terminating NUL` : `${what} is longer than ${max} bytes: the file is damaged`,
+      );
     }
     const s = this.buf.toString('latin1', this.pos, end);
     this.pos = end + 1;

@@ -68,7 +68,10 @@ export function parseTraceDat(buf: Buffer, file: string): TraceDat {
   const versionText = probe.cstr('the file version', 16);
   const version = Number(versionText);
   if (version !== 6 && version !== 7) {
-    throw probe.fail(`trace-cmd file version "${versionText}" is not supported (versions 6 and 7 are: \`trace-cmd convert --file-version 7\` rewrites a file)`, 10);
+    throw probe.fail(
+      `trace-cmd file version "${versionText}" is not supported (versions 6 and 7 are: \`trace-cmd convert --file-version 7\` rewrites a file)`,
+      10,
+    );
   }
   const endian = probe.u8('the endianness byte');
   if (endian > 1) throw probe.fail(`the endianness byte is ${endian} (0 or 1 expected): the file is damaged`, probe.pos - 1);
@@ -76,7 +79,8 @@ export function parseTraceDat(buf: Buffer, file: string): TraceDat {
   const longSize = b.u8('the long size');
   if (longSize !== 4 && longSize !== 8) throw b.fail(`the long size is ${longSize} (4 or 8 expected): the file is damaged`, b.pos - 1);
   const pageSize = b.u32('the page size');
-  if (pageSize < 64 || pageSize > 1 << 24 || (pageSize & (pageSize - 1)) !== 0) throw b.fail(`the page size is ${pageSize}: the file is damaged`, b.pos - 4);
+  if (pageSize < 64 || pageSize > 1 << 24 || (pageSize & (pageSize - 1)) !== 0)
+    throw b.fail(`the page size is ${pageSize}: the file is damaged`, b.pos - 4);
   return version === 6 ? parseV6(b, longSize, pageSize) : parseV7(b, longSize, pageSize);
 }
 
@@ -96,7 +100,8 @@ function expectTag(b: Bytes, tag: string): void {
 
 function readFtraceEvents(b: Bytes, events: Map<number, EventFormat>): void {
   const n = b.u32('the ftrace event count');
-  for (let i = 0; i < n; i++) addFormat(events, b.take(b.u64('an ftrace event format size'), 'an ftrace event format').toString('latin1'), 'ftrace');
+  for (let i = 0; i < n; i++)
+    addFormat(events, b.take(b.u64('an ftrace event format size'), 'an ftrace event format').toString('latin1'), 'ftrace');
 }
 
 function readEventFormats(b: Bytes, events: Map<number, EventFormat>): void {
@@ -104,7 +109,12 @@ function readEventFormats(b: Bytes, events: Map<number, EventFormat>): void {
   for (let s = 0; s < systems; s++) {
     const system = b.cstr('an event system name', 256);
     const n = b.u32(`the event count of system ${system}`);
-    for (let i = 0; i < n; i++) addFormat(events, b.take(b.u64(`an event format size of system ${system}`), `an event format of system ${system}`).toString('latin1'), system);
+    for (let i = 0; i < n; i++)
+      addFormat(
+        events,
+        b.take(b.u64(`an event format size of system ${system}`), `an event format of system ${system}`).toString('latin1'),
+        system,
+      );
   }
 }
 
@@ -124,10 +134,14 @@ function parseCmdlines(text: string): Map<number, string> {
 
 function cpuBuffer(b: Bytes, cpu: number, offset: number, size: number, pageSize: number): CpuBuffer {
   if (offset + size > b.buf.length) {
-    throw b.fail(`CPU ${cpu}'s trace data (${size} bytes at offset ${offset}) goes past the end of the file (${b.buf.length} bytes): the file is truncated or a CPU buffer is missing`, offset);
+    throw b.fail(
+      `CPU ${cpu}'s trace data (${size} bytes at offset ${offset}) goes past the end of the file (${b.buf.length} bytes): the file is truncated or a CPU buffer is missing`,
+      offset,
+    );
   }
   const data = b.buf.subarray(offset, offset + size);
-  if (size % pageSize !== 0) throw b.fail(`CPU ${cpu}'s trace data is ${size} bytes, not a whole number of ${pageSize}-byte pages: the file is damaged`, offset);
+  if (size % pageSize !== 0)
+    throw b.fail(`CPU ${cpu}'s trace data is ${size} bytes, not a whole number of ${pageSize}-byte pages: the file is damaged`, offset);
   return { cpu, data, fileOffset: offset };
 }
 
@@ -153,7 +167,11 @@ function parseV6(b: Bytes, longSize: number, pageSize: number): TraceDat {
     }
     tag = b.take(10, 'the "flyrecord" tag').toString('latin1');
   }
-  if (tag === 'latency  \0') throw b.fail('this trace.dat holds a latency trace (text), not per-CPU event buffers: record with `trace-cmd record -e sched`', b.pos - 10);
+  if (tag === 'latency  \0')
+    throw b.fail(
+      'this trace.dat holds a latency trace (text), not per-CPU event buffers: record with `trace-cmd record -e sched`',
+      b.pos - 10,
+    );
   if (tag !== 'flyrecord\0') throw b.fail(`expected the "flyrecord" tag, found ${JSON.stringify(tag)}: the file is damaged`, b.pos - 10);
   const buffers: CpuBuffer[] = [];
   for (let cpu = 0; cpu < cpus; cpu++) {
@@ -161,29 +179,47 @@ function parseV6(b: Bytes, longSize: number, pageSize: number): TraceDat {
     const size = b.u64(`CPU ${cpu}'s data size`);
     if (size > 0) buffers.push(cpuBuffer(b, cpu, offset, size, pageSize));
   }
-  return { version: 6, littleEndian: b.littleEndian, longSize, pageSize, compression: 'none', pageHeader, events, comms, cpus, buffers, clock };
+  return {
+    version: 6,
+    littleEndian: b.littleEndian,
+    longSize,
+    pageSize,
+    compression: 'none',
+    pageHeader,
+    events,
+    comms,
+    cpus,
+    buffers,
+    clock,
+  };
 }
 
 type Decompress = (data: Buffer, size: number, at: number) => Buffer;
 
 function decompressor(name: string, b: Bytes): Decompress | undefined {
   const check = (out: Uint8Array, size: number, at: number): Buffer => {
-    if (out.length !== size) throw b.fail(`a ${name} block decompresses to ${out.length} bytes, its header says ${size}: the file is damaged`, at);
+    if (out.length !== size)
+      throw b.fail(`a ${name} block decompresses to ${out.length} bytes, its header says ${size}: the file is damaged`, at);
     return Buffer.from(out.buffer, out.byteOffset, out.length);
   };
-  const guard = (f: (d: Buffer) => Uint8Array): Decompress => (data, size, at) => {
-    let out: Uint8Array;
-    try {
-      out = f(data);
-    } catch (e) {
-      throw b.fail(`a ${name} block does not decompress (${(e as Error).message}): the file is damaged`, at);
-    }
-    return check(out, size, at);
-  };
+  const guard =
+    (f: (d: Buffer) => Uint8Array): Decompress =>
+    (data, size, at) => {
+      let out: Uint8Array;
+      try {
+        out = f(data);
+      } catch (e) {
+        throw b.fail(`a ${name} block does not decompress (${(e as Error).message}): the file is damaged`, at);
+      }
+      return check(out, size, at);
+    };
   if (name === 'none') return undefined;
   if (name === 'zstd') return guard((d) => zstdDecompress(d));
   if (name === 'zlib') return guard((d) => inflateSync(d));
-  throw b.fail(`trace.dat compression "${name}" is not supported (zstd, zlib and none are): \`trace-cmd convert --compression zstd\` rewrites the file`, 12);
+  throw b.fail(
+    `trace.dat compression "${name}" is not supported (zstd, zlib and none are): \`trace-cmd convert --compression zstd\` rewrites the file`,
+    12,
+  );
 }
 
 interface Section {
@@ -192,7 +228,8 @@ interface Section {
 }
 
 function readSection(b: Bytes, offset: number, decompress: Decompress | undefined, what: string): Section {
-  if (offset <= 0 || offset >= b.buf.length) throw b.fail(`${what} is at offset ${offset}, outside the file (${b.buf.length} bytes): the file is truncated or damaged`, offset);
+  if (offset <= 0 || offset >= b.buf.length)
+    throw b.fail(`${what} is at offset ${offset}, outside the file (${b.buf.length} bytes): the file is truncated or damaged`, offset);
   const h = new Bytes(b.buf, b.file, b.littleEndian, 0, 'the file', offset);
   const id = h.u16(`${what}'s section id`);
   const flags = h.u16(`${what}'s section flags`);
@@ -224,7 +261,8 @@ function parseV7(b: Bytes, longSize: number, pageSize: number): TraceDat {
     if (seen.has(next)) throw b.fail('the options sections form a loop: the file is damaged', next);
     seen.add(next);
     const sec = readSection(b, next, decompress, 'an options section');
-    if (sec.id !== 0) throw b.fail(`expected an options section (id 0) at offset ${next}, found section id ${sec.id}: the file is damaged`, next);
+    if (sec.id !== 0)
+      throw b.fail(`expected an options section (id 0) at offset ${next}, found section id ${sec.id}: the file is damaged`, next);
     const o = sec.body;
     next = 0;
     for (;;) {
@@ -235,9 +273,12 @@ function parseV7(b: Bytes, longSize: number, pageSize: number): TraceDat {
         next = data.u64('the offset of the next options section');
         break;
       }
-      if (id === OPT.HEADER_INFO) pageHeader = readHeaderInfo(readSection(b, data.u64('the header section offset'), decompress, 'the header section').body);
-      else if (id === OPT.FTRACE_EVENTS) readFtraceEvents(readSection(b, data.u64('the ftrace events offset'), decompress, 'the ftrace events section').body, events);
-      else if (id === OPT.EVENT_FORMATS) readEventFormats(readSection(b, data.u64('the event formats offset'), decompress, 'the event formats section').body, events);
+      if (id === OPT.HEADER_INFO)
+        pageHeader = readHeaderInfo(readSection(b, data.u64('the header section offset'), decompress, 'the header section').body);
+      else if (id === OPT.FTRACE_EVENTS)
+        readFtraceEvents(readSection(b, data.u64('the ftrace events offset'), decompress, 'the ftrace events section').body, events);
+      else if (id === OPT.EVENT_FORMATS)
+        readEventFormats(readSection(b, data.u64('the event formats offset'), decompress, 'the event formats section').body, events);
       else if (id === OPT.CMDLINES) {
         const c = readSection(b, data.u64('the command lines offset'), decompress, 'the command lines section').body;
         comms = parseCmdlines(c.take(c.u64('the saved command lines size'), 'the saved command lines').toString('latin1'));
@@ -256,7 +297,13 @@ function parseV7(b: Bytes, longSize: number, pageSize: number): TraceDat {
 }
 
 /** The top instance's BUFFER option (the first one): name, clock, [page size], CPUs (id, offset, size). */
-function readBufferOption(b: Bytes, o: Bytes, size: number, decompress: Decompress | undefined, filePageSize: number): { buffers: CpuBuffer[]; clock: string } {
+function readBufferOption(
+  b: Bytes,
+  o: Bytes,
+  size: number,
+  decompress: Decompress | undefined,
+  filePageSize: number,
+): { buffers: CpuBuffer[]; clock: string } {
   const offset = o.u64('the buffer section offset');
   o.cstr('the buffer name', 256);
   const clock = o.cstr('the buffer clock', 64);
@@ -279,7 +326,10 @@ function readBufferOption(b: Bytes, o: Bytes, size: number, decompress: Decompre
     const sz = o.u64(`CPU ${cpu}'s data size`);
     if (sz === 0) continue;
     if (at + sz > b.buf.length) {
-      throw b.fail(`CPU ${cpu}'s trace data (${sz} bytes at offset ${at}) goes past the end of the file (${b.buf.length} bytes): the file is truncated or a CPU buffer is missing`, at);
+      throw b.fail(
+        `CPU ${cpu}'s trace data (${sz} bytes at offset ${at}) goes past the end of the file (${b.buf.length} bytes): the file is truncated or a CPU buffer is missing`,
+        at,
+      );
     }
     if (!compressed || !decompress) {
       buffers.push(cpuBuffer(b, cpu, at, sz, pageSize));
@@ -295,7 +345,11 @@ function readBufferOption(b: Bytes, o: Bytes, size: number, decompress: Decompre
       parts.push(decompress(c.take(csize, `CPU ${cpu}'s chunk ${k}`), usize, start));
     }
     const data = Buffer.concat(parts);
-    if (data.length % pageSize !== 0) throw b.fail(`CPU ${cpu}'s trace data decompresses to ${data.length} bytes, not a whole number of ${pageSize}-byte pages: the file is damaged`, at);
+    if (data.length % pageSize !== 0)
+      throw b.fail(
+        `CPU ${cpu}'s trace data decompresses to ${data.length} bytes, not a whole number of ${pageSize}-byte pages: the file is damaged`,
+        at,
+      );
     buffers.push({ cpu, data, fileOffset: at });
   }
   return { buffers, clock };

@@ -101,7 +101,12 @@ export function stateFlags(printFmt: string): ((state: number) => string) | unde
   const mask = preempt - 1;
   return (state: number) => {
     const s = state & mask;
-    const letters = s ? pairs.filter(([v]) => (s & v) !== 0).map(([, l]) => l).join('|') : 'R';
+    const letters = s
+      ? pairs
+          .filter(([v]) => (s & v) !== 0)
+          .map(([, l]) => l)
+          .join('|')
+      : 'R';
     return (letters || String(s)) + ((state & preempt) !== 0 && preempt <= 0x40000000 ? '+' : '');
   };
 }

@@ -60,7 +60,10 @@ class CpuCursor {
   }
 
   private fail(message: string, at: number): InputError {
-    return new InputError(`${message}, CPU ${this.buf.cpu} (byte ${at} of the CPU's data at file offset ${this.buf.fileOffset}): the file is damaged`, this.file);
+    return new InputError(
+      `${message}, CPU ${this.buf.cpu} (byte ${at} of the CPU's data at file offset ${this.buf.fileOffset}): the file is damaged`,
+      this.file,
+    );
   }
 
   private loadPage(): boolean {
@@ -70,9 +73,20 @@ class CpuCursor {
       if (this.page >= this.pages) return false;
       const base = this.page * pageSize;
       const d = this.buf.data;
-      const ts = h.timestampSize === 8 ? (littleEndian ? d.readBigUInt64LE(base + h.timestampOffset) : d.readBigUInt64BE(base + h.timestampOffset)) : BigInt(this.u32(base + h.timestampOffset));
-      const commit = h.commitSize === 8 ? Number((littleEndian ? d.readBigUInt64LE(base + h.commitOffset) : d.readBigUInt64BE(base + h.commitOffset)) & BigInt(COMMIT_MASK)) : this.u32(base + h.commitOffset) & COMMIT_MASK;
-      if (h.dataOffset + commit > pageSize) throw this.fail(`a page says it holds ${commit} bytes of events, more than a ${pageSize}-byte page`, base + h.commitOffset);
+      const ts =
+        h.timestampSize === 8
+          ? littleEndian
+            ? d.readBigUInt64LE(base + h.timestampOffset)
+            : d.readBigUInt64BE(base + h.timestampOffset)
+          : BigInt(this.u32(base + h.timestampOffset));
+      const commit =
+        h.commitSize === 8
+          ? Number(
+              (littleEndian ? d.readBigUInt64LE(base + h.commitOffset) : d.readBigUInt64BE(base + h.commitOffset)) & BigInt(COMMIT_MASK),
+            )
+          : this.u32(base + h.commitOffset) & COMMIT_MASK;
+      if (h.dataOffset + commit > pageSize)
+        throw this.fail(`a page says it holds ${commit} bytes of events, more than a ${pageSize}-byte page`, base + h.commitOffset);
       const t = Number(ts);
       if (t < this.time) throw this.fail(`a page's timestamp (${t} ns) is before the previous page's events`, base + h.timestampOffset);
       this.time = t;
@@ -140,9 +154,17 @@ export function* mergedRecords(dat: TraceDat, file: string): Generator<DatRecord
   const cursors = dat.buffers.map((b) => new CpuCursor(dat, b, file)).filter((c) => c.next());
   for (;;) {
     let best: CpuCursor | undefined;
-    for (const c of cursors) if (!c.done && (best === undefined || c.time < best.time || (c.time === best.time && c.buf.cpu < best.buf.cpu))) best = c;
+    for (const c of cursors)
+      if (!c.done && (best === undefined || c.time < best.time || (c.time === best.time && c.buf.cpu < best.buf.cpu))) best = c;
     if (!best) return;
-    yield { cpu: best.buf.cpu, time: best.time, data: best.buf.data, start: best.start, length: best.length, offset: best.buf.fileOffset + best.start };
+    yield {
+      cpu: best.buf.cpu,
+      time: best.time,
+      data: best.buf.data,
+      start: best.start,
+      length: best.length,
+      offset: best.buf.fileOffset + best.start,
+    };
     best.next();
   }
 }
@@ -163,7 +185,15 @@ export class FieldReader {
       case 4:
         return f.signed ? (this.little ? d.readInt32LE(at) : d.readInt32BE(at)) : this.little ? d.readUInt32LE(at) : d.readUInt32BE(at);
       case 8:
-        return Number(f.signed ? (this.little ? d.readBigInt64LE(at) : d.readBigInt64BE(at)) : this.little ? d.readBigUInt64LE(at) : d.readBigUInt64BE(at));
+        return Number(
+          f.signed
+            ? this.little
+              ? d.readBigInt64LE(at)
+              : d.readBigInt64BE(at)
+            : this.little
+              ? d.readBigUInt64LE(at)
+              : d.readBigUInt64BE(at),
+        );
       default:
         return 0;
     }
@@ -174,7 +204,13 @@ export class FieldReader {
     if (f.size !== 8 || f.offset + 8 > r.length) return String(this.num(r, f));
     const d = r.data;
     const at = r.start + f.offset;
-    const v = f.signed ? (this.little ? d.readBigInt64LE(at) : d.readBigInt64BE(at)) : this.little ? d.readBigUInt64LE(at) : d.readBigUInt64BE(at);
+    const v = f.signed
+      ? this.little
+        ? d.readBigInt64LE(at)
+        : d.readBigInt64BE(at)
+      : this.little
+        ? d.readBigUInt64LE(at)
+        : d.readBigUInt64BE(at);
     return f.signed ? String(v) : `0x${v.toString(16)}`;
   }
 
@@ -191,7 +227,13 @@ export class FieldReader {
     }
     const nul = r.data.indexOf(0, from);
     const s = r.data.toString('latin1', from, nul >= 0 && nul < to ? nul : to);
-    return s.replace(/[\x00-\x1f\x7f]/g, '?');
+    // a control character (a newline in a comm) would break the line
+    let clean = '';
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      clean += c < 32 || c === 127 ? '?' : s[i];
+    }
+    return clean;
   }
 }
 
@@ -214,9 +256,18 @@ function bodyOf(e: EventFormat, rd: FieldReader): Body {
   };
   switch (e.name) {
     case 'sched_switch': {
-      const [pc, pp, ppr, ps, nc, np, npr] = [str('prev_comm'), num('prev_pid'), num('prev_prio'), num('prev_state'), str('next_comm'), num('next_pid'), num('next_prio')];
+      const [pc, pp, ppr, ps, nc, np, npr] = [
+        str('prev_comm'),
+        num('prev_pid'),
+        num('prev_prio'),
+        num('prev_state'),
+        str('next_comm'),
+        num('next_pid'),
+        num('next_prio'),
+      ];
       const state = stateFlags(e.printFmt) ?? ((s: number) => String(s));
-      return (r) => `prev_comm=${pc(r)} prev_pid=${pp(r)} prev_prio=${ppr(r)} prev_state=${state(ps(r))} ==> next_comm=${nc(r)} next_pid=${np(r)} next_prio=${npr(r)}`;
+      return (r) =>
+        `prev_comm=${pc(r)} prev_pid=${pp(r)} prev_prio=${ppr(r)} prev_state=${state(ps(r))} ==> next_comm=${nc(r)} next_pid=${np(r)} next_prio=${npr(r)}`;
     }
     case 'sched_process_fork': {
       const [pc, pp, cc, cp] = [str('parent_comm'), num('parent_pid'), str('child_comm'), num('child_pid')];
@@ -256,7 +307,13 @@ function bodyOf(e: EventFormat, rd: FieldReader): Body {
 export function* datLines(dat: TraceDat, file: string, only?: ReadonlySet<string>): Generator<[number, string]> {
   const rd = new FieldReader(dat.littleEndian);
   const any = dat.events.values().next().value as EventFormat | undefined;
-  const typeField: FieldFormat = any?.fields.get('common_type') ?? { name: 'common_type', offset: 0, size: 2, signed: false, isString: false };
+  const typeField: FieldFormat = any?.fields.get('common_type') ?? {
+    name: 'common_type',
+    offset: 0,
+    size: 2,
+    signed: false,
+    isString: false,
+  };
   const pidField: FieldFormat = any?.fields.get('common_pid') ?? { name: 'common_pid', offset: 4, size: 4, signed: true, isString: false };
   const bodies = new Map<number, { name: string; body: Body }>();
   for (const [id, e] of dat.events) bodies.set(id, { name: e.name, body: !only || only.has(e.name) ? bodyOf(e, rd) : () => '' });
