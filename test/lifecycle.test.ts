@@ -105,10 +105,11 @@ describe('lifecycle events decide tasks, mms and kernel threads', () => {
     expect(s.otherEvents).toEqual({});
   });
 
-  it('systrace HTML holding the same text gives the same trace', async () => {
-    const html = `<!DOCTYPE html>\n<html>\n<body>\n<script class="trace-data" type="application/text">\n${LIFE}</script>\n</body>\n</html>\n`;
+  it('systrace HTML holding the same text gives the same trace (import auto finds the block after 300 kB of script)', async () => {
+    const html = `<!DOCTYPE html>\n<html>\n<body>\n<script>\n${'var x = 1;\n'.repeat(30000)}</script>\n<script class="trace-data" type="application/text">\n${LIFE}</script>\n</body>\n</html>\n`;
     const out = join(tmp(), 'life.csv');
-    await importFile('systrace', tmpFile(html, 'life.html'), out);
+    const s = await importFile('auto', tmpFile(html, 'life.html'), out);
+    expect(s.kind).toBe('systrace');
     expect(rows(out)).toEqual(expectedRows);
   });
 

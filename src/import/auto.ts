@@ -178,9 +178,20 @@ export async function contentOf(input: Input): Promise<Buffer> {
   return input.data ?? (await readFile(input.path));
 }
 
+/**
+ * {@link sniff} an input: its first bytes, or all of it when those are HTML without the systrace
+ * markers (the trace block of a large systrace file may come after megabytes of script).
+ */
+export async function sniffInput(input: Input): Promise<Sniffed> {
+  const head = await headOf(input);
+  const s = sniff(head);
+  if (s.looksLike.startsWith('an HTML file') && head.length === SNIFF_BYTES) return sniff(await contentOf(input));
+  return s;
+}
+
 /** Recognise an input for `import auto`. @throws InputError when it is not a supported recording. */
 export async function detectKind(input: Input): Promise<ImportKind> {
-  const s = sniff(await headOf(input));
+  const s = await sniffInput(input);
   if (!s.kind) throw new InputError(`cannot import: this is ${s.looksLike}${s.hint ? `; ${s.hint}` : ''}`, input.path);
   return s.kind;
 }

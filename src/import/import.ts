@@ -20,7 +20,7 @@ import { openOutput } from '../util/output.js';
 import { isKernelThread, parseFtraceLine, parseSchedSwitch } from './ftrace-line.js';
 import { extractSystrace } from './systrace.js';
 import { DeviceOverlay, OVERLAY_DEVICE, type OverlayOptions, chooseProcesses, overlaySystem } from './overlay.js';
-import { type Input, contentOf, detectKind, headOf, loadInput, mismatch, sniff } from './auto.js';
+import { type Input, contentOf, detectKind, loadInput, mismatch, sniffInput } from './auto.js';
 import { perfLines } from './perf-script.js';
 import { datLines, parseTraceDat } from './tracedat/index.js';
 import { LIFECYCLE_EVENTS, Tasks, type TaskOptions } from './lifecycle.js';
@@ -66,7 +66,7 @@ async function* syncLines(lines: Iterable<[number, string]>): AsyncIterable<[num
  *   like and which importer to use), or cannot be read.
  */
 async function inputLines(kind: ImportKind, src: Input, input: string): Promise<Lines> {
-  const look = sniff(await headOf(src));
+  const look = await sniffInput(src);
   const compatible = look.kind === kind || (look.kind === undefined && kind !== 'trace-dat' && look.looksLike.startsWith('text'));
   if (!compatible) throw new InputError(mismatch(look, kind), input);
   if (kind === 'systrace') {
