@@ -283,3 +283,18 @@ describe('CONFIG_UNMAP_KERNEL_AT_EL0 by allocator era', () => {
     );
   });
 });
+
+describe('free ASIDs (kept with asid_map, for the pictures)', () => {
+  it('equal a count of the bitmap after allocations and rollovers, with and without KPTI', async () => {
+    const { freeAsids } = await import('../src/model/cpu/allocator.js');
+    for (const kpti of [false, true]) {
+      const t = setup({ asidBits: 4, cpus: 2, kpti, unmapKernelAtEl0: true });
+      for (let i = 0; i < 40; i++) {
+        t.sw(i % 2, `m${i % 13}`);
+        const zeros = t.s.asidMap.slice(1).filter((b) => b === 0).length;
+        expect(freeAsids(t.s), `kpti ${kpti}, step ${i}`).toBe(zeros);
+      }
+      expect(t.n.rollovers).toBeGreaterThan(0);
+    }
+  });
+});

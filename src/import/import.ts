@@ -17,7 +17,7 @@ import type { EventKind, TraceEvent } from '../trace/events.js';
 import type { ImportKind, ImportSummary } from './kinds.js';
 import { TraceWriter } from '../trace/writer.js';
 import { openOutput } from '../util/output.js';
-import { isKernelThread, parseFtraceLine, parseSchedSwitch } from './ftrace-line.js';
+import { type FtraceLine, type SchedSwitch, ftraceColumns, isKernelThread, parseFtraceLine, parseSchedSwitch } from './ftrace-line.js';
 import { extractSystrace } from './systrace.js';
 import { DeviceOverlay, OVERLAY_DEVICE, type OverlayOptions, chooseProcesses, overlaySystem } from './overlay.js';
 import { type Input, contentOf, detectKind, loadInput, mismatch, sniffInput } from './auto.js';
@@ -30,9 +30,15 @@ export { IMPORT_KINDS, type ImportKind, type ImportSummary } from './kinds.js';
 type Lines = () => AsyncIterable<[number, string]>;
 
 async function* fileLines(file: string): AsyncIterable<[number, string]> {
-  const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const input = createReadStream(file, { encoding: 'utf8' });
+  const rl = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
-  for await (const l of rl) yield [++n, l];
+  try {
+    for await (const l of rl) yield [++n, l];
+  } finally {
+    rl.close();
+    input.destroy(); // the caller may stop early (a bad line): do not keep the file open
+  }
 }
 
 async function* arrayLines(lines: string[], first: number): AsyncIterable<[number, string]> {
@@ -82,28 +88,55 @@ async function inputLines(kind: ImportKind, src: Input, input: string): Promise<
   return kind === 'perf-script' ? () => perfLines(text(), input) : text;
 }
 
+/** CPUs a trace v1 system may have (`# system:` cpus). */
+const MAX_CPUS = 4096;
+
+/** Lines that are comments or headers of ftrace / trace-cmd output, not events. */
+const isCommentLine = (t: string): boolean => t === '' || t.startsWith('#') || /^(version = \d+|cpus=\d+|CPU \d+ is empty|TRACE:)/.test(t);
+
+/**
+ * @throws InputError at a number of an ftrace line that would reach the trace and that trace v1
+ *   cannot hold: a CPU of {@link MAX_CPUS} or more or a TGID of 2^53 or more (any line: they feed
+ *   the CPU count and the mm labels), a timestamp (ns) or pid of 2^53 or more (sched_switch lines).
+ */
+function checkRanges(f: FtraceLine, sw: SchedSwitch | undefined, input: string, n: number, l: string): void {
+  // The columns are found only when a check fails (a RegExp with indices per line is not free).
+  type Col = keyof NonNullable<ReturnType<typeof ftraceColumns>>;
+  const fail = (what: string, at: Col) => {
+    throw new InputError(`${what} is out of range (trace v1 holds integers up to 2^53 - 1 and at most ${MAX_CPUS} CPUs)`, input, n, ftraceColumns(l)![at]);
+  };
+  if (f.cpu >= MAX_CPUS) fail(`CPU ${f.cpu}`, 'cpu');
+  if (f.tgid !== undefined && !Number.isSafeInteger(f.tgid)) fail('the TGID', 'tgid');
+  if (!sw) return;
+  if (!Number.isSafeInteger(f.time)) fail('the timestamp', 'time');
+  if (!Number.isSafeInteger(f.pid)) fail('the pid', 'pid');
+  if (!(Number.isSafeInteger(sw.prevPid) && Number.isSafeInteger(sw.nextPid))) fail('a pid of the sched_switch', 'body');
+}
+
 /**
  * First pass: the CPU count declared by the recording (`cpus=N`, `#P:N`, else 1 + the highest CPU
  * seen) and every pid's TGID (known only on lines the pid itself emitted, which may come after
  * its first appearance as `next_pid`).
  */
-async function prescan(lines: Lines): Promise<{ cpus: number; tgids: Map<number, number>; switchesByMm: Map<string, number> }> {
+async function prescan(lines: Lines, input: string): Promise<{ cpus: number; tgids: Map<number, number>; switchesByMm: Map<string, number> }> {
   let declared = 0;
   let max = -1;
   const tgids = new Map<number, number>();
   const switchesByPid = new Map<number, number>();
-  for await (const [, l] of lines()) {
+  for await (const [n, l] of lines()) {
     const d = /^cpus=(\d+)/.exec(l) ?? /#P:(\d+)/.exec(l);
-    if (d) declared = Math.max(declared, Number(d[1]));
-    else if (!l.startsWith('#')) {
+    if (d) {
+      const count = d[1] ?? '';
+      if (Number(count) > MAX_CPUS) throw new InputError(`${count} CPUs: trace v1 holds at most ${MAX_CPUS}`, input, n, d.index + d[0].length - count.length + 1);
+      declared = Math.max(declared, Number(count));
+    } else if (!isCommentLine(l.trim())) {
       const f = parseFtraceLine(l);
       if (!f) continue;
+      const sw = f.event === 'sched_switch' ? parseSchedSwitch(f.body) : undefined;
+      checkRanges(f, sw, input, n, l);
       if (f.cpu > max) max = f.cpu;
       if (f.tgid !== undefined && f.pid !== 0) tgids.set(f.pid, f.tgid);
-      if (f.event === 'sched_switch') {
-        const sw = parseSchedSwitch(f.body);
-        if (sw && !isKernelThread(sw.nextPid, sw.nextComm)) switchesByPid.set(sw.nextPid, (switchesByPid.get(sw.nextPid) ?? 0) + 1);
-      }
+      if (sw && !isKernelThread(sw.nextPid, sw.nextComm)) switchesByPid.set(sw.nextPid, (switchesByPid.get(sw.nextPid) ?? 0) + 1);
     }
   }
   const switchesByMm = new Map<string, number>();
@@ -132,7 +165,7 @@ export async function importFile(asked: ImportKind | 'auto', input: string, outp
     if (e instanceof InputError) throw e;
     throw new InputError(`cannot read: ${(e as Error).message}`, input);
   }
-  const pre = await prescan(lines);
+  const pre = await prescan(lines, input);
   const cpus = opts.cpus ?? pre.cpus;
   let chosen: Set<string> | undefined;
   if (opts.overlay) {
@@ -206,7 +239,7 @@ async function convert(
   for await (const [n, l] of lines()) {
     s.lines++;
     const t = l.trim();
-    if (t === '' || t.startsWith('#') || /^(version = \d+|cpus=\d+|CPU \d+ is empty|TRACE:)/.test(t)) {
+    if (isCommentLine(t)) {
       s.commentLines++;
       continue;
     }

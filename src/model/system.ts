@@ -7,7 +7,7 @@
  * CPU TLB flushes reaching BTM SMMUs and mmu notifiers, and the mm-release path at exit.
  */
 import { createHash } from 'node:crypto';
-import { type AllocatorParams, type PinLimit, ctxAsid, ctxGen, resolveParams } from './cpu/allocator.js';
+import { type AllocatorParams, type PinLimit, ctxAsid, ctxGen, freeAsids, resolveParams } from './cpu/allocator.js';
 import {
   type CpuModelState,
   type CpuObserver,
@@ -54,6 +54,18 @@ export interface SystemSummary {
   readonly mms: readonly MmRecord[];
   readonly smmu: smmu.SmmuSummary;
 }
+
+/** What each CPU runs now: its mm (label, or null when it never ran one) and the ASID in its TTBR. */
+export function cpuView(m: SystemModel): { mm: string | null; asid: number }[] {
+  const s = m.cpu;
+  return Array.from(s.ttbrMm, (key, c) => ({ mm: key < 0 ? null : (s.mms.get(key)?.label ?? null), asid: s.ttbrAsid[c]! }));
+}
+
+/** ASIDs the allocator can still hand out in the current generation (the ASID space's free part). */
+export const freeAsidCount = (m: SystemModel): number => freeAsids(m.cpu.alloc);
+
+/** IOTLB entries cached in each SMMU, in system order. */
+export const iotlbOccupancy = (m: SystemModel): number[] => smmu.iotlbOccupancy(m.smmu);
 
 export function summarize(m: SystemModel): SystemSummary {
   const p = m.params;

@@ -296,8 +296,9 @@ const PAGE_SCRIPT = String.raw`
     { col: 'reused_free', label: 're-used: free' },
     { col: 'rollovers', label: 'rollovers', scale: 'y2', color: '#000' }
   ], { y2: 'rollovers' });
-  chart('Generation and ASIDs given out in it', 'allocatable slots: ' + (s0.limits.numAsids - 1) + '; free ASIDs are not exported by the model (this is the number given out since the rollover, highest in the bucket)', [
+  chart('Generation, free ASIDs and ASIDs given out in it', 'allocatable slots: ' + (s0.limits.numAsids - 1) + '; free = what new_context can still hand out at the end of the bucket', [
     { col: 'generation', label: 'generation', step: true, color: '#000', scale: 'y2' },
+    { col: 'free_asids', label: 'free ASIDs', step: true },
     { col: 'asids_assigned', label: 'ASIDs given out in the generation' },
     { get: function (s) { return s.x.map(function () { return s.limits.numAsids - 1; }); }, label: 'allocatable', color: '#aaa' }
   ], { y2: 'generation' });
@@ -359,7 +360,8 @@ const PAGE_SCRIPT = String.raw`
       { col: name + '.iotlb_misses', label: 'IOTLB misses' },
       { col: name + '.iotlb_fills', label: 'IOTLB fills' },
       { col: name + '.atc_hits', label: 'ATC hits' },
-      { col: name + '.dma_faults', label: 'DMA faults' }
+      { col: name + '.dma_faults', label: 'DMA faults' },
+      { col: name + '.iotlb_entries', label: 'IOTLB occupancy (entries)', step: true }
     ]);
     var ops = s0.columns.filter(function (c) { return c.smmu === name && c.name.indexOf(name + '.CMD_') === 0; });
     chart('SMMU ' + name + ': commands by opcode', per, ops.map(function (c) { return { col: c.name, label: c.name.slice(name.length + 1) }; }));

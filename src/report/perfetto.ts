@@ -97,7 +97,7 @@ export class PerfettoWriter implements TimelineSink {
     return this.axis === 'time' ? x / 1000 : x;
   }
 
-  slice(cpu: number, start: number, end: number, mm: string, args: { task: number; row: number; endRow: number; generation: number }): void {
+  slice(cpu: number, start: number, end: number, mm: string, args: { task: number; row: number; endRow: number; generation: number; asid: number }): void {
     if (this.slices >= MAX_SLICES) {
       this.slicesDropped++;
       return;
@@ -107,7 +107,7 @@ export class PerfettoWriter implements TimelineSink {
     const dur = Math.max(0, this.ts(end) - ts);
     // The hot path (one per switch): a template, not JSON.stringify of an object.
     this.line(
-      `{"ph":"X","pid":1,"tid":${cpu + 1},"ts":${ts},"dur":${dur},"name":${JSON.stringify(`${mm} gen ${args.generation}`)},"args":{"mm":${JSON.stringify(mm)},"task":${args.task},"row":${args.row},"endRow":${args.endRow},"generation":${args.generation}}}`,
+      `{"ph":"X","pid":1,"tid":${cpu + 1},"ts":${ts},"dur":${dur},"name":${JSON.stringify(`${mm} ASID ${args.asid} gen ${args.generation}`)},"args":{"mm":${JSON.stringify(mm)},"asid":${args.asid},"task":${args.task},"row":${args.row},"endRow":${args.endRow},"generation":${args.generation}}}`,
     );
   }
 
@@ -141,9 +141,11 @@ export class PerfettoWriter implements TimelineSink {
     const pinned = col('pinned');
     counter(2, 'pinned ASIDs', { pinned, ...(s.limits.pinLimit !== null ? { limit: pinned.map(() => s.limits.pinLimit!) } : {}) });
     counter(2, 'ASIDs given out in the generation', { assigned: col('asids_assigned') });
+    counter(2, 'free ASIDs', { free: col('free_asids') });
     counter(2, `ASID allocations (${per})`, { fresh: col('allocations'), reserved: col('reused_reserved'), pinned: col('reused_pinned'), free: col('reused_free') });
     counter(2, `switch_mm (${per})`, { switches: col('switches'), slowPath: col('slow_path') });
     this.smmus.forEach((name, i) => {
+      counter(3 + i, 'IOTLB occupancy', { entries: col(`${name}.iotlb_entries`) });
       counter(3 + i, `IOTLB (${per})`, { hits: col(`${name}.iotlb_hits`), misses: col(`${name}.iotlb_misses`), fills: col(`${name}.iotlb_fills`), atcHits: col(`${name}.atc_hits`) });
       const ops: Record<string, number[]> = {};
       for (const c of s.columns) if (c.smmu === name && c.name.startsWith(`${name}.CMD_`)) ops[c.name.slice(name.length + 1)] = col(c.name);

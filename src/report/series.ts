@@ -17,7 +17,7 @@
  */
 import { PinOutcome } from '../model/cpu/allocator.js';
 import type { CpuViolation } from '../model/cpu/index.js';
-import { type SystemModel, summarize } from '../model/system.js';
+import { type SystemModel, cpuView, freeAsidCount, iotlbOccupancy, summarize } from '../model/system.js';
 import { type DeviceFailure, type SmmuCounters, type StaleFinding, newSmmuCounters } from '../model/smmu/index.js';
 import type { SystemConfig } from '../model/config.js';
 import type { TraceEvent } from '../trace/events.js';
@@ -90,7 +90,7 @@ export interface Bucket {
 /** Per-CPU slices and instant events as they happen (the Perfetto writer implements it). */
 export interface TimelineSink {
   /** A CPU ran `mm` from `start` to `end` (x units). */
-  slice(cpu: number, start: number, end: number, mm: string, args: { task: number; row: number; endRow: number; generation: number }): void;
+  slice(cpu: number, start: number, end: number, mm: string, args: { task: number; row: number; endRow: number; generation: number; asid: number }): void;
   /** Something happened at x. */
   instant(x: number, p: FindingPoint): void;
 }
@@ -129,6 +129,8 @@ interface CpuRun {
   start: number;
   row: number;
   generation: number;
+  /** The ASID the CPU runs the mm with (its TTBR), read from the model after the switch. */
+  asid: number;
 }
 
 /**
@@ -254,6 +256,7 @@ class Bucketer {
  */
 export class SeriesCollector extends ReportCollector {
   private readonly opts: SeriesOptions;
+  private readonly model: SystemModel;
   private readonly getters: Getter[] = [];
   readonly columns: ColumnSpec[];
   private readonly limits: Series['limits'];
@@ -289,6 +292,7 @@ export class SeriesCollector extends ReportCollector {
   constructor(system: SystemConfig, model: SystemModel, opts: SeriesOptions = {}) {
     super(system.smmus.length);
     this.opts = opts;
+    this.model = model;
     const sum = summarize(model);
     this.generation = sum.allocator.generation;
     const limit = sum.allocator.pinLimit.value;
@@ -319,6 +323,7 @@ export class SeriesCollector extends ReportCollector {
     add('asids_assigned', 'max', 'ASIDs given out in the current generation (fresh + re-used), highest in the bucket', () => this.assignedNow());
     add('pinned', 'last', 'pinned ASIDs (nr_pinned_asids) at the end of the bucket', () => this.pinned);
     add('pinned_max', 'max', 'most pinned ASIDs held at once in the bucket', () => this.pinned);
+    add('free_asids', 'last', 'ASIDs new_context can still hand out in the generation, at the end of the bucket', () => freeAsidCount(model));
     system.smmus.forEach((s, i) => {
       const c = () => this.smmuCounters[i]!;
       add(`${s.name}.iotlb_hits`, 'sum', 'IOTLB hits', () => c().hits, { smmu: s.name });
@@ -326,6 +331,7 @@ export class SeriesCollector extends ReportCollector {
       add(`${s.name}.iotlb_fills`, 'sum', 'IOTLB fills', () => c().fills, { smmu: s.name });
       add(`${s.name}.atc_hits`, 'sum', 'ATC hits', () => c().atcHits, { smmu: s.name });
       add(`${s.name}.dma_faults`, 'sum', 'DMA faults', () => c().faults, { smmu: s.name });
+      add(`${s.name}.iotlb_entries`, 'last', 'IOTLB entries cached at the end of the bucket', () => iotlbOccupancy(model)[i]!, { smmu: s.name });
       add(`${s.name}.cmdlists`, 'sum', 'arm_smmu_cmdq_issue_cmdlist calls', () => c().cmdlists, { smmu: s.name });
       for (const op of OPCODES) add(`${s.name}.${op}`, 'sum', `${op} commands`, () => c().commands[op], { smmu: s.name });
     });
@@ -497,8 +503,8 @@ export class SeriesCollector extends ReportCollector {
     const prev = this.runs[cpu];
     if (prev && prev.mm === mm && !force) return;
     const x = this.lastX;
-    if (prev) this.opts.timeline?.slice(cpu, prev.start, x, prev.mm, { task: prev.task, row: prev.row, endRow: row, generation: prev.generation });
-    this.runs[cpu] = mm === undefined ? null : { mm, task, start: x, row, generation: this.generation };
+    if (prev) this.opts.timeline?.slice(cpu, prev.start, x, prev.mm, { task: prev.task, row: prev.row, endRow: row, generation: prev.generation, asid: prev.asid });
+    this.runs[cpu] = mm === undefined ? null : { mm, task, start: x, row, generation: this.generation, asid: cpuView(this.model)[cpu]?.asid ?? 0 };
     this.cpuMmIdx[cpu] = mm === undefined ? -1 : this.mmIdx(mm);
   }
 
@@ -512,7 +518,7 @@ export class SeriesCollector extends ReportCollector {
       this.fixed?.close();
       const end = this.lastX;
       this.runs.forEach((r, cpu) => {
-        if (r) this.opts.timeline?.slice(cpu, r.start, end, r.mm, { task: r.task, row: r.row, endRow: this.lastRow, generation: r.generation });
+        if (r) this.opts.timeline?.slice(cpu, r.start, end, r.mm, { task: r.task, row: r.row, endRow: this.lastRow, generation: r.generation, asid: r.asid });
         this.runs[cpu] = null;
       });
     }

@@ -67,6 +67,8 @@ export interface AllocatorState {
   generation: number;
   /** `asid_map`, one byte per index; indexes set in the current generation. */
   asidMap: Uint8Array;
+  /** Indexes set in `asidMap` (kept with it, so free ASIDs are known without a scan). */
+  used: number;
   /** `pinned_asid_map`; null when the variant has no pinning (rollover then clears the map). */
   pinnedMap: Uint8Array | null;
   /** `nr_pinned_asids`. */
@@ -150,6 +152,16 @@ export function resolveParams(cfg: AllocatorConfig): AllocatorParams {
   };
 }
 
+/** Set entries of a bitmap. */
+function countSet(map: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < map.length; i++) n += map[i]!;
+  return n;
+}
+
+/** ASIDs `new_context` can still hand out in this generation (index 0 is never handed out). */
+export const freeAsids = (s: AllocatorState): number => s.asidMap.length - s.used - (s.asidMap[0] === 0 ? 1 : 0);
+
 /** `set_kpti_asid_bits(map)`: memset(map, 0xaa): every odd ASID marked used (only even ones are handed out). */
 function setKptiAsidBits(map: Uint8Array): void {
   for (let i = 1; i < map.length; i += 2) map[i] = 1;
@@ -204,6 +216,7 @@ export function createAllocator(p: AllocatorParams): AllocatorState {
   return {
     generation: 1,
     asidMap,
+    used: countSet(asidMap),
     pinnedMap,
     nrPinned: 0,
     curIdx: 1,
@@ -217,6 +230,7 @@ export function cloneAllocator(s: AllocatorState): AllocatorState {
   return {
     generation: s.generation,
     asidMap: s.asidMap.slice(),
+    used: s.used,
     pinnedMap: s.pinnedMap ? s.pinnedMap.slice() : null,
     nrPinned: s.nrPinned,
     curIdx: s.curIdx,
@@ -249,6 +263,7 @@ export function flushContext(p: AllocatorParams, s: AllocatorState): void {
     s.asidMap[ctxAsid(a) >> sh] = 1;
     s.reserved[c] = a;
   }
+  s.used = countSet(s.asidMap); // once per rollover
   s.flushPending.fill(1);
 }
 
@@ -299,6 +314,7 @@ export function newContext(p: AllocatorParams, s: AllocatorState, mm: MmContext,
     }
     if (s.asidMap[asid >> sh] === 0) {
       s.asidMap[asid >> sh] = 1;
+      s.used++;
       n.reuseFree++;
       return newCtx;
     }
@@ -312,6 +328,7 @@ export function newContext(p: AllocatorParams, s: AllocatorState, mm: MmContext,
     if (idx < 0) return NO_FREE_ASID;
   }
   s.asidMap[idx] = 1;
+  s.used++;
   s.curIdx = idx;
   n.allocations++;
   return makeCtx(s.generation, idx << sh);

@@ -21,4 +21,4 @@ export {
   newSmmuCounters,
   newSvaCounters,
 } from './observer.js';
-export { type SmmuSummary, bindInFlight, summarizeSmmu } from './summary.js';
+export { type SmmuSummary, bindInFlight, iotlbOccupancy, summarizeSmmu } from './summary.js';

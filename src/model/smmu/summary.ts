@@ -24,6 +24,9 @@ export function summarizeSmmu(st: SmmuModelState): SmmuSummary {
   };
 }
 
+/** IOTLB entries cached in each SMMU. */
+export const iotlbOccupancy = (st: SmmuModelState): number[] => st.smmus.map((s) => s.entries);
+
 /** Label of the stepped bind of mm `key` still in flight, or null. */
 export function bindInFlight(st: SmmuModelState, key: number): string | null {
   return st.svaMms.get(key)?.busyWith ?? null;
