@@ -4,7 +4,7 @@
 //   npm run bench                 10^5 and 10^6 events
 //   BENCH_BIG=1 npm run bench     also 10^7 events (about 400 MB of CSV in bench-out/)
 import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { parse } from 'csv-parse';
 import { generateToFile, generatedSystem } from '../dist/generate/generate.js';
 import { PROFILES } from '../dist/generate/profiles.js';
@@ -40,11 +40,10 @@ function processFigures(args, runs = 3) {
   let rss = 0;
   for (let i = 0; i < runs; i++) {
     const t = now();
-    const out = execFileSync('/usr/bin/env', ['time', '-f', '%M', process.execPath, ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const r = spawnSync('/usr/bin/env', ['time', '-f', '%M', process.execPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+    if (r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
     walls.push(now() - t);
+    const out = r.stderr;
     rss = Math.max(rss, Number(out.trim().split('\n').at(-1)) / 1024);
   }
   walls.sort((a, b) => a - b);
