@@ -5,27 +5,110 @@ import { search } from '../dist/explore/search.js';
 import { explore } from '../dist/explore/explore.js';
 import { resolveSystem } from '../dist/trace/system.js';
 
-const sys = (allocator, extra = {}) => resolveSystem({ cpus: 2, asidBits: 3, whatIf: true, unmapKernelAtEl0: false, allocator, ...extra }, {});
-const ALL = ['tlb-alias', 'active-asid-mismatch', 'duplicate-asid', 'stale-tlb', 'pinned-asid-changed', 'no-free-asid', 'unbalanced-unpin', 'unchecked-pin', 'S-UNMAP', 'S-ALIAS', 'S-PERM'];
+const sys = (allocator, extra = {}) =>
+  resolveSystem({ cpus: 2, asidBits: 3, whatIf: true, unmapKernelAtEl0: false, allocator, ...extra }, {});
+const ALL = [
+  'tlb-alias',
+  'active-asid-mismatch',
+  'duplicate-asid',
+  'stale-tlb',
+  'pinned-asid-changed',
+  'no-free-asid',
+  'unbalanced-unpin',
+  'unchecked-pin',
+  'S-UNMAP',
+  'S-ALIAS',
+  'S-PERM',
+];
 const KINDS = ['fork', 'exit', 'schedule', 'pin', 'unpin', 'access', 'unmap'];
 const bounds = { tasks: 10, mms: 10, pins: 2, devices: 0, domains: 0 };
 const rows = [];
 const row = (name, r, ms = r.elapsedMs) =>
-  rows.push({ case: name, stop: r.stop ?? '', states: r.states, edges: r.edges, 'states/s': Math.round(r.states / Math.max(1e-3, ms / 1000)), 'B/state': r.bytesPerState?.toFixed(1) ?? '', ms });
+  rows.push({
+    case: name,
+    stop: r.stop ?? '',
+    states: r.states,
+    edges: r.edges,
+    'states/s': Math.round(r.states / Math.max(1e-3, ms / 1000)),
+    'B/state': r.bytesPerState?.toFixed(1) ?? '',
+    ms,
+  });
 
 // 1. Breadth-first throughput on the default alphabet (v5.10: nothing to find), 10 s.
-row('bfs v5.10 3-bit, 10 s', search({ system: sys('v5.10'), kinds: KINDS, bounds, depth: 300, find: ALL, maxStates: 5e6, timeLimitMs: 10_000, strategy: 'bfs', seed: 1, walks: 1 }));
+row(
+  'bfs v5.10 3-bit, 10 s',
+  search({
+    system: sys('v5.10'),
+    kinds: KINDS,
+    bounds,
+    depth: 300,
+    find: ALL,
+    maxStates: 5e6,
+    timeLimitMs: 10_000,
+    strategy: 'bfs',
+    seed: 1,
+    walks: 1,
+  }),
+);
 // 2. Random walks throughput, 10 s.
-row('random v5.10 3-bit, 10 s', search({ system: sys('v5.10'), kinds: KINDS, bounds, depth: 300, find: ALL, maxStates: 5e6, timeLimitMs: 10_000, strategy: 'random', seed: 1, walks: 1e6 }));
+row(
+  'random v5.10 3-bit, 10 s',
+  search({
+    system: sys('v5.10'),
+    kinds: KINDS,
+    bounds,
+    depth: 300,
+    find: ALL,
+    maxStates: 5e6,
+    timeLimitMs: 10_000,
+    strategy: 'random',
+    seed: 1,
+    walks: 1e6,
+  }),
+);
 // 3. Time to find the pin-v1 bug with the command's defaults (auto), seeds 1-3.
 for (const seed of [1, 2, 3]) {
   const t0 = Date.now();
-  const o = explore({ system: sys('pin-v1'), kinds: KINDS, bounds, depth: 300, find: ALL, maxStates: 5e6, bfsStates: 10_000, timeLimitMs: 120_000, strategy: 'auto', seed, walks: 1e6 });
+  const o = explore({
+    system: sys('pin-v1'),
+    kinds: KINDS,
+    bounds,
+    depth: 300,
+    find: ALL,
+    maxStates: 5e6,
+    bfsStates: 10_000,
+    timeLimitMs: 120_000,
+    strategy: 'auto',
+    seed,
+    walks: 1e6,
+  });
   const ms = Date.now() - t0;
   const states = o.phases.reduce((a, p) => a + p.result.states, 0);
   const edges = o.phases.reduce((a, p) => a + p.result.edges, 0);
-  rows.push({ case: `find pin-v1 3-bit (auto, seed ${seed})`, stop: o.finding ? `${o.finding.kind}, ${o.events.length} events` : 'none', states, edges, 'states/s': Math.round(states / (ms / 1000)), 'B/state': '', ms });
+  rows.push({
+    case: `find pin-v1 3-bit (auto, seed ${seed})`,
+    stop: o.finding ? `${o.finding.kind}, ${o.events.length} events` : 'none',
+    states,
+    edges,
+    'states/s': Math.round(states / (ms / 1000)),
+    'B/state': '',
+    ms,
+  });
 }
 // 4. The 2-bit version by breadth-first: the shortest counterexample (10 steps).
-row('bfs pin-v1 2-bit --max-pinned 1', search({ system: sys('pin-v1', { asidBits: 2, maxPinnedAsids: 1 }), kinds: ['fork', 'schedule', 'pin', 'unpin'], bounds: { tasks: 5, mms: 4, pins: 1, devices: 0, domains: 0 }, depth: 12, find: ['active-asid-mismatch'], maxStates: 5e6, timeLimitMs: 300_000, strategy: 'bfs', seed: 1, walks: 1 }));
+row(
+  'bfs pin-v1 2-bit --max-pinned 1',
+  search({
+    system: sys('pin-v1', { asidBits: 2, maxPinnedAsids: 1 }),
+    kinds: ['fork', 'schedule', 'pin', 'unpin'],
+    bounds: { tasks: 5, mms: 4, pins: 1, devices: 0, domains: 0 },
+    depth: 12,
+    find: ['active-asid-mismatch'],
+    maxStates: 5e6,
+    timeLimitMs: 300_000,
+    strategy: 'bfs',
+    seed: 1,
+    walks: 1,
+  }),
+);
 console.table(rows);

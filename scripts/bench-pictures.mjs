@@ -18,7 +18,12 @@ const mb = (b) => (b / 1e6).toFixed(1);
 function ensure(events, profile) {
   const f = `${OUT}/${profile}-${events}.csv`;
   // The CLI's generate, with its defaults (deterministic: same options, same bytes).
-  if (!existsSync(f)) spawnSync(process.execPath, ['bin/asid-replay.js', 'generate', profile, '-n', String(events), '--cpus', '8', '--asid-bits', '8', '-o', f], { stdio: 'inherit' });
+  if (!existsSync(f))
+    spawnSync(
+      process.execPath,
+      ['bin/asid-replay.js', 'generate', profile, '-n', String(events), '--cpus', '8', '--asid-bits', '8', '-o', f],
+      { stdio: 'inherit' },
+    );
   return f;
 }
 
@@ -50,7 +55,9 @@ for (const events of sizes) {
     for (const [name, args, file] of cases) {
       const { s, rss } = run(['replay', trace, '--json', ...args]);
       const size = file ? mb(statSync(file).size) : '';
-      console.log(`| ${events.toExponential(0)} | ${profile} | ${name} | ${s.toFixed(1)} | ${Number.isNaN(rss) ? '?' : rss.toFixed(0)} | ${size} |`);
+      console.log(
+        `| ${events.toExponential(0)} | ${profile} | ${name} | ${s.toFixed(1)} | ${Number.isNaN(rss) ? '?' : rss.toFixed(0)} | ${size} |`,
+      );
     }
     for (const f of ['p.html', 'p.json', 'p.csv']) rmSync(`${OUT}/${f}`, { force: true });
   }

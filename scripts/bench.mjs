@@ -40,7 +40,10 @@ function processFigures(args, runs = 3) {
   let rss = 0;
   for (let i = 0; i < runs; i++) {
     const t = now();
-    const r = spawnSync('/usr/bin/env', ['time', '-f', '%M', process.execPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawnSync('/usr/bin/env', ['time', '-f', '%M', process.execPath, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     if (r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
     walls.push(now() - t);
     const out = r.stderr;

@@ -82,7 +82,7 @@ describe('check_and_switch_context / new_context', () => {
     t.sw(1, 't3'); // reserved[CPU1] == (1,3) → keeps 3, reservation moved to (2,3)
     expect(t.at('t3')).toEqual([2, 3]);
     expect(t.n.reuseReserved).toBe(1);
-    expect(ctxGen(t.s.reserved[1])).toBe(2);
+    expect(ctxGen(t.s.reserved[1]!)).toBe(2);
     // t2's number 2 was taken by t4 this generation, so t2 needs a fresh one: none left → rollover.
     t.sw(0, 't2');
     expect(t.n.rollovers).toBe(2);
@@ -125,8 +125,8 @@ describe('check_and_switch_context / new_context', () => {
     expect(t.p.pinLimit.value).toBe(2); // 8 - 4 - 2
     // Spec §5.2 (KPTI): PIN t1 → 3 (ctx ASID 2... here a fresh mm gets ASID 6, user half 7).
     const r = t.pin('c');
-    expect(pinAsid(r)).toBe(t.at('c')[1] | 1);
-    expect(t.at('c')[1] % 2).toBe(0);
+    expect(pinAsid(r)).toBe(t.at('c')[1]! | 1);
+    expect(t.at('c')[1]! % 2).toBe(0);
     // v1/v2 returned the kernel half (asid & mask) without "| 1".
     const v2 = setup({ asidBits: 4, kpti: true, cpus: 4, variant: 'pin-v2' });
     expect(pinAsid(v2.pin('x'))).toBe(2);
@@ -253,7 +253,7 @@ describe('CONFIG_UNMAP_KERNEL_AT_EL0 by allocator era', () => {
     expect(handOut(t, 7)).toEqual([2, 4, 6, 8, 10, 12, 14]);
     const after = handOut(t, 3, 7);
     expect(t.n.rollovers).toBe(1);
-    for (const a of after) expect(a % 2).toBe(0);
+    for (const a of after) expect(a! % 2).toBe(0);
     expect(t.p.pinLimit.value).toBe(4); // 8 pairs - 2 - 2
   });
 
@@ -263,7 +263,7 @@ describe('CONFIG_UNMAP_KERNEL_AT_EL0 by allocator era', () => {
     expect(handOut(off, 1, 7)).toEqual([1]);
     const on = setup({ asidBits: 4, cpus: 2, unmapKernelAtEl0: true, kpti: true, variant: 'v5.6' });
     handOut(on, 7);
-    for (const a of handOut(on, 3, 7)) expect(a % 2).toBe(0);
+    for (const a of handOut(on, 3, 7)) expect(a! % 2).toBe(0);
     expect(on.p.pinLimit.value).toBe(0); // no arm64_mm_context_get
   });
 
@@ -271,7 +271,7 @@ describe('CONFIG_UNMAP_KERNEL_AT_EL0 by allocator era', () => {
     const t = setup({ asidBits: 4, cpus: 2, unmapKernelAtEl0: true, kpti: false, variant: 'v4.19' });
     expect(t.p.available).toBe(8);
     expect(handOut(t, 7)).toEqual([2, 4, 6, 8, 10, 12, 14]);
-    for (const a of handOut(t, 3, 7)) expect(a % 2).toBe(0);
+    for (const a of handOut(t, 3, 7)) expect(a! % 2).toBe(0);
     expect(t.n.rollovers).toBe(1);
     const plain = setup({ asidBits: 4, cpus: 2, unmapKernelAtEl0: false, variant: 'v4.19' });
     expect(handOut(plain, 3)).toEqual([1, 2, 3]);

@@ -18,7 +18,12 @@ describe('compare', () => {
     for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(80);
     expect(lines[0]).toMatch(/4 systems/);
     // Two header lines: kernel, then width, one cell per system.
-    const head = lines.slice(2, 4).map((l) => l.split('│').map((c) => c.trim()).filter(Boolean));
+    const head = lines.slice(2, 4).map((l) =>
+      l
+        .split('│')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    );
     expect(head).toEqual([
       ['6.1', '6.1', '6.12', '6.12'],
       ['8-bit', '16-bit', '8-bit', '16-bit'],

@@ -20,8 +20,17 @@ const CPU_KINDS: EventKind[] = ['fork', 'schedule', 'pin', 'unpin'];
 const bounds = { tasks: 5, mms: 4, pins: 1, devices: 0, domains: 0 };
 
 describe('explore: breadth-first', () => {
-  it('finds the shortest no-free-asid trace with a pin limit one above the kernel\'s (4 actions) and proves none is shorter', () => {
-    const base = { system: small('v5.10'), kinds: CPU_KINDS, bounds, find: ['no-free-asid'], maxStates: 1e6, strategy: 'bfs' as const, seed: 1, walks: 1 };
+  it("finds the shortest no-free-asid trace with a pin limit one above the kernel's (4 actions) and proves none is shorter", () => {
+    const base = {
+      system: small('v5.10'),
+      kinds: CPU_KINDS,
+      bounds,
+      find: ['no-free-asid'],
+      maxStates: 1e6,
+      strategy: 'bfs' as const,
+      seed: 1,
+      walks: 1,
+    };
     const r = search({ ...base, depth: 10 });
     expect(r.stop).toBe('found');
     expect(r.steps).toBe(4); // three mms hold the three ASIDs (two running, one pinned), a fourth rolls over
@@ -32,7 +41,17 @@ describe('explore: breadth-first', () => {
   });
 
   it('exhausts a small space and reports its size', () => {
-    const r = search({ system: small('v5.10'), kinds: ['fork', 'schedule'], bounds: { ...bounds, tasks: 2, mms: 2 }, find: ['active-asid-mismatch'], depth: 50, maxStates: 1e6, strategy: 'bfs', seed: 1, walks: 1 });
+    const r = search({
+      system: small('v5.10'),
+      kinds: ['fork', 'schedule'],
+      bounds: { ...bounds, tasks: 2, mms: 2 },
+      find: ['active-asid-mismatch'],
+      depth: 50,
+      maxStates: 1e6,
+      strategy: 'bfs',
+      seed: 1,
+      walks: 1,
+    });
     expect(r.stop).toBe('exhausted');
     expect(r.states).toBeGreaterThan(10);
     expect(r.edges).toBeGreaterThanOrEqual(r.states - 1);
@@ -40,7 +59,17 @@ describe('explore: breadth-first', () => {
   });
 
   it('symmetry reduction: fewer states, same verdict', () => {
-    const o = { system: small('v5.10'), kinds: ['fork', 'schedule', 'exit'] as EventKind[], bounds: { ...bounds, tasks: 3, mms: 3 }, find: ['active-asid-mismatch'], depth: 6, maxStates: 1e6, strategy: 'bfs' as const, seed: 1, walks: 1 };
+    const o = {
+      system: small('v5.10'),
+      kinds: ['fork', 'schedule', 'exit'] as EventKind[],
+      bounds: { ...bounds, tasks: 3, mms: 3 },
+      find: ['active-asid-mismatch'],
+      depth: 6,
+      maxStates: 1e6,
+      strategy: 'bfs' as const,
+      seed: 1,
+      walks: 1,
+    };
     const sym = search(o);
     const plain = search({ ...o, symmetry: false });
     expect(sym.stop).toBe(plain.stop);
@@ -68,7 +97,26 @@ describe('explore: the 2018 pinning-order bug (pin-v1)', () => {
   it('2-bit ASIDs, --max-pinned 1: a counterexample that replay reproduces under pin-v1 only, with four generations', async () => {
     const dir = tmp();
     const cex = join(dir, 'cex.csv');
-    const args = ['--asid-bits', '2', '--cpus', '2', '--max-pinned', '1', '--find', 'active-asid-mismatch', '--events', 'fork,schedule,pin,unpin', '--tasks', '5', '--mms', '4', '--pins', '1', '--time-limit', '30'];
+    const args = [
+      '--asid-bits',
+      '2',
+      '--cpus',
+      '2',
+      '--max-pinned',
+      '1',
+      '--find',
+      'active-asid-mismatch',
+      '--events',
+      'fork,schedule,pin,unpin',
+      '--tasks',
+      '5',
+      '--mms',
+      '4',
+      '--pins',
+      '1',
+      '--time-limit',
+      '30',
+    ];
     const r = await cli('explore', '--allocator', 'pin-v1', ...args, '-o', cex, '--json');
     expect(r.err).toBe('');
     expect(r.code).toBe(1);
@@ -111,18 +159,73 @@ describe('explore: command line', () => {
   });
 
   it('no violation within the bounds: exit 0 and the figures', async () => {
-    const r = await cli('explore', '--allocator', 'v5.10', '--asid-bits', '2', '--events', 'fork,schedule', '--tasks', '2', '--mms', '2', '--strategy', 'bfs');
+    const r = await cli(
+      'explore',
+      '--allocator',
+      'v5.10',
+      '--asid-bits',
+      '2',
+      '--events',
+      'fork,schedule',
+      '--tasks',
+      '2',
+      '--mms',
+      '2',
+      '--strategy',
+      'bfs',
+    );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^no violation up to depth \d+: [\d,]+ distinct states, [\d,]+ edges \(bounds exhausted/);
   });
 
   it('shards split the breadth-first frontier deterministically', async () => {
-    const run = (shard: string) => cli('explore', '--allocator', 'v5.10', '--asid-bits', '2', '--events', 'fork,schedule,exit', '--tasks', '3', '--mms', '3', '--depth', '6', '--strategy', 'bfs', '--shard', shard, '--json');
+    const run = (shard: string) =>
+      cli(
+        'explore',
+        '--allocator',
+        'v5.10',
+        '--asid-bits',
+        '2',
+        '--events',
+        'fork,schedule,exit',
+        '--tasks',
+        '3',
+        '--mms',
+        '3',
+        '--depth',
+        '6',
+        '--strategy',
+        'bfs',
+        '--shard',
+        shard,
+        '--json',
+      );
     const [a, b, a2] = [await run('1/2'), await run('2/2'), await run('1/2')];
     const [ja, jb, ja2] = [a, b, a2].map((x) => JSON.parse(x.out));
     expect(ja.states).toBe(ja2.states);
     expect(ja.phases[0].shardLevel).toBeDefined();
-    const whole = JSON.parse((await cli('explore', '--allocator', 'v5.10', '--asid-bits', '2', '--events', 'fork,schedule,exit', '--tasks', '3', '--mms', '3', '--depth', '6', '--strategy', 'bfs', '--json')).out);
+    const whole = JSON.parse(
+      (
+        await cli(
+          'explore',
+          '--allocator',
+          'v5.10',
+          '--asid-bits',
+          '2',
+          '--events',
+          'fork,schedule,exit',
+          '--tasks',
+          '3',
+          '--mms',
+          '3',
+          '--depth',
+          '6',
+          '--strategy',
+          'bfs',
+          '--json',
+        )
+      ).out,
+    );
     expect(ja.states).toBeLessThan(whole.states);
     expect(jb.states).toBeLessThan(whole.states);
   });

@@ -54,12 +54,12 @@ describe('fast row validation', () => {
       const header = [...COLUMNS].filter((c) => c === 'event' || rng.chance(0.85));
       for (let i = header.length - 1; i > 0; i--) {
         const j = rng.int(0, i);
-        [header[i], header[j]] = [header[j], header[i]];
+        [header[i], header[j]] = [header[j]!, header[i]!];
       }
       const kind = rng.pick(EVENT_KINDS);
       const cells = header.map((c) => cellFor(rng, c, kind));
       const obj: Record<string, string> = {};
-      cells.forEach((s, i) => s !== '' && (obj[header[i]] = s));
+      cells.forEach((s, i) => s !== '' && (obj[header[i]!] = s));
       const slow = validateRow(obj, n + 1);
       const fast = fastEvent(cells, headerIndex(header), n + 1);
       if (fast !== undefined) {

@@ -22,7 +22,7 @@ async function bytes(profile: string, o = O): Promise<string> {
 
 function replayProfile(profile: string, o = O) {
   let row = 0;
-  const events = [...PROFILES[profile].events(o)].map((e) => ({ row: ++row, ...e }));
+  const events = [...PROFILES[profile]!.events(o)].map((e) => ({ row: ++row, ...e }));
   return replayEvents(events, generatedSystem(profile, o));
 }
 
@@ -53,7 +53,7 @@ describe('generate', () => {
     '%s under %s: binds, DMA hits and no stale entry (every design is coherent without injected faults)',
     (p, driver) => {
       let row = 0;
-      const events = [...PROFILES[p].events(O)].map((e) => ({ row: ++row, ...e }));
+      const events = [...PROFILES[p]!.events(O)].map((e) => ({ row: ++row, ...e }));
       const r = replayEvents(events, { ...generatedSystem(p, O), driver: driver as 'shared-asid' });
       expect(r.devices.sva.binds).toBeGreaterThan(100);
       expect(r.devices.sva.releases).toBeGreaterThan(10);
@@ -66,14 +66,14 @@ describe('generate', () => {
   it('sva-btm: one BTM and one non-BTM SMMU; under btm-2023 the BTM one shares CPU ASIDs (snoops, fewer TLBIs)', () => {
     const r = replayProfile('sva-btm');
     expect(r.devices.smmus.map((m) => m.btm)).toEqual([true, false]);
-    expect(r.devices.smmus[0].btmSnoops).toBeGreaterThan(0);
-    expect(r.devices.smmus[0].tlbiVa).toBeLessThan(r.devices.smmus[1].tlbiVa);
+    expect(r.devices.smmus[0]!.btmSnoops).toBeGreaterThan(0);
+    expect(r.devices.smmus[0]!.tlbiVa).toBeLessThan(r.devices.smmus[1]!.tlbiVa);
   });
 
   it('dma-collide: CPU ASIDs collide with DMA-domain ASIDs, so shared-asid moves S1 domains', () => {
     const r = replayProfile('dma-collide');
     expect(r.devices.driver).toBe('shared-asid');
-    expect(r.devices.smmus[0].asidsMoved).toBeGreaterThan(0);
+    expect(r.devices.smmus[0]!.asidsMoved).toBeGreaterThan(0);
   });
 
   it('hetero-smmu: 8- and 16-bit SMMUs in one system', () => {

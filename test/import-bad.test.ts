@@ -109,7 +109,7 @@ describe('bad recordings: exit 2 with a message', () => {
     const b = Buffer.from(V7);
     const at = 37; // the header section (compressed), see the v7 layout in src/import/tracedat/file.ts
     expect(b.readUInt16LE(at)).toBe(16);
-    for (let i = at + 16 + 8 + 4; i < at + 16 + 8 + 40; i++) b[i] ^= 0x5a;
+    for (let i = at + 16 + 8 + 4; i < at + 16 + 8 + 40; i++) b[i]! ^= 0x5a;
     await refused('trace-dat', b, 'zstd.dat', /zstd block (does not decompress|decompresses to)/, 'the file is damaged');
   });
   it('10. empty text: an empty file, and how to record one', async () => {

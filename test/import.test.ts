@@ -15,15 +15,29 @@ const REAL = 'traces/real/recordings';
 
 describe('ftrace line forms', () => {
   it('raw fields with ==>, TGID and irq-flags columns (systrace)', () => {
-    const l = parseFtraceLine('kworker/u17:1-959   (  959) [006] d..3   538.064659: sched_switch: prev_comm=kworker/u17:1 prev_pid=959 prev_prio=100 prev_state=S ==> next_comm=swapper/6 next_pid=0 next_prio=120')!;
+    const l = parseFtraceLine(
+      'kworker/u17:1-959   (  959) [006] d..3   538.064659: sched_switch: prev_comm=kworker/u17:1 prev_pid=959 prev_prio=100 prev_state=S ==> next_comm=swapper/6 next_pid=0 next_prio=120',
+    )!;
     expect(l).toMatchObject({ comm: 'kworker/u17:1', pid: 959, tgid: 959, cpu: 6, time: 538064659000, event: 'sched_switch' });
-    expect(parseSchedSwitch(l.body)).toEqual({ prevComm: 'kworker/u17:1', prevPid: 959, prevState: 'S', nextComm: 'swapper/6', nextPid: 0 });
+    expect(parseSchedSwitch(l.body)).toEqual({
+      prevComm: 'kworker/u17:1',
+      prevPid: 959,
+      prevState: 'S',
+      nextComm: 'swapper/6',
+      nextPid: 0,
+    });
   });
   it('unknown TGID "(-----)" and a <pid> comm', () => {
-    expect(parseFtraceLine('<7952>-7952  (-----) [000] ...1   538.064761: tracing_mark_write: x')).toMatchObject({ pid: 7952, tgid: undefined, cpu: 0 });
+    expect(parseFtraceLine('<7952>-7952  (-----) [000] ...1   538.064761: tracing_mark_write: x')).toMatchObject({
+      pid: 7952,
+      tgid: undefined,
+      cpu: 0,
+    });
   });
   it('raw fields without ==> and with integer prev_state (trace-cmd report, pre-4.14)', () => {
-    const l = parseFtraceLine('           <...>-1701  [001]    76.211513: sched_switch:          prev_comm=trace-cmd prev_pid=1701 prev_prio=120 prev_state=64 next_comm=swapper/1 next_pid=0 next_prio=120')!;
+    const l = parseFtraceLine(
+      '           <...>-1701  [001]    76.211513: sched_switch:          prev_comm=trace-cmd prev_pid=1701 prev_prio=120 prev_state=64 next_comm=swapper/1 next_pid=0 next_prio=120',
+    )!;
     expect(l.tgid).toBeUndefined();
     const s = parseSchedSwitch(l.body)!;
     expect([s.prevPid, s.prevState, s.nextPid]).toEqual([1701, '64', 0]);
@@ -47,8 +61,24 @@ describe('ftrace line forms', () => {
 const REAL_CASES: [string, 'ftrace' | 'systrace', string, number, Record<string, number>, number, number][] = [
   ['juno-trace-txt.csv', 'ftrace', 'lisa-juno-trace-txt/trace.txt', 1856, { sched_wakeup: 1068, print: 14, sched_overutilized: 3 }, 17, 6],
   ['juno-rtapp.csv', 'ftrace', 'lisa-juno-rtapp/trace.dat.report.txt', 1552, { bprint: 6242, print: 14, cpu_frequency: 12 }, 24, 6],
-  ['msm8998-surfaceflinger.csv', 'systrace', 'trappy-android-msm8998-systrace/trace_surfaceflinger.html', 715, { cpu_idle: 621, sched_wakeup: 421, sugov_set_iowait_boost: 366, tracing_mark_write: 160 }, 3, 8],
-  ['tegra3-systrace.csv', 'systrace', 'catapult-android-tegra3-systrace/android_systrace.html', 11074, { sched_wakeup: 6827, '0': 13578 }, 0, 2],
+  [
+    'msm8998-surfaceflinger.csv',
+    'systrace',
+    'trappy-android-msm8998-systrace/trace_surfaceflinger.html',
+    715,
+    { cpu_idle: 621, sched_wakeup: 421, sugov_set_iowait_boost: 366, tracing_mark_write: 160 },
+    3,
+    8,
+  ],
+  [
+    'tegra3-systrace.csv',
+    'systrace',
+    'catapult-android-tegra3-systrace/android_systrace.html',
+    11074,
+    { sched_wakeup: 6827, '0': 13578 },
+    0,
+    2,
+  ],
   ['tegra3-atrace-tgids.csv', 'ftrace', 'catapult-android-tegra3-systrace/atrace_fixed_tgids', 72, { sched_wakeup: 44 }, 1, 1],
 ];
 
@@ -68,15 +98,16 @@ describe.each(REAL_CASES)('%s', (shipped, kind, input, switches, others, exits, 
     for (const asidBits of [16, 8]) {
       const r = await replayFile(join('traces/real', shipped), { overrides: { asidBits } });
       expect(r.violations).toEqual([]);
-      const schedules = readFileSync(join('traces/real', shipped), 'utf8').split('\n').filter((l) => l.includes(',schedule,')).length;
+      const schedules = readFileSync(join('traces/real', shipped), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(',schedule,')).length;
       expect(r.churn.switches + r.churn.sameMmSwitches + r.churn.idleSwitches).toBe(schedules);
     }
   });
 });
 
-
 describe('threads share the TGID mm', () => {
-  it('msm8998: TGIDs known -> threads fork into their group\'s mm', async () => {
+  it("msm8998: TGIDs known -> threads fork into their group's mm", async () => {
     const text = readFileSync('traces/real/msm8998-surfaceflinger.csv', 'utf8');
     const forks = text.split('\n').filter((l) => l.includes(',fork,'));
     const mms = new Set(forks.map((l) => l.split(',')[4]));
@@ -104,7 +135,17 @@ describe('device overlay (real scheduling drives the SVA model)', () => {
     }
   });
   it('with BTM trusted but DVM off (§8.6), the unmaps of bound processes leave stale entries: exit 1 with --fail-on stale', async () => {
-    const rep = await cli('replay', 'traces/real/juno-trace-txt-sva.csv', '--driver', 'btm-2023', '--fault', 'no-dvm', '--fail-on', 'stale', '--json');
+    const rep = await cli(
+      'replay',
+      'traces/real/juno-trace-txt-sva.csv',
+      '--driver',
+      'btm-2023',
+      '--fault',
+      'no-dvm',
+      '--fail-on',
+      'stale',
+      '--json',
+    );
     expect(rep.code).toBe(1);
     expect(JSON.parse(rep.out).stale.counts['S-UNMAP'].hit).toBeGreaterThan(0);
   });

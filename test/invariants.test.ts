@@ -99,7 +99,7 @@ function randomTrace(rng: Rng, cpus: number, length: number): TraceEvent[] {
       push({ kind: rng.chance(0.5) ? 'unmap' : 'map', mm, va: rng.int(0, 7) * 4096, size: 4096 * rng.int(1, 3) });
     } else if (live.length > 2) {
       const i = rng.int(0, live.length - 1);
-      const t = live[i];
+      const t = live[i]!;
       const mm = mmOf.get(t)!;
       const others = live.filter((x) => x !== t && mmOf.get(x) === mm);
       if (others.length === 0 && (pins.get(mm) ?? 0) > 0) continue; // keep pinned mms alive: simpler bookkeeping

@@ -24,8 +24,8 @@ describe('page table extents', () => {
       if (n % 100 === 0) {
         for (let pg = 0; pg <= 360; pg++) expect(ptWalk(t, pg), `page ${pg} after update ${n}`).toStrictEqual(walkRef(pg));
         for (let i = 0; i < t.starts.length; i++) {
-          expect(t.starts[i]).toBeLessThanOrEqual(t.ends[i]);
-          if (i > 0) expect(t.ends[i - 1]).toBeLessThan(t.starts[i]);
+          expect(t.starts[i]).toBeLessThanOrEqual(t.ends[i]!);
+          if (i > 0) expect(t.ends[i - 1]).toBeLessThan(t.starts[i]!);
           expect(t.ptes[i]).not.toBe(INITIAL_PTE);
         }
       }

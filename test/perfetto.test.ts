@@ -19,7 +19,10 @@ interface Ev {
   args?: Record<string, unknown>;
 }
 
-async function perfetto(...args: string[]): Promise<{ events: Ev[]; report: { trace: { events: number; firstTime: number | null }; churn: { switches: number; sameMmSwitches: number; rollovers: number } } }> {
+async function perfetto(...args: string[]): Promise<{
+  events: Ev[];
+  report: { trace: { events: number; firstTime: number | null }; churn: { switches: number; sameMmSwitches: number; rollovers: number } };
+}> {
   const out = join(tmp(), 'trace.json');
   const r = await cli('replay', ...args, '--perfetto', out, '--json');
   expect(r.code, r.err).toBe(0);

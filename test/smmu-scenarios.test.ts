@@ -136,7 +136,7 @@ describe('the ASID-move race of the FIXME in arm_smmu_share_asid', () => {
       ),
     );
     expect(r.stale.total).toBe(0);
-    expect(r.devices.smmus[0].asidsMoved).toBe(1);
+    expect(r.devices.smmus[0]!.asidsMoved).toBe(1);
   });
 });
 
@@ -231,7 +231,7 @@ describe('§8.5 missing invalidation on mm exit and on unbind', () => {
     const r = run(sys([]), exitTrace);
     expect(r.stale.total).toBe(0);
     expect(r.devices.sva.releases).toBe(1);
-    expect(r.devices.smmus[0].faults).toBe(1);
+    expect(r.devices.smmus[0]!.faults).toBe(1);
   });
   const reuseTrace = L(
     'fork 1 P',
@@ -289,8 +289,8 @@ describe('§8.6 / §8.7 BTM designs and CPU TLBIs that never reach the SMMU', ()
   it('with the broadcast snooped: clean, and the driver queued no TLBI for the munmap', () => {
     const r = run(sys([]), trace);
     expect(r.stale.total).toBe(0);
-    expect(r.devices.smmus[0].btmSnoops).toBeGreaterThan(0);
-    expect(r.devices.smmus[0].tlbiVa).toBe(0);
+    expect(r.devices.smmus[0]!.btmSnoops).toBeGreaterThan(0);
+    expect(r.devices.smmus[0]!.tlbiVa).toBe(0);
   });
 });
 
@@ -327,14 +327,14 @@ describe('§6 / §8.9 multi-SMMU ASID widths (seed 004)', () => {
   it('mainline: a domain finalised on one SMMU cannot be attached behind another (-EINVAL)', () => {
     const r = run({ smmus, devices }, L('attach d0 D', 'attach d1 D'));
     expect(failures(r)).toEqual([[2, 'attach', 'EINVAL']]);
-    expect(r.devices.smmus[1].attachFailures).toBe(1);
+    expect(r.devices.smmus[1]!.attachFailures).toBe(1);
   });
   it('RFC (multiSmmuDomains): ASID 301 is too wide for the 8-bit SMMU: the attach fails', () => {
     const r = run({ smmus, devices, multiSmmuDomains: true }, L(binds, 'attach d0b D', 'attach d1 D'));
     const f = r.devices.failures;
     expect(f).toHaveLength(1);
     expect(f[0]).toMatchObject({ call: 'attach', errno: 'EINVAL', device: 'd1', smmu: 'small' });
-    expect(f[0].detail).toContain('ASID 301');
+    expect(f[0]!.detail).toContain('ASID 301');
   });
   it('RFC: a narrow enough ASID is accepted on both SMMUs', () => {
     const r = run({ smmus, devices, multiSmmuDomains: true }, L('attach d0 D', 'attach d1 D'));

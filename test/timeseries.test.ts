@@ -10,7 +10,11 @@ import { replayFile } from '../src/replay/engine.js';
 import { type Series, SeriesCollector } from '../src/report/series.js';
 import { cli, tmp, tmpFile } from './helpers/cli.js';
 
-async function series(trace: string, maxPoints?: number, overrides = {}): Promise<{ s: Series; report: Awaited<ReturnType<typeof replayFile>> }> {
+async function series(
+  trace: string,
+  maxPoints?: number,
+  overrides = {},
+): Promise<{ s: Series; report: Awaited<ReturnType<typeof replayFile>> }> {
   let col: SeriesCollector | undefined;
   const report = await replayFile(trace, { overrides, tap: (sys, model) => (col = new SeriesCollector(sys, model, { maxPoints })) });
   return { s: col!.end(), report };

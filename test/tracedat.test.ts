@@ -33,7 +33,7 @@ describe('trace.dat file versions 6 and 7', () => {
     expect(v6.cpus).toBe(6);
     expect(v7.cpus).toBe(6);
     expect(v6.buffers.map((b) => b.data.length)).toEqual(v7.buffers.map((b) => b.data.length));
-    for (let i = 0; i < v6.buffers.length; i++) expect(v6.buffers[i].data.equals(v7.buffers[i].data)).toBe(true);
+    for (let i = 0; i < v6.buffers.length; i++) expect(v6.buffers[i]!.data.equals(v7.buffers[i]!.data)).toBe(true);
     expect(v6.comms.get(6973)).toBe('trace-cmd');
     const names = new Set([...v6.events.values()].map((e) => e.name));
     expect(names.has('sched_switch')).toBe(true);
@@ -67,8 +67,8 @@ describe('trace.dat file versions 6 and 7', () => {
     const ra = rows(join(out, 'dat.csv'));
     const rb = rows(join(out, 'txt.csv'));
     expect(ra.length).toBe(rb.length);
-    expect(ra.map(([t, ...rest]) => [toMicros(t), ...rest])).toEqual(rb);
-    expect(ra.some(([t]) => !t.endsWith('000'))).toBe(true); // the .dat keeps nanoseconds
+    expect(ra.map(([t, ...rest]) => [toMicros(t!), ...rest])).toEqual(rb);
+    expect(ra.some(([t]) => !t!.endsWith('000'))).toBe(true); // the .dat keeps nanoseconds
   });
 
   it('v6 and its v7 zstd copy give byte-identical traces; import auto recognises both', async () => {
@@ -76,7 +76,7 @@ describe('trace.dat file versions 6 and 7', () => {
     for (const [f, name] of [
       [V6, 'a.csv'],
       [V7, 'b.csv'],
-    ]) {
+    ] as const) {
       const r = await cli('import', 'auto', f, '-o', join(out, name), '--json');
       expect(r.code).toBe(0);
       expect(JSON.parse(r.out).kind).toBe('trace-dat');

@@ -21,7 +21,10 @@ export interface CompareSystem {
 /** A comma-separated option value. */
 function listArg<T>(name: string, parse: (v: string) => T) {
   return (v: string): T[] => {
-    const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+    const items = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (items.length === 0) throw new InvalidArgumentError(`${name} needs at least one value`);
     return items.map(parse);
   };
@@ -34,7 +37,8 @@ const kptiValue = (v: string): boolean => {
 };
 
 const driverValue = (v: string): (typeof DRIVER_DESIGNS)[number] => {
-  if (!(DRIVER_DESIGNS as readonly string[]).includes(v)) throw new InvalidArgumentError(`unknown driver design "${v}"; expected some of: ${DRIVER_DESIGNS.join(', ')}`);
+  if (!(DRIVER_DESIGNS as readonly string[]).includes(v))
+    throw new InvalidArgumentError(`unknown driver design "${v}"; expected some of: ${DRIVER_DESIGNS.join(', ')}`);
   return v as (typeof DRIVER_DESIGNS)[number];
 };
 
@@ -59,13 +63,35 @@ export function systemsOf(o: Pick<CompareFlags, 'kernel' | 'asidBits' | 'kpti' |
   let out: CompareSystem[] = [{ label: '', overrides: {} }];
   const dim = <T>(values: T[] | undefined, set: (v: T) => Partial<SystemInput>, name: (v: T) => string) => {
     if (!values) return;
-    out = out.flatMap((s) => values.map((v) => ({ label: s.label ? `${s.label} ${name(v)}` : name(v), overrides: { ...s.overrides, ...set(v) } })));
+    out = out.flatMap((s) =>
+      values.map((v) => ({ label: s.label ? `${s.label} ${name(v)}` : name(v), overrides: { ...s.overrides, ...set(v) } })),
+    );
   };
-  dim(o.kernel, (kernel) => ({ kernel }), (k) => k);
-  dim(o.asidBits, (asidBits) => ({ asidBits }), (b) => `${b}-bit`);
-  dim(o.kpti, (kpti) => ({ kpti }), (k) => (k ? 'KPTI' : 'no-KPTI'));
-  dim(o.driver, (driver) => ({ driver }), (d) => d);
-  dim(o.cpus, (cpus) => ({ cpus }), (c) => `${c}cpu`);
+  dim(
+    o.kernel,
+    (kernel) => ({ kernel }),
+    (k) => k,
+  );
+  dim(
+    o.asidBits,
+    (asidBits) => ({ asidBits }),
+    (b) => `${b}-bit`,
+  );
+  dim(
+    o.kpti,
+    (kpti) => ({ kpti }),
+    (k) => (k ? 'KPTI' : 'no-KPTI'),
+  );
+  dim(
+    o.driver,
+    (driver) => ({ driver }),
+    (d) => d,
+  );
+  dim(
+    o.cpus,
+    (cpus) => ({ cpus }),
+    (c) => `${c}cpu`,
+  );
   return out;
 }
 
@@ -103,7 +129,15 @@ export function compareRows(reports: readonly Report[]): { figure: string; value
     return { figure, values, differs: values.some((v) => String(v) !== String(values[0])) };
   });
   // Violation and stale kinds that any system has, one row each.
-  const kinds = (pick: (r: Report) => Record<string, number>) => [...new Set(reports.flatMap((r) => Object.entries(pick(r)).filter(([, n]) => n > 0).map(([k]) => k)))];
+  const kinds = (pick: (r: Report) => Record<string, number>) => [
+    ...new Set(
+      reports.flatMap((r) =>
+        Object.entries(pick(r))
+          .filter(([, n]) => n > 0)
+          .map(([k]) => k),
+      ),
+    ),
+  ];
   for (const k of kinds((r) => r.violationCounts)) {
     const values = reports.map((r) => (r.violationCounts as Record<string, number>)[k] ?? 0);
     rows.push({ figure: `  ${k}`, values, differs: values.some((v) => v !== values[0]) });
@@ -122,10 +156,18 @@ export function compareRows(reports: readonly Report[]): { figure: string; value
  * The comparison as text: one table (more only when the systems do not fit `width` columns),
  * differing figures marked with `*`, and in colour when `colour`.
  */
-export function renderCompare(trace: string, systems: readonly CompareSystem[], reports: readonly Report[], width: number, colour: boolean): string {
+export function renderCompare(
+  trace: string,
+  systems: readonly CompareSystem[],
+  reports: readonly Report[],
+  width: number,
+  colour: boolean,
+): string {
   const rows = compareRows(reports);
   const labelW = Math.max(...rows.map((r) => r.figure.length)) + 2;
-  const colW = systems.map((s, i) => Math.max(...s.label.split(' ').map((w) => w.length), ...rows.map((r) => String(r.values[i]).length)) + 2);
+  const colW = systems.map(
+    (s, i) => Math.max(...s.label.split(' ').map((w) => w.length), ...rows.map((r) => String(r.values[i]).length)) + 2,
+  );
   // Split the systems into groups that fit the width (each column costs its width + 1 border).
   const groups: number[][] = [];
   let cur: number[] = [];
@@ -150,7 +192,10 @@ export function renderCompare(trace: string, systems: readonly CompareSystem[], 
     });
     for (const r of rows) {
       const mark = r.differs ? '*' : ' ';
-      t.push([r.differs ? red(`${mark}${r.figure}`) : `${mark}${r.figure}`, ...g.map((i) => (r.differs ? red(String(r.values[i])) : String(r.values[i])))]);
+      t.push([
+        r.differs ? red(`${mark}${r.figure}`) : `${mark}${r.figure}`,
+        ...g.map((i) => (r.differs ? red(String(r.values[i])) : String(r.values[i]))),
+      ]);
     }
     out.push(t.toString());
   }
@@ -174,9 +219,17 @@ export function compareCommand(program: Command, io: Io): void {
     )
     .argument('<trace>', 'trace v1 CSV file')
     .addOption(new Option('--kernel <versions>', 'kernels, comma-separated (e.g. 6.1,6.12)').argParser(listArg('--kernel', (v) => v)))
-    .addOption(new Option('--asid-bits <list>', 'CPU ASID widths, comma-separated (e.g. 8,16)').argParser(listArg('--asid-bits', intArg('--asid-bits', 2, 16))))
+    .addOption(
+      new Option('--asid-bits <list>', 'CPU ASID widths, comma-separated (e.g. 8,16)').argParser(
+        listArg('--asid-bits', intArg('--asid-bits', 2, 16)),
+      ),
+    )
     .addOption(new Option('--kpti <list>', 'KPTI off and/or on, comma-separated (e.g. off,on)').argParser(listArg('--kpti', kptiValue)))
-    .addOption(new Option('--driver <designs>', `SMMUv3 SVA designs, comma-separated: ${DRIVER_DESIGNS.join(', ')}`).argParser(listArg('--driver', driverValue)))
+    .addOption(
+      new Option('--driver <designs>', `SMMUv3 SVA designs, comma-separated: ${DRIVER_DESIGNS.join(', ')}`).argParser(
+        listArg('--driver', driverValue),
+      ),
+    )
     .addOption(new Option('--cpus <list>', 'CPU counts, comma-separated').argParser(listArg('--cpus', intArg('--cpus', 1, 4096))))
     .option('--json', 'print the comparison as JSON (every report in full)')
     .option('--html <file>', 'also write an HTML page with the series of every system overlaid')

@@ -16,7 +16,10 @@ const FIND_KINDS = [...CPU_VIOLATION_KINDS, ...STALE_KINDS] as const;
 
 function findArg(v: string): string[] {
   const out = new Set<string>();
-  for (const k of v.split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const k of v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     if (k === 'violations') CPU_VIOLATION_KINDS.forEach((x) => out.add(x));
     else if (k === 'stale') STALE_KINDS.forEach((x) => out.add(x));
     else if ((FIND_KINDS as readonly string[]).includes(k)) out.add(k);
@@ -26,10 +29,28 @@ function findArg(v: string): string[] {
   return [...out];
 }
 
-const ALPHABET = ['fork', 'exit', 'schedule', 'pin', 'unpin', 'access', 'map', 'unmap', 'attach', 'detach', 'bind', 'unbind', 'dma', 'resume'];
+const ALPHABET = [
+  'fork',
+  'exit',
+  'schedule',
+  'pin',
+  'unpin',
+  'access',
+  'map',
+  'unmap',
+  'attach',
+  'detach',
+  'bind',
+  'unbind',
+  'dma',
+  'resume',
+];
 
 function eventsArg(v: string): EventKind[] {
-  const list = v.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   for (const k of list) {
     if (!ALPHABET.includes(k)) {
       const why = (EVENT_KINDS as readonly string[]).includes(k) ? ' (not in the search alphabet)' : '';
@@ -105,20 +126,54 @@ export function exploreCommand(program: Command, io: Io): void {
     .option('--system <json-file>', 'system as a JSON object (the "# system:" fields: SMMUs, devices, ...); flags override it')
     .addOption(new Option('--tasks <n>', 'most live tasks').default(10).argParser(intArg('--tasks', 1, 64)))
     .addOption(new Option('--mms <n>', 'most live address spaces').default(10).argParser(intArg('--mms', 1, 64)))
-    .addOption(new Option('--depth <n>', 'most events on a path (a fork folded into the first use of its task is not counted)').default(300).argParser(intArg('--depth', 1, 100000)))
+    .addOption(
+      new Option('--depth <n>', 'most events on a path (a fork folded into the first use of its task is not counted)')
+        .default(300)
+        .argParser(intArg('--depth', 1, 100000)),
+    )
     .addOption(new Option('--pins <n>', 'most pins held at once').default(2).argParser(intArg('--pins', 0, 64)))
-    .addOption(new Option('--devices <n>', 'devices of the system used (the first N; default all, at most 2)').argParser(intArg('--devices', 0, 64)))
+    .addOption(
+      new Option('--devices <n>', 'devices of the system used (the first N; default all, at most 2)').argParser(intArg('--devices', 0, 64)),
+    )
     .addOption(new Option('--domains <n>', 'DMA domains used (D1..DN)').default(1).argParser(intArg('--domains', 0, 8)))
-    .addOption(new Option('--generations <n>', 'do not expand states past this ASID generation (as TLC\'s constraint in asidalloc.cfg)').argParser(intArg('--generations', 1)))
-    .addOption(new Option('--events <kinds>', `event alphabet (comma-separated): ${ALPHABET.join(', ')} (default: every kind the system can use, map of an mm aside)`).argParser(eventsArg))
-    .addOption(new Option('--find <kinds>', 'finding kinds that make a counterexample: violations, stale, or single kinds (default: all)').argParser(findArg))
-    .addOption(new Option('--max-states <n>', 'stop after this many distinct states').default(5_000_000).argParser(intArg('--max-states', 1)))
-    .addOption(new Option('--bfs-states <n>', 'auto: distinct states of the breadth-first phase before the random walks').default(10_000).argParser(intArg('--bfs-states', 1)))
+    .addOption(
+      new Option('--generations <n>', "do not expand states past this ASID generation (as TLC's constraint in asidalloc.cfg)").argParser(
+        intArg('--generations', 1),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--events <kinds>',
+        `event alphabet (comma-separated): ${ALPHABET.join(', ')} (default: every kind the system can use, map of an mm aside)`,
+      ).argParser(eventsArg),
+    )
+    .addOption(
+      new Option('--find <kinds>', 'finding kinds that make a counterexample: violations, stale, or single kinds (default: all)').argParser(
+        findArg,
+      ),
+    )
+    .addOption(
+      new Option('--max-states <n>', 'stop after this many distinct states').default(5_000_000).argParser(intArg('--max-states', 1)),
+    )
+    .addOption(
+      new Option('--bfs-states <n>', 'auto: distinct states of the breadth-first phase before the random walks')
+        .default(10_000)
+        .argParser(intArg('--bfs-states', 1)),
+    )
     .addOption(new Option('--time-limit <seconds>', 'stop after this long (0: no limit)').default(60).argParser(secondsArg))
-    .addOption(new Option('--strategy <s>', 'auto (breadth-first, then random walks), bfs, random').default('auto').choices(['auto', 'bfs', 'random']))
+    .addOption(
+      new Option('--strategy <s>', 'auto (breadth-first, then random walks), bfs, random')
+        .default('auto')
+        .choices(['auto', 'bfs', 'random']),
+    )
     .addOption(new Option('--seed <n>', 'random walks: first seed').default(1).argParser(intArg('--seed')))
     .addOption(new Option('--walks <n>', 'random walks: most walks').default(1_000_000).argParser(intArg('--walks', 1)))
-    .addOption(new Option('--shard <i/n>', 'search shard i of n: a deterministic part of the breadth-first frontier, every n-th random walk').argParser(shardArg))
+    .addOption(
+      new Option(
+        '--shard <i/n>',
+        'search shard i of n: a deterministic part of the breadth-first frontier, every n-th random walk',
+      ).argParser(shardArg),
+    )
     .option('--no-symmetry', 'no symmetry reduction (slower; for checking the reduction)')
     .option('-o, --output <file>', 'write the counterexample as a trace v1 file (- for stdout)')
     .option('--json', 'print the outcome as JSON')
@@ -146,7 +201,8 @@ Examples:
         } catch (e) {
           throw new InputError(`not JSON: ${(e as Error).message}`, o.system);
         }
-        if (typeof base !== 'object' || base === null || Array.isArray(base)) throw new InputError('the system file must hold a JSON object', o.system);
+        if (typeof base !== 'object' || base === null || Array.isArray(base))
+          throw new InputError('the system file must hold a JSON object', o.system);
       }
       const flags = systemOverrides(o);
       // explore's own defaults: a small system; no CONFIG_UNMAP_KERNEL_AT_EL0 unless KPTI is asked for.
@@ -165,7 +221,9 @@ Examples:
       // bug, not a kernel one), so pin/unpin leave the default alphabet then (--events brings them back).
       const kinds =
         o.events ??
-        ((devices ? ['fork', 'exit', 'schedule', 'access', 'unmap', 'attach', 'detach', 'map', 'bind', 'unbind', 'dma', 'resume'] : ['fork', 'exit', 'schedule', 'pin', 'unpin', 'access', 'unmap']) as EventKind[]);
+        ((devices
+          ? ['fork', 'exit', 'schedule', 'access', 'unmap', 'attach', 'detach', 'map', 'bind', 'unbind', 'dma', 'resume']
+          : ['fork', 'exit', 'schedule', 'pin', 'unpin', 'access', 'unmap']) as EventKind[]);
       const find = o.find ?? [...FIND_KINDS];
       const { explore } = await import('../explore/explore.js'); // loaded when used
       const started = Date.now();
@@ -173,7 +231,13 @@ Examples:
       const outcome = explore({
         system,
         kinds,
-        bounds: { tasks: o.tasks, mms: o.mms, pins: o.pins, devices: o.devices ?? Math.min(2, system.devices.length), domains: devices ? o.domains : 0 },
+        bounds: {
+          tasks: o.tasks,
+          mms: o.mms,
+          pins: o.pins,
+          devices: o.devices ?? Math.min(2, system.devices.length),
+          domains: devices ? o.domains : 0,
+        },
         depth: o.depth,
         ...(o.generations !== undefined ? { generations: o.generations } : {}),
         find,
@@ -189,7 +253,10 @@ Examples:
           ? (p) => {
               lastProgress = Date.now();
               const rate = Math.round(p.states / Math.max(0.001, p.elapsedMs / 1000));
-              const what = p.phase === 'shrink' ? `shrinking: ${p.depth} events, ${p.states} tests` : `${p.phase}: ${p.states.toLocaleString('en')} states (${rate.toLocaleString('en')}/s), ${p.edges.toLocaleString('en')} edges, depth ${p.depth}, queue ${p.queue.toLocaleString('en')}`;
+              const what =
+                p.phase === 'shrink'
+                  ? `shrinking: ${p.depth} events, ${p.states} tests`
+                  : `${p.phase}: ${p.states.toLocaleString('en')} states (${rate.toLocaleString('en')}/s), ${p.edges.toLocaleString('en')} edges, depth ${p.depth}, queue ${p.queue.toLocaleString('en')}`;
               io.err(`\r\x1b[K${what}`);
             }
           : undefined,
@@ -221,7 +288,17 @@ Examples:
         eventsBeforeShrinking: outcome.rawEvents,
         exhausted: outcome.exhausted,
         stop: last.stop,
-        phases: outcome.phases.map((p) => ({ strategy: p.strategy, stop: p.result.stop, states: p.result.states, edges: p.result.edges, depth: p.result.depth, walks: p.result.walks, elapsedMs: p.result.elapsedMs, bytesPerState: Math.round(p.result.bytesPerState * 10) / 10, ...(p.result.shardLevel !== undefined ? { shardLevel: p.result.shardLevel } : {}) })),
+        phases: outcome.phases.map((p) => ({
+          strategy: p.strategy,
+          stop: p.result.stop,
+          states: p.result.states,
+          edges: p.result.edges,
+          depth: p.result.depth,
+          walks: p.result.walks,
+          elapsedMs: p.result.elapsedMs,
+          bytesPerState: Math.round(p.result.bytesPerState * 10) / 10,
+          ...(p.result.shardLevel !== undefined ? { shardLevel: p.result.shardLevel } : {}),
+        })),
         states,
         edges,
         elapsedMs,
@@ -234,9 +311,22 @@ Examples:
         io.out(JSON.stringify({ ...summary, trace: found ? outcome.events.map(({ row: _row, ...e }) => e) : [] }, null, 2) + '\n');
       } else if (found) {
         const Table = (await import('cli-table3')).default;
-        const cols = (['cpu', 'task', 'mm', 'device', 'domain', 'pasid', 'va', 'size', 'op'] as const).filter((k) => outcome.events.some((e) => e[k] !== undefined));
-        const t = new Table({ head: ['#', 'event', ...cols], style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
-        for (const e of outcome.events) t.push([String(e.row), e.kind, ...cols.map((k) => (e[k] === undefined ? '' : k === 'va' || k === 'size' ? '0x' + (e[k] as number).toString(16) : String(e[k])))]);
+        const cols = (['cpu', 'task', 'mm', 'device', 'domain', 'pasid', 'va', 'size', 'op'] as const).filter((k) =>
+          outcome.events.some((e) => e[k] !== undefined),
+        );
+        const t = new Table({
+          head: ['#', 'event', ...cols],
+          style: { head: [], border: [] },
+          chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+        });
+        for (const e of outcome.events)
+          t.push([
+            String(e.row),
+            e.kind,
+            ...cols.map((k) =>
+              e[k] === undefined ? '' : k === 'va' || k === 'size' ? '0x' + (e[k] as number).toString(16) : String(e[k]),
+            ),
+          ]);
         io.out(t.toString() + '\n');
         io.out(`${outcome.finding!.kind} at event ${outcome.finding!.row}: ${outcome.finding!.detail}\n`);
         io.out(
@@ -248,11 +338,12 @@ Examples:
         if (o.output === '-') io.out(text);
       } else {
         const bfs = outcome.phases.find((p) => p.strategy === 'bfs')?.result;
-        const why =
-          outcome.exhausted
-            ? 'bounds exhausted'
-            : `search incomplete: stopped at ${last.stop === 'time-limit' ? '--time-limit' : last.stop === 'max-states' ? '--max-states' : last.stop === 'walks' ? '--walks' : '--depth'}`;
-        io.out(`no violation up to depth ${bfs ? bfs.depth : last.depth}: ${states.toLocaleString('en')} distinct states, ${edges.toLocaleString('en')} edges (${why}; ${(elapsedMs / 1000).toFixed(1)} s)\n`);
+        const why = outcome.exhausted
+          ? 'bounds exhausted'
+          : `search incomplete: stopped at ${last.stop === 'time-limit' ? '--time-limit' : last.stop === 'max-states' ? '--max-states' : last.stop === 'walks' ? '--walks' : '--depth'}`;
+        io.out(
+          `no violation up to depth ${bfs ? bfs.depth : last.depth}: ${states.toLocaleString('en')} distinct states, ${edges.toLocaleString('en')} edges (${why}; ${(elapsedMs / 1000).toFixed(1)} s)\n`,
+        );
       }
       if (found) throw new Exit(1);
     });

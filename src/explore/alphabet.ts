@@ -27,7 +27,22 @@ export const VA = 0x1000;
 const SIZE = 0x1000;
 
 /** Event kinds the alphabet knows. */
-export const ALPHABET_KINDS = ['fork', 'exit', 'schedule', 'pin', 'unpin', 'access', 'map', 'unmap', 'attach', 'detach', 'bind', 'unbind', 'dma', 'resume'] as const;
+export const ALPHABET_KINDS = [
+  'fork',
+  'exit',
+  'schedule',
+  'pin',
+  'unpin',
+  'access',
+  'map',
+  'unmap',
+  'attach',
+  'detach',
+  'bind',
+  'unbind',
+  'dma',
+  'resume',
+] as const;
 /** Default alphabet without devices (`map` of an mm is left out: a second unmap finds nothing new). */
 export const DEFAULT_CPU_KINDS: readonly EventKind[] = ['fork', 'exit', 'schedule', 'pin', 'unpin', 'access', 'unmap'];
 /** What devices add to the default alphabet (`map`/`unmap` then also act on DMA domains). */
@@ -84,13 +99,29 @@ export function actions(m: SystemModel, kinds: ReadonlySet<EventKind>, b: Alphab
       for (const [t, k] of s.tasks) if (!running.has(t)) out.push(touch([{ kind: 'schedule', cpu: c, task: t }], k));
       if (canNewMm) {
         const t = freeTask(m);
-        out.push(touch([{ kind: 'fork', task: t, mm: freeLabel(m) }, { kind: 'schedule', cpu: c, task: t }], -1));
+        out.push(
+          touch(
+            [
+              { kind: 'fork', task: t, mm: freeLabel(m) },
+              { kind: 'schedule', cpu: c, task: t },
+            ],
+            -1,
+          ),
+        );
       }
       if (canFork) {
         for (const [label, k] of s.labels) {
           if (idleTasks.has(k)) continue;
           const t = freeTask(m);
-          out.push(touch([{ kind: 'fork', task: t, mm: label }, { kind: 'schedule', cpu: c, task: t }], k));
+          out.push(
+            touch(
+              [
+                { kind: 'fork', task: t, mm: label },
+                { kind: 'schedule', cpu: c, task: t },
+              ],
+              k,
+            ),
+          );
         }
       }
     }
@@ -101,10 +132,14 @@ export function actions(m: SystemModel, kinds: ReadonlySet<EventKind>, b: Alphab
     for (const label of s.labels.keys()) out.push([{ kind: 'pin', mm: label }]);
     if (canNewMm) {
       const label = freeLabel(m);
-      out.push([{ kind: 'fork', task: freeTask(m), mm: label }, { kind: 'pin', mm: label }]);
+      out.push([
+        { kind: 'fork', task: freeTask(m), mm: label },
+        { kind: 'pin', mm: label },
+      ]);
     }
   }
-  if (kinds.has('unpin')) for (const mm of s.mms.values()) if (mm.pinned > 0 || mm.refusedPins > 0) out.push([{ kind: 'unpin', mm: mm.label }]);
+  if (kinds.has('unpin'))
+    for (const mm of s.mms.values()) if (mm.pinned > 0 || mm.refusedPins > 0) out.push([{ kind: 'unpin', mm: mm.label }]);
   if (kinds.has('exit')) {
     for (const [t, k] of s.tasks) {
       // The model cannot yet end an mm whose stepped bind is in flight (its `resume` would find no

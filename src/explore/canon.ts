@@ -33,7 +33,10 @@ function permutations(n: number): number[][] {
     if (rest.length === 0) out.push(prefix);
     rest.forEach((x, i) => rec([...prefix, x], [...rest.slice(0, i), ...rest.slice(i + 1)]));
   };
-  rec([], Array.from({ length: n }, (_, i) => i));
+  rec(
+    [],
+    Array.from({ length: n }, (_, i) => i),
+  );
   return out;
 }
 
@@ -81,7 +84,10 @@ export class Canonicalizer {
   /** The last encoding (valid until the next call). */
   encoding: Int32Array = new Int32Array(0);
 
-  constructor(cpus: number, private readonly o: CanonOptions) {
+  constructor(
+    cpus: number,
+    private readonly o: CanonOptions,
+  ) {
     this.perms = o.symmetry && cpus <= 4 ? permutations(cpus) : [Array.from({ length: cpus }, (_, i) => i)];
     this.bufs = this.perms.map(() => new Int32Array(1024));
     this.lens = this.perms.map(() => 0);
@@ -230,14 +236,21 @@ export class Canonicalizer {
       if (t === 0 || !sym) push(t);
       else if (t === t1) push(1);
       else if (t === t2) push(2);
-      else if (t1 === 0) (push(1), (t1 = t));
-      else if (t2 === 0) (push(2), (t2 = t));
-      else push(3 + i); // three or more CPUs: one id per CPU (a task on two CPUs keeps two ids: less reduction, still sound)
+      else if (t1 === 0) {
+        push(1);
+        t1 = t;
+      } else if (t2 === 0) {
+        push(2);
+        t2 = t;
+      } else push(3 + i); // three or more CPUs: one id per CPU (a task on two CPUs keeps two ids: less reduction, still sound)
       push(t === 0 ? -1 : mmId(s.tasks.get(t) ?? -1));
     }
     if (!sym) {
       push(s.tasks.size);
-      for (const t of [...s.tasks.keys()].sort((x, y) => x - y)) (push(t), push(s.tasks.get(t)!));
+      for (const t of [...s.tasks.keys()].sort((x, y) => x - y)) {
+        push(t);
+        push(s.tasks.get(t)!);
+      }
     }
     // duplicate-asid bookkeeping: the last owner of each index, when it still holds that ctx.
     const sh = m.params.idxShift;
@@ -263,7 +276,10 @@ export class Canonicalizer {
       from = cpuEnd[i]!;
       if (packed.length > 1) packed.sort((x, y) => x - y);
       push(packed.length);
-      for (const x of packed) (push(Math.floor(x / 0x2000000)), push(x % 0x2000000));
+      for (const x of packed) {
+        push(Math.floor(x / 0x2000000));
+        push(x % 0x2000000);
+      }
     }
     for (const k of order) id[k] = 0;
     if (m.smmu.smmus.length > 0) {
@@ -310,7 +326,10 @@ function pushBits(map: Uint8Array, push: (x: number) => void): void {
   let w = 0;
   for (let i = 0; i < map.length; i++) {
     if (map[i]) w |= 1 << (i & 31);
-    if ((i & 31) === 31) (push(w), (w = 0));
+    if ((i & 31) === 31) {
+      push(w);
+      w = 0;
+    }
   }
   if (map.length & 31) push(w);
 }

@@ -58,7 +58,9 @@ export function explore(o: ExploreOptions): ExploreOutcome {
   const raw = events.length;
   if (phases[phases.length - 1]!.strategy === 'random') {
     events = shrink(o.system, events, kind, {
-      onProgress: o.onProgress && ((p) => o.onProgress!({ states: p.tests, edges: p.tests, depth: p.events, queue: 0, elapsedMs: Date.now() - t0, phase: 'shrink' })),
+      onProgress:
+        o.onProgress &&
+        ((p) => o.onProgress!({ states: p.tests, edges: p.tests, depth: p.events, queue: 0, elapsedMs: Date.now() - t0, phase: 'shrink' })),
     });
   } else {
     events = rename(events).map((e, i) => ({ ...e, row: i + 1 }));

@@ -23,7 +23,10 @@ export class FindingRecorder implements SystemObserver {
   /** Findings since the last {@link reset}. */
   found: Finding[] = [];
 
-  constructor(smmus: number, private readonly wanted: ReadonlySet<string> | null) {
+  constructor(
+    smmus: number,
+    private readonly wanted: ReadonlySet<string> | null,
+  ) {
     this.smmuCounters = Array.from({ length: smmus }, newSmmuCounters);
   }
 

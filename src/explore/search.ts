@@ -317,7 +317,8 @@ function randomWalks(o: SearchOptions): SearchResult {
         edges++;
         taken.push(a);
         row += a.length;
-        if (obs.found.length > 0) return result('found', { finding: obs.found[0], events: taken.flat(), steps: taken.length, depth: taken.length });
+        if (obs.found.length > 0)
+          return result('found', { finding: obs.found[0], events: taken.flat(), steps: taken.length, depth: taken.length });
         canon.fingerprint(c, fp);
         visited.add(fp[0]!, fp[1]!);
         m = c;

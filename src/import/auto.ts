@@ -60,7 +60,7 @@ export function sniff(head: Buffer): Sniffed {
   let control = 0;
   for (let i = 0; i < Math.min(head.length, 4096); i++) {
     const c = head[i];
-    if (c === 0 || (c < 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12)) control++;
+    if (c === 0 || (c! < 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12)) control++;
   }
   if (control > 0)
     return {

@@ -34,13 +34,13 @@ export function parseFtraceLine(line: string): FtraceLine | undefined {
   if (!m) return undefined;
   const tg = m[3];
   return {
-    comm: m[1],
+    comm: m[1]!,
     pid: Number(m[2]),
     tgid: tg !== undefined && /^\d+$/.test(tg) ? Number(tg) : undefined,
     cpu: Number(m[4]),
-    time: Number(m[6]) * 1e9 + Number(m[7].padEnd(9, '0').slice(0, 9)),
-    event: m[8],
-    body: m[9],
+    time: Number(m[6]) * 1e9 + Number(m[7]!.padEnd(9, '0').slice(0, 9)),
+    event: m[8]!,
+    body: m[9]!,
   };
 }
 
@@ -53,7 +53,8 @@ export interface SchedSwitch {
   nextPid: number;
 }
 
-const RAW_RE = /^\s*prev_comm=(.*?) prev_pid=(\d+) prev_prio=(-?\d+) prev_state=(\S+)(?: ==>)? next_comm=(.*?) next_pid=(\d+) next_prio=(-?\d+)\s*$/;
+const RAW_RE =
+  /^\s*prev_comm=(.*?) prev_pid=(\d+) prev_prio=(-?\d+) prev_state=(\S+)(?: ==>)? next_comm=(.*?) next_pid=(\d+) next_prio=(-?\d+)\s*$/;
 const PLUGIN_RE = /^\s*(.*):(\d+) \[(-?\d+)\] (\S+) ==> (.*):(\d+) \[(-?\d+)\]\s*$/;
 
 /**
@@ -63,9 +64,9 @@ const PLUGIN_RE = /^\s*(.*):(\d+) \[(-?\d+)\] (\S+) ==> (.*):(\d+) \[(-?\d+)\]\s
  */
 export function parseSchedSwitch(body: string): SchedSwitch | undefined {
   let m = RAW_RE.exec(body);
-  if (m) return { prevComm: m[1], prevPid: Number(m[2]), prevState: m[4], nextComm: m[5], nextPid: Number(m[6]) };
+  if (m) return { prevComm: m[1]!, prevPid: Number(m[2]), prevState: m[4]!, nextComm: m[5]!, nextPid: Number(m[6]) };
   m = PLUGIN_RE.exec(body);
-  if (m) return { prevComm: m[1], prevPid: Number(m[2]), prevState: m[4], nextComm: m[5], nextPid: Number(m[6]) };
+  if (m) return { prevComm: m[1]!, prevPid: Number(m[2]), prevState: m[4]!, nextComm: m[5]!, nextPid: Number(m[6]) };
   return undefined;
 }
 

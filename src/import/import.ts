@@ -42,7 +42,7 @@ async function* fileLines(file: string): AsyncIterable<[number, string]> {
 }
 
 async function* arrayLines(lines: string[], first: number): AsyncIterable<[number, string]> {
-  for (let i = 0; i < lines.length; i++) yield [first + i, lines[i]];
+  for (let i = 0; i < lines.length; i++) yield [first + i, lines[i]!];
 }
 
 /** The lines of an input read into memory (standard input, a pipe). */
@@ -103,7 +103,12 @@ function checkRanges(f: FtraceLine, sw: SchedSwitch | undefined, input: string, 
   // The columns are found only when a check fails (a RegExp with indices per line is not free).
   type Col = keyof NonNullable<ReturnType<typeof ftraceColumns>>;
   const fail = (what: string, at: Col) => {
-    throw new InputError(`${what} is out of range (trace v1 holds integers up to 2^53 - 1 and at most ${MAX_CPUS} CPUs)`, input, n, ftraceColumns(l)![at]);
+    throw new InputError(
+      `${what} is out of range (trace v1 holds integers up to 2^53 - 1 and at most ${MAX_CPUS} CPUs)`,
+      input,
+      n,
+      ftraceColumns(l)![at],
+    );
   };
   if (f.cpu >= MAX_CPUS) fail(`CPU ${f.cpu}`, 'cpu');
   if (f.tgid !== undefined && !Number.isSafeInteger(f.tgid)) fail('the TGID', 'tgid');
@@ -118,7 +123,10 @@ function checkRanges(f: FtraceLine, sw: SchedSwitch | undefined, input: string, 
  * seen) and every pid's TGID (known only on lines the pid itself emitted, which may come after
  * its first appearance as `next_pid`).
  */
-async function prescan(lines: Lines, input: string): Promise<{ cpus: number; tgids: Map<number, number>; switchesByMm: Map<string, number> }> {
+async function prescan(
+  lines: Lines,
+  input: string,
+): Promise<{ cpus: number; tgids: Map<number, number>; switchesByMm: Map<string, number> }> {
   let declared = 0;
   let max = -1;
   const tgids = new Map<number, number>();
@@ -127,7 +135,8 @@ async function prescan(lines: Lines, input: string): Promise<{ cpus: number; tgi
     const d = /^cpus=(\d+)/.exec(l) ?? /#P:(\d+)/.exec(l);
     if (d) {
       const count = d[1] ?? '';
-      if (Number(count) > MAX_CPUS) throw new InputError(`${count} CPUs: trace v1 holds at most ${MAX_CPUS}`, input, n, d.index + d[0].length - count.length + 1);
+      if (Number(count) > MAX_CPUS)
+        throw new InputError(`${count} CPUs: trace v1 holds at most ${MAX_CPUS}`, input, n, d.index + d[0].length - count.length + 1);
       declared = Math.max(declared, Number(count));
     } else if (!isCommentLine(l.trim())) {
       const f = parseFtraceLine(l);
@@ -153,7 +162,12 @@ async function prescan(lines: Lines, input: string): Promise<{ cpus: number; tgi
  * @throws InputError for an unreadable input, a file of another kind than asked (naming what it looks
  *   like and the importer to use), no scheduling event, or timestamps that go backwards.
  */
-export async function importFile(asked: ImportKind | 'auto', input: string, output: string, opts: { cpus?: number; overlay?: OverlayOptions } & TaskOptions = {}): Promise<ImportSummary> {
+export async function importFile(
+  asked: ImportKind | 'auto',
+  input: string,
+  output: string,
+  opts: { cpus?: number; overlay?: OverlayOptions } & TaskOptions = {},
+): Promise<ImportSummary> {
   let lines: Lines;
   let kind: ImportKind;
   try {
@@ -262,8 +276,10 @@ async function convert(
       if ((s.unparsedQuotes ??= []).length < 5) s.unparsedQuotes.push(t.slice(0, 120));
       continue;
     }
-    if (f.cpu >= cpus) throw new InputError(`CPU ${f.cpu} is outside the ${cpus} CPUs of the system (use --cpus)`, input, n, l.indexOf('[') + 1);
-    if (f.time < lastTime) throw new InputError(`timestamp goes backwards (line ${lastLine} is later); the importer needs a time-sorted recording`, input, n, 1);
+    if (f.cpu >= cpus)
+      throw new InputError(`CPU ${f.cpu} is outside the ${cpus} CPUs of the system (use --cpus)`, input, n, l.indexOf('[') + 1);
+    if (f.time < lastTime)
+      throw new InputError(`timestamp goes backwards (line ${lastLine} is later); the importer needs a time-sorted recording`, input, n, 1);
     lastTime = f.time;
     lastLine = n;
     s.sched_switch++;
@@ -281,11 +297,19 @@ async function convert(
 /** Why an import wrote nothing, and what to do (the file is refused: exit 2). */
 function noSchedulingEvents(s: ImportSummary, kind: ImportKind): string {
   const events = Object.entries(s.otherEvents).sort((a, b) => b[1] - a[1]);
-  const record = kind === 'perf-script' ? '`perf record -e sched:sched_switch -e "sched:sched_process_*" -a`' : '`trace-cmd record -e sched_switch -e sched_process_fork -e sched_process_exec -e sched_process_exit`';
+  const record =
+    kind === 'perf-script'
+      ? '`perf record -e sched:sched_switch -e "sched:sched_process_*" -a`'
+      : '`trace-cmd record -e sched_switch -e sched_process_fork -e sched_process_exec -e sched_process_exit`';
   let what: string;
   if (s.lines === 0) what = 'the recording has no lines';
-  else if (events.length > 0) what = `the recording has ${events.reduce((a, [, n]) => a + n, 0)} events, none of them sched_switch (${events.slice(0, 6).map(([k, n]) => `${k} ${n}`).join(', ')})`;
-  else if (s.unparsedLines > 0) what = `${s.unparsedLines} of its ${s.lines} lines are in no known form (line ${s.unparsedExamples[0]}: ${JSON.stringify(s.unparsedQuotes?.[0] ?? '')})`;
+  else if (events.length > 0)
+    what = `the recording has ${events.reduce((a, [, n]) => a + n, 0)} events, none of them sched_switch (${events
+      .slice(0, 6)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')})`;
+  else if (s.unparsedLines > 0)
+    what = `${s.unparsedLines} of its ${s.lines} lines are in no known form (line ${s.unparsedExamples[0]}: ${JSON.stringify(s.unparsedQuotes?.[0] ?? '')})`;
   else what = `its ${s.lines} lines are all comments or headers`;
   return `no scheduling events (sched_switch): ${what}; record them with ${record}`;
 }

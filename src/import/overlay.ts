@@ -51,7 +51,12 @@ export function chooseProcesses(spec: string, switchesByMm: Map<string, number>)
     const ranked = [...switchesByMm].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     return new Set(ranked.slice(0, n).map(([mm]) => mm));
   }
-  const chosen = new Set(spec.split(',').map((s) => s.trim()).filter(Boolean));
+  const chosen = new Set(
+    spec
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   for (const mm of chosen) {
     if (!switchesByMm.has(mm)) {
       const some = [...switchesByMm.keys()].slice(0, 8).join(', ');
@@ -71,7 +76,11 @@ export class DeviceOverlay {
   private readonly dmaPerSwitch: number;
   private readonly unmapEvery: number;
 
-  constructor(private readonly chosen: Set<string>, o: OverlayOptions, private readonly emit: Emit) {
+  constructor(
+    private readonly chosen: Set<string>,
+    o: OverlayOptions,
+    private readonly emit: Emit,
+  ) {
     this.dmaPerSwitch = o.dmaPerSwitch ?? 2;
     this.unmapEvery = o.unmapEvery ?? 8;
   }

@@ -27,7 +27,7 @@ export function perfToFtrace(line: string, file: string, n: number): string {
   if (m) {
     const [, comm, pid, tid, cpu, sec, frac, , event, body] = m;
     const who = `${comm === '' ? '<...>' : comm}-${tid}${pid !== undefined ? ` (${pid})` : ''}`;
-    return `${who} [${cpu.padStart(3, '0')}] ${sec}.${frac}: ${event}: ${body}`;
+    return `${who} [${cpu!.padStart(3, '0')}] ${sec}.${frac}: ${event}: ${body}`;
   }
   if (PERF_NO_CPU_RE.test(line)) {
     throw new InputError(

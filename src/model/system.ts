@@ -34,7 +34,7 @@ import { tlbCanonical } from './cpu/tlb.js';
 import { pageOf } from './pages.js';
 import { EventError } from './errors.js';
 import * as smmu from './smmu/index.js';
-import { type EVENT_TABLE, type ModelEvent, PROT_READ, PROT_WRITE, type RawEvent } from './events.js';
+import { type ModelEvent, PROT_READ, PROT_WRITE, type RawEvent } from './events.js';
 import type { SystemConfig } from './config.js';
 
 export interface SystemModel {
@@ -228,7 +228,7 @@ function endingMm(m: SystemModel, task: number, obs: SystemObserver, row: number
 
 /**
  * Apply one event. Deterministic in (state, event).
- * @param event a validated event: the fields {@link EVENT_TABLE} requires for its kind are present
+ * @param event a validated event: the fields the event table (model/events.ts) requires for its kind are present
  *   (the trace layer checks every row against that table; `map`/`unmap` name an mm or a domain).
  * @throws EventError when the event is impossible in the current state (names the column at fault).
  */

@@ -54,7 +54,10 @@ export async function readExcerpts(file: string, rows: Iterable<number>): Promis
       line++;
       if (!headerSeen && text && !text.startsWith('#')) {
         headerSeen = true;
-        timeCol = text.split(',').map((s) => s.trim()).indexOf('time');
+        timeCol = text
+          .split(',')
+          .map((s) => s.trim())
+          .indexOf('time');
       } else if (want.has(line)) {
         const cell = timeCol >= 0 ? text.split(',')[timeCol]?.trim() : undefined;
         const t = cell ? Number(cell) : NaN;
@@ -79,10 +82,15 @@ export function excerptRows(s: Series): number[] {
   return [...new Set(rows)].sort((a, b) => a - b);
 }
 
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** JSON safe inside a `<script>` element. */
-const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+const scriptJson = (v: unknown): string =>
+  JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 
 function uplotAssets(): { js: string; css: string } {
   const req = createRequire(import.meta.url);
@@ -133,8 +141,22 @@ function summaryTables(r: Report): string {
     ),
   ];
   if (s.smmus.length > 0) {
-    out.push(kvTable('stale IOTLB/ATC entries (hit / latent)', Object.entries(r.stale.counts).map(([k, v]) => [k, `${v.hit} / ${v.latent}`])));
-    const head = ['SMMU', 'ASID bits', 'BTM', 'ASIDs alloc/freed/moved', 'IOTLB hits/misses/fills', 'ATC hits', 'DMA faults', ...Object.keys(r.devices.smmus[0]?.commands ?? {})];
+    out.push(
+      kvTable(
+        'stale IOTLB/ATC entries (hit / latent)',
+        Object.entries(r.stale.counts).map(([k, v]) => [k, `${v.hit} / ${v.latent}`]),
+      ),
+    );
+    const head = [
+      'SMMU',
+      'ASID bits',
+      'BTM',
+      'ASIDs alloc/freed/moved',
+      'IOTLB hits/misses/fills',
+      'ATC hits',
+      'DMA faults',
+      ...Object.keys(r.devices.smmus[0]?.commands ?? {}),
+    ];
     const rows = r.devices.smmus.map((m) => [
       m.name,
       m.asidBits,
@@ -145,7 +167,9 @@ function summaryTables(r: Report): string {
       m.faults,
       ...Object.values(m.commands),
     ]);
-    out.push(`<table><caption>SMMUs</caption><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((v) => `<td>${esc(String(v))}</td>`).join('')}</tr>`).join('')}</table>`);
+    out.push(
+      `<table><caption>SMMUs</caption><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((v) => `<td>${esc(String(v))}</td>`).join('')}</tr>`).join('')}</table>`,
+    );
   }
   return out.join('\n');
 }
@@ -182,7 +206,12 @@ export function renderHtml(title: string, runs: readonly HtmlRun[], excerpts: Ma
   const data = {
     title,
     maxPoints: MAX_POINTS,
-    runs: runs.map((r) => ({ label: r.label, series: r.series, smmus: r.report.system.smmus.map((s) => s.name), events: r.report.trace.events })),
+    runs: runs.map((r) => ({
+      label: r.label,
+      series: r.series,
+      smmus: r.report.system.smmus.map((s) => s.name),
+      events: r.report.trace.events,
+    })),
     excerpts: Object.fromEntries(excerpts),
   };
   const tables = runs

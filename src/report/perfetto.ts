@@ -97,7 +97,13 @@ export class PerfettoWriter implements TimelineSink {
     return this.axis === 'time' ? x / 1000 : x;
   }
 
-  slice(cpu: number, start: number, end: number, mm: string, args: { task: number; row: number; endRow: number; generation: number; asid: number }): void {
+  slice(
+    cpu: number,
+    start: number,
+    end: number,
+    mm: string,
+    args: { task: number; row: number; endRow: number; generation: number; asid: number },
+  ): void {
     if (this.slices >= MAX_SLICES) {
       this.slicesDropped++;
       return;
@@ -142,11 +148,21 @@ export class PerfettoWriter implements TimelineSink {
     counter(2, 'pinned ASIDs', { pinned, ...(s.limits.pinLimit !== null ? { limit: pinned.map(() => s.limits.pinLimit!) } : {}) });
     counter(2, 'ASIDs given out in the generation', { assigned: col('asids_assigned') });
     counter(2, 'free ASIDs', { free: col('free_asids') });
-    counter(2, `ASID allocations (${per})`, { fresh: col('allocations'), reserved: col('reused_reserved'), pinned: col('reused_pinned'), free: col('reused_free') });
+    counter(2, `ASID allocations (${per})`, {
+      fresh: col('allocations'),
+      reserved: col('reused_reserved'),
+      pinned: col('reused_pinned'),
+      free: col('reused_free'),
+    });
     counter(2, `switch_mm (${per})`, { switches: col('switches'), slowPath: col('slow_path') });
     this.smmus.forEach((name, i) => {
       counter(3 + i, 'IOTLB occupancy', { entries: col(`${name}.iotlb_entries`) });
-      counter(3 + i, `IOTLB (${per})`, { hits: col(`${name}.iotlb_hits`), misses: col(`${name}.iotlb_misses`), fills: col(`${name}.iotlb_fills`), atcHits: col(`${name}.atc_hits`) });
+      counter(3 + i, `IOTLB (${per})`, {
+        hits: col(`${name}.iotlb_hits`),
+        misses: col(`${name}.iotlb_misses`),
+        fills: col(`${name}.iotlb_fills`),
+        atcHits: col(`${name}.atc_hits`),
+      });
       const ops: Record<string, number[]> = {};
       for (const c of s.columns) if (c.smmu === name && c.name.startsWith(`${name}.CMD_`)) ops[c.name.slice(name.length + 1)] = col(c.name);
       counter(3 + i, `commands (${per})`, ops);

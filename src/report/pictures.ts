@@ -59,9 +59,25 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
   return {
     tap: (system, model) => {
       const axis = () => col!.axisName;
-      if (perfOut) perf = new PerfettoWriter(perfOut.stream, system.cpus, system.smmus.map((s) => s.name), axis);
-      if (csvOut) csv = new CsvBucketWriter(csvOut.stream, () => col!.columns, axis, (i) => col!.mmLabel(i));
-      col = new SeriesCollector(system, model, { timeline: perf, interval: csv ? o.interval : undefined, onBucket: csv ? (b) => csv!.bucket(b) : undefined });
+      if (perfOut)
+        perf = new PerfettoWriter(
+          perfOut.stream,
+          system.cpus,
+          system.smmus.map((s) => s.name),
+          axis,
+        );
+      if (csvOut)
+        csv = new CsvBucketWriter(
+          csvOut.stream,
+          () => col!.columns,
+          axis,
+          (i) => col!.mmLabel(i),
+        );
+      col = new SeriesCollector(system, model, {
+        timeline: perf,
+        interval: csv ? o.interval : undefined,
+        onBucket: csv ? (b) => csv!.bucket(b) : undefined,
+      });
       return col;
     },
     async finish(report) {

@@ -90,7 +90,13 @@ export interface Bucket {
 /** Per-CPU slices and instant events as they happen (the Perfetto writer implements it). */
 export interface TimelineSink {
   /** A CPU ran `mm` from `start` to `end` (x units). */
-  slice(cpu: number, start: number, end: number, mm: string, args: { task: number; row: number; endRow: number; generation: number; asid: number }): void;
+  slice(
+    cpu: number,
+    start: number,
+    end: number,
+    mm: string,
+    args: { task: number; row: number; endRow: number; generation: number; asid: number },
+  ): void;
   /** Something happened at x. */
   instant(x: number, p: FindingPoint): void;
 }
@@ -267,7 +273,16 @@ export class SeriesCollector extends ReportCollector {
   private axis: 'time' | 'row' | null = null;
   private lastX = 0;
   // Observed quantities (cumulative) the counters do not hold.
-  private acc = { violations: 0, staleHits: 0, staleLatent: 0, pinRequests: 0, pinFailures: 0, deviceFailures: 0, unpins: 0, genAssigned: 0 };
+  private acc = {
+    violations: 0,
+    staleHits: 0,
+    staleLatent: 0,
+    pinRequests: 0,
+    pinFailures: 0,
+    deviceFailures: 0,
+    unpins: 0,
+    genAssigned: 0,
+  };
   private generation: number;
   private pinned = 0;
   private pinRefs = new Map<string, number>();
@@ -320,10 +335,14 @@ export class SeriesCollector extends ReportCollector {
     add('stale_latent', 'sum', 'stale IOTLB/ATC entries found right after an invalidation', () => a.staleLatent);
     add('device_failures', 'sum', 'failed attach, bind and iommu_map calls', () => a.deviceFailures);
     add('generation', 'last', 'ASID generation at the end of the bucket', () => this.generation);
-    add('asids_assigned', 'max', 'ASIDs given out in the current generation (fresh + re-used), highest in the bucket', () => this.assignedNow());
+    add('asids_assigned', 'max', 'ASIDs given out in the current generation (fresh + re-used), highest in the bucket', () =>
+      this.assignedNow(),
+    );
     add('pinned', 'last', 'pinned ASIDs (nr_pinned_asids) at the end of the bucket', () => this.pinned);
     add('pinned_max', 'max', 'most pinned ASIDs held at once in the bucket', () => this.pinned);
-    add('free_asids', 'last', 'ASIDs new_context can still hand out in the generation, at the end of the bucket', () => freeAsidCount(model));
+    add('free_asids', 'last', 'ASIDs new_context can still hand out in the generation, at the end of the bucket', () =>
+      freeAsidCount(model),
+    );
     system.smmus.forEach((s, i) => {
       const c = () => this.smmuCounters[i]!;
       add(`${s.name}.iotlb_hits`, 'sum', 'IOTLB hits', () => c().hits, { smmu: s.name });
@@ -331,16 +350,26 @@ export class SeriesCollector extends ReportCollector {
       add(`${s.name}.iotlb_fills`, 'sum', 'IOTLB fills', () => c().fills, { smmu: s.name });
       add(`${s.name}.atc_hits`, 'sum', 'ATC hits', () => c().atcHits, { smmu: s.name });
       add(`${s.name}.dma_faults`, 'sum', 'DMA faults', () => c().faults, { smmu: s.name });
-      add(`${s.name}.iotlb_entries`, 'last', 'IOTLB entries cached at the end of the bucket', () => iotlbOccupancy(model)[i]!, { smmu: s.name });
+      add(`${s.name}.iotlb_entries`, 'last', 'IOTLB entries cached at the end of the bucket', () => iotlbOccupancy(model)[i]!, {
+        smmu: s.name,
+      });
       add(`${s.name}.cmdlists`, 'sum', 'arm_smmu_cmdq_issue_cmdlist calls', () => c().cmdlists, { smmu: s.name });
       for (const op of OPCODES) add(`${s.name}.${op}`, 'sum', `${op} commands`, () => c().commands[op], { smmu: s.name });
     });
     this.cpuMmIdx = new Float64Array(system.cpus).fill(-1);
-    for (let cpu = 0; cpu < system.cpus; cpu++) add(`cpu${cpu}.mm`, 'last', `mm running on CPU ${cpu} at the end of the bucket (index into the mm list; -1 idle)`, () => this.cpuMmIdx[cpu]!, { cpu });
+    for (let cpu = 0; cpu < system.cpus; cpu++)
+      add(
+        `cpu${cpu}.mm`,
+        'last',
+        `mm running on CPU ${cpu} at the end of the bucket (index into the mm list; -1 idle)`,
+        () => this.cpuMmIdx[cpu]!,
+        { cpu },
+      );
     this.columns = this.getters.map((g) => g.spec);
     this.maxCols = this.columns.flatMap((c, i) => (c.kind === 'max' ? [i] : []));
     this.main = new Bucketer(this.getters, undefined, Math.max(2, opts.maxPoints ?? MAX_POINTS), undefined);
-    this.fixed = opts.interval !== undefined && opts.onBucket ? new Bucketer(this.getters, opts.interval, Infinity, opts.onBucket) : undefined;
+    this.fixed =
+      opts.interval !== undefined && opts.onBucket ? new Bucketer(this.getters, opts.interval, Infinity, opts.onBucket) : undefined;
     this.cpuTask = new Int32Array(system.cpus);
     this.runs = Array.from({ length: system.cpus }, () => null);
   }
@@ -394,7 +423,13 @@ export class SeriesCollector extends ReportCollector {
     if (outcome === PinOutcome.Pinned || outcome === PinOutcome.Repinned) this.pinRefs.set(mm, (this.pinRefs.get(mm) ?? 0) + 1);
     else {
       this.acc.pinFailures++;
-      this.find({ x: this.lastX, row, class: 'pin-failure', kind: outcome === PinOutcome.Exhausted ? 'no free ASID' : 'pin refused', detail: `pin of mm ${mm} refused (${held} pinned)` });
+      this.find({
+        x: this.lastX,
+        row,
+        class: 'pin-failure',
+        kind: outcome === PinOutcome.Exhausted ? 'no free ASID' : 'pin refused',
+        detail: `pin of mm ${mm} refused (${held} pinned)`,
+      });
     }
     this.pinned = held;
     this.noteMax();
@@ -503,8 +538,16 @@ export class SeriesCollector extends ReportCollector {
     const prev = this.runs[cpu];
     if (prev && prev.mm === mm && !force) return;
     const x = this.lastX;
-    if (prev) this.opts.timeline?.slice(cpu, prev.start, x, prev.mm, { task: prev.task, row: prev.row, endRow: row, generation: prev.generation, asid: prev.asid });
-    this.runs[cpu] = mm === undefined ? null : { mm, task, start: x, row, generation: this.generation, asid: cpuView(this.model)[cpu]?.asid ?? 0 };
+    if (prev)
+      this.opts.timeline?.slice(cpu, prev.start, x, prev.mm, {
+        task: prev.task,
+        row: prev.row,
+        endRow: row,
+        generation: prev.generation,
+        asid: prev.asid,
+      });
+    this.runs[cpu] =
+      mm === undefined ? null : { mm, task, start: x, row, generation: this.generation, asid: cpuView(this.model)[cpu]?.asid ?? 0 };
     this.cpuMmIdx[cpu] = mm === undefined ? -1 : this.mmIdx(mm);
   }
 
@@ -518,7 +561,14 @@ export class SeriesCollector extends ReportCollector {
       this.fixed?.close();
       const end = this.lastX;
       this.runs.forEach((r, cpu) => {
-        if (r) this.opts.timeline?.slice(cpu, r.start, end, r.mm, { task: r.task, row: r.row, endRow: this.lastRow, generation: r.generation, asid: r.asid });
+        if (r)
+          this.opts.timeline?.slice(cpu, r.start, end, r.mm, {
+            task: r.task,
+            row: r.row,
+            endRow: this.lastRow,
+            generation: r.generation,
+            asid: r.asid,
+          });
         this.runs[cpu] = null;
       });
     }

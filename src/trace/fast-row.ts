@@ -84,10 +84,10 @@ export function fastEvent(cells: readonly string[], cols: Int8Array, row: number
   let va: number | undefined, size: number | undefined, prot: number | undefined;
   let mm: string | undefined, device: string | undefined, domain: string | undefined, op: string | undefined;
   for (let i = 0; i < cells.length; i++) {
-    const s = cells[i];
+    const s = cells[i]!;
     if (s === '') continue;
     const c = cols[i];
-    const b = 1 << c;
+    const b = 1 << c!;
     seen |= b;
     if (b & INT_COLS) {
       const v = smallInt(s);

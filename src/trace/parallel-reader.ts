@@ -86,19 +86,19 @@ function decode(r: ChunkResult, lineOffset: number): TraceEvent[] {
   const out = new Array<TraceEvent>(r.events);
   for (let i = 0, o = 0; i < r.events; i++, o += STRIDE) {
     out[i] = {
-      row: d[o] + lineOffset,
-      kind: EVENT_KINDS[d[o + 2]],
-      time: num(d[o + 1]),
-      cpu: num(d[o + 3]),
-      task: num(d[o + 4]),
-      mm: str(d[o + 5]),
-      device: str(d[o + 6]),
-      domain: str(d[o + 7]),
-      pasid: num(d[o + 8]),
-      va: num(d[o + 9]),
-      size: num(d[o + 10]),
-      prot: num(d[o + 11]),
-      op: str(d[o + 12]),
+      row: d[o]! + lineOffset,
+      kind: EVENT_KINDS[d[o + 2]!]!,
+      time: num(d[o + 1]!),
+      cpu: num(d[o + 3]!),
+      task: num(d[o + 4]!),
+      mm: str(d[o + 5]!),
+      device: str(d[o + 6]!),
+      domain: str(d[o + 7]!),
+      pasid: num(d[o + 8]!),
+      va: num(d[o + 9]!),
+      size: num(d[o + 10]!),
+      prot: num(d[o + 11]!),
+      op: str(d[o + 12]!),
     };
   }
   return out;

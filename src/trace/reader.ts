@@ -234,7 +234,7 @@ export async function readHeaderRecord(file: string): Promise<HeaderRecord | und
     for await (const rec of parser as AsyncIterable<CsvRecord>) {
       const header = checkHeader(file, rec.line, rec.record);
       const delims = (parser as unknown as { options: { record_delimiter: Buffer[] } }).options.record_delimiter;
-      return { header, line: rec.line, recordDelimiter: delims.length === 1 ? delims[0].toString() : '' };
+      return { header, line: rec.line, recordDelimiter: delims.length === 1 ? delims[0]!.toString() : '' };
     }
   } catch {
     return undefined;

@@ -74,13 +74,13 @@ export function validateRow(cells: Record<string, string>, row: number): RowResu
   const r = schema.safeParse(cells);
   if (!r.success) {
     const issue = r.error.issues[0];
-    const column = String(issue.path[0] ?? 'event');
-    let message = issue.message;
-    if (issue.code === 'unrecognized_keys') {
-      const key = issue.keys[0];
+    const column = String(issue!.path[0] ?? 'event');
+    let message = issue!.message;
+    if (issue!.code === 'unrecognized_keys') {
+      const key = issue.keys[0]!;
       return { ok: false, column: key, message: `column ${key} is not used by event ${kind} (uses: ${usage(kind as EventKind)})` };
     }
-    if (issue.code === 'invalid_type' && cells[column] === undefined) {
+    if (issue!.code === 'invalid_type' && cells[column] === undefined) {
       message = `event ${kind} needs a value in column ${column} (uses: ${usage(kind as EventKind)})`;
     } else {
       message = `column ${column}: ${message}, got "${cells[column]}"`;
@@ -119,7 +119,7 @@ export function validateRow(cells: Record<string, string>, row: number): RowResu
  */
 export function validateCells(header: readonly string[], cells: readonly string[], row: number): RowResult {
   const obj: Record<string, string> = {};
-  for (let i = 0; i < cells.length; i++) if (cells[i] !== '') obj[header[i]] = cells[i];
+  for (let i = 0; i < cells.length; i++) if (cells[i] !== '') obj[header[i]!] = cells[i]!;
   return validateRow(obj, row);
 }
 

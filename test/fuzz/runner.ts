@@ -159,7 +159,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** A message with its variable parts blanked, to count vague messages by kind. */
 const template = (msg: string, dir: string) =>
   (msg.split(/[\r\n]/).find((l) => l.includes(dir)) ?? '')
-    .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+    .replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, 'g'), '') // ANSI colour codes
     .trim()
     .split(dir)
     .join('<dir>')

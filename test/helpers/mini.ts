@@ -17,7 +17,7 @@ export function mini(text: string): TraceEvent[] {
   text.split('\n').forEach((raw, i) => {
     const l = raw.trim();
     if (!l || l.startsWith('#')) return;
-    const [op, a, b, c, d] = l.split(/\s+/);
+    const [op, a, b, c, d] = l.split(/\s+/) as [string, string, string, string, string | undefined];
     const prot = (v: string | undefined) => (v === undefined ? undefined : PROT_CELLS[v]);
     const row = i + 1;
     const n = (v: string) => Number(v);

@@ -38,7 +38,7 @@ export class Bytes {
 
   u8(what: string): number {
     this.need(1, what);
-    return this.buf[this.pos++];
+    return this.buf[this.pos++]!;
   }
 
   u16(what: string): number {

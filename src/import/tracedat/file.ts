@@ -127,7 +127,7 @@ function parseCmdlines(text: string): Map<number, string> {
   const comms = new Map<number, string>();
   for (const line of text.split('\n')) {
     const m = /^\s*(\d+)\s+(.*)$/.exec(line);
-    if (m) comms.set(Number(m[1]), m[2]);
+    if (m) comms.set(Number(m[1]), m[2]!);
   }
   return comms;
 }

@@ -37,7 +37,7 @@ export function parseEventFormat(text: string, system: string): EventFormat | un
   for (const line of text.split('\n')) {
     const m = FIELD_RE.exec(line);
     if (!m) continue;
-    const decl = m[1].trim();
+    const decl = m[1]!.trim();
     const fname = /([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[[^\]]*\])?\s*$/.exec(decl)?.[1];
     if (!fname) continue;
     const loc = decl.startsWith('__data_loc') ? 'data' : decl.startsWith('__rel_loc') ? 'rel' : undefined;
@@ -94,7 +94,7 @@ export function stateFlags(printFmt: string): ((state: number) => string) | unde
   const pairs: [number, string][] = [];
   const re = /\{\s*(0x[0-9a-fA-F]+|\d+)\s*,\s*"([^"]*)"\s*\}/g;
   re.lastIndex = at;
-  for (let m = re.exec(printFmt); m; m = re.exec(printFmt)) pairs.push([Number(m[1]), m[2]]);
+  for (let m = re.exec(printFmt); m; m = re.exec(printFmt)) pairs.push([Number(m[1]), m[2]!]);
   if (pairs.length === 0) return undefined;
   const top = Math.max(...pairs.map(([v]) => v));
   const preempt = top * 2;
