@@ -10,10 +10,14 @@ import { expectationPath } from './corpus.js';
 import { writeAtomic } from '../util/output.js';
 import { newPool } from '../util/pool.js';
 
+/** Trace bytes that pay for one more worker thread (about a second of replay). */
+export const WORKER_MIN_BYTES = 4 * 1024 * 1024;
+
 /**
  * Check `tasks` with `jobs` threads: this one and `jobs - 1` workers, each taking the next trace
  * when it is free, biggest traces first (so one long trace does not start last). This thread
- * starts at once while the workers load, so more jobs never make a small corpus slower.
+ * starts at once while the workers load, and a corpus too small to repay a worker's start-up
+ * (< {@link WORKER_MIN_BYTES} per worker) gets none, so more jobs never make a small corpus slower.
  * Results come back in input order; `onResult` sees each one as it completes.
  */
 export async function checkTraces(tasks: readonly CheckTask[], jobs: number, onResult?: (r: CheckResult) => void): Promise<CheckResult[]> {
@@ -27,8 +31,13 @@ export async function checkTraces(tasks: readonly CheckTask[], jobs: number, onR
   );
   const queue = tasks.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
   const results = new Array<CheckResult>(tasks.length);
-  const workers = Math.min(jobs, tasks.length) - 1;
-  const pool = workers > 0 ? await newPool('checkOne', workers) : undefined;
+  // A worker costs ~0.3 s of start-up (its own module graph): only as many as the corpus can repay.
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  const workers = Math.max(0, Math.min(jobs - 1, tasks.length - 1, Math.floor(totalBytes / WORKER_MIN_BYTES)));
+  // A big corpus: every job a worker, this thread only hands out traces (no GC pauses of its own
+  // replays delaying the hand-out); a small one: this thread works too, while the workers load.
+  const allWorkers = workers > 0 && totalBytes >= 4 * WORKER_MIN_BYTES * jobs;
+  const pool = workers > 0 ? await newPool('checkOne', allWorkers ? workers + 1 : workers) : undefined;
   const runner = async (run: (t: CheckTask) => Promise<CheckResult>) => {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
       const r = await run(tasks[i]!);
@@ -39,7 +48,7 @@ export async function checkTraces(tasks: readonly CheckTask[], jobs: number, onR
   try {
     const inThread = (t: CheckTask) => checkOne({ ...t, parseThreads: workers > 0 ? 0 : t.parseThreads });
     const inWorker = (t: CheckTask) => pool!.run({ ...t, parseThreads: 0 }) as Promise<CheckResult>;
-    await Promise.all([runner(inThread), ...Array.from({ length: workers }, () => runner(inWorker))]);
+    await Promise.all([allWorkers ? runner(inWorker) : runner(inThread), ...Array.from({ length: workers }, () => runner(inWorker))]);
   } finally {
     await pool?.destroy();
   }
