@@ -1,0 +1,82 @@
+/** The shapes of a sampled series (columns, buckets, findings on the time axis) and its options. */
+
+/** How a column's buckets merge: counts add up; levels keep the last value or the maximum. */
+export type ColumnKind = 'sum' | 'last' | 'max';
+
+/** One series column. */
+export interface ColumnSpec {
+  name: string;
+  kind: ColumnKind;
+  /** What it shows, for legends and the CSV documentation. */
+  help: string;
+  /** SMMU name for per-SMMU columns. */
+  smmu?: string;
+  /** CPU number for per-CPU columns (the mm running at the end of the bucket, index into `mms`). */
+  cpu?: number;
+}
+
+/** A finding placed on the time axis. */
+export interface FindingPoint {
+  /** Time (ns) or row of the event that found it. */
+  x: number;
+  row: number;
+  /** `violation`, `stale`, `pin-failure`, `device-failure`, `rollover`. */
+  class: 'violation' | 'stale' | 'pin-failure' | 'device-failure' | 'rollover';
+  kind: string;
+  /** Row that filled the entry (stale findings; TLB violations when known). */
+  fillRow?: number;
+  /** Row after which the entry had to be gone (stale findings, when known). */
+  shouldHaveRow?: number;
+  detail: string;
+}
+
+/** The series of a replay, column-major. */
+export interface Series {
+  /** `time`: x is trace time in ns; `row`: x is the trace row (the trace has no time). */
+  axis: 'time' | 'row';
+  /** Bucket width in ns or rows. */
+  width: number;
+  /** Start of each bucket. */
+  x: number[];
+  columns: ColumnSpec[];
+  values: number[][];
+  /** mm labels indexed by the per-CPU columns (-1 = idle or nothing yet). */
+  mms: string[];
+  findings: FindingPoint[];
+  findingsTruncated: boolean;
+  /** Allocatable ASIDs, the pin limit (null: none), CPUs: the horizontal lines of the charts. */
+  limits: { numAsids: number; pinLimit: number | null; cpus: number };
+}
+
+/** A closed bucket (fixed-interval mode). */
+export interface Bucket {
+  x: number;
+  values: number[];
+}
+
+/** Per-CPU slices and instant events as they happen (the Perfetto writer implements it). */
+export interface TimelineSink {
+  /** A CPU ran `mm` from `start` to `end` (x units). */
+  slice(
+    cpu: number,
+    start: number,
+    end: number,
+    mm: string,
+    args: { task: number; row: number; endRow: number; generation: number; asid: number },
+  ): void;
+  /** Something happened at x. */
+  instant(x: number, p: FindingPoint): void;
+}
+
+export interface SeriesOptions {
+  /** Bucket bound of the kept (adaptive) series (default {@link MAX_POINTS}). */
+  maxPoints?: number;
+  /**
+   * A second, fixed-interval series (width in ns, or rows when the trace has no time), each bucket
+   * handed to `onBucket` as it closes (not kept). Both must be given.
+   */
+  interval?: number;
+  onBucket?: (b: Bucket) => void;
+  /** Per-CPU slices and instants, streamed. */
+  timeline?: TimelineSink;
+}
