@@ -11,16 +11,24 @@ export function importCommand(program: Command, io: Io): void {
   program
     .command('import')
     .description(
-      'Convert a recording to trace v1: trace-cmd trace.dat (file versions 6 and 7, read without\n' +
-        'trace-cmd), ftrace / trace-cmd report text (raw-field or "==>" styles, with or without TGID and\n' +
-        'irq-flags columns), perf script text, or Android systrace HTML; `auto` recognises the kind\n' +
-        'from the content, `-` reads standard input. Lifecycle events are used when recorded\n' +
-        '(sched_process_fork/exec/exit/free, task_newtask clone_flags, task_rename): exec gives a fresh\n' +
-        "mm, CLONE_VM a thread, kthreadd's descendants are kernel threads. Without them: threads share\n" +
-        "their TGID's mm when the TGID is known; a pid's first appearance is its fork; prev_state\n" +
-        'X/x/Z/64 is its exit; kernel threads are known by name. A file of another kind, or one\n' +
-        'without scheduling events, is refused (exit 2). Every line that is not a scheduling event is\n' +
-        'counted by kind in the summary (stderr, or stdout with --json).',
+      [
+        'Convert a recording to trace v1: trace-cmd trace.dat (file versions 6 and 7, read without',
+        'trace-cmd), ftrace / trace-cmd report text (raw-field or "==>" styles, with or without',
+        'TGID and irq-flags columns), perf script text, or Android systrace HTML; `auto` recognises',
+        'the kind from the content, `-` reads standard input.',
+        '\n',
+        'Lifecycle events are used when recorded (sched_process_fork/exec/exit/free, task_newtask',
+        "clone_flags, task_rename): exec gives a fresh mm, CLONE_VM a thread, kthreadd's",
+        "descendants are kernel threads. Without them: threads share their TGID's mm when the TGID",
+        "is known; a pid's first appearance is its fork; prev_state X/x/Z/64 is its exit; kernel",
+        'threads are known by name.',
+        '\n',
+        'A file of another kind, or one without scheduling events, is refused (exit 2). Every line',
+        'that is not a scheduling event is counted by kind in the summary (stderr, or stdout with',
+        '--json).',
+      ]
+        .join(' ')
+        .replace(/ ?\n ?/g, '\n'),
     )
     .argument('<kind>', `input kind: auto | ${IMPORT_KINDS.join(' | ')}`)
     .argument('<file>', 'recording to import (- for standard input)')

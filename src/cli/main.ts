@@ -1,5 +1,5 @@
 /**
- * `asid-replay` command line (commander). Exit codes (DESIGN.md): 0 replayed, nothing to fail on;
+ * `asid-replay` command line (commander). Exit codes (README.md): 0 replayed, nothing to fail on;
  * 1 findings the user asked to fail on (`--fail-on`), or a corpus that differs; 2 unusable input or
  * usage, with `file:line:column: message`; 3 an internal error (a bug: please report it).
  */
@@ -19,6 +19,9 @@ export { type Io, processIo, intArg, Exit } from './shared.js';
 
 function program(io: Io): Command {
   const p = new Command('asid-replay')
+    // Descriptions are written as paragraphs; commander wraps them to the terminal. A line break
+    // is kept only before a blank line or an indented list line.
+    .configureHelp({ commandDescription: (cmd) => cmd.description().replace(/\n(?![\n ])(?<!\n\n)/g, ' ') })
     .description(
       'Replay arm64 memory-management traces through a model of the CPU ASID allocator\n' +
         '(arch/arm64/mm/context.c, with pinning) and report ASID churn, pin failures and\n' +

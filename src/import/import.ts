@@ -1,5 +1,5 @@
 /**
- * Importers: real recordings → trace v1 (DESIGN.md "Importers").
+ * Importers: real recordings → trace v1 (docs/recordings.md).
  *
  * Rules: threads share their thread group's mm when the TGID is known (`p<tgid>`), otherwise every
  * pid is its own process (`p<pid>`); a pid's first appearance is its fork; a `prev_state` that says

@@ -1,5 +1,5 @@
 /**
- * Device overlay for imported recordings (DESIGN.md "Importers": optional overlays): real
+ * Device overlay for imported recordings (docs/recordings.md): real
  * scheduling drives the SVA model. Chosen processes are bound to a device behind one SMMUv3 at their
  * first fork; every time one of their tasks is switched in, the device issues DMA into a small
  * working set of the process, and every few switches the process unmaps and remaps a page (munmap

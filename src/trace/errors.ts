@@ -1,6 +1,6 @@
 /**
  * Input errors: everything the user can fix in a trace, a system preamble or a command line.
- * The CLI prints them as `file:line:column: message` and exits with status 2 (DESIGN.md, exit codes).
+ * The CLI prints them as `file:line:column: message` and exits with status 2 (README.md, exit codes).
  */
 export class InputError extends Error {
   override readonly name = 'InputError';

@@ -1,5 +1,5 @@
 /**
- * Streaming reader of trace v1 CSV files (DESIGN.md "Trace format v1").
+ * Streaming reader of trace v1 CSV files (README.md "Trace format v1").
  *
  * Memory is flat in trace length: rows are parsed by csv-parse as the file streams in and handed out
  * one at a time. Every row is validated ({@link validateRow}); the first bad row stops the read with

@@ -1,5 +1,5 @@
 /**
- * zod schemas of trace v1 rows, one per event kind (DESIGN.md "Trace format v1").
+ * zod schemas of trace v1 rows, one per event kind (README.md "Trace format v1").
  *
  * A row arrives as an object of its non-empty cells (strings). Each event kind has a strict schema:
  * required columns, optional columns, and nothing else; integer cells are decimal or `0x` hex and

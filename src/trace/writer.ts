@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import { COLUMNS, type TraceEvent, protName } from './events.js';
 
-/** Column order the writer uses (DESIGN.md allows any order; this one is fixed for byte-identical output). */
+/** Column order the writer uses (the format allows any order; this one is fixed for byte-identical output). */
 export const HEADER = COLUMNS.join(',');
 
 /** Render one event as a CSV line (no newline). Identifiers never contain commas or quotes. */
