@@ -266,7 +266,10 @@ async function convert(
     }
     if (f.event !== 'sched_switch' && (await tasks.event(f))) continue;
     if (f.event !== 'sched_switch') {
-      s.otherEvents[f.event] = (s.otherEvents[f.event] ?? 0) + 1;
+      // Old systrace exports print atrace markers (B|pid|name, E, C|pid|counter|value, S, F, clock sync) with
+      // the event's numeric type ("0:") instead of tracing_mark_write.
+      const name = /^\d+$/.test(f.event) && /^([BCSF]\||E\b|trace_event_clock_sync)/.test(f.body) ? 'tracing_mark_write' : f.event;
+      s.otherEvents[name] = (s.otherEvents[name] ?? 0) + 1;
       continue;
     }
     const sw = parseSchedSwitch(f.body);
