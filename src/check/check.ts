@@ -48,7 +48,13 @@ export async function checkTraces(tasks: readonly CheckTask[], jobs: number, onR
   try {
     const inThread = (t: CheckTask) => checkOne({ ...t, parseThreads: workers > 0 ? 0 : t.parseThreads });
     const inWorker = (t: CheckTask) => pool!.run({ ...t, parseThreads: 0 }) as Promise<CheckResult>;
-    await Promise.all([allWorkers ? runner(inWorker) : runner(inThread), ...Array.from({ length: workers }, () => runner(inWorker))]);
+    // allSettled, then the first failure: no task may still be running when the pool is destroyed.
+    const runs = await Promise.allSettled([
+      allWorkers ? runner(inWorker) : runner(inThread),
+      ...Array.from({ length: workers }, () => runner(inWorker)),
+    ]);
+    const failed = runs.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   } finally {
     await pool?.destroy();
   }

@@ -73,6 +73,9 @@ export async function* readEventBatchesParallel(file: string, threads: number, c
       if (events.length > 0) yield events;
     }
   } finally {
+    // Let the chunks in flight (at most 2 * threads) finish first: piscina throws an uncaught
+    // "Unexpected message from Worker" when a task's answer arrives after destroy().
+    await Promise.allSettled(pending);
     await pool.destroy();
   }
 }
