@@ -9,6 +9,7 @@ import { EVENT_KINDS, type EventKind } from '../trace/events.js';
 import { InputError } from '../trace/errors.js';
 import { type SystemInput, resolveSystem } from '../trace/system.js';
 import { Exit, type Io, intArg } from './shared.js';
+import { ALPHABET_KINDS } from '../explore/kinds.js';
 import { addSystemOptions, systemOverrides } from './replay-command.js';
 
 /** Finding kinds `--find` accepts: `violations`, `stale`, or single kinds. */
@@ -29,22 +30,7 @@ function findArg(v: string): string[] {
   return [...out];
 }
 
-const ALPHABET = [
-  'fork',
-  'exit',
-  'schedule',
-  'pin',
-  'unpin',
-  'access',
-  'map',
-  'unmap',
-  'attach',
-  'detach',
-  'bind',
-  'unbind',
-  'dma',
-  'resume',
-];
+const ALPHABET: readonly string[] = ALPHABET_KINDS;
 
 function eventsArg(v: string): EventKind[] {
   const list = v

@@ -26,23 +26,7 @@ export const PAGE = 1;
 export const VA = 0x1000;
 const SIZE = 0x1000;
 
-/** Event kinds the alphabet knows. */
-export const ALPHABET_KINDS = [
-  'fork',
-  'exit',
-  'schedule',
-  'pin',
-  'unpin',
-  'access',
-  'map',
-  'unmap',
-  'attach',
-  'detach',
-  'bind',
-  'unbind',
-  'dma',
-  'resume',
-] as const;
+export { ALPHABET_KINDS } from './kinds.js';
 /** Default alphabet without devices (`map` of an mm is left out: a second unmap finds nothing new). */
 export const DEFAULT_CPU_KINDS: readonly EventKind[] = ['fork', 'exit', 'schedule', 'pin', 'unpin', 'access', 'unmap'];
 /** What devices add to the default alphabet (`map`/`unmap` then also act on DMA domains). */
