@@ -15,6 +15,7 @@ import { REGRESSIONS } from './fuzz/regressions.js';
 import { TARGETS, type TargetName } from './fuzz/targets.js';
 
 const env = process.env;
+// npm run fuzz sets FUZZ_RUNS for a long run: that run does the random cases only (the regressions ran in npm test).
 const LONG = env.FUZZ_RUNS !== undefined;
 /** Share of the long run's cases per target (cases of `check` cost more). */
 const SHARE: Record<TargetName, number> = { trace: 0.35, import: 0.25, check: 0.15, argv: 0.25 };
