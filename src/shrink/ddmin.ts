@@ -14,7 +14,7 @@ import { FindingRecorder } from '../explore/recorder.js';
 export interface ShrinkProgress {
   tests: number;
   events: number;
-  phase: 'groups' | 'ddmin' | 'single' | 'rename';
+  phase: 'groups' | 'ddmin' | 'single' | 'merge' | 'rename';
 }
 
 /** Whether replaying `events` on `system` produces a finding of `kind` (false if an event is impossible). */
@@ -98,25 +98,28 @@ export function shrink(system: SystemConfig, events: readonly TraceEvent[], kind
     }
   }
   // 2. ddmin over complements.
-  phase = 'ddmin';
-  let n = 2;
-  while (cur.length >= 2) {
-    const size = Math.ceil(cur.length / n);
-    let reduced = false;
-    for (let start = 0; start < cur.length; start += size) {
-      const next = cur.slice(0, start).concat(cur.slice(start + size));
-      if (fails(next)) {
-        cur = next;
-        n = Math.max(n - 1, 2);
-        reduced = true;
-        break;
+  const ddmin = () => {
+    phase = 'ddmin';
+    let n = 2;
+    while (cur.length >= 2) {
+      const size = Math.ceil(cur.length / n);
+      let reduced = false;
+      for (let start = 0; start < cur.length; start += size) {
+        const next = cur.slice(0, start).concat(cur.slice(start + size));
+        if (fails(next)) {
+          cur = next;
+          n = Math.max(n - 1, 2);
+          reduced = true;
+          break;
+        }
+      }
+      if (!reduced) {
+        if (n >= cur.length) break;
+        n = Math.min(n * 2, cur.length);
       }
     }
-    if (!reduced) {
-      if (n >= cur.length) break;
-      n = Math.min(n * 2, cur.length);
-    }
-  }
+  };
+  ddmin();
   // 3. 1-minimality, checked event by event (ddmin ends there too; this also covers the renaming).
   phase = 'single';
   const singles = () => {
@@ -126,7 +129,34 @@ export function shrink(system: SystemConfig, events: readonly TraceEvent[], kind
     }
   };
   singles();
-  // 4. Dense names: tasks 1.., mms A.., CPUs 0.. in order of first use (kept only if the finding stays).
+  // 4. Fewer tasks: give a forked process's work to a live task by exec (one event instead of a fork and
+  // a schedule), kept when the finding survives; ddmin cannot make this rewrite, it only removes.
+  phase = 'merge';
+  // A merge may need a switch into an mm replaced by a pin of it first (both run new_context): such
+  // substitutions are tried one step ahead of a merge, and kept only with a merge that succeeds.
+  const mergeOnce = (from: readonly TraceEvent[]) => {
+    for (const next of mergeCandidates(from)) if (fails(next)) return next;
+    return undefined;
+  };
+  for (let round = true; round;) {
+    round = false;
+    phase = 'merge';
+    for (let merged: TraceEvent[] | undefined = cur; merged;) {
+      merged = mergeOnce(cur);
+      for (const sub of merged ? [] : pinSubstitutions(cur)) if (fails(sub) && (merged = mergeOnce(sub))) break;
+      if (merged) {
+        cur = merged;
+        round = true;
+      }
+    }
+    // A merge can make several events removable at once only together (a pin and its unpin).
+    if (round) {
+      ddmin();
+      phase = 'single';
+      singles();
+    }
+  }
+  // 5. Dense names: tasks 1.., mms A.., CPUs 0.. in order of first use (kept only if the finding stays).
   if (!o.keepNames) {
     phase = 'rename';
     const renamed = rename(cur);
@@ -137,6 +167,80 @@ export function shrink(system: SystemConfig, events: readonly TraceEvent[], kind
   }
   o.onProgress?.({ tests, events: cur.length, phase });
   return cur.map((e, i) => ({ ...e, row: i + 1 }));
+}
+
+/**
+ * Traces in which one fork of a fresh address space is replaced by an `exec` of another live task
+ * (`exec_mmap` gives it the fresh mm; on a CPU it runs, `activate_mm` switches to it at once), the
+ * forked task's later events then naming the exec'ing task. Two places for the exec: the fork's own
+ * (a task that is not running takes the mm, its later schedules switch to it) and the forked task's
+ * first `schedule` (a task running on that CPU switches to the mm there). Candidates whose events
+ * cannot be replayed are simply rejected by the test.
+ */
+export function* mergeCandidates(events: readonly TraceEvent[]): Generator<TraceEvent[]> {
+  const seenMm = new Set<string>();
+  const live = new Set<number>();
+  for (let i = 0; i < events.length; i++) {
+    const f = events[i]!;
+    const fresh = f.kind === 'fork' && f.mm !== undefined && !seenMm.has(f.mm);
+    if (fresh && f.task !== undefined && f.mm !== undefined) {
+      const b = f.task;
+      // The same task id forked again after its exit: the task could have exec'd instead.
+      let exited = i - 1;
+      while (exited >= 0 && !(events[exited]!.kind === 'exit' && events[exited]!.task === b)) exited--;
+      if (exited >= 0 && !events.some((e, j) => j > exited && j < i && e.task === b))
+        yield events
+          .slice(0, exited)
+          .concat(events.slice(exited + 1, i), [{ row: f.row, kind: 'exec', task: b, mm: f.mm }], events.slice(i + 1));
+      const firstRun = events.findIndex((e, j) => j > i && e.task === b);
+      for (const a of live) {
+        if (a === b) continue;
+        const exec: TraceEvent = { row: f.row, kind: 'exec', task: a, mm: f.mm };
+        yield reassign(events, i, [exec], i + 1, b, a);
+        const s = events[firstRun];
+        if (s?.kind === 'schedule')
+          yield reassign(events.slice(0, i).concat(events.slice(i + 1)), firstRun - 1, [{ ...exec, row: s.row }], firstRun, b, a);
+      }
+    }
+    if (f.mm !== undefined) seenMm.add(f.mm);
+    if (f.kind === 'fork' && f.task !== undefined) live.add(f.task);
+    if (f.kind === 'exit' && f.task !== undefined) live.delete(f.task);
+  }
+}
+
+/**
+ * Traces in which one `schedule cpu task` is replaced by `pin mm` of the task's mm: both run the
+ * allocator's `new_context` for an mm of an old generation (`check_and_switch_context`,
+ * `arm64_mm_context_get`), and a pin leaves the CPUs where they were, which lets a later merge reuse
+ * the task.
+ */
+export function* pinSubstitutions(events: readonly TraceEvent[]): Generator<TraceEvent[]> {
+  const mmOf = new Map<number, string>();
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    if ((e.kind === 'fork' || e.kind === 'exec') && e.task !== undefined && e.mm !== undefined) mmOf.set(e.task, e.mm);
+    const mm = e.kind === 'schedule' && e.task !== undefined ? mmOf.get(e.task) : undefined;
+    if (mm !== undefined) yield events.slice(0, i).concat([{ row: e.row, kind: 'pin', mm }], events.slice(i + 1));
+  }
+}
+
+/** `events` with `[at, resumeAt)` replaced by `insert`, and task `from` renamed `to` after it (until `from` is forked again). */
+function reassign(
+  events: readonly TraceEvent[],
+  at: number,
+  insert: TraceEvent[],
+  resumeAt: number,
+  from: number,
+  to: number,
+): TraceEvent[] {
+  const out = events.slice(0, at).concat(insert);
+  let renaming = true;
+  for (let j = resumeAt; j < events.length; j++) {
+    const e = events[j]!;
+    if (e.kind === 'fork' && e.task === from) renaming = false;
+    out.push(renaming && e.task === from ? { ...e, task: to } : e);
+  }
+  return out;
 }
 
 /** Name number `i` (0-based) as A..Z, then A1.. */
