@@ -47,6 +47,8 @@ const CASES: [string, string, string, string][] = [
     'StreamID 7 is already used by device "a"',
   ],
   ['system: unknown fault', `# system: {"faults":["no-tlbi"]}\n${H}\n`, ':1:1:', 'faults.0'],
+  ['src without its line', `event,task,src\nfork,1,2094.163981\n`, ':2:8:', 'expected the source of the event as <seconds>@L<line>'],
+  ['src line 0', `event,task,src\nfork,1,2094.163981@L5\nexit,1,2094.2@L0\n`, ':3:8:', '<seconds>@L<line>'],
   ['bad prot cell', `${S}${D}\nfork,,1,P,,,,,\nmap,,,P,,0x1000,0x1000,x,\n`, ':4:24:', 'expected r, w or rw'],
   ['detach without attach', `${S}${D}\ndetach,,,,d,,,,\n`, ':3:11:', 'device d has no DMA domain attached'],
   ['map of a domain never attached', `${S}event,domain,va,size\nmap,D9,0x1000,0x1000\n`, ':3:5:', 'domain D9 is not attached'],

@@ -34,12 +34,38 @@ const INTS = [
 const NAMES = ['P', 'dev0', 'a.b:c-d/e@f#1', 'has space', 'q"x', 'line\nbreak', 'é', '_'];
 const PROTS = ['r', 'w', 'rw', 'wr', 'R', 'x', 'constructor'];
 const INT_COLUMNS = new Set(['time', 'cpu', 'task', 'pasid', 'va', 'size']);
-
+/** Provenance cells: valid ones, then near misses (no line, line 0, no fraction digits, too many digits, spaces, signs). */
+const SRCS = [
+  '2094.163981@L5173',
+  '1@L1',
+  '76211.513000000@L2',
+  '123456789012345.123456789012@L999999999999999',
+  '1234567890123456@L1',
+  '1.1234567890123@L1',
+  '1@L1234567890123456',
+  '1.5@L0',
+  '1.@L2',
+  '.5@L2',
+  '@L3',
+  '1.5',
+  '1.5@3',
+  '1.5@l3',
+  '1.5 @L3',
+  '-1.5@L3',
+  '1.5@L-3',
+  '1,5@L3',
+  '1.5@L3x',
+];
 function cellFor(rng: Rng, column: string, kind: string): string {
   if (column === 'event') return rng.chance(0.95) ? kind : rng.pick(['nope', 'Fork', 'toString', '__proto__']);
   const uses = EVENT_COLUMNS[kind as keyof typeof EVENT_COLUMNS];
-  const used = uses !== undefined && ([...uses.required, ...uses.optional] as string[]).includes(column);
+  // time and src: every event may have them
+  const used = column === 'src' || (uses !== undefined && ([...uses.required, ...uses.optional] as string[]).includes(column));
   if (!rng.chance(used ? 0.9 : 0.04)) return '';
+  if (column === 'src') {
+    if (!rng.chance(0.3)) return '';
+    return rng.chance(0.85) ? `${rng.int(0, 1 << 20)}.${rng.int(0, 999999)}@L${rng.int(1, 1 << 20)}` : rng.pick(SRCS);
+  }
   if (INT_COLUMNS.has(column)) return rng.chance(0.8) ? String(rng.int(0, 1 << 20)) : rng.pick(INTS);
   if (column === 'prot') return rng.pick(PROTS);
   return rng.chance(0.8) ? rng.pick(['P', 'dev0', 'dom1', 'op7']) : rng.pick(NAMES);
@@ -50,6 +76,8 @@ describe('fast row validation', () => {
     const rng = new Rng(20261121);
     let accepted = 0;
     let undecidedValid = 0;
+    let withSrc = 0;
+    let badSrcRejected = 0;
     for (let n = 0; n < 30000; n++) {
       const header = [...COLUMNS].filter((c) => c === 'event' || rng.chance(0.85));
       for (let i = header.length - 1; i > 0; i--) {
@@ -66,6 +94,7 @@ describe('fast row validation', () => {
         expect(slow, JSON.stringify(obj)).toMatchObject({ ok: true });
         expect(fast).toStrictEqual((slow as { event: unknown }).event);
         accepted++;
+        if (fast.src !== undefined) withSrc++;
       } else if (slow.ok) {
         // The only valid rows the fast path may leave to zod: an integer cell longer than it reads.
         expect(
@@ -73,10 +102,23 @@ describe('fast row validation', () => {
           JSON.stringify(obj),
         ).toBe(true);
         undecidedValid++;
+      } else if (!slow.ok && slow.column === 'src') {
+        expect(slow.message).toContain('<seconds>@L<line>');
+        badSrcRejected++;
       }
     }
     expect(accepted).toBeGreaterThan(10000);
+    expect(withSrc).toBeGreaterThan(1500);
+    expect(badSrcRejected).toBeGreaterThan(100);
     expect(undecidedValid).toBeLessThan(accepted / 10);
+  });
+
+  it('src: the cell is kept as written, on any event kind; a bad one is left to zod, which names the column', () => {
+    const cols = headerIndex(['event', 'task', 'src']);
+    expect(fastEvent(['exit', '3', '2094.163981@L5173'], cols, 9)?.src).toBe('2094.163981@L5173');
+    expect(fastEvent(['exit', '3', '2094.163981@L0'], cols, 9)).toBeUndefined();
+    const bad = validateRow({ event: 'exit', task: '3', src: '2094.163981' }, 9);
+    expect(bad).toMatchObject({ ok: false, column: 'src' });
   });
 
   it('a row with fewer cells than the header goes to zod', () => {

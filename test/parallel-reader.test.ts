@@ -52,6 +52,14 @@ describe('parallel reader', () => {
     }
   }
 
+  it('src cells (provenance) come through the workers unchanged', async () => {
+    const rows = Array.from({ length: 200 }, (_, i) => `${i},fork,${i + 1},P${i},${1000 + i}.${String(i).padStart(6, '0')}@L${3 * i + 7}`);
+    const f = tmpFile(`time,event,task,mm,src\n${rows.join('\n')}\n`);
+    const seq = (await all(readEventBatches(f))) as { src?: string }[];
+    expect(seq[199]!.src).toBe('1199.000199@L604');
+    for (const chunk of [5, 300, 1 << 20]) expect(await all(readEventBatchesParallel(f, 2, chunk))).toStrictEqual(seq);
+  });
+
   it('a file with CR line ends is read sequentially, with the same events', async () => {
     const f = tmpFile(TRACE.replaceAll('\n', '\r'));
     expect(await all(readEventBatchesParallel(f, 2, 16))).toStrictEqual(await all(readEventBatches(f)));

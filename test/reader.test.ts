@@ -25,6 +25,12 @@ describe('reader', () => {
     const [e] = await rows('size,va,mm,event,time\n0x2000,4096,P,unmap,17\n');
     expect(e).toEqual({ row: 2, kind: 'unmap', time: 17, mm: 'P', va: 4096, size: 0x2000 });
   });
+  it('src (provenance) is kept as written, on any event; a trace without the column has none', async () => {
+    const evs = await rows('time,event,cpu,task,mm,src\n5,fork,,1,p1:sh,2094.163981@L12\n6,schedule,0,1,,2094.163982@L13\n7,exit,,1,,\n');
+    expect(evs.map((e) => e.src)).toEqual(['2094.163981@L12', '2094.163982@L13', undefined]);
+    const [e] = await rows('event,task\nfork,1\n');
+    expect(e!.src).toBeUndefined();
+  });
   it('the preamble: system object, other comments, BOM', async () => {
     const p = await readPreamble(tmpFile('\uFEFF# hello\n# system: {"cpus": 3, "kpti": true}\nevent\n'));
     expect(p).toEqual({ comments: ['hello'], system: { cpus: 3, kpti: true }, systemLine: 2 });

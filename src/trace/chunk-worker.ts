@@ -36,7 +36,7 @@ export const ABSENT = -1;
 /**
  * A parsed chunk. Event i occupies data[i*STRIDE .. (i+1)*STRIDE): its line within the chunk
  * (1-based), then per column of {@link COLUMNS}: the integer, the {@link EVENT_KINDS} index, the
- * prot bits, or for identifiers an index into `strings`; {@link ABSENT} for an empty cell.
+ * prot bits, or for identifiers and `src` cells an index into `strings`; {@link ABSENT} for an empty cell.
  */
 export interface ChunkResult {
   ok: boolean;
@@ -110,6 +110,7 @@ export default async function parseChunk(task: ChunkTask): Promise<ChunkResult> 
     data[o + 10] = e.size ?? ABSENT;
     data[o + 11] = e.prot ?? ABSENT;
     data[o + 12] = intern(e.op);
+    data[o + 13] = intern(e.src);
   };
   const onRecord = (cells: string[], line: number) => {
     if (!ok) return;

@@ -5,9 +5,30 @@
 export { EVENT_KINDS, type EventKind, PROT_READ, PROT_WRITE, protName } from '../model/events.js';
 import { EVENT_TABLE, type EventKind, PROT_READ, PROT_WRITE } from '../model/events.js';
 
-/** Columns of trace v1, in the order the writer emits them. */
-export const COLUMNS = ['time', 'event', 'cpu', 'task', 'mm', 'device', 'domain', 'pasid', 'va', 'size', 'prot', 'op'] as const;
+/**
+ * Columns of trace v1, in the order the writer emits them. `src` (provenance, {@link SRC_RE}) is
+ * last: the writer emits it only for traces that have it (imported ones).
+ */
+export const COLUMNS = ['time', 'event', 'cpu', 'task', 'mm', 'device', 'domain', 'pasid', 'va', 'size', 'prot', 'op', 'src'] as const;
 export type Column = (typeof COLUMNS)[number];
+
+/**
+ * A `src` cell (docs/trace-format.md "Provenance"): where the event came from in the original
+ * recording, `<seconds>@L<line>`: the recording's own timestamp as it prints it (decimal seconds,
+ * up to 15 digits, then an optional fraction of up to 12 digits) and the 1-based line number in
+ * the recording (up to 15 digits, never 0), e.g. `2094.163981@L5173`. Report metadata only: the
+ * model never reads it.
+ */
+export const SRC_RE = /^[0-9]{1,15}(?:\.[0-9]{1,12})?@L[1-9][0-9]{0,14}$/;
+
+/** The `src` cell of a recording's timestamp (as printed) and line. */
+export const srcCell = (stamp: string, line: number): string => `${stamp}@L${line}`;
+
+/** The parts of a valid `src` cell: the timestamp as printed, and the line. */
+export function parseSrc(cell: string): { time: string; line: number } {
+  const at = cell.indexOf('@L');
+  return { time: cell.slice(0, at), line: Number(cell.slice(at + 2)) };
+}
 
 /**
  * One validated event. `row` is the 1-based line number in the trace file; every finding names it.
@@ -33,6 +54,11 @@ export interface TraceEvent {
    * it starts the operation, on `resume` it runs the operation's next step.
    */
   op?: string;
+  /**
+   * Provenance ({@link SRC_RE}): the recording's timestamp and line this event was imported from.
+   * The replay reports it beside every finding's row; the model never reads it.
+   */
+  src?: string;
 }
 
 /** `prot` cell spellings. */

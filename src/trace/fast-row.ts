@@ -7,13 +7,15 @@
  * stays the one source of error messages. test/fast-row.test.ts checks on random rows that both
  * agree.
  */
-import { COLUMNS, type Column, EVENT_COLUMNS, EVENT_KINDS, type EventKind, PROT_CELLS, type TraceEvent } from './events.js';
+import { COLUMNS, type Column, EVENT_COLUMNS, EVENT_KINDS, type EventKind, PROT_CELLS, SRC_RE, type TraceEvent } from './events.js';
 import { NAME_RE } from './row-schema.js';
 
 const COL = Object.fromEntries(COLUMNS.map((c, i) => [c, i])) as Record<Column, number>;
 const bit = (c: Column) => 1 << COL[c];
 const INT_COLS = bit('time') | bit('cpu') | bit('task') | bit('pasid') | bit('va') | bit('size');
 const NAME_COLS = bit('mm') | bit('device') | bit('domain') | bit('op');
+const SRC_COL = COL.src;
+const PROT_COL = COL.prot;
 
 interface KindRule {
   kind: EventKind;
@@ -27,7 +29,7 @@ const RULES = new Map<string, KindRule>(
   EVENT_KINDS.map((kind) => {
     const { required, optional } = EVENT_COLUMNS[kind];
     const req = required.reduce((m, c) => m | bit(c), bit('event'));
-    const allowed = optional.reduce((m, c) => m | bit(c), req | bit('time'));
+    const allowed = optional.reduce((m, c) => m | bit(c), req | bit('time') | bit('src'));
     return [kind, { kind, required: req, allowed }];
   }),
 );
@@ -83,6 +85,7 @@ export function fastEvent(cells: readonly string[], cols: Int8Array, row: number
   let time: number | undefined, cpu: number | undefined, task: number | undefined, pasid: number | undefined;
   let va: number | undefined, size: number | undefined, prot: number | undefined;
   let mm: string | undefined, device: string | undefined, domain: string | undefined, op: string | undefined;
+  let src: string | undefined;
   for (let i = 0; i < cells.length; i++) {
     const s = cells[i]!;
     if (s === '') continue;
@@ -129,13 +132,16 @@ export function fastEvent(cells: readonly string[], cols: Int8Array, row: number
     } else if (c === 1) {
       rule = RULES.get(s);
       if (rule === undefined) return undefined;
-    } else {
+    } else if (c === PROT_COL) {
       prot = PROT.get(s);
       if (prot === undefined) return undefined;
+    } else if (c === SRC_COL) {
+      if (!SRC_RE.test(s)) return undefined;
+      src = s;
     }
   }
   if (rule === undefined || (seen & rule.required) !== rule.required || (seen & ~rule.allowed) !== 0) return undefined;
   const kind = rule.kind;
   if ((kind === 'map' || kind === 'unmap') && (mm === undefined) === (domain === undefined)) return undefined;
-  return { row, kind, time, cpu, task, mm, device, domain, pasid, va, size, prot, op };
+  return { row, kind, time, cpu, task, mm, device, domain, pasid, va, size, prot, op, src };
 }

@@ -102,6 +102,7 @@ function decode(r: ChunkResult, lineOffset: number): TraceEvent[] {
       size: num(d[o + 10]!),
       prot: num(d[o + 11]!),
       op: str(d[o + 12]!),
+      src: str(d[o + 13]!),
     };
   }
   return out;

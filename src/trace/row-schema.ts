@@ -6,7 +6,7 @@
  * become numbers (exact up to 2^53 - 1). The first issue zod reports names the offending column.
  */
 import { z } from 'zod';
-import { type Column, EVENT_COLUMNS, EVENT_KINDS, type EventKind, PROT_CELLS, type TraceEvent } from './events.js';
+import { type Column, EVENT_COLUMNS, EVENT_KINDS, type EventKind, PROT_CELLS, SRC_RE, type TraceEvent } from './events.js';
 
 const INT_RE = /^(?:0[xX][0-9a-fA-F]+|[0-9]+)$/;
 
@@ -32,6 +32,11 @@ export const nameCell = z.string().regex(NAME_RE, 'expected an identifier (lette
 /** An access-rights cell: r, w or rw. */
 export const protCell = z.enum(Object.keys(PROT_CELLS) as [string, ...string[]], 'expected r, w or rw').transform((s) => PROT_CELLS[s]);
 
+/** A provenance cell ({@link SRC_RE}): `<seconds>@L<line>`, e.g. `2094.163981@L5173`. */
+export const srcCell = z
+  .string()
+  .regex(SRC_RE, 'expected the source of the event as <seconds>@L<line> (e.g. 2094.163981@L5173: timestamp in the recording, line)');
+
 const CELL: Record<Exclude<Column, 'event'>, z.ZodType> = {
   time: intCell,
   cpu: intCell,
@@ -44,11 +49,12 @@ const CELL: Record<Exclude<Column, 'event'>, z.ZodType> = {
   domain: nameCell,
   prot: protCell,
   op: nameCell,
+  src: srcCell,
 };
 
 function eventSchema(kind: EventKind) {
   const { required, optional } = EVENT_COLUMNS[kind];
-  const shape: Record<string, z.ZodType> = { event: z.literal(kind), time: CELL.time.optional() };
+  const shape: Record<string, z.ZodType> = { event: z.literal(kind), time: CELL.time.optional(), src: CELL.src.optional() };
   for (const c of required) shape[c] = CELL[c as Exclude<Column, 'event'>];
   for (const c of optional) shape[c] = CELL[c as Exclude<Column, 'event'>].optional();
   return z.strictObject(shape);
@@ -103,6 +109,7 @@ export function validateRow(cells: Record<string, string>, row: number): RowResu
     size: d.size,
     prot: d.prot,
     op: d.op,
+    src: d.src,
   };
   if ((kind === 'map' || kind === 'unmap') && (event.mm === undefined) === (event.domain === undefined)) {
     return {

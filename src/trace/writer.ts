@@ -6,12 +6,21 @@ import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import { COLUMNS, type TraceEvent, protName } from './events.js';
 
-/** Column order the writer uses (the format allows any order; this one is fixed for byte-identical output). */
-export const HEADER = COLUMNS.join(',');
+/**
+ * Column order the writer uses (the format allows any order; this one is fixed for byte-identical
+ * output): every column but `src`, for traces without provenance (generated ones).
+ */
+export const HEADER = COLUMNS.filter((c) => c !== 'src').join(',');
+/** The header of a trace with provenance (imported ones): {@link HEADER} then `src`. */
+export const SRC_HEADER = COLUMNS.join(',');
 
-/** Render one event as a CSV line (no newline). Identifiers never contain commas or quotes. */
-export function formatEvent(e: Omit<TraceEvent, 'row'>): string {
-  return [
+/**
+ * Render one event as a CSV line (no newline). Identifiers and `src` cells never contain commas or
+ * quotes.
+ * @param withSrc add the `src` cell (empty when the event has none): the line of a {@link SRC_HEADER} trace.
+ */
+export function formatEvent(e: Omit<TraceEvent, 'row'>, withSrc = false): string {
+  const line = [
     e.time ?? '',
     e.kind,
     e.cpu ?? '',
@@ -25,21 +34,30 @@ export function formatEvent(e: Omit<TraceEvent, 'row'>): string {
     e.prot === undefined ? '' : protName(e.prot),
     e.op ?? '',
   ].join(',');
+  return withSrc ? `${line},${e.src ?? ''}` : line;
 }
 
+/** A streaming trace v1 writer: {@link TraceWriter.begin}, then events, then {@link TraceWriter.flush}. */
 export class TraceWriter {
   private buf: string[] = [];
   private bytes = 0;
   /** Events written so far. */
   count = 0;
 
-  constructor(private readonly out: Writable) {}
+  /**
+   * @param out where the trace goes.
+   * @param opts `src`: write the `src` column (provenance; importers set it).
+   */
+  constructor(
+    private readonly out: Writable,
+    private readonly opts: { src?: boolean } = {},
+  ) {}
 
   /** Comments (each becomes `# ...`), the `# system:` line, then the header. */
   async begin(system: object, comments: readonly string[] = []): Promise<void> {
     for (const c of comments) this.push(`# ${c}\n`);
     this.push(`# system: ${JSON.stringify(system)}\n`);
-    this.push(HEADER + '\n');
+    this.push((this.opts.src ? SRC_HEADER : HEADER) + '\n');
     await this.flushIfFull();
   }
 
@@ -49,8 +67,9 @@ export class TraceWriter {
     await this.flushIfFull();
   }
 
+  /** Append one event (its `src` is written only when the writer was opened with `src`). */
   async write(e: Omit<TraceEvent, 'row'>): Promise<void> {
-    this.push(formatEvent(e) + '\n');
+    this.push(formatEvent(e, this.opts.src) + '\n');
     this.count++;
     if (this.bytes >= 1 << 16) await this.flush();
   }

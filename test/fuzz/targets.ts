@@ -278,6 +278,12 @@ const CELL_VALUES: Record<Exclude<Column, 'event' | 'time'>, fc.Arbitrary<string
   ),
   prot: fc.constantFrom('r', 'w', 'rw'),
   op: fc.constantFrom('b1', 'b2'),
+  src: fc.oneof(
+    fc
+      .tuple(fc.nat(99999), fc.nat(999999), fc.integer({ min: 1, max: 99999 }))
+      .map(([s, f, l]) => `${s}.${String(f).padStart(6, '0')}@L${l}`),
+    fc.constantFrom('1@L1', '0.000000000001@L999999999999999', '1.5@L0', '1.@L2', '@L3', '1.5', '1.5@3'),
+  ),
 };
 
 /** One row: an event kind, a time step, and per column a roll (required columns always filled, optional ones 40 %, others 3 %) and a value. */
