@@ -4,8 +4,9 @@
  *
  * The encoding keeps everything the model's behaviour depends on and drops what is only reported:
  * trace rows (fill rows, release rows), mm labels, task ids, counters. With symmetry reduction (as
- * TLC's symmetry sets) tasks, mms and CPUs are renamed canonically: CPUs by trying every
- * permutation (up to 4 CPUs) and keeping the smallest encoding; mms by the order in which the
+ * TLC's symmetry sets) tasks, mms and CPUs are renamed canonically: CPUs in the order of what each
+ * holds on its own, or, when two CPUs tie there, by trying every permutation (up to 4 CPUs) and
+ * keeping the smallest encoding; mms by the order in which the
  * (permuted) CPUs reach them, then by a signature of their state; tasks by the CPUs they run on
  * (tasks that run nowhere are interchangeable: only their number per mm is kept). Generations are
  * only ever compared for equality (with the current one, or a CPU's reserved context with an mm's
@@ -93,8 +94,49 @@ export class Canonicalizer {
     this.lens = this.perms.map(() => 0);
   }
 
-  /** Encode `m` (the smallest encoding over the CPU permutations); sets {@link encoding}. */
+  private cpuSig: number[][] = [];
+  private sorted: number[] = [];
+
+  /**
+   * Order the CPUs by what each holds on its own (its active and reserved ASIDs, whether their
+   * generation is current, pending flush, TTBR ASID, whether it runs a task, TLB size): data a CPU
+   * renaming moves but does not change. When no two CPUs tie, that order is a canonical one and
+   * one encoding is enough; on a tie every permutation is tried.
+   */
+  private cpuOrder(m: SystemModel): number[] | undefined {
+    const a = m.cpu.alloc;
+    const G = a.generation;
+    const n = a.active.length;
+    const sig = this.cpuSig;
+    const ctxKey = (ctx: number) => (ctx === 0 ? -1 : (ctxGen(ctx) === G ? 0 : 0x10000) + ctxAsid(ctx));
+    for (let c = 0; c < n; c++) {
+      const x = (sig[c] ??= []);
+      x.length = 0;
+      x.push(
+        ctxKey(a.active[c]!),
+        ctxKey(a.reserved[c]!),
+        a.flushPending[c]!,
+        m.cpu.ttbrAsid[c]!,
+        m.cpu.curTask[c] === 0 ? 0 : 1,
+        m.cpu.tlb.counts[c]!,
+      );
+    }
+    const order = this.sorted;
+    order.length = 0;
+    for (let c = 0; c < n; c++) order.push(c);
+    order.sort((x, y) => cmpSeq(sig[x]!, sig[x]!.length, sig[y]!, sig[y]!.length));
+    for (let i = 1; i < n; i++) if (cmpSeq(sig[order[i - 1]!]!, 6, sig[order[i]!]!, 6) === 0) return undefined;
+    return order;
+  }
+
+  /** Encode `m` (canonical over CPU renamings); sets {@link encoding}. */
   encode(m: SystemModel): Int32Array {
+    const order = this.perms.length > 1 ? this.cpuOrder(m) : undefined;
+    if (order) {
+      this.length = this.encodeWith(m, order, 0);
+      this.encoding = this.bufs[0]!.subarray(0, this.length);
+      return this.encoding;
+    }
     let best = 0;
     for (let i = 0; i < this.perms.length; i++) {
       this.lens[i] = this.encodeWith(m, this.perms[i]!, i);

@@ -167,14 +167,20 @@ function bfs(o: SearchOptions): SearchResult {
     for (let x = node; x > 0; x = parent.a[x]!) out.push(table[via.a[x]!]!);
     return out.reverse();
   };
+  // The model of a node is rebuilt from its parent's, which is cached per depth: a level lists the
+  // children of one parent together, so siblings cost one clone and one action each.
+  const depthOf = new IntList();
+  depthOf.push(0);
+  const cacheNode: number[] = [0];
+  const cacheModel: SystemModel[] = [root];
   const rebuild = (node: number): SystemModel => {
-    const m = fastClone(root);
-    let row = 1;
-    for (const a of path(node)) {
-      apply(m, a, row, obs);
-      row += a.length;
-    }
+    const d = depthOf.a[node]!;
+    if (cacheNode[d] === node) return cacheModel[d]!;
+    const m = fastClone(rebuild(parent.a[node]!));
+    apply(m, table[via.a[node]!]!, 1, obs);
     obs.reset();
+    cacheNode[d] = node;
+    cacheModel[d] = m;
     return m;
   };
   let edges = 0;
@@ -190,7 +196,7 @@ function bfs(o: SearchOptions): SearchResult {
     edges,
     depth,
     elapsedMs: Date.now() - t0,
-    bytesPerState: (visited.bytes + parent.a.byteLength + via.a.byteLength) / Math.max(1, visited.size),
+    bytesPerState: (visited.bytes + parent.a.byteLength + via.a.byteLength + depthOf.a.byteLength) / Math.max(1, visited.size),
     walks: 0,
     ...(shardLevel !== undefined ? { shardLevel } : {}),
     ...extra,
@@ -220,6 +226,7 @@ function bfs(o: SearchOptions): SearchResult {
         if (isProbe(a, c, kinds)) continue; // checked, not expanded
         const id = parent.push(node);
         via.push(intern(a));
+        depthOf.push(depth + 1);
         if (!tooOld(c)) next.push(id);
         if (visited.size >= o.maxStates) return result('max-states');
       }

@@ -128,9 +128,25 @@ export function createCpuModel(p: AllocatorParams): CpuModelState {
   };
 }
 
+/** A copy of an mm (every field listed: one object shape, no spread on the search's hot path). */
+function cloneMm(m: MmState): MmState {
+  return {
+    key: m.key,
+    label: m.label,
+    ctx: m.ctx,
+    pinned: m.pinned,
+    users: m.users,
+    pinnedAsid: m.pinnedAsid,
+    refusedPins: m.refusedPins,
+    asidChanges: m.asidChanges,
+    pt: m.pt === UNTOUCHED_PT ? m.pt : clonePageTable(m.pt),
+    epoch: m.epoch,
+  };
+}
+
 export function cloneCpuModel(s: CpuModelState): CpuModelState {
   const mms = new Map<number, MmState>();
-  for (const [k, m] of s.mms) mms.set(k, { ...m, pt: m.pt === UNTOUCHED_PT ? m.pt : clonePageTable(m.pt) });
+  s.mms.forEach((m, k) => mms.set(k, cloneMm(m)));
   return {
     alloc: cloneAllocator(s.alloc),
     tlb: cloneTlb(s.tlb),

@@ -48,7 +48,13 @@ function cloneSet(x: TlbSet | null): TlbSet | null {
 }
 
 export function cloneTlb(t: TlbState): TlbState {
-  return { cpus: t.cpus.map((m) => new Map([...m].map(([a, x]) => [a, cloneSet(x)!]))), counts: t.counts.slice() };
+  const cpus: CpuTlb[] = [];
+  for (const m of t.cpus) {
+    const c: CpuTlb = new Map();
+    m.forEach((x, a) => c.set(a, cloneSet(x)!));
+    cpus.push(c);
+  }
+  return { cpus, counts: t.counts.slice() };
 }
 
 /** Entries of a set, page -> row, speculative entry included (for digests and reports). */
