@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { importFile } from '../src/import/import.js';
 import { isExitState, isKernelThread, parseFtraceLine, parseSchedSwitch } from '../src/import/ftrace-line.js';
 import { replayFile } from '../src/replay/engine.js';
-import { cli, tmp } from './helpers/cli.js';
+import { commLabel, mmKey, mmLabel, mmName } from '../src/import/lifecycle.js';
+import { NAME_RE } from '../src/trace/row-schema.js';
+import { cli, tmp, tmpFile } from './helpers/cli.js';
 
 /** Copies of the recordings in shared/traces-real (each folder keeps its SOURCE.md: origin, licence). */
 const REAL = 'traces/real/recordings';
@@ -54,6 +56,36 @@ describe('ftrace line forms', () => {
     expect(isKernelThread(0, 'swapper/1')).toBe(true);
     expect(isKernelThread(46, 'kworker/u12:1')).toBe(true);
     expect(isKernelThread(1642, 'sh')).toBe(false);
+  });
+});
+
+describe('mm labels carry the process name', () => {
+  it('p<tgid>:<comm>, characters an identifier may not hold become _, an unknown comm gives no name', () => {
+    expect(mmLabel('p6837', 'surfaceflinger')).toBe('p6837:surfaceflinger');
+    expect(mmLabel('p2001#2', 'Web Content (x)')).toBe('p2001#2:Web_Content__x_');
+    expect(mmLabel('p5', 'é"q,')).toBe('p5:__q_');
+    expect(mmLabel('p7', '<...>')).toBe('p7');
+    expect(commLabel('Binder:594_2')).toBe('Binder:594_2');
+    for (const l of ['p2001#2:Web_Content__x_', 'p5:__q_']) expect(NAME_RE.test(l)).toBe(true);
+    expect([mmKey('p101#1:make'), mmName('p101#1:make'), mmKey('p7'), mmName('p7')]).toEqual(['p101#1', 'make', 'p7', '']);
+    expect(mmName('p1:Binder:594_2')).toBe('Binder:594_2');
+  });
+  it('a recording whose names have spaces imports to labels the replay accepts; threads share the leader-named mm', async () => {
+    const rec = [
+      'cpus=1',
+      '  Web Content-2001 (2001) [000] 1.000001: sched_switch: prev_comm=Web Content prev_pid=2001 prev_prio=120 prev_state=S ==> next_comm=DOM Worker next_pid=2007 next_prio=120',
+      '   DOM Worker-2007 (2001) [000] 1.000002: sched_switch: prev_comm=DOM Worker prev_pid=2007 prev_prio=120 prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120',
+      '',
+    ].join('\n');
+    const out = join(tmp(), 'names.csv');
+    await importFile('ftrace', tmpFile(rec, 'names.txt'), out);
+    const forks = readFileSync(out, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(',fork,'))
+      .map((l) => l.split(',').slice(3, 5).join(' '));
+    expect(forks).toEqual(['2001 p2001:Web_Content', '2007 p2001:Web_Content']);
+    const r = await replayFile(out);
+    expect(r.churn.mms.created).toBe(1);
   });
 });
 
@@ -149,9 +181,31 @@ describe('device overlay (real scheduling drives the SVA model)', () => {
     expect(rep.code).toBe(1);
     expect(JSON.parse(rep.out).stale.counts['S-UNMAP'].hit).toBeGreaterThan(0);
   });
-  it('an unknown process: exit 2 naming the file', async () => {
-    const r = await cli('import', 'ftrace', input, '-o', join(tmp(), 'x.csv'), '--overlay', 'p99999');
-    expect(r.code).toBe(2);
-    expect(r.err).toContain('no process p99999 in the recording');
+  it('an unknown process: exit 2 naming the file, and the processes most switched in', async () => {
+    for (const what of ['p99999', 'no-such-program']) {
+      const r = await cli('import', 'ftrace', input, '-o', join(tmp(), 'x.csv'), '--overlay', what);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`trace.txt: --overlay: no process "${what}" in the recording`);
+      expect(r.err).toMatch(/most switched-in: p1642:sh \(\d+ switch-ins\), p1639:sshd/);
+    }
+  });
+  it('process names: a name that several processes have is refused with all of them; a unique one, a key or a whole label binds it', async () => {
+    const amb = await cli('import', 'ftrace', input, '-o', join(tmp(), 'x.csv'), '--overlay', 'sshd');
+    expect(amb.code).toBe(2);
+    expect(amb.err).toContain('--overlay: 8 address spaces match "sshd": ');
+    for (const l of ['p1585:sshd', 'p1639:sshd', 'p1707:sshd']) expect(amb.err).toContain(l);
+    expect(amb.err).toContain('name one by its label or p<tgid> key');
+    // top:2 is p1642:sh and p1639:sshd: the same trace when named by key and by label
+    const out = join(tmp(), 'named.csv');
+    const r = await cli('import', 'ftrace', input, '-o', out, '--overlay', 'p1642,p1639:sshd', '--overlay-btm', '--overlay-ats');
+    expect(r.code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync('traces/real/juno-trace-txt-sva.csv', 'utf8'));
+    // rt-app is one process: bound by its name
+    const one = join(tmp(), 'rtapp.csv');
+    expect((await cli('import', 'ftrace', input, '-o', one, '--overlay', 'rt-app')).code).toBe(0);
+    const binds = readFileSync(one, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(',bind,'));
+    expect(binds.map((l) => l.split(',')[4])).toEqual(['p1706:rt-app']);
   });
 });

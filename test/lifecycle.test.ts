@@ -39,28 +39,28 @@ cpus=2
           <idle>-0     [001]    10.000220: sched_process_free: comm=make pid=102 prio=120
 `;
 
-/** By hand: [time offset µs, event, cpu, task, mm]. */
-const EXPECTED: [number, string, string, string, string][] = [
-  [0, 'fork', '', '100', 'p100'], // bash, alive before the recording: first appearance, its own mm
-  [0, 'schedule', '0', '100', ''], // the CPU's first switch also schedules the outgoing task
-  [0, 'schedule', '0', '0', ''], // kthreadd (pid 2): a kernel thread, lazy TLB
-  [40, 'schedule', '0', '0', ''], // nvme-wq (pid 50): forked by kthreadd, so a kernel thread whatever its name
-  [50, 'schedule', '0', '100', ''],
-  [70, 'fork', '', '101', 'p101'], // clone_flags 0x1200011: no CLONE_VM, a process with a fresh mm
-  [80, 'fork', '', '300', 'p300'], // thermald forked by bash: a user task although its name looks like a kernel thread's
-  [90, 'schedule', '0', '101', ''],
-  [100, 'exec', '', '101', 'p101#1'], // exec /usr/bin/make: a fresh mm
-  [120, 'fork', '', '102', 'p101#1'], // clone_flags 0x3d0f00: CLONE_VM | CLONE_THREAD, a thread in make's mm
-  [140, 'fork', '', '103', 'p101#1'],
-  [150, 'schedule', '0', '300', ''],
-  [160, 'schedule', '0', '102', ''],
-  [165, 'schedule', '1', '103', ''],
-  [170, 'exit', '', '102', ''], // sched_process_exit (its last switch, prev_state X, adds nothing)
-  [180, 'schedule', '0', '101', ''],
-  [190, 'exit', '', '103', ''], // exec again: de_thread, the other thread of the group is gone
-  [190, 'exec', '', '101', 'p101#2'],
-  [200, 'schedule', '0', '0', ''],
-  [210, 'schedule', '1', '0', ''], // 103's last switch: it already exited, it runs lazily (task 0)
+/** By hand: [time offset µs, event, cpu, task, mm, line of the recording it comes from (its src)]. */
+const EXPECTED: [number, string, string, string, string, number][] = [
+  [0, 'fork', '', '100', 'p100:bash', 3], // bash, alive before the recording: first appearance, its own mm
+  [0, 'schedule', '0', '100', '', 3], // the CPU's first switch also schedules the outgoing task
+  [0, 'schedule', '0', '0', '', 3], // kthreadd (pid 2): a kernel thread, lazy TLB
+  [40, 'schedule', '0', '0', '', 7], // nvme-wq (pid 50): forked by kthreadd, so a kernel thread whatever its name
+  [50, 'schedule', '0', '100', '', 8],
+  [70, 'fork', '', '101', 'p101:bash', 10], // clone_flags 0x1200011: no CLONE_VM, a process with a fresh mm
+  [80, 'fork', '', '300', 'p300:thermald', 11], // thermald forked by bash: a user task although its name looks like a kernel thread's
+  [90, 'schedule', '0', '101', '', 12],
+  [100, 'exec', '', '101', 'p101#1:make', 13], // exec /usr/bin/make: a fresh mm, named after the program
+  [120, 'fork', '', '102', 'p101#1:make', 15], // clone_flags 0x3d0f00: CLONE_VM | CLONE_THREAD, a thread in make's mm
+  [140, 'fork', '', '103', 'p101#1:make', 17],
+  [150, 'schedule', '0', '300', '', 18],
+  [160, 'schedule', '0', '102', '', 19],
+  [165, 'schedule', '1', '103', '', 20],
+  [170, 'exit', '', '102', '', 21], // sched_process_exit (its last switch, prev_state X, adds nothing)
+  [180, 'schedule', '0', '101', '', 22],
+  [190, 'exit', '', '103', '', 23], // exec again: de_thread, the other thread of the group is gone
+  [190, 'exec', '', '101', 'p101#2:cc', 23],
+  [200, 'schedule', '0', '0', '', 24],
+  [210, 'schedule', '1', '0', '', 25], // 103's last switch: it already exited, it runs lazily (task 0)
 ];
 
 const rows = (file: string) =>
@@ -69,26 +69,29 @@ const rows = (file: string) =>
     .filter((l) => /^\d/.test(l))
     .map((l) => l.split(','));
 
-const expectedRows = EXPECTED.map(([us, ev, cpu, task, mm]) => [
-  String(10_000_000_000 + us * 1000),
-  ev,
-  cpu,
-  task,
-  mm,
-  '',
-  '',
-  '',
-  '',
-  '',
-  '',
-  '',
-]);
+/** The expected rows; `first` is the line number of LIFE's first line in the recording (1 in a text file). */
+const expectedRows = (first = 1) =>
+  EXPECTED.map(([us, ev, cpu, task, mm, line]) => [
+    String(10_000_000_000 + us * 1000),
+    ev,
+    cpu,
+    task,
+    mm,
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    `10.${String(us).padStart(6, '0')}@L${line + first - 1}`, // src: the timestamp as printed, the line
+  ]);
 
 describe('lifecycle events decide tasks, mms and kernel threads', () => {
   it('ftrace text: the hand-computed trace, and the summary names the rules', async () => {
     const out = join(tmp(), 'life.csv');
     const s = await importFile('ftrace', tmpFile(LIFE, 'life.txt'), out);
-    expect(rows(out)).toEqual(expectedRows);
+    expect(rows(out)).toEqual(expectedRows());
     expect(s.lifecycle).toEqual({
       task_newtask: 4,
       sched_process_fork: 5,
@@ -110,7 +113,8 @@ describe('lifecycle events decide tasks, mms and kernel threads', () => {
     const out = join(tmp(), 'life.csv');
     const s = await importFile('auto', tmpFile(html, 'life.html'), out);
     expect(s.kind).toBe('systrace');
-    expect(rows(out)).toEqual(expectedRows);
+    // src lines are the HTML file's: LIFE starts on line 30007, after 4 lines, 30000 of script, 2 more
+    expect(rows(out)).toEqual(expectedRows(30007));
   });
 
   it('exec gives a fresh ASID in the replay: 5 mms, 5 allocations (without the execs: 3 and 3)', async () => {
@@ -118,7 +122,7 @@ describe('lifecycle events decide tasks, mms and kernel threads', () => {
     await importFile('ftrace', tmpFile(LIFE, 'life.txt'), out);
     const r = await replayFile(out, {});
     expect(r.violations).toEqual([]);
-    expect(r.churn.mms.created).toBe(5); // p100, p101, p300, p101#1, p101#2
+    expect(r.churn.mms.created).toBe(5); // p100:bash, p101:bash, p300:thermald, p101#1:make, p101#2:cc
     expect(r.churn.allocations).toBe(5); // exec while running installs the new mm at once: a new ASID each time
     const noExec = LIFE.split('\n')
       .filter((l) => !l.includes('sched_process_exec'))
@@ -146,12 +150,34 @@ describe('lifecycle events decide tasks, mms and kernel threads', () => {
     expect(r.code).toBe(0);
     const csv = readFileSync(out, 'utf8');
     expect(csv).not.toContain(',fork,,300,');
-    expect(csv).toContain(',fork,,50,p50,');
+    expect(csv).toContain(',fork,,50,p50:nvme-wq,');
     expect(r.err).toContain('--kernel-threads: 1');
     expect(r.err).toContain('--user-tasks: 1');
     const bad = await cli('import', 'ftrace', tmpFile(LIFE, 'life.txt'), '-o', out, '--kernel-threads', '(');
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--kernel-threads "(" is not a regular expression');
+  });
+
+  it('--overlay by process name follows execs: make is bound at its exec and unbound when the task execs cc', async () => {
+    const out = join(tmp(), 'ov.csv');
+    const r = await cli('import', 'ftrace', tmpFile(LIFE, 'life.txt'), '-o', out, '--overlay', 'make', '--overlay-unmap-every', '0');
+    expect(r.code).toBe(0);
+    const dev = rows(out).filter((c) => ['bind', 'unbind', 'dma'].includes(c[1]!));
+    // by hand: bound after the exec (line 13); DMA at the switch-ins of 102, 103 (line 19, 20) and 101
+    // (line 22); 102 and 103 exit, then the exec of cc (line 23) drops the last user: unbind
+    expect(dev.map((c) => [c[1], c[4] || c[7], c[12]])).toEqual([
+      ['bind', 'p101#1:make', '10.000100@L13'],
+      ['dma', '1', '10.000160@L19'],
+      ['dma', '1', '10.000160@L19'],
+      ['dma', '1', '10.000165@L20'],
+      ['dma', '1', '10.000165@L20'],
+      ['dma', '1', '10.000180@L22'],
+      ['dma', '1', '10.000180@L22'],
+      ['unbind', 'p101#1:make', '10.000190@L23'],
+    ]);
+    const rep = await cli('replay', out, '--kernel', '6.1', '--json', '--fail-on', 'violations,stale,device-failures');
+    expect(rep.code).toBe(0);
+    expect(JSON.parse(rep.out).devices.sva).toMatchObject({ binds: 1, unbinds: 1 });
   });
 
   it('without lifecycle events the historical rules hold: thermald is a kernel thread by name', async () => {

@@ -67,7 +67,15 @@ describe('trace.dat file versions 6 and 7', () => {
     const ra = rows(join(out, 'dat.csv'));
     const rb = rows(join(out, 'txt.csv'));
     expect(ra.length).toBe(rb.length);
-    expect(ra.map(([t, ...rest]) => [toMicros(t!), ...rest])).toEqual(rb);
+    // src: the .dat's event number is the report's line number; its time keeps the nanoseconds
+    const srcMicros = (src: string) => {
+      const [, sec, ns, line] = /^(\d+)\.(\d{9})@L(\d+)$/.exec(src)!;
+      return `${Math.round(Number(`${sec}${ns}`) / 1000)}@L${line}`;
+    };
+    const textSrc = (src: string) => src.replace(/^(\d+)\.(\d{6})@/, '$1$2@');
+    expect(ra.map(([t, ...rest]) => [toMicros(t!), ...rest.slice(0, -1), srcMicros(rest.at(-1)!)])).toEqual(
+      rb.map((r) => [...r.slice(0, -1), textSrc(r.at(-1)!)]),
+    );
     expect(ra.some(([t]) => !t!.endsWith('000'))).toBe(true); // the .dat keeps nanoseconds
   });
 
@@ -284,17 +292,19 @@ describe('ring-buffer pages written by hand (time extend, padding, long events, 
     const out = join(tmp(), 'hand.csv');
     const s = await importFile('auto', f, out);
     expect(s.kind).toBe('trace-dat');
-    expect(rows(out).map((r) => r.slice(0, 5).join(','))).toEqual([
-      `${T0 + 10},fork,,100,p100`,
-      `${T0 + 10},schedule,0,100,`,
-      `${T0 + 15},fork,,200,p200`,
-      `${T0 + 15},schedule,1,200,`,
-      `${T0 + 30},fork,,101,p101`,
-      `${ext},schedule,0,101,`,
-      `${ext + 17},exec,,101,p101#1`,
-      `${ext + 27},exit,,101,`,
-      `${ext + 37},schedule,0,0,`,
-      `${T0 + 1_000_000_000},schedule,1,0,`,
+    // src: the timestamp in ns, and the event's number after the cpus=2 line (as trace-cmd report numbers its lines)
+    const src = (ns: number, line: number) => `1.${String(ns - T0).padStart(9, '0')}@L${line}`;
+    expect(rows(out).map((r) => [...r.slice(0, 5), r[12]].join(','))).toEqual([
+      `${T0 + 10},fork,,100,p100:bash,${src(T0 + 10, 2)}`,
+      `${T0 + 10},schedule,0,100,,${src(T0 + 10, 2)}`,
+      `${T0 + 15},fork,,200,p200:sh,${src(T0 + 15, 3)}`,
+      `${T0 + 15},schedule,1,200,,${src(T0 + 15, 3)}`,
+      `${T0 + 30},fork,,101,p101:bash,${src(T0 + 30, 4)}`,
+      `${ext},schedule,0,101,,${src(ext, 5)}`,
+      `${ext + 17},exec,,101,p101#1:ls,${src(ext + 17, 6)}`,
+      `${ext + 27},exit,,101,,${src(ext + 27, 7)}`,
+      `${ext + 37},schedule,0,0,,${src(ext + 37, 8)}`,
+      `${T0 + 1_000_000_000},schedule,1,0,,2.000000000@L9`,
     ]);
   });
 

@@ -26,6 +26,11 @@ export function importCommand(program: Command, io: Io): void {
         'A file of another kind, or one without scheduling events, is refused (exit 2). Every line',
         'that is not a scheduling event is counted by kind in the summary (stderr, or stdout with',
         '--json).',
+        '\n',
+        'Provenance: every event written has a src cell, the timestamp and line of the recording it',
+        'comes from (2094.163981@L5173; for a trace.dat the line is the event number as `trace-cmd',
+        'report` prints it); replay shows it beside each finding. mm labels carry the process name:',
+        'p<tgid>:<comm>, p<pid>#<n>:<comm> after the n-th exec.',
       ]
         .join(' ')
         .replace(/ ?\n ?/g, '\n'),
@@ -41,7 +46,7 @@ export function importCommand(program: Command, io: Io): void {
     .option('--json', 'print the import summary as JSON on stdout')
     .option(
       '--overlay <processes>',
-      'bind these processes to a device (comma-separated mm labels p<tgid>, or top:N for the N most switched-in) and give them DMA and unmap traffic',
+      'bind these processes to a device and give them DMA and unmap traffic: top:N (the N address spaces switched in most often), or comma-separated process names (surfaceflinger), mm labels (p594:surfaceflinger) or their p<tgid> keys (p594); a name several processes have is refused with the list',
     )
     .addOption(new Option('--overlay-dma <n>', 'overlay: DMA accesses per switch-in').default(2).argParser(intArg('--overlay-dma', 0, 64)))
     .addOption(
@@ -53,7 +58,7 @@ export function importCommand(program: Command, io: Io): void {
     .option('--overlay-ats', 'overlay: the device uses ATS (has an ATC)')
     .addHelpText(
       'after',
-      '\nExample: asid-replay import auto trace.dat -o real.csv --overlay top:2\n         asid-replay replay real.csv --driver shared-asid\n' +
+      '\nExample: asid-replay import auto trace.dat -o real.csv --overlay top:2\n         asid-replay import auto trace.dat -o sf.csv --overlay surfaceflinger\n         asid-replay replay real.csv --driver shared-asid\n' +
         '         trace-cmd report -i trace.dat | asid-replay import ftrace - -o real.csv',
     )
     .action(

@@ -13,13 +13,13 @@ import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InputError } from '../trace/errors.js';
 import { assertReadable } from '../trace/reader.js';
-import type { EventKind, TraceEvent } from '../trace/events.js';
+import { type EventKind, SRC_RE, type TraceEvent, srcCell } from '../trace/events.js';
 import type { ImportKind, ImportSummary } from './kinds.js';
 import { TraceWriter } from '../trace/writer.js';
 import { openOutput } from '../util/output.js';
-import { type FtraceLine, type SchedSwitch, ftraceColumns, isKernelThread, parseFtraceLine, parseSchedSwitch } from './ftrace-line.js';
+import { type FtraceLine, type SchedSwitch, ftraceColumns, parseFtraceLine, parseSchedSwitch } from './ftrace-line.js';
 import { extractSystrace } from './systrace.js';
-import { DeviceOverlay, OVERLAY_DEVICE, type OverlayOptions, chooseProcesses, overlaySystem } from './overlay.js';
+import { DeviceOverlay, OVERLAY_DEVICE, type OverlayOptions, SwitchCounter, chooseProcesses, overlaySystem } from './overlay.js';
 import { type Input, contentOf, detectKind, loadInput, mismatch, sniffInput } from './auto.js';
 import { perfLines } from './perf-script.js';
 import { datLines, parseTraceDat } from './tracedat/index.js';
@@ -118,19 +118,28 @@ function checkRanges(f: FtraceLine, sw: SchedSwitch | undefined, input: string, 
   if (!(Number.isSafeInteger(sw.prevPid) && Number.isSafeInteger(sw.nextPid))) fail('a pid of the sched_switch', 'body');
 }
 
+/** What the first pass finds. */
+interface Prescan {
+  cpus: number;
+  /** TGID of each pid, where the recording says. */
+  tgids: Map<number, number>;
+  /** The first name the recording gives each pid (its own lines, or a sched_switch naming it). */
+  comms: Map<number, string>;
+}
+
 /**
  * First pass: the CPU count declared by the recording (`cpus=N`, `#P:N`, else 1 + the highest CPU
- * seen) and every pid's TGID (known only on lines the pid itself emitted, which may come after
- * its first appearance as `next_pid`).
+ * seen), every pid's TGID (known only on lines the pid itself emitted, which may come after
+ * its first appearance as `next_pid`) and its first name.
  */
-async function prescan(
-  lines: Lines,
-  input: string,
-): Promise<{ cpus: number; tgids: Map<number, number>; switchesByMm: Map<string, number> }> {
+async function prescan(lines: Lines, input: string): Promise<Prescan> {
   let declared = 0;
   let max = -1;
   const tgids = new Map<number, number>();
-  const switchesByPid = new Map<number, number>();
+  const comms = new Map<number, string>();
+  const name = (pid: number, comm: string) => {
+    if (pid !== 0 && comm !== '<...>' && !comms.has(pid)) comms.set(pid, comm);
+  };
   for await (const [n, l] of lines()) {
     const d = /^cpus=(\d+)/.exec(l) ?? /#P:(\d+)/.exec(l);
     if (d) {
@@ -145,22 +154,23 @@ async function prescan(
       checkRanges(f, sw, input, n, l);
       if (f.cpu > max) max = f.cpu;
       if (f.tgid !== undefined && f.pid !== 0) tgids.set(f.pid, f.tgid);
-      if (sw && !isKernelThread(sw.nextPid, sw.nextComm)) switchesByPid.set(sw.nextPid, (switchesByPid.get(sw.nextPid) ?? 0) + 1);
+      name(f.pid, f.comm);
+      if (sw) {
+        name(sw.prevPid, sw.prevComm);
+        name(sw.nextPid, sw.nextComm);
+      }
     }
   }
-  const switchesByMm = new Map<string, number>();
-  for (const [pid, n] of switchesByPid) {
-    const mm = `p${tgids.get(pid) ?? pid}`;
-    switchesByMm.set(mm, (switchesByMm.get(mm) ?? 0) + n);
-  }
-  return { cpus: Math.max(declared, max + 1, 1), tgids, switchesByMm };
+  return { cpus: Math.max(declared, max + 1, 1), tgids, comms };
 }
 
 /**
  * Import `input` as `kind` into the trace v1 file `output` (written to a temporary file, then renamed).
  * `auto` recognises the kind from the content; `-` reads standard input (once).
+ * Every event written has a `src` cell: the timestamp and line of the recording's line it comes from.
  * @throws InputError for an unreadable input, a file of another kind than asked (naming what it looks
- *   like and the importer to use), no scheduling event, or timestamps that go backwards.
+ *   like and the importer to use), no scheduling event, timestamps that go backwards, or an
+ *   `--overlay` choice that names no process or several.
  */
 export async function importFile(
   asked: ImportKind | 'auto',
@@ -181,17 +191,7 @@ export async function importFile(
   }
   const pre = await prescan(lines, input);
   const cpus = opts.cpus ?? pre.cpus;
-  let chosen: Set<string> | undefined;
-  if (opts.overlay) {
-    try {
-      chosen = chooseProcesses(opts.overlay.processes, pre.switchesByMm);
-    } catch (e) {
-      throw new InputError((e as Error).message, input);
-    }
-  }
-  const out = await openOutput(output);
-  const w = new TraceWriter(out.stream);
-  const s: ImportSummary = {
+  const summary = (): ImportSummary => ({
     input: basename(input),
     output: basename(output),
     kind,
@@ -207,12 +207,44 @@ export async function importFile(
     tasks: 0,
     kernelThreads: 0,
     exits: 0,
-  };
+  });
+  let chosen: Set<string> | undefined;
+  if (opts.overlay) {
+    // A dry run names the mms exactly as the import will (process names, execs) and counts their switch-ins.
+    const counter = new SwitchCounter();
+    const dry = summary();
+    await convert(lines, input, cpus, pre, (kind, e) => counter.after(kind, e), dry, opts);
+    if (dry.sched_switch === 0) throw new InputError(noSchedulingEvents(dry, kind), input);
+    try {
+      chosen = chooseProcesses(opts.overlay.processes, counter.switchIns);
+    } catch (e) {
+      throw new InputError((e as Error).message, input);
+    }
+  }
+  const out = await openOutput(output);
+  const w = new TraceWriter(out.stream, { src: true });
+  const s = summary();
   try {
     const comments = [`imported by asid-replay from ${basename(input)} (${kind})`];
     if (chosen) comments.push(`device overlay: ${[...chosen].join(', ')} bound to ${OVERLAY_DEVICE} (DMA at every switch-in)`);
     await w.begin(opts.overlay ? { cpus, ...overlaySystem(opts.overlay) } : { cpus }, comments);
-    await convert(lines, input, cpus, pre.tgids, w, s, chosen && opts.overlay ? { chosen, options: opts.overlay } : undefined, opts);
+    const write: Sink = async (kind, e) => {
+      s.eventsByKind[kind] = (s.eventsByKind[kind] ?? 0) + 1;
+      await w.write({ kind, ...e });
+    };
+    const dev = chosen && opts.overlay ? new DeviceOverlay(chosen, opts.overlay, write) : undefined;
+    await convert(
+      lines,
+      input,
+      cpus,
+      pre,
+      async (kind, e) => {
+        await write(kind, e);
+        await dev?.after(kind, e);
+      },
+      s,
+      opts,
+    );
     if (s.sched_switch === 0) throw new InputError(noSchedulingEvents(s, kind), input);
     await w.flush();
   } catch (e) {
@@ -224,30 +256,30 @@ export async function importFile(
   return s;
 }
 
+/** Where the events of a conversion go (the writer, or a dry run's counter). */
+type Sink = (kind: EventKind, e: Omit<TraceEvent, 'row' | 'kind'>) => Promise<void>;
+
+/**
+ * Convert the recording's lines into trace v1 events, each with the `src` of its line
+ * (`<timestamp as printed>@L<line>`), handed to `sink`.
+ */
 async function convert(
   lines: Lines,
   input: string,
   cpus: number,
-  tgids: Map<number, number>,
-  w: TraceWriter,
+  pre: Prescan,
+  sink: Sink,
   s: ImportSummary,
-  overlay?: { chosen: Set<string>; options: OverlayOptions },
   taskOptions?: TaskOptions,
 ): Promise<void> {
   const cpuSeen = new Set<number>();
   let lastTime = -1;
   let lastLine = 0;
-  const write = async (kind: EventKind, e: Omit<TraceEvent, 'row' | 'kind'>) => {
-    s.eventsByKind[kind] = (s.eventsByKind[kind] ?? 0) + 1;
-    await w.write({ kind, ...e });
-  };
-  const dev = overlay ? new DeviceOverlay(overlay.chosen, overlay.options, write) : undefined;
-  const emit = async (kind: EventKind, e: { time: number; cpu?: number; task?: number; mm?: string }) => {
-    await write(kind, e);
-    await dev?.after(kind, e);
-  };
+  /** The `src` cell of the line being converted: every event it gives carries it. */
+  let src: string | undefined;
+  const emit = (kind: EventKind, e: { time: number; cpu?: number; task?: number; mm?: string }) => sink(kind, { ...e, src });
   /** Tasks, their mm and kernel threads (first appearance, lifecycle events, names): see lifecycle.ts. */
-  const tasks = new Tasks(tgids, emit, s, taskOptions);
+  const tasks = new Tasks(pre.tgids, emit, s, taskOptions, pre.comms);
   /** Fork a user task on its first appearance; returns the task id to schedule (0 for kernel threads). */
   const ensure = (pid: number, comm: string, time: number): Promise<number> => tasks.ensure(pid, comm, time);
   for await (const [n, l] of lines()) {
@@ -264,6 +296,7 @@ async function convert(
       if ((s.unparsedQuotes ??= []).length < 5) s.unparsedQuotes.push(t.slice(0, 120));
       continue;
     }
+    src = sourceOf(f.stamp, n);
     if (f.event !== 'sched_switch' && (await tasks.event(f))) continue;
     if (f.event !== 'sched_switch') {
       // Old systrace exports print atrace markers (B|pid|name, E, C|pid|counter|value, S, F, clock sync) with
@@ -295,6 +328,12 @@ async function convert(
     await emit('schedule', { time: f.time, cpu: f.cpu, task: next });
     await tasks.switchedOut(sw.prevPid, prev, sw.prevState, f.time);
   }
+}
+
+/** The `src` cell of a recording line (none when the timestamp is too long for one: trace v1 would refuse it). */
+function sourceOf(stamp: string, line: number): string | undefined {
+  const cell = srcCell(stamp, line);
+  return SRC_RE.test(cell) ? cell : undefined;
 }
 
 /** Why an import wrote nothing, and what to do (the file is refused: exit 2). */

@@ -20,6 +20,9 @@
  * - `task_rename`: counted (names decide nothing once the evidence has).
  *
  * `--user-tasks <regex>` and `--kernel-threads <regex>` (on the comm) override everything but pid 0.
+ *
+ * mm labels name the process: `p<tgid>:<comm>` (`p6837:surfaceflinger`), `p<pid>#<n>:<comm>` for
+ * the n-th exec of a pid; the part before the first `:` (the key) is unique among the live mms.
  */
 import type { EventKind } from '../trace/events.js';
 import type { ImportSummary } from './kinds.js';
@@ -66,6 +69,41 @@ interface Decision {
   evidence: boolean;
 }
 
+/** Characters a trace v1 identifier may not hold (the complement of the mm label rule, NAME_RE in trace/row-schema.ts). */
+const NOT_NAME = /[^A-Za-z0-9_.:\-/@#]/g;
+
+/**
+ * The name part of an mm label: the comm with every character an identifier may not hold replaced
+ * by `_` (`UI Thread` -> `UI_Thread`); '' when the recording does not know it (`<...>`).
+ */
+export function commLabel(comm: string): string {
+  const c = comm.trim();
+  return c === '' || c === '<...>' ? '' : c.replace(NOT_NAME, '_');
+}
+
+/** An mm label: the key (`p<tgid>`, `p<pid>#<n>`), then `:<comm>` when the name is known. */
+export function mmLabel(key: string, comm: string): string {
+  const c = commLabel(comm);
+  return c === '' ? key : `${key}:${c}`;
+}
+
+/** The key of an mm label: the part before the first `:` (`p6837#1` of `p6837#1:make`). */
+export function mmKey(label: string): string {
+  const i = label.indexOf(':');
+  return i < 0 ? label : label.slice(0, i);
+}
+
+/** The name part of an mm label ('' when it has none). */
+export function mmName(label: string): string {
+  const i = label.indexOf(':');
+  return i < 0 ? '' : label.slice(i + 1);
+}
+
+/** The comm `exec` gives a task: the file name's last part, cut to TASK_COMM_LEN - 1 (`__set_task_comm(kbasename(filename))`). */
+export function execComm(filename: string): string {
+  return (filename.split('/').pop() ?? '').slice(0, 15);
+}
+
 type Emit = (kind: EventKind, e: { time: number; cpu?: number; task?: number; mm?: string }) => Promise<void>;
 
 const field = (body: string, name: string): string | undefined => new RegExp(`(?:^|\\s)${name}=(\\S*)`).exec(body)?.[1];
@@ -80,7 +118,9 @@ export class Tasks {
   private readonly kthreads = new Set<number>();
   private readonly mmOf = new Map<number, string>();
   private readonly groupOf = new Map<number, number>();
+  /** Live mms by key (the label's part before `:`): their tasks, and their full label. */
   private readonly labelUsers = new Map<string, number>();
+  private readonly labelOf = new Map<string, string>();
   private readonly evidence = new Map<number, Decision>();
   /** Pids that ran `do_exit` and have not been switched out for the last time (they run lazily). */
   private readonly exited = new Set<number>();
@@ -89,11 +129,20 @@ export class Tasks {
   private readonly cloneFlags = new Map<number, number>();
   private readonly execs = new Map<number, number>();
 
+  /**
+   * @param tgids the TGID of each pid that the recording says.
+   * @param emit  writes an event.
+   * @param s     the summary to count into.
+   * @param opts  overrides of the kernel-thread decision.
+   * @param comms the first name the recording gives each pid (names the mm of a thread group first
+   *   seen through another of its threads).
+   */
   constructor(
     private readonly tgids: Map<number, number>,
     private readonly emit: Emit,
     private readonly s: ImportSummary,
     private readonly opts: TaskOptions = {},
+    private readonly comms: Map<number, string> = new Map(),
   ) {}
 
   private count(d: Decision): void {
@@ -120,11 +169,18 @@ export class Tasks {
   }
 
   private use(label: string, d: number): void {
-    const n = (this.labelUsers.get(label) ?? 0) + d;
-    if (n > 0) this.labelUsers.set(label, n);
-    else this.labelUsers.delete(label);
+    const key = mmKey(label);
+    const n = (this.labelUsers.get(key) ?? 0) + d;
+    if (n > 0) {
+      this.labelUsers.set(key, n);
+      this.labelOf.set(key, label);
+    } else {
+      this.labelUsers.delete(key);
+      this.labelOf.delete(key);
+    }
   }
 
+  /** A key no live mm has: `base`, else `base#1`, `base#2`, ... */
   private fresh(base: string): string {
     if (!this.labelUsers.has(base)) return base;
     for (let k = 1; ; k++) if (!this.labelUsers.has(`${base}#${k}`)) return `${base}#${k}`;
@@ -168,7 +224,10 @@ export class Tasks {
     if (!this.alive.has(task)) {
       this.count(d);
       const tgid = this.tgids.get(task) ?? task;
-      await this.fork(task, `p${tgid}`, tgid, time);
+      // the group's live mm (a thread), else a fresh one named after the task, or after the group
+      // leader when the task is another thread of the group
+      const label = this.labelOf.get(`p${tgid}`) ?? mmLabel(`p${tgid}`, (tgid !== task && this.comms.get(tgid)) || comm);
+      await this.fork(task, label, tgid, time);
     }
     return task;
   }
@@ -212,7 +271,8 @@ export class Tasks {
       }
       case 'sched_process_exec': {
         const pid = num('pid');
-        if (pid !== undefined) await this.execed(pid, num('old_pid') ?? pid, f.comm, f.time);
+        const file = /(?:^|\s)filename=(.*?) pid=/.exec(b)?.[1];
+        if (pid !== undefined) await this.execed(pid, num('old_pid') ?? pid, file ? execComm(file) : f.comm, f.time);
         return true;
       }
       case 'sched_process_exit': {
@@ -284,7 +344,7 @@ export class Tasks {
     const shares =
       pmm !== undefined && (flags !== undefined ? (flags & CLONE_VM) !== 0 : tgid !== undefined && tgid !== child && tgid === pgroup);
     const group = flags !== undefined ? ((flags & CLONE_THREAD) !== 0 ? pgroup : child) : (tgid ?? child);
-    await this.fork(child, shares && pmm !== undefined ? pmm : this.fresh(`p${group}`), group, time);
+    await this.fork(child, shares && pmm !== undefined ? pmm : mmLabel(this.fresh(`p${group}`), childComm), group, time);
     this.written(shares ? 'threads' : 'processes');
   }
 
@@ -304,10 +364,11 @@ export class Tasks {
     const d: Decision = this.override(comm) ?? { kernel: false, rule: RULES.exec, evidence: true };
     this.evidence.set(task, d);
     if (d.kernel) return;
-    const n = (this.execs.get(pid) ?? 0) + 1;
+    // the n-th exec of the pid; a number a live mm already has (fresh() gave it) is skipped
+    let n = (this.execs.get(pid) ?? 0) + 1;
+    while (this.labelUsers.has(`p${pid}#${n}`)) n++;
     this.execs.set(pid, n);
-    let label = `p${pid}#${n}`;
-    while (this.labelUsers.has(label)) label += '+';
+    const label = mmLabel(`p${pid}#${n}`, comm);
     if (this.alive.has(task)) {
       const old = this.mmOf.get(task);
       if (old !== undefined) this.use(old, -1);

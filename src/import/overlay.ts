@@ -10,9 +10,13 @@
  */
 import type { EventKind, TraceEvent } from '../trace/events.js';
 import { PROT_READ, PROT_WRITE } from '../trace/events.js';
+import { commLabel, mmKey, mmName } from './lifecycle.js';
 
 export interface OverlayOptions {
-  /** mm labels to bind (`p<tgid>`), or `top:N` for the N processes switched in most often. */
+  /**
+   * What to bind: `top:N` for the N address spaces switched in most often, or comma-separated
+   * process names, mm labels or their `p<tgid>` keys (see {@link chooseProcesses}).
+   */
   processes: string;
   /** DMA accesses per switch-in (default 2). */
   dmaPerSwitch?: number;
@@ -40,28 +44,75 @@ export function overlaySystem(o: OverlayOptions): object {
 }
 
 /**
- * Resolve `processes` against the recording's switch counts per mm label.
- * @throws Error with a readable message for an unknown label or a bad `top:N`.
+ * The dry run of an overlay import: how often the tasks of each mm are switched in (`schedule` of a
+ * task in it), per mm label, every mm the import creates included (0 for one never switched in).
  */
-export function chooseProcesses(spec: string, switchesByMm: Map<string, number>): Set<string> {
-  const top = /^top:(\d+)$/.exec(spec);
+export class SwitchCounter {
+  /** Switch-ins per mm label, in the order the mms appear. */
+  readonly switchIns = new Map<string, number>();
+  private readonly taskMm = new Map<number, string>();
+
+  /** Called for each event the import writes. */
+  async after(kind: EventKind, e: Omit<TraceEvent, 'row' | 'kind'>): Promise<void> {
+    if ((kind === 'fork' || kind === 'exec') && e.task !== undefined && e.mm !== undefined) {
+      this.taskMm.set(e.task, e.mm);
+      if (!this.switchIns.has(e.mm)) this.switchIns.set(e.mm, 0);
+    } else if (kind === 'schedule' && e.task) {
+      const mm = this.taskMm.get(e.task);
+      if (mm !== undefined) this.switchIns.set(mm, this.switchIns.get(mm)! + 1);
+    } else if (kind === 'exit' && e.task !== undefined) this.taskMm.delete(e.task);
+  }
+}
+
+/** Labels ranked by switch-ins (most first), ties by key then label: the order of `top:N`. */
+function ranked(switchIns: Map<string, number>): string[] {
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...switchIns].sort((a, b) => b[1] - a[1] || cmp(mmKey(a[0]), mmKey(b[0])) || cmp(a[0], b[0])).map(([mm]) => mm);
+}
+
+/** Up to `n` labels for a message, with their switch-ins. */
+function some(labels: readonly string[], switchIns: Map<string, number>, n = 8): string {
+  const shown = labels.slice(0, n).map((l) => `${l} (${switchIns.get(l) ?? 0} switch-ins)`);
+  return shown.join(', ') + (labels.length > n ? `, ... (${labels.length - n} more)` : '');
+}
+
+/**
+ * Resolve `--overlay` against the mm labels of the import (`p<tgid>:<comm>`, `p<pid>#<n>:<comm>`
+ * after an exec) and their switch-ins. `spec` is `top:N` (the N mms switched in most often), or a
+ * comma-separated list of: a whole label, a key (`p6837`, `p101#1`: the part before `:`), or a
+ * process name (the part after `:`, as the label writes it).
+ * @throws Error with a readable message for a bad `top:N`, a key or name that matches no mm (listing
+ *   some that exist), or one that matches several (listing them all: name one by its label).
+ */
+export function chooseProcesses(spec: string, switchIns: Map<string, number>): Set<string> {
+  const all = ranked(switchIns);
+  const top = /^top:(\d+)$/.exec(spec.trim());
   if (top) {
     const n = Number(top[1]);
     if (n < 1) throw new Error('--overlay top:N needs N >= 1');
-    const ranked = [...switchesByMm].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-    return new Set(ranked.slice(0, n).map(([mm]) => mm));
+    return new Set(all.slice(0, n));
   }
-  const chosen = new Set(
-    spec
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
-  for (const mm of chosen) {
-    if (!switchesByMm.has(mm)) {
-      const some = [...switchesByMm.keys()].slice(0, 8).join(', ');
-      throw new Error(`--overlay: no process ${mm} in the recording (mm labels are p<tgid>, e.g. ${some})`);
+  const items = spec
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  if (items.length === 0) throw new Error('--overlay needs top:N, or process names or mm labels (p<tgid>), comma-separated');
+  const chosen = new Set<string>();
+  for (const item of items) {
+    let found = switchIns.has(item) ? [item] : all.filter((l) => mmKey(l) === item);
+    const byName = found.length === 0;
+    if (byName) found = all.filter((l) => mmName(l) === commLabel(item));
+    if (found.length === 0) {
+      throw new Error(
+        `--overlay: no process ${JSON.stringify(item)} in the recording (give a name, an mm label or its p<tgid> key; most switched-in: ${some(all, switchIns)})`,
+      );
     }
+    if (found.length > 1) {
+      throw new Error(
+        `--overlay: ${found.length} address spaces match ${JSON.stringify(item)}: ${some(found, switchIns, 20)}; name one by its label or p<tgid> key`,
+      );
+    }
+    chosen.add(found[0]!);
   }
   return chosen;
 }
@@ -85,18 +136,23 @@ export class DeviceOverlay {
     this.unmapEvery = o.unmapEvery ?? 8;
   }
 
-  /** Called after the importer emitted an event. */
+  /**
+   * Called after the importer emitted an event; what the overlay adds carries the event's `src`.
+   * A task joins an mm at its fork or exec and leaves it at its exit or next exec: the first task of
+   * a chosen mm binds it, the last one unbinds it.
+   */
   async after(kind: EventKind, e: Omit<TraceEvent, 'row' | 'kind'>): Promise<void> {
-    const time = e.time;
-    if (kind === 'fork' && e.mm !== undefined) {
-      this.taskMm.set(e.task!, e.mm);
+    const { time, src } = e;
+    if ((kind === 'fork' || kind === 'exec') && e.task !== undefined && e.mm !== undefined) {
+      if (kind === 'exec') await this.leave(e.task, time, src);
+      this.taskMm.set(e.task, e.mm);
       if (!this.chosen.has(e.mm)) return;
       const n = (this.users.get(e.mm) ?? 0) + 1;
       this.users.set(e.mm, n);
       if (n > 1) return;
       const pasid = this.freePasids.length ? this.freePasids.shift()! : this.nextPasid++;
       this.pasidOf.set(e.mm, pasid);
-      await this.emit('bind', { time, device: OVERLAY_DEVICE, mm: e.mm, pasid });
+      await this.emit('bind', { time, device: OVERLAY_DEVICE, mm: e.mm, pasid, src });
     } else if (kind === 'schedule' && e.task) {
       const mm = this.taskMm.get(e.task);
       const pasid = mm === undefined ? undefined : this.pasidOf.get(mm);
@@ -105,26 +161,38 @@ export class DeviceOverlay {
       this.switches.set(mm, k);
       for (let i = 0; i < this.dmaPerSwitch; i++) {
         const page = (k * this.dmaPerSwitch + i) % WORKING_SET_PAGES;
-        await this.emit('dma', { time, device: OVERLAY_DEVICE, pasid, va: BASE_VA + page * 4096, prot: i % 2 ? PROT_WRITE : PROT_READ });
+        await this.emit('dma', {
+          time,
+          device: OVERLAY_DEVICE,
+          pasid,
+          va: BASE_VA + page * 4096,
+          prot: i % 2 ? PROT_WRITE : PROT_READ,
+          src,
+        });
       }
       if (this.unmapEvery > 0 && k % this.unmapEvery === 0) {
         const va = BASE_VA + (k % WORKING_SET_PAGES) * 4096;
-        await this.emit('unmap', { time, mm, va, size: 4096 });
-        await this.emit('map', { time, mm, va, size: 4096 });
+        await this.emit('unmap', { time, mm, va, size: 4096, src });
+        await this.emit('map', { time, mm, va, size: 4096, src });
       }
     } else if (kind === 'exit' && e.task !== undefined) {
-      const mm = this.taskMm.get(e.task);
+      await this.leave(e.task, time, src);
       this.taskMm.delete(e.task);
-      if (mm === undefined || !this.pasidOf.has(mm)) return;
-      const n = this.users.get(mm)! - 1;
-      this.users.set(mm, n);
-      if (n > 0) return;
-      await this.emit('unbind', { time, device: OVERLAY_DEVICE, mm });
-      // The PASID is freed at the final mmdrop (after the unbind); the model allocates lowest-free.
-      this.freePasids.push(this.pasidOf.get(mm)!);
-      this.freePasids.sort((a, b) => a - b);
-      this.pasidOf.delete(mm);
-      this.users.delete(mm);
     }
+  }
+
+  /** `task` leaves its mm (exit, or exec into a new one): the last task of a bound mm unbinds it. */
+  private async leave(task: number, time: number | undefined, src: string | undefined): Promise<void> {
+    const mm = this.taskMm.get(task);
+    if (mm === undefined || !this.pasidOf.has(mm)) return;
+    const n = this.users.get(mm)! - 1;
+    this.users.set(mm, n);
+    if (n > 0) return;
+    await this.emit('unbind', { time, device: OVERLAY_DEVICE, mm, src });
+    // The PASID is freed at the final mmdrop (after the unbind); the model allocates lowest-free.
+    this.freePasids.push(this.pasidOf.get(mm)!);
+    this.freePasids.sort((a, b) => a - b);
+    this.pasidOf.delete(mm);
+    this.users.delete(mm);
   }
 }
