@@ -212,12 +212,12 @@ export class Canonicalizer {
     raw.length = 0;
     const cpuEnd: number[] = [];
     for (let i = 0; i < ncpu; i++) {
-      for (const [asid, first] of s.tlb.cpus[perm[i]!]!) {
+      s.tlb.cpus[perm[i]!]!.forEach((first, asid) => {
         for (let x: typeof first | null = first; x; x = x.next) {
           if (x.spec >= 0) raw.push(asid, x.mm, -1);
           if (x.pages) for (const pg of x.pages.keys()) raw.push(asid, x.mm, pg);
         }
-      }
+      });
       cpuEnd.push(raw.length);
     }
 
@@ -245,7 +245,7 @@ export class Canonicalizer {
         rest.push(k);
       }
     };
-    for (const k of s.mms.keys()) mark(k);
+    s.mms.forEach((_, k) => mark(k));
     for (let j = 1; j < raw.length; j += 3) mark(raw[j]!);
     if (!sym) for (const k of s.ttbrMm) if (k >= 0) mark(k);
     if (sym && rest.length > 1) {

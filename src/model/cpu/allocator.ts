@@ -227,16 +227,17 @@ export function createAllocator(p: AllocatorParams): AllocatorState {
 }
 
 export function cloneAllocator(s: AllocatorState): AllocatorState {
+  // Typed-array constructors copy about twice as fast as `slice()` on the search's hot path.
   return {
     generation: s.generation,
-    asidMap: s.asidMap.slice(),
+    asidMap: new Uint8Array(s.asidMap),
     used: s.used,
-    pinnedMap: s.pinnedMap ? s.pinnedMap.slice() : null,
+    pinnedMap: s.pinnedMap ? new Uint8Array(s.pinnedMap) : null,
     nrPinned: s.nrPinned,
     curIdx: s.curIdx,
-    active: s.active.slice(),
-    reserved: s.reserved.slice(),
-    flushPending: s.flushPending.slice(),
+    active: new Float64Array(s.active),
+    reserved: new Float64Array(s.reserved),
+    flushPending: new Uint8Array(s.flushPending),
   };
 }
 

@@ -153,13 +153,14 @@ export function cloneCpuModel(s: CpuModelState): CpuModelState {
     tasks: new Map(s.tasks),
     mms,
     labels: new Map(s.labels),
-    zombies: new Map(s.zombies),
+    zombies: s.zombies.size > 0 ? new Map(s.zombies) : new Map(),
     nextKey: s.nextKey,
-    curTask: s.curTask.slice(),
-    ttbrMm: s.ttbrMm.slice(),
-    ttbrAsid: s.ttbrAsid.slice(),
-    ownerKey: s.ownerKey.slice(),
-    ownerGen: s.ownerGen.slice(),
+    // Typed-array constructors copy about twice as fast as `slice()`.
+    curTask: new Int32Array(s.curTask),
+    ttbrMm: new Int32Array(s.ttbrMm),
+    ttbrAsid: new Int32Array(s.ttbrAsid),
+    ownerKey: new Int32Array(s.ownerKey),
+    ownerGen: new Float64Array(s.ownerGen),
   };
 }
 
