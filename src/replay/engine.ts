@@ -4,13 +4,19 @@
 import { basename } from 'node:path';
 import { type SystemModel, createSystem, step, summarize } from '../model/system.js';
 import { type Report, ReportCollector } from '../report/report.js';
+import { findingRows, withSources } from '../report/sources.js';
 import type { TraceEvent } from '../trace/events.js';
 import { EventError, InputError } from '../trace/errors.js';
 import { CHUNK_BYTES, readEventBatchesParallel } from '../trace/parallel-reader.js';
-import { located, readEventBatches, readHeader, readPreamble } from '../trace/reader.js';
+import { located, readEventBatches, readHeader, readPreamble, readSources } from '../trace/reader.js';
 import { type SystemConfig, type SystemInput, resolveSystem } from '../trace/system.js';
 
 export interface ReplayOptions {
+  /**
+   * The name errors and the report give the trace (default: the file's path, and its base name in
+   * the report); the CLI names a trace read from standard input `-`.
+   */
+  name?: string;
   /** Command-line overrides of the trace's `# system:` preamble. */
   overrides?: Partial<SystemInput>;
   /** Called every `progressEvery` events with the number replayed so far. */
@@ -45,14 +51,19 @@ export interface TapCollector extends ReportCollector {
 export const DEFAULT_PARSE_THREADS = 0;
 
 /**
- * Replay events already in memory (tests, generators). Rows are taken from the events.
+ * Replay events already in memory (tests, generators). Rows are taken from the events, and so are
+ * the sources shown beside the findings' rows (the events' `src`).
  * @throws EventError for an event impossible in the model's state.
  */
 export function replayEvents(events: Iterable<TraceEvent>, system: SystemConfig, name = '(events)'): Report {
   const model = createSystem(system);
   const col = new ReportCollector(system.smmus.length);
-  for (const e of events) feed(model, col, e);
-  return col.finish(name, summarize(model));
+  const sources = new Map<number, string>();
+  for (const e of events) {
+    if (e.src !== undefined) sources.set(e.row, e.src);
+    feed(model, col, e);
+  }
+  return withSources(col.finish(name, summarize(model)), sources);
 }
 
 function feed(model: ReturnType<typeof createSystem>, col: ReportCollector, e: TraceEvent): void {
@@ -82,10 +93,21 @@ export async function systemOfTrace(file: string, overrides: Partial<SystemInput
 }
 
 /**
- * Replay a trace v1 file, streaming.
- * @throws InputError naming file, line and column for unusable input (bad rows, impossible events).
+ * Replay a trace v1 file, streaming. When the trace has a `src` column, the report shows the source
+ * of every row its findings name (read back from the file after the replay: memory stays flat).
+ * @throws InputError naming file (or `opts.name`), line and column for unusable input (bad rows,
+ *   impossible events).
  */
 export async function replayFile(file: string, opts: ReplayOptions = {}): Promise<Report> {
+  try {
+    return await replayPath(file, opts);
+  } catch (e) {
+    if (e instanceof InputError && opts.name !== undefined && e.file === file) e.file = opts.name;
+    throw e;
+  }
+}
+
+async function replayPath(file: string, opts: ReplayOptions): Promise<Report> {
   const system = await systemOfTrace(file, opts.overrides);
   const model = createSystem(system);
   const tapped = opts.tap?.(system, model);
@@ -110,5 +132,7 @@ export async function replayFile(file: string, opts: ReplayOptions = {}): Promis
     }
     throw e;
   }
-  return col.finish(basename(file), summarize(model));
+  const report = col.finish(opts.name ?? basename(file), summarize(model));
+  const rows = findingRows(report);
+  return rows.size === 0 ? report : withSources(report, await readSources(file, rows));
 }

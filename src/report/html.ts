@@ -14,6 +14,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import type { Report } from './report.js';
+import { reportSources } from './sources.js';
 import { MAX_FINDING_POINTS, MAX_POINTS, type Series } from './series.js';
 
 /** Most findings listed in the page's table (all of them are on the chart, up to MAX_FINDING_POINTS). */
@@ -175,9 +176,17 @@ function summaryTables(r: Report): string {
 }
 
 function findingsTable(runs: readonly HtmlRun[], excerpts: Map<number, Excerpt>): string {
-  const link = (row: number | undefined) => (row === undefined ? '' : excerpts.has(row) ? `<a href="#L${row}">${row}</a>` : String(row));
   const parts: string[] = [];
   runs.forEach((run, ri) => {
+    // a row links to its quoted line, with its source in the recording under it (traces with a src column)
+    const sources = reportSources(run.report);
+    const link = (row: number | undefined) => {
+      if (row === undefined) return '';
+      const src = sources.get(row);
+      return (
+        (excerpts.has(row) ? `<a href="#L${row}">${row}</a>` : String(row)) + (src ? `<br><small class="src">${esc(src)}</small>` : '')
+      );
+    };
     const fs = run.series.findings.map((f, i) => ({ ...f, i })).filter((f) => f.class !== 'rollover');
     if (fs.length === 0) return;
     const shown = fs.slice(0, MAX_TABLE_FINDINGS);

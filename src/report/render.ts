@@ -3,6 +3,15 @@
  */
 import Table from 'cli-table3';
 import type { Report } from './report.js';
+import { hasSources } from './sources.js';
+
+/** A row in a sentence: `12`, or `12 (2094.163981@L5173)` with its source. */
+const rowText = (row: number, src: string | undefined): string => (src === undefined ? String(row) : `${row} (${src})`);
+/** A row in a table cell: the row, and its source on a second line. */
+const rowCell = (row: number | null | undefined, src: string | undefined, none = ''): string =>
+  row === null || row === undefined ? none : src === undefined ? String(row) : `${row}\n${src}`;
+/** Width of a table's row column: the row, or the longest source under it. */
+const rowWidth = (srcs: (string | undefined)[]): number => Math.max(9, ...srcs.map((x) => (x?.length ?? 0) + 2));
 
 /** Stable JSON: the report object is built with a fixed key order, so this is byte-identical per input. */
 export function renderJson(r: object): string {
@@ -11,6 +20,8 @@ export function renderJson(r: object): string {
 
 const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
 
+/** Head of the row columns: `row`, or `row (source)` when the report shows sources; set by {@link renderText}. */
+let rowHead = 'row';
 /** Width the text report fits (the terminal's, or {@link DEFAULT_WIDTH}); set by {@link renderText}. */
 let width = 100;
 /** Width of the text report when the output is not a terminal. */
@@ -59,6 +70,8 @@ export function renderText(r: Report, maxViolations = 20, columns = DEFAULT_WIDT
   const sys = r.system;
   const out: string[] = [];
   out.push(`asid-replay: ${r.trace.name}: ${r.trace.events} events`);
+  rowHead = hasSources(r) ? 'row\n(source)' : 'row';
+  if (rowHead !== 'row') out.push("source of a row: <timestamp in the recording>@L<line of the recording> (the trace's src column)");
   out.push(
     kv('system', [
       ['kernel (era)', `${sys.kernel} (${sys.era})`],
@@ -117,7 +130,7 @@ export function renderText(r: Report, maxViolations = 20, columns = DEFAULT_WIDT
       ['limit (max_pinned_asids)', p.limit === null ? 'none (underflow)' : p.limit],
       ['  computed as', p.limitFormula],
       ['requests / first pins / re-pins', `${p.requests} / ${p.pinned} / ${p.repins}`],
-      ['failures', p.failures + (p.firstFailureRow !== null ? ` (first at row ${p.firstFailureRow})` : '')],
+      ['failures', p.failures + (p.firstFailureRow !== null ? ` (first at row ${rowText(p.firstFailureRow, p.firstFailureSrc)})` : '')],
       ['most held at once', p.maxHeld],
       ['unpins', p.unpins],
     ]),
@@ -131,15 +144,17 @@ export function renderText(r: Report, maxViolations = 20, columns = DEFAULT_WIDT
       .map(([k, n]) => `${k} ${n}`)
       .join(', ');
     out.push(`violations: ${total} (${counts})`);
-    const t = table(['row', 'kind', 'cpu', 'asid', 'mm', 'detail'], [9, 22, 5, 7, 12]);
-    for (const v of r.violations.slice(0, maxViolations)) {
+    const listed = r.violations.slice(0, maxViolations);
+    const mmWidth = Math.min(24, Math.max(12, ...listed.map((v) => (v.mm?.length ?? 0) + 2)));
+    const t = table([rowHead, 'kind', 'cpu', 'asid', 'mm', 'detail'], [rowWidth(listed.map((v) => v.src)), 22, 5, 7, mmWidth]);
+    for (const v of listed) {
       t.push([
-        v.row,
+        rowCell(v.row, v.src),
         v.kind,
         v.cpu ?? '',
         v.asid ?? '',
         v.mm ?? '',
-        v.detail + (v.fillRow !== undefined ? ` (entry filled at row ${v.fillRow})` : ''),
+        v.detail + (v.fillRow !== undefined ? ` (entry filled at row ${rowText(v.fillRow, v.fillSrc)})` : ''),
       ]);
     }
     out.push(t.toString());
@@ -184,13 +199,16 @@ function renderDevices(r: Report, max: number): string[] {
     ]),
   );
   for (const o of d.opsInFlight)
-    out.push(`warning: operation ${o.op} (${o.what}, row ${o.row}) still in flight at the end: ${o.stepsLeft} steps not resumed`);
+    out.push(
+      `warning: operation ${o.op} (${o.what}, row ${rowText(o.row, o.src)}) still in flight at the end: ${o.stepsLeft} steps not resumed`,
+    );
   const fc = d.failureCounts;
   const nf = fc.attach + fc.bind + fc.map;
   if (nf > 0) {
     out.push(`device failures: ${nf} (attach ${fc.attach}, bind ${fc.bind}, map ${fc.map})`);
-    const ft = table(['row', 'call', 'errno', 'device', 'smmu', 'detail'], [9, 8, 12, 10, 10]);
-    for (const f of d.failures.slice(0, max)) ft.push([f.row, f.call, `-${f.errno}`, f.device ?? '', f.smmu ?? '', f.detail]);
+    const listed = d.failures.slice(0, max);
+    const ft = table([rowHead, 'call', 'errno', 'device', 'smmu', 'detail'], [rowWidth(listed.map((f) => f.src)), 8, 12, 10, 10]);
+    for (const f of listed) ft.push([rowCell(f.row, f.src), f.call, `-${f.errno}`, f.device ?? '', f.smmu ?? '', f.detail]);
     out.push(ft.toString());
     if (nf > max) out.push(`... ${nf - max} more (use --json for all)`);
   }
@@ -204,10 +222,10 @@ function renderDevices(r: Report, max: number): string[] {
     .map(([k, c]) => `${k} ${c.hit} hit, ${c.latent} latent`)
     .join('; ');
   out.push(`stale IOTLB/ATC entries: ${st.total} (${counts})`);
-  const tt = table(['row', 'kind', 'cache', 'smmu', 'device', 'pasid', 'asid', 'va', 'filled at', 'should be gone at', 'detail']);
+  const tt = table([rowHead, 'kind', 'cache', 'smmu', 'device', 'pasid', 'asid', 'va', 'filled at', 'should be gone at', 'detail']);
   for (const f of st.findings.slice(0, max)) {
     tt.push([
-      f.row,
+      rowCell(f.row, f.src),
       f.kind + (f.latent ? ' (latent)' : ''),
       f.cache,
       f.smmu,
@@ -215,8 +233,8 @@ function renderDevices(r: Report, max: number): string[] {
       f.pasid,
       f.asid,
       '0x' + f.va.toString(16),
-      f.fillRow,
-      f.shouldHaveRow ?? '?',
+      rowCell(f.fillRow, f.fillSrc),
+      rowCell(f.shouldHaveRow, f.shouldHaveSrc, '?'),
       f.detail,
     ]);
   }

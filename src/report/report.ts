@@ -28,6 +28,19 @@ export const MAX_LISTED_VIOLATIONS = 10000;
 export const MAX_ROLLOVER_SERIES = 10000;
 const TOP_MMS = 10;
 
+/**
+ * The source of a trace row (its `src` cell: the recording's timestamp and line), beside each row a
+ * finding names, when the trace has a `src` column (report/sources.ts).
+ */
+export interface RowSource {
+  /** Source of `row`. */
+  src?: string;
+  /** Source of `fillRow`. */
+  fillSrc?: string;
+  /** Source of `shouldHaveRow`. */
+  shouldHaveSrc?: string;
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   version: typeof REPORT_VERSION;
@@ -74,11 +87,13 @@ export interface Report {
     repins: number;
     failures: number;
     firstFailureRow: number | null;
+    /** Source of `firstFailureRow`, when the trace has a `src` column. */
+    firstFailureSrc?: string;
     maxHeld: number;
     unpins: number;
   };
   violationCounts: Record<CpuViolationKind, number>;
-  violations: CpuViolation[];
+  violations: (CpuViolation & RowSource)[];
   violationsTruncated: boolean;
   /** The SMMUv3/SVA side (empty lists when the system declares no SMMU). */
   devices: {
@@ -88,17 +103,17 @@ export interface Report {
     smmus: ({ name: string; asidBits: number; btm: boolean; rangeInvalidation: boolean } & SmmuCounters)[];
     sva: SvaCounters & { pasidsInUse: number };
     failureCounts: { attach: number; bind: number; map: number };
-    failures: DeviceFailure[];
+    failures: (DeviceFailure & RowSource)[];
     failuresTruncated: boolean;
     /** Driver operations (`op` label) still in flight when the trace ended. */
-    opsInFlight: { op: string; row: number; what: string; stepsLeft: number }[];
+    opsInFlight: ({ op: string; row: number; what: string; stepsLeft: number } & RowSource)[];
   };
   /** Stale IOTLB/ATC entries (docs/model.md). */
   stale: {
     /** Per kind: found at a DMA hit, and found by a latent check. */
     counts: Record<StaleKind, { hit: number; latent: number }>;
     total: number;
-    findings: StaleFinding[];
+    findings: (StaleFinding & RowSource)[];
     truncated: boolean;
   };
 }

@@ -318,6 +318,43 @@ async function readLine(file: string, line: number): Promise<string | undefined>
 }
 
 /**
+ * The `src` cells (provenance) of some rows of a trace: what the report shows beside the rows its
+ * findings name. Streams the file up to the last row asked for (once; nothing after the header
+ * when the trace has no `src` column).
+ * @param rows 1-based line numbers (event rows).
+ * @returns the non-empty `src` cell of each row asked for that has one.
+ */
+export async function readSources(file: string, rows: Iterable<number>): Promise<Map<number, string>> {
+  const want = new Set(rows);
+  const out = new Map<number, string>();
+  if (want.size === 0) return out;
+  const last = Math.max(...want);
+  let index = -1;
+  for await (const { text: raw, line } of csvRecords(file)) {
+    const text = (line === 1 ? raw.replace(/^\uFEFF/, '') : raw).trim();
+    if (index < 0) {
+      if (text === '' || text.startsWith('#')) continue;
+      index = cellsOf(text).indexOf('src');
+      if (index < 0) return out;
+    } else if (want.has(line)) {
+      const cell = cellsOf(text)[index];
+      if (cell) out.set(line, cell);
+    }
+    if (line >= last) break;
+  }
+  return out;
+}
+
+/** The cells of one CSV line as the reader parses them ([] when it is not valid CSV). */
+function cellsOf(text: string): string[] {
+  try {
+    return (parseCsv(text, CSV_OPTIONS) as string[][])[0] ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/**
  * Read the header row of a trace (used to locate columns for errors found during replay), parsed
  * as the reader does (quoted names too); [] when there is none.
  */
