@@ -3,6 +3,7 @@
  * Expectations are compared as JSON values, so reformatting one changes nothing.
  */
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import { replayFile } from '../replay/engine.js';
@@ -15,7 +16,12 @@ export type CheckStatus = 'same' | 'differs' | 'missing' | 'error';
 
 /** One trace to check (a worker task: plain data). */
 export interface CheckTask {
+  /** The trace file to replay. */
   trace: string;
+  /** The name results and messages give it (default `trace`): `-` for a copy of standard input. */
+  name?: string;
+  /** Its expectation file (default: beside the trace, {@link expectationPath}). */
+  expectation?: string;
   /** Finding kinds that fail the trace even when its report matches (`--fail-on`). */
   failOn?: readonly FailOnKind[];
   /** Parser threads for the replay (0 inside a check worker: the pool already uses the cores). */
@@ -23,7 +29,10 @@ export interface CheckTask {
 }
 
 export interface CheckResult {
+  /** The trace as the user named it. */
   trace: string;
+  /** Its expectation file. */
+  expectation: string;
   status: CheckStatus;
   /** The new report (JSON text), unless the trace could not be replayed. */
   actual?: string;
@@ -34,6 +43,12 @@ export interface CheckResult {
   /** `--fail-on` kinds the new report has findings of. */
   findings: FailOnKind[];
   ms: number;
+}
+
+/** The trace name an expectation file stands for: `build.expected.json` -> `build.csv` (else its base name). */
+export function traceNameOf(expectation: string): string {
+  const b = basename(expectation);
+  return /\.expected\.json$/i.test(b) ? b.replace(/\.expected\.json$/i, '.csv') : b;
 }
 
 /** `file:line:col` of the first JSON syntax error in `text` (JSON.parse's message has no position on Node 20). */
@@ -53,12 +68,13 @@ function jsonError(file: string, text: string, e: Error): InputError {
 
 /** Replay `task.trace` and compare its report with the stored expectation. Never throws for bad input. */
 export async function checkOne(task: CheckTask): Promise<CheckResult> {
-  const { trace } = task;
+  const trace = task.name ?? task.trace;
   const t0 = performance.now();
-  const file = expectationPath(trace);
+  const file = task.expectation ?? expectationPath(trace);
   const expected = await readFile(file, 'utf8').catch(() => undefined);
-  const done = (r: Omit<CheckResult, 'trace' | 'ms' | 'findings'> & { findings?: FailOnKind[] }): CheckResult => ({
+  const done = (r: Omit<CheckResult, 'trace' | 'expectation' | 'ms' | 'findings'> & { findings?: FailOnKind[] }): CheckResult => ({
     trace,
+    expectation: file,
     findings: [],
     ...r,
     ms: performance.now() - t0,
@@ -66,7 +82,10 @@ export async function checkOne(task: CheckTask): Promise<CheckResult> {
   let actual: string;
   let findings: FailOnKind[];
   try {
-    const report = await replayFile(trace, { parseThreads: task.parseThreads });
+    const report = await replayFile(task.trace, { parseThreads: task.parseThreads, name: task.name });
+    // A trace checked against a given expectation (check --expect: standard input, a pipe) is named after
+    // it (build.expected.json: build.csv), so that piping a trace matches the expectation of its file.
+    if (task.expectation !== undefined) report.trace.name = traceNameOf(task.expectation);
     actual = renderJson(report);
     findings = task.failOn ? failingKinds(report, task.failOn) : [];
   } catch (e) {

@@ -6,7 +6,6 @@ import { rm, stat } from 'node:fs/promises';
 import { createTwoFilesPatch } from 'diff';
 import diffJson from 'microdiff';
 import { type CheckResult, type CheckTask, checkOne } from './check-one.js';
-import { expectationPath } from './corpus.js';
 import { writeAtomic } from '../util/output.js';
 import { newPool } from '../util/pool.js';
 
@@ -76,7 +75,7 @@ export async function updateExpectations(
   let written = 0;
   for (const r of results) {
     if (needsUpdate(r)) {
-      await writeAtomic(expectationPath(r.trace), r.actual!);
+      await writeAtomic(r.expectation, r.actual!);
       written++;
     }
   }
@@ -128,7 +127,7 @@ export function reportDiff(r: CheckResult): string {
   const head = figures.length ? `${r.trace}: ${figures.length} figure(s) changed\n${figures.map((l) => `  ${l}`).join('\n')}\n` : '';
   return (
     head +
-    createTwoFilesPatch(expectationPath(r.trace), `${r.trace} (replayed now)`, r.expected ?? '', r.actual ?? '', undefined, undefined, {
+    createTwoFilesPatch(r.expectation, `${r.trace} (replayed now)`, r.expected ?? '', r.actual ?? '', undefined, undefined, {
       context: 2,
     })
   );

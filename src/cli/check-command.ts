@@ -5,12 +5,14 @@
 import { type Command, Option } from 'commander';
 import Table from 'cli-table3';
 import { availableParallelism } from 'node:os';
-import type { CheckResult } from '../check/check-one.js';
-import { expectationPath, findCorpus, nameFilter, parseShard, shard } from '../check/corpus.js';
+import { stat } from 'node:fs/promises';
+import type { CheckResult, CheckTask } from '../check/check-one.js';
+import { findCorpus, nameFilter, parseShard, shard } from '../check/corpus.js';
 import type { FailOnKind } from '../report/findings.js';
 import { renderJson } from '../report/render.js';
 import { InputError } from '../trace/errors.js';
 import { openOutput } from '../util/output.js';
+import { isStream, readableInput } from '../util/input.js';
 import { Exit, type Io, intArg } from './shared.js';
 import { failOnArg } from './replay-command.js';
 
@@ -27,6 +29,7 @@ interface CheckOptions {
   shard?: string;
   junit?: string;
   json?: boolean;
+  expect?: string;
 }
 
 export function checkCommand(program: Command, io: Io): void {
@@ -39,7 +42,11 @@ export function checkCommand(program: Command, io: Io): void {
         'Exit 1 if a report differs, an expectation is missing or obsolete (its trace is gone), or\n' +
         'a --fail-on finding is present; 2 if a trace cannot be replayed, or no trace is found.',
     )
-    .argument('<paths...>', 'trace files or folders (walked recursively)')
+    .argument('<paths...>', 'trace files or folders (walked recursively); - reads one trace from standard input (needs --expect)')
+    .option(
+      '--expect <file>',
+      'the expectation of the one trace given (instead of <trace>.expected.json beside it); needed for a trace read from standard input, /dev/stdin, a pipe or <(...), which is read once',
+    )
     .option('--update', 'write new and changed expectations, remove obsolete ones (atomically: temporary file + rename)')
     .option('--ci', 'never write: refuse --update (use in CI so a missing expectation fails instead of being created)')
     .option('--allow-empty', 'exit 0 when no trace is found (default: exit 2)')
@@ -53,12 +60,38 @@ export function checkCommand(program: Command, io: Io): void {
     .option('--json', 'print the results as JSON instead of tables and diffs')
     .addHelpText(
       'after',
-      `\nExamples:\n  asid-replay check traces\n  asid-replay check traces --ci --jobs 2 --shard 1/2 --junit check.xml\n  asid-replay check traces --filter scenarios/pin --update`,
+      `\nA trace from standard input has no file beside it: --expect names its expectation, and the report\n` +
+        `is named after it (build.expected.json: build.csv), so a piped trace matches the expectation of\n` +
+        `its file; --update writes that file.\n` +
+        `\nExamples:\n  asid-replay check traces\n  asid-replay check traces --ci --jobs 2 --shard 1/2 --junit check.xml\n  asid-replay check traces --filter scenarios/pin --update\n` +
+        `  asid-replay import auto trace.dat -o - | asid-replay check - --expect traces/real/build.expected.json`,
     )
     .action(async (paths: string[], o: CheckOptions) => {
       if (o.ci && o.update) throw new InputError('--ci never writes expectations: drop --update (or --ci)');
       const keep = o.filter === undefined ? () => true : nameFilter(o.filter);
-      const corpus = await findCorpus(paths);
+      // `-`, /dev/stdin, pipes: one trace, read once, compared with --expect
+      const streams: string[] = [];
+      const files: string[] = [];
+      for (const p of paths) ((await isStream(p)) ? streams : files).push(p);
+      if (streams.length > 1) {
+        throw new InputError('only one trace can come from standard input or a pipe (its expectation is --expect)', streams.join(' '));
+      }
+      if (streams.length === 1 && o.expect === undefined) {
+        throw new InputError(
+          'a trace read from standard input or a pipe has no expectation beside it: give --expect <file> (--update writes it)',
+          streams[0],
+        );
+      }
+      if (o.expect !== undefined) {
+        const one = streams.length + files.length === 1 && (streams.length === 1 || (await isFile(files[0]!)));
+        if (!one)
+          throw new InputError(
+            '--expect names the expectation of one trace: give one trace file, or - for standard input',
+            paths.join(' '),
+          );
+        return checkOneWithExpectation(streams[0] ?? files[0]!, o.expect, o, io);
+      }
+      const corpus = await findCorpus(files);
       let traces = corpus.traces.filter(keep);
       // An obsolete expectation belongs to no shard's trace: the first shard reports it.
       let obsolete = corpus.obsolete.filter((x) => keep(x.replace(/\.expected\.json$/i, '.csv')));
@@ -73,73 +106,93 @@ export function checkCommand(program: Command, io: Io): void {
           paths.join(' '),
         );
       }
-      const { checkTraces, junitXml, reportDiff, updateExpectations } = await import('../check/check.js'); // loaded when used
-      const junit = o.junit ? await openOutput(o.junit) : undefined; // a bad path fails before the work
-      let done = 0;
-      const tasks = traces.map((trace) => ({ trace, failOn: o.failOn }));
-      let results: Awaited<ReturnType<typeof checkTraces>>;
-      let updated = { written: 0, removed: 0 };
-      try {
-        results = await checkTraces(tasks, o.jobs, io.isTty ? () => io.err(`\rchecked ${++done}/${traces.length}`) : undefined);
-        if (io.isTty && traces.length) io.err('\r\x1b[K');
-        if (o.update) updated = await updateExpectations(results, obsolete);
-      } catch (e) {
-        await junit?.discard(); // no half-written report, no temporary file left behind
-        throw e;
-      }
-      if (junit) {
-        junit.stream.write(junitXml(results));
-        await junit.commit();
-      }
-      const count = (s: CheckResult['status']) => results.filter((r) => r.status === s).length;
-      const withFindings = results.filter((r) => r.findings.length > 0);
-      if (o.json) {
-        io.out(
-          renderJson({
-            traces: results.length,
-            same: count('same'),
-            differs: count('differs'),
-            missing: count('missing'),
-            errors: count('error'),
-            obsolete,
-            findings: withFindings.length,
-            written: updated.written,
-            removed: updated.removed,
-            results: results.map(({ trace, status, message, findings }) => ({
-              trace,
-              status,
-              expectation: expectationPath(trace),
-              ...(findings.length ? { findings } : {}),
-              ...(message ? { message } : {}),
-            })),
-          }),
-        );
-      } else {
-        for (const r of results) {
-          if (r.status === 'differs' && !o.update) io.out(reportDiff(r) + '\n');
-          if (r.status === 'error') io.out(`error: ${r.message}\n`);
-          if (r.status === 'missing' && !o.update) io.out(`missing: no ${expectationPath(r.trace)} (run with --update to create it)\n`);
-          if (r.findings.length) io.out(`findings: ${r.trace}: ${r.findings.join(', ')} (--fail-on)\n`);
-        }
-        for (const x of obsolete) io.out(`obsolete: ${x} (its trace is gone; ${o.update ? 'removed' : '--update removes it'})\n`);
-        const t = new Table({
-          head: ['trace', 'status', 'ms'],
-          style: { head: [], border: [] },
-          chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-        });
-        for (const r of results) {
-          const status = r.status === 'same' ? 'ok' : o.update && r.actual !== undefined ? `${r.status} (updated)` : r.status;
-          t.push([r.trace, r.findings.length ? `${status}, findings` : status, Math.round(r.ms)]);
-        }
-        if (results.length) io.out(t.toString() + '\n');
-        const tail = o.update ? `; ${updated.written} expectations written, ${updated.removed} removed` : '';
-        io.out(
-          `${results.length} traces: ${count('same')} same, ${count('differs')} differ, ${count('missing')} missing, ${count('error')} errors, ` +
-            `${obsolete.length} obsolete expectations, ${withFindings.length} with findings${tail}\n`,
-        );
-      }
-      if (count('error') > 0 && results.some((r) => r.status === 'error' && !(o.update && r.actual !== undefined))) throw new Exit(2);
-      if (withFindings.length > 0) throw new Exit(1);
-      if (!o.update && (count('differs') > 0 || count('missing') > 0 || obsolete.length > 0)) throw new Exit(1);
+      const tasks: CheckTask[] = traces.map((trace) => ({ trace, failOn: o.failOn }));
+      await runChecks(tasks, obsolete, o, io);
     });
+}
+
+/** One trace (a file, or standard input copied once) against the expectation `expect`. */
+async function checkOneWithExpectation(trace: string, expect: string, o: CheckOptions, io: Io): Promise<void> {
+  const input = await readableInput(trace);
+  try {
+    await runChecks([{ trace: input.path, name: input.copied ? input.name : undefined, expectation: expect, failOn: o.failOn }], [], o, io);
+  } finally {
+    await input.dispose();
+  }
+}
+
+async function isFile(p: string): Promise<boolean> {
+  return (await stat(p).catch(() => undefined))?.isFile() ?? false;
+}
+
+/** Check `tasks`, report as the options say, and end with the exit status (throws {@link Exit} for 1 and 2). */
+async function runChecks(tasks: CheckTask[], obsolete: string[], o: CheckOptions, io: Io): Promise<void> {
+  const traces = tasks.map((t) => t.name ?? t.trace);
+  const { checkTraces, junitXml, reportDiff, updateExpectations } = await import('../check/check.js'); // loaded when used
+  const junit = o.junit ? await openOutput(o.junit) : undefined; // a bad path fails before the work
+  let done = 0;
+  let results: Awaited<ReturnType<typeof checkTraces>>;
+  let updated = { written: 0, removed: 0 };
+  try {
+    results = await checkTraces(tasks, o.jobs, io.isTty ? () => io.err(`\rchecked ${++done}/${traces.length}`) : undefined);
+    if (io.isTty && traces.length) io.err('\r\x1b[K');
+    if (o.update) updated = await updateExpectations(results, obsolete);
+  } catch (e) {
+    await junit?.discard(); // no half-written report, no temporary file left behind
+    throw e;
+  }
+  if (junit) {
+    junit.stream.write(junitXml(results));
+    await junit.commit();
+  }
+  const count = (s: CheckResult['status']) => results.filter((r) => r.status === s).length;
+  const withFindings = results.filter((r) => r.findings.length > 0);
+  if (o.json) {
+    io.out(
+      renderJson({
+        traces: results.length,
+        same: count('same'),
+        differs: count('differs'),
+        missing: count('missing'),
+        errors: count('error'),
+        obsolete,
+        findings: withFindings.length,
+        written: updated.written,
+        removed: updated.removed,
+        results: results.map(({ trace, expectation, status, message, findings }) => ({
+          trace,
+          status,
+          expectation,
+          ...(findings.length ? { findings } : {}),
+          ...(message ? { message } : {}),
+        })),
+      }),
+    );
+  } else {
+    for (const r of results) {
+      if (r.status === 'differs' && !o.update) io.out(reportDiff(r) + '\n');
+      if (r.status === 'error') io.out(`error: ${r.message}\n`);
+      if (r.status === 'missing' && !o.update) io.out(`missing: no ${r.expectation} (run with --update to create it)\n`);
+      if (r.findings.length) io.out(`findings: ${r.trace}: ${r.findings.join(', ')} (--fail-on)\n`);
+    }
+    for (const x of obsolete) io.out(`obsolete: ${x} (its trace is gone; ${o.update ? 'removed' : '--update removes it'})\n`);
+    const t = new Table({
+      head: ['trace', 'status', 'ms'],
+      style: { head: [], border: [] },
+      chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+    });
+    for (const r of results) {
+      const status = r.status === 'same' ? 'ok' : o.update && r.actual !== undefined ? `${r.status} (updated)` : r.status;
+      t.push([r.trace, r.findings.length ? `${status}, findings` : status, Math.round(r.ms)]);
+    }
+    if (results.length) io.out(t.toString() + '\n');
+    const tail = o.update ? `; ${updated.written} expectations written, ${updated.removed} removed` : '';
+    io.out(
+      `${results.length} traces: ${count('same')} same, ${count('differs')} differ, ${count('missing')} missing, ${count('error')} errors, ` +
+        `${obsolete.length} obsolete expectations, ${withFindings.length} with findings${tail}\n`,
+    );
+  }
+  if (count('error') > 0 && results.some((r) => r.status === 'error' && !(o.update && r.actual !== undefined))) throw new Exit(2);
+  if (withFindings.length > 0) throw new Exit(1);
+  if (!o.update && (count('differs') > 0 || count('missing') > 0 || obsolete.length > 0)) throw new Exit(1);
 }

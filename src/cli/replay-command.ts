@@ -9,6 +9,7 @@ import { DEFAULT_KERNEL, KERNEL_HELP } from '../model/kernel/eras.js';
 import { CPU_VIOLATIONS, STALE } from '../model/findings.js';
 import { DRIVER_DESIGNS, FAULTS, type Fault, type SystemInput } from '../trace/system.js';
 import { FAIL_ON_KINDS, type FailOnKind, failingKinds, findingCount, parseFailOn } from '../report/findings.js';
+import { readableInput } from '../util/input.js';
 import { Exit, type Io, intArg } from './shared.js';
 
 /** Picture outputs of `replay` (docs/pictures.md). */
@@ -118,7 +119,10 @@ export function replayCommand(program: Command, io: Io): void {
         `(4 CPUs, 16-bit ASIDs, no KPTI, kernel ${DEFAULT_KERNEL} as built by arm64 defconfig, no SMMU).\n` +
         'A kernel version selects an era: allocator, SMMU driver design, PASID lifetime, invalidation rules.',
     )
-    .argument('<trace>', 'trace v1 CSV file (see README.md; `asid-replay import` converts ftrace/systrace)');
+    .argument(
+      '<trace>',
+      'trace v1 CSV file (see README.md; `asid-replay import` converts recordings); - reads standard input (as do /dev/stdin, pipes and <(...): read once)',
+    );
   addSystemOptions(c)
     .option('--json', 'print the report as JSON (schema asid-replay/report, version 2)')
     .addOption(
@@ -155,7 +159,11 @@ ${STALE.map((v) => `  ${v.kind.padEnd(9)} ${v.meaning}`).join('\n')}
 Examples:
   asid-replay replay traces/real/juno-trace-txt.csv --asid-bits 8 --fail-on violations
   asid-replay replay traces/scenarios/asid-move-race.csv --kernel 6.1      # stale IOTLB entry
-  asid-replay replay traces/scenarios/asid-move-race.csv --kernel 6.11     # clean`,
+  asid-replay replay traces/scenarios/asid-move-race.csv --kernel 6.11     # clean
+  asid-replay import auto trace.dat -o - | asid-replay replay - --asid-bits 8   # straight from a recording
+
+Findings name the trace row; for an imported trace (one with a src column) each row also shows
+its source, <timestamp in the recording>@L<line of the recording>.`,
     )
     .action(
       async (
@@ -166,38 +174,52 @@ Examples:
           io.err('asid-replay: --interval needs --timeseries <file>\n');
           throw new Exit(2);
         }
-        const pictures = o.html || o.perfetto || o.timeseries ? await (await import('../report/pictures.js')).openPictures(trace, o) : null;
-        let lastProgress = 0;
-        const replaying = replayFile(trace, {
-          tap: pictures?.tap,
-          overrides: systemOverrides(o),
-          parseThreads: o.parseThreads,
-          onProgress: io.isTty
-            ? (n) => {
-                const now = Date.now();
-                if (now - lastProgress > 500) {
-                  lastProgress = now;
-                  io.err(`\r${n.toLocaleString('en')} events replayed...`);
-                }
-              }
-            : undefined,
-        });
-        const report = pictures
-          ? await replaying.catch(async (e: unknown) => {
-              await pictures.discard();
-              throw e;
-            })
-          : await replaying;
-        if (lastProgress) io.err('\r\x1b[K');
-        if (pictures) await pictures.finish(report);
-        io.out(
-          o.json ? renderJson(report) : renderText(report, o.maxViolations, process.stdout.isTTY ? process.stdout.columns : undefined),
-        );
-        const failing = o.failOn ? failingKinds(report, o.failOn) : [];
-        if (failing.length > 0) {
-          io.err(`asid-replay: exit 1: findings of ${failing.map((k) => `${k} (${findingCount(report, k)})`).join(', ')} (--fail-on)\n`);
-          throw new Exit(1);
+        // `-`, /dev/stdin, a pipe: read once into a temporary file (errors still name the argument)
+        const input = await readableInput(trace);
+        try {
+          await replayInput(input.path, input.copied ? input.name : undefined, o);
+        } finally {
+          await input.dispose();
         }
       },
     );
+
+  /** The replay of `file` (named `name` in messages and the report when it is a copy of standard input). */
+  async function replayInput(
+    file: string,
+    name: string | undefined,
+    o: SystemFlags & { json?: boolean; failOn?: FailOnKind[]; maxViolations: number; parseThreads?: number } & PictureFlags,
+  ): Promise<void> {
+    const pictures = o.html || o.perfetto || o.timeseries ? await (await import('../report/pictures.js')).openPictures(file, o) : null;
+    let lastProgress = 0;
+    const replaying = replayFile(file, {
+      name,
+      tap: pictures?.tap,
+      overrides: systemOverrides(o),
+      parseThreads: o.parseThreads,
+      onProgress: io.isTty
+        ? (n) => {
+            const now = Date.now();
+            if (now - lastProgress > 500) {
+              lastProgress = now;
+              io.err(`\r${n.toLocaleString('en')} events replayed...`);
+            }
+          }
+        : undefined,
+    });
+    const report = pictures
+      ? await replaying.catch(async (e: unknown) => {
+          await pictures.discard();
+          throw e;
+        })
+      : await replaying;
+    if (lastProgress) io.err('\r\x1b[K');
+    if (pictures) await pictures.finish(report);
+    io.out(o.json ? renderJson(report) : renderText(report, o.maxViolations, process.stdout.isTTY ? process.stdout.columns : undefined));
+    const failing = o.failOn ? failingKinds(report, o.failOn) : [];
+    if (failing.length > 0) {
+      io.err(`asid-replay: exit 1: findings of ${failing.map((k) => `${k} (${findingCount(report, k)})`).join(', ')} (--fail-on)\n`);
+      throw new Exit(1);
+    }
+  }
 }

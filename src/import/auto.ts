@@ -10,6 +10,7 @@ import type { ImportKind } from './kinds.js';
 import { isTraceDat } from './tracedat/file.js';
 import { parseFtraceLine } from './ftrace-line.js';
 import { PERF_LINE_RE } from './perf-script.js';
+import { STDIN_NAMES } from '../util/input.js';
 
 /** What the first bytes of a file say it is. */
 export interface Sniffed {
@@ -148,7 +149,8 @@ export async function loadInput(path: string): Promise<Input> {
     return { path };
   }
   try {
-    return { path, data: await readFile(path) };
+    // standard input by name: read from the stream (opening /dev/stdin fails on a socket)
+    return { path, data: STDIN_NAMES.has(path) ? await readAll(process.stdin) : await readFile(path) };
   } catch (e) {
     throw new InputError(`cannot read: ${(e as Error).message}`, path);
   }

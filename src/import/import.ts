@@ -24,6 +24,7 @@ import { type Input, contentOf, detectKind, loadInput, mismatch, sniffInput } fr
 import { perfLines } from './perf-script.js';
 import { datLines, parseTraceDat } from './tracedat/index.js';
 import { LIFECYCLE_EVENTS, Tasks, type TaskOptions } from './lifecycle.js';
+import { STDIN_NAMES } from '../util/input.js';
 
 export { IMPORT_KINDS, type ImportKind, type ImportSummary } from './kinds.js';
 
@@ -181,7 +182,7 @@ export async function importFile(
   let lines: Lines;
   let kind: ImportKind;
   try {
-    if (input !== '-') await assertReadable(input);
+    if (!STDIN_NAMES.has(input)) await assertReadable(input);
     const src = await loadInput(input);
     kind = asked === 'auto' ? await detectKind(src) : asked;
     lines = await inputLines(kind, src, input);

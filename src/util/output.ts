@@ -16,6 +16,16 @@ import { InputError } from '../trace/errors.js';
 /** Temporary files not yet renamed or removed. */
 const inFlight = new Set<string>();
 
+/** Remember a temporary file made elsewhere (util/input.ts) so that a signal removes it too. */
+export function trackTemporaryFile(path: string): void {
+  inFlight.add(path);
+}
+
+/** Forget a temporary file that was removed. */
+export function forgetTemporaryFile(path: string): void {
+  inFlight.delete(path);
+}
+
 /** Remove every temporary file still in flight (synchronous: safe in a signal handler). */
 export function removeTemporaryFiles(): void {
   for (const t of inFlight) rmSync(t, { force: true });
