@@ -64,7 +64,7 @@ export function checkCommand(program: Command, io: Io): void {
         `is named after it (build.expected.json: build.csv), so a piped trace matches the expectation of\n` +
         `its file; --update writes that file.\n` +
         `\nExamples:\n  asid-replay check traces\n  asid-replay check traces --ci --jobs 2 --shard 1/2 --junit check.xml\n  asid-replay check traces --filter scenarios/pin --update\n` +
-        `  asid-replay import auto trace.dat -o - | asid-replay check - --expect traces/real/build.expected.json`,
+        `  asid-replay import auto trace.dat -o - | asid-replay check - --expect traces/real/rtapp.expected.json`,
     )
     .action(async (paths: string[], o: CheckOptions) => {
       if (o.ci && o.update) throw new InputError('--ci never writes expectations: drop --update (or --ci)');
