@@ -17,12 +17,13 @@
  * Any renaming derived from the state itself is sound (two states with equal encodings are the
  * same state up to a renaming), even where it does not find the smallest one; a tie only costs
  * reduction, never a missed state. With SMMUs the SMMU side refers to mm keys, so the CPU side is
- * then encoded without renaming and the SMMU side is appended as canonical JSON (rows dropped).
+ * then encoded without renaming and the SMMU side is appended in a structural encoding (Maps in key order, rows dropped).
  */
 import { ctxAsid, ctxGen } from '../model/cpu/allocator.js';
 import type { MmState } from '../model/cpu/state.js';
 import { walkMm } from '../model/cpu/index.js';
 import type { SystemModel } from '../model/system.js';
+import { pushStructure } from './structure.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -48,22 +49,8 @@ function cmpSeq(a: ArrayLike<number>, an: number, b: ArrayLike<number>, bn: numb
   return an - bn;
 }
 
-/** JSON of the SMMU side with Maps/Sets sorted and every trace row dropped. */
-function smmuJson(v: unknown): string {
-  return JSON.stringify(v, function (k, x: unknown) {
-    if (/row$/i.test(k)) return undefined;
-    if (x instanceof Map) return [...x].sort((p, q) => (String(p[0]) < String(q[0]) ? -1 : String(p[0]) > String(q[0]) ? 1 : 0));
-    if (x instanceof Set) return [...x].sort();
-    return x;
-  });
-}
-
-/** FNV-1a over a string (for the SMMU part). */
-function hashString(s: string, seed: number): number {
-  let h = seed >>> 0;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
+/** SMMU-side fields every state of a search shares (the configuration): left out of the encoding. */
+const SMMU_CONSTANTS: ReadonlySet<string> = new Set(['driver', 'features', 'faults', 'cpuAsidBits']);
 
 /** Options of a {@link Canonicalizer}. */
 export interface CanonOptions {
@@ -325,10 +312,7 @@ export class Canonicalizer {
     }
     for (const k of order) id[k] = 0;
     if (m.smmu.smmus.length > 0) {
-      const j = smmuJson(m.smmu);
-      push(hashString(j, 0x811c9dc5) | 0);
-      push(hashString(j, 0x2545f491) | 0);
-      push(j.length);
+      pushStructure(m.smmu, push, SMMU_CONSTANTS);
     }
     return n;
   }

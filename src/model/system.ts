@@ -97,7 +97,7 @@ export function createSystem(config: SystemConfig): SystemModel {
 
 /** A deep copy sharing nothing mutable with `m` (for state-space search). */
 export function cloneSystem(m: SystemModel): SystemModel {
-  return { config: m.config, params: m.params, cpu: cloneCpuModel(m.cpu), smmu: structuredClone(m.smmu) };
+  return { config: m.config, params: m.params, cpu: cloneCpuModel(m.cpu), smmu: smmu.cloneSmmuModel(m.smmu) };
 }
 
 /** JSON-able canonical form: Maps and Sets become arrays sorted by key, so fill order does not matter. */

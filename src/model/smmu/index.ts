@@ -2,7 +2,7 @@
  * The SMMUv3 / SVA model: its state, its steps and what it reports.
  * The rest of the system uses only what this file exports.
  */
-export { type SmmuModelState, createSmmuModel } from './state.js';
+export { type SmmuModelState, cloneSmmuModel, createSmmuModel } from './state.js';
 export type { CpuPort, Ctx } from './port.js';
 export { attach, detach, iommuMap, iommuUnmap } from './domains.js';
 export { bind, unbind } from './sva.js';

@@ -3,8 +3,8 @@
  * their IOTLBs, ASID pools, masters with their CD tables and ATCs, DMA (stage-1) domains, SVA
  * contexts, the PASID allocator and the driver operations replayed in steps.
  *
- * Plain data only (Maps, arrays, numbers, strings): `structuredClone` copies it and a sorted JSON
- * dump digests it, so a search can branch from any state.
+ * Plain data only (Maps, arrays, numbers, strings): {@link cloneSmmuModel} copies it and a sorted
+ * JSON dump digests it, so a search can branch from any state.
  */
 import type { Pte } from '../cpu/index.js';
 import type { Fault, SystemConfig } from '../config.js';
@@ -250,3 +250,52 @@ export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
 
 /** Index of the ASID pool serving `smmu`. */
 export const poolIndex = (st: SmmuModelState, smmu: number): number => (st.pools.length === 1 ? 0 : smmu);
+
+const copyNested = <K, J, V>(m: Map<K, Map<J, V>>): Map<K, Map<J, V>> => {
+  const out = new Map<K, Map<J, V>>();
+  m.forEach((inner, k) => out.set(k, new Map(inner)));
+  return out;
+};
+
+/**
+ * A copy of `s` that shares nothing mutable with it (for a search that branches). Objects whose
+ * fields are all readonly (IOTLB/ATC entries, CDs, PTEs, ASID owners, operation steps) are shared;
+ * every Map, Set, array and mutable record is copied. Several times faster than `structuredClone`.
+ */
+export function cloneSmmuModel(s: SmmuModelState): SmmuModelState {
+  const masters = new Map<string, Master>();
+  s.masters.forEach((m, k) =>
+    masters.set(k, { ...m, cds: new Map(m.cds), atc: copyNested(m.atc), ssidReleasedRow: new Map(m.ssidReleasedRow) }),
+  );
+  const domains = new Map<string, DmaDomain>();
+  s.domains.forEach((d, k) => domains.set(k, { ...d, smmus: d.smmus.slice(), masters: d.masters.slice(), ptes: new Map(d.ptes) }));
+  const svaContexts = new Map<number, SvaContext>();
+  s.svaContexts.forEach((c, k) => svaContexts.set(k, { ...c, masters: c.masters.slice() }));
+  const svaMms = new Map<number, SvaMm>();
+  s.svaMms.forEach((x, k) => svaMms.set(k, { ...x, bonds: new Map(x.bonds), failed: new Map(x.failed) }));
+  const ops = new Map<string, DriverOp>();
+  s.ops.forEach((o, k) => ops.set(k, { ...o, steps: o.steps.slice() }));
+  const tagsOf = (t: Map<number, Set<number>>) => {
+    const out = new Map<number, Set<number>>();
+    t.forEach((v, k) => out.set(k, new Set(v)));
+    return out;
+  };
+  return {
+    driver: s.driver,
+    features: s.features,
+    faults: s.faults,
+    cpuAsidBits: s.cpuAsidBits,
+    smmus: s.smmus.map((m) => ({ ...m, iotlb: copyNested(m.iotlb), tagsOf: tagsOf(m.tagsOf) })),
+    pools: s.pools.map((p) => ({ owners: new Map(p.owners), hint: p.hint, releasedRow: new Map(p.releasedRow) })),
+    masters,
+    domains,
+    domainIds: new Map(s.domainIds),
+    svaContexts,
+    svaIndex: new Map(s.svaIndex),
+    svaMms,
+    mmLabels: new Map(s.mmLabels),
+    pasids: { used: new Set(s.pasids.used), cursor: s.pasids.cursor, cyclic: s.pasids.cyclic },
+    ops,
+    nextId: s.nextId,
+  };
+}
