@@ -60,6 +60,14 @@ export interface CanonOptions {
   pages: readonly number[];
   /** Keep the absolute generation (when a generation bound prunes on it). */
   absoluteGeneration: boolean;
+  /**
+   * Keep the CPU TLBs (default true). Nothing in the model reads a CPU TLB but the `tlb-alias` and
+   * `stale-tlb` checks, so a search for other findings may leave them out: states that differ only
+   * there behave alike.
+   */
+  tlb?: boolean;
+  /** Keep the `duplicate-asid` check's record of each ASID's last owner (default true); only that check reads it. */
+  owners?: boolean;
 }
 
 /** Encodes states into a reusable buffer and fingerprints them. Not re-entrant. */
@@ -105,7 +113,7 @@ export class Canonicalizer {
         a.flushPending[c]!,
         m.cpu.ttbrAsid[c]!,
         m.cpu.curTask[c] === 0 ? 0 : 1,
-        m.cpu.tlb.counts[c]!,
+        (this.o.tlb ?? true) ? m.cpu.tlb.counts[c]! : 0,
       );
     }
     const order = this.sorted;
@@ -198,13 +206,15 @@ export class Canonicalizer {
     const raw = this.tlbRaw;
     raw.length = 0;
     const cpuEnd: number[] = [];
+    const withTlb = this.o.tlb ?? true;
     for (let i = 0; i < ncpu; i++) {
-      s.tlb.cpus[perm[i]!]!.forEach((first, asid) => {
-        for (let x: typeof first | null = first; x; x = x.next) {
-          if (x.spec >= 0) raw.push(asid, x.mm, -1);
-          if (x.pages) for (const pg of x.pages.keys()) raw.push(asid, x.mm, pg);
-        }
-      });
+      if (withTlb)
+        s.tlb.cpus[perm[i]!]!.forEach((first, asid) => {
+          for (let x: typeof first | null = first; x; x = x.next) {
+            if (x.spec >= 0) raw.push(asid, x.mm, -1);
+            if (x.pages) for (const pg of x.pages.keys()) raw.push(asid, x.mm, pg);
+          }
+        });
       cpuEnd.push(raw.length);
     }
 
@@ -283,7 +293,7 @@ export class Canonicalizer {
     }
     // duplicate-asid bookkeeping: the last owner of each index, when it still holds that ctx.
     const sh = m.params.idxShift;
-    for (let idx = 0; idx < s.ownerKey.length; idx++) {
+    for (let idx = 0; (this.o.owners ?? true) && idx < s.ownerKey.length; idx++) {
       const k = s.ownerKey[idx]!;
       const o = k >= 0 ? s.mms.get(k) : undefined;
       // The duplicate check compares a new context (current generation) with the owner's.

@@ -130,6 +130,8 @@ function setup(o: SearchOptions) {
     symmetry: (o.symmetry ?? true) && !devices,
     pages: [PAGE],
     absoluteGeneration: o.generations !== undefined,
+    tlb: o.find.some((k) => k === 'tlb-alias' || k === 'stale-tlb'),
+    owners: o.find.includes('duplicate-asid'),
   });
   const obs = new FindingRecorder(o.system.smmus.length, new Set(o.find));
   const kinds = new Set(o.kinds);
