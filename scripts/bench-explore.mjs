@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Benchmark of `explore` (run `npm run build` first): states per second, distinct states, bytes per
-// stored state, and the time to find the pin-v1 ordering bug. Usage: node scripts/bench-explore.mjs
+// stored state, and the time to find the pin-v1 ordering bug and the SMMU ASID-move race.
+// Usage: node scripts/bench-explore.mjs (ASIDALLOC=1 adds the asidalloc bounds, several minutes)
 import { search } from '../dist/explore/search.js';
 import { explore } from '../dist/explore/explore.js';
 import { resolveSystem } from '../dist/trace/system.js';
@@ -111,4 +112,51 @@ row(
     walks: 1,
   }),
 );
+// 5. The ASID-move race (SMMU, two devices): shortest under 6.1, absent to depth 7 under 6.11.
+const race = (kernel) =>
+  resolveSystem(
+    {
+      cpus: 2,
+      asidBits: 3,
+      whatIf: true,
+      unmapKernelAtEl0: false,
+      kernel,
+      smmus: [{ name: 'smmu0', asidBits: 16, btm: true }],
+      devices: [
+        { name: 'devA', smmu: 'smmu0' },
+        { name: 'devB', smmu: 'smmu0' },
+      ],
+    },
+    {},
+  );
+const RACE = {
+  kinds: ['fork', 'exit', 'schedule', 'access', 'unmap', 'attach', 'detach', 'map', 'bind', 'unbind', 'dma', 'resume'],
+  bounds: { tasks: 3, mms: 2, pins: 0, devices: 2, domains: 1 },
+  find: ALL,
+  maxStates: 5e6,
+  timeLimitMs: 600_000,
+  strategy: 'bfs',
+  seed: 1,
+  walks: 1,
+};
+row('bfs race 6.1 (default device alphabet)', search({ ...RACE, system: race('6.1'), depth: 12 }));
+row('bfs race 6.11, depth 6', search({ ...RACE, system: race('6.11'), depth: 6 }));
+// 6. kernel-tla's asidalloc.cfg bounds (2 CPUs, 6 tasks, ASIDS = 4, 3 generations), exhausted:
+//    minutes, so only with ASIDALLOC=1.
+if (process.env.ASIDALLOC === '1')
+  row(
+    'bfs asidalloc bounds (v5.10, exhaust)',
+    search({
+      system: resolveSystem({ cpus: 2, asidBits: 2, whatIf: true, unmapKernelAtEl0: false }, {}),
+      kinds: ['fork', 'schedule', 'access', 'unmap'],
+      bounds: { tasks: 6, mms: 6, pins: 0, devices: 0, domains: 0 },
+      depth: 1000,
+      generations: 3,
+      find: ALL,
+      maxStates: 1e8,
+      strategy: 'bfs',
+      seed: 1,
+      walks: 1,
+    }),
+  );
 console.table(rows);
