@@ -12,11 +12,8 @@ export interface FtraceLine {
   cpu: number;
   /** Timestamp in ns. */
   time: number;
-  /**
-   * The timestamp as the line prints it (`seconds.fraction`, the fraction cut at 12 digits): the
-   * time of the `src` cell of what it imports.
-   */
-  stamp: string;
+  /** The timestamp's seconds and fraction digits as the line prints them (the `src` of what it imports). */
+  stamp: [seconds: string, fraction: string];
   event: string;
   body: string;
 }
@@ -44,7 +41,7 @@ export function parseFtraceLine(line: string): FtraceLine | undefined {
     tgid: tg !== undefined && /^\d+$/.test(tg) ? Number(tg) : undefined,
     cpu: Number(m[4]),
     time: Number(m[6]) * 1e9 + Number(m[7]!.padEnd(9, '0').slice(0, 9)),
-    stamp: `${m[6]}.${m[7]!.slice(0, 12)}`,
+    stamp: [m[6]!, m[7]!],
     event: m[8]!,
     body: m[9]!,
   };

@@ -124,14 +124,14 @@ interface Prescan {
   cpus: number;
   /** TGID of each pid, where the recording says. */
   tgids: Map<number, number>;
-  /** The first name the recording gives each pid (its own lines, or a sched_switch naming it). */
+  /** The first name the recording's sched_switch lines give each pid. */
   comms: Map<number, string>;
 }
 
 /**
  * First pass: the CPU count declared by the recording (`cpus=N`, `#P:N`, else 1 + the highest CPU
  * seen), every pid's TGID (known only on lines the pid itself emitted, which may come after
- * its first appearance as `next_pid`) and its first name.
+ * its first appearance as `next_pid`) and its first name in a sched_switch.
  */
 async function prescan(lines: Lines, input: string): Promise<Prescan> {
   let declared = 0;
@@ -155,7 +155,6 @@ async function prescan(lines: Lines, input: string): Promise<Prescan> {
       checkRanges(f, sw, input, n, l);
       if (f.cpu > max) max = f.cpu;
       if (f.tgid !== undefined && f.pid !== 0) tgids.set(f.pid, f.tgid);
-      name(f.pid, f.comm);
       if (sw) {
         name(sw.prevPid, sw.prevComm);
         name(sw.nextPid, sw.nextComm);
@@ -276,9 +275,15 @@ async function convert(
   const cpuSeen = new Set<number>();
   let lastTime = -1;
   let lastLine = 0;
-  /** The `src` cell of the line being converted: every event it gives carries it. */
+  /** The line being converted and its number: every event it gives carries its `src` (made once, when needed). */
+  let line: FtraceLine | undefined;
+  let lineNo = 0;
   let src: string | undefined;
-  const emit = (kind: EventKind, e: { time: number; cpu?: number; task?: number; mm?: string }) => sink(kind, { ...e, src });
+  const emit = (kind: EventKind, e: { time: number; cpu?: number; task?: number; mm?: string; src?: string }) => {
+    src ??= sourceOf(line!.stamp, lineNo);
+    e.src = src; // the caller's fresh object: no copy per event
+    return sink(kind, e);
+  };
   /** Tasks, their mm and kernel threads (first appearance, lifecycle events, names): see lifecycle.ts. */
   const tasks = new Tasks(pre.tgids, emit, s, taskOptions, pre.comms);
   /** Fork a user task on its first appearance; returns the task id to schedule (0 for kernel threads). */
@@ -297,7 +302,9 @@ async function convert(
       if ((s.unparsedQuotes ??= []).length < 5) s.unparsedQuotes.push(t.slice(0, 120));
       continue;
     }
-    src = sourceOf(f.stamp, n);
+    line = f;
+    lineNo = n;
+    src = undefined;
     if (f.event !== 'sched_switch' && (await tasks.event(f))) continue;
     if (f.event !== 'sched_switch') {
       // Old systrace exports print atrace markers (B|pid|name, E, C|pid|counter|value, S, F, clock sync) with
@@ -331,9 +338,12 @@ async function convert(
   }
 }
 
-/** The `src` cell of a recording line (none when the timestamp is too long for one: trace v1 would refuse it). */
-function sourceOf(stamp: string, line: number): string | undefined {
-  const cell = srcCell(stamp, line);
+/**
+ * The `src` cell of a recording line: its timestamp as printed (the fraction cut at 12 digits) and
+ * its number; none when the seconds are too long for one (trace v1 would refuse it).
+ */
+function sourceOf([seconds, fraction]: [string, string], line: number): string | undefined {
+  const cell = srcCell(`${seconds}.${fraction.slice(0, 12)}`, line);
   return SRC_RE.test(cell) ? cell : undefined;
 }
 
