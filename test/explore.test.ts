@@ -14,6 +14,7 @@ import type { EventKind } from '../src/trace/events.js';
 import { cli, tmp } from './helpers/cli.js';
 import { DEFAULT_CPU_KINDS, DEFAULT_DEVICE_KINDS, actions } from '../src/explore/alphabet.js';
 import { EventError } from '../src/model/errors.js';
+import { CPU_VIOLATION_KINDS as CPU_VIOLATIONS } from '../src/model/findings.js';
 import { Rng } from '../src/util/rng.js';
 import { mini } from './helpers/mini.js';
 
@@ -275,6 +276,22 @@ describe('explore: the 2018 pinning-order bug (pin-v1)', () => {
     expect(clean.code).toBe(0);
     expect(JSON.parse(clean.out).found).toBe(false);
   }, 300_000); // about 10 s of search alone; more when CI shares the machine
+});
+
+describe('explore: the 2018 pinning-order bug with the default bounds and alphabet', () => {
+  it('explore --allocator pin-v1 --cpus 2 --asid-bits 3 finds it; replay shows it under pin-v1 only', async () => {
+    const dir = tmp();
+    const cex = join(dir, 'cex.csv');
+    const r = await cli('explore', '--allocator', 'pin-v1', '--cpus', '2', '--asid-bits', '3', '-o', cex, '--json');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.out);
+    expect(CPU_VIOLATIONS).toContain(out.finding.kind);
+    const v1 = await cli('replay', cex, '--fail-on', 'violations');
+    expect(v1.code).toBe(1);
+    for (const allocator of ['pin-v2', 'v5.10'])
+      expect((await cli('replay', cex, '--allocator', allocator, '--fail-on', 'violations')).code).toBe(0);
+  }, 300_000);
 });
 
 describe('explore: command line', () => {
