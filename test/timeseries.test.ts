@@ -87,7 +87,7 @@ describe('replay --timeseries', () => {
     const ev = header.indexOf('events');
     expect(rows.reduce((a, r) => a + Number(r[ev]), 0)).toBe(report.trace.events);
     const mm = header.indexOf('cpu4.mm');
-    expect(rows.some((r) => /^p\d+$/.test(r[mm]!))).toBe(true);
+    expect(rows.some((r) => /^p\d+:[\w.-]+$/.test(r[mm]!))).toBe(true); // imported labels: p<tgid>:<comm>
   });
 
   it('--interval 1 s: one row per second of trace time, every second present', async () => {
