@@ -128,6 +128,8 @@ describe('check -', () => {
     const folder = run(['check', 'traces/scenarios', '--expect', EXPECTED]);
     expect(folder.code).toBe(2);
     expect(folder.err).toContain('--expect names the expectation of one trace');
+    const missing = run(['check', 'no-such-trace.csv', '--expect', EXPECTED]);
+    expect([missing.code, missing.err]).toEqual([2, 'asid-replay: no-such-trace.csv: no such file\n']);
     expect(existsSync(EXPECTED)).toBe(true);
   });
 });

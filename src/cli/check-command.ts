@@ -83,6 +83,7 @@ export function checkCommand(program: Command, io: Io): void {
         );
       }
       if (o.expect !== undefined) {
+        if (files.length === 1 && !(await stat(files[0]!).catch(() => undefined))) throw new InputError('no such file', files[0]);
         const one = streams.length + files.length === 1 && (streams.length === 1 || (await isFile(files[0]!)));
         if (!one)
           throw new InputError(

@@ -24,12 +24,6 @@ export const SRC_RE = /^[0-9]{1,15}(?:\.[0-9]{1,12})?@L[1-9][0-9]{0,14}$/;
 /** The `src` cell of a recording's timestamp (as printed) and line. */
 export const srcCell = (stamp: string, line: number): string => `${stamp}@L${line}`;
 
-/** The parts of a valid `src` cell: the timestamp as printed, and the line. */
-export function parseSrc(cell: string): { time: string; line: number } {
-  const at = cell.indexOf('@L');
-  return { time: cell.slice(0, at), line: Number(cell.slice(at + 2)) };
-}
-
 /**
  * One validated event. `row` is the 1-based line number in the trace file; every finding names it.
  * Integers are JS numbers (exact up to 2^53 - 1); `mm`, `device` and `domain` are identifiers.
