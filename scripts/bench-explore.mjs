@@ -5,6 +5,9 @@
 import { search } from '../dist/explore/search.js';
 import { explore } from '../dist/explore/explore.js';
 import { resolveSystem } from '../dist/trace/system.js';
+import { cloneSystem, createSystem, digestSystem, step } from '../dist/model/system.js';
+import { Canonicalizer } from '../dist/explore/canon.js';
+import { FindingRecorder } from '../dist/explore/recorder.js';
 
 const sys = (allocator, extra = {}) =>
   resolveSystem({ cpus: 2, asidBits: 3, whatIf: true, unmapKernelAtEl0: false, allocator, ...extra }, {});
@@ -160,3 +163,43 @@ if (process.env.ASIDALLOC === '1')
     }),
   );
 console.table(rows);
+
+// 7. Per-state costs on a 2-CPU, 6-task state (3-bit ASIDs, one pin, pages touched): a clone, the
+//    search's fingerprint (canonical encoding + hash) and the full digest (JSON, for tests/reports).
+{
+  const m = createSystem(sys('v5.10'));
+  const obs = new FindingRecorder(0, null);
+  let r = 1;
+  const ev = (e) => step(m, { ...e, row: r++ }, obs);
+  for (let t = 1; t <= 6; t++) ev({ kind: 'fork', task: t, mm: t <= 4 ? `M${t}` : 'M1' });
+  ev({ kind: 'pin', mm: 'M2' });
+  for (const [cpu, task] of [
+    [0, 1],
+    [1, 2],
+    [0, 3],
+    [1, 5],
+    [0, 4],
+    [1, 6],
+  ]) {
+    ev({ kind: 'schedule', cpu, task });
+    ev({ kind: 'access', cpu, va: 0x1000 });
+  }
+  const canon = new Canonicalizer(2, { symmetry: true, pages: [1], absoluteGeneration: false });
+  const fp = new Uint32Array(2);
+  const time = (f) => {
+    for (let i = 0; i < 20_000; i++) f();
+    const n = 200_000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) f();
+    return (((performance.now() - t0) * 1000) / n).toFixed(2);
+  };
+  console.table([
+    {
+      state: '2 CPUs, 6 tasks, 4 mms',
+      'clone us': time(() => cloneSystem(m)),
+      'fingerprint us': time(() => canon.fingerprint(m, fp)),
+      'digest us': time(() => digestSystem(m)),
+      'encoded ints': canon.encode(m).length,
+    },
+  ]);
+}
