@@ -96,6 +96,12 @@ interface ExploreFlags {
   json?: boolean;
 }
 
+/** Breadth-first levels completed (a level where a counterexample was found is not complete). */
+function completeToDepth(phases: { strategy: string; result: { stop: string; depth: number } }[]): number {
+  const b = phases.find((p) => p.strategy === 'bfs')?.result;
+  return b ? (b.stop === 'found' ? b.depth - 1 : b.depth) : 0;
+}
+
 /** Register `explore` on `program`. */
 export function exploreCommand(program: Command, io: Io): void {
   const c = program
@@ -273,6 +279,8 @@ Examples:
         events: outcome.events.length,
         eventsBeforeShrinking: outcome.rawEvents,
         exhausted: outcome.exhausted,
+        // Breadth-first levels completed: every sequence of this many actions (within the bounds) was tried.
+        completeToDepth: completeToDepth(outcome.phases),
         stop: last.stop,
         phases: outcome.phases.map((p) => ({
           strategy: p.strategy,
@@ -324,9 +332,13 @@ Examples:
         if (o.output === '-') io.out(text);
       } else {
         const bfs = outcome.phases.find((p) => p.strategy === 'bfs')?.result;
+        // A breadth-first search stopped by --depth has tried every sequence up to that depth: complete
+        // within its bounds, though the space goes on.
         const why = outcome.exhausted
           ? 'bounds exhausted'
-          : `search incomplete: stopped at ${last.stop === 'time-limit' ? '--time-limit' : last.stop === 'max-states' ? '--max-states' : last.stop === 'walks' ? '--walks' : '--depth'}`;
+          : outcome.phases[outcome.phases.length - 1]!.strategy === 'bfs' && last.stop === 'depth'
+            ? `every sequence of up to ${o.depth} actions tried; raise --depth to go further`
+            : `search incomplete: stopped at ${last.stop === 'time-limit' ? '--time-limit' : last.stop === 'max-states' ? '--max-states' : last.stop === 'walks' ? '--walks' : '--depth'}`;
         io.out(
           `no violation up to depth ${bfs ? bfs.depth : last.depth}: ${states.toLocaleString('en')} distinct states, ${edges.toLocaleString('en')} edges (${why}; ${(elapsedMs / 1000).toFixed(1)} s)\n`,
         );
