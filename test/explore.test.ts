@@ -331,6 +331,15 @@ describe('explore: command line', () => {
     expect(r.out).toMatch(/^no violation up to depth \d+: [\d,]+ distinct states, [\d,]+ edges \(bounds exhausted/);
   });
 
+  it('a breadth-first search stopped by --depth is complete to that depth, and says so', async () => {
+    const args = ['explore', '--allocator', 'v5.10', '--asid-bits', '3', '--strategy', 'bfs', '--depth', '3'];
+    const r = await cli(...args);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^no violation up to depth 3: .*every sequence of up to 3 actions tried/);
+    const j = JSON.parse((await cli(...args, '--json')).out);
+    expect(j).toMatchObject({ found: false, exhausted: false, stop: 'depth', completeToDepth: 3 });
+  });
+
   it('shards split the breadth-first frontier deterministically', async () => {
     const run = (shard: string) =>
       cli(
