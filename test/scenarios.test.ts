@@ -78,6 +78,16 @@ describe('spec §5.3: the max_pinned_asids bound is tight', () => {
       [34, 'no-free-asid'],
     ]);
   });
+  it('after a failed switch the CPU keeps its old TTBR: the new task cannot touch memory (a fault), nothing is filled under the old mm', () => {
+    // t17 gets no ASID on CPU0 (row 34); its access must not fill a TLB entry under t16's or
+    // t12's ASID, and must not stop the replay as if the trace were wrong.
+    const r = run({ cpus: 4, asidBits: 4, maxPinnedAsids: 11 }, `${trace(11)}\naccess 0 0x1000`);
+    expect(kinds(r)).toEqual([
+      [33, 'no-free-asid'],
+      [34, 'no-free-asid'],
+    ]);
+    expect(r.churn.faults).toBe(1);
+  });
 });
 
 describe('spec §5.2 replayed: pin failure exactly at the limit', () => {

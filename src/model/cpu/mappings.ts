@@ -99,6 +99,13 @@ export function access(p: AllocatorParams, s: CpuModelState, cpu: number, va: nu
   checkCpu(p, cpu, row);
   if (s.curTask[cpu] === 0)
     throw new EventError(`CPU${cpu} runs no user task (idle or kernel thread): it cannot access user memory`, row, 'cpu');
+  if (s.ttbrMm[cpu] !== s.tasks.get(s.curTask[cpu]!)) {
+    // The switch to this task's mm failed (no-free-asid, reported at its schedule): the kernel would
+    // have run on with an ASID outside the map, which nothing here can model. The access is counted
+    // as a fault, not filled under another mm's ASID.
+    obs.counters.faults++;
+    return;
+  }
   const mm = s.mms.get(s.ttbrMm[cpu]!);
   if (!mm) throw new EventError(`CPU${cpu} has no user address space`, row, 'cpu');
   obs.counters.accesses++;
