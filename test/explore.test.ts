@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { search } from '../src/explore/search.js';
 import { Canonicalizer } from '../src/explore/canon.js';
-import { cloneSystem, createSystem, digestSystem, step } from '../src/model/system.js';
+import { cloneSystem, cpuView, createSystem, digestSystem, step } from '../src/model/system.js';
 import { FindingRecorder } from '../src/explore/recorder.js';
 import { resolveSystem } from '../src/trace/system.js';
 import type { EventKind } from '../src/trace/events.js';
@@ -90,6 +90,24 @@ describe('explore: breadth-first', () => {
     const plain = search({ ...o, symmetry: false });
     expect(sym.stop).toBe(plain.stop);
     expect(sym.states).toBeLessThan(plain.states);
+  });
+
+  it('exec is in the default alphabet: a running task execs into a fresh mm and its CPU switches to it', () => {
+    const m = createSystem(small('v5.10'));
+    const obs = new FindingRecorder(0, null);
+    for (const e of mini('fork 1 P\nsched 0 1')) step(m, e, obs);
+    const acts = actions(m, new Set(DEFAULT_CPU_KINDS), { ...bounds, mms: 2 });
+    const ex = acts.find((a) => a[0]!.kind === 'exec' && a[0]!.task === 1);
+    expect(ex).toBeDefined();
+    step(m, { ...ex![0]!, row: 3 }, obs);
+    expect(cpuView(m)[0]!.mm).toBe(ex![0]!.mm);
+    expect(cpuView(m)[0]!.mm).not.toBe('P');
+    // With every mm slot taken, only the last user of an mm may exec (its old mm ends).
+    const full = actions(m, new Set(DEFAULT_CPU_KINDS), { ...bounds, mms: 1 });
+    expect(full.some((a) => a[0]!.kind === 'exec')).toBe(true);
+    for (const e of mini('fork 2 P2\nfork 3 P2')) step(m, e, obs);
+    const none = actions(m, new Set(DEFAULT_CPU_KINDS), { ...bounds, mms: 2 }).filter((a) => a[0]!.kind === 'exec');
+    expect(none.map((a) => a[0]!.task).sort()).toEqual([1]);
   });
 
   it('the canonical encoding names tasks, mms and CPUs by role, not by name', () => {
@@ -298,7 +316,7 @@ describe('explore: command line', () => {
   it('bad options exit 2 with a message', async () => {
     for (const bad of [
       ['--find', 'nonsense'],
-      ['--events', 'exec'],
+      ['--events', 'execve'],
       ['--shard', '3/2'],
       ['--time-limit', 'soon'],
       ['--asid-bits', '1'],

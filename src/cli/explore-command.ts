@@ -9,7 +9,7 @@ import { EVENT_KINDS, type EventKind } from '../trace/events.js';
 import { InputError } from '../trace/errors.js';
 import { type SystemInput, resolveSystem } from '../trace/system.js';
 import { Exit, type Io, intArg } from './shared.js';
-import { ALPHABET_KINDS } from '../explore/kinds.js';
+import { ALPHABET_KINDS, DEFAULT_CPU_KINDS, DEFAULT_KINDS_WITH_DEVICES } from '../explore/kinds.js';
 import { addSystemOptions, systemOverrides } from './replay-command.js';
 
 /** Finding kinds `--find` accepts: `violations`, `stale`, or single kinds. */
@@ -209,13 +209,7 @@ Examples:
         throw new InputError((e as Error).message, o.system);
       }
       const devices = system.devices.length > 0;
-      // With devices the driver pins through bind: a bare unpin would put the bind's pin (a trace
-      // bug, not a kernel one), so pin/unpin leave the default alphabet then (--events brings them back).
-      const kinds =
-        o.events ??
-        ((devices
-          ? ['fork', 'exit', 'schedule', 'access', 'unmap', 'attach', 'detach', 'map', 'bind', 'unbind', 'dma', 'resume']
-          : ['fork', 'exit', 'schedule', 'pin', 'unpin', 'access', 'unmap']) as EventKind[]);
+      const kinds = o.events ?? (devices ? DEFAULT_KINDS_WITH_DEVICES : DEFAULT_CPU_KINDS);
       const find = o.find ?? [...FIND_KINDS];
       const { explore } = await import('../explore/explore.js'); // loaded when used
       const started = Date.now();

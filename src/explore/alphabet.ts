@@ -26,12 +26,7 @@ export const PAGE = 1;
 export const VA = 0x1000;
 const SIZE = 0x1000;
 
-export { ALPHABET_KINDS } from './kinds.js';
-/** Default alphabet without devices (`map` of an mm is left out: a second unmap finds nothing new). */
-export const DEFAULT_CPU_KINDS: readonly EventKind[] = ['fork', 'exit', 'schedule', 'pin', 'unpin', 'access', 'unmap'];
-/** What devices add to the default alphabet (`map`/`unmap` then also act on DMA domains). */
-export const DEFAULT_DEVICE_KINDS: readonly EventKind[] = ['attach', 'detach', 'map', 'unmap', 'bind', 'unbind', 'dma', 'resume'];
-
+export { ALPHABET_KINDS, DEFAULT_CPU_KINDS, DEFAULT_DEVICE_KINDS } from './kinds.js';
 /** Bounds of the alphabet. */
 export interface AlphabetBounds {
   /** Most live tasks. */
@@ -124,6 +119,14 @@ export function actions(m: SystemModel, kinds: ReadonlySet<EventKind>, b: Alphab
   }
   if (kinds.has('unpin'))
     for (const mm of s.mms.values()) if (mm.pinned > 0 || mm.refusedPins > 0) out.push([{ kind: 'unpin', mm: mm.label }]);
+  if (kinds.has('exec')) {
+    // `exec task`: a fresh mm for a live task (`exec_mmap`; a running task switches to it at once).
+    // It needs an mm slot, unless the task is the last user of its mm, which then ends.
+    for (const [t, k] of s.tasks) {
+      if (m.smmu.svaMms.get(k)?.busyWith) continue; // as for exit: the stepped bind holds the mm
+      if (s.labels.size < b.mms || s.mms.get(k)!.users === 1) out.push([{ kind: 'exec', task: t, mm: freeLabel(m) }]);
+    }
+  }
   if (kinds.has('exit')) {
     for (const [t, k] of s.tasks) {
       // The model cannot yet end an mm whose stepped bind is in flight (its `resume` would find no
