@@ -23,7 +23,8 @@ import { ctxAsid, ctxGen } from '../model/cpu/allocator.js';
 import type { MmState } from '../model/cpu/state.js';
 import { walkMm } from '../model/cpu/index.js';
 import type { SystemModel } from '../model/system.js';
-import { pushStructure } from './structure.js';
+import { type FieldRenaming, pushStructure } from './structure.js';
+import { domainAs } from '../model/smmu/keys.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -68,6 +69,8 @@ export interface CanonOptions {
   tlb?: boolean;
   /** Keep the `duplicate-asid` check's record of each ASID's last owner (default true); only that check reads it. */
   owners?: boolean;
+  /** Encode mapping epochs by rank (default true; off only to check the renaming). */
+  epochRanks?: boolean;
 }
 
 /** Encodes states into a reusable buffer and fingerprints them. Not re-entrant. */
@@ -173,7 +176,49 @@ export class Canonicalizer {
   private tlbRaw: number[] = [];
   private packed: number[] = [];
 
+  /**
+   * Epochs, per address space (an mm's key, or a DMA domain's `as`), as the state holds them: the
+   * mapping counter, the PTEs' epochs and those of IOTLB/ATC entries for it. The model only compares
+   * epochs for equality and takes each new one above the counter, so an epoch is encoded as its
+   * rank among these: states that differ by an order-preserving renaming of epochs encode alike,
+   * and a search with map/unmap cycles on a bounded alphabet has finitely many states.
+   */
+  private epochs = new Map<number, number[]>();
+  private collectEpochs(m: SystemModel): void {
+    const ep = this.epochs;
+    ep.clear();
+    const add = (as: number, e: number) => {
+      let l = ep.get(as);
+      if (!l) ep.set(as, (l = []));
+      if (!l.includes(e)) l.push(e);
+    };
+    m.cpu.mms.forEach((mm, k) => {
+      add(k, mm.epoch);
+      for (const pg of this.o.pages) add(k, walkMm(mm, pg).epoch);
+    });
+    m.smmu.domains.forEach((d) => {
+      const as = domainAs(d.id);
+      add(as, d.epoch);
+      d.ptes.forEach((p) => add(as, p.epoch));
+    });
+    const entries = (t: Map<number, Map<number, { as: number; epoch: number }>>) =>
+      t.forEach((pages) => pages.forEach((e) => add(e.as, e.epoch)));
+    for (const sm of m.smmu.smmus) entries(sm.iotlb);
+    m.smmu.masters.forEach((ms) => entries(ms.atc));
+    ep.forEach((l) => l.sort((a, b) => a - b));
+  }
+  private epochRank(as: number, e: number): number {
+    return (this.o.epochRanks ?? true) ? (this.epochs.get(as)?.indexOf(e) ?? -2) : e;
+  }
+  /** The SMMU side's `epoch` fields as ranks: an entry's scope is its `as`, a domain's its own. */
+  private readonly epochRenaming: FieldRenaming = {
+    scope: (o, inherited) =>
+      typeof o.as === 'number' ? o.as : typeof o.id === 'number' && o.ptes instanceof Map ? domainAs(o.id) : inherited,
+    rename: (k, v, scope) => (k === 'epoch' && !Number.isNaN(scope) ? this.epochRank(scope, v) : v),
+  };
+
   private encodeWith(m: SystemModel, perm: number[], bi: number): number {
+    if (m.smmu.smmus.length > 0 && (this.o.epochRanks ?? true)) this.collectEpochs(m);
     const s = m.cpu;
     const a = s.alloc;
     const G = a.generation;
@@ -322,7 +367,7 @@ export class Canonicalizer {
     }
     for (const k of order) id[k] = 0;
     if (m.smmu.smmus.length > 0) {
-      pushStructure(m.smmu, push, SMMU_CONSTANTS);
+      pushStructure(m.smmu, push, SMMU_CONSTANTS, this.epochRenaming);
     }
     return n;
   }
@@ -339,7 +384,7 @@ export class Canonicalizer {
     push(mm.pinnedAsid);
     push(mm.refusedPins);
     for (const pg of this.o.pages) push(walkMm(mm, pg).prot);
-    if (m.smmu.smmus.length > 0) push(mm.epoch);
+    if (m.smmu.smmus.length > 0) push(this.epochRank(mm.key, mm.epoch));
   }
 
   /** The mm's own state, then its TLB entries per (permuted) CPU: what a renaming cannot change. */

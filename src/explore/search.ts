@@ -36,6 +36,8 @@ export interface SearchOptions {
   shard?: readonly [number, number];
   /** Symmetry reduction (default on; always off with SMMUs). */
   symmetry?: boolean;
+  /** Mapping epochs encoded by rank (default on; off only to check the renaming). */
+  epochRanks?: boolean;
   /** Called about twice a second. */
   onProgress?: (p: SearchProgress) => void;
 }
@@ -132,6 +134,7 @@ function setup(o: SearchOptions) {
     absoluteGeneration: o.generations !== undefined,
     tlb: o.find.some((k) => k === 'tlb-alias' || k === 'stale-tlb'),
     owners: o.find.includes('duplicate-asid'),
+    epochRanks: o.epochRanks ?? true,
   });
   const obs = new FindingRecorder(o.system.smmus.length, new Set(o.find));
   const kinds = new Set(o.kinds);

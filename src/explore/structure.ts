@@ -47,10 +47,29 @@ function sortKeys(keys: unknown[]): unknown[] {
 }
 
 /**
- * Push the encoding of `v` through `push`. Fields listed in `skip` (by name, at any depth) are left
- * out: constants of the configuration that every state shares.
+ * A renaming of numeric fields that depends on where they are: `scope` derives a number from an
+ * object for everything below it (e.g. the address space an object belongs to), and `rename` maps
+ * a numeric field of an object, given the scope it sits in.
  */
-export function pushStructure(v: unknown, push: (x: number) => void, skip: ReadonlySet<string>): void {
+export interface FieldRenaming {
+  scope(o: Record<string, unknown>, inherited: number): number;
+  rename(key: string, value: number, scope: number): number;
+}
+
+const IDENTITY: FieldRenaming = { scope: (_o, s) => s, rename: (_k, v) => v };
+
+/**
+ * Push the encoding of `v` through `push`. Fields listed in `skip` (by name, at any depth) are left
+ * out: constants of the configuration that every state shares. Numeric object fields go through
+ * `renaming` first.
+ */
+export function pushStructure(
+  v: unknown,
+  push: (x: number) => void,
+  skip: ReadonlySet<string>,
+  renaming: FieldRenaming = IDENTITY,
+  scope = NaN,
+): void {
   switch (typeof v) {
     case 'number':
       if ((v | 0) === v) {
@@ -86,26 +105,27 @@ export function pushStructure(v: unknown, push: (x: number) => void, skip: Reado
   } else if (Array.isArray(v)) {
     push(T_ARRAY);
     push(v.length);
-    for (const x of v) pushStructure(x, push, skip);
+    for (const x of v) pushStructure(x, push, skip, renaming, scope);
   } else if (v instanceof Map) {
     push(T_MAP);
     push(v.size);
     for (const k of sortKeys([...v.keys()])) {
-      pushStructure(k, push, skip);
-      pushStructure(v.get(k), push, skip);
+      pushStructure(k, push, skip, renaming, scope);
+      pushStructure(v.get(k), push, skip, renaming, scope);
     }
   } else if (v instanceof Set) {
     push(T_SET);
     push(v.size);
-    for (const k of sortKeys([...v])) pushStructure(k, push, skip);
+    for (const k of sortKeys([...v])) pushStructure(k, push, skip, renaming, scope);
   } else {
     push(T_OBJECT);
     const o = v as Record<string, unknown>;
+    const inner = renaming.scope(o, scope);
     for (const k in o) {
       const x = o[k];
       if (x === undefined || isRowKey(k) || skip.has(k)) continue;
       push(stringId(k));
-      pushStructure(x, push, skip);
+      pushStructure(typeof x === 'number' ? renaming.rename(k, x, inner) : x, push, skip, renaming, inner);
     }
     push(0);
   }
