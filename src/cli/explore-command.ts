@@ -179,7 +179,7 @@ Examples:
   asid-replay explore --asid-bits 2 --max-pinned 1 --allocator pin-v1 --strategy bfs --find active-asid-mismatch
   asid-replay explore --strategy bfs --shard 3/8 --time-limit 600             # one machine of eight
   asid-replay explore --system sys.json --kernel 6.1 --strategy bfs          # an SMMU race (sys.json: SMMUs, devices)
-  asid-replay explore --system sys.json --kernel 6.11 --tasks 1 --mms 1 --strategy bfs \
+  asid-replay explore --system sys.json --kernel 6.11 --tasks 1 --mms 1 --strategy bfs \\
       --events fork,schedule,attach,map,unmap,dma,bind,resume              # none: bounds exhausted`,
     )
     .action(async (o: ExploreFlags) => {
