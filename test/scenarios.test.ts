@@ -162,3 +162,27 @@ describe('the scenario files of the corpus hold the spec figures (independent of
     expect([r.churn.rollovers, r.violations.length]).toEqual([1, 0]);
   });
 });
+
+describe('a pin that a kernel without pinning refuses still meets its unpin after the exit', () => {
+  // A trace recorded on a pinning kernel (a driver pins P, P's last task exits, the driver unpins)
+  // replayed on one whose allocator cannot pin: the pin is refused, the driver holds nothing, and
+  // the unpin after the exit is matched, not an error.
+  for (const allocator of ['v4.19', 'v5.6']) {
+    it(`${allocator}: refused, then matched after the exit`, () => {
+      const r = run({ cpus: 2, asidBits: 8, allocator }, 'fork 1 P\nsched 0 1\npin P\nsched 0 0\nexit 1\nunpin P');
+      expect(r.violations).toEqual([]);
+      expect(r.pins.failures).toBe(1);
+      expect(r.pins.unpins).toBe(0);
+    });
+  }
+  it('v5.10: granted, the exited mm stays until the unpin puts it', () => {
+    const r = run({ cpus: 2, asidBits: 8, allocator: 'v5.10' }, 'fork 1 P\nsched 0 1\npin P\nsched 0 0\nexit 1\nunpin P');
+    expect(r.violations).toEqual([]);
+    expect(r.pins.unpins).toBe(1);
+  });
+  it('after the matched unpin the mm is gone: a second unpin names a dead mm', () => {
+    expect(() => run({ cpus: 2, asidBits: 8, allocator: 'v4.19' }, 'fork 1 P\npin P\nexit 1\nunpin P\nunpin P')).toThrow(
+      /not a live address space/,
+    );
+  });
+});

@@ -47,6 +47,7 @@ export function unpinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: 
   if (forgiveRefused && mm.pinned === 0 && mm.refusedPins > 0) {
     // The matching pin was refused: the driver never holds that reference, so no put is issued.
     mm.refusedPins--;
+    retireIfReleased(s, mm, obs);
     return;
   }
   if (!mmContextPut(p, s.alloc, mm)) {
@@ -56,8 +57,12 @@ export function unpinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: 
   obs.unpinned();
   if (mm.pinned > 0) return;
   mm.pinnedAsid = -1;
-  if (s.zombies.get(mm.label) === mm.key) {
-    s.zombies.delete(mm.label);
-    retire(s, mm, obs);
-  }
+  retireIfReleased(s, mm, obs);
+}
+
+/** An exited mm that no pin (held or refused) keeps any more is dropped. */
+function retireIfReleased(s: CpuModelState, mm: MmState, obs: CpuObserver): void {
+  if (mm.pinned > 0 || mm.refusedPins > 0 || s.zombies.get(mm.label) !== mm.key) return;
+  s.zombies.delete(mm.label);
+  retire(s, mm, obs);
 }

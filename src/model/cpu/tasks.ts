@@ -15,7 +15,9 @@ export function mmput(s: CpuModelState, key: number, obs: CpuObserver): void {
   const mm = s.mms.get(key)!;
   if (--mm.users > 0) return;
   s.labels.delete(mm.label);
-  if (mm.pinned > 0) s.zombies.set(mm.label, key);
+  // A driver's pin keeps the mm (its get holds an mmgrab); so, for the trace's bookkeeping, does a
+  // refused pin whose unpin is still to come (that unpin is matched, not issued).
+  if (mm.pinned > 0 || mm.refusedPins > 0) s.zombies.set(mm.label, key);
   else retire(s, mm, obs);
 }
 
