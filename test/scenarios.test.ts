@@ -167,7 +167,7 @@ describe('a pin that a kernel without pinning refuses still meets its unpin afte
   // A trace recorded on a pinning kernel (a driver pins P, P's last task exits, the driver unpins)
   // replayed on one whose allocator cannot pin: the pin is refused, the driver holds nothing, and
   // the unpin after the exit is matched, not an error.
-  for (const allocator of ['v4.19', 'v5.6']) {
+  for (const allocator of ['v4.19', 'v5.6'] as const) {
     it(`${allocator}: refused, then matched after the exit`, () => {
       const r = run({ cpus: 2, asidBits: 8, allocator }, 'fork 1 P\nsched 0 1\npin P\nsched 0 0\nexit 1\nunpin P');
       expect(r.violations).toEqual([]);

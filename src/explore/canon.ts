@@ -173,6 +173,7 @@ export class Canonicalizer {
   }
 
   private scratch = new Int32Array(64);
+  private owners: number[] = [];
   private tlbRaw: number[] = [];
   private packed: number[] = [];
 
@@ -336,14 +337,25 @@ export class Canonicalizer {
         push(s.tasks.get(t)!);
       }
     }
-    // duplicate-asid bookkeeping: the last owner of each index, when it still holds that ctx.
-    const sh = m.params.idxShift;
-    for (let idx = 0; (this.o.owners ?? true) && idx < s.ownerKey.length; idx++) {
-      const k = s.ownerKey[idx]!;
-      const o = k >= 0 ? s.mms.get(k) : undefined;
-      // The duplicate check compares a new context (current generation) with the owner's.
-      const valid = o !== undefined && s.ownerGen[idx] === G && ctxGen(o.ctx) === G && ctxAsid(o.ctx) >> sh === idx;
-      push(valid ? mmId(k) : -1);
+    // duplicate-asid bookkeeping: the last owner of each index, when it still holds that ctx (the
+    // duplicate check compares a new context, current generation, with the owner's). Only mms of
+    // the current generation can be such owners: found through the mms, listed by index.
+    if (this.o.owners ?? true) {
+      const sh = m.params.idxShift;
+      const owners = this.owners;
+      owners.length = 0;
+      if (s.ownersGen === G)
+        s.mms.forEach((o, k) => {
+          if (ctxGen(o.ctx) !== G) return;
+          const idx = ctxAsid(o.ctx) >> sh;
+          if (s.owners.get(idx) === k) owners.push(idx * 0x200000 + mmId(k) + 1);
+        });
+      owners.sort((x, y) => x - y);
+      push(owners.length);
+      for (const x of owners) {
+        push(Math.floor(x / 0x200000));
+        push(x % 0x200000);
+      }
     }
     // mms in canonical order.
     push(order.length);
@@ -403,7 +415,18 @@ export class Canonicalizer {
   }
 }
 
+const SET: number[] = [];
+
 function pushBits(map: Uint8Array, push: (x: number) => void): void {
+  // Wide maps (16-bit ASIDs: 65536 indexes) as the list of their set indexes, small ones as words.
+  if (map.length > 256) {
+    // The maps hold 0 or 1 per index; indexOf is a native scan, far faster than a loop here.
+    SET.length = 0;
+    for (let i = map.indexOf(1); i >= 0; i = map.indexOf(1, i + 1)) SET.push(i);
+    push(SET.length);
+    for (const i of SET) push(i);
+    return;
+  }
   let w = 0;
   for (let i = 0; i < map.length; i++) {
     if (map[i]) w |= 1 << (i & 31);

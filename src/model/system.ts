@@ -119,19 +119,8 @@ export function digestSystem(m: SystemModel): string {
   const h = createHash('sha1');
   const s = m.cpu;
   const a = s.alloc;
-  h.update(JSON.stringify([a.generation, a.nrPinned, a.curIdx, s.nextKey]));
-  for (const arr of [
-    a.asidMap,
-    a.pinnedMap ?? new Uint8Array(0),
-    a.active,
-    a.reserved,
-    a.flushPending,
-    s.curTask,
-    s.ttbrMm,
-    s.ttbrAsid,
-    s.ownerKey,
-    s.ownerGen,
-  ]) {
+  h.update(JSON.stringify([a.generation, a.nrPinned, a.curIdx, s.nextKey, s.ownersGen, [...s.owners].sort((x, y) => x[0] - y[0])]));
+  for (const arr of [a.asidMap, a.pinnedMap ?? new Uint8Array(0), a.active, a.reserved, a.flushPending, s.curTask, s.ttbrMm, s.ttbrAsid]) {
     h.update(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
   }
   h.update(JSON.stringify(canonical([s.tasks, s.labels, s.zombies, s.mms])));

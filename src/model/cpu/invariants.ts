@@ -20,8 +20,13 @@ export function noteNewContext(p: AllocatorParams, s: CpuModelState, mm: MmState
   }
   const idx = asid >> p.idxShift;
   const gen = ctxGen(mm.ctx);
-  const owner = s.ownerKey[idx]!;
-  if (owner !== mm.key && owner >= 0 && s.ownerGen[idx] === gen && s.mms.get(owner)?.ctx === mm.ctx) {
+  if (gen !== s.ownersGen) {
+    if (gen < s.ownersGen) return; // never: a new context is of the current generation
+    s.owners.clear();
+    s.ownersGen = gen;
+  }
+  const owner = s.owners.get(idx);
+  if (owner !== undefined && owner !== mm.key && s.mms.get(owner)?.ctx === mm.ctx) {
     obs.violation({
       row,
       kind: 'duplicate-asid',
@@ -31,8 +36,7 @@ export function noteNewContext(p: AllocatorParams, s: CpuModelState, mm: MmState
       detail: `mm ${mm.label} and mm ${labelOf(s, owner)} both hold ASID ${asid} in generation ${gen}`,
     });
   }
-  s.ownerKey[idx] = mm.key;
-  s.ownerGen[idx] = gen;
+  s.owners.set(idx, mm.key);
 }
 
 /** ActiveASIDMatchesContext (implies SameASIDActiveTask): every CPU with `mm` in TTBR uses the mm's ASID. */

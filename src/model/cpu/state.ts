@@ -85,9 +85,14 @@ export interface CpuModelState {
   ttbrMm: Int32Array;
   /** ASID in TTBR1 (allocator number; the EL0 half is `asid | 1` under KPTI). */
   ttbrAsid: Int32Array;
-  /** Per allocator index: last mm key given that ASID, and the generation it got it in. */
-  ownerKey: Int32Array;
-  ownerGen: Float64Array;
+  /**
+   * For the duplicate-asid check: per allocator index, the last mm key given that ASID in generation
+   * {@link ownersGen} (new contexts are always of the current generation, so older records are
+   * dropped when it moves on). A Map, not a per-index array: a 16-bit ASID space would otherwise
+   * cost 768 KiB per copy of the state.
+   */
+  owners: Map<number, number>;
+  ownersGen: number;
 }
 
 /** Callbacks through which the model reports what it does (observations are not model state). */
@@ -123,8 +128,8 @@ export function createCpuModel(p: AllocatorParams): CpuModelState {
     curTask: new Int32Array(n),
     ttbrMm: new Int32Array(n).fill(-1),
     ttbrAsid: new Int32Array(n),
-    ownerKey: new Int32Array(p.numIdx).fill(-1),
-    ownerGen: new Float64Array(p.numIdx),
+    owners: new Map(),
+    ownersGen: 0,
   };
 }
 
@@ -159,8 +164,8 @@ export function cloneCpuModel(s: CpuModelState): CpuModelState {
     curTask: new Int32Array(s.curTask),
     ttbrMm: new Int32Array(s.ttbrMm),
     ttbrAsid: new Int32Array(s.ttbrAsid),
-    ownerKey: new Int32Array(s.ownerKey),
-    ownerGen: new Float64Array(s.ownerGen),
+    owners: new Map(s.owners),
+    ownersGen: s.ownersGen,
   };
 }
 
