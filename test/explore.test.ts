@@ -326,6 +326,7 @@ describe('explore: command line', () => {
     for (const bad of [
       ['--find', 'nonsense'],
       ['--events', 'execve'],
+      ['--json', '-o', '-'], // both would write standard output
       ['--shard', '3/2'],
       ['--time-limit', 'soon'],
       ['--asid-bits', '1'],
@@ -356,6 +357,15 @@ describe('explore: command line', () => {
     );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^no violation up to depth \d+: [\d,]+ distinct states, [\d,]+ edges \(bounds exhausted/);
+  });
+
+  it('a search that found nothing says what each phase covered: complete breadth-first levels, then sampled walks', async () => {
+    const r = await cli('explore', '--allocator', 'v5.10', '--bfs-states', '500', '--walks', '20', '--depth', '40');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      /^no violation found: every sequence of up to \d+ actions \(breadth-first, [\d,]+ states\), then 20 random walks of up to 40 actions/,
+    );
+    expect(r.out).toMatch(/search incomplete: stopped at --walks/);
   });
 
   it('a breadth-first search stopped by --depth is complete to that depth, and says so', async () => {

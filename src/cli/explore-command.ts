@@ -96,6 +96,43 @@ interface ExploreFlags {
   json?: boolean;
 }
 
+const STOP_FLAG: Record<string, string> = {
+  'time-limit': '--time-limit',
+  'max-states': '--max-states',
+  walks: '--walks',
+  depth: '--depth',
+};
+
+/**
+ * The line for a search that found nothing: what was tried, phase by phase (breadth-first levels
+ * are complete; random walks sample), and why it stopped.
+ */
+function noneFound(
+  phases: { strategy: 'bfs' | 'random'; result: { stop: string; depth: number; states: number; walks: number } }[],
+  exhausted: boolean,
+  depth: number,
+  states: number,
+  edges: number,
+  elapsedMs: number,
+): string {
+  const last = phases[phases.length - 1]!;
+  const figures = `${states.toLocaleString('en')} distinct states, ${edges.toLocaleString('en')} edges`;
+  const why =
+    (exhausted
+      ? 'bounds exhausted'
+      : last.strategy === 'bfs' && last.result.stop === 'depth'
+        ? // Every sequence up to --depth was tried: complete within the bounds, though the space goes on.
+          `every sequence of up to ${depth} actions tried; raise --depth to go further`
+        : `search incomplete: stopped at ${STOP_FLAG[last.result.stop] ?? last.result.stop}`) + `; ${(elapsedMs / 1000).toFixed(1)} s`;
+  const bfs = phases.find((p) => p.strategy === 'bfs')?.result;
+  const random = phases.find((p) => p.strategy === 'random')?.result;
+  if (!random) return `no violation up to depth ${bfs?.depth ?? 0}: ${figures} (${why})`;
+  const walks = `${random.walks.toLocaleString('en')} random walks of up to ${depth} actions (longest ${random.depth})`;
+  return bfs
+    ? `no violation found: every sequence of up to ${completeToDepth(phases)} actions (breadth-first, ${bfs.states.toLocaleString('en')} states), then ${walks}; ${figures} in all (${why})`
+    : `no violation found in ${walks}: ${figures} (${why})`;
+}
+
 /** Breadth-first levels completed (a level where a counterexample was found is not complete). */
 function completeToDepth(phases: { strategy: string; result: { stop: string; depth: number } }[]): number {
   const b = phases.find((p) => p.strategy === 'bfs')?.result;
@@ -114,8 +151,11 @@ export function exploreCommand(program: Command, io: Io): void {
         '0 when none exists within the bounds or limits. Default system: 2 CPUs, 3-bit ASIDs, no\n' +
         'CONFIG_UNMAP_KERNEL_AT_EL0 (small spaces roll over quickly; see docs/explore.md).',
     );
-  addSystemOptions(c)
-    .option('--system <json-file>', 'system as a JSON object (the "# system:" fields: SMMUs, devices, ...); flags override it')
+  addSystemOptions(c);
+  // Small widths are what make a search possible: explore takes any width 2-16 without --what-if.
+  const width = c.options.find((x) => x.long === '--asid-bits');
+  if (width) width.description = 'CPU ASID width, 2-16 (default 3: 7 ASIDs roll over quickly; 16 never does)';
+  c.option('--system <json-file>', 'system as a JSON object (the "# system:" fields: SMMUs, devices, ...); flags override it')
     .addOption(new Option('--tasks <n>', 'most live tasks').default(10).argParser(intArg('--tasks', 1, 64)))
     .addOption(new Option('--mms <n>', 'most live address spaces').default(10).argParser(intArg('--mms', 1, 64)))
     .addOption(
@@ -183,6 +223,8 @@ Examples:
       --events fork,schedule,attach,map,unmap,dma,bind,resume              # none: bounds exhausted`,
     )
     .action(async (o: ExploreFlags) => {
+      if (o.json && o.output === '-')
+        throw new InputError('--json and -o - would both write standard output: give -o a file (or drop --json)');
       let base: Record<string, unknown> = {};
       if (o.system !== undefined) {
         let text: string;
@@ -245,7 +287,9 @@ Examples:
               const what =
                 p.phase === 'shrink'
                   ? `shrinking: ${p.depth} events, ${p.states} tests`
-                  : `${p.phase}: ${p.states.toLocaleString('en')} states (${rate.toLocaleString('en')}/s), ${p.edges.toLocaleString('en')} edges, depth ${p.depth}, queue ${p.queue.toLocaleString('en')}`;
+                  : p.phase === 'random'
+                    ? `random walks: ${(o.walks - p.queue).toLocaleString('en')} walks, ${p.states.toLocaleString('en')} states (${rate.toLocaleString('en')}/s), longest ${p.depth} actions`
+                    : `${p.phase}: ${p.states.toLocaleString('en')} states (${rate.toLocaleString('en')}/s), ${p.edges.toLocaleString('en')} edges, depth ${p.depth}, queue ${p.queue.toLocaleString('en')}`;
               io.err(`\r\x1b[K${what}`);
             }
           : undefined,
@@ -328,17 +372,7 @@ Examples:
         if (o.output && o.output !== '-') io.out(`written to ${o.output} (asid-replay replay ${o.output})\n`);
         if (o.output === '-') io.out(text);
       } else {
-        const bfs = outcome.phases.find((p) => p.strategy === 'bfs')?.result;
-        // A breadth-first search stopped by --depth has tried every sequence up to that depth: complete
-        // within its bounds, though the space goes on.
-        const why = outcome.exhausted
-          ? 'bounds exhausted'
-          : outcome.phases[outcome.phases.length - 1]!.strategy === 'bfs' && last.stop === 'depth'
-            ? `every sequence of up to ${o.depth} actions tried; raise --depth to go further`
-            : `search incomplete: stopped at ${last.stop === 'time-limit' ? '--time-limit' : last.stop === 'max-states' ? '--max-states' : last.stop === 'walks' ? '--walks' : '--depth'}`;
-        io.out(
-          `no violation up to depth ${bfs ? bfs.depth : last.depth}: ${states.toLocaleString('en')} distinct states, ${edges.toLocaleString('en')} edges (${why}; ${(elapsedMs / 1000).toFixed(1)} s)\n`,
-        );
+        io.out(`${noneFound(outcome.phases, outcome.exhausted, o.depth, states, edges, elapsedMs)}\n`);
       }
       if (found) throw new Exit(1);
     });
