@@ -10,7 +10,7 @@ import { readEventBatches } from '../src/trace/reader.js';
 import { resolveSystem } from '../src/trace/system.js';
 import type { TraceEvent } from '../src/trace/events.js';
 import { Rng } from '../src/util/rng.js';
-import { cli, tmp } from './helpers/cli.js';
+import { cli, tmp, tmpFile } from './helpers/cli.js';
 
 const SCENARIO = 'traces/scenarios/pin-v1-ordering-bug.csv';
 
@@ -95,6 +95,32 @@ describe('shrink', () => {
     expect(text).toMatch(/^access,/m);
     expect(text).toMatch(/^unmap,/m);
     expect((await cli('replay', small, '--fail-on', 'stale-tlb')).code).toBe(1);
+  });
+
+  it('keeps provenance: every kept event carries the src of the recording line it came from', async () => {
+    // The scenario with a src column whose cell on trace line n is `<n>.5@L<10n>` (not derivable by shrink).
+    const lines = readFileSync(SCENARIO, 'utf8').split('\n');
+    let header = -1;
+    const withSrc = lines.map((l, i) => {
+      if (l === '' || l.startsWith('#')) return l;
+      if (header < 0) {
+        header = i;
+        return `${l},src`;
+      }
+      return `${l},${i + 1}.5@L${10 * (i + 1)}`;
+    });
+    const big = tmpFile(withSrc.join('\n'), 'with-src.csv');
+    const small = join(tmp(), 'small.csv');
+    expect((await cli('shrink', big, '-o', small)).code).toBe(0);
+    const out = readFileSync(small, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    const cols = out[0]!.split(',');
+    expect(cols).toContain('src');
+    const at = cols.indexOf('src');
+    const sources = new Set(withSrc.slice(header + 1).map((l) => l.split(',').at(-1)));
+    for (const row of out.slice(1)) expect(sources.has(row.split(',')[at])).toBe(true);
+    expect((await cli('replay', small, '--fail-on', 'active-asid-mismatch')).code).toBe(1);
   });
 
   it('rename keeps the trace and names densely', () => {

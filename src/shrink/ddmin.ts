@@ -191,15 +191,22 @@ export function* mergeCandidates(events: readonly TraceEvent[]): Generator<Trace
       if (exited >= 0 && !events.some((e, j) => j > exited && j < i && e.task === b))
         yield events
           .slice(0, exited)
-          .concat(events.slice(exited + 1, i), [{ row: f.row, kind: 'exec', task: b, mm: f.mm }], events.slice(i + 1));
+          .concat(events.slice(exited + 1, i), [withSrc({ row: f.row, kind: 'exec', task: b, mm: f.mm }, f)], events.slice(i + 1));
       const firstRun = events.findIndex((e, j) => j > i && e.task === b);
       for (const a of live) {
         if (a === b) continue;
         const exec: TraceEvent = { row: f.row, kind: 'exec', task: a, mm: f.mm };
-        yield reassign(events, i, [exec], i + 1, b, a);
+        yield reassign(events, i, [withSrc(exec, f)], i + 1, b, a);
         const s = events[firstRun];
         if (s?.kind === 'schedule')
-          yield reassign(events.slice(0, i).concat(events.slice(i + 1)), firstRun - 1, [{ ...exec, row: s.row }], firstRun, b, a);
+          yield reassign(
+            events.slice(0, i).concat(events.slice(i + 1)),
+            firstRun - 1,
+            [withSrc({ ...exec, row: s.row }, s)],
+            firstRun,
+            b,
+            a,
+          );
       }
     }
     if (f.mm !== undefined) seenMm.add(f.mm);
@@ -220,9 +227,12 @@ export function* pinSubstitutions(events: readonly TraceEvent[]): Generator<Trac
     const e = events[i]!;
     if ((e.kind === 'fork' || e.kind === 'exec') && e.task !== undefined && e.mm !== undefined) mmOf.set(e.task, e.mm);
     const mm = e.kind === 'schedule' && e.task !== undefined ? mmOf.get(e.task) : undefined;
-    if (mm !== undefined) yield events.slice(0, i).concat([{ row: e.row, kind: 'pin', mm }], events.slice(i + 1));
+    if (mm !== undefined) yield events.slice(0, i).concat([withSrc({ row: e.row, kind: 'pin', mm }, e)], events.slice(i + 1));
   }
 }
+
+/** `e` with the provenance (`src`) of the event it replaces, if that one has any. */
+const withSrc = (e: TraceEvent, from: TraceEvent): TraceEvent => (from.src === undefined ? e : { ...e, src: from.src });
 
 /** `events` with `[at, resumeAt)` replaced by `insert`, and task `from` renamed `to` after it (until `from` is forked again). */
 function reassign(
@@ -273,6 +283,7 @@ export function rename(events: readonly TraceEvent[]): TraceEvent[] {
     if (e.size !== undefined) r.size = e.size;
     if (e.prot !== undefined) r.prot = e.prot;
     if (e.op !== undefined) r.op = get(ops, e.op, (i) => `op${i + 1}`);
+    if (e.src !== undefined) r.src = e.src;
     return r;
   });
 }
