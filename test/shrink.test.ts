@@ -2,6 +2,7 @@
  * `shrink`: the pin-v1 scenario buried in 10^4 unrelated events comes back to at most 20 events,
  * still failing under pin-v1, and 1-minimal.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -121,6 +122,17 @@ describe('shrink', () => {
     const sources = new Set(withSrc.slice(header + 1).map((l) => l.split(',').at(-1)));
     for (const row of out.slice(1)) expect(sources.has(row.split(',')[at])).toBe(true);
     expect((await cli('replay', small, '--fail-on', 'active-asid-mismatch')).code).toBe(1);
+  });
+
+  it('reads standard input with -', () => {
+    const out = join(tmp(), 'small.csv');
+    const r = spawnSync(process.execPath, ['bin/asid-replay.js', 'shrink', '-', '-o', out], {
+      input: readFileSync(SCENARIO),
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readFileSync(out, 'utf8')).toMatch(/^# Shrunk by asid-replay shrink from \d+ events of -: keeps active-asid-mismatch\./m);
   });
 
   it('rename keeps the trace and names densely', () => {
