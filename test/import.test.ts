@@ -57,6 +57,71 @@ describe('ftrace line forms', () => {
     expect(isKernelThread(46, 'kworker/u12:1')).toBe(true);
     expect(isKernelThread(1642, 'sh')).toBe(false);
   });
+  it("kernel thread names are the kernel's own, anchored: user programs sharing a prefix are not kernel threads", () => {
+    // names mainline gives its threads (kthread_create formats in the comments of ftrace-line.ts)
+    const kernel = [
+      'kthreadd',
+      'kworker/3:1H',
+      'kworker/R-nvme-wq',
+      'ksoftirqd/5',
+      'migration/0',
+      'cpuhp/2',
+      'idle_inject/1',
+      'watchdog/4',
+      'rcu_preempt',
+      'rcu_tasks_kthre',
+      'rcuop/7',
+      'rcuog/0',
+      'irq/35-foo',
+      'irq/9-s-acpi',
+      'kswapd0',
+      'kcompactd0',
+      'khugepaged',
+      'jbd2/sda2-8',
+      'mmcqd/0boot0',
+      'sugov:4',
+      'spi0',
+      'hci0',
+      'nvme-wq',
+      'nvme-reset-wq',
+      'mm_percpu_wq',
+      'devfreq_wq',
+      'ufs_eh_wq_0',
+      'kblockd',
+      'writeback',
+      'scsi_eh_1',
+      'usb-storage',
+      'kvm-pit/2171',
+    ];
+    // user programs: daemons and tools whose names start like some kernel threads
+    const user = [
+      'thermald',
+      'kvm',
+      'qemu-kvm',
+      'ufsd',
+      'mmcli',
+      'spidev_test',
+      'hcitool',
+      'hciattach',
+      'cpufreqd',
+      'cpuidle-tool',
+      'kthermal',
+      'rcu',
+      'kworker',
+      'irqbalance',
+      'watchdogd',
+      'loop',
+      'crypto-policy',
+      'mdadm',
+      'kgsl-test',
+      'scsi_id',
+      'f2fs_io',
+      'wq',
+      'sh',
+    ];
+    expect(kernel.filter((c) => !isKernelThread(9, c))).toEqual([]);
+    expect(user.filter((c) => isKernelThread(9, c))).toEqual([]);
+  });
 });
 
 describe('mm labels carry the process name', () => {

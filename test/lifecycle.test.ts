@@ -180,14 +180,77 @@ describe('lifecycle events decide tasks, mms and kernel threads', () => {
     expect(JSON.parse(rep.out).devices.sva).toMatchObject({ binds: 1, unbinds: 1 });
   });
 
-  it('without lifecycle events the historical rules hold: thermald is a kernel thread by name', async () => {
+  it('without lifecycle events, names decide: thermald and nvme-wq by their names, the trace has no fork of nvme-wq', async () => {
     const only = LIFE.split('\n')
       .filter((l) => !/(task_|sched_process_)/.test(l))
       .join('\n');
     const out = join(tmp(), 'n.csv');
     const s = await importFile('ftrace', tmpFile(only, 'n.txt'), out);
-    expect(readFileSync(out, 'utf8')).not.toContain(',fork,,300,');
+    const text = readFileSync(out, 'utf8');
+    expect(text).toContain(',fork,,300,p300:thermald,'); // a user daemon, whatever its name looks like
+    expect(text).not.toMatch(/,fork,,50,/); // nvme-wq: a workqueue rescuer, a kernel thread
     expect(s.lifecycle).toBeUndefined();
-    expect(s.taskRules?.kernel['name of a kernel thread (no lifecycle event for it)']).toBeGreaterThan(0);
+    expect(s.decidedByName?.kernel).toEqual(['nvme-wq']); // kthreadd is pid 2: decided by its pid, not its name
+    expect(s.decidedByName?.user).toEqual(expect.arrayContaining(['thermald', 'bash', 'make']));
+  });
+});
+
+/**
+ * A recording of sched_switch only: nothing but the names says which tasks are kernel threads.
+ * By hand: nvme-wq (the rescuer of the nvme workqueue, kernel/workqueue.c), kworker/0:1 and
+ * irq/35-foo (a threaded handler, kernel/irq/manage.c "irq/%d-%s") are kernel threads, run as task 0;
+ * thermald, kvm (qemu-kvm's process) and ufsd are user programs, forked into their own mm.
+ */
+const NAMES = `cpus=1
+        thermald-300   [000]     1.000000: sched_switch: prev_comm=thermald prev_pid=300 prev_prio=120 prev_state=S ==> next_comm=nvme-wq next_pid=50 next_prio=100
+         nvme-wq-50    [000]     1.000010: sched_switch: prev_comm=nvme-wq prev_pid=50 prev_prio=100 prev_state=I ==> next_comm=kvm next_pid=400 next_prio=120
+             kvm-400   [000]     1.000020: sched_switch: prev_comm=kvm prev_pid=400 prev_prio=120 prev_state=S ==> next_comm=ufsd next_pid=500 next_prio=120
+            ufsd-500   [000]     1.000030: sched_switch: prev_comm=ufsd prev_pid=500 prev_prio=120 prev_state=S ==> next_comm=kworker/0:1 next_pid=60 next_prio=120
+     kworker/0:1-60    [000]     1.000040: sched_switch: prev_comm=kworker/0:1 prev_pid=60 prev_prio=120 prev_state=I ==> next_comm=irq/35-foo next_pid=70 next_prio=49
+      irq/35-foo-70    [000]     1.000050: sched_switch: prev_comm=irq/35-foo prev_pid=70 prev_prio=49 prev_state=S ==> next_comm=thermald next_pid=300 next_prio=120
+`;
+
+describe('kernel threads by name (a recording without lifecycle events)', () => {
+  const NAME_RULE = 'name of a kernel thread (no lifecycle event for it)';
+  const USER_RULE = 'not a kernel thread name (no lifecycle event for it)';
+  /** [event, task, mm] of each row: by hand, from the rules above. */
+  const cells = (file: string) => rows(file).map((r) => [r[1], r[3], r[4]].join(' ').trim());
+
+  it('thermald, kvm and ufsd are user tasks; nvme-wq, kworker/0:1 and irq/35-foo kernel threads; the summary says by which rule', async () => {
+    const out = join(tmp(), 'names.csv');
+    const s = await importFile('ftrace', tmpFile(NAMES, 'names.txt'), out);
+    expect(cells(out)).toEqual([
+      'fork 300 p300:thermald',
+      'schedule 300', // the CPU's first switch also schedules the task it leaves
+      'schedule 0', // nvme-wq
+      'fork 400 p400:kvm',
+      'schedule 400',
+      'fork 500 p500:ufsd',
+      'schedule 500',
+      'schedule 0', // kworker/0:1
+      'schedule 0', // irq/35-foo
+      'schedule 300',
+    ]);
+    expect([s.tasks, s.kernelThreads]).toEqual([3, 3]);
+    expect(s.taskRules).toEqual({ kernel: { [NAME_RULE]: 3 }, user: { [USER_RULE]: 3 } });
+    expect(s.decidedByName).toEqual({ kernel: ['nvme-wq', 'kworker/0:1', 'irq/35-foo'], user: ['thermald', 'kvm', 'ufsd'] });
+  });
+
+  it('the CLI summary lists the names decided by name; --kernel-threads and --user-tasks override them', async () => {
+    const rec = tmpFile(NAMES, 'names.txt');
+    const out = join(tmp(), 'names.csv');
+    const r = await cli('import', 'ftrace', rec, '-o', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`kernel threads decided by: ${NAME_RULE}: 3`);
+    expect(r.err).toContain(`user tasks decided by: ${USER_RULE}: 3`);
+    expect(r.err).toContain('by name alone: kernel threads nvme-wq, kworker/0:1, irq/35-foo; user tasks thermald, kvm, ufsd');
+    const o = await cli('import', 'ftrace', rec, '-o', out, '--kernel-threads', '^thermald$', '--user-tasks', '^nvme-wq$', '--json');
+    expect(o.code, o.err).toBe(0);
+    expect(JSON.parse(o.out).taskRules).toEqual({
+      kernel: { '--kernel-threads': 1, [NAME_RULE]: 2 },
+      user: { '--user-tasks': 1, [USER_RULE]: 2 },
+    });
+    expect(cells(out)).toContain('fork 50 p50:nvme-wq');
+    expect(cells(out)).not.toContain('fork 300 p300:thermald');
   });
 });

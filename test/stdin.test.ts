@@ -74,7 +74,7 @@ describe('replay -', () => {
       true,
     );
     expect(r.code, r.err).toBe(0);
-    expect(r.err).toContain('imported trace.txt (ftrace) -> -:'); // the import's summary
+    expect(r.err).toContain('imported traces/real/recordings/lisa-juno-trace-txt/trace.txt (ftrace) -> -:'); // the import's summary
     const piped = JSON.parse(r.out);
     expect(piped.stale.total).toBe(192);
     expect(piped.stale.findings[0].src).toMatch(/^\d+\.\d{6}@L\d+$/);

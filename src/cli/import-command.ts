@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { IMPORT_KINDS, type ImportKind, type ImportSummary } from '../import/kinds.js';
+import { IMPORT_KINDS, type ImportKind, type ImportSummary, lostEventsText } from '../import/kinds.js';
 import { renderJson } from '../report/render.js';
 import { Exit, type Io, intArg } from './shared.js';
 
@@ -40,6 +40,10 @@ export function importCommand(program: Command, io: Io): void {
     .requiredOption('-o, --output <file>', 'trace v1 CSV to write (- for standard output)')
     .option('--kernel-threads <regex>', 'tasks whose name matches are kernel threads (overrides the evidence and the names)')
     .option('--user-tasks <regex>', 'tasks whose name matches are user tasks (checked before --kernel-threads)')
+    .option(
+      '--allow-lost-events',
+      'import a recording that lost events (ring-buffer overruns: "CPU:N [LOST n EVENTS]", a trace.dat page with missed events), with a warning in the summary and the trace (default: refused, exit 2)',
+    )
     .addOption(
       new Option('--cpus <n>', 'CPU count for the # system: line (default: from the recording)').argParser(intArg('--cpus', 1, 4096)),
     )
@@ -76,6 +80,7 @@ export function importCommand(program: Command, io: Io): void {
           overlayAts?: boolean;
           kernelThreads?: string;
           userTasks?: string;
+          allowLostEvents?: boolean;
         },
       ) => {
         if (kind !== 'auto' && !(IMPORT_KINDS as readonly string[]).includes(kind)) {
@@ -89,7 +94,13 @@ export function importCommand(program: Command, io: Io): void {
             ? undefined
             : { processes: o.overlay, dmaPerSwitch: o.overlayDma, unmapEvery: o.overlayUnmapEvery, btm: o.overlayBtm, ats: o.overlayAts };
         const { importFile } = await import('../import/import.js'); // loaded when used
-        const summary = await importFile(kind as ImportKind | 'auto', file, o.output, { cpus: o.cpus, overlay, kernelThreads, userTasks });
+        const summary = await importFile(kind as ImportKind | 'auto', file, o.output, {
+          cpus: o.cpus,
+          overlay,
+          kernelThreads,
+          userTasks,
+          allowLostEvents: o.allowLostEvents,
+        });
         if (o.json) io.out(renderJson(summary));
         else io.err(formatSummary(summary));
       },
@@ -118,6 +129,7 @@ function formatSummary(s: ImportSummary): string {
         .map(([k, n]) => `${k} ${n}`)
         .join(', ') || 'none'
     }`,
+    ...(s.lostEvents ? [`  WARNING: ${lostEventsText(s.lostEvents)}`] : []),
     `  tasks: ${s.tasks} user tasks, ${s.kernelThreads} kernel threads (run as lazy-TLB task 0), ${s.exits} exits, cpus ${s.cpus}`,
   ];
   if (s.unparsedExamples.length) lines.push(`  unparsed lines, first: ${s.unparsedExamples.join(', ')}`);
@@ -136,6 +148,14 @@ function formatSummary(s: ImportSummary): string {
         .map(([k, n]) => `${k}: ${n}`)
         .join('; ') || 'none';
     lines.push(`  kernel threads decided by: ${side(s.taskRules.kernel)}`, `  user tasks decided by: ${side(s.taskRules.user)}`);
+  }
+  const byName = s.decidedByName;
+  if (byName && (byName.kernel.length || byName.user.length)) {
+    const names = (l: string[]) => (l.length ? l.join(', ') : 'none');
+    lines.push(
+      `  by name alone: kernel threads ${names(byName.kernel)}; user tasks ${names(byName.user)}` +
+        ' (if one is wrong: --kernel-threads <regex>, --user-tasks <regex>)',
+    );
   }
   return lines.join('\n') + '\n';
 }

@@ -20,6 +20,11 @@ export interface Sniffed {
   looksLike: string;
   /** What to run instead, when the file cannot be imported as it is. */
   hint?: string;
+  /**
+   * A format recognised as something other than text: a recording (with `kind`), binary data,
+   * perf.data, a compressed file or archive, HTML. Not set for empty files, plain text and CSV.
+   */
+  known?: boolean;
 }
 
 /** Bytes read to recognise a file. */
@@ -38,26 +43,34 @@ export function sniff(head: Buffer): Sniffed {
     };
   if (isTraceDat(head)) {
     const v = head.subarray(10, 14).toString('latin1').replace(/\0.*$/s, '');
-    return { kind: 'trace-dat', looksLike: `a trace-cmd binary file (trace.dat, file version ${v})` };
+    return { kind: 'trace-dat', looksLike: `a trace-cmd binary file (trace.dat, file version ${v})`, known: true };
   }
   if (head[0] === 0x17 && head[1] === 0x08 && head[2] === 0x44)
-    return { looksLike: 'a damaged trace-cmd binary file (the magic is incomplete)', hint: 'the file is not a complete trace.dat' };
+    return {
+      looksLike: 'a damaged trace-cmd binary file (the magic is incomplete)',
+      hint: 'the file is not a complete trace.dat',
+      known: true,
+    };
   const text4 = head.subarray(0, 8).toString('latin1');
   if (text4.startsWith('PERFILE2') || text4.startsWith('PERFFILE')) {
     return {
       looksLike: 'a perf.data binary file',
       hint: 'convert it to text first: `perf script -F comm,pid,tid,cpu,time,event,trace > perf.txt`, then `import perf-script perf.txt`',
+      known: true,
     };
   }
   if (head[0] === 0x1f && head[1] === 0x8b)
     return {
       looksLike: 'a gzip-compressed file',
       hint: 'decompress it first (`gunzip -k FILE`), or pipe it: `gunzip -c FILE | asid-replay import auto -`',
+      known: true,
     };
   if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd)
-    return { looksLike: 'a zstd-compressed file', hint: 'decompress it first: `zstd -dc FILE | asid-replay import auto -`' };
+    return { looksLike: 'a zstd-compressed file', hint: 'decompress it first: `zstd -dc FILE | asid-replay import auto -`', known: true };
   if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)
-    return { looksLike: 'a zip archive', hint: 'extract the recording from it first' };
+    return { looksLike: 'a zip archive', hint: 'extract the recording from it first', known: true };
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff))
+    return { looksLike: 'a UTF-16 text file', hint: 'convert it to UTF-8 first: `iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8`', known: true };
   let control = 0;
   for (let i = 0; i < Math.min(head.length, 4096); i++) {
     const c = head[i];
@@ -67,14 +80,16 @@ export function sniff(head: Buffer): Sniffed {
     return {
       looksLike: 'binary data in no known format (not a trace.dat, perf.data or text)',
       hint: 'supported recordings: trace-cmd trace.dat, trace-cmd report / ftrace text, perf script text, systrace HTML',
+      known: true,
     };
   const text = head.toString('utf8');
   if (/<script class="trace-data"|var\s+linuxPerfData\s*=/.test(text))
-    return { kind: 'systrace', looksLike: 'an Android systrace HTML file' };
+    return { kind: 'systrace', looksLike: 'an Android systrace HTML file', known: true };
   if (/^\s*<(!doctype html|html)/i.test(text))
     return {
       looksLike: 'an HTML file without systrace data',
       hint: 'save the trace with systrace/atrace as HTML with its ftrace text (systrace --no-compress), or import the ftrace text',
+      known: true,
     };
   const lines = text.split(/\r?\n/);
   if (head.length === SNIFF_BYTES && lines.length > 1) lines.pop(); // the last line may be cut
@@ -88,8 +103,8 @@ export function sniff(head: Buffer): Sniffed {
     if (PERF_LINE_RE.test(l)) perf++;
     else if (parseFtraceLine(l)) ftrace++;
   }
-  if (perf > 0 && perf >= ftrace) return { kind: 'perf-script', looksLike: 'perf script text' };
-  if (ftrace > 0) return { kind: 'ftrace', looksLike: 'ftrace / trace-cmd report text' };
+  if (perf > 0 && perf >= ftrace) return { kind: 'perf-script', looksLike: 'perf script text', known: true };
+  if (ftrace > 0) return { kind: 'ftrace', looksLike: 'ftrace / trace-cmd report text', known: true };
   if (firstText === undefined)
     return {
       looksLike: 'a text file with no events (only blank or comment lines)',
@@ -196,4 +211,31 @@ export async function detectKind(input: Input): Promise<ImportKind> {
   const s = await sniffInput(input);
   if (!s.kind) throw new InputError(`cannot import: this is ${s.looksLike}${s.hint ? `; ${s.hint}` : ''}`, input.path);
   return s.kind;
+}
+
+/**
+ * What a file whose trace v1 header cannot be read really is, with the detection of `import auto`:
+ * for a recording, that it is one and the import that converts it; for binary data, perf.data, a
+ * compressed file or HTML, what it is and what to do. Undefined for an empty file, plain text or a
+ * CSV (the reader's own message about the header says more). `path` is read (its first bytes);
+ * `name` is the input as the user gave it (`-`, `/dev/fd/63`, `trace.dat`), used in the command shown.
+ */
+export async function notATrace(path: string, name: string): Promise<string | undefined> {
+  let s: Sniffed;
+  try {
+    s = await sniffInput({ path });
+  } catch {
+    return undefined; // unreadable now: the reader's message stands
+  }
+  if (!s.known) return undefined;
+  const what = `this is ${s.looksLike}, not a trace v1 CSV`;
+  if (s.kind && STDIN_NAMES.has(name))
+    return `${what}: convert it on the way, \`... | asid-replay import ${s.kind} - -o - | asid-replay replay -\``;
+  if (s.kind) return `${what}: convert it with \`asid-replay import ${s.kind} ${shellWord(name)} -o trace.csv\`, then replay trace.csv`;
+  return `${what}${s.hint ? `; ${s.hint.replace(/\bFILE\b/g, shellWord(name))}` : ''} (\`asid-replay import\` converts recordings to trace v1)`;
+}
+
+/** `word` as one shell word (quoted when it holds anything but safe characters). */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

@@ -47,6 +47,29 @@ export function parseFtraceLine(line: string): FtraceLine | undefined {
   };
 }
 
+/** Events a CPU's ring buffer lost, as a recording says it. */
+export interface LostEvents {
+  cpu: number;
+  /** How many; undefined when the recording does not know. */
+  count?: number;
+}
+
+const LOST_RE = /^\s*CPU:(\d+) \[(?:LOST (\d+) EVENTS|LOST EVENTS|(\d+) EVENTS DROPPED|EVENTS DROPPED)\]\s*$/;
+
+/**
+ * A line saying that events were lost (the writer overran the ring buffer): the kernel's `trace`
+ * and `trace_pipe` print `CPU:%d [LOST %lu EVENTS]` (`CPU:%d [LOST EVENTS]` when the count is not
+ * known; kernel/trace/trace.c `print_trace_line`), `trace-cmd report` prints `CPU:%d [%lld EVENTS
+ * DROPPED]` or `CPU:%d [EVENTS DROPPED]` (trace-read.c, from kbuffer_missed_events); undefined for
+ * any other line.
+ */
+export function parseLostEvents(line: string): LostEvents | undefined {
+  const m = LOST_RE.exec(line);
+  if (!m) return undefined;
+  const n = m[2] ?? m[3];
+  return { cpu: Number(m[1]), count: n === undefined ? undefined : Number(n) };
+}
+
 /** A parsed `sched_switch` body. */
 export interface SchedSwitch {
   prevComm: string;
@@ -84,8 +107,35 @@ export function isExitState(state: string): boolean {
   return /[XxZ]/.test(state);
 }
 
-const KTHREAD_RE =
-  /^(swapper|<idle>|kworker\/|ksoftirqd\/|migration\/|rcu_|rcuo|rcub\/|rcuop|watchdog\/|kthreadd$|irq\/|cpuhp\/|khugepaged|kswapd|jbd2\/|mmcqd\/|kblockd|writeback|kcompactd|oom_reaper|scsi_|kdevtmpfs|bioset|kauditd|khungtaskd|ksmd|kintegrityd|crypto$|devfreq_wq|kthrotld|ipv6_addrconf|deferwq|ext4-rsv|sugov:|kgsl|mdss_|loop\d|dhd_dpc|host_sp|inv_irq|nvmap|hwrng|kpsmoused|edac-poller|dm_bufio|ufs|rpmsg|netns$|vmstat$|mm_percpu_wq|kstrp$|hang_detect|smem_native|spi\d|cfinteractive|cfg80211$|hci\d|kvm|khubd|usb-storage|f2fs_|ksdioirqd|mmc|cpuidle|cpufreq|therm|kthermal)/;
+/**
+ * Names of kernel threads, for tasks that no event of the recording decided. Only names the kernel
+ * itself gives its threads (task->comm: at most TASK_COMM_LEN - 1 = 15 characters, longer names are
+ * cut), each anchored: a prefix only where the kernel appends a CPU, device or instance
+ * (`kworker/%s`, `irq/%d-%s`), else the whole name. A user program sharing a prefix with one
+ * (`thermald`, `kvm` of qemu-kvm, `ufsd`, `mmcli`, `spidev_test`) stays a user task.
+ */
+const KTHREAD_NAMES: readonly RegExp[] = [
+  /swapper(\/\d+)?$|<idle>$/, // the idle task (init_idle: "swapper/%d")
+  /kthreadd$/,
+  /kworker\//, // kernel/workqueue.c: workers "kworker/%d:%d", "kworker/u%d:%d"; rescuers "kworker/R-%s" from v6.9
+  /(ksoftirqd|migration|cpuhp|idle_inject|watchdog|ktimers|irq_work)\/\d+$/, // per-CPU smpboot threads (watchdog/ before v4.14, ktimers/ irq_work/ on PREEMPT_RT)
+  /rcu_(preempt|sched|bh|gp|par_gp|tasks_[a-z_]*|exp_[a-z_]*)$|rcu[bc]\/\d+$|rcuo[bgps]\/\d+$/, // kernel/rcu
+  /irq\/\d+-/, // kernel/irq/manage.c: threaded handlers "irq/%d-%s", "irq/%d-s-%s"
+  /kswapd\d+(:\d+)?$|kcompactd\d+$|khugepaged$|ksmd$|oom_reaper$|kdamond\.\d+$|kmemleak$/, // mm/
+  /kdevtmpfs$|kauditd$|khungtaskd$|psimon$|hwrng$|khvcd$|xenwatch$|xenbus$|pr\//,
+  /jbd2\/|kmmpd-|ext4lazyinit$|xfsaild\/|xfs-[a-z]+\/|f2fs_(ckpt|discard|gc|flush)-|btrfs-(cleaner|transacti)$/, // file systems
+  /usb-storage$|khubd$|scsi_eh_\d+$|mmcqd\/\d+|loop\d+$|spi\d+$|card\d+-crtc\d+$|napi\/|kvm-pit\/\d+$/, // drivers (spi%d: the SPI message pump)
+  /sugov:\d+$/, // kernel/sched/cpufreq_schedutil.c
+  /kdmflush(\/|$)|kcryptd(_io)?(\/|$)|kaluad$|kmpathd$|kmpath_rdacd$|kmpath_handlerd$|dm_bufio_cache$/, // device mapper
+  // workqueue rescuers (WQ_MEM_RECLAIM), named after their workqueue before v6.9
+  /kblockd$|writeback$|kthrotld$|kintegrityd$|bioset$|crypto$|cryptd$|deferwq$|edac-poller$|ipv6_addrconf$|netns$|vmstat$|kstrp$/,
+  /kpsmoused$|cfg80211$|ata_sff$|md$|mld$|zswap-shrink$|blkcg_punt_bio$|ext4-rsv-conver$|xfsalloc$|xfs_mru_cache$|nfsiod$|rpciod$/,
+  /xprtiod$|kacpid$|kacpi_notify$|kacpi_hotplug$|acpi_thermal_pm$|charger_manager$|scsi_tmf_\d+$|hci\d+$|ufs_(clk_gating|clkscaling)_\d*$/,
+  /.+[-_]wq([-_]?\d+)?$/, // ... and every workqueue named *-wq / *_wq (nvme-wq, mm_percpu_wq, devfreq_wq, ufs_eh_wq_0)
+  /dhd_dpc$|mdss_fb\d+$|smem_native_[a-z]+$/, // out-of-tree Android kernel threads of the shipped recordings (exact names)
+];
+
+const KTHREAD_RE = new RegExp(`^(?:${KTHREAD_NAMES.map((r) => r.source).join('|')})`);
 
 /** Heuristic: the comm of a kernel thread (it runs in lazy-TLB mode and never switches the user mm). */
 export function isKernelThread(pid: number, comm: string): boolean {

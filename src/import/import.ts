@@ -12,23 +12,28 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InputError } from '../trace/errors.js';
-import { assertReadable } from '../trace/reader.js';
 import { type EventKind, SRC_RE, type TraceEvent, srcCell } from '../trace/events.js';
-import type { ImportKind, ImportSummary } from './kinds.js';
+import { type ImportKind, type ImportSummary, lostCount, lostEventsText, lostTotal } from './kinds.js';
 import { TraceWriter } from '../trace/writer.js';
 import { openOutput } from '../util/output.js';
-import { type FtraceLine, type SchedSwitch, ftraceColumns, parseFtraceLine, parseSchedSwitch } from './ftrace-line.js';
+import { type FtraceLine, type SchedSwitch, ftraceColumns, parseFtraceLine, parseLostEvents, parseSchedSwitch } from './ftrace-line.js';
 import { extractSystrace } from './systrace.js';
 import { DeviceOverlay, OVERLAY_DEVICE, type OverlayOptions, SwitchCounter, chooseProcesses, overlaySystem } from './overlay.js';
 import { type Input, contentOf, detectKind, loadInput, mismatch, sniffInput } from './auto.js';
 import { perfLines } from './perf-script.js';
 import { datLines, parseTraceDat } from './tracedat/index.js';
 import { LIFECYCLE_EVENTS, Tasks, type TaskOptions } from './lifecycle.js';
-import { STDIN_NAMES } from '../util/input.js';
 
 export { IMPORT_KINDS, type ImportKind, type ImportSummary } from './kinds.js';
 
 type Lines = () => AsyncIterable<[number, string]>;
+
+/** The lines of a recording, and for a trace.dat where each lost-events line comes from in the file. */
+interface Recording {
+  lines: Lines;
+  /** Line number of a `CPU:N [... EVENTS DROPPED]` line of a trace.dat -> where its page is (filled as the lines are read). */
+  lostWhere?: Map<number, string>;
+}
 
 async function* fileLines(file: string): AsyncIterable<[number, string]> {
   const input = createReadStream(file, { encoding: 'utf8' });
@@ -72,21 +77,22 @@ async function* syncLines(lines: Iterable<[number, string]>): AsyncIterable<[num
  * @throws InputError when the content is another kind of recording than `kind` (what it looks
  *   like and which importer to use), or cannot be read.
  */
-async function inputLines(kind: ImportKind, src: Input, input: string): Promise<Lines> {
+async function inputLines(kind: ImportKind, src: Input, input: string): Promise<Recording> {
   const look = await sniffInput(src);
   const compatible = look.kind === kind || (look.kind === undefined && kind !== 'trace-dat' && look.looksLike.startsWith('text'));
   if (!compatible) throw new InputError(mismatch(look, kind), input);
   if (kind === 'systrace') {
     const ex = extractSystrace((await contentOf(src)).toString('utf8'), input);
-    return () => arrayLines(ex.lines, ex.firstLine);
+    return { lines: () => arrayLines(ex.lines, ex.firstLine) };
   }
   if (kind === 'trace-dat') {
     const dat = parseTraceDat(await contentOf(src), input);
-    return () => syncLines(datLines(dat, input, DAT_BODIES));
+    const lostWhere = new Map<number, string>();
+    return { lines: () => syncLines(datLines(dat, input, DAT_BODIES, lostWhere)), lostWhere };
   }
   const data = src.data;
   const text: Lines = data ? () => bufferLines(data) : () => fileLines(input);
-  return kind === 'perf-script' ? () => perfLines(text(), input) : text;
+  return { lines: kind === 'perf-script' ? () => perfLines(text(), input) : text };
 }
 
 /** CPUs a trace v1 system may have (`# system:` cpus). */
@@ -126,18 +132,32 @@ interface Prescan {
   tgids: Map<number, number>;
   /** The first name the recording's sched_switch lines give each pid. */
   comms: Map<number, string>;
+  /** Where the recording says it lost events (ring-buffer overruns), in line order. */
+  lost: LostAt[];
+}
+
+/** One `CPU:N [LOST n EVENTS]` / `[n EVENTS DROPPED]` line. */
+interface LostAt {
+  line: number;
+  cpu: number;
+  /** undefined: the recording does not know how many. */
+  count?: number;
+  /** The line as the recording prints it. */
+  text: string;
 }
 
 /**
  * First pass: the CPU count declared by the recording (`cpus=N`, `#P:N`, else 1 + the highest CPU
  * seen), every pid's TGID (known only on lines the pid itself emitted, which may come after
- * its first appearance as `next_pid`) and its first name in a sched_switch.
+ * its first appearance as `next_pid`), its first name in a sched_switch, and the lines that say
+ * events were lost.
  */
 async function prescan(lines: Lines, input: string): Promise<Prescan> {
   let declared = 0;
   let max = -1;
   const tgids = new Map<number, number>();
   const comms = new Map<number, string>();
+  const lost: LostAt[] = [];
   const name = (pid: number, comm: string) => {
     if (pid !== 0 && comm !== '<...>' && !comms.has(pid)) comms.set(pid, comm);
   };
@@ -148,6 +168,9 @@ async function prescan(lines: Lines, input: string): Promise<Prescan> {
       if (Number(count) > MAX_CPUS)
         throw new InputError(`${count} CPUs: trace v1 holds at most ${MAX_CPUS}`, input, n, d.index + d[0].length - count.length + 1);
       declared = Math.max(declared, Number(count));
+    } else if (isLostLine(l)) {
+      const x = parseLostEvents(l)!;
+      lost.push({ line: n, cpu: x.cpu, count: x.count, text: l.trim() });
     } else if (!isCommentLine(l.trim())) {
       const f = parseFtraceLine(l);
       if (!f) continue;
@@ -161,39 +184,52 @@ async function prescan(lines: Lines, input: string): Promise<Prescan> {
       }
     }
   }
-  return { cpus: Math.max(declared, max + 1, 1), tgids, comms };
+  return { cpus: Math.max(declared, max + 1, 1), tgids, comms, lost };
 }
+
+/** Whether a line says events were lost (`CPU:N [LOST n EVENTS]`, `CPU:N [n EVENTS DROPPED]`, ...). */
+const isLostLine = (l: string): boolean => l.trimStart().startsWith('CPU:') && parseLostEvents(l) !== undefined;
 
 /**
  * Import `input` as `kind` into the trace v1 file `output` (written to a temporary file, then renamed).
  * `auto` recognises the kind from the content; `-` reads standard input (once).
  * Every event written has a `src` cell: the timestamp and line of the recording's line it comes from.
+ * A recording that lost events (ring-buffer overruns) is refused unless `allowLostEvents`; then the
+ * summary (`lostEvents`) and a comment of the trace say so.
  * @throws InputError for an unreadable input, a file of another kind than asked (naming what it looks
- *   like and the importer to use), no scheduling event, timestamps that go backwards, or an
- *   `--overlay` choice that names no process or several.
+ *   like and the importer to use), lost events, no scheduling event, timestamps that go backwards,
+ *   or an `--overlay` choice that names no process or several.
  */
 export async function importFile(
   asked: ImportKind | 'auto',
   input: string,
   output: string,
-  opts: { cpus?: number; overlay?: OverlayOptions } & TaskOptions = {},
+  opts: { cpus?: number; overlay?: OverlayOptions; allowLostEvents?: boolean } & TaskOptions = {},
 ): Promise<ImportSummary> {
-  let lines: Lines;
+  let rec: Recording;
   let kind: ImportKind;
+  /** The recording's name in the trace's comment: a file's base name; a stream as given (`-`, `/dev/fd/63`). */
+  let named: string;
   try {
-    if (!STDIN_NAMES.has(input)) await assertReadable(input);
     const src = await loadInput(input);
+    named = src.data ? input : basename(input);
     kind = asked === 'auto' ? await detectKind(src) : asked;
-    lines = await inputLines(kind, src, input);
+    rec = await inputLines(kind, src, input);
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(`cannot read: ${(e as Error).message}`, input);
   }
+  const lines = rec.lines;
   const pre = await prescan(lines, input);
+  const lostEvents = pre.lost.length === 0 ? undefined : lostSummary(pre.lost, rec.lostWhere);
+  if (lostEvents && !opts.allowLostEvents) {
+    const first = pre.lost[0]!;
+    throw new InputError(lostEventsRefusal(lostEvents, first), input, first.line, kind === 'trace-dat' ? undefined : 1);
+  }
   const cpus = opts.cpus ?? pre.cpus;
   const summary = (): ImportSummary => ({
-    input: basename(input),
-    output: basename(output),
+    input,
+    output,
     kind,
     cpus,
     lines: 0,
@@ -207,6 +243,7 @@ export async function importFile(
     tasks: 0,
     kernelThreads: 0,
     exits: 0,
+    ...(lostEvents ? { lostEvents } : {}),
   });
   let chosen: Set<string> | undefined;
   if (opts.overlay) {
@@ -225,7 +262,8 @@ export async function importFile(
   const w = new TraceWriter(out.stream, { src: true });
   const s = summary();
   try {
-    const comments = [`imported by asid-replay from ${basename(input)} (${kind})`];
+    const comments = [`imported by asid-replay from ${named} (${kind})`];
+    if (lostEvents) comments.push(`WARNING: ${lostEventsText(lostEvents)}`);
     if (chosen) comments.push(`device overlay: ${[...chosen].join(', ')} bound to ${OVERLAY_DEVICE} (DMA at every switch-in)`);
     await w.begin(opts.overlay ? { cpus, ...overlaySystem(opts.overlay) } : { cpus }, comments);
     const write: Sink = async (kind, e) => {
@@ -295,6 +333,7 @@ async function convert(
       s.commentLines++;
       continue;
     }
+    if (isLostLine(t)) continue; // refused, or --allow-lost-events: in the summary (prescan)
     const f = parseFtraceLine(l);
     if (!f) {
       s.unparsedLines++;
@@ -365,4 +404,37 @@ function noSchedulingEvents(s: ImportSummary, kind: ImportKind): string {
     what = `${s.unparsedLines} of its ${s.lines} lines are in no known form (line ${s.unparsedExamples[0]}: ${JSON.stringify(s.unparsedQuotes?.[0] ?? '')})`;
   else what = `its ${s.lines} lines are all comments or headers`;
   return `no scheduling events (sched_switch): ${what}; record them with ${record}`;
+}
+
+type LostSummary = NonNullable<ImportSummary['lostEvents']>;
+
+function lostSummary(lost: LostAt[], where: Map<number, string> | undefined): LostSummary {
+  return {
+    overruns: lost.length,
+    total: lost.reduce((a, x) => a + (x.count ?? 0), 0),
+    unknown: lost.filter((x) => x.count === undefined).length,
+    cpus: [...new Set(lost.map((x) => x.cpu))].sort((a, b) => a - b),
+    at: lost.slice(0, 20).map((x) => ({
+      line: x.line,
+      cpu: x.cpu,
+      ...(x.count !== undefined ? { count: x.count } : {}),
+      text: x.text,
+      ...(where?.get(x.line) ? { where: where.get(x.line) } : {}),
+    })),
+  };
+}
+
+/** Why a recording that lost events is refused, and what to do. */
+function lostEventsRefusal(l: LostSummary, first: LostAt): string {
+  const where = l.at[0]!.where;
+  const what = where
+    ? `CPU ${first.cpu} lost ${lostCount(first.count)}: ${where} has RB_MISSED_EVENTS in its commit field` +
+      `${first.count === undefined ? ' (RB_MISSED_STORED not set: no count)' : ''}; \`trace-cmd report\` prints ${JSON.stringify(first.text)} on this line, before the page's first event`
+    : `CPU ${first.cpu} lost ${lostCount(first.count)} here (${JSON.stringify(first.text)})`;
+  const rest = l.overruns > 1 ? `; ${l.overruns} overruns in all, ${lostTotal(l)}` : '';
+  return (
+    `the recording lost events: ${what}${rest}. The ring buffer overran, so the recording is not whole and a replay would miss ` +
+    'the switches, forks and exits that were lost. Record again with larger buffers (`trace-cmd record -b <KiB per CPU>`, ' +
+    '/sys/kernel/tracing/buffer_size_kb) or fewer events, or import it anyway with --allow-lost-events (the summary and the trace then say so)'
+  );
 }

@@ -34,4 +34,56 @@ export interface ImportSummary {
   lifecycleWritten?: { threads: number; processes: number; execs: number; exits: number };
   /** Which rule decided that a task is a kernel thread or a user task, with the number of tasks it decided. */
   taskRules?: { kernel: Record<string, number>; user: Record<string, number> };
+  /**
+   * The names of the tasks decided by their name alone (no lifecycle event for them), first
+   * distinct ones of each side (at most 12): kernel threads by a kernel thread name, user tasks by default.
+   */
+  decidedByName?: { kernel: string[]; user: string[] };
+  /**
+   * Events the recording says it lost (ring-buffer overruns: `CPU:N [LOST n EVENTS]`, `[n EVENTS
+   * DROPPED]`, a trace.dat page with RB_MISSED_EVENTS), present only when imported with
+   * --allow-lost-events (otherwise the import is refused).
+   */
+  lostEvents?: {
+    /** Lines that say so. */
+    overruns: number;
+    /** The sum of the counts given. */
+    total: number;
+    /** Overruns whose count the recording does not know. */
+    unknown: number;
+    cpus: number[];
+    /** The first 20: line, CPU, count (absent when unknown), the line as printed, and for a trace.dat the page. */
+    at: { line: number; cpu: number; count?: number; text: string; where?: string }[];
+  };
+}
+
+/** At most this many overruns are listed in the summary and the messages. */
+const LOST_SHOWN = 5;
+
+/** "123 events", or "events (how many is not recorded)". */
+export const lostCount = (count: number | undefined): string =>
+  count === undefined ? 'events (how many is not recorded)' : `${count} event${count === 1 ? '' : 's'}`;
+
+/** "123 events lost on CPU 2", "at least 123 events (2 overruns without a count) lost on CPUs 2, 3". */
+export function lostTotal(l: NonNullable<ImportSummary['lostEvents']>): string {
+  const cpus = `CPU${l.cpus.length === 1 ? '' : 's'} ${l.cpus.join(', ')}`;
+  if (l.unknown === 0) return `${lostCount(l.total)} lost on ${cpus}`;
+  const without = `${l.unknown} overrun${l.unknown === 1 ? '' : 's'} without a count`;
+  return `${l.total === 0 ? 'events' : `at least ${lostCount(l.total)}`} (${without}) lost on ${cpus}`;
+}
+
+/** The lost events of an import in one sentence (the summary's warning and the trace's comment). */
+export function lostEventsText(l: NonNullable<ImportSummary['lostEvents']>): string {
+  const each = l.at
+    .slice(0, LOST_SHOWN)
+    .map(
+      (x) =>
+        `CPU ${x.cpu} ${x.count === undefined ? 'lost events' : `lost ${lostCount(x.count)}`} at line ${x.line}${x.where ? ` (${x.where})` : ''}`,
+    )
+    .join(', ');
+  const more = l.overruns > LOST_SHOWN ? `, and ${l.overruns - LOST_SHOWN} more overruns` : '';
+  return (
+    `the recording lost events (ring-buffer overruns): ${each}${more}; ${lostTotal(l)}. ` +
+    'Imported anyway (--allow-lost-events): the trace misses them, and the tasks, address spaces and findings after them may be wrong'
+  );
 }

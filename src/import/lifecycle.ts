@@ -69,6 +69,9 @@ interface Decision {
   evidence: boolean;
 }
 
+/** Names decided by the name rule that the summary lists, per side. */
+const NAMES_SHOWN = 12;
+
 /** Characters a trace v1 identifier may not hold (the complement of the mm label rule, NAME_RE in trace/row-schema.ts). */
 const NOT_NAME = /[^A-Za-z0-9_.:\-/@#]/g;
 
@@ -145,10 +148,16 @@ export class Tasks {
     private readonly comms: Map<number, string> = new Map(),
   ) {}
 
-  private count(d: Decision): void {
+  private count(d: Decision, comm: string): void {
     const r = (this.s.taskRules ??= { kernel: {}, user: {} });
     const side = d.kernel ? r.kernel : r.user;
     side[d.rule] = (side[d.rule] ?? 0) + 1;
+    if (d.evidence) return;
+    // decided by the name alone: the summary names them, so that a wrong guess can be overridden
+    const names = (this.s.decidedByName ??= { kernel: [], user: [] });
+    const list = d.kernel ? names.kernel : names.user;
+    const c = comm.trim() || '<...>';
+    if (list.length < NAMES_SHOWN && !list.includes(c)) list.push(c);
   }
 
   private override(comm: string): Decision | undefined {
@@ -217,12 +226,12 @@ export class Tasks {
       if (task !== 0 && !this.kthreads.has(task)) {
         this.kthreads.add(task);
         this.s.kernelThreads++;
-        this.count(d);
+        this.count(d, comm);
       }
       return 0;
     }
     if (!this.alive.has(task)) {
-      this.count(d);
+      this.count(d, comm);
       const tgid = this.tgids.get(task) ?? task;
       // the group's live mm (a thread), else a fresh one named after the task, or after the group
       // leader when the task is another thread of the group
@@ -332,7 +341,7 @@ export class Tasks {
             ? { kernel: true, rule: RULES.name, evidence: false }
             : { kernel: false, rule: RULES.userDefault, evidence: false });
     this.evidence.set(child, d);
-    this.count(d);
+    this.count(d, childComm);
     if (d.kernel) {
       this.kthreads.add(child);
       this.s.kernelThreads++;
@@ -378,7 +387,7 @@ export class Tasks {
       await this.emit('exec', { time, task, mm: label });
     } else {
       this.kthreads.delete(task);
-      this.count(d);
+      this.count(d, comm);
       await this.fork(task, label, pid, time);
     }
     this.written('execs');

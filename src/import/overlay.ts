@@ -72,7 +72,10 @@ function ranked(switchIns: Map<string, number>): string[] {
 
 /** Up to `n` labels for a message, with their switch-ins. */
 function some(labels: readonly string[], switchIns: Map<string, number>, n = 8): string {
-  const shown = labels.slice(0, n).map((l) => `${l} (${switchIns.get(l) ?? 0} switch-ins)`);
+  const shown = labels.slice(0, n).map((l) => {
+    const k = switchIns.get(l) ?? 0;
+    return `${l} (${k} switch-in${k === 1 ? '' : 's'})`;
+  });
   return shown.join(', ') + (labels.length > n ? `, ... (${labels.length - n} more)` : '');
 }
 

@@ -6,7 +6,7 @@ import { type SystemModel, createSystem, step, summarize } from '../model/system
 import { type Report, ReportCollector } from '../report/report.js';
 import { findingRows, withSources } from '../report/sources.js';
 import type { TraceEvent } from '../trace/events.js';
-import { EventError, InputError } from '../trace/errors.js';
+import { EventError, InputError, TraceHeaderError } from '../trace/errors.js';
 import { CHUNK_BYTES, readEventBatchesParallel } from '../trace/parallel-reader.js';
 import { located, readEventBatches, readHeader, readPreamble, readSources } from '../trace/reader.js';
 import { type SystemConfig, type SystemInput, resolveSystem } from '../trace/system.js';
@@ -102,6 +102,12 @@ export async function replayFile(file: string, opts: ReplayOptions = {}): Promis
   try {
     return await replayPath(file, opts);
   } catch (e) {
+    if (e instanceof TraceHeaderError && e.file === file) {
+      // no trace v1 header: say what the file is when it is a recording (or binary data), as `import auto` sees it
+      const { notATrace } = await import('../import/auto.js');
+      const why = await notATrace(file, opts.name ?? file);
+      if (why) throw new InputError(why, opts.name ?? file);
+    }
     if (e instanceof InputError && opts.name !== undefined && e.file === file) e.file = opts.name;
     throw e;
   }

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { Parser } from 'csv-parse';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { COLUMNS, type TraceEvent } from './events.js';
-import { InputError } from './errors.js';
+import { InputError, TraceHeaderError, escapeText, quoteExcerpt } from './errors.js';
 import { fastEvent, headerIndex } from './fast-row.js';
 import { validateCells } from './row-schema.js';
 
@@ -202,7 +202,10 @@ export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent
       const field =
         ce.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' && header ? Math.min(ce.index ?? 0, header.length) : (ce.index ?? 0);
       const column = ce.lines === undefined ? undefined : await fieldColumn(file, ce.lines, field);
-      throw new InputError(`malformed CSV: ${ce.message.replace(/^Invalid [^:]*: /, '')}`, file, ce.lines, column);
+      // csv-parse quotes the field's value: escaped and cut, as the file may be binary
+      const why = escapeText(ce.message.replace(/^Invalid [^:]*: /, ''), false);
+      const message = `malformed CSV: ${why.length > 200 ? `${why.slice(0, 200)}...` : why}`;
+      throw new (header ? InputError : TraceHeaderError)(message, file, ce.lines, column);
     }
     throw new InputError(`cannot read: ${ce.message}`, file);
   } finally {
@@ -210,7 +213,7 @@ export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent
     source.destroy();
     parser.destroy();
   }
-  if (!header) throw new InputError(`no header row; expected a line naming the columns (e.g. "${COLUMNS.join(',')}")`, file, 1, 1);
+  if (!header) throw new TraceHeaderError(`no header row; expected a line naming the columns (e.g. "${COLUMNS.join(',')}")`, file, 1, 1);
 }
 
 /** The header row of a trace as the sequential parser sees it (for the parallel reader). */
@@ -265,13 +268,19 @@ function checkHeader(file: string, line: number, cells: string[]): string[] {
   let col = 1;
   for (const c of cells) {
     if (!(COLUMNS as readonly string[]).includes(c)) {
-      throw new InputError(`unknown column "${c}" in the header; expected some of ${COLUMNS.join(', ')}`, file, line, col);
+      throw new TraceHeaderError(
+        `unknown column ${quoteExcerpt(c)} in the header; expected some of ${COLUMNS.join(', ')}`,
+        file,
+        line,
+        col,
+      );
     }
-    if (seen.has(c)) throw new InputError(`column "${c}" appears twice in the header`, file, line, col);
+    if (seen.has(c)) throw new TraceHeaderError(`column ${quoteExcerpt(c)} appears twice in the header`, file, line, col);
     seen.add(c);
     col += c.length + 1;
   }
-  if (!seen.has('event')) throw new InputError(`the header has no "event" column (columns: ${cells.join(', ')})`, file, line, 1);
+  if (!seen.has('event'))
+    throw new TraceHeaderError(`the header has no "event" column (columns: ${escapeText(cells.join(', '), false)})`, file, line, 1);
   return cells;
 }
 

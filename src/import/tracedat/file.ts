@@ -30,6 +30,8 @@ export interface CpuBuffer {
   data: Buffer;
   /** File offset of the CPU data (for messages). */
   fileOffset: number;
+  /** Whether `data` was decompressed (offsets in it are not file offsets). */
+  compressed?: boolean;
 }
 
 /** What a `trace.dat` holds, ready to read its events. */
@@ -350,7 +352,7 @@ function readBufferOption(
         `CPU ${cpu}'s trace data decompresses to ${data.length} bytes, not a whole number of ${pageSize}-byte pages: the file is damaged`,
         at,
       );
-    buffers.push({ cpu, data, fileOffset: at });
+    buffers.push({ cpu, data, fileOffset: at, compressed: true });
   }
   return { buffers, clock };
 }

@@ -20,7 +20,14 @@ const TIME_EXTEND = 30;
 const TIME_STAMP = 31;
 /** ring_buffer.c `TS_SHIFT`. */
 const TS_SHIFT_MUL = 2 ** 27;
-/** ring_buffer.c `RB_MISSED_EVENTS | RB_MISSED_STORED`: flags in the page's commit field. */
+/**
+ * ring_buffer.c: the flags `ring_buffer_read_page` adds to a page's commit field when events were
+ * lost before the page (the writer overran the reader): `RB_MISSED_EVENTS` (bit 31), and
+ * `RB_MISSED_STORED` (bit 30) when the count of lost events is stored as a `long` right after the
+ * page's data (kbuffer.c `kbuffer_load_subbuffer`, `kbuffer_missed_events`).
+ */
+const RB_MISSED_EVENTS = 0x80000000;
+const RB_MISSED_STORED = 0x40000000;
 const COMMIT_MASK = 0x3fffffff;
 
 /** One decoded event. */
@@ -34,6 +41,13 @@ export interface DatRecord {
   length: number;
   /** Byte offset of the record in the file (its CPU data offset plus its place in the decompressed data). */
   offset: number;
+  /**
+   * Events the CPU lost just before this record (the first of a page whose commit field has
+   * RB_MISSED_EVENTS): their count, or -1 when the page does not store it; absent when none.
+   */
+  missed?: number;
+  /** Where the page that says so is, for messages ("the page at byte offset 1234 of the file"). */
+  missedWhere?: string;
 }
 
 /** Walks one CPU's pages; `next()` moves to the next data event. */
@@ -42,6 +56,12 @@ class CpuCursor {
   start = 0;
   length = 0;
   done = false;
+  /** Events lost before the current record (see {@link DatRecord.missed}); 0 when none. */
+  missed = 0;
+  missedWhere = '';
+  /** Lost events a page announced, given to its first event (carried over empty pages). */
+  private pendingMissed = 0;
+  private pendingWhere = '';
   private page = -1;
   private p = 0;
   private end = 0;
@@ -79,14 +99,15 @@ class CpuCursor {
             ? d.readBigUInt64LE(base + h.timestampOffset)
             : d.readBigUInt64BE(base + h.timestampOffset)
           : BigInt(this.u32(base + h.timestampOffset));
-      const commit =
+      // the flags are bits 31 and 30 of the commit field (a local_t: 4 or 8 bytes)
+      const raw =
         h.commitSize === 8
-          ? Number(
-              (littleEndian ? d.readBigUInt64LE(base + h.commitOffset) : d.readBigUInt64BE(base + h.commitOffset)) & BigInt(COMMIT_MASK),
-            )
-          : this.u32(base + h.commitOffset) & COMMIT_MASK;
+          ? Number((littleEndian ? d.readBigUInt64LE(base + h.commitOffset) : d.readBigUInt64BE(base + h.commitOffset)) & 0xffffffffn)
+          : this.u32(base + h.commitOffset);
+      const commit = raw & COMMIT_MASK;
       if (h.dataOffset + commit > pageSize)
         throw this.fail(`a page says it holds ${commit} bytes of events, more than a ${pageSize}-byte page`, base + h.commitOffset);
+      if ((raw & RB_MISSED_EVENTS) !== 0) this.announceMissed(raw, base, commit);
       const t = Number(ts);
       if (t < this.time) throw this.fail(`a page's timestamp (${t} ns) is before the previous page's events`, base + h.timestampOffset);
       this.time = t;
@@ -94,6 +115,27 @@ class CpuCursor {
       this.end = this.p + commit;
       if (commit > 0) return true;
     }
+  }
+
+  /** A page whose commit field says events were lost before it: remember how many, for its first event. */
+  private announceMissed(raw: number, base: number, commit: number): void {
+    const { pageHeader: h, longSize, littleEndian } = this.dat;
+    const d = this.buf.data;
+    const at = base + h.dataOffset + commit;
+    let count = -1;
+    if ((raw & RB_MISSED_STORED) !== 0 && at + longSize <= base + this.dat.pageSize)
+      count =
+        longSize === 8
+          ? Number(littleEndian ? d.readBigUInt64LE(at) : d.readBigUInt64BE(at))
+          : littleEndian
+            ? d.readUInt32LE(at)
+            : d.readUInt32BE(at);
+    if (count === 0) return;
+    const where = this.buf.compressed
+      ? `page ${this.page} of CPU ${this.buf.cpu}'s decompressed data (byte ${base}; its compressed data is at file offset ${this.buf.fileOffset})`
+      : `the page at byte offset ${this.buf.fileOffset + base} of the file`;
+    this.pendingWhere ||= where;
+    this.pendingMissed = this.pendingMissed < 0 || count < 0 ? -1 : this.pendingMissed + count;
   }
 
   /** Advance to the next data event; false at the end of the CPU's data. */
@@ -140,6 +182,10 @@ class CpuCursor {
       this.start = q;
       this.length = len;
       this.p = q + len;
+      this.missed = this.pendingMissed;
+      this.missedWhere = this.pendingWhere;
+      this.pendingMissed = 0;
+      this.pendingWhere = '';
       return true;
     }
   }
@@ -157,7 +203,7 @@ export function* mergedRecords(dat: TraceDat, file: string): Generator<DatRecord
     for (const c of cursors)
       if (!c.done && (best === undefined || c.time < best.time || (c.time === best.time && c.buf.cpu < best.buf.cpu))) best = c;
     if (!best) return;
-    yield {
+    const r: DatRecord = {
       cpu: best.buf.cpu,
       time: best.time,
       data: best.buf.data,
@@ -165,6 +211,11 @@ export function* mergedRecords(dat: TraceDat, file: string): Generator<DatRecord
       length: best.length,
       offset: best.buf.fileOffset + best.start,
     };
+    if (best.missed !== 0) {
+      r.missed = best.missed;
+      r.missedWhere = best.missedWhere;
+    }
+    yield r;
     best.next();
   }
 }
@@ -301,10 +352,19 @@ function bodyOf(e: EventFormat, rd: FieldReader): Body {
 /**
  * The recording as ftrace text lines: `cpus=N` first (as `trace-cmd report` prints it), then one
  * line per event in time order with nanosecond timestamps, so that line `n` is the event `trace-cmd
- * report` prints on its line `n` when it prints no other header. With `only`, the bodies of other
- * events are left empty (their names are all an importer counts; formatting them is most of the cost).
+ * report` prints on its line `n` when it prints no other header. Events lost before a record (a
+ * page with RB_MISSED_EVENTS) give the line `trace-cmd report` prints before it,
+ * `CPU:<cpu> [<count> EVENTS DROPPED]` (`CPU:<cpu> [EVENTS DROPPED]` when the count is not stored),
+ * and `lost`, when given, gets that line's number and where the page is in the file. With `only`,
+ * the bodies of other events are left empty (their names are all an importer counts; formatting
+ * them is most of the cost).
  */
-export function* datLines(dat: TraceDat, file: string, only?: ReadonlySet<string>): Generator<[number, string]> {
+export function* datLines(
+  dat: TraceDat,
+  file: string,
+  only?: ReadonlySet<string>,
+  lost?: Map<number, string>,
+): Generator<[number, string]> {
   const rd = new FieldReader(dat.littleEndian);
   const any = dat.events.values().next().value as EventFormat | undefined;
   const typeField: FieldFormat = any?.fields.get('common_type') ?? {
@@ -321,6 +381,11 @@ export function* datLines(dat: TraceDat, file: string, only?: ReadonlySet<string
   let n = 1;
   yield [n, `cpus=${dat.cpus}`];
   for (const r of mergedRecords(dat, file)) {
+    if (r.missed !== undefined) {
+      n++;
+      lost?.set(n, r.missedWhere ?? '');
+      yield [n, r.missed > 0 ? `CPU:${r.cpu} [${r.missed} EVENTS DROPPED]` : `CPU:${r.cpu} [EVENTS DROPPED]`];
+    }
     n++;
     const id = rd.num(r, typeField);
     const pid = rd.num(r, pidField);
