@@ -188,7 +188,7 @@ async function prescan(lines: Lines, input: string): Promise<Prescan> {
 }
 
 /** Whether a line says events were lost (`CPU:N [LOST n EVENTS]`, `CPU:N [n EVENTS DROPPED]`, ...). */
-const isLostLine = (l: string): boolean => l.trimStart().startsWith('CPU:') && parseLostEvents(l) !== undefined;
+const isLostLine = (l: string): boolean => l.includes('CPU:') && parseLostEvents(l) !== undefined;
 
 /**
  * Import `input` as `kind` into the trace v1 file `output` (written to a temporary file, then renamed).
