@@ -9,7 +9,8 @@ import type { EventKind } from '../trace/events.js';
 import type { SystemConfig } from '../trace/system.js';
 import { Rng } from '../util/rng.js';
 import { ALPHABET_KINDS, type Action, type AlphabetBounds, type ExploreEvent, PAGE, actions } from './alphabet.js';
-import { Canonicalizer, FingerprintSet } from './canon.js';
+import { Canonicalizer } from './canon.js';
+import { FingerprintSet } from './fingerprint-set.js';
 import { type Finding, FindingRecorder } from './recorder.js';
 
 /** What to search and how far. */
