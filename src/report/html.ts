@@ -190,8 +190,11 @@ function findingsTable(runs: readonly HtmlRun[], excerpts: Map<number, Excerpt>)
     const fs = run.series.findings.map((f, i) => ({ ...f, i })).filter((f) => f.class !== 'rollover');
     if (fs.length === 0) return;
     const shown = fs.slice(0, MAX_TABLE_FINDINGS);
+    // every finding counts, those the series did not keep too (the report's totals)
+    const c = run.series.findingCounts;
+    const total = c['pin-failure'] + c.violation + c.stale + c['device-failure'];
     parts.push(
-      `<table class="findings"><caption>findings${runs.length > 1 ? ` (${esc(run.label)})` : ''}: ${fs.length}${run.series.findingsTruncated || fs.length > shown.length ? ` (the first ${shown.length} listed)` : ''}</caption>` +
+      `<table class="findings"><caption>findings${runs.length > 1 ? ` (${esc(run.label)})` : ''}: ${total}${total > shown.length ? ` (the first ${shown.length} listed)` : ''}</caption>` +
         '<tr><th>row</th><th>class</th><th>kind</th><th>filled at</th><th>should be gone at</th><th>detail</th></tr>' +
         shown
           .map(
@@ -334,10 +337,10 @@ const PAGE_SCRIPT = String.raw`
     { col: 'reused_free', label: 're-used: free' },
     { col: 'rollovers', label: 'rollovers', scale: 'y2', color: '#000' }
   ], { y2: 'rollovers' });
-  chart('Generation, free ASIDs and ASIDs given out in it', 'allocatable slots: ' + (s0.limits.numAsids - 1) + '; free = what new_context can still hand out at the end of the bucket', [
+  chart('Generation, ASIDs in use and free ASIDs', 'allocatable slots: ' + (s0.limits.numAsids - 1) + '; at the end of each bucket: in use = held by the allocator in the generation (handed out, or kept across the rollover as reserved or pinned), free = what new_context can still hand out', [
     { col: 'generation', label: 'generation', step: true, color: '#000', scale: 'y2' },
+    { col: 'asids_in_use', label: 'ASIDs in use', step: true },
     { col: 'free_asids', label: 'free ASIDs', step: true },
-    { col: 'asids_assigned', label: 'ASIDs given out in the generation' },
     { get: function (s) { return s.x.map(function () { return s.limits.numAsids - 1; }); }, label: 'allocatable', color: '#aaa' }
   ], { y2: 'generation' });
   chart('Pinned ASIDs against the limit', s0.limits.pinLimit === null ? 'no limit (max_pinned_asids underflows)' : 'max_pinned_asids = ' + s0.limits.pinLimit, [

@@ -7,9 +7,14 @@
  *   switched it in), endRow, generation;
  * - process 2 "ASID allocator": instant events (`ph: "i"`) for rollovers, pin failures, violations,
  *   stale entries and device failures, one thread each, args with the trace row (and fill row,
- *   should-have row); counter tracks (`ph: "C"`) for the generation, pinned ASIDs against the limit,
- *   ASIDs given out in the generation, allocations and switches per bucket;
- * - process 3 + i: counters of SMMU i (IOTLB hits / misses / fills, commands by opcode).
+ *   should-have row); counter tracks (`ph: "C"`) for the generation, ASIDs in use and free, pinned
+ *   ASIDs (end of bucket, most in it) against the limit, pins / pin failures / unpins, allocations and
+ *   switches per bucket;
+ * - process 3 + i: counters of SMMU i (IOTLB occupancy, hits / misses / fills, SMMU ASIDs
+ *   allocated / freed / moved, commands by opcode).
+ *
+ * Every count comes from the series (the observer's events): the instants of a class are the
+ * series' findings of it, as many as the report counts (`otherData.findings`).
  *
  * `ts` and `dur` are microseconds: trace time (ns) / 1000, or the trace row when the trace has no
  * time. Slices and instants are streamed as the replay goes (memory flat in trace length); at most
@@ -145,8 +150,13 @@ export class PerfettoWriter implements TimelineSink {
     const per = s.axis === 'time' ? `per ${s.width} ns` : `per ${s.width} rows`;
     counter(2, 'generation', { generation: col('generation') });
     const pinned = col('pinned');
-    counter(2, 'pinned ASIDs', { pinned, ...(s.limits.pinLimit !== null ? { limit: pinned.map(() => s.limits.pinLimit!) } : {}) });
-    counter(2, 'ASIDs given out in the generation', { assigned: col('asids_assigned') });
+    counter(2, 'pinned ASIDs', {
+      pinned,
+      most: col('pinned_max'),
+      ...(s.limits.pinLimit !== null ? { limit: pinned.map(() => s.limits.pinLimit!) } : {}),
+    });
+    counter(2, `pins (${per})`, { requests: col('pin_requests'), failures: col('pin_failures'), unpins: col('unpins') });
+    counter(2, 'ASIDs in use', { inUse: col('asids_in_use') });
     counter(2, 'free ASIDs', { free: col('free_asids') });
     counter(2, `ASID allocations (${per})`, {
       fresh: col('allocations'),
@@ -157,6 +167,11 @@ export class PerfettoWriter implements TimelineSink {
     counter(2, `switch_mm (${per})`, { switches: col('switches'), slowPath: col('slow_path') });
     this.smmus.forEach((name, i) => {
       counter(3 + i, 'IOTLB occupancy', { entries: col(`${name}.iotlb_entries`) });
+      counter(3 + i, `SMMU ASIDs (${per})`, {
+        allocated: col(`${name}.asids_allocated`),
+        freed: col(`${name}.asids_freed`),
+        moved: col(`${name}.asids_moved`),
+      });
       counter(3 + i, `IOTLB (${per})`, {
         hits: col(`${name}.iotlb_hits`),
         misses: col(`${name}.iotlb_misses`),
@@ -169,7 +184,7 @@ export class PerfettoWriter implements TimelineSink {
     });
     this.out.write(
       this.buf +
-        `\n],"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'asid-replay', axis: s.axis === 'time' ? 'trace time' : 'trace row as microseconds', instantsDropped: this.dropped, slicesDropped: this.slicesDropped })}}\n`,
+        `\n],"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'asid-replay', axis: s.axis === 'time' ? 'trace time' : 'trace row as microseconds', instantsDropped: this.dropped, slicesDropped: this.slicesDropped, findings: s.findingCounts })}}\n`,
     );
     this.buf = '';
   }

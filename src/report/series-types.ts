@@ -44,6 +44,8 @@ export interface Series {
   mms: string[];
   findings: FindingPoint[];
   findingsTruncated: boolean;
+  /** Findings of each class, all of them (`findings` keeps the first `MAX_FINDING_POINTS` of each). */
+  findingCounts: Record<FindingPoint['class'], number>;
   /** Allocatable ASIDs, the pin limit (null: none), CPUs: the horizontal lines of the charts. */
   limits: { numAsids: number; pinLimit: number | null; cpus: number };
 }

@@ -82,16 +82,22 @@ export class SeriesCollector extends ReportCollector {
     pinFailures: 0,
     deviceFailures: 0,
     unpins: 0,
-    genAssigned: 0,
+    rollovers: 0,
   };
   private generation: number;
+  /** `nr_pinned_asids` after the last pin or unpin. */
   private pinned = 0;
-  private pinRefs = new Map<string, number>();
-  private eventMm: string | undefined;
   private lastRow = 0;
   private findingList: FindingPoint[] = [];
   private findingsDropped = 0;
-  private findingsPerClass = new Map<string, number>();
+  /** Findings of each class, all of them (the list keeps at most {@link MAX_FINDING_POINTS} of each). */
+  private findingCounts: Record<FindingPoint['class'], number> = {
+    rollover: 0,
+    'pin-failure': 0,
+    violation: 0,
+    stale: 0,
+    'device-failure': 0,
+  };
   // Per-CPU timeline, from the trace's rows.
   private taskMm = new Map<number, string>();
   private cpuTask: Int32Array;
@@ -99,7 +105,6 @@ export class SeriesCollector extends ReportCollector {
   private mmIndex = new Map<string, number>();
   private mmLabels: string[] = [];
   private cpuMmIdx: Float64Array;
-  private assignedBase = 0;
 
   /**
    * @param system the system being replayed
@@ -124,7 +129,7 @@ export class SeriesCollector extends ReportCollector {
     add('reused_reserved', 'sum', 'ASIDs re-used after a rollover: reserved', () => n.reuseReserved);
     add('reused_pinned', 'sum', 'ASIDs re-used after a rollover: pinned', () => n.reusePinned);
     add('reused_free', 'sum', 'ASIDs re-used after a rollover: still free', () => n.reuseFree);
-    add('rollovers', 'sum', 'generation rollovers', () => n.rollovers);
+    add('rollovers', 'sum', 'generation rollovers (in switches, pins and binds)', () => a.rollovers);
     add('local_tlb_flushes', 'sum', 'local_flush_tlb_all after a rollover', () => n.localTlbFlushes);
     add('tlbi_asid', 'sum', 'CPU broadcast TLBI by ASID', () => n.tlbiAsid);
     add('tlbi_va', 'sum', 'CPU broadcast TLBI by VA', () => n.tlbiVa);
@@ -136,9 +141,7 @@ export class SeriesCollector extends ReportCollector {
     add('stale_latent', 'sum', 'stale IOTLB/ATC entries found right after an invalidation', () => a.staleLatent);
     add('device_failures', 'sum', 'failed attach, bind and iommu_map calls', () => a.deviceFailures);
     add('generation', 'last', 'ASID generation at the end of the bucket', () => this.generation);
-    add('asids_assigned', 'max', 'ASIDs given out in the current generation (fresh + re-used), highest in the bucket', () =>
-      this.assignedNow(),
-    );
+    add('asids_in_use', 'last', 'ASIDs the allocator holds in the current generation at the end of the bucket', () => this.inUseNow());
     add('pinned', 'last', 'pinned ASIDs (nr_pinned_asids) at the end of the bucket', () => this.pinned);
     add('pinned_max', 'max', 'most pinned ASIDs held at once in the bucket', () => this.pinned);
     add('free_asids', 'last', 'ASIDs new_context can still hand out in the generation, at the end of the bucket', () =>
@@ -154,6 +157,9 @@ export class SeriesCollector extends ReportCollector {
       add(`${s.name}.iotlb_entries`, 'last', 'IOTLB entries cached at the end of the bucket', () => iotlbOccupancy(model)[i]!, {
         smmu: s.name,
       });
+      add(`${s.name}.asids_allocated`, 'sum', 'SMMU ASIDs allocated', () => c().asidsAllocated, { smmu: s.name });
+      add(`${s.name}.asids_freed`, 'sum', 'SMMU ASIDs freed', () => c().asidsFreed, { smmu: s.name });
+      add(`${s.name}.asids_moved`, 'sum', 'SMMU ASIDs moved (arm_smmu_share_asid)', () => c().asidsMoved, { smmu: s.name });
       add(`${s.name}.cmdlists`, 'sum', 'arm_smmu_cmdq_issue_cmdlist calls', () => c().cmdlists, { smmu: s.name });
       for (const op of OPCODES) add(`${s.name}.${op}`, 'sum', `${op} commands`, () => c().commands[op], { smmu: s.name });
     });
@@ -175,9 +181,17 @@ export class SeriesCollector extends ReportCollector {
     this.runs = Array.from({ length: system.cpus }, () => null);
   }
 
-  private assignedNow(): number {
+  /**
+   * ASIDs the allocator holds in the current generation (`asid_map` entries: handed out, or kept
+   * across the rollover as reserved or pinned), ASID 0 and the odd ASIDs KPTI reserves left out: at
+   * most the allocatable ASIDs, and with `free_asids` exactly them after the first rollover. In
+   * generation 1 nothing is kept, so it is the fresh allocations (a kernel built with
+   * CONFIG_UNMAP_KERNEL_AT_EL0 reserves the odd ASIDs until the first rollover: fewer are free).
+   */
+  private inUseNow(): number {
     const n = this.counters;
-    return n.allocations + n.reuseReserved + n.reusePinned + n.reuseFree - this.assignedBase;
+    if (this.generation === 1) return n.allocations + n.reuseFree;
+    return this.limits.numAsids - 1 - freeAsidCount(this.model);
   }
 
   // --- observer callbacks (the report keeps its own counts: call super) ---
@@ -209,20 +223,18 @@ export class SeriesCollector extends ReportCollector {
     this.find({ x: this.lastX, row: f.row, class: 'device-failure', kind: `${f.call} -${f.errno}`, detail: f.detail });
   }
 
-  override rollover(row: number, generation: number): void {
-    super.rollover(row, generation);
-    this.noteMax();
+  /** Every rollover, whichever call rolled over (switch, pin, bind): the report's series tells the same ones. */
+  protected override onRollover(row: number, generation: number): void {
+    super.onRollover(row, generation);
+    this.acc.rollovers++;
     this.generation = generation;
-    // A rollover happens inside new_context, which then assigns the ASID being searched for.
-    this.assignedBase = this.assignedNow();
     this.find({ x: this.lastX, row, class: 'rollover', kind: 'rollover', detail: `generation ${generation}` });
   }
 
   override pin(row: number, mm: string, outcome: PinOutcome, asid: number, held: number): void {
     super.pin(row, mm, outcome, asid, held);
     this.acc.pinRequests++;
-    if (outcome === PinOutcome.Pinned || outcome === PinOutcome.Repinned) this.pinRefs.set(mm, (this.pinRefs.get(mm) ?? 0) + 1);
-    else {
+    if (outcome !== PinOutcome.Pinned && outcome !== PinOutcome.Repinned) {
       this.acc.pinFailures++;
       this.find({
         x: this.lastX,
@@ -239,23 +251,15 @@ export class SeriesCollector extends ReportCollector {
   override unpinned(): void {
     super.unpinned();
     this.acc.unpins++;
-    // The observer does not name the mm: it is the mm of the event being replayed (unpin, unbind).
-    const mm = this.eventMm;
-    if (mm === undefined) return;
-    const r = (this.pinRefs.get(mm) ?? 0) - 1;
-    if (r > 0) this.pinRefs.set(mm, r);
-    else {
-      this.pinRefs.delete(mm);
-      if (r === 0) this.pinned = Math.max(0, this.pinned - 1);
-    }
+    // `unpinned()` names neither the mm nor the pins left (an SVA unbind, an exit's mm release or a
+    // `resume` puts the pin of an mm the event does not name), so the level is the one `pin()` reports
+    // as `held`: the allocator's nr_pinned_asids, read here after the put.
+    this.pinned = this.model.cpu.alloc.nrPinned;
   }
 
   private find(p: FindingPoint): void {
-    const n = this.findingsPerClass.get(p.class) ?? 0;
-    if (n < MAX_FINDING_POINTS) {
-      this.findingList.push(p);
-      this.findingsPerClass.set(p.class, n + 1);
-    } else this.findingsDropped++;
+    if (this.findingCounts[p.class]++ < MAX_FINDING_POINTS) this.findingList.push(p);
+    else this.findingsDropped++;
     this.opts.timeline?.instant(p.x, p);
   }
 
@@ -285,7 +289,6 @@ export class SeriesCollector extends ReportCollector {
       x = this.axis === 'time' ? (e.time ?? this.lastX) : e.row;
       this.lastX = x;
     }
-    this.eventMm = e.mm;
     this.lastRow = e.row;
     this.main.at(x);
     this.fixed?.at(x);
@@ -382,6 +385,7 @@ export class SeriesCollector extends ReportCollector {
       mms: this.mmLabels.length >= MAX_MM_LABELS ? [...this.mmLabels, 'other'] : this.mmLabels,
       findings: this.findingList,
       findingsTruncated: this.findingsDropped > 0,
+      findingCounts: { ...this.findingCounts },
       limits: this.limits,
     };
   }
