@@ -195,10 +195,18 @@ describe.each(REAL_CASES)('%s', (shipped, kind, input, switches, others, exits, 
     for (const asidBits of [16, 8]) {
       const r = await replayFile(join('traces/real', shipped), { overrides: { asidBits } });
       expect(r.violations).toEqual([]);
-      const schedules = readFileSync(join('traces/real', shipped), 'utf8')
-        .split('\n')
-        .filter((l) => l.includes(',schedule,')).length;
-      expect(r.churn.switches + r.churn.sameMmSwitches + r.churn.idleSwitches).toBe(schedules);
+      // every schedule is a switch, and so is an exec of a task running on a CPU (exec_mmap -> activate_mm)
+      const current = new Map<string, string>();
+      let schedules = 0;
+      let execsRunning = 0;
+      for (const l of readFileSync(join('traces/real', shipped), 'utf8').split('\n')) {
+        const [, event, cpu, task] = l.split(',');
+        if (event === 'schedule') {
+          schedules++;
+          current.set(cpu!, task!);
+        } else if (event === 'exec' && [...current.values()].includes(task!)) execsRunning++;
+      }
+      expect(r.churn.switches + r.churn.sameMmSwitches + r.churn.idleSwitches).toBe(schedules + execsRunning);
     }
   });
 });
@@ -265,12 +273,17 @@ describe('device overlay (real scheduling drives the SVA model)', () => {
     const r = await cli('import', 'ftrace', input, '-o', out, '--overlay', 'p1642,p1639:sshd', '--overlay-btm', '--overlay-ats');
     expect(r.code).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(readFileSync('traces/real/juno-trace-txt-sva.csv', 'utf8'));
-    // rt-app is one process: bound by its name
-    const one = join(tmp(), 'rtapp.csv');
-    expect((await cli('import', 'ftrace', input, '-o', one, '--overlay', 'rt-app')).code).toBe(0);
+    // without TGIDs, pid 1705's change sh -> rt-app and pid 1706's rt-app -> ramp are execs: two
+    // address spaces are named rt-app (1705's after its exec, 1706's before its own); ramp is one
+    const rt = await cli('import', 'ftrace', input, '-o', join(tmp(), 'x.csv'), '--overlay', 'rt-app');
+    expect(rt.code).toBe(2);
+    expect(rt.err).toContain('--overlay: 2 address spaces match "rt-app": ');
+    for (const l of ['p1705#1:rt-app', 'p1706:rt-app']) expect(rt.err).toContain(l);
+    const one = join(tmp(), 'ramp.csv');
+    expect((await cli('import', 'ftrace', input, '-o', one, '--overlay', 'ramp')).code).toBe(0);
     const binds = readFileSync(one, 'utf8')
       .split('\n')
       .filter((l) => l.includes(',bind,'));
-    expect(binds.map((l) => l.split(',')[4])).toEqual(['p1706:rt-app']);
+    expect(binds.map((l) => l.split(',')[4])).toEqual(['p1706#1:ramp']);
   });
 });

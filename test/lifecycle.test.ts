@@ -100,7 +100,14 @@ describe('lifecycle events decide tasks, mms and kernel threads', () => {
       sched_process_exit: 1,
       sched_process_free: 1,
     });
-    expect(s.lifecycleWritten).toEqual({ processes: 2, threads: 2, execs: 2, exits: 2 });
+    expect(s.lifecycleWritten).toEqual({ processes: 2, threads: 2, execs: 2, exits: 2, kernelThreads: 1 });
+    // nvme-wq's task_rename (kthreadd -> nvme-wq, no exec follows) is a rename: the recording has the exec tracepoint
+    expect(s.commChanges).toEqual({
+      execs: {},
+      renames: { 'the recording has the exec tracepoint and no exec event for it': 1 },
+      shown: ['50 kthreadd -> nvme-wq (rename)'],
+      more: 0,
+    });
     expect(s.taskRules).toEqual({
       kernel: { 'kthreadd (pid 2)': 1, 'forked by kthreadd or another kernel thread': 1 },
       user: { 'not a kernel thread name (no lifecycle event for it)': 1, 'forked by a user task': 4 },
@@ -117,7 +124,7 @@ describe('lifecycle events decide tasks, mms and kernel threads', () => {
     expect(rows(out)).toEqual(expectedRows(30007));
   });
 
-  it('exec gives a fresh ASID in the replay: 5 mms, 5 allocations (without the execs: 3 and 3)', async () => {
+  it('exec gives a fresh ASID in the replay: 5 mms, 5 allocations; without the exec events, the comm changes of the leader say the same', async () => {
     const out = join(tmp(), 'life.csv');
     await importFile('ftrace', tmpFile(LIFE, 'life.txt'), out);
     const r = await replayFile(out, {});
@@ -130,8 +137,20 @@ describe('lifecycle events decide tasks, mms and kernel threads', () => {
     const out2 = join(tmp(), 'noexec.csv');
     await importFile('ftrace', tmpFile(noExec, 'noexec.txt'), out2);
     const r2 = await replayFile(out2, {});
-    expect(r2.churn.mms.created).toBe(3);
-    expect(r2.churn.allocations).toBe(3);
+    // 101 is a process (clone_flags without CLONE_THREAD: its own group's leader): bash -> make and
+    // make -> cc are execs, at the first event that gives the new name: make's fork of 102 (LIFE's
+    // line 15, line 14 once line 13 is gone) and cc's switch (LIFE's line 24, now 22); 102 is then
+    // forked into make's mm
+    expect(r2.churn.mms.created).toBe(5);
+    expect(r2.churn.allocations).toBe(5);
+    expect(
+      rows(out2)
+        .filter((c) => c[1] === 'exec')
+        .map((c) => [c[3], c[4], c[12]]),
+    ).toEqual([
+      ['101', 'p101#1:make', '10.000120@L14'],
+      ['101', 'p101#2:cc', '10.000200@L22'],
+    ]);
   });
 
   it('--kernel-threads and --user-tasks override the evidence and the names; the summary says so', async () => {

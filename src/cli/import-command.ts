@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { IMPORT_KINDS, type ImportKind, type ImportSummary, lostEventsText } from '../import/kinds.js';
+import { COMM_CHANGES, type CommChange, IMPORT_KINDS, type ImportKind, type ImportSummary, lostEventsText } from '../import/kinds.js';
 import { renderJson } from '../report/render.js';
 import { Exit, type Io, intArg } from './shared.js';
 
@@ -22,7 +22,15 @@ export function importCommand(program: Command, io: Io): void {
         "descendants are kernel threads. Without them: threads share their TGID's mm when the TGID",
         "is known; a pid's first appearance is its fork; prev_state X/x/Z/64 is its exit; kernel",
         'threads are known by the names the kernel gives its own threads (kworker/, irq/N-name,',
-        '*-wq, ...: thermald or kvm are user tasks), and the summary lists the names so decided.',
+        '*-wq, ...: thermald or kvm are user tasks), and the summary lists the names so decided;',
+        "systrace's PROCESS DUMP gives parents, thread groups and kernel threads (PPID 2).",
+        '\n',
+        "A task's name changing in its events (sched_switch, task_rename, PERF_RECORD_COMM) is an",
+        'exec or a rename: with the exec tracepoint recorded, a rename unless an exec event says so;',
+        'else --comm-change when given; else a rename for an Android app forked by zygote, an exec',
+        'for the leader of a thread group and a rename for another thread, an exec without TGIDs.',
+        'An address space belongs to a thread group (p<tgid>, p<pid>#<n> after an exec): threads',
+        'share it whatever their names.',
         '\n',
         'A recording that lost events (CPU:N [LOST n EVENTS], [n EVENTS DROPPED], a trace.dat page',
         'with the missed-events flags) is refused unless --allow-lost-events.',
@@ -44,6 +52,12 @@ export function importCommand(program: Command, io: Io): void {
     .requiredOption('-o, --output <file>', 'trace v1 CSV to write (- for standard output)')
     .option('--kernel-threads <regex>', 'tasks whose name matches are kernel threads (overrides the evidence and the names)')
     .option('--user-tasks <regex>', 'tasks whose name matches are user tasks (checked before --kernel-threads)')
+    .addOption(
+      new Option(
+        '--comm-change <what>',
+        'a task name change that no exec event settles is an exec or a rename (default: by the rules above; ignored when the recording has the exec tracepoint)',
+      ).choices([...COMM_CHANGES]),
+    )
     .option(
       '--allow-lost-events',
       'import a recording that lost events (ring-buffer overruns: "CPU:N [LOST n EVENTS]", a trace.dat page with missed events), with a warning in the summary and the trace (default: refused, exit 2)',
@@ -85,6 +99,7 @@ export function importCommand(program: Command, io: Io): void {
           kernelThreads?: string;
           userTasks?: string;
           allowLostEvents?: boolean;
+          commChange?: CommChange;
         },
       ) => {
         if (kind !== 'auto' && !(IMPORT_KINDS as readonly string[]).includes(kind)) {
@@ -104,6 +119,7 @@ export function importCommand(program: Command, io: Io): void {
           kernelThreads,
           userTasks,
           allowLostEvents: o.allowLostEvents,
+          commChange: o.commChange,
         });
         if (o.json) io.out(renderJson(summary));
         else io.err(formatSummary(summary));
@@ -138,12 +154,45 @@ function formatSummary(s: ImportSummary): string {
   ];
   if (s.unparsedExamples.length) lines.push(`  unparsed lines, first: ${s.unparsedExamples.join(', ')}`);
   s.unparsedQuotes?.forEach((q, i) => lines.push(`    line ${s.unparsedExamples[i]}: ${q}`));
+  if (s.systrace) {
+    const d = s.systrace.processDump;
+    lines.push(
+      `  systrace blocks: ${s.systrace.blocks.map((b) => `${b.kind} (line ${b.line}, ${b.lines} lines)`).join(', ')}` +
+        (d
+          ? `; process dump: ${d.snapshots} snapshots, ${d.processes} processes (${d.kernelThreads} kernel threads), ${d.threads} other threads`
+          : ''),
+    );
+  }
   if (s.lifecycle) {
     const w = s.lifecycleWritten;
     lines.push(
       `  lifecycle events used: ${Object.entries(s.lifecycle)
         .map(([k, n]) => `${k} ${n}`)
-        .join(', ')}` + (w ? ` -> ${w.processes} processes, ${w.threads} threads, ${w.execs} execs, ${w.exits} exits` : ''),
+        .join(', ')}`,
+      `  written from them: ${
+        w
+          ? [
+              plural(w.processes, 'process', 'processes'),
+              plural(w.threads, 'thread', 'threads'),
+              plural(w.kernelThreads ?? 0, 'kernel thread (nothing written: task 0)', 'kernel threads (nothing written: task 0)'),
+              plural(w.execs, 'exec', 'execs'),
+              plural(w.exits, 'exit', 'exits'),
+            ].join(', ')
+          : 'nothing (no fork, exec or exit among them)'
+      }`,
+    );
+  }
+  const cc = s.commChanges;
+  if (cc) {
+    const side = (r: Record<string, number>) =>
+      Object.entries(r)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join('; ');
+    const total = (r: Record<string, number>) => Object.values(r).reduce((a, n) => a + n, 0);
+    const [e, r] = [total(cc.execs), total(cc.renames)];
+    lines.push(
+      `  comm changes without an exec event: ${plural(e, 'exec', 'execs')}${e ? ` (${side(cc.execs)})` : ''}, ${plural(r, 'rename', 'renames')}${r ? ` (${side(cc.renames)})` : ''}`,
+      `    ${cc.shown.join(', ')}${cc.more ? `, and ${cc.more} more` : ''}` + (e + r ? ' (if wrong: --comm-change exec|rename)' : ''),
     );
   }
   if (s.taskRules) {
@@ -155,11 +204,16 @@ function formatSummary(s: ImportSummary): string {
   }
   const byName = s.decidedByName;
   if (byName && (byName.kernel.length || byName.user.length)) {
-    const names = (l: string[]) => (l.length ? l.join(', ') : 'none');
+    const names = (l: string[], more = 0) => (l.length ? l.join(', ') + (more ? `, and ${more} more` : '') : 'none');
     lines.push(
-      `  by name alone: kernel threads ${names(byName.kernel)}; user tasks ${names(byName.user)}` +
+      `  by name alone: kernel threads ${names(byName.kernel, byName.more?.kernel)}; user tasks ${names(byName.user, byName.more?.user)}` +
         ' (if one is wrong: --kernel-threads <regex>, --user-tasks <regex>)',
     );
   }
   return lines.join('\n') + '\n';
+}
+
+/** "1 exec", "2 execs". */
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

@@ -17,12 +17,13 @@ import { type ImportKind, type ImportSummary, lostCount, lostEventsText, lostTot
 import { TraceWriter } from '../trace/writer.js';
 import { openOutput } from '../util/output.js';
 import { type FtraceLine, type SchedSwitch, ftraceColumns, parseFtraceLine, parseLostEvents, parseSchedSwitch } from './ftrace-line.js';
-import { extractSystrace } from './systrace.js';
+import { type SystraceBlock, extractSystrace } from './systrace.js';
 import { DeviceOverlay, OVERLAY_DEVICE, type OverlayOptions, SwitchCounter, chooseProcesses, overlaySystem } from './overlay.js';
 import { type Input, contentOf, detectKind, loadInput, mismatch, sniffInput } from './auto.js';
-import { perfLines } from './perf-script.js';
+import { PERF_TASK_EVENTS, perfLines } from './perf-script.js';
 import { datLines, parseTraceDat } from './tracedat/index.js';
-import { LIFECYCLE_EVENTS, Tasks, type TaskOptions } from './lifecycle.js';
+import { LIFECYCLE_EVENTS, type RecordingFacts, Tasks, type TaskOptions } from './lifecycle.js';
+import type { ProcessDump } from './process-dump.js';
 
 export { IMPORT_KINDS, type ImportKind, type ImportSummary } from './kinds.js';
 
@@ -33,6 +34,8 @@ interface Recording {
   lines: Lines;
   /** Line number of a `CPU:N [... EVENTS DROPPED]` line of a trace.dat -> where its page is (filled as the lines are read). */
   lostWhere?: Map<number, string>;
+  /** Systrace: the trace-data blocks and the process dump. */
+  systrace?: { blocks: SystraceBlock[]; dump?: ProcessDump };
 }
 
 async function* fileLines(file: string): AsyncIterable<[number, string]> {
@@ -47,8 +50,8 @@ async function* fileLines(file: string): AsyncIterable<[number, string]> {
   }
 }
 
-async function* arrayLines(lines: string[], first: number): AsyncIterable<[number, string]> {
-  for (let i = 0; i < lines.length; i++) yield [first + i, lines[i]!];
+async function* arrayLines(lines: [number, string][]): AsyncIterable<[number, string]> {
+  yield* lines;
 }
 
 /** The lines of an input read into memory (standard input, a pipe). */
@@ -83,7 +86,7 @@ async function inputLines(kind: ImportKind, src: Input, input: string): Promise<
   if (!compatible) throw new InputError(mismatch(look, kind), input);
   if (kind === 'systrace') {
     const ex = extractSystrace((await contentOf(src)).toString('utf8'), input);
-    return { lines: () => arrayLines(ex.lines, ex.firstLine) };
+    return { lines: () => arrayLines(ex.lines), systrace: { blocks: ex.blocks, dump: ex.dump } };
   }
   if (kind === 'trace-dat') {
     const dat = parseTraceDat(await contentOf(src), input);
@@ -126,12 +129,8 @@ function checkRanges(f: FtraceLine, sw: SchedSwitch | undefined, input: string, 
 }
 
 /** What the first pass finds. */
-interface Prescan {
+interface Prescan extends RecordingFacts {
   cpus: number;
-  /** TGID of each pid, where the recording says. */
-  tgids: Map<number, number>;
-  /** The first name the recording's sched_switch lines give each pid. */
-  comms: Map<number, string>;
   /** Where the recording says it lost events (ring-buffer overruns), in line order. */
   lost: LostAt[];
 }
@@ -152,12 +151,14 @@ interface LostAt {
  * its first appearance as `next_pid`), its first name in a sched_switch, and the lines that say
  * events were lost.
  */
-async function prescan(lines: Lines, input: string): Promise<Prescan> {
+async function prescan(lines: Lines, input: string, dump?: ProcessDump): Promise<Prescan> {
   let declared = 0;
   let max = -1;
   const tgids = new Map<number, number>();
   const comms = new Map<number, string>();
   const lost: LostAt[] = [];
+  let execTraced = false;
+  let forkTraced = false;
   const name = (pid: number, comm: string) => {
     if (pid !== 0 && comm !== '<...>' && !comms.has(pid)) comms.set(pid, comm);
   };
@@ -171,6 +172,8 @@ async function prescan(lines: Lines, input: string): Promise<Prescan> {
     } else if (isLostLine(l)) {
       const x = parseLostEvents(l)!;
       lost.push({ line: n, cpu: x.cpu, count: x.count, text: l.trim() });
+    } else if (PERF_EXEC_HEADER.test(l)) {
+      execTraced = true; // perf script --header: the exec tracepoint was recorded, whether or not it fired
     } else if (!isCommentLine(l.trim())) {
       const f = parseFtraceLine(l);
       if (!f) continue;
@@ -178,14 +181,26 @@ async function prescan(lines: Lines, input: string): Promise<Prescan> {
       checkRanges(f, sw, input, n, l);
       if (f.cpu > max) max = f.cpu;
       if (f.tgid !== undefined && f.pid !== 0) tgids.set(f.pid, f.tgid);
+      if (f.event === 'sched_process_exec' || f.event === PERF_TASK_EVENTS.commExec) execTraced = true;
+      else if (f.event === 'sched_process_fork') forkTraced = true;
+      if (f.event.startsWith('perf_')) {
+        // perf task records: pid is the TGID of tid
+        const p = /(?:^|\s)pid=(\d+) tid=(\d+)/.exec(f.body);
+        if (p && p[2] !== '0') tgids.set(Number(p[2]), Number(p[1]));
+      }
       if (sw) {
         name(sw.prevPid, sw.prevComm);
         name(sw.nextPid, sw.nextComm);
       }
     }
   }
-  return { cpus: Math.max(declared, max + 1, 1), tgids, comms, lost };
+  // the process dump fills in the TGIDs the lines do not say
+  if (dump) for (const [tid, pid] of dump.tgids) if (tid !== 0 && !tgids.has(tid)) tgids.set(tid, pid);
+  return { cpus: Math.max(declared, max + 1, 1), tgids, comms, lost, execTraced, forkTraced, dump };
 }
+
+/** `perf script --header`'s line for the exec tracepoint (`# event : name = sched:sched_process_exec, ...`). */
+const PERF_EXEC_HEADER = /^# event : name = (sched:)?sched_process_exec\b/;
 
 /** Whether a line says events were lost (`CPU:N [LOST n EVENTS]`, `CPU:N [n EVENTS DROPPED]`, ...). */
 const isLostLine = (l: string): boolean => l.includes('CPU:') && parseLostEvents(l) !== undefined;
@@ -220,7 +235,7 @@ export async function importFile(
     throw new InputError(`cannot read: ${(e as Error).message}`, input);
   }
   const lines = rec.lines;
-  const pre = await prescan(lines, input);
+  const pre = await prescan(lines, input, rec.systrace?.dump);
   const lostEvents = pre.lost.length === 0 ? undefined : lostSummary(pre.lost, rec.lostWhere);
   if (lostEvents && !opts.allowLostEvents) {
     const first = pre.lost[0]!;
@@ -244,6 +259,7 @@ export async function importFile(
     kernelThreads: 0,
     exits: 0,
     ...(lostEvents ? { lostEvents } : {}),
+    ...(rec.systrace ? { systrace: systraceSummary(rec.systrace.blocks, rec.systrace.dump) } : {}),
   });
   let chosen: Set<string> | undefined;
   if (opts.overlay) {
@@ -323,7 +339,7 @@ async function convert(
     return sink(kind, e);
   };
   /** Tasks, their mm and kernel threads (first appearance, lifecycle events, names): see lifecycle.ts. */
-  const tasks = new Tasks(pre.tgids, emit, s, taskOptions, pre.comms);
+  const tasks = new Tasks(pre, emit, s, taskOptions);
   /** Fork a user task on its first appearance; returns the task id to schedule (0 for kernel threads). */
   const ensure = (pid: number, comm: string, time: number): Promise<number> => tasks.ensure(pid, comm, time);
   for await (const [n, l] of lines()) {
@@ -375,6 +391,15 @@ async function convert(
     await emit('schedule', { time: f.time, cpu: f.cpu, task: next });
     await tasks.switchedOut(sw.prevPid, prev, sw.prevState, f.time);
   }
+  tasks.finish();
+}
+
+/** The summary's view of a systrace file's blocks and process dump. */
+function systraceSummary(blocks: SystraceBlock[], dump: ProcessDump | undefined): ImportSummary['systrace'] {
+  if (!dump) return { blocks };
+  const threads = [...dump.tgids].filter(([tid, pid]) => tid !== pid).length;
+  const kernelThreads = [...dump.processes.values()].filter((p) => p.kernel).length;
+  return { blocks, processDump: { line: dump.line, snapshots: dump.snapshots, processes: dump.processes.size, threads, kernelThreads } };
 }
 
 /**

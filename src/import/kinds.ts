@@ -7,6 +7,10 @@ import type { EventKind } from '../trace/events.js';
 export const IMPORT_KINDS = ['ftrace', 'systrace', 'trace-dat', 'perf-script'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
 
+/** What a comm change without an exec event is taken for, when `--comm-change` says (lifecycle.ts). */
+export const COMM_CHANGES = ['exec', 'rename'] as const;
+export type CommChange = (typeof COMM_CHANGES)[number];
+
 export interface ImportSummary {
   input: string;
   output: string;
@@ -28,17 +32,35 @@ export interface ImportSummary {
   tasks: number;
   kernelThreads: number;
   exits: number;
-  /** Lifecycle events used (sched_process_fork / exec / exit / free, task_newtask, task_rename) by name. */
+  /**
+   * Lifecycle events used (sched_process_fork / exec / exit / free, task_newtask, task_rename; perf's
+   * PERF_RECORD_COMM, PERF_RECORD_COMM exec, PERF_RECORD_FORK, PERF_RECORD_EXIT) by name.
+   */
   lifecycle?: Record<string, number>;
-  /** Events written from them: forks of threads and processes, execs, exits. */
-  lifecycleWritten?: { threads: number; processes: number; execs: number; exits: number };
+  /**
+   * What they decided: forks of threads and processes written, execs, exits, and kernel threads
+   * (forked by kthreadd or another kernel thread: nothing written, they run as task 0).
+   */
+  lifecycleWritten?: { threads: number; processes: number; execs: number; exits: number; kernelThreads?: number };
+  /**
+   * Comm changes (a task's name changes in its events) that no exec event explained, by what they
+   * were taken for and the rule that decided (lifecycle.ts COMM_RULES); the first ones as
+   * `<pid> <old> -> <new> (exec|rename)`, and how many more.
+   */
+  commChanges?: { execs: Record<string, number>; renames: Record<string, number>; shown: string[]; more: number };
+  /** Systrace HTML: its trace-data blocks (line, kind, lines), and what its process dump holds. */
+  systrace?: {
+    blocks: { line: number; kind: string; lines: number }[];
+    processDump?: { line: number; snapshots: number; processes: number; threads: number; kernelThreads: number };
+  };
   /** Which rule decided that a task is a kernel thread or a user task, with the number of tasks it decided. */
   taskRules?: { kernel: Record<string, number>; user: Record<string, number> };
   /**
    * The names of the tasks decided by their name alone (no lifecycle event for them), first
-   * distinct ones of each side (at most 12): kernel threads by a kernel thread name, user tasks by default.
+   * distinct ones of each side (at most 12): kernel threads by a kernel thread name, user tasks by
+   * default; `more`: how many other distinct names each side has.
    */
-  decidedByName?: { kernel: string[]; user: string[] };
+  decidedByName?: { kernel: string[]; user: string[]; more?: { kernel: number; user: number } };
   /**
    * Events the recording says it lost (ring-buffer overruns: `CPU:N [LOST n EVENTS]`, `[n EVENTS
    * DROPPED]`, a trace.dat page with RB_MISSED_EVENTS), present only when imported with

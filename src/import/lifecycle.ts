@@ -25,8 +25,10 @@
  * the n-th exec of a pid; the part before the first `:` (the key) is unique among the live mms.
  */
 import type { EventKind } from '../trace/events.js';
-import type { ImportSummary } from './kinds.js';
+import type { CommChange, ImportSummary } from './kinds.js';
 import { type FtraceLine, isExitState, isKernelThread } from './ftrace-line.js';
+import { PERF_TASK_EVENTS } from './perf-script.js';
+import type { ProcessDump } from './process-dump.js';
 
 /** include/uapi/linux/sched.h */
 export const CLONE_VM = 0x100;
@@ -42,12 +44,36 @@ export const LIFECYCLE_EVENTS = [
   'task_rename',
 ] as const;
 
-/** Overrides of the kernel-thread decision. */
+/** perf's task records as the summary names them (perf-script.ts rewrites them into these events). */
+const PERF_NAMES: Record<string, string> = {
+  [PERF_TASK_EVENTS.comm]: 'PERF_RECORD_COMM',
+  [PERF_TASK_EVENTS.commExec]: 'PERF_RECORD_COMM exec',
+  [PERF_TASK_EVENTS.fork]: 'PERF_RECORD_FORK',
+  [PERF_TASK_EVENTS.exit]: 'PERF_RECORD_EXIT',
+};
+
+/** Overrides of the kernel-thread and comm-change decisions. */
 export interface TaskOptions {
   /** Tasks whose comm matches are kernel threads (checked after `userTasks`). */
   kernelThreads?: RegExp;
   /** Tasks whose comm matches are user tasks. */
   userTasks?: RegExp;
+  /** A comm change that no exec event settles is this (rule 2 of the file comment). */
+  commChange?: CommChange;
+}
+
+/** What the whole recording says about its tasks, known before the conversion (first pass, process dump). */
+export interface RecordingFacts {
+  /** The TGID of each pid the recording says (TGID column, perf pid/tid, process dump). */
+  tgids: Map<number, number>;
+  /** The first name the recording's sched_switch lines give each pid (names an mm first seen through another thread). */
+  comms: Map<number, string>;
+  /** The recording has the exec tracepoint (sched_process_exec events, PERF_RECORD_COMM exec, perf's header). */
+  execTraced: boolean;
+  /** It has sched_process_fork events (else a task_newtask is the fork: its line's task is the parent). */
+  forkTraced: boolean;
+  /** Android systrace's process dump. */
+  dump?: ProcessDump;
 }
 
 /** The rules, as the summary names them. */
@@ -58,9 +84,29 @@ export const RULES = {
   descendant: 'forked by kthreadd or another kernel thread',
   forkedByUser: 'forked by a user task',
   exec: 'exec of a program',
+  commExec: 'exec inferred from a comm change',
+  dumpKernel: 'PPID 2 in the process dump (a child of kthreadd, no address space)',
+  dumpUser: 'in the process dump (not a child of kthreadd, or with an address space)',
+  groupLeader: 'leader of a thread group (the TGID of a thread)',
   name: 'name of a kernel thread (no lifecycle event for it)',
   userDefault: 'not a kernel thread name (no lifecycle event for it)',
 } as const;
+
+/** The comm-change rules (file comment), as the summary names them. */
+export const COMM_RULES = {
+  traced: 'the recording has the exec tracepoint and no exec event for it',
+  execFlag: '--comm-change exec',
+  renameFlag: '--comm-change rename',
+  zygote: 'an Android app process forked by zygote (renames itself, no exec)',
+  kernelRenamed: "a kernel thread given a kernel thread's name",
+  kernelExec: "a kernel thread given a program's name (kernel_execve)",
+  leader: 'group leader (pid = TGID)',
+  thread: 'a thread of its group (pid != TGID)',
+  noTgid: 'no TGID in the recording (each pid is its own process)',
+} as const;
+
+/** Zygote and its kin (frameworks/base: Zygote, USAP pool, WebView zygote; app_process before it names itself zygote). */
+const ZYGOTE_RE = /^(zygote(64)?|usap(32|64)|webview_zygote|app_process(32|64)?)$/;
 
 interface Decision {
   kernel: boolean;
@@ -69,7 +115,7 @@ interface Decision {
   evidence: boolean;
 }
 
-/** Names decided by the name rule that the summary lists, per side. */
+/** Names (and comm changes) the summary lists, per list. */
 const NAMES_SHOWN = 12;
 
 /** Characters a trace v1 identifier may not hold (the complement of the mm label rule, NAME_RE in trace/row-schema.ts). */
@@ -107,6 +153,12 @@ export function execComm(filename: string): string {
   return (filename.split('/').pop() ?? '').slice(0, 15);
 }
 
+/** A comm an event gives, or undefined when it says nothing (`<...>`, empty). */
+const known = (comm: string): string | undefined => {
+  const c = comm.trim();
+  return c === '' || c === '<...>' ? undefined : c;
+};
+
 type Emit = (kind: EventKind, e: { time: number; cpu?: number; task?: number; mm?: string }) => Promise<void>;
 
 const field = (body: string, name: string): string | undefined => new RegExp(`(?:^|\\s)${name}=(\\S*)`).exec(body)?.[1];
@@ -121,32 +173,49 @@ export class Tasks {
   private readonly kthreads = new Set<number>();
   private readonly mmOf = new Map<number, string>();
   private readonly groupOf = new Map<number, number>();
+  /** Tasks whose thread group the recording says (TGID, clone flags, perf pid/tid, process dump). */
+  private readonly groupKnown = new Set<number>();
   /** Live mms by key (the label's part before `:`): their tasks, and their full label. */
   private readonly labelUsers = new Map<string, number>();
   private readonly labelOf = new Map<string, string>();
+  /** A thread group's current mm (checked live before use). */
+  private readonly groupMm = new Map<number, string>();
   private readonly evidence = new Map<number, Decision>();
   /** Pids that ran `do_exit` and have not been switched out for the last time (they run lazily). */
   private readonly exited = new Set<number>();
+  /** Group leaders seen dead (no longer forked to hold their group's mm). */
+  private readonly leaderGone = new Set<number>();
   /** pid -> trace v1 task id, after an exec from a non-leader thread. */
   private readonly alias = new Map<number, number>();
   private readonly cloneFlags = new Map<number, number>();
   private readonly execs = new Map<number, number>();
+  /** The name of each live task as its latest event gave it. */
+  private readonly commOf = new Map<number, string>();
+  /** The parent's name of tasks whose fork the recording shows. */
+  private readonly parentComm = new Map<number, string>();
+  /** Tasks known to be zygote's children (they rename themselves). */
+  private readonly zygoteChild = new Set<number>();
+  /** With the exec tracepoint: a task_rename / PERF_RECORD_COMM waiting to see whether an exec follows. */
+  private readonly pendingRename = new Map<number, string>();
+  /** Every distinct name decided by name alone, per side (the summary shows the first ones). */
+  private readonly byName = { kernel: new Set<string>(), user: new Set<string>() };
 
   /**
-   * @param tgids the TGID of each pid that the recording says.
+   * @param facts what the recording says about its tasks as a whole.
    * @param emit  writes an event.
    * @param s     the summary to count into.
-   * @param opts  overrides of the kernel-thread decision.
-   * @param comms the first name the recording gives each pid (names the mm of a thread group first
-   *   seen through another of its threads).
+   * @param opts  overrides of the kernel-thread and comm-change decisions.
    */
   constructor(
-    private readonly tgids: Map<number, number>,
+    private readonly facts: RecordingFacts,
     private readonly emit: Emit,
     private readonly s: ImportSummary,
     private readonly opts: TaskOptions = {},
-    private readonly comms: Map<number, string> = new Map(),
   ) {}
+
+  private get tgids(): Map<number, number> {
+    return this.facts.tgids;
+  }
 
   private count(d: Decision, comm: string): void {
     const r = (this.s.taskRules ??= { kernel: {}, user: {} });
@@ -155,9 +224,16 @@ export class Tasks {
     if (d.evidence) return;
     // decided by the name alone: the summary names them, so that a wrong guess can be overridden
     const names = (this.s.decidedByName ??= { kernel: [], user: [] });
-    const list = d.kernel ? names.kernel : names.user;
+    const all = d.kernel ? this.byName.kernel : this.byName.user;
     const c = comm.trim() || '<...>';
-    if (list.length < NAMES_SHOWN && !list.includes(c)) list.push(c);
+    if (all.has(c)) return;
+    all.add(c);
+    const list = d.kernel ? names.kernel : names.user;
+    if (list.length < NAMES_SHOWN) list.push(c);
+    else {
+      const more = (names.more ??= { kernel: 0, user: 0 });
+      more[d.kernel ? 'kernel' : 'user']++;
+    }
   }
 
   private override(comm: string): Decision | undefined {
@@ -166,11 +242,20 @@ export class Tasks {
     return undefined;
   }
 
+  /** What the process dump says of a pid (its process row, or its thread group's). */
+  private fromDump(pid: number): Decision | undefined {
+    const dump = this.facts.dump;
+    if (!dump) return undefined;
+    const p = dump.processes.get(dump.tgids.get(pid) ?? pid);
+    if (!p) return undefined;
+    return p.kernel ? { kernel: true, rule: RULES.dumpKernel, evidence: true } : { kernel: false, rule: RULES.dumpUser, evidence: true };
+  }
+
   private decide(pid: number, comm: string): Decision {
     const o = this.override(comm);
     if (o) return o;
     if (pid === 2) return { kernel: true, rule: RULES.kthreadd, evidence: true };
-    const e = this.evidence.get(pid);
+    const e = this.evidence.get(pid) ?? (pid !== 0 ? this.fromDump(pid) : undefined);
     if (e) return e;
     return isKernelThread(pid, comm)
       ? { kernel: true, rule: RULES.name, evidence: false }
@@ -195,10 +280,17 @@ export class Tasks {
     for (let k = 1; ; k++) if (!this.labelUsers.has(`${base}#${k}`)) return `${base}#${k}`;
   }
 
+  /** The live mm of thread group `group`, if any. */
+  private liveGroupMm(group: number): string | undefined {
+    const l = this.groupMm.get(group);
+    return l !== undefined && this.labelOf.get(mmKey(l)) === l ? l : undefined;
+  }
+
   private async fork(task: number, mm: string, group: number, time: number): Promise<void> {
     this.alive.add(task);
     this.mmOf.set(task, mm);
     this.groupOf.set(task, group);
+    this.groupMm.set(group, mm);
     this.use(mm, 1);
     this.s.tasks++;
     await this.emit('fork', { time, task, mm });
@@ -208,19 +300,93 @@ export class Tasks {
     this.alive.delete(task);
     const mm = this.mmOf.get(task);
     if (mm !== undefined) this.use(mm, -1);
+    if (this.groupOf.get(task) === task) this.leaderGone.add(task);
     this.mmOf.delete(task);
     this.groupOf.delete(task);
+    this.commOf.delete(task);
     this.s.exits++;
     await this.emit('exit', { time, task });
   }
 
+  /** Note a task's name from an event, and decide a change of it (file comment). */
+  private async named(task: number, comm: string, time: number, via: string): Promise<void> {
+    const c = known(comm);
+    if (c === undefined || task === 0) return;
+    const old = this.commOf.get(task);
+    this.commOf.set(task, c);
+    if (old === undefined || old === c || !(this.alive.has(task) || this.kthreads.has(task))) return;
+    if (ZYGOTE_RE.test(old) && !ZYGOTE_RE.test(c)) this.zygoteChild.add(task);
+    const [exec, rule] = this.commRule(task, old, c);
+    const cc = (this.s.commChanges ??= { execs: {}, renames: {}, shown: [], more: 0 });
+    if (this.facts.execTraced && via !== 'sched_switch') {
+      // task_rename / PERF_RECORD_COMM: the exec event, if any, comes next (begin_new_exec renames before exec_binprm's trace)
+      this.pendingRename.set(task, `${task} ${old} -> ${c} (rename)`);
+      return;
+    }
+    const side = exec ? cc.execs : cc.renames;
+    side[rule] = (side[rule] ?? 0) + 1;
+    this.show(`${task} ${old} -> ${c} (${exec ? 'exec' : 'rename'})`);
+    if (exec) await this.execed(task, task, c, time, RULES.commExec);
+  }
+
+  private show(text: string): void {
+    const cc = (this.s.commChanges ??= { execs: {}, renames: {}, shown: [], more: 0 });
+    if (cc.shown.length < NAMES_SHOWN) cc.shown.push(text);
+    else cc.more++;
+  }
+
+  /** A rename that waited for an exec that did not come: count it. */
+  private settleRename(task: number): void {
+    const text = this.pendingRename.get(task);
+    if (text === undefined) return;
+    this.pendingRename.delete(task);
+    const cc = (this.s.commChanges ??= { execs: {}, renames: {}, shown: [], more: 0 });
+    cc.renames[COMM_RULES.traced] = (cc.renames[COMM_RULES.traced] ?? 0) + 1;
+    this.show(text);
+  }
+
+  /** Count the renames still waiting (at the end of the recording). */
+  finish(): void {
+    for (const t of [...this.pendingRename.keys()]) this.settleRename(t);
+  }
+
+  /** [exec?, rule] for a comm change of `task` from `old` to `comm` that no exec event explains. */
+  private commRule(task: number, old: string, comm: string): [boolean, string] {
+    if (this.facts.execTraced) return [false, COMM_RULES.traced];
+    const kernel = this.kthreads.has(task);
+    if (kernel && isKernelThread(task, comm)) return [false, COMM_RULES.kernelRenamed];
+    if (this.opts.commChange) return this.opts.commChange === 'exec' ? [true, COMM_RULES.execFlag] : [false, COMM_RULES.renameFlag];
+    if (this.isZygoteChild(task, old, comm)) return [false, COMM_RULES.zygote];
+    if (kernel) return [true, COMM_RULES.kernelExec];
+    const group = this.tgids.get(task) ?? (this.groupKnown.has(task) ? this.groupOf.get(task) : undefined);
+    if (group !== undefined) return group === task ? [true, COMM_RULES.leader] : [false, COMM_RULES.thread];
+    return [true, COMM_RULES.noTgid];
+  }
+
+  private isZygoteChild(task: number, old: string, comm: string): boolean {
+    if (this.zygoteChild.has(task)) return true;
+    if (ZYGOTE_RE.test(old) && !/^app_process/.test(old)) return true; // a fork of zygote, still with its parent's name
+    if (/^app_process/.test(old) && /^zygote/.test(comm)) return true; // app_process names itself zygote (setArgv0)
+    const parent = this.parentComm.get(task);
+    if (parent !== undefined && ZYGOTE_RE.test(parent)) return true;
+    const dump = this.facts.dump;
+    const p = dump?.processes.get(dump.tgids.get(task) ?? task);
+    const pp = p ? dump!.processes.get(p.ppid) : undefined;
+    return pp !== undefined && (ZYGOTE_RE.test(pp.name) || ZYGOTE_RE.test(pp.comm ?? ''));
+  }
+
   /**
    * The trace v1 task that runs when `pid` is switched in or out: forked on its first appearance,
-   * 0 for the idle task, kernel threads and tasks that already exited.
+   * 0 for the idle task, kernel threads and tasks that already exited. `comm` is the name the event
+   * gives the task at that time (a change of it is decided by {@link named}).
    */
   async ensure(pid: number, comm: string, time: number): Promise<number> {
     const task = this.alias.get(pid) ?? pid;
     if (this.exited.has(task)) return 0;
+    if (task !== 0) {
+      this.settleRename(task);
+      await this.named(task, comm, time, 'sched_switch');
+    }
     const d = this.decide(task, comm);
     if (d.kernel) {
       if (task !== 0 && !this.kthreads.has(task)) {
@@ -233,12 +399,32 @@ export class Tasks {
     if (!this.alive.has(task)) {
       this.count(d, comm);
       const tgid = this.tgids.get(task) ?? task;
+      if (this.tgids.has(task)) this.groupKnown.add(task);
+      if (tgid !== task) await this.holdGroup(tgid, comm, time);
       // the group's live mm (a thread), else a fresh one named after the task, or after the group
       // leader when the task is another thread of the group
-      const label = this.labelOf.get(`p${tgid}`) ?? mmLabel(`p${tgid}`, (tgid !== task && this.comms.get(tgid)) || comm);
+      const label = this.liveGroupMm(tgid) ?? mmLabel(this.fresh(`p${tgid}`), (tgid !== task && this.facts.comms.get(tgid)) || comm);
       await this.fork(task, label, tgid, time);
+      const c = known(comm);
+      if (c !== undefined) this.commOf.set(task, c);
     }
     return task;
+  }
+
+  /**
+   * A thread of group `tgid` appears: the leader exists (the TGID is its pid), so it is forked first
+   * when it is neither alive nor known to be gone; it holds the group's mm (named after the leader
+   * when the recording names it, else after the thread, `threadComm`).
+   */
+  private async holdGroup(tgid: number, threadComm: string, time: number): Promise<void> {
+    if (tgid === 0 || this.alive.has(tgid) || this.kthreads.has(tgid) || this.leaderGone.has(tgid) || this.exited.has(tgid)) return;
+    if (this.alias.has(tgid) || this.liveGroupMm(tgid) !== undefined) return;
+    const name = this.facts.comms.get(tgid) ?? this.facts.dump?.processes.get(tgid)?.comm ?? '';
+    const d: Decision = (name ? this.override(name) : undefined) ?? { kernel: false, rule: RULES.groupLeader, evidence: true };
+    if (d.kernel) return;
+    this.count(d, name);
+    this.groupKnown.add(tgid);
+    await this.fork(tgid, mmLabel(this.fresh(`p${tgid}`), name || threadComm), tgid, time);
   }
 
   /** A `sched_switch` switched `pid` (run as `task`) out in `state`: a dead state is its exit. */
@@ -255,9 +441,11 @@ export class Tasks {
 
   /** Read a lifecycle event; false when `f` is not one. */
   async event(f: FtraceLine): Promise<boolean> {
-    if (!(LIFECYCLE_EVENTS as readonly string[]).includes(f.event)) return false;
+    const perf = PERF_NAMES[f.event];
+    if (!perf && !(LIFECYCLE_EVENTS as readonly string[]).includes(f.event)) return false;
     const lc = (this.s.lifecycle ??= {});
-    lc[f.event] = (lc[f.event] ?? 0) + 1;
+    const name = perf ?? f.event;
+    lc[name] = (lc[name] ?? 0) + 1;
     const b = f.body;
     const num = (name: string) => {
       const v = field(b, name);
@@ -267,8 +455,12 @@ export class Tasks {
       case 'task_newtask': {
         const pid = num('pid');
         const flags = field(b, 'clone_flags');
-        if (pid !== undefined && flags !== undefined && /^(0x)?[0-9a-fA-F]+$/.test(flags))
-          this.cloneFlags.set(pid, parseInt(flags.replace(/^0x/, ''), 16));
+        if (pid === undefined || flags === undefined || !/^(0x)?[0-9a-fA-F]+$/.test(flags)) return true;
+        const value = parseInt(flags.replace(/^0x/, ''), 16);
+        if (this.facts.forkTraced) this.cloneFlags.set(pid, value);
+        // no sched_process_fork in the recording: copy_process runs in the parent, the line's task;
+        // the child's comm is the parent's, copied by dup_task_struct
+        else await this.forked(f.pid, commField(b, 'comm'), pid, commField(b, 'comm'), f.time, value);
         return true;
       }
       case 'sched_process_fork': {
@@ -278,16 +470,49 @@ export class Tasks {
         await this.forked(parent, commField(b, 'comm'), child, commField(b, 'child_comm'), f.time);
         return true;
       }
+      case PERF_TASK_EVENTS.fork: {
+        const [pid, tid, ppid, ptid] = [num('pid'), num('tid'), num('ppid'), num('ptid')];
+        if (pid === undefined || tid === undefined || ppid === undefined || ptid === undefined) return true;
+        // the same TGID as the parent: a thread (CLONE_THREAD, which needs CLONE_VM); else a process
+        const flags = pid === ppid && tid !== pid ? CLONE_VM | CLONE_THREAD : 0;
+        const pc = this.commOf.get(this.alias.get(ptid) ?? ptid) ?? f.comm;
+        await this.forked(ptid, '', tid, pc, f.time, flags);
+        return true;
+      }
       case 'sched_process_exec': {
         const pid = num('pid');
         const file = /(?:^|\s)filename=(.*?) pid=/.exec(b)?.[1];
-        if (pid !== undefined) await this.execed(pid, num('old_pid') ?? pid, file ? execComm(file) : f.comm, f.time);
+        if (pid !== undefined) {
+          this.pendingRename.delete(this.alias.get(pid) ?? pid);
+          await this.execed(pid, num('old_pid') ?? pid, file ? execComm(file) : f.comm, f.time);
+        }
         return true;
       }
-      case 'sched_process_exit': {
-        const pid = num('pid');
+      case PERF_TASK_EVENTS.commExec: {
+        // after de_thread the task that execs has its group's pid: tid = pid
+        const tid = num('tid');
+        if (tid !== undefined) {
+          this.pendingRename.delete(this.alias.get(tid) ?? tid);
+          await this.execed(tid, tid, commField(b, 'comm'), f.time);
+        }
+        return true;
+      }
+      case 'task_rename':
+      case PERF_TASK_EVENTS.comm: {
+        // task_rename: pid (none since the field was dropped: then the line's task, current); PERF_RECORD_COMM: tid
+        const pid = num(f.event === 'task_rename' ? 'pid' : 'tid') ?? f.pid;
+        const task = this.alias.get(pid) ?? pid;
+        this.settleRename(task);
+        const comm = commField(b, f.event === 'task_rename' ? 'newcomm' : 'comm');
+        await this.named(task, comm, f.time, f.event);
+        return true;
+      }
+      case 'sched_process_exit':
+      case PERF_TASK_EVENTS.exit: {
+        const pid = num(f.event === 'sched_process_exit' ? 'pid' : 'tid');
         if (pid === undefined) return true;
         const task = this.alias.get(pid) ?? pid;
+        this.settleRename(task);
         if (this.alive.has(task)) {
           await this.exit(task, f.time);
           this.written('exits');
@@ -296,6 +521,7 @@ export class Tasks {
           this.s.exits++;
           this.exited.add(task);
         } else if (task !== 0) this.exited.add(task);
+        if (task !== 0) this.leaderGone.add(task);
         return true;
       }
       case 'sched_process_free': {
@@ -307,13 +533,13 @@ export class Tasks {
         return true;
       }
       default:
-        return true; // task_rename: counted
+        return true;
     }
   }
 
-  private written(k: 'threads' | 'processes' | 'execs' | 'exits'): void {
-    const w = (this.s.lifecycleWritten ??= { threads: 0, processes: 0, execs: 0, exits: 0 });
-    w[k]++;
+  private written(k: 'threads' | 'processes' | 'execs' | 'exits' | 'kernelThreads'): void {
+    const w = (this.s.lifecycleWritten ??= { threads: 0, processes: 0, execs: 0, exits: 0, kernelThreads: 0 });
+    w[k] = (w[k] ?? 0) + 1;
   }
 
   private isKernelEvidence(pid: number): boolean {
@@ -322,15 +548,20 @@ export class Tasks {
     return e !== undefined && e.kernel && e.evidence;
   }
 
-  private async forked(parent: number, parentComm: string, child: number, childComm: string, time: number): Promise<void> {
+  private async forked(parent: number, parentComm: string, child: number, childComm: string, time: number, given?: number): Promise<void> {
     const ptask = parent === 0 ? 0 : await this.ensure(parent, parentComm, time);
-    const flags = this.cloneFlags.get(child);
+    const flags = given ?? this.cloneFlags.get(child);
     this.cloneFlags.delete(child);
     // a pid in use again: the recording missed its exit
     if (this.alive.has(child)) await this.exit(child, time);
     this.kthreads.delete(child);
     this.exited.delete(child);
     this.alias.delete(child);
+    this.leaderGone.delete(child);
+    this.pendingRename.delete(child);
+    const pc = known(parentComm) ?? this.commOf.get(ptask);
+    if (pc !== undefined) this.parentComm.set(child, pc);
+    else this.parentComm.delete(child);
     const d: Decision =
       this.override(childComm) ??
       (this.isKernelEvidence(parent) && ptask === 0
@@ -342,9 +573,13 @@ export class Tasks {
             : { kernel: false, rule: RULES.userDefault, evidence: false });
     this.evidence.set(child, d);
     this.count(d, childComm);
+    const c = known(childComm);
+    if (c !== undefined) this.commOf.set(child, c);
+    else this.commOf.delete(child);
     if (d.kernel) {
       this.kthreads.add(child);
       this.s.kernelThreads++;
+      this.written('kernelThreads');
       return;
     }
     const tgid = this.tgids.get(child);
@@ -353,11 +588,12 @@ export class Tasks {
     const shares =
       pmm !== undefined && (flags !== undefined ? (flags & CLONE_VM) !== 0 : tgid !== undefined && tgid !== child && tgid === pgroup);
     const group = flags !== undefined ? ((flags & CLONE_THREAD) !== 0 ? pgroup : child) : (tgid ?? child);
+    if (flags !== undefined || tgid !== undefined) this.groupKnown.add(child);
     await this.fork(child, shares && pmm !== undefined ? pmm : mmLabel(this.fresh(`p${group}`), childComm), group, time);
     this.written(shares ? 'threads' : 'processes');
   }
 
-  private async execed(pid: number, oldPid: number, comm: string, time: number): Promise<void> {
+  private async execed(pid: number, oldPid: number, comm: string, time: number, rule: string = RULES.exec): Promise<void> {
     const task = this.alias.get(oldPid) ?? oldPid;
     const group = this.groupOf.get(task) ?? this.tgids.get(pid) ?? pid;
     // de_thread: every other thread of the group is gone before exec_mmap
@@ -370,8 +606,11 @@ export class Tasks {
     }
     if (oldPid !== pid) this.alias.set(pid, task);
     this.exited.delete(task);
-    const d: Decision = this.override(comm) ?? { kernel: false, rule: RULES.exec, evidence: true };
+    const c = known(comm);
+    if (c !== undefined) this.commOf.set(task, c);
+    const d: Decision = this.override(comm) ?? { kernel: false, rule, evidence: true };
     this.evidence.set(task, d);
+    if (rule === RULES.exec) this.groupKnown.add(task); // an exec event: the task is its group's leader now
     if (d.kernel) return;
     // the n-th exec of the pid; a number a live mm already has (fresh() gave it) is skipped
     let n = (this.execs.get(pid) ?? 0) + 1;
@@ -383,6 +622,7 @@ export class Tasks {
       if (old !== undefined) this.use(old, -1);
       this.mmOf.set(task, label);
       this.groupOf.set(task, pid);
+      this.groupMm.set(pid, label);
       this.use(label, 1);
       await this.emit('exec', { time, task, mm: label });
     } else {
