@@ -248,6 +248,8 @@ interface Outputs {
   csv: { header: string[]; rows: string[][] };
   fixedCsv: { header: string[]; rows: string[][] };
   html: { runs: { series: SeriesData; smmus: string[] }[] };
+  /** The page itself (its summary tables). */
+  htmlPage: string;
   perfetto: PerfettoDoc;
 }
 
@@ -288,6 +290,7 @@ async function replayAll(trace: string): Promise<Outputs> {
     csv: parseCsv(readFileSync(csv!, 'utf8')),
     fixedCsv: parseCsv(readFileSync(fixed!, 'utf8')),
     html: JSON.parse(data),
+    htmlPage: page,
     perfetto: JSON.parse(readFileSync(perf!, 'utf8')),
   };
 }
@@ -368,6 +371,33 @@ export function disagreements(o: Outputs): string[] {
       break;
     }
   }
+  // Per bucket, in both CSVs: the generation is 1 + the rollovers so far; the pinned level is at most
+  // the bucket's highest, which is at most the report's most held and the limit.
+  for (const [what, c] of [
+    ['CSV', o.csv],
+    ['CSV --interval', o.fixedCsv],
+  ] as const) {
+    const { cols, values } = csvSeries(c);
+    const col = (n: string) => values[cols.indexOf(n)]!;
+    const [gen, roll, pinned, pinnedMax] = [col('generation'), col('rollovers'), col('pinned'), col('pinned_max')];
+    let told = 0;
+    const j = gen.findIndex((g, j) => g !== 1 + (told += roll[j]!));
+    if (j >= 0) out.push(`${what} bucket ${j}: generation ${gen[j]} after ${told} rollovers`);
+    const limit = o.report.pins.limit ?? Infinity;
+    const p = pinned.findIndex((n, j) => n < 0 || n > pinnedMax[j]! || pinnedMax[j]! > full.maxHeld! || n > limit);
+    if (p >= 0) out.push(`${what} bucket ${p}: pinned ${pinned[p]}, most ${pinnedMax[p]}, the report's most held ${full.maxHeld}`);
+  }
+  // The HTML page's summary tables (the report's figures, as the page prints them).
+  const cell = (th: string) => new RegExp(`<th>${th.replace(/[()/]/g, '\\$&')}</th><td>([^<]*)</td>`).exec(o.htmlPage)?.[1];
+  const htmlTold: [string, string | undefined, string][] = [
+    ['rollovers (final generation)', cell('rollovers (final generation)'), `${full.rollovers} (${full.finalGeneration})`],
+    ['fresh ASID allocations', cell('fresh ASID allocations'), String(full.allocations)],
+    ['requests / first pins / re-pins', cell('requests / first pins / re-pins')?.split(' / ')[0], String(full.pinRequests)],
+    ['failures', cell('failures')?.split(' ')[0], String(full.pinFailures)],
+    ['most held at once', cell('most held at once'), String(full.maxHeld)],
+    ['unpins', cell('unpins'), String(full.unpins)],
+  ];
+  for (const [k, got, want] of htmlTold) if (got !== want) out.push(`HTML table: ${k} ${got}, the report ${want}`);
   // ASIDs in use: at most the allocatable ASIDs, in use + free never more, the same in every output.
   const numAsids = o.report.allocator.numAsids as number;
   const { cols, values } = csvSeries(o.csv);
@@ -377,6 +407,15 @@ export function disagreements(o: Outputs): string[] {
   else {
     const j = inUse.findIndex((n, j) => n < 0 || n + free[j]! > numAsids - 1);
     if (j >= 0) out.push(`CSV bucket ${j}: ${inUse[j]} ASIDs in use + ${free[j]} free > ${numAsids - 1} allocatable`);
+    // Generation 1 keeps nothing: in use = the fresh allocations so far; after a rollover, in use + free = allocatable.
+    const gen = values[cols.indexOf('generation')]!;
+    const alloc = values[cols.indexOf('allocations')]!;
+    let allocated = 0;
+    const k = inUse.findIndex((n, j) => {
+      allocated += alloc[j]!;
+      return gen[j] === 1 ? n !== allocated : n + free[j]! !== numAsids - 1;
+    });
+    if (k >= 0) out.push(`CSV bucket ${k} (generation ${gen[k]}): ${inUse[k]} ASIDs in use, ${free[k]} free, ${allocated} allocated`);
     const h = hs.values[hs.columns.findIndex((c) => c.name === 'asids_in_use')];
     if (JSON.stringify(h) !== JSON.stringify(inUse)) out.push('HTML asids_in_use differs from the CSV');
     const p = o.perfetto.traceEvents.filter((e) => e.ph === 'C' && e.name === 'ASIDs in use').map((e) => e.args!.inUse);

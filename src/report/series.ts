@@ -12,8 +12,11 @@
  * - fixed `interval` (optional): one bucket per interval, each handed to `onBucket` when it closes
  *   (streamed, nothing kept).
  *
- * Model facts are read only through what the observer is told (counters, callbacks) and
- * `summarize(model)`; the per-CPU timeline follows the trace's `schedule`/`fork`/`exec` rows.
+ * Counts come from what the observer is told (counters, callbacks), the same events the report
+ * counts, so every output tells one story (docs/pictures.md, test/one-story.test.ts); levels the
+ * observer does not carry come from the model's read-only exports (`summarize`, `cpuView`,
+ * `freeAsidCount`, `iotlbOccupancy`) and, after a put, the allocator's `nr_pinned_asids`. The
+ * per-CPU timeline follows the trace's `schedule`/`fork`/`exec` rows.
  */
 import { PinOutcome } from '../model/cpu/allocator.js';
 import type { CpuViolation } from '../model/cpu/index.js';
