@@ -4,7 +4,7 @@
  * `arm_smmu_mm_arch_invalidate_secondary_tlbs` since), with the BTM snoop of CPU broadcast TLBIs on
  * SMMUs whose BTM the driver uses.
  */
-import { type InvRangeHow, atcInv, btmSnoop, cfgiCd, tlbiNhAsid, tlbiNhVa } from './iotlb.js';
+import { atcInv, btmSnoop, cfgiCd, tlbiNhAsid, tlbiNhVa } from './iotlb.js';
 import { CMDQ_MAX_TLBI_OPS, type Ctx, btmUsed, hasFault } from './port.js';
 import { latentAfterUnmap } from './stale.js';
 import { contextSmmus, contextsOf } from './sva-context.js';
@@ -111,7 +111,7 @@ const TG_BUG =
  * CPU hangs (a soft lockup) and the munmap never completes. The model reports
  * `inv-range-hang`, and the call (and the rest of this CPU's invalidation) does not happen.
  * v6.11-v6.14 (d38c28dbefee .. 12f78021973a): the SVA domain's `pgsize_bitmap` is 0; see
- * {@link InvRangeHow.tgBug}.
+ * `InvRangeHow.tgBug` (iotlb.ts).
  * @returns '' or, when an invalidation went wrong, why (for the latent findings' detail).
  */
 function notifierInvalidate(c: Ctx, mm: number, call: NotifierCall): string {
