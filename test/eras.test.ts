@@ -11,7 +11,7 @@
  * - arch/arm64/include/asm/tlbflush.h __flush_tlb_range: `(end - start) >= MAX_TLBI_OPS * stride`.
  */
 import { describe, expect, it } from 'vitest';
-import { ERAS, resolveKernel } from '../src/model/kernel/eras.js';
+import { DEFAULT_KERNEL, ERAS, NEWEST_RELEASE, RELEASES, resolveKernel } from '../src/model/kernel/eras.js';
 import type { SystemInput } from '../src/trace/system.js';
 import { failures, kinds, run, stale } from './helpers/mini.js';
 
@@ -23,40 +23,60 @@ const sys = (kernel: string, extra: SystemInput = {}): SystemInput => ({ kernel,
 describe('--kernel resolves to an era', () => {
   it.each([
     ['4.19', 'v4.19-v5.5'],
+    ['4.20', 'v4.19-v5.5'],
+    ['5.0', 'v4.19-v5.5'],
     ['5.5', 'v4.19-v5.5'],
-    ['5.6', 'v5.6-v5.9'],
-    ['5.9', 'v5.6-v5.9'],
+    ['5.6', 'v5.6-v5.7'],
+    ['5.7', 'v5.6-v5.7'],
+    ['5.8', 'v5.8-v5.9'],
+    ['5.9', 'v5.8-v5.9'],
     ['5.10', 'v5.10'],
     ['5.11', 'v5.11'],
     ['5.12', 'v5.12-v5.17'],
     ['5.17', 'v5.12-v5.17'],
-    ['5.18', 'v5.18-v6.3'],
-    ['6.1', 'v5.18-v6.3'],
-    ['6.3', 'v5.18-v6.3'],
+    ['5.18', 'v5.18-v5.19'],
+    ['5.19', 'v5.18-v5.19'],
+    ['6.0', 'v6.0-v6.1'],
+    ['6.1', 'v6.0-v6.1'],
+    ['6.2', 'v6.2-v6.3'],
+    ['6.3', 'v6.2-v6.3'],
     ['6.4', 'v6.4-v6.5'],
     ['6.5', 'v6.4-v6.5'],
     ['6.6', 'v6.6-v6.10'],
     ['6.10', 'v6.6-v6.10'],
-    ['6.11', 'v6.11+'],
-    ['6.12', 'v6.11+'],
-    ['v6.1', 'v5.18-v6.3'],
-    ['6.12.3', 'v6.11+'],
-    ['7.2', 'v6.11+'],
+    ['6.11', 'v6.11-v6.14'],
+    ['6.14', 'v6.11-v6.14'],
+    ['6.15', 'v6.15'],
+    ['6.16', 'v6.16+'],
+    ['6.19', 'v6.16+'],
+    ['7.0', 'v6.16+'],
+    ['v6.1', 'v6.0-v6.1'],
+    ['6.12.3', 'v6.11-v6.14'],
+    ['6.13-rc1', 'v6.11-v6.14'],
     ['rfc-btm-2023', 'rfc-btm-2023'],
   ])('%s -> %s', (v, era) => expect(resolveKernel(v).era.id).toBe(era));
 
-  it('the eras follow each other without gaps or overlaps (no era ends at a major version change)', () => {
-    expect(ERAS[0]!.from).toEqual([4, 19]);
-    for (let i = 1; i < ERAS.length; i++) {
-      const [a, b] = [ERAS[i - 1]!.to!, ERAS[i]!.from];
-      expect([b[0], b[1]], ERAS[i]!.id).toEqual([a[0], a[1] + 1]);
-    }
-    expect(ERAS.at(-1)!.to).toBeNull();
+  it('the eras cover every mainline release from 4.19 to the newest once, in order', () => {
+    const seen = RELEASES.map((v) => resolveKernel(v).era.id);
+    expect(new Set(seen).size).toBe(ERAS.length);
+    // Each era is one run of consecutive releases.
+    for (let i = 1; i < seen.length; i++) if (seen[i] !== seen[i - 1]) expect(seen.slice(0, i)).not.toContain(seen[i]);
+    expect(RELEASES[0]).toBe('4.19');
+    expect(RELEASES).toContain('4.20');
+    expect(RELEASES).toContain('5.19');
+    expect(RELEASES).toContain('6.19');
+    expect(RELEASES.at(-1)).toBe(`${NEWEST_RELEASE[0]}.${NEWEST_RELEASE[1]}`);
+    expect(DEFAULT_KERNEL).toBe(RELEASES.at(-1));
   });
 
-  it('unknown names and versions before 4.19 are refused with what is accepted', () => {
+  it('unknown names, versions that never were releases, and versions outside 4.19..newest are refused', () => {
     expect(() => resolveKernel('4.14')).toThrow(/older than 4.19/);
-    expect(() => resolveKernel('latest')).toThrow(/expected a mainline version/);
+    expect(() => resolveKernel('latest')).toThrow(/unknown kernel "latest"; expected a mainline release from 4.19/);
+    expect(() => resolveKernel('99.1')).toThrow(/newer than 7.0/);
+    expect(() => resolveKernel('7.1')).toThrow(/newer than 7.0/);
+    expect(() => resolveKernel('4.21')).toThrow(/not a mainline release \(after 4.20 came 5.0\)/);
+    expect(() => resolveKernel('5.20')).toThrow(/not a mainline release/);
+    expect(() => resolveKernel('6.20')).toThrow(/not a mainline release/);
     expect(() => run({ kernel: 'banana' }, 'fork 1 P')).toThrow(/kernel: unknown kernel "banana"/);
   });
 });
@@ -160,9 +180,13 @@ describe('BTM: mainline never sets ARM_SMMU_FEAT_BTM and always writes CR2_PTM',
     'unmap P 0x1000 0x1000',
     'dma dev 1 0x1000',
   );
-  it.each(['6.1', '6.10', '6.12'])('%s, BTM hardware: the notifier sends TLBI_NH_VA, nothing is snooped, nothing stale', (kernel) => {
+  it.each([
+    ['6.1', 2],
+    ['6.10', 1],
+    ['6.12', 1],
+  ])('%s, BTM hardware: the notifier sends TLBI_NH_VA (%i calls), nothing is snooped, nothing stale', (kernel, calls) => {
     const r = run(sys(kernel, { smmus: [smmu('smmu0', { btm: true })] }), t);
-    expect(r.devices.smmus[0]!.tlbiVa).toBe(1);
+    expect(r.devices.smmus[0]!.tlbiVa).toBe(calls);
     expect(r.devices.smmus[0]!.btmSnoops).toBe(0);
     expect(r.stale.total).toBe(0);
   });
@@ -185,9 +209,9 @@ describe('BTM: mainline never sets ARM_SMMU_FEAT_BTM and always writes CR2_PTM',
 describe('v6.5 | v6.6: the notifier cutoff (CMDQ_MAX_TLBI_OPS, d5afb4b47e13)', () => {
   const unmap = (pages: number) =>
     L('fork 1 P', `map P 0x100000 ${pages * 4096}`, 'bind dev P', 'sched 0 1', `unmap P 0x100000 ${pages * 4096}`);
-  it('6.5: one TLBI_NH_VA per page however many (the soft-lockup of the fix)', () => {
+  it('6.5: one TLBI_NH_VA per page however many (the soft-lockup of the fix), in each of the two notifier calls', () => {
     const r = run(sys('6.5'), unmap(600));
-    expect(r.devices.smmus[0]).toMatchObject({ tlbiVa: 600, tlbiAsid: 0 });
+    expect(r.devices.smmus[0]).toMatchObject({ tlbiVa: 1200, tlbiAsid: 0 });
   });
   it('6.6: 511 pages by VA, 512 pages as one TLBI_NH_ASID', () => {
     expect(run(sys('6.6'), unmap(511)).devices.smmus[0]).toMatchObject({ tlbiVa: 511, tlbiAsid: 0 });
@@ -267,13 +291,13 @@ describe('the ATC keys PASIDs of 20 bits exactly', () => {
 });
 
 describe('the command queue: commands by opcode, batched as arm_smmu_cmdq_batch', () => {
-  it('a 600-page SVA invalidation on 6.5: 600 CMD_TLBI_NH_VA in 10 cmdlists of <= 64, one CMD_SYNC', () => {
+  it('a 600-page SVA munmap on 6.5: two notifier calls, each 600 CMD_TLBI_NH_VA in 10 cmdlists of <= 64 and one CMD_SYNC', () => {
     const base = run(sys('6.5'), L('fork 1 P', 'map P 0x100000 0x258000', 'bind dev P', 'sched 0 1'));
     const r = run(sys('6.5'), L('fork 1 P', 'map P 0x100000 0x258000', 'bind dev P', 'sched 0 1', 'unmap P 0x100000 0x258000'));
     const [a, b] = [base.devices.smmus[0]!, r.devices.smmus[0]!];
-    expect(b.commands.CMD_TLBI_NH_VA - a.commands.CMD_TLBI_NH_VA).toBe(600);
-    expect(b.commands.CMD_SYNC - a.commands.CMD_SYNC).toBe(1);
-    expect(b.cmdlists - a.cmdlists).toBe(10);
+    expect(b.commands.CMD_TLBI_NH_VA - a.commands.CMD_TLBI_NH_VA).toBe(1200);
+    expect(b.commands.CMD_SYNC - a.commands.CMD_SYNC).toBe(2);
+    expect(b.cmdlists - a.cmdlists).toBe(20);
   });
   it('attach, bind, DMA unmap, unbind, detach: each step its commands, CMD_SYNC equal to the syncs', () => {
     const s = sys('6.12', { devices: [dev('dev', 'smmu0', { ats: true, streamIds: [7, 8] })] });

@@ -10,7 +10,7 @@ import { DRIVER_DESIGNS, type SystemInput } from '../trace/system.js';
 import type { Report } from '../report/report.js';
 import type { Series, SeriesCollector } from '../report/series.js';
 import { InputError } from '../trace/errors.js';
-import { Exit, type Io, intArg } from './shared.js';
+import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 
 /** One system of the comparison: its settings (overrides of the trace's preamble) and label. */
 export interface CompareSystem {
@@ -275,6 +275,7 @@ Examples:
           tap: Collector ? (system, model) => (col = new Collector!(system, model)) : undefined,
         });
         reports.push(report);
+        warnInertFaults(io, report.system, ` on ${s.label}`);
         if (col) series.push(col.end());
       }
       if (o.html) {

@@ -8,7 +8,7 @@ import { CPU_VIOLATION_KINDS, STALE_KINDS } from '../model/findings.js';
 import { EVENT_KINDS, type EventKind } from '../trace/events.js';
 import { InputError } from '../trace/errors.js';
 import { type SystemInput, resolveSystem } from '../trace/system.js';
-import { Exit, type Io, intArg } from './shared.js';
+import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 import { ALPHABET_KINDS, DEFAULT_CPU_KINDS, DEFAULT_KINDS_WITH_DEVICES } from '../explore/kinds.js';
 import { addSystemOptions, systemOverrides } from './replay-command.js';
 
@@ -253,6 +253,7 @@ Examples:
       } catch (e) {
         throw new InputError((e as Error).message, o.system);
       }
+      warnInertFaults(io, system);
       const devices = system.devices.length > 0;
       const kinds = o.events ?? (devices ? DEFAULT_KINDS_WITH_DEVICES : DEFAULT_CPU_KINDS);
       const find = o.find ?? [...FIND_KINDS];

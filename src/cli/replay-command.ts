@@ -10,7 +10,7 @@ import { CPU_VIOLATIONS, STALE } from '../model/findings.js';
 import { DRIVER_DESIGNS, FAULTS, type Fault, type SystemInput } from '../trace/system.js';
 import { FAIL_ON_KINDS, type FailOnKind, failingKinds, findingCount, parseFailOn } from '../report/findings.js';
 import { readableInput } from '../util/input.js';
-import { Exit, type Io, intArg } from './shared.js';
+import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 
 /** Picture outputs of `replay` (docs/pictures.md). */
 interface PictureFlags {
@@ -214,6 +214,7 @@ its source, <timestamp in the recording>@L<line of the recording>.`,
         })
       : await replaying;
     if (lastProgress) io.err('\r\x1b[K');
+    warnInertFaults(io, report.system);
     if (pictures) await pictures.finish(report);
     io.out(o.json ? renderJson(report) : renderText(report, o.maxViolations, process.stdout.isTTY ? process.stdout.columns : undefined));
     const failing = o.failOn ? failingKinds(report, o.failOn) : [];

@@ -3,6 +3,8 @@
  * (Its own module so that main.ts and the commands do not import each other.)
  */
 import { InvalidArgumentError } from 'commander';
+import type { SystemConfig } from '../model/config.js';
+import { inertFaults } from '../model/faults.js';
 
 /** Where the CLI writes; tests pass their own. */
 export interface Io {
@@ -33,4 +35,12 @@ export class Exit extends Error {
   constructor(public code: number) {
     super(`exit ${code}`);
   }
+}
+
+/**
+ * Say on stderr which injected faults cannot change anything on `system` and why (the run goes on:
+ * the report is still the system's own).
+ */
+export function warnInertFaults(io: Io, system: SystemConfig, label = ''): void {
+  for (const { fault, why } of inertFaults(system)) io.err(`asid-replay: warning: fault ${fault} cannot apply${label}: ${why}\n`);
 }

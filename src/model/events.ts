@@ -19,6 +19,7 @@ export const EVENT_KINDS = [
   'unbind',
   'map',
   'unmap',
+  'mprotect',
   'access',
   'dma',
   'resume',
@@ -57,6 +58,8 @@ export const EVENT_TABLE = {
   // map/unmap name exactly one of mm (a process) and domain (a DMA domain): the trace layer checks it.
   map: { required: ['va', 'size'], optional: ['mm', 'domain', 'prot'] },
   unmap: { required: ['va', 'size'], optional: ['mm', 'domain'] },
+  // mprotect names a process only (change_protection); a DMA domain has no such path.
+  mprotect: { required: ['mm', 'va', 'size', 'prot'], optional: [] },
   access: { required: ['cpu', 'va'], optional: [] },
   dma: { required: ['device', 'va'], optional: ['pasid', 'prot'] },
   resume: { required: ['op'], optional: [] },

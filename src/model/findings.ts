@@ -18,6 +18,11 @@ export const CPU_VIOLATIONS = [
   { kind: 'no-free-asid', property: 'FreeAfterRollover', meaning: 'no free ASID after a rollover' },
   { kind: 'unbalanced-unpin', property: 'refcount_t underflow', meaning: 'unpin of an mm that holds no pin' },
   { kind: 'unchecked-pin', property: 'rfc-btm-2023', meaning: 'a driver used ASID 0 after arm64_mm_context_get refused the pin' },
+  {
+    kind: 'inv-range-hang',
+    property: 'termination (soft lockup)',
+    meaning: 'the CPU never leaves __arm_smmu_tlb_inv_range (v5.11-v5.17 notifier size with RANGE_INV)',
+  },
 ] as const;
 
 /** Kinds of CPU-side invariant violation. */

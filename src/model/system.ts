@@ -13,8 +13,7 @@ import {
   type CpuObserver,
   type MmRecord,
   mmRecord,
-  MAP_UPGRADED,
-  MAX_TLBI_OPS,
+  type PtChange,
   access,
   cloneCpuModel,
   createCpuModel,
@@ -22,6 +21,7 @@ import {
   exit,
   fork,
   mapMm,
+  mprotectMm,
   pin,
   pinMm,
   schedule,
@@ -34,6 +34,7 @@ import { tlbCanonical } from './cpu/tlb.js';
 import { pageOf } from './pages.js';
 import { EventError } from './errors.js';
 import * as smmu from './smmu/index.js';
+import type { NotifierCall } from './smmu/index.js';
 import { type ModelEvent, PROT_READ, PROT_WRITE, type RawEvent } from './events.js';
 import type { SystemConfig } from './config.js';
 
@@ -176,25 +177,54 @@ function broadcastAsids(m: SystemModel, key: number): number[] {
 }
 
 /**
- * After a CPU page-table change of mm `key` over [va, va+size): BTM snoop, mmu notifier, latent
- * check. The CPU flushes the whole ASID (`flush_tlb_mm`) from MAX_TLBI_OPS pages on. Before v6.6
- * the notifier comes from the generic mm code with the range, and only for PTE changes that are
- * not upgrades; from v6.6 the arm64 flush functions call it, `flush_tlb_mm` as the whole ASID.
+ * The SMMU side of a CPU page-table change of mm `key` over pages [first, last]: the BTM snoop of
+ * the CPU's broadcast TLBIs, the SVA mmu notifier calls the kernel path makes, the latent check.
+ *
+ * - `munmap` (`unmap_region`). Before v6.6 `->invalidate_range` runs twice: first from
+ *   `tlb_end_vma` -> `tlb_flush_mmu_tlbonly` (`mmu_notifier_invalidate_range`) with the mmu_gather's
+ *   [tlb->start, tlb->end), only if a PTE was cleared, then from `mmu_notifier_invalidate_range_end`
+ *   (`mn_hlist_invalidate_end`) with the range unmapped (a freed page table adds a call for its span:
+ *   not modelled). From v6.6 (ec8832d007cb "mmu_notifiers: don't invalidate secondary TLBs as part
+ *   of mmu_notifier_invalidate_range_end()", 6bbd42e2df8f "mmu_notifiers: call invalidate_range()
+ *   when invalidating TLBs") only arm64's `__flush_tlb_range` calls it, once, with the flushed
+ *   range, or `flush_tlb_mm` with the whole address space.
+ * - `mprotect` (`change_protection`): before v6.6 from `mmu_notifier_invalidate_range_end` of
+ *   `change_pmd_range`, with the range, whether or not a PTE changed, and from v6.0 (4a18419f71cd)
+ *   also from the mmu_gather flush of the changed PTEs; from v6.6 from the CPU flush only.
+ * - a fault that raises rights (`ptep_set_access_flags` -> `flush_tlb_page`): no notifier before
+ *   v6.6; from v6.6 one call per page.
  */
-function afterCpuFlush(m: SystemModel, obs: SystemObserver, key: number, va: number, size: number, upgrade: boolean, row: number): void {
-  const first = pageOf(va);
-  const last = pageOf(va + size - 1);
-  const arch = m.config.features.archNotifier;
-  const wholeOnCpu = !upgrade && last - first + 1 >= MAX_TLBI_OPS; // an upgrade flushes page by page
+function afterPtChange(
+  m: SystemModel,
+  obs: SystemObserver,
+  key: number,
+  path: 'munmap' | 'mprotect' | 'fault',
+  first: number,
+  last: number,
+  ch: PtChange,
+  row: number,
+): void {
+  const f = m.config.features;
   const c = ctxOf(m, obs, row);
-  const asids = broadcastAsids(m, key);
-  if (upgrade && arch) {
-    // ptep_set_access_flags -> flush_tlb_page, one page at a time: one notifier call per page.
-    for (let pg = first; pg <= last; pg++)
-      smmu.invalidateSecondaryTlbs(c, key, { asids, first: pg, last: pg, cpuWhole: false, notifyWhole: false, notify: true });
-    return;
+  const asids = ch.flushed ? broadcastAsids(m, key) : [];
+  const [ff, fl] = ch.flushed ?? [first, last];
+  const calls: NotifierCall[] = [];
+  const range: NotifierCall = { first, last, whole: false };
+  const gathered: NotifierCall = { first: ff, last: fl, whole: false };
+  if (f.archNotifier) {
+    // v6.6+: from the CPU flush only; a fault's flush_tlb_page once per page.
+    if (ch.flushed && path === 'fault') for (let pg = ff; pg <= fl; pg++) calls.push({ first: pg, last: pg, whole: false });
+    else if (ch.flushed) calls.push({ first: ff, last: fl, whole: ch.cpuWhole });
+  } else if (path === 'munmap' && ch.present) {
+    // tlb_end_vma -> tlb_flush_mmu_tlbonly (the cleared PTEs), then mmu_notifier_invalidate_range_end.
+    if (ch.flushed) calls.push(gathered);
+    calls.push(range);
+  } else if (path === 'mprotect' && ch.present) {
+    // change_pmd_range's mmu_notifier_invalidate_range_end, then (v6.0+) tlb_finish_mmu's flush.
+    calls.push(range);
+    if (ch.flushed && f.mprotectGather) calls.push(gathered);
   }
-  smmu.invalidateSecondaryTlbs(c, key, { asids, first, last, cpuWhole: wholeOnCpu, notifyWhole: arch && wholeOnCpu, notify: !upgrade });
+  smmu.invalidateSecondaryTlbs(c, key, { asids, first: ff, last: fl, cpuWhole: ch.cpuWhole, calls, latent: ch.changed });
 }
 
 /** Run an exit/exec and, if it ended an address space, the mm-release path of the devices bound to it. */
@@ -249,18 +279,23 @@ export function step(m: SystemModel, event: RawEvent | ModelEvent, obs: SystemOb
       return access(p, s, e.cpu, e.va, e.row, obs);
     case 'map':
       if (e.mm !== undefined) {
-        const changed = mapMm(s, e.mm, e.va, e.size, e.prot ?? PROT_READ | PROT_WRITE, e.row, obs);
-        if (devices && changed !== 0) afterCpuFlush(m, obs, mmKey(m, e.mm), e.va, e.size, changed === MAP_UPGRADED, e.row);
+        const ch = mapMm(s, e.mm, e.va, e.size, e.prot ?? PROT_READ | PROT_WRITE, e.row, obs);
+        if (devices && ch.changed) afterPtChange(m, obs, mmKey(m, e.mm), ch.downgrade ? 'mprotect' : 'fault', ...pages(e), ch, e.row);
         return;
       }
       return smmu.iommuMap(ctxOf(m, obs, e.row), e.domain!, e.va, e.size, e.prot ?? PROT_READ | PROT_WRITE);
     case 'unmap':
       if (e.mm !== undefined) {
-        unmapMm(s, e.mm, e.va, e.size, e.row, obs);
-        if (devices) afterCpuFlush(m, obs, mmKey(m, e.mm), e.va, e.size, false, e.row);
+        const ch = unmapMm(s, e.mm, e.va, e.size, e.row, obs);
+        if (devices) afterPtChange(m, obs, mmKey(m, e.mm), 'munmap', ...pages(e), ch, e.row);
         return;
       }
       return smmu.iommuUnmap(ctxOf(m, obs, e.row), e.domain!, e.va, e.size);
+    case 'mprotect': {
+      const ch = mprotectMm(s, e.mm, e.va, e.size, e.prot, m.config.features.mprotectGather, e.row, obs);
+      if (devices) afterPtChange(m, obs, mmKey(m, e.mm), 'mprotect', ...pages(e), ch, e.row);
+      return;
+    }
     case 'attach':
       return smmu.attach(ctxOf(m, obs, e.row), e.device, e.domain, m.config.multiSmmuDomains);
     case 'detach':
@@ -273,6 +308,9 @@ export function step(m: SystemModel, event: RawEvent | ModelEvent, obs: SystemOb
       return smmu.resume(ctxOf(m, obs, e.row), e.op);
   }
 }
+
+/** Pages [first, last] an event's va/size cover (validated by the CPU step that ran before). */
+const pages = (e: { va: number; size: number }): [number, number] => [pageOf(e.va), pageOf(e.va + e.size - 1)];
 
 /** Key of the mm a map/unmap just changed (live, or exited but still pinned). */
 const mmKey = (m: SystemModel, label: string): number => m.cpu.labels.get(label) ?? m.cpu.zombies.get(label)!;

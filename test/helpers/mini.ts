@@ -1,7 +1,7 @@
 /**
  * A terse notation for scenario traces in tests, one event per line:
  *   fork <task> [mm] | exec <task> [mm] | exit <task> | sched <cpu> <task> | pin <mm> | unpin <mm>
- *   access <cpu> <va> | map <mm> <va> <size> [prot] | unmap <mm> <va> <size>
+ *   access <cpu> <va> | map <mm> <va> <size> [prot] | unmap <mm> <va> <size> | mprotect <mm> <va> <size> <prot>
  * and the device side:
  *   attach <dev> <domain> | detach <dev> | bind <dev> <mm> [pasid] [op] | unbind <dev> <mm> | resume <op>
  *   dmap <domain> <va> <size> [prot] | dunmap <domain> <va> <size> | dma <dev> <pasid|-> <va> [prot]
@@ -42,6 +42,9 @@ export function mini(text: string): TraceEvent[] {
       case 'map':
       case 'unmap':
         out.push({ row, kind: op, mm: a, va: n(b), size: n(c), prot: prot(d) });
+        break;
+      case 'mprotect':
+        out.push({ row, kind: 'mprotect', mm: a, va: n(b), size: n(c), prot: prot(d)! });
         break;
       case 'dmap':
         out.push({ row, kind: 'map', domain: a, va: n(b), size: n(c), prot: prot(d) });

@@ -17,5 +17,5 @@ export {
 export { CPU_VIOLATION_KINDS, type CpuViolation, type CpuViolationKind } from './invariants.js';
 export { exec, exit, fork, schedule } from './tasks.js';
 export { pin, pinMm, unpin, unpinMm } from './pins.js';
-export { MAP_DOWNGRADED, MAP_UPGRADED, MAX_TLBI_OPS, access, mapMm, unmapMm } from './mappings.js';
+export { MAX_TLBI_OPS, type PtChange, access, mapMm, mprotectMm, unmapMm } from './mappings.js';
 export { INITIAL_PTE, type Pte } from './page-table.js';

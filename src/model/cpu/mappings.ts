@@ -1,12 +1,12 @@
 /**
  * Process mappings and the CPU TLB maintenance that goes with them: `map` (new mappings, and the
- * rights changes of `ptep_set_access_flags` / `change_protection`), `unmap` (PTE clear +
- * `flush_tlb_range`), and `access` (a TLB fill through the page table).
+ * rights raised by a fault, `ptep_set_access_flags`), `mprotect` (`change_protection`), `unmap` (PTE
+ * clear + `flush_tlb_range`), and `access` (a TLB fill through the page table).
  */
 import { ctxAsid } from './allocator.js';
 import type { AllocatorParams } from './allocator.js';
 import { tlbEntriesIn, tlbiAsidBroadcast, tlbiVaRangeBroadcast } from './tlb.js';
-import { INITIAL_PTE, type Pte, ptUpdate } from './page-table.js';
+import { INITIAL_PTE, type Pte, ptExtent, ptUpdate } from './page-table.js';
 import { EventError } from '../errors.js';
 import { PAGE_SHIFT, pageRange } from '../pages.js';
 import { type CpuModelState, type CpuObserver, UNTOUCHED_PT, checkCpu, lookupMm, ptOf, walkMm } from './state.js';
@@ -18,65 +18,121 @@ import { fillAndCheck } from './invariants.js';
  */
 export const MAX_TLBI_OPS = 512;
 
-/** What a `map` of an mm did to pages that were already mapped (bit mask). */
-export const MAP_UPGRADED = 1;
-export const MAP_DOWNGRADED = 2;
+/**
+ * What a CPU page-table change did, as the SMMU side needs it (mmu notifiers, BTM snoop).
+ * Page numbers are 4 KiB pages; extents are inclusive.
+ */
+export interface PtChange {
+  /** Some page of the range had a valid PTE before (a VMA with populated page tables covers it). */
+  readonly present: boolean;
+  /** First and last page whose PTE changed, or null. */
+  readonly changed: readonly [number, number] | null;
+  /** Pages the CPU TLB flush covered (the mmu_gather's extent, or the whole range), or null: no flush. */
+  readonly flushed: readonly [number, number] | null;
+  /** The CPU flushed the whole ASID (`flush_tlb_mm`: the flushed range was MAX_TLBI_OPS pages or more). */
+  readonly cpuWhole: boolean;
+  /** `map` only: a present page lost rights (the change is `change_protection`, not a fault). */
+  readonly downgrade: boolean;
+}
+
+const NO_CHANGE: PtChange = Object.freeze({ present: false, changed: null, flushed: null, cpuWhole: false, downgrade: false });
 
 /**
- * `map mm va size [prot]`: the process's page tables gain (or change) a mapping. A page mapped anew
- * gets a new epoch. Changing the rights of a present page is `ptep_set_access_flags` (upgrade) or
- * `change_protection` (downgrade): both flush the CPU TLB by VA (`flush_tlb_page`/`flush_tlb_range`).
- * @returns {@link MAP_UPGRADED} | {@link MAP_DOWNGRADED} for present pages whose rights changed (the
- * caller then runs the mmu notifier), 0 otherwise.
+ * `__flush_tlb_range(vma, start, end)` (arch/arm64/include/asm/tlbflush.h, v4.19 on): TLBI VAE1IS per
+ * page, or `flush_tlb_mm` (TLBI ASIDE1IS) when `(end - start) >= MAX_TLBI_OPS * PAGE_SIZE`.
+ * @returns whether the whole ASID was flushed.
  */
-export function mapMm(s: CpuModelState, label: string, va: number, size: number, prot: number, row: number, obs: CpuObserver): number {
-  const mm = lookupMm(s, label, row, true);
-  const [first, last] = pageRange(va, size, row);
-  if (mm.pt === UNTOUCHED_PT && prot === INITIAL_PTE.prot) return 0;
-  let changed = 0;
-  const fresh: Pte = { prot, epoch: mm.epoch + 1, row };
-  ptUpdate(ptOf(mm), first, last, (old) => {
-    if (old.prot === prot) return old;
-    if (old.prot === 0) return fresh;
-    changed |= prot & ~old.prot ? MAP_UPGRADED : 0;
-    changed |= old.prot & ~prot ? MAP_DOWNGRADED : 0;
-    return { prot, epoch: old.epoch, row };
-  });
-  mm.epoch++;
-  if (changed && mm.ctx !== 0) {
-    // A downgrade is change_protection -> flush_tlb_range (whole ASID from MAX_TLBI_OPS pages on);
-    // an upgrade is a fault per page, each ptep_set_access_flags -> flush_tlb_page.
-    if (changed & MAP_DOWNGRADED && last - first + 1 >= MAX_TLBI_OPS) {
-      tlbiAsidBroadcast(s.tlb, ctxAsid(mm.ctx));
-      obs.counters.tlbiAsid++;
-    } else {
-      tlbiVaRangeBroadcast(s.tlb, ctxAsid(mm.ctx), first, last);
-      obs.counters.tlbiVa += last - first + 1;
-    }
+function flushTlbRange(s: CpuModelState, ctx: number, first: number, last: number, obs: CpuObserver): boolean {
+  if (ctx === 0) return last - first + 1 >= MAX_TLBI_OPS;
+  if (last - first + 1 >= MAX_TLBI_OPS) {
+    tlbiAsidBroadcast(s.tlb, ctxAsid(ctx));
+    obs.counters.tlbiAsid++;
+    return true;
   }
-  return changed;
+  tlbiVaRangeBroadcast(s.tlb, ctxAsid(ctx), first, last);
+  obs.counters.tlbiVa += last - first + 1;
+  return false;
 }
 
 /**
- * `unmap mm va size`: PTEs cleared, then `flush_tlb_range` with `ASID(mm)` read now: per-page
- * TLBI VAE1IS, or TLBI ASIDE1IS (`flush_tlb_mm`) from MAX_TLBI_OPS pages on. Then NoUsableStaleEntry:
- * no CPU that runs the mm may still hold an entry for those pages under the ASID it runs with.
+ * `map mm va size [prot]`: the process's page tables gain (or change) a mapping. A page mapped anew
+ * gets a new epoch. A present page that gains rights is a fault: `handle_pte_fault` ->
+ * `ptep_set_access_flags` -> `flush_tlb_page`, one page at a time (arch/arm64/mm/fault.c). A present
+ * page that loses rights can only be `change_protection` (a fault never lowers rights): the range is
+ * then flushed as `mprotect` flushes it.
  */
-export function unmapMm(s: CpuModelState, label: string, va: number, size: number, row: number, obs: CpuObserver): void {
+export function mapMm(s: CpuModelState, label: string, va: number, size: number, prot: number, row: number, obs: CpuObserver): PtChange {
   const mm = lookupMm(s, label, row, true);
   const [first, last] = pageRange(va, size, row);
-  const pages = last - first + 1;
-  const gone: Pte = { prot: 0, epoch: ++mm.epoch, row };
-  ptUpdate(ptOf(mm), first, last, (old) => (old.prot === 0 ? old : gone));
+  if (mm.pt === UNTOUCHED_PT && prot === INITIAL_PTE.prot) return { ...NO_CHANGE, present: true };
+  let up = false;
+  let down = false;
+  let present = false;
+  const fresh: Pte = { prot, epoch: mm.epoch + 1, row };
+  ptUpdate(ptOf(mm), first, last, (old) => {
+    if (old.prot !== 0) present = true;
+    if (old.prot === prot) return old;
+    if (old.prot === 0) return fresh;
+    up ||= (prot & ~old.prot) !== 0;
+    down ||= (old.prot & ~prot) !== 0;
+    return { prot, epoch: old.epoch, row };
+  });
+  mm.epoch++;
+  if (!up && !down) return { ...NO_CHANGE, present };
+  const changed = [first, last] as const;
+  if (down) return { present, changed, flushed: changed, cpuWhole: flushTlbRange(s, mm.ctx, first, last, obs), downgrade: true };
+  // One fault per page, each flush_tlb_page: a TLBI VAE1IS per page, never the whole ASID (one
+  // range walk here has the same effect and count).
   if (mm.ctx !== 0) {
-    const asid = ctxAsid(mm.ctx);
-    if (pages >= MAX_TLBI_OPS) {
-      tlbiAsidBroadcast(s.tlb, asid);
-      obs.counters.tlbiAsid++;
-    } else {
-      tlbiVaRangeBroadcast(s.tlb, asid, first, last);
-      obs.counters.tlbiVa += pages;
-    }
+    tlbiVaRangeBroadcast(s.tlb, ctxAsid(mm.ctx), first, last);
+    obs.counters.tlbiVa += last - first + 1;
+  }
+  return { present, changed, flushed: changed, cpuWhole: false, downgrade: false };
+}
+
+/**
+ * `mprotect mm va size prot`: `mprotect_fixup` -> `change_protection` (mm/mprotect.c). Present pages
+ * take the new rights (the same mapping: the epoch stays); absent pages stay absent. When a PTE
+ * changed, the CPU TLB is flushed: over [va, va + size) by `flush_tlb_range(vma, start, end)`, or,
+ * with `gather` (the mmu_gather of v6.0 on, 4a18419f71cd), over the changed PTEs' extent.
+ */
+export function mprotectMm(
+  s: CpuModelState,
+  label: string,
+  va: number,
+  size: number,
+  prot: number,
+  gather: boolean,
+  row: number,
+  obs: CpuObserver,
+): PtChange {
+  const mm = lookupMm(s, label, row, true);
+  const [first, last] = pageRange(va, size, row);
+  const pt = mm.pt;
+  const present = ptExtent(pt, first, last, (p) => p.prot !== 0) !== null;
+  const changed = ptExtent(pt, first, last, (p) => p.prot !== 0 && p.prot !== prot);
+  if (!changed) return { ...NO_CHANGE, present };
+  ptUpdate(ptOf(mm), changed[0], changed[1], (old) => (old.prot === 0 || old.prot === prot ? old : { prot, epoch: old.epoch, row }));
+  const flushed = gather ? changed : ([first, last] as const);
+  return { present, changed, flushed, cpuWhole: flushTlbRange(s, mm.ctx, flushed[0], flushed[1], obs), downgrade: false };
+}
+
+/**
+ * `unmap mm va size`: munmap -> `unmap_region`: the PTEs are cleared (zap_pte_range gathers their
+ * extent in the mmu_gather), then `tlb_finish_mmu` -> `tlb_flush` -> `__flush_tlb_range` over
+ * [tlb->start, tlb->end) with `ASID(mm)` read now; no PTE cleared, no flush (`if (!tlb->end)`).
+ * Then NoUsableStaleEntry: no CPU that runs the mm may still hold an entry for those pages under the
+ * ASID it runs with.
+ */
+export function unmapMm(s: CpuModelState, label: string, va: number, size: number, row: number, obs: CpuObserver): PtChange {
+  const mm = lookupMm(s, label, row, true);
+  const [first, last] = pageRange(va, size, row);
+  const changed = ptExtent(mm.pt, first, last, (p) => p.prot !== 0);
+  let cpuWhole = false;
+  if (changed) {
+    const gone: Pte = { prot: 0, epoch: ++mm.epoch, row };
+    ptUpdate(ptOf(mm), changed[0], changed[1], (old) => (old.prot === 0 ? old : gone));
+    cpuWhole = flushTlbRange(s, mm.ctx, changed[0], changed[1], obs);
   }
   for (let c = 0; c < s.ttbrMm.length; c++) {
     if (s.ttbrMm[c] !== mm.key) continue;
@@ -92,6 +148,7 @@ export function unmapMm(s: CpuModelState, label: string, va: number, size: numbe
       });
     }
   }
+  return { present: changed !== null, changed, flushed: changed, cpuWhole, downgrade: false };
 }
 
 /** `access cpu va`: the CPU's current task touches `va`: a TLB fill under the TTBR's ASID, or a fault. */

@@ -104,3 +104,33 @@ export function ptUpdate(t: PageTable, first: number, last: number, f: (old: Pte
   t.ends.splice(i0, i1 - i0, ...ends);
   t.ptes.splice(i0, i1 - i0, ...ptes);
 }
+
+/**
+ * The first and last page of [first, last] whose PTE `pred` accepts (pages outside every extent
+ * have {@link INITIAL_PTE}), or null when none does. Read-only; visits each overlapping extent once.
+ */
+export function ptExtent(t: PageTable, first: number, last: number, pred: (p: Pte) => boolean): [number, number] | null {
+  let lo = -1;
+  let hi = -1;
+  const see = (s: number, e: number, p: Pte) => {
+    if (!pred(p)) return;
+    if (lo < 0) lo = s;
+    hi = e;
+  };
+  const n = t.starts.length;
+  let i = firstEndingFrom(t, first);
+  let c = first;
+  while (c <= last) {
+    if (i < n && t.starts[i]! <= c) {
+      const e = Math.min(t.ends[i]!, last);
+      see(c, e, t.ptes[i]!);
+      c = e + 1;
+      i++;
+    } else {
+      const e = i < n ? Math.min(t.starts[i]! - 1, last) : last;
+      see(c, e, INITIAL_PTE);
+      c = e + 1;
+    }
+  }
+  return lo < 0 ? null : [lo, hi];
+}

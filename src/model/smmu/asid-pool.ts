@@ -1,19 +1,21 @@
 /**
  * SMMU ASID allocation: `xa_alloc(&arm_smmu_asid_xa, ..., XA_LIMIT(1,
- * (1 << smmu->asid_bits) - 1))` — the lowest free index in [1, 2^asid_bits - 1]. The same code
- * serves the global xarray (v5.11 on) and the per-SMMU `asid_map` of the 2023 BTM proposal.
+ * (1 << smmu->asid_bits) - 1))` — the lowest free index in [1, 2^asid_bits - 1] (v5.8 on, the
+ * global xarray; also the per-SMMU `asid_map` of the 2023 BTM proposal). Before v5.8,
+ * `arm_smmu_bitmap_alloc(smmu->asid_map, asid_bits)`: `find_first_zero_bit` from ASID 0, one map per
+ * SMMU (a pool whose hint starts at 0).
  */
 import type { AsidOwner, AsidPool } from './state.js';
 
 /**
  * Lowest ASID in [1, max] free in every pool of `pools` (several pools only for a domain installed
  * on several SMMUs with per-SMMU maps).
- * @returns the ASID, or 0 when the range is full (-ENOSPC).
+ * @returns the ASID, or -1 when the range is full (-EBUSY from xa_alloc, -ENOSPC from the bitmap).
  */
 export function xaAllocIn(pools: readonly AsidPool[], max: number, owner: AsidOwner): number {
   let a = Math.min(...pools.map((p) => p.hint));
   for (; a <= max; a++) if (pools.every((p) => !p.owners.has(a))) break;
-  if (a > max) return 0;
+  if (a > max) return -1;
   for (const p of pools) {
     p.owners.set(a, owner);
     if (a === p.hint) while (p.owners.has(p.hint)) p.hint++;

@@ -40,22 +40,33 @@ export function attach(c: Ctx, device: string, name: string, multiSmmu: boolean)
   const smmu = c.st.smmus[m.smmu]!;
   const n = c.obs.smmuCounters[m.smmu]!;
   let d = c.st.domains.get(name);
-  const fail = (errno: 'ENOSPC' | 'EINVAL' | 'EBUSY', detail: string) => {
+  const fail = (errno: 'ENOSPC' | 'EINVAL' | 'EBUSY' | 'ENXIO', detail: string) => {
     n.attachFailures++;
     c.obs.failure({ row: c.row, call: 'attach', errno, device, smmu: smmu.name, detail });
   };
   if (!d) {
     const id = c.st.nextId++;
-    const asid = xaAllocIn([c.st.pools[poolIndex(c.st, m.smmu)]!], 2 ** smmu.asidBits - 1, { kind: 'dma', id });
-    if (asid === 0) return fail('ENOSPC', `no free ASID in [1, ${2 ** smmu.asidBits - 1}] for domain ${name} on ${smmu.name}`);
+    const pool = c.st.pools[poolIndex(c.st, m.smmu)]!;
+    const asid = xaAllocIn([pool], 2 ** smmu.asidBits - 1, { kind: 'dma', id });
+    if (asid < 0) {
+      const range = `[${pool.base}, ${2 ** smmu.asidBits - 1}]`;
+      // arm_smmu_domain_finalise_s1: xa_alloc gives -EBUSY (v5.8 on); arm_smmu_bitmap_alloc -ENOSPC before.
+      if (c.st.features.smmuAsids === 'xa') return fail('EBUSY', `xa_alloc: no free ASID in ${range} for domain ${name} on ${smmu.name}`);
+      return fail('ENOSPC', `arm_smmu_bitmap_alloc: no free ASID in ${range} of ${smmu.name}'s asid_map for domain ${name}`);
+    }
     n.asidsAllocated++;
     d = { name, id, smmus: [m.smmu], asid, masters: [], ptes: new Map(), epoch: 0, movingBy: null };
     c.st.domains.set(name, d);
     c.st.domainIds.set(id, name);
   } else if (!d.smmus.includes(m.smmu)) {
     const home = c.st.smmus[d.smmus[0]!]!.name;
-    if (!multiSmmu)
-      return fail('EINVAL', `domain ${name} is finalised on ${home}; mainline binds a domain to one SMMU (arm_smmu_attach_dev)`);
+    if (!multiSmmu) {
+      const errno = c.st.features.foreignDomainErrno;
+      // v6.15 (48e7b8e284e5 until be5a2d3f8f97, v6.16): `if (smmu_domain->smmu != smmu) return ret;` with
+      // ret 0: the attach reports success and changes nothing; the master keeps what it had.
+      if (errno === 'none') return;
+      return fail(errno, `domain ${name} is finalised on ${home}; mainline binds a domain to one SMMU (arm_smmu_attach_dev)`);
+    }
     if (d.asid >= 2 ** smmu.asidBits) {
       return fail(
         'EINVAL',

@@ -7,7 +7,7 @@ export type { CpuPort, Ctx } from './port.js';
 export { attach, detach, iommuMap, iommuUnmap } from './domains.js';
 export { bind, unbind } from './sva.js';
 export { resume } from './share-asid.js';
-export { type CpuFlush, invalidateSecondaryTlbs, mmRelease } from './notifier.js';
+export { type CpuFlush, type NotifierCall, invalidateSecondaryTlbs, mmRelease } from './notifier.js';
 export { dma } from './dma.js';
 export {
   type DeviceFailure,

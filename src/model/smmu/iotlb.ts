@@ -98,16 +98,38 @@ export function rangeCommands(pages: number): number {
   return cmds;
 }
 
+/** How `__arm_smmu_tlb_inv_range` was called, where the kernel's answer depends on it. */
+export interface InvRangeHow {
+  /**
+   * `leaf == false` (the SVA notifier) from eb6c97647be2 (v6.6): with RANGE_INV a page count that is
+   * 1 modulo 32 is bumped by one (`num_pages++`), so SCALE and NUM are never both 0 with TTL 0.
+   */
+  readonly nonLeafBump?: boolean;
+  /**
+   * The domain's `pgsize_bitmap` is 0 (SVA domains, v6.11-v6.14): `tg = __ffs(0)` is 64 on arm64, the
+   * command's 2-bit TG field holds 3 (64 KiB) and `size >> tg` keeps the byte count, so the loop still
+   * walks [iova, end) in as many commands as the page count has 5-bit chunks, but an SMMU need not
+   * invalidate 4 KiB entries with a range command of another granule: the entries stay.
+   */
+  readonly tgBug?: boolean;
+}
+
 /**
  * CMD_TLBI_NH_VA for pages [first, last] of `asid` + CMD_SYNC (`arm_smmu_tlb_inv_range_asid`): one
  * command per page, or the range commands with RANGE_INV, batched.
+ * @returns false when the range commands, as built, do not remove the 4 KiB entries (`how.tgBug`).
  */
-export function tlbiNhVa(c: Ctx, i: number, asid: number, first: number, last: number): void {
+export function tlbiNhVa(c: Ctx, i: number, asid: number, first: number, last: number, how: InvRangeHow = {}): boolean {
   const s = c.st.smmus[i]!;
-  dropRange(s, asid, first, last);
-  const count = s.rangeInvalidation ? rangeCommands(last - first + 1) : last - first + 1;
+  let pages = last - first + 1;
+  let removes = true;
+  if (s.rangeInvalidation && how.tgBug) removes = false;
+  else if (s.rangeInvalidation && how.nonLeafBump && pages % 32 === 1) pages++;
+  if (removes) dropRange(s, asid, first, first + pages - 1);
+  const count = s.rangeInvalidation ? rangeCommands(pages) : pages;
   c.obs.smmuCounters[i]!.tlbiVa += count;
   submitBatch(c, i, 'CMD_TLBI_NH_VA', count);
+  return removes;
 }
 
 const sharedOnly = (e: TlbEntry): boolean => e.shared;

@@ -41,26 +41,40 @@ export function mmRelease(c: Ctx, mm: number): void {
   latentAfterUnmap(c, mm, 0, -1);
 }
 
-/** A CPU flush of pages [first, last] of an mm, as the SMMU side sees it. */
+/**
+ * One call of the SVA notifier's invalidation: `->invalidate_range(mm, start, end)` before v6.6
+ * (`arm_smmu_mm_invalidate_range`), `->arch_invalidate_secondary_tlbs` from v6.6
+ * (`arm_smmu_mm_arch_invalidate_secondary_tlbs`). Pages [first, last] (end = (last + 1) pages, exclusive).
+ */
+export interface NotifierCall {
+  readonly first: number;
+  readonly last: number;
+  /** `flush_tlb_mm` (v6.6+) calls it with (0, -1UL): the whole address space. */
+  readonly whole: boolean;
+}
+
+/** A CPU TLB flush of an mm and the notifier calls that go with it, as the SMMU side sees them. */
 export interface CpuFlush {
-  /** ASIDs the CPU broadcast (both halves under KPTI; none for a local TLBI). */
+  /** ASIDs the CPU broadcast (both halves under KPTI; none for a local TLBI or no flush at all). */
   readonly asids: readonly number[];
+  /** Pages the CPU flushed (ignored when `asids` is empty). */
   readonly first: number;
   readonly last: number;
   /** The CPU flushed the whole ASID (`flush_tlb_mm`, from MAX_TLBI_OPS pages on). */
   readonly cpuWhole: boolean;
-  /** The notifier is called for the whole address space (v6.6+: `flush_tlb_mm` passes 0, -1UL). */
-  readonly notifyWhole: boolean;
-  /** The notifier is called at all (before v6.6 not for a permission upgrade). */
-  readonly notify: boolean;
+  /** The notifier calls the kernel path makes, in order (none: a path that does not notify). */
+  readonly calls: readonly NotifierCall[];
+  /** Pages whose PTEs the change touched: the latent stale check looks there (none: null). */
+  readonly latent: readonly [number, number] | null;
 }
+
+/** Fixed by 95d4782c34a6 (v5.18). */
+const SIZE_FIX = '95d4782c34a6 "iommu/arm-smmu-v3: Fix size calculation in arm_smmu_mm_invalidate_range()" (v5.18)';
 
 /**
  * After a CPU-side TLB flush of `mm`: SMMUs whose BTM the driver uses snoop the broadcast TLBIs
- * (entries with ASET=0 only); then the notifier of every SVA context: TLBI_NH_VA per page (one
- * ranged command with RANGE_INV), or TLBI_NH_ASID for the whole address space and, from v6.6
- * (CMDQ_MAX_TLBI_OPS, d5afb4b47e13), for 512 pages or more without RANGE_INV; none where the context
- * relies on BTM; ATC_INV for its masters; CMD_SYNC. Finally the latent stale check over the pages.
+ * (entries with ASET=0 only); then each notifier call, for every SVA context of the mm
+ * ({@link notifierInvalidate}); finally the latent stale check over the pages the change touched.
  */
 export function invalidateSecondaryTlbs(c: Ctx, mm: number, f: CpuFlush): void {
   if (f.asids.length > 0 && !hasFault(c, 'no-dvm')) {
@@ -70,27 +84,70 @@ export function invalidateSecondaryTlbs(c: Ctx, mm: number, f: CpuFlush): void {
   }
   const sva = c.st.svaMms.get(mm);
   if (!sva || sva.dead) return;
-  if (f.notify) {
-    const pages = f.last - f.first + 1;
-    const cutoff = c.st.features.notifierCutoff;
-    for (const ctx of contextsOf(c, mm)) {
-      if (!ctx.installed || ctx.released) continue;
-      for (const i of contextSmmus(c, ctx)) {
-        const s = c.st.smmus[i]!;
-        // From v6.6 a range of CMDQ_MAX_TLBI_OPS pages or more becomes size 0: the whole ASID, and
-        // the whole ATC of the PASID (arm_smmu_atc_inv_to_cmd: size 0 is ATC_INV_SIZE_ALL).
-        const whole = f.notifyWhole || (cutoff && !s.rangeInvalidation && pages >= CMDQ_MAX_TLBI_OPS);
-        // v5.11's notifier sent no TLBI at all: FEAT_BTM was required for SVA then.
-        if (!ctx.btmInvalidation && c.st.features.sva !== 'needs-btm') {
-          if (whole) tlbiNhAsid(c, i, ctx.asid);
-          else tlbiNhVa(c, i, ctx.asid, f.first, f.last);
+  let why = '';
+  for (const call of f.calls) {
+    const w = notifierInvalidate(c, mm, call);
+    if (w !== '' && !why.includes(w)) why += w;
+    if (w === HUNG) break;
+  }
+  if (f.latent) latentAfterUnmap(c, mm, f.latent[0], f.latent[1], why);
+}
+
+const HUNG = ' (the CPU hung in __arm_smmu_tlb_inv_range before it: inv-range-hang)';
+const TG_BUG =
+  ' (the SVA domain has no pgsize_bitmap: the range command carries TG 64 KiB, which need not remove 4 KiB entries; fixed by 12f78021973a "iommu/arm-smmu-v3: Fix pgsize_bit for sva domains", v6.15)';
+
+/**
+ * One notifier call for every installed SVA context of `mm`, on each SMMU of the context:
+ * TLBI_NH_VA per page (range commands with RANGE_INV), or TLBI_NH_ASID for the whole address space
+ * and, from v6.6 (CMDQ_MAX_TLBI_OPS, d5afb4b47e13), for 512 pages or more without RANGE_INV; none
+ * where the context relies on BTM; then ATC_INV for its masters (`arm_smmu_atc_inv_domain`); CMD_SYNC.
+ *
+ * v5.11-v5.17 (2f7e8c553e98 .. 95d4782c34a6): `arm_smmu_mm_invalidate_range` computed
+ * `size = end - start + 1`, one byte past the range: without RANGE_INV one TLBI_NH_VA too many (the
+ * page after the range), and the ATC range one page wider. With RANGE_INV, `__arm_smmu_tlb_inv_range`
+ * takes `num_pages = size >> tg` (the whole pages only); once they are consumed `iova` is still one
+ * byte short of `end`, `num_pages` is 0, so `inv_range` is 0 and `while (iova < end)` never ends: the
+ * CPU hangs (a soft lockup) and the munmap never completes. The model reports
+ * `inv-range-hang`, and the call (and the rest of this CPU's invalidation) does not happen.
+ * v6.11-v6.14 (d38c28dbefee .. 12f78021973a): the SVA domain's `pgsize_bitmap` is 0; see
+ * `InvRangeHow.tgBug` (iotlb.ts).
+ * @returns '' or, when an invalidation went wrong, why (for the latent findings' detail).
+ */
+function notifierInvalidate(c: Ctx, mm: number, call: NotifierCall): string {
+  let why = '';
+  const f = c.st.features;
+  const pages = call.last - call.first + 1;
+  for (const ctx of contextsOf(c, mm)) {
+    if (!ctx.installed || ctx.released) continue;
+    for (const i of contextSmmus(c, ctx)) {
+      const s = c.st.smmus[i]!;
+      // From v6.6 a range of CMDQ_MAX_TLBI_OPS pages or more becomes size 0: the whole ASID, and
+      // the whole ATC of the PASID (arm_smmu_atc_inv_to_cmd: size 0 is ATC_INV_SIZE_ALL).
+      const whole = call.whole || (f.notifierCutoff && !s.rangeInvalidation && pages >= CMDQ_MAX_TLBI_OPS);
+      const extra = f.notifierSizePlusOne && !whole ? 1 : 0;
+      // v5.11's notifier sent no TLBI at all: FEAT_BTM was required for SVA then.
+      if (!ctx.btmInvalidation && f.sva !== 'needs-btm') {
+        if (whole) tlbiNhAsid(c, i, ctx.asid);
+        else if (extra && s.rangeInvalidation) {
+          c.obs.violation({
+            row: c.row,
+            kind: 'inv-range-hang',
+            asid: ctx.asid,
+            mm: c.cpu.label(mm),
+            detail: `arm_smmu_mm_invalidate_range passed size = end - start + 1 (${pages} pages + 1 byte) for ASID ${ctx.asid} on ${s.name}, which has RANGE_INV: __arm_smmu_tlb_inv_range never leaves while (iova < end) once num_pages is 0 (the CPU hangs; fixed by ${SIZE_FIX})`,
+          });
+          return HUNG;
+        } else {
+          const how = { nonLeafBump: f.nonLeafRangeBump, tgBug: f.svaRangeTgBug && ctx.smmu >= 0 };
+          if (!tlbiNhVa(c, i, ctx.asid, call.first, call.last + extra, how)) why = TG_BUG;
         }
-        for (const x of ctx.masters) {
-          const m = c.st.masters.get(x.device)!;
-          if (m.smmu === i) atcInv(c, m, x.ssid, f.first, whole ? -1 : f.last);
-        }
+      }
+      for (const x of ctx.masters) {
+        const m = c.st.masters.get(x.device)!;
+        if (m.smmu === i) atcInv(c, m, x.ssid, call.first, whole ? -1 : call.last + extra);
       }
     }
   }
-  latentAfterUnmap(c, mm, f.first, f.last);
+  return why;
 }

@@ -34,7 +34,7 @@ export interface StaleFinding {
 }
 
 /** errno-style outcome of a failed driver call. */
-export type Errno = 'ENOSPC' | 'ENOMEM' | 'ENODEV' | 'EINVAL' | 'EOVERFLOW' | 'ESRCH' | 'EOPNOTSUPP' | 'EEXIST' | 'EBUSY';
+export type Errno = 'ENOSPC' | 'ENOMEM' | 'ENODEV' | 'EINVAL' | 'EOVERFLOW' | 'ESRCH' | 'EOPNOTSUPP' | 'EEXIST' | 'EBUSY' | 'ENXIO';
 
 /** A driver call that failed (reported, never a crash): attach, bind or iommu_map. */
 export interface DeviceFailure {

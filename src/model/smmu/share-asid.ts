@@ -63,8 +63,9 @@ export function shareAsid(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): n
   if (!usesCpuAsid) {
     // arm_smmu_sva_domain_alloc: a private ASID, lowest free.
     ctx.asid = xaAllocIn([c.st.pools[pool]!], 2 ** smmu.asidBits - 1, { kind: 'sva', id });
-    if (ctx.asid === 0)
-      return ['ENOSPC', `no free ASID in [1, ${2 ** smmu.asidBits - 1}] for the SVA domain of mm ${sva.label} on ${smmu.name}`];
+    // xa_alloc returns -EBUSY when [1, 2^asid_bits - 1] is full; the bind passes it on.
+    if (ctx.asid < 0)
+      return ['EBUSY', `xa_alloc: no free ASID in [1, ${2 ** smmu.asidBits - 1}] for the SVA domain of mm ${sva.label} on ${smmu.name}`];
     c.obs.smmuCounters[m.smmu]!.asidsAllocated++;
     register(c, ctx, ixKey);
     ctx.installed = true;
@@ -105,8 +106,9 @@ export function shareAsid(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): n
   }
   const d = c.st.domains.get(c.st.domainIds.get(owner.id)!)!;
   const moved = xaAllocIn(domainPools(c, d), domainMaxAsid(c, d), { kind: 'dma', id: d.id });
-  if (moved === 0) {
+  if (moved < 0) {
     unpinAll();
+    // xa_alloc's -EBUSY is replaced: `if (ret) return ERR_PTR(-ENOSPC);`
     return ['ENOSPC', `arm_smmu_share_asid: no free ASID to move domain ${d.name} off ASID ${a}`];
   }
   // Step (1): the domain's ASID changes now; from here unmaps of the domain TLBI `moved`.

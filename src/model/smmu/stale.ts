@@ -149,8 +149,11 @@ export function checkHit(
   return false;
 }
 
-/** Latent S-UNMAP/S-PERM after an unmap or rights change of `as` in pages [first, last] (last < 0: all). */
-export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number): void {
+/**
+ * Latent S-UNMAP/S-PERM after an unmap or rights change of `as` in pages [first, last] (last < 0: all).
+ * @param why what the kernel did wrong, when the caller knows (appended to each finding's detail)
+ */
+export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number, why = ''): void {
   c.st.smmus.forEach((s, i) => {
     const tags = s.tagsOf.get(as);
     if (!tags) return;
@@ -176,7 +179,7 @@ export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number
             entry: e,
             current: null,
             shouldHaveRow: c.row,
-            detail: `entry survived the invalidation of ${asName(c, as)}`,
+            detail: `entry survived the invalidation of ${asName(c, as)}${why}`,
           });
       };
       if (scan) {
@@ -208,7 +211,7 @@ export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number
           entry: e,
           current: null,
           shouldHaveRow: c.row,
-          detail: `ATC entry survived the invalidation of ${asName(c, as)}`,
+          detail: `ATC entry survived the invalidation of ${asName(c, as)}${why}`,
         });
     }
   }

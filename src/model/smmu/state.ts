@@ -54,6 +54,8 @@ export interface AsidOwner {
 
 /** An ASID allocator: the kernel's xarray (`arm_smmu_asid_xa`) or a per-SMMU `asid_map`. */
 export interface AsidPool {
+  /** Lowest ASID handed out: 1 for the xarray (v5.8 on), 0 for the per-SMMU bitmap before it. */
+  readonly base: number;
   owners: Map<number, AsidOwner>;
   /** Every ASID below `hint` is in use (lowest-free search starts here). */
   hint: number;
@@ -212,7 +214,10 @@ export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
     entries: 0,
     tagsOf: new Map(),
   }));
-  const perSmmu = cfg.driver === 'btm-2023';
+  // Per-SMMU ASID maps: the bitmap before v5.8 (0299a1a81ca0 made one global xarray), and the 2023
+  // BTM proposal's arm_smmu_asid_map per SMMU.
+  const perSmmu = cfg.driver === 'btm-2023' || cfg.features.smmuAsids === 'bitmap';
+  const base = cfg.features.smmuAsids === 'bitmap' ? 0 : 1;
   const masters = new Map<string, Master>();
   for (const d of cfg.devices) {
     const smmu = smmus.findIndex((m) => m.name === d.smmu);
@@ -234,7 +239,7 @@ export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
     faults: cfg.faults,
     cpuAsidBits: cfg.asidBits,
     smmus,
-    pools: Array.from({ length: perSmmu ? smmus.length : 1 }, () => ({ owners: new Map(), hint: 1, releasedRow: new Map() })),
+    pools: Array.from({ length: perSmmu ? smmus.length : 1 }, () => ({ base, owners: new Map(), hint: base, releasedRow: new Map() })),
     masters,
     domains: new Map(),
     domainIds: new Map(),
@@ -286,7 +291,7 @@ export function cloneSmmuModel(s: SmmuModelState): SmmuModelState {
     faults: s.faults,
     cpuAsidBits: s.cpuAsidBits,
     smmus: s.smmus.map((m) => ({ ...m, iotlb: copyNested(m.iotlb), tagsOf: tagsOf(m.tagsOf) })),
-    pools: s.pools.map((p) => ({ owners: new Map(p.owners), hint: p.hint, releasedRow: new Map(p.releasedRow) })),
+    pools: s.pools.map((p) => ({ base: p.base, owners: new Map(p.owners), hint: p.hint, releasedRow: new Map(p.releasedRow) })),
     masters,
     domains,
     domainIds: new Map(s.domainIds),

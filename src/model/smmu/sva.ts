@@ -75,14 +75,22 @@ export function svaSupported(c: Ctx, m: Master): string | null {
 }
 
 /**
- * The mm's PASID for a bind (`iommu_sva_alloc_pasid`, v5.11-v5.17; `iommu_alloc_global_pasid` since):
- * one per mm, global. @returns an errno and its reason, or null with `sva.pasid` set.
+ * The mm's PASID for a bind (`iommu_sva_alloc_pasid` v5.11-v6.5; `iommu_alloc_global_pasid` since
+ * 2dcebc7ddce7, v6.6): one per mm, global, fresh ones from [1, max] inclusive. @returns an errno and its reason, or null with `sva.pasid` set.
  */
 function mmPasid(c: Ctx, m: Master, sva: SvaMm, req: number | undefined): [Errno, string] | null {
   const max = 2 ** m.ssidBits - 1;
   if (sva.pasid !== 0) {
     if (req !== undefined && req !== sva.pasid) return ['EINVAL', `mm ${sva.label} already has PASID ${sva.pasid}, not ${req}`];
     if (sva.pasid > max) return ['EOVERFLOW', `mm ${sva.label} has PASID ${sva.pasid}, beyond the ${m.ssidBits}-bit PASIDs of ${m.name}`];
+    // v5.18-v6.3: `if (mm->pasid < min || mm->pasid >= max)` with `max` the highest PASID the device
+    // takes (inclusive, as a fresh allocation treats it): the mm that got that very PASID is refused.
+    if (sva.pasid === max && c.st.features.pasidTopRefused) {
+      return [
+        'EOVERFLOW',
+        `iommu_sva_alloc_pasid: mm ${sva.label} has PASID ${sva.pasid}, the highest of ${m.name}, refused by mm->pasid >= max (701fac40384f, v5.18; made > by 4e14176ab13f, v6.4)`,
+      ];
+    }
     return null;
   }
   if (req !== undefined) {
