@@ -88,7 +88,9 @@ export function* deviceWorkload(o: GenOptions, mix: DeviceMix): Generator<GenEve
         const mm = w.rng.pick(mms);
         const va = BASE + w.rng.int(0, PAGES - 1) * 4096;
         const size = w.rng.chance(0.05) ? 600 * 4096 : 4096;
-        out.push({ time: t(), kind: 'unmap', mm, va, size }, { time: t(), kind: 'map', mm, va, size });
+        // munmap and mmap again, or a write-protect cycle (mprotect PROT_READ, then PROT_READ|PROT_WRITE).
+        if (w.rng.chance(0.8)) out.push({ time: t(), kind: 'unmap', mm, va, size }, { time: t(), kind: 'map', mm, va, size });
+        else out.push({ time: t(), kind: 'mprotect', mm, va, size, prot: 1 }, { time: t(), kind: 'mprotect', mm, va, size, prot: 3 });
       } else if (r < 88 && mix.dmaDevices.length) {
         const dev = w.rng.pick(mix.dmaDevices);
         const d = domainOf.get(dev)!;

@@ -130,7 +130,12 @@ function* mixed(o: GenOptions): Generator<GenEvent> {
     } else if (r < 90) {
       const mm = w.mmOf.get(w.rng.pick(w.live))!;
       const pages = w.rng.chance(0.1) ? 1024 : w.rng.int(1, 4);
-      e = { time: w.tick(), kind: w.rng.chance(0.5) ? 'unmap' : 'map', mm, va: 0x400000 + w.rng.int(0, 63) * 4096, size: pages * 4096 };
+      const va = 0x400000 + w.rng.int(0, 63) * 4096;
+      // A rights change of present pages is an mprotect (change_protection); a `map` over a page
+      // that lost its write right raises it again as a fault would (ptep_set_access_flags).
+      const k = w.rng.int(0, 5);
+      if (k < 4) e = { time: w.tick(), kind: k < 2 ? 'unmap' : 'map', mm, va, size: pages * 4096 };
+      else e = { time: w.tick(), kind: 'mprotect', mm, va, size: pages * 4096, prot: k === 4 ? 1 : 3 };
     } else if (r < 94 && w.live.length > 2) {
       const i = w.rng.int(0, w.live.length - 1);
       const mm = w.mmOf.get(w.live[i]!)!;
@@ -163,7 +168,7 @@ export const PROFILES: Readonly<Record<string, Profile>> = {
   },
   mixed: {
     name: 'mixed',
-    description: 'random mix of every CPU-side event: threads, exec, exit, pins, accesses, map/unmap',
+    description: 'random mix of every CPU-side event: threads, exec, exit, pins, accesses, map/unmap/mprotect',
     system: {},
     events: mixed,
   },
