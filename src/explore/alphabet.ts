@@ -14,17 +14,18 @@
 import { ctxAsid } from '../model/cpu/allocator.js';
 import { walkMm } from '../model/cpu/index.js';
 import type { SystemModel } from '../model/system.js';
-import type { EventKind, TraceEvent } from '../trace/events.js';
+import { type EventKind, PROT_READ, PROT_WRITE, type TraceEvent } from '../trace/events.js';
 
 /** An event without its row. */
 export type ExploreEvent = Omit<TraceEvent, 'row'>;
 /** One edge of the search: one event, or a fork followed by the event that uses the new task. */
 export type Action = readonly ExploreEvent[];
 
-/** The page the alphabet touches (`access`, `map`, `unmap`): 0x1000. */
+/** The page the alphabet touches (`access`, `map`, `unmap`, `mprotect`): 0x1000. */
 export const PAGE = 1;
 export const VA = 0x1000;
 const SIZE = 0x1000;
+const RW = PROT_READ | PROT_WRITE;
 
 export { ALPHABET_KINDS, DEFAULT_CPU_KINDS, DEFAULT_DEVICE_KINDS } from './kinds.js';
 /** Bounds of the alphabet. */
@@ -135,12 +136,26 @@ export function actions(m: SystemModel, kinds: ReadonlySet<EventKind>, b: Alphab
       out.push([{ kind: 'exit', task: t }]);
     }
   }
+  // With SMMUs the rights of the page matter (an IOTLB entry caches them: S-PERM), so the page
+  // takes `r` or `rw`; without, nothing reads them and a map is `rw` only.
+  const rights = m.smmu.smmus.length > 0;
   for (const [label, k] of s.labels) {
     const mm = s.mms.get(k)!;
-    const mapped = walkMm(mm, PAGE).prot !== 0;
-    // An unmap matters once the mm has had an ASID (before that no CPU can hold its entries).
-    if (mapped && kinds.has('unmap') && mm.ctx !== 0) out.push([{ kind: 'unmap', mm: label, va: VA, size: SIZE }]);
-    if (!mapped && kinds.has('map')) out.push([{ kind: 'map', mm: label, va: VA, size: SIZE }]);
+    const prot = walkMm(mm, PAGE).prot;
+    const mapped = prot !== 0;
+    // An unmap matters once the mm has had an ASID (before that no CPU can hold its entries) or
+    // is bound (the SVA notifier and the device's entries: a private SVA ASID needs no CPU one).
+    if (mapped && kinds.has('unmap') && (mm.ctx !== 0 || m.smmu.svaMms.has(k)))
+      out.push([{ kind: 'unmap', mm: label, va: VA, size: SIZE }]);
+    if (!mapped && kinds.has('map')) {
+      out.push([{ kind: 'map', mm: label, va: VA, size: SIZE }]);
+      if (rights) out.push([{ kind: 'map', mm: label, va: VA, size: SIZE, prot: PROT_READ }]);
+    }
+    // A map that raises the rights of a present page is a fault (ptep_set_access_flags); one that
+    // lowers them would be change_protection, which `mprotect` is.
+    if (rights && prot === PROT_READ && kinds.has('map')) out.push([{ kind: 'map', mm: label, va: VA, size: SIZE, prot: RW }]);
+    if (mapped && kinds.has('mprotect'))
+      out.push([{ kind: 'mprotect', mm: label, va: VA, size: SIZE, prot: prot === PROT_READ ? RW : PROT_READ }]);
   }
   if (m.smmu.smmus.length > 0) deviceActions(m, kinds, b, out);
   return out;
@@ -157,7 +172,12 @@ function deviceActions(m: SystemModel, kinds: ReadonlySet<EventKind>, b: Alphabe
     if (kinds.has('detach') && master.rid !== null) out.push([{ kind: 'detach', device: dev }]);
     if (kinds.has('dma')) {
       if (master.rid !== null) out.push([{ kind: 'dma', device: dev, va: VA }]);
-      for (const ssid of master.cds.keys()) if (ssid !== 0) out.push([{ kind: 'dma', device: dev, pasid: ssid, va: VA }]);
+      // Through a PASID the device reads and writes (a DMA domain is mapped rw: a read is enough).
+      for (const ssid of master.cds.keys())
+        if (ssid !== 0) {
+          out.push([{ kind: 'dma', device: dev, pasid: ssid, va: VA }]);
+          out.push([{ kind: 'dma', device: dev, pasid: ssid, va: VA, prot: PROT_WRITE }]);
+        }
     }
     for (const [label, key] of m.cpu.labels) {
       const sva = st.svaMms.get(key);

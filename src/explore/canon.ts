@@ -396,7 +396,14 @@ export class Canonicalizer {
     push(mm.pinnedAsid);
     push(mm.refusedPins);
     for (const pg of this.o.pages) push(walkMm(mm, pg).prot);
-    if (m.smmu.smmus.length > 0) push(this.epochRank(mm.key, mm.epoch));
+    if (m.smmu.smmus.length > 0) {
+      push(this.epochRank(mm.key, mm.epoch));
+      // The PTE's own epoch: a device entry is stale (S-UNMAP) when its epoch differs from the
+      // PTE's, fresh when equal. The counter does not say which (a fault that raises rights keeps
+      // the PTE's epoch and still advances the counter), so two states that differ only there
+      // would otherwise encode alike and one of them, with its findings, be lost.
+      for (const pg of this.o.pages) push(this.epochRank(mm.key, walkMm(mm, pg).epoch));
+    }
   }
 
   /** The mm's own state, then its TLB entries per (permuted) CPU: what a renaming cannot change. */

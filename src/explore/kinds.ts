@@ -12,6 +12,7 @@ export const ALPHABET_KINDS = [
   'access',
   'map',
   'unmap',
+  'mprotect',
   'attach',
   'detach',
   'bind',
@@ -22,8 +23,22 @@ export const ALPHABET_KINDS = [
 
 /** Default alphabet without devices (`map` of an mm is left out: a second unmap finds nothing new). */
 export const DEFAULT_CPU_KINDS: readonly EventKind[] = ['fork', 'exec', 'exit', 'schedule', 'pin', 'unpin', 'access', 'unmap'];
-/** What devices add to the default alphabet (`map`/`unmap` then also act on DMA domains). */
-export const DEFAULT_DEVICE_KINDS: readonly EventKind[] = ['attach', 'detach', 'map', 'unmap', 'bind', 'unbind', 'dma', 'resume'];
+/**
+ * What devices add to the default alphabet: `map`/`unmap` then also act on DMA domains, `map` and
+ * `mprotect` change an mm page's rights (`r` or `rw`: a map with `r`, the fault that raises `r` to
+ * `rw`, `change_protection` either way) and `dma` through a PASID also writes.
+ */
+export const DEFAULT_DEVICE_KINDS: readonly EventKind[] = [
+  'attach',
+  'detach',
+  'map',
+  'unmap',
+  'mprotect',
+  'bind',
+  'unbind',
+  'dma',
+  'resume',
+];
 /**
  * Default alphabet with devices: the driver pins through `bind`, so `pin`/`unpin` leave it (a bare
  * unpin would put the bind's pin: a trace bug, not a kernel one); `--events` brings them back.
