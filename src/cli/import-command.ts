@@ -169,16 +169,16 @@ function formatSummary(s: ImportSummary): string {
       `  lifecycle events used: ${Object.entries(s.lifecycle)
         .map(([k, n]) => `${k} ${n}`)
         .join(', ')}`,
-      `  written from them: ${
-        w
-          ? [
-              plural(w.processes, 'process', 'processes'),
-              plural(w.threads, 'thread', 'threads'),
-              plural(w.kernelThreads ?? 0, 'kernel thread (nothing written: task 0)', 'kernel threads (nothing written: task 0)'),
-              plural(w.execs, 'exec', 'execs'),
-              plural(w.exits, 'exit', 'exits'),
-            ].join(', ')
-          : 'nothing (no fork, exec or exit among them)'
+      `  decided from them: ${
+        [
+          plural(w?.processes ?? 0, 'process forked', 'processes forked'),
+          plural(w?.threads ?? 0, 'thread forked', 'threads forked'),
+          plural(w?.kernelThreads ?? 0, 'kernel thread (run as task 0)', 'kernel threads (run as task 0)'),
+          plural(w?.execs ?? 0, 'exec', 'execs'),
+          plural(w?.exits ?? 0, 'exit', 'exits'),
+        ]
+          .filter((x) => !x.startsWith('0 '))
+          .join(', ') || 'no fork, exec or exit (renames and frees only)'
       }`,
     );
   }

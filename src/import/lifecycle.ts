@@ -317,12 +317,12 @@ export class Tasks {
     if (old === undefined || old === c || !(this.alive.has(task) || this.kthreads.has(task))) return;
     if (ZYGOTE_RE.test(old) && !ZYGOTE_RE.test(c)) this.zygoteChild.add(task);
     const [exec, rule] = this.commRule(task, old, c);
-    const cc = (this.s.commChanges ??= { execs: {}, renames: {}, shown: [], more: 0 });
     if (this.facts.execTraced && via !== 'sched_switch') {
       // task_rename / PERF_RECORD_COMM: the exec event, if any, comes next (begin_new_exec renames before exec_binprm's trace)
       this.pendingRename.set(task, `${task} ${old} -> ${c} (rename)`);
       return;
     }
+    const cc = (this.s.commChanges ??= { execs: {}, renames: {}, shown: [], more: 0 });
     const side = exec ? cc.execs : cc.renames;
     side[rule] = (side[rule] ?? 0) + 1;
     this.show(`${task} ${old} -> ${c} (${exec ? 'exec' : 'rename'})`);
@@ -356,10 +356,11 @@ export class Tasks {
     const kernel = this.kthreads.has(task);
     if (kernel && isKernelThread(task, comm)) return [false, COMM_RULES.kernelRenamed];
     if (this.opts.commChange) return this.opts.commChange === 'exec' ? [true, COMM_RULES.execFlag] : [false, COMM_RULES.renameFlag];
+    const group = this.tgids.get(task) ?? (this.groupKnown.has(task) ? this.groupOf.get(task) : undefined);
+    if (group !== undefined && group !== task && !kernel) return [false, COMM_RULES.thread];
     if (this.isZygoteChild(task, old, comm)) return [false, COMM_RULES.zygote];
     if (kernel) return [true, COMM_RULES.kernelExec];
-    const group = this.tgids.get(task) ?? (this.groupKnown.has(task) ? this.groupOf.get(task) : undefined);
-    if (group !== undefined) return group === task ? [true, COMM_RULES.leader] : [false, COMM_RULES.thread];
+    if (group !== undefined) return [true, COMM_RULES.leader];
     return [true, COMM_RULES.noTgid];
   }
 
@@ -387,7 +388,10 @@ export class Tasks {
       this.settleRename(task);
       await this.named(task, comm, time, 'sched_switch');
     }
-    const d = this.decide(task, comm);
+    // a kernel thread stays one whatever its name becomes (a rename; an exec made it a user task above)
+    const d = this.kthreads.has(task)
+      ? (this.override(comm) ?? { kernel: true, rule: RULES.name, evidence: false })
+      : this.decide(task, comm);
     if (d.kernel) {
       if (task !== 0 && !this.kthreads.has(task)) {
         this.kthreads.add(task);
@@ -414,12 +418,12 @@ export class Tasks {
   /**
    * A thread of group `tgid` appears: the leader exists (the TGID is its pid), so it is forked first
    * when it is neither alive nor known to be gone; it holds the group's mm (named after the leader
-   * when the recording names it, else after the thread, `threadComm`).
+   * when the recording or its process dump names it, else after the thread, `threadComm`).
    */
   private async holdGroup(tgid: number, threadComm: string, time: number): Promise<void> {
     if (tgid === 0 || this.alive.has(tgid) || this.kthreads.has(tgid) || this.leaderGone.has(tgid) || this.exited.has(tgid)) return;
     if (this.alias.has(tgid) || this.liveGroupMm(tgid) !== undefined) return;
-    const name = this.facts.comms.get(tgid) ?? this.facts.dump?.processes.get(tgid)?.comm ?? '';
+    const name = this.facts.comms.get(tgid) ?? this.facts.dump?.threadNames.get(tgid) ?? '';
     const d: Decision = (name ? this.override(name) : undefined) ?? { kernel: false, rule: RULES.groupLeader, evidence: true };
     if (d.kernel) return;
     this.count(d, name);
@@ -630,6 +634,6 @@ export class Tasks {
       this.count(d, comm);
       await this.fork(task, label, pid, time);
     }
-    this.written('execs');
+    if (rule === RULES.exec) this.written('execs'); // an inferred one is counted with the comm changes
   }
 }

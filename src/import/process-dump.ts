@@ -32,6 +32,8 @@ export interface ProcessDump {
   processes: Map<number, DumpProcess>;
   /** Thread rows: tid -> the pid of its process (its TGID). */
   tgids: Map<number, number>;
+  /** Thread rows: tid -> its name (CMD: the task's comm; the leader's is its process's comm). */
+  threadNames: Map<number, string>;
   /** Process tables read (two per systrace: at the start and at the end). */
   snapshots: number;
   /** Line (in the file) of the block's `PROCESS DUMP` header. */
@@ -50,7 +52,7 @@ function isKernel(pid: number, ppid: number, vsz: number | undefined): boolean {
  * are returned with their numbers, so that the importer counts them.
  */
 export function parseProcessDump(lines: readonly string[], firstLine: number): { dump: ProcessDump; unparsed: [number, string][] } {
-  const dump: ProcessDump = { processes: new Map(), tgids: new Map(), snapshots: 0, line: firstLine };
+  const dump: ProcessDump = { processes: new Map(), tgids: new Map(), threadNames: new Map(), snapshots: 0, line: firstLine };
   const unparsed: [number, string][] = [];
   /** Column indexes of the table being read. */
   let table: { kind: 'processes' | 'threads' | 'legacy-threads'; col: Record<string, number>; names: string[] } | undefined;
@@ -82,7 +84,11 @@ export function parseProcessDump(lines: readonly string[], firstLine: number): {
       const pid = num('PID');
       const tid = num('TID');
       if (pid === undefined || tid === undefined) unparsed.push([n, raw]);
-      else if (!dump.tgids.has(tid)) dump.tgids.set(tid, pid);
+      else if (!dump.tgids.has(tid) || !dump.threadNames.has(tid)) {
+        if (!dump.tgids.has(tid)) dump.tgids.set(tid, pid);
+        const at = table.col.CMD ?? table.names.length - 1;
+        dump.threadNames.set(tid, cols.slice(at).join(' '));
+      }
       continue;
     }
     if (table?.kind === 'processes' || table?.kind === 'legacy-threads') {

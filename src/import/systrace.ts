@@ -100,6 +100,7 @@ export function extractSystrace(html: string, file: string): ExtractedLines {
 function mergeDumps(a: ProcessDump, b: ProcessDump): ProcessDump {
   for (const [pid, p] of b.processes) if (!a.processes.has(pid)) a.processes.set(pid, p);
   for (const [tid, pid] of b.tgids) if (!a.tgids.has(tid)) a.tgids.set(tid, pid);
+  for (const [tid, name] of b.threadNames) if (!a.threadNames.has(tid)) a.threadNames.set(tid, name);
   a.snapshots += b.snapshots;
   return a;
 }
