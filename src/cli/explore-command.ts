@@ -5,7 +5,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { CPU_VIOLATION_KINDS, STALE_KINDS } from '../model/findings.js';
-import { EVENT_KINDS, type EventKind } from '../trace/events.js';
+import { EVENT_KINDS, type EventKind, protName } from '../trace/events.js';
 import { InputError } from '../trace/errors.js';
 import { type SystemInput, resolveSystem } from '../trace/system.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
@@ -347,7 +347,7 @@ Examples:
         io.out(JSON.stringify({ ...summary, trace: found ? outcome.events.map(({ row: _row, ...e }) => e) : [] }, null, 2) + '\n');
       } else if (found) {
         const Table = (await import('cli-table3')).default;
-        const cols = (['cpu', 'task', 'mm', 'device', 'domain', 'pasid', 'va', 'size', 'op'] as const).filter((k) =>
+        const cols = (['cpu', 'task', 'mm', 'device', 'domain', 'pasid', 'va', 'size', 'prot', 'op'] as const).filter((k) =>
           outcome.events.some((e) => e[k] !== undefined),
         );
         const t = new Table({
@@ -360,7 +360,13 @@ Examples:
             String(e.row),
             e.kind,
             ...cols.map((k) =>
-              e[k] === undefined ? '' : k === 'va' || k === 'size' ? '0x' + (e[k] as number).toString(16) : String(e[k]),
+              e[k] === undefined
+                ? ''
+                : k === 'va' || k === 'size'
+                  ? '0x' + (e[k] as number).toString(16)
+                  : k === 'prot'
+                    ? protName(e[k] as number)
+                    : String(e[k]),
             ),
           ]);
         io.out(t.toString() + '\n');
