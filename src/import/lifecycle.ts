@@ -1,13 +1,16 @@
 /**
- * Tasks and address spaces of an imported recording, from its scheduling and lifecycle events.
+ * Tasks and address spaces of an imported recording, from its scheduling and lifecycle events
+ * (docs/recordings.md, "Tasks, address spaces and kernel threads").
  *
- * Without lifecycle events (a recording of `sched_switch` only) the rules are the importer's
- * historical ones: a pid's first appearance is its fork into `p<tgid>` (or `p<pid>`), a dead
- * `prev_state` is its exit, kernel threads are known by their names. When the recording has them,
- * the kernel's own events decide instead, as include/trace/events/sched.h and task.h emit them:
+ * Without lifecycle events (a recording of `sched_switch` only) a pid's first appearance is its fork
+ * into its thread group's mm (`p<tgid>`, or `p<pid>`), a dead `prev_state` is its exit, kernel
+ * threads are known by their names (or by the systrace process dump: PPID 2). When the recording
+ * has them, the kernel's own events decide instead, as include/trace/events/sched.h and task.h emit
+ * them:
  *
  * - `task_newtask` (`copy_process`): the child's `clone_flags`; CLONE_VM (0x100) shares the parent's
  *   mm (a thread, or a vfork child), CLONE_THREAD (0x10000) puts it in the parent's thread group;
+ *   without `sched_process_fork` in the recording it is the fork itself (its line's task is the parent);
  * - `sched_process_fork` (`kernel_clone`): parent and child; a child of kthreadd (pid 2), of the idle
  *   task or of another kernel thread known from this evidence is a kernel thread; a child of a user
  *   task is a user task, in the parent's mm (CLONE_VM, or a known TGID when `task_newtask` is not
@@ -17,12 +20,41 @@
  *   under the leader's pid (`old_pid` -> `pid`); a kernel thread that execs becomes a user task;
  * - `sched_process_exit` (`do_exit`, after `exit_mm`): the exit; the task runs lazily (as task 0)
  *   until its last switch; `sched_process_free`: the pid may be reused;
- * - `task_rename`: counted (names decide nothing once the evidence has).
+ * - `task_rename` (`__set_task_comm`): a comm change, decided as below;
+ * - perf's task records (`perf script --show-task-events`): `PERF_RECORD_COMM exec` is an exec,
+ *   `PERF_RECORD_COMM` a comm change, `PERF_RECORD_FORK` a fork (a thread when the child's pid, its
+ *   TGID, is its parent's), `PERF_RECORD_EXIT` an exit.
+ *
+ * Comm changes (a task's name in its events changes: sched_switch prev_comm/next_comm, the fork
+ * events' comm, task_rename, PERF_RECORD_COMM; never the line's leading comm, which trace-cmd and
+ * the kernel's `trace` file take from the saved cmdlines at print time). The kernel renames a task in
+ * `__set_task_comm` (fs/exec.c), called by `begin_new_exec` on every exec (then `exec_binprm` emits
+ * sched_process_exec) and by `set_task_comm` for prctl(PR_SET_NAME) (kernel/sys.c) and writes to
+ * /proc/<pid>/comm (fs/proc/base.c `comm_write`, own thread group only). The first rule that applies:
+ *
+ * 1. a recording with the exec tracepoint (a sched_process_exec event, a PERF_RECORD_COMM exec
+ *    record, or perf's header naming sched:sched_process_exec) says every exec: a comm change
+ *    without one is a rename;
+ * 2. `--comm-change exec|rename` when given (a kernel thread given another kernel thread's name
+ *    stays a rename);
+ * 3. a thread (its TGID, from the TGID column, clone flags, perf pid/tid or the process dump, is not
+ *    its pid) is renamed: exec never leaves a non-leader (`de_thread`);
+ * 4. an Android app process forked by zygote (its parent or its former name is zygote, zygote64,
+ *    usap32, usap64, webview_zygote; app_process before its rename to zygote) renames itself
+ *    without exec (Zygote specialization, AndroidRuntime::setArgv0 -> pthread_setname_np ->
+ *    PR_SET_NAME): a rename;
+ * 5. a kernel thread given another kernel thread's name is renamed (kthread_create's
+ *    set_task_comm); given a program's name, it execs one (call_usermodehelper's kernel_execve);
+ * 6. a group leader (pid = TGID): an exec;
+ * 7. without TGIDs, an exec.
  *
  * `--user-tasks <regex>` and `--kernel-threads <regex>` (on the comm) override everything but pid 0.
  *
- * mm labels name the process: `p<tgid>:<comm>` (`p6837:surfaceflinger`), `p<pid>#<n>:<comm>` for
- * the n-th exec of a pid; the part before the first `:` (the key) is unique among the live mms.
+ * An address space is its thread group's and changes only by exec: its key is `p<tgid>`, or
+ * `p<pid>#<n>` after the n-th exec of the pid, unique among the live mms; the label adds a name for
+ * humans (`p6837:surfaceflinger`). A thread whose TGID names another task joins the group's mm; the
+ * group leader is forked with it when not yet seen (it exists: the TGID is its pid), so that the mm
+ * lives while the group does, not only while the threads the recording shows do.
  */
 import type { EventKind } from '../trace/events.js';
 import type { CommChange, ImportSummary } from './kinds.js';
