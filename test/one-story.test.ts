@@ -269,10 +269,10 @@ function csvSeries(c: { header: string[]; rows: string[][] }): { cols: string[];
   return { cols, values: idx.map((i) => c.rows.map((r) => Number(r[i]))) };
 }
 
-async function replayAll(trace: string): Promise<Outputs> {
+async function replayAll(trace: string, ...system: string[]): Promise<Outputs> {
   const d = tmp();
   const [html, perf, csv, fixed] = ['r.html', 'r.json', 'r.csv', 'f.csv'].map((f) => join(d, f));
-  const a = await cli('replay', trace, '--json', '--html', html!, '--perfetto', perf!, '--timeseries', csv!);
+  const a = await cli('replay', trace, ...system, '--json', '--html', html!, '--perfetto', perf!, '--timeseries', csv!);
   expect(a.code, a.err).toBe(0);
   const report = JSON.parse(a.out);
   // The same trace again for the table, with a fixed-interval CSV of about 40 rows.
@@ -280,7 +280,7 @@ async function replayAll(trace: string): Promise<Outputs> {
     report.trace.firstTime !== null
       ? report.trace.lastTime - report.trace.firstTime
       : Number(readFileSync(trace, 'utf8').split('\n').length);
-  const b = await cli('replay', trace, '--timeseries', fixed!, '--interval', String(Math.max(1, Math.ceil(span / 40))));
+  const b = await cli('replay', trace, ...system, '--timeseries', fixed!, '--interval', String(Math.max(1, Math.ceil(span / 40))));
   expect(b.code, b.err).toBe(0);
   const page = readFileSync(html!, 'utf8');
   const data = /<script type="application\/json" id="data">([\s\S]*?)<\/script>/.exec(page)![1]!;
@@ -426,6 +426,26 @@ export function disagreements(o: Outputs): string[] {
 
 const TRACES = corpus();
 
+/**
+ * Corpus traces on other systems, for what the corpus' own systems never do: rollovers in SVA binds
+ * (6-bit CPU ASIDs shared with the SMMU), failed binds, and many stale entries.
+ */
+const OTHER_SYSTEMS: [string, string[]][] = [
+  ['traces/generated/dma-collide.csv', ['--asid-bits', '6', '--what-if', '--kernel', '6.1']],
+  ['traces/real/juno-trace-txt-sva.csv', ['--kernel', '5.10']],
+  ['traces/real/juno-trace-txt-sva.csv', ['--kernel', 'rfc-btm-2023', '--fault', 'no-dvm']],
+];
+
+/** Rollovers of the report at rows of `kind` events. */
+function rolloversIn(trace: string, report: ReportJson, kind: string): number {
+  const lines = readFileSync(trace, 'utf8').split('\n');
+  const col = lines
+    .find((l) => l.startsWith('time,') || l.startsWith('event,'))!
+    .split(',')
+    .indexOf('event');
+  return rolloverEvents(report).filter((e) => lines[e.row - 1]!.split(',')[col] === kind).length;
+}
+
 describe('one story in every output (the shipped corpus)', () => {
   it('finds the corpus, and the corpus has rollovers caused by a pin', async () => {
     expect(TRACES.length).toBeGreaterThanOrEqual(16);
@@ -436,6 +456,15 @@ describe('one story in every output (the shipped corpus)', () => {
     const o = await replayAll(trace);
     expect(disagreements(o)).toEqual([]);
   });
+
+  it.each(OTHER_SYSTEMS)('%s %s', async (trace, system) => {
+    const o = await replayAll(trace, ...system);
+    expect(disagreements(o)).toEqual([]);
+    const r = o.report;
+    if (system.includes('6')) expect(rolloversIn(trace, r, 'bind')).toBeGreaterThan(0);
+    if (system.includes('5.10')) expect(r.devices.failureCounts.bind).toBeGreaterThan(0);
+    if (system.includes('no-dvm')) expect(r.stale.total).toBeGreaterThan(100);
+  });
 });
 
 describe('the comparison can fail', () => {
@@ -445,9 +474,8 @@ describe('the comparison can fail', () => {
 
   it('pin-exhaustion has rollovers in pins (arm64_mm_context_get -> new_context), all told', async () => {
     const o = await get();
-    const lines = readFileSync(trace, 'utf8').split('\n');
-    const pinRows = rolloverEvents(o.report).filter((e) => /,pin,/.test(lines[e.row - 1]!));
-    expect(pinRows.length).toBeGreaterThan(0);
+    expect(rolloversIn(trace, o.report, 'pin')).toBe(19);
+    expect(o.report.churn.rollovers).toBe(129);
     expect(disagreements(o)).toEqual([]);
   });
 

@@ -100,6 +100,24 @@ describe('replay --perfetto', () => {
     expect(events.some((e) => e.ph === 'i' && e.args!.kind !== undefined && e.tid === 3)).toBe(true); // violations
   });
 
+  it('rollovers of pins are instants too; otherData counts every finding; pins and ASIDs in use are counters', async () => {
+    const out = join(tmp(), 'trace.json');
+    const r = await cli('replay', 'traces/generated/pin-exhaustion.csv', '--perfetto', out, '--json');
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    const doc = JSON.parse(readFileSync(out, 'utf8')) as { traceEvents: Ev[]; otherData: Record<string, unknown> };
+    validate(doc.traceEvents);
+    const rollovers = doc.traceEvents.filter((e) => e.ph === 'i' && e.name === 'rollover');
+    expect(rollovers.length).toBe(report.churn.rollovers); // 129: 19 in arm64_mm_context_get
+    expect(rollovers.map((e) => e.args!.row)).toEqual(report.churn.rolloverSeries.map((x: { row: number }) => x.row));
+    expect(doc.otherData.findings).toEqual({ rollover: 129, 'pin-failure': 74, violation: 0, stale: 0, 'device-failure': 0 });
+    const counter = (name: string) => doc.traceEvents.filter((e) => e.ph === 'C' && e.pid === 2 && e.name.startsWith(name));
+    const pins = counter('pins (');
+    expect(pins.reduce((a, e) => a + (e.args!.requests as number), 0)).toBe(report.pins.requests);
+    expect(Math.max(...counter('pinned ASIDs').map((e) => e.args!.most as number))).toBe(report.pins.maxHeld);
+    expect(Math.max(...counter('ASIDs in use').map((e) => e.args!.inUse as number))).toBeLessThanOrEqual(report.allocator.numAsids - 1);
+  });
+
   it('an unwritable output is exit 2 before any work', async () => {
     const r = await cli('replay', 'traces/real/juno-trace-txt.csv', '--perfetto', '/nonexistent-dir/x.json');
     expect(r.code).toBe(2);

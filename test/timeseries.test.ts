@@ -61,6 +61,26 @@ describe('series collector', () => {
     expect(s.findings.filter((f) => f.class === 'pin-failure').length).toBe(report.pins.failures);
   });
 
+  it('pin-exhaustion: the rollovers of pins are counted, ASIDs in use stay within the 8-bit space', async () => {
+    const { s, report } = await series('traces/generated/pin-exhaustion.csv');
+    expect(report.churn.rollovers).toBe(129);
+    expect(total(s, 'rollovers')).toBe(129); // 19 of them in arm64_mm_context_get
+    expect(s.findings.filter((f) => f.class === 'rollover').length).toBe(129);
+    expect(s.findingCounts.rollover).toBe(129);
+    expect(report.churn.rolloverSeries.length).toBe(129);
+    expect(report.churn.rolloverSeriesTruncated).toBe(false);
+    expect(last(s, 'generation')).toBe(130);
+    const col = (n: string) => s.values[s.columns.findIndex((c) => c.name === n)]!;
+    const inUse = col('asids_in_use');
+    const free = col('free_asids');
+    expect(Math.max(...inUse)).toBeLessThanOrEqual(255);
+    // after the first rollover every allocatable ASID is in use or free
+    col('generation').forEach((g, j) => {
+      if (g > 1) expect(inUse[j]! + free[j]!).toBe(255);
+    });
+    expect(s.columns.some((c) => c.name === 'asids_assigned')).toBe(false);
+  });
+
   it('stale findings keep their rows; SMMU commands add up', async () => {
     const { s, report } = await series('traces/scenarios/asid-move-race.csv', undefined, { kernel: '6.1' });
     expect(s.axis).toBe('row');
