@@ -3,7 +3,7 @@
  * `<script class="trace-data" type="application/text">` block per agent): the PROCESS DUMP of
  * android_process_data_agent.py (`ps -A -o USER,PID,PPID,VSIZE,RSS,WCHAN,ADDR=PC,S,NAME,COMM` and
  * `ps -AT -o USER,PID,TID,CMD`, at the start and at the end), the atrace ftrace text with its TGID
- * column, and the controller's JSON. test/fixtures/android11-systrace.html is such a file, written by
+ * column, and the controller's JSON. test/fixtures/android11-systrace.html.txt is such a file (.txt: kept out of prettier, which would re-indent it), written by
  * hand (the 8 MB trace viewer left out): every task, address space and decision below is worked out
  * from its lines.
  */
@@ -15,7 +15,7 @@ import { parseProcessDump } from '../src/import/process-dump.js';
 import { replayFile } from '../src/replay/engine.js';
 import { cli, tmp, tmpFile } from './helpers/cli.js';
 
-const HTML = 'test/fixtures/android11-systrace.html';
+const HTML = 'test/fixtures/android11-systrace.html.txt';
 
 /** [event task mm L<line>] of the rows that are not `schedule`. */
 const lifeRows = (file: string) =>
