@@ -404,6 +404,11 @@ const PAGE_SCRIPT = String.raw`
       { col: name + '.dma_faults', label: 'DMA faults' },
       { col: name + '.iotlb_entries', label: 'IOTLB occupancy (entries)', step: true }
     ]);
+    chart('SMMU ' + name + ': ASIDs', per, [
+      { col: name + '.asids_allocated', label: 'allocated' },
+      { col: name + '.asids_freed', label: 'freed' },
+      { col: name + '.asids_moved', label: 'moved (arm_smmu_share_asid)' }
+    ]);
     var ops = s0.columns.filter(function (c) { return c.smmu === name && c.name.indexOf(name + '.CMD_') === 0; });
     chart('SMMU ' + name + ': commands by opcode', per, ops.map(function (c) { return { col: c.name, label: c.name.slice(name.length + 1) }; }));
   });
