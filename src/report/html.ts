@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import type { Report } from './report.js';
 import { reportSources } from './sources.js';
+import { allocatableSlots } from './render.js';
 import { MAX_FINDING_POINTS, MAX_POINTS, type Series } from './series.js';
 
 /** Most findings listed in the page's table (all of them are on the chart, up to MAX_FINDING_POINTS). */
@@ -116,7 +117,7 @@ function summaryTables(r: Report): string {
       ['CPUs', s.cpus],
       ['ASID bits', `${s.asidBits}${s.kpti ? ' (KPTI)' : ''}`],
       ['allocator', `${r.allocator.variant}: ${r.allocator.source}`],
-      ['allocatable ASID slots', r.allocator.numAsids - 1],
+      ['allocatable ASID slots', allocatableSlots(r)],
       ...(s.smmus.length > 0 ? ([['SMMU driver design', s.driver]] as [string, string][]) : []),
     ]),
     kvTable('ASID churn', [

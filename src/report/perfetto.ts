@@ -118,7 +118,7 @@ export class PerfettoWriter implements TimelineSink {
     const dur = Math.max(0, this.ts(end) - ts);
     // The hot path (one per switch): a template, not JSON.stringify of an object.
     this.line(
-      `{"ph":"X","pid":1,"tid":${cpu + 1},"ts":${ts},"dur":${dur},"name":${JSON.stringify(`${mm} ASID ${args.asid} gen ${args.generation}`)},"args":{"mm":${JSON.stringify(mm)},"asid":${args.asid},"task":${args.task},"row":${args.row},"endRow":${args.endRow},"generation":${args.generation}}}`,
+      `{"ph":"X","pid":1,"tid":${cpu + 1},"ts":${ts},"dur":${dur},"name":${JSON.stringify(`${mm} ${args.asid >= 0 ? `ASID ${args.asid}` : 'no ASID'} gen ${args.generation}`)},"args":{"mm":${JSON.stringify(mm)},"asid":${args.asid},"task":${args.task},"row":${args.row},"endRow":${args.endRow},"generation":${args.generation}}}`,
     );
   }
 

@@ -60,6 +60,13 @@ function rolloverBuckets(r: Report): [string, number][] {
   return counts.map((c, i) => [`${unit(lo + i * width)} .. ${unit(lo + (i + 1) * width)}`, c]);
 }
 
+/** The allocatable ASIDs, and when generation 1 has only the even ones (the table and the HTML page say the same). */
+export function allocatableSlots(r: Report): string {
+  const sys = r.system;
+  const evenOnly = sys.unmapKernelAtEl0 && !sys.kpti && (r.allocator.variant === 'v5.6' || r.allocator.variant === 'v5.10');
+  return `${r.allocator.numAsids - 1}${evenOnly ? ' (generation 1: even ASIDs only, until the first rollover)' : ''}`;
+}
+
 /** The human report: system, churn, pins, violations. */
 /**
  * The report as tables for a terminal, fitting `columns` characters (80 stays readable: long text
@@ -79,10 +86,7 @@ export function renderText(r: Report, maxViolations = 20, columns = DEFAULT_WIDT
       ['ASID bits', `${sys.asidBits}${sys.kpti ? ' (KPTI: ASID pairs)' : ''}`],
       ['CONFIG_UNMAP_KERNEL_AT_EL0', sys.unmapKernelAtEl0 ? 'y' : 'n'],
       ['allocator', `${r.allocator.variant}: ${r.allocator.source}`],
-      [
-        'allocatable ASID slots',
-        `${r.allocator.numAsids - 1}${sys.unmapKernelAtEl0 && !sys.kpti && (r.allocator.variant === 'v5.6' || r.allocator.variant === 'v5.10') ? ' (generation 1: even ASIDs only, until the first rollover)' : ''}`,
-      ],
+      ['allocatable ASID slots', allocatableSlots(r)],
       ...(sys.smmus.length > 0
         ? ([
             ['SMMU driver design', sys.driver],

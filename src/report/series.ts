@@ -56,7 +56,7 @@ interface CpuRun {
   start: number;
   row: number;
   generation: number;
-  /** The ASID the CPU runs the mm with (its TTBR), read from the model after the switch. */
+  /** The ASID the CPU runs the mm with (its TTBR), read from the model after the switch; -1: none (the switch found no free ASID). */
   asid: number;
 }
 
@@ -353,8 +353,13 @@ export class SeriesCollector extends ReportCollector {
         generation: prev.generation,
         asid: prev.asid,
       });
-    this.runs[cpu] =
-      mm === undefined ? null : { mm, task, start: x, row, generation: this.generation, asid: cpuView(this.model)[cpu]?.asid ?? 0 };
+    let asid = -1;
+    if (mm !== undefined) {
+      // the ASID in the CPU's TTBR, if the switch installed this mm there (not after a no-free-asid)
+      const v = cpuView(this.model)[cpu];
+      if (v && v.mm === mm) asid = v.asid;
+    }
+    this.runs[cpu] = mm === undefined ? null : { mm, task, start: x, row, generation: this.generation, asid };
     this.cpuMmIdx[cpu] = mm === undefined ? -1 : this.mmIdx(mm);
   }
 
