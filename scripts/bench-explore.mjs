@@ -2,12 +2,66 @@
 // Benchmark of `explore` (run `npm run build` first): states per second, distinct states, bytes per
 // stored state, and the time to find the pin-v1 ordering bug and the SMMU ASID-move race.
 // Usage: node scripts/bench-explore.mjs (ASIDALLOC=1 adds the asidalloc bounds, several minutes)
+// KERNEL_BUGS=1 node scripts/bench-explore.mjs: only the explore commands of docs/kernel-bugs.md, each
+// under its last affected release and its first fixed one, RUNS times (default 3): wall min-max.
 import { search } from '../dist/explore/search.js';
 import { explore } from '../dist/explore/explore.js';
 import { resolveSystem } from '../dist/trace/system.js';
 import { cloneSystem, createSystem, digestSystem, step } from '../dist/model/system.js';
 import { Canonicalizer } from '../dist/explore/canon.js';
 import { FindingRecorder } from '../dist/explore/recorder.js';
+import { spawnSync } from 'node:child_process';
+
+if (process.env.KERNEL_BUGS) {
+  await kernelBugs();
+  process.exit(0);
+}
+
+/** The atlas's explore commands (docs/kernel-bugs.md), timed through the command line. */
+async function kernelBugs() {
+  const S = 'traces/kernel-bugs/systems/';
+  const SVA = '--events fork,schedule,map,unmap,mprotect,bind,dma --tasks 1 --mms 1 --strategy bfs';
+  const PIN = '--asid-bits 2 --cpus 2 --max-pinned 1 --events fork,schedule,pin,unpin --tasks 4 --mms 4 --pins 1 --strategy bfs';
+  const RACE = '--events fork,schedule,attach,map,unmap,dma,bind,resume --tasks 1 --mms 1 --strategy bfs';
+  const cases = [
+    ['pin ordering', `${PIN} --find active-asid-mismatch --allocator`, 'pin-v1', 'pin-v2'],
+    ['pin ordering, default bounds', '--cpus 2 --asid-bits 3 --allocator', 'pin-v1', null],
+    ['ASID-move race', `--system ${S}race.json ${RACE} --find S-UNMAP --kernel`, '6.10', '6.11'],
+    ['permission upgrade', `--system ${S}sva.json ${SVA} --find S-PERM --kernel`, '6.5', '6.6'],
+    ['notifier size, RANGE_INV', `--system ${S}sva-range.json ${SVA} --find inv-range-hang --kernel`, '5.17', '5.18'],
+    ['SVA range TG', `--system ${S}sva-range.json ${SVA} --find S-UNMAP --kernel`, '6.14', '6.15'],
+    ['permission upgrade, default alphabet', `--system ${S}sva.json --find S-PERM --kernel`, '6.5', null],
+    ['notifier size, default alphabet', `--system ${S}sva-range.json --find inv-range-hang --kernel`, '5.17', null],
+    ['SVA range TG, default alphabet', `--system ${S}sva-range.json --find S-UNMAP --kernel`, '6.14', null],
+    ['ASID-move race, default alphabet', `--system ${S}race.json --find S-UNMAP --kernel`, '6.10', null],
+  ];
+  const runs = Number(process.env.RUNS ?? 3);
+  const out = [];
+  for (const [name, args, bad, good] of cases) {
+    for (const v of [bad, good]) {
+      if (v === null) continue;
+      const argv = ['bin/asid-replay.js', 'explore', ...`${args} ${v}`.split(' '), '--json'];
+      const ms = [];
+      let j;
+      for (let i = 0; i < runs; i++) {
+        const t0 = Date.now();
+        const r = spawnSync(process.execPath, argv, { encoding: 'utf8' });
+        ms.push(Date.now() - t0);
+        j = JSON.parse(r.stdout);
+      }
+      const s = (x) => (x / 1000).toFixed(1);
+      out.push({
+        case: name,
+        version: v,
+        result: j.found ? `${j.finding.kind} (${j.events} events)` : j.exhausted ? 'none: bounds exhausted' : `none: ${j.stop}`,
+        states: j.states,
+        wall: `${s(Math.min(...ms))}-${s(Math.max(...ms))} s`,
+      });
+      console.error(JSON.stringify(out[out.length - 1]));
+    }
+  }
+  console.table(out);
+}
 
 const sys = (allocator, extra = {}) =>
   resolveSystem({ cpus: 2, asidBits: 3, whatIf: true, unmapKernelAtEl0: false, allocator, ...extra }, {});

@@ -429,3 +429,41 @@ describe('explore: command line', () => {
     expect(jb.states).toBeLessThan(whole.states);
   });
 });
+
+describe('explore: the canonical encoding keeps what a device entry is compared with', () => {
+  // 6.14 with RANGE_INV (the TG bug): the device caches page 0x1000 read-only, then either a fault
+  // raises the PTE to rw (the same mapping: the entry is fresh, a write is S-PERM) or an munmap
+  // (the entry survives) and a map rw (a new mapping: the entry is stale, S-UNMAP). The mapping
+  // counter, the PTE rights and the entry agree in rank in both; only the PTE's epoch tells them
+  // apart, and a search for S-PERM that merged them could lose its counterexample.
+  it('a fault that raised rights and an unmap+map are different states', () => {
+    const sys = resolveSystem(
+      {
+        kernel: '6.14',
+        cpus: 2,
+        asidBits: 3,
+        whatIf: true,
+        unmapKernelAtEl0: false,
+        smmus: [{ name: 'smmu0', asidBits: 16, rangeInvalidation: true }],
+        devices: [{ name: 'dev', smmu: 'smmu0' }],
+      },
+      {},
+    );
+    const canon = new Canonicalizer(2, { symmetry: false, pages: [1], absoluteGeneration: false });
+    const head = 'fork 1 P\nsched 0 1\nbind dev P\nmprotect P 0x1000 0x1000 r\ndma dev 1 0x1000 r';
+    const run = (text: string) => {
+      const m = createSystem(sys);
+      const obs = new FindingRecorder(1, null);
+      for (const e of mini(text)) step(m, e, obs);
+      const enc = Array.from(canon.encode(m)).join(',');
+      obs.reset();
+      step(m, { kind: 'dma', device: 'dev', pasid: 1, va: 0x1000, prot: 2, row: 99 }, obs);
+      return { enc, found: obs.found.map((f) => f.kind) };
+    };
+    const fault = run(`${head}\nmap P 0x1000 0x1000 rw`);
+    const remap = run(`${head}\nunmap P 0x1000 0x1000\nmap P 0x1000 0x1000 rw`);
+    expect(fault.found).toEqual(['S-PERM']);
+    expect(remap.found).toEqual(['S-UNMAP']);
+    expect(fault.enc).not.toBe(remap.enc);
+  });
+});
