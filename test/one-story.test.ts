@@ -13,6 +13,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, tmp } from './helpers/cli.js';
+import { PinOutcome } from '../src/model/cpu/allocator.js';
+import { createSystem, summarize } from '../src/model/system.js';
+import { ReportCollector } from '../src/report/report.js';
+import { systemOfTrace } from '../src/replay/engine.js';
 
 /** Totals an output tells, flattened (`stale.S-UNMAP.latent`, `smmu0.hits`, ...). */
 type Story = Record<string, number>;
@@ -464,6 +468,27 @@ describe('one story in every output (the shipped corpus)', () => {
     if (system.includes('6')) expect(rolloversIn(trace, r, 'bind')).toBeGreaterThan(0);
     if (system.includes('5.10')) expect(r.devices.failureCounts.bind).toBeGreaterThan(0);
     if (system.includes('no-dvm')) expect(r.stale.total).toBeGreaterThan(100);
+  });
+});
+
+describe('the report collector tells each rollover once', () => {
+  it('whether check_and_switch_context tells it, a pin causes it silently, or the call comes after the counter was read', async () => {
+    const system = await systemOfTrace('traces/generated/pin-exhaustion.csv');
+    const c = new ReportCollector(0);
+    c.counters.rollovers++; // new_context of arm64_mm_context_get: no rollover() call
+    c.pin(5, 'P', PinOutcome.Pinned, 2, 1);
+    c.counters.rollovers++;
+    c.rollover(7, 3); // check_and_switch_context
+    c.counters.rollovers++;
+    c.catchUpRollovers(9); // found after the event (the engine) ...
+    c.rollover(9, 4); // ... before a late call: not told twice
+    const r = c.finish('t', summarize(createSystem(system)));
+    expect(r.churn.rolloverSeries.map((x) => [x.row, x.generation])).toEqual([
+      [5, 2],
+      [7, 3],
+      [9, 4],
+    ]);
+    expect(r.churn.rolloverSeriesTruncated).toBe(false);
   });
 });
 

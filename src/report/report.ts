@@ -175,7 +175,9 @@ export class ReportCollector implements SystemObserver {
    * both the same way.
    */
   rollover(row: number, generation: number): void {
-    // any rollover before this one that no callback told (none in practice: a pin tells its own)
+    // told already: found in the counters before this call (a model that calls rollover() late)
+    if (this.rolloversTold >= this.counters.rollovers) return;
+    // any rollover before this one that no callback told
     while (this.rolloversTold < this.counters.rollovers - 1) this.told(row, this.generationNow + 1);
     this.told(row, generation);
   }
