@@ -127,7 +127,7 @@ describe('import messages', () => {
       encoding: 'utf8',
     });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/^imported \/dev\/fd\/\d+ \(ftrace\) -> -: 1607 events/);
+    expect(r.stderr).toMatch(/^imported \/dev\/fd\/\d+ \(ftrace\) -> -: 1639 events/);
     expect(r.stdout).toMatch(/^# imported by asid-replay from \/dev\/fd\/\d+ \(ftrace\)\n/);
   });
 
