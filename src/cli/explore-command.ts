@@ -218,9 +218,12 @@ Examples:
   asid-replay explore --allocator v5.10 --cpus 2 --asid-bits 3 --time-limit 30   # exit 0
   asid-replay explore --asid-bits 2 --max-pinned 1 --allocator pin-v1 --strategy bfs --find active-asid-mismatch
   asid-replay explore --strategy bfs --shard 3/8 --time-limit 600             # one machine of eight
-  asid-replay explore --system sys.json --kernel 6.1 --strategy bfs          # an SMMU race (sys.json: SMMUs, devices)
+  asid-replay explore --system sys.json --kernel 6.1 --strategy bfs --find S-UNMAP   # an SMMU race (sys.json: SMMUs, devices)
   asid-replay explore --system sys.json --kernel 6.11 --tasks 1 --mms 1 --strategy bfs \\
-      --events fork,schedule,attach,map,unmap,dma,bind,resume              # none: bounds exhausted`,
+      --events fork,schedule,attach,map,unmap,dma,bind,resume              # none: bounds exhausted
+  asid-replay explore --system traces/kernel-bugs/systems/sva.json --kernel 6.5 --find S-PERM \\
+      --events fork,schedule,map,unmap,mprotect,bind,dma --tasks 1 --mms 1 --strategy bfs
+                                      # the pre-v6.6 permission-upgrade livelock (docs/kernel-bugs.md)`,
     )
     .action(async (o: ExploreFlags) => {
       if (o.json && o.output === '-')
