@@ -68,16 +68,21 @@ export function mapMm(s: CpuModelState, label: string, va: number, size: number,
   let up = false;
   let down = false;
   let present = false;
+  let mapped = false;
   const fresh: Pte = { prot, epoch: mm.epoch + 1, row };
   ptUpdate(ptOf(mm), first, last, (old) => {
     if (old.prot !== 0) present = true;
     if (old.prot === prot) return old;
-    if (old.prot === 0) return fresh;
+    if (old.prot === 0) {
+      mapped = true;
+      return fresh;
+    }
     up ||= (prot & ~old.prot) !== 0;
     down ||= (old.prot & ~prot) !== 0;
     return { prot, epoch: old.epoch, row };
   });
-  mm.epoch++;
+  // A new epoch only when a page was mapped anew: a rights change keeps the mapping.
+  if (mapped) mm.epoch++;
   if (!up && !down) return { ...NO_CHANGE, present };
   const changed = [first, last] as const;
   if (down) return { present, changed, flushed: changed, cpuWhole: flushTlbRange(s, mm.ctx, first, last, obs), downgrade: true };
