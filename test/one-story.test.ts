@@ -420,6 +420,12 @@ export function disagreements(o: Outputs): string[] {
       return gen[j] === 1 ? n !== allocated : n + free[j]! !== numAsids - 1;
     });
     if (k >= 0) out.push(`CSV bucket ${k} (generation ${gen[k]}): ${inUse[k]} ASIDs in use, ${free[k]} free, ${allocated} allocated`);
+    // Within a generation asid_map only gains entries, by fresh allocations and re-uses of a free ASID.
+    const roll = values[cols.indexOf('rollovers')]!;
+    const reFree = values[cols.indexOf('reused_free')]!;
+    const m = inUse.findIndex((n, j) => j > 0 && roll[j] === 0 && n - inUse[j - 1]! !== alloc[j]! + reFree[j]!);
+    if (m >= 0)
+      out.push(`CSV bucket ${m}: ASIDs in use ${inUse[m - 1]} -> ${inUse[m]} without a rollover, ${alloc[m]} + ${reFree[m]} given out`);
     const h = hs.values[hs.columns.findIndex((c) => c.name === 'asids_in_use')];
     if (JSON.stringify(h) !== JSON.stringify(inUse)) out.push('HTML asids_in_use differs from the CSV');
     const p = o.perfetto.traceEvents.filter((e) => e.ph === 'C' && e.name === 'ASIDs in use').map((e) => e.args!.inUse);
