@@ -74,8 +74,6 @@ function feed(model: ReturnType<typeof createSystem>, col: ReportCollector, e: T
   }
   col.now = e.time ?? null;
   step(model, e, col);
-  // A rollover no callback told (new_context of a pin or bind) is told at the row that caused it.
-  if (col.counters.rollovers !== col.rolloversSeen) col.catchUpRollovers(e.row);
 }
 
 function feedTapped(model: ReturnType<typeof createSystem>, col: TapCollector, e: TraceEvent): void {

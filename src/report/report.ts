@@ -142,9 +142,6 @@ export class ReportCollector implements SystemObserver {
   lastTime: number | null = null;
   /** Time of the event being replayed (for the rollover series). */
   now: number | null = null;
-  private rolloversTold = 0;
-  /** The allocator's generation after the rollovers told (`createAllocator` starts at 1). */
-  private generationNow = 1;
 
   /** @param smmus number of SMMU instances of the system */
   constructor(smmus = 0) {
@@ -163,43 +160,16 @@ export class ReportCollector implements SystemObserver {
   }
 
   violation(v: CpuViolation): void {
-    this.catchUpRollovers(v.row); // no-free-asid of a pin: after the rollover that found no ASID
     this.violationCounts[v.kind]++;
     if (this.violations.length < MAX_LISTED_VIOLATIONS) this.violations.push(v);
   }
 
   /**
-   * A rollover `check_and_switch_context` tells. Those of `arm64_mm_context_get` (a `pin`, or an SVA
-   * `bind` pinning the mm), whose `new_context` may roll over too, are not told by a callback: the
-   * collector finds them in the allocator counters ({@link catchUpRollovers}), so every output counts
-   * both the same way.
+   * A rollover, told by the model wherever `new_context` rolls over: `check_and_switch_context` (a
+   * switch) and `arm64_mm_context_get` (a `pin`, or an SVA `bind` pinning the mm). Every output
+   * counts rollovers from this one call.
    */
   rollover(row: number, generation: number): void {
-    // told already: found in the counters before this call (a model that calls rollover() late)
-    if (this.rolloversTold >= this.counters.rollovers) return;
-    // any rollover before this one that no callback told
-    while (this.rolloversTold < this.counters.rollovers - 1) this.told(row, this.generationNow + 1);
-    this.told(row, generation);
-  }
-
-  /**
-   * Tell the rollovers the allocator counted (`counters.rollovers`) that no {@link rollover} call
-   * told: the `new_context` of `arm64_mm_context_get` (pins, SVA binds). Each rollover moves the
-   * generation by one. Called by every observer callback that can follow one, and by the engine after
-   * every event, so a rollover is told at the row of the event that caused it.
-   */
-  catchUpRollovers(row: number): void {
-    while (this.rolloversTold < this.counters.rollovers) this.told(row, this.generationNow + 1);
-  }
-
-  /** Rollovers told so far (the engine compares it with `counters.rollovers` after each event). */
-  get rolloversSeen(): number {
-    return this.rolloversTold;
-  }
-
-  private told(row: number, generation: number): void {
-    this.rolloversTold++;
-    this.generationNow = generation;
     this.onRollover(row, generation);
   }
 
@@ -209,7 +179,6 @@ export class ReportCollector implements SystemObserver {
   }
 
   pin(row: number, _mm: string, outcome: PinOutcome, _asid: number, held: number): void {
-    this.catchUpRollovers(row);
     const a = this.pinsAcc;
     a.requests++;
     if (outcome === PinOutcome.Pinned) a.pinned++;
@@ -221,7 +190,7 @@ export class ReportCollector implements SystemObserver {
     if (held > a.maxHeld) a.maxHeld = held;
   }
 
-  unpinned(): void {
+  unpinned(_row: number, _mm: string, _held: number): void {
     this.pinsAcc.unpins++;
   }
 

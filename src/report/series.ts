@@ -251,13 +251,12 @@ export class SeriesCollector extends ReportCollector {
     this.noteMax();
   }
 
-  override unpinned(): void {
-    super.unpinned();
+  override unpinned(row: number, mm: string, held: number): void {
+    super.unpinned(row, mm, held);
     this.acc.unpins++;
-    // `unpinned()` names neither the mm nor the pins left (an SVA unbind, an exit's mm release or a
-    // `resume` puts the pin of an mm the event does not name), so the level is the one `pin()` reports
-    // as `held`: the allocator's nr_pinned_asids, read here after the put.
-    this.pinned = this.model.cpu.alloc.nrPinned;
+    // The level is nr_pinned_asids after the put, as `pin()` reports it (an SVA unbind, an exit's mm
+    // release or a `resume` puts the pin of an mm the event does not name).
+    this.pinned = held;
   }
 
   private find(p: FindingPoint): void {

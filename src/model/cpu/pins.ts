@@ -20,7 +20,10 @@ export function pin(p: AllocatorParams, s: CpuModelState, label: string, row: nu
 /** {@link pin} of an mm record (the SVA model holds records, not labels). */
 export function pinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: number, obs: CpuObserver): number {
   const prevCtx = mm.ctx;
+  const rollovers = obs.counters.rollovers;
   const r = mmContextGet(p, s.alloc, mm, obs.counters);
+  // arm64_mm_context_get -> new_context may roll the generation over, as a switch does.
+  if (obs.counters.rollovers !== rollovers) obs.rollover(row, s.alloc.generation);
   const outcome = pinOutcome(r);
   if (outcome === PinOutcome.Refused || outcome === PinOutcome.Exhausted) mm.refusedPins++;
   if (outcome === PinOutcome.Exhausted) {
@@ -54,7 +57,7 @@ export function unpinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: 
     obs.violation({ row, kind: 'unbalanced-unpin', mm: mm.label, detail: `unpin of mm ${mm.label}, which holds no pin` });
     return;
   }
-  obs.unpinned();
+  obs.unpinned(row, mm.label, s.alloc.nrPinned);
   if (mm.pinned > 0) return;
   mm.pinnedAsid = -1;
   retireIfReleased(s, mm, obs);

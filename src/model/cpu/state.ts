@@ -109,8 +109,11 @@ export interface CpuObserver {
   violation(v: CpuViolation): void;
   rollover(row: number, generation: number): void;
   pin(row: number, mm: string, outcome: PinOutcome, asid: number, held: number): void;
-  /** A successful `arm64_mm_context_put`. */
-  unpinned(): void;
+  /**
+   * A successful `arm64_mm_context_put` at trace row `row` of mm `mm`; `held` is `nr_pinned_asids`
+   * after it (mms holding at least one pin).
+   */
+  unpinned(row: number, mm: string, held: number): void;
   /** An mm's record is dropped (exited and unpinned). */
   retired(mm: MmRecord): void;
 }
