@@ -13,7 +13,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, tmp } from './helpers/cli.js';
-import { PinOutcome } from '../src/model/cpu/allocator.js';
 import { createSystem, step, summarize } from '../src/model/system.js';
 import { ReportCollector } from '../src/report/report.js';
 import { systemOfTrace } from '../src/replay/engine.js';
