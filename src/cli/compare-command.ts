@@ -6,10 +6,11 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import Table from 'cli-table3';
-import { DRIVER_DESIGNS, type SystemInput } from '../trace/system.js';
+import { DRIVER_DESIGNS, FAULTS, type Fault, type SystemInput } from '../trace/system.js';
 import type { Report } from '../report/report.js';
 import type { Series, SeriesCollector } from '../report/series.js';
 import { InputError } from '../trace/errors.js';
+import { readableInput } from '../util/input.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 
 /** One system of the comparison: its settings (overrides of the trace's preamble) and label. */
@@ -42,8 +43,21 @@ const driverValue = (v: string): (typeof DRIVER_DESIGNS)[number] => {
   return v as (typeof DRIVER_DESIGNS)[number];
 };
 
+/** `--fault a,b`: injected driver bugs, the same for every system. */
+const faultList = (v: string): Fault[] => {
+  const list = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const k of list)
+    if (!(FAULTS as readonly string[]).includes(k))
+      throw new InvalidArgumentError(`unknown fault "${k}"; expected some of: ${FAULTS.join(', ')}`);
+  return list as Fault[];
+};
+
 interface CompareFlags {
   kernel?: string[];
+  fault?: Fault[];
   asidBits?: number[];
   kpti?: boolean[];
   driver?: (typeof DRIVER_DESIGNS)[number][];
@@ -217,7 +231,7 @@ export function compareCommand(program: Command, io: Io): void {
       'Replay one trace under several systems (the cross product of the lists given) and print one\n' +
         'table with a column per system; figures that differ are marked. See docs/pictures.md.',
     )
-    .argument('<trace>', 'trace v1 CSV file')
+    .argument('<trace>', 'trace v1 CSV file; - reads standard input (as do /dev/stdin, pipes and <(...): read once)')
     .addOption(new Option('--kernel <versions>', 'kernels, comma-separated (e.g. 6.1,6.12)').argParser(listArg('--kernel', (v) => v)))
     .addOption(
       new Option('--asid-bits <list>', 'CPU ASID widths, comma-separated (e.g. 8,16)').argParser(
@@ -231,6 +245,12 @@ export function compareCommand(program: Command, io: Io): void {
       ),
     )
     .addOption(new Option('--cpus <list>', 'CPU counts, comma-separated').argParser(listArg('--cpus', intArg('--cpus', 1, 4096))))
+    .addOption(
+      new Option(
+        '--fault <bugs>',
+        `inject driver bugs / hypothetical kernels into every system (comma-separated): ${FAULTS.join(', ')}`,
+      ).argParser(faultList),
+    )
     .option('--json', 'print the comparison as JSON (every report in full)')
     .option('--html <file>', 'also write an HTML page with the series of every system overlaid')
     .addHelpText(
@@ -240,8 +260,9 @@ Examples:
   asid-replay compare traces/real/juno-trace-txt.csv --kernel 6.1,6.12 --asid-bits 8,16
   asid-replay compare traces/scenarios/asid-move-race.csv --kernel 6.1,6.11,rfc-btm-2023 --html race.html`,
     )
-    .action(async (trace: string, o: CompareFlags) => {
+    .action(async (arg: string, o: CompareFlags) => {
       const systems = systemsOf(o);
+      if (o.fault) for (const s of systems) s.overrides.faults = o.fault;
       if (!o.kernel && !o.asidBits && !o.kpti && !o.driver && !o.cpus) {
         io.err('asid-replay: compare needs at least one list to vary: --kernel, --asid-bits, --kpti, --driver or --cpus\n');
         throw new Exit(2);
@@ -250,58 +271,74 @@ Examples:
         io.err(`asid-replay: ${systems.length} systems: at most ${MAX_SYSTEMS} (shorten the lists)\n`);
         throw new Exit(2);
       }
-      const { replayFile, systemOfTrace } = await import('../replay/engine.js');
-      // Every system must resolve before any replay (a bad kernel name is exit 2 at once).
-      for (const s of systems) {
-        try {
-          await systemOfTrace(trace, s.overrides);
-        } catch (e) {
-          if (e instanceof InputError) throw new InputError(`system ${s.label}: ${e.message}`, e.file, e.line, e.column);
-          throw e;
-        }
+      // `-`, /dev/stdin, a pipe: read once into a temporary file (messages and the report name the argument)
+      const input = await readableInput(arg);
+      try {
+        await compareInput(input.path, input.copied ? input.name : undefined, systems, o);
+      } catch (e) {
+        if (e instanceof InputError && input.copied && e.file === input.path) e.file = input.name;
+        throw e;
+      } finally {
+        await input.dispose();
       }
-      let Collector: typeof SeriesCollector | undefined;
-      if (o.html) {
-        const { openOutput } = await import('../util/output.js');
-        await (await openOutput(o.html)).discard(); // an unwritable path is exit 2 before any work
-        Collector = (await import('../report/series.js')).SeriesCollector;
-      }
-      const reports: Report[] = [];
-      const series: Series[] = [];
-      for (const s of systems) {
-        let col: SeriesCollector | undefined;
-        const report = await replayFile(trace, {
-          overrides: s.overrides,
-          tap: Collector ? (system, model) => (col = new Collector!(system, model)) : undefined,
-        });
-        reports.push(report);
-        warnInertFaults(io, report.system, ` on ${s.label}`);
-        if (col) series.push(col.end());
-      }
-      if (o.html) {
-        const { excerptRows, readExcerpts, renderHtml } = await import('../report/html.js');
-        const { writeAtomic } = await import('../util/output.js');
-        const excerpts = await readExcerpts(trace, series.flatMap(excerptRows));
-        const runs = systems.map((s, i) => ({ label: s.label, report: reports[i]!, series: series[i]! }));
-        await writeAtomic(o.html, renderHtml(reports[0]!.trace.name, runs, excerpts));
-      }
-      if (o.json) {
-        const rows = compareRows(reports);
-        io.out(
-          JSON.stringify(
-            {
-              schema: 'asid-replay/compare',
-              version: 1,
-              trace: reports[0]!.trace.name,
-              systems: systems.map((s, i) => ({ label: s.label, settings: s.overrides, report: reports[i] })),
-              differences: rows.filter((r) => r.differs).map((r) => ({ figure: r.figure.trim(), values: r.values })),
-            },
-            null,
-            2,
-          ) + '\n',
-        );
-        return;
-      }
-      io.out(renderCompare(reports[0]!.trace.name, systems, reports, Math.max(60, process.stdout.columns || 80), useColour(io)));
     });
+
+  /** The comparison of the trace in `trace` (named `name` in messages when it is a copy of standard input). */
+  async function compareInput(trace: string, name: string | undefined, systems: CompareSystem[], o: CompareFlags): Promise<void> {
+    const { replayFile, systemOfTrace } = await import('../replay/engine.js');
+    // Every system must resolve before any replay (a bad kernel name is exit 2 at once).
+    for (const s of systems) {
+      try {
+        await systemOfTrace(trace, s.overrides);
+      } catch (e) {
+        if (e instanceof InputError)
+          throw new InputError(`system ${s.label}: ${e.message}`, e.file === trace ? (name ?? trace) : e.file, e.line, e.column);
+        throw e;
+      }
+    }
+    let Collector: typeof SeriesCollector | undefined;
+    if (o.html) {
+      const { openOutput } = await import('../util/output.js');
+      await (await openOutput(o.html)).discard(); // an unwritable path is exit 2 before any work
+      Collector = (await import('../report/series.js')).SeriesCollector;
+    }
+    const reports: Report[] = [];
+    const series: Series[] = [];
+    for (const s of systems) {
+      let col: SeriesCollector | undefined;
+      const report = await replayFile(trace, {
+        name,
+        overrides: s.overrides,
+        tap: Collector ? (system, model) => (col = new Collector!(system, model)) : undefined,
+      });
+      reports.push(report);
+      warnInertFaults(io, report.system, ` on ${s.label}`);
+      if (col) series.push(col.end());
+    }
+    if (o.html) {
+      const { excerptRows, readExcerpts, renderHtml } = await import('../report/html.js');
+      const { writeAtomic } = await import('../util/output.js');
+      const excerpts = await readExcerpts(trace, series.flatMap(excerptRows));
+      const runs = systems.map((s, i) => ({ label: s.label, report: reports[i]!, series: series[i]! }));
+      await writeAtomic(o.html, renderHtml(reports[0]!.trace.name, runs, excerpts));
+    }
+    if (o.json) {
+      const rows = compareRows(reports);
+      io.out(
+        JSON.stringify(
+          {
+            schema: 'asid-replay/compare',
+            version: 1,
+            trace: reports[0]!.trace.name,
+            systems: systems.map((s, i) => ({ label: s.label, settings: s.overrides, report: reports[i] })),
+            differences: rows.filter((r) => r.differs).map((r) => ({ figure: r.figure.trim(), values: r.values })),
+          },
+          null,
+          2,
+        ) + '\n',
+      );
+      return;
+    }
+    io.out(renderCompare(reports[0]!.trace.name, systems, reports, Math.max(60, process.stdout.columns || 80), useColour(io)));
+  }
 }

@@ -3,7 +3,7 @@
  * invariant or leaves a stale entry, and write it as a trace v1 file (docs/explore.md).
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { readInputText } from '../util/input.js';
 import { CPU_VIOLATION_KINDS, STALE_KINDS } from '../model/findings.js';
 import { EVENT_KINDS, type EventKind, protName } from '../trace/events.js';
 import { InputError } from '../trace/errors.js';
@@ -155,7 +155,10 @@ export function exploreCommand(program: Command, io: Io): void {
   // Small widths are what make a search possible: explore takes any width 2-16 without --what-if.
   const width = c.options.find((x) => x.long === '--asid-bits');
   if (width) width.description = 'CPU ASID width, 2-16 (default 3: 7 ASIDs roll over quickly; 16 never does)';
-  c.option('--system <json-file>', 'system as a JSON object (the "# system:" fields: SMMUs, devices, ...); flags override it')
+  c.option(
+    '--system <json-file>',
+    'system as a JSON object (the "# system:" fields: SMMUs, devices, ...); flags override it; - reads standard input',
+  )
     .addOption(new Option('--tasks <n>', 'most live tasks').default(10).argParser(intArg('--tasks', 1, 64)))
     .addOption(new Option('--mms <n>', 'most live address spaces').default(10).argParser(intArg('--mms', 1, 64)))
     .addOption(
@@ -232,7 +235,7 @@ Examples:
       if (o.system !== undefined) {
         let text: string;
         try {
-          text = await readFile(o.system, 'utf8');
+          text = await readInputText(o.system); // - reads standard input
         } catch (e) {
           throw new InputError(`cannot read the system file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, o.system);
         }

@@ -6,7 +6,7 @@
  * temporary output files are). Regular files and folders are used where they are.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -62,4 +62,16 @@ export async function readableInput(arg: string): Promise<ReadableInput> {
     throw new InputError(`cannot read: ${(e as Error).message}`, arg);
   }
   return { path: tmp, name: arg, copied: true, dispose };
+}
+
+/**
+ * The whole text of a small input (a JSON file): a path, or standard input for `-` and its other
+ * names (read from the stream: opening `/dev/stdin` fails on a socket).
+ * @throws the error of the read (ENOENT, ...), for the caller to name the input.
+ */
+export async function readInputText(arg: string): Promise<string> {
+  if (!STDIN_NAMES.has(arg)) return readFile(arg, 'utf8');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
 }
