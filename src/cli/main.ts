@@ -14,6 +14,7 @@ import { checkCommand } from './check-command.js';
 import { exploreCommand } from './explore-command.js';
 import { shrinkCommand } from './shrink-command.js';
 import { compareCommand } from './compare-command.js';
+import { schemaCommand } from './schema-command.js';
 
 export { type Io, processIo, intArg, Exit } from './shared.js';
 
@@ -40,6 +41,7 @@ Examples:
   asid-replay import ftrace trace.txt -o trace.csv
   asid-replay generate kernel-build -n 1000000 --seed 7 -o build.csv
   asid-replay check traces --jobs 2
+  asid-replay schema > report.schema.json
 
 Exit codes: 0 ok, 1 findings selected by --fail-on, 2 bad input or usage, 3 internal error.
 Trace format v1 and the system preamble: see README.md.`,
@@ -51,6 +53,7 @@ Trace format v1 and the system preamble: see README.md.`,
   exploreCommand(p, io);
   shrinkCommand(p, io);
   compareCommand(p, io);
+  schemaCommand(p, io);
   return p;
 }
 

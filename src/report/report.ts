@@ -1,7 +1,9 @@
 /**
  * The replay report: its JSON shape (schema `asid-replay/report`, version 2) and the collector that
  * builds it from the model's observations. Deterministic: the same trace and system give the same
- * object, with keys in a fixed order, so `--json` output is byte-identical.
+ * object, with keys in a fixed order, so `--json` output is byte-identical. Its zod schema
+ * (schema.ts, printed by `asid-replay schema`) is checked against {@link Report} at compile time;
+ * docs/report.md documents every field.
  */
 import { PinOutcome, newCounters } from '../model/cpu/allocator.js';
 import type { CpuViolation, CpuViolationKind, MmRecord } from '../model/cpu/index.js';
@@ -93,7 +95,7 @@ export interface Report {
     unpins: number;
   };
   violationCounts: Record<CpuViolationKind, number>;
-  violations: (CpuViolation & RowSource)[];
+  violations: (CpuViolation & Pick<RowSource, 'src' | 'fillSrc'>)[];
   violationsTruncated: boolean;
   /** The SMMUv3/SVA side (empty lists when the system declares no SMMU). */
   devices: {
@@ -103,10 +105,10 @@ export interface Report {
     smmus: ({ name: string; asidBits: number; btm: boolean; rangeInvalidation: boolean } & SmmuCounters)[];
     sva: SvaCounters & { pasidsInUse: number };
     failureCounts: { attach: number; bind: number; map: number };
-    failures: (DeviceFailure & RowSource)[];
+    failures: (DeviceFailure & Pick<RowSource, 'src'>)[];
     failuresTruncated: boolean;
     /** Driver operations (`op` label) still in flight when the trace ended. */
-    opsInFlight: ({ op: string; row: number; what: string; stepsLeft: number } & RowSource)[];
+    opsInFlight: ({ op: string; row: number; what: string; stepsLeft: number } & Pick<RowSource, 'src'>)[];
   };
   /** Stale IOTLB/ATC entries (docs/model.md). */
   stale: {
