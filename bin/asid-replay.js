@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI lives in src/cli (compiled to dist/ by `npm ci` / `npm run build`).
+// The signal and pipe handlers come first, and the CLI is loaded after them, so that a Ctrl-C
+// while its modules load is exit 130 too.
 import { installProcessHandlers } from '../dist/cli/process.js';
-import { main } from '../dist/cli/main.js';
 
 installProcessHandlers();
+const { main } = await import('../dist/cli/main.js');
 process.exitCode = await main(process.argv.slice(2));

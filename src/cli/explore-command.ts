@@ -4,6 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { readInputText } from '../util/input.js';
+import { signalsStopAtOnce } from './process.js';
 import { CPU_VIOLATION_KINDS, STALE_KINDS } from '../model/findings.js';
 import { EVENT_KINDS, type EventKind, protName } from '../trace/events.js';
 import { InputError } from '../trace/errors.js';
@@ -266,6 +267,7 @@ Examples:
       const { explore } = await import('../explore/explore.js'); // loaded when used
       const started = Date.now();
       let lastProgress = 0;
+      const busy = signalsStopAtOnce(); // a synchronous search: Ctrl-C must not wait for it
       const outcome = explore({
         system,
         kinds,
@@ -301,6 +303,7 @@ Examples:
             }
           : undefined,
       });
+      busy.end();
       if (lastProgress) io.err('\r\x1b[K');
       const elapsedMs = Date.now() - started;
       const states = outcome.phases.reduce((a, p) => a + p.result.states, 0);

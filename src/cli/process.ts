@@ -28,6 +28,28 @@ export function installProcessHandlers(): void {
     restoreTerminal();
     process.exit(code);
   };
-  process.once('SIGINT', onSignal(130));
-  process.once('SIGTERM', onSignal(143));
+  handlers = { SIGINT: onSignal(130), SIGTERM: onSignal(143) };
+  for (const [sig, h] of Object.entries(handlers)) process.once(sig, h);
+}
+
+/** The handlers {@link installProcessHandlers} installed (none in tests running main()). */
+let handlers: Record<'SIGINT' | 'SIGTERM', () => void> | undefined;
+
+/**
+ * Call before a long synchronous computation (a state-space search, a shrink) and `end()` after
+ * it, so that Ctrl-C stops it at once. A JavaScript signal handler runs only when the event loop
+ * turns, which a synchronous loop never lets it do; so meanwhile our handlers step aside and the
+ * signals' default action applies: the process ends at once, killed by the signal (a shell reports
+ * 130 / 143, as for the handled exit). The commands write their outputs after the computation, so
+ * no partial output is left. (If the computation throws, the process is ending anyway.)
+ */
+export function signalsStopAtOnce(): { end(): void } {
+  const h = handlers;
+  if (!h) return { end: () => {} };
+  for (const [sig, f] of Object.entries(h)) process.removeListener(sig, f);
+  return {
+    end: () => {
+      for (const [sig, f] of Object.entries(h)) process.once(sig, f);
+    },
+  };
 }

@@ -9,6 +9,7 @@ import type { TraceEvent } from '../trace/events.js';
 import { Exit, type Io } from './shared.js';
 import { addSystemOptions, systemOverrides } from './replay-command.js';
 import { readableInput } from '../util/input.js';
+import { signalsStopAtOnce } from './process.js';
 
 const KINDS = [...CPU_VIOLATION_KINDS, ...STALE_KINDS] as readonly string[];
 
@@ -88,6 +89,7 @@ export function shrinkCommand(program: Command, io: Io): void {
       throw new InputError(`the trace has no ${kind} finding on this system (it has: ${kinds.join(', ') || 'none'})`, trace);
     const t0 = Date.now();
     let shown = false;
+    const busy = signalsStopAtOnce(); // a synchronous shrink: Ctrl-C must not wait for it
     const small = shrink(system, events, kind, {
       keepNames: o.keepNames,
       onProgress: io.isTty
@@ -97,6 +99,7 @@ export function shrinkCommand(program: Command, io: Io): void {
           }
         : undefined,
     });
+    busy.end();
     if (shown) io.err('\r\x1b[K');
     const pre = await readPreamble(trace);
     const preamble: Record<string, unknown> = { ...((pre.system as Record<string, unknown> | undefined) ?? {}) };

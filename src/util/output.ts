@@ -10,7 +10,7 @@
 import { rmSync, type WriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { InputError } from '../trace/errors.js';
 
 /** Temporary files not yet renamed or removed. */
@@ -64,17 +64,42 @@ export interface Output {
 }
 
 /**
+ * Standard output as a stream that lets the event loop turn after every chunk. Writes to a file or
+ * a pipe on standard output are synchronous in Node, so a writer that never has to wait for
+ * `drain` (`generate -o - > big.csv`) would never let a SIGINT/SIGTERM handler run; here each chunk
+ * completes on the next turn of the loop (setImmediate), and a writer awaiting `drain` lets signals
+ * in. Closing standard output (`| head`) is left to the process handlers (cli/process.ts: exit 0).
+ */
+function stdoutStream(): Writable {
+  const out = process.stdout;
+  return new PassThroughStdout(out);
+}
+
+class PassThroughStdout extends Writable {
+  constructor(private readonly out: NodeJS.WriteStream) {
+    super({ highWaterMark: 1 << 16, decodeStrings: false });
+  }
+  override _write(chunk: string | Buffer, encoding: BufferEncoding, cb: (e?: Error | null) => void): void {
+    const ok = typeof chunk === 'string' ? this.out.write(chunk, encoding) : this.out.write(chunk);
+    if (ok) setImmediate(cb);
+    else this.out.once('drain', () => setImmediate(cb));
+  }
+}
+
+/**
  * Open `path` for writing (`-` = standard output).
  * @throws InputError naming `path` when its folder does not exist or cannot be written.
  */
 export async function openOutput(path: string): Promise<Output> {
   if (path === '') throw new InputError('the output path is empty (give a file name, or - for standard output)', '');
   if (path === '-') {
-    const out = process.stdout;
+    const stream = stdoutStream();
     return {
-      stream: out,
+      stream,
       commit: async () => {
-        if (out.writableNeedDrain) await once(out, 'drain');
+        stream.end();
+        if (!stream.writableFinished) await once(stream, 'finish');
+        if (process.stdout.writableNeedDrain) await once(process.stdout, 'drain');
       },
       discard: async () => {},
     };

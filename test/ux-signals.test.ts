@@ -1,0 +1,159 @@
+/**
+ * Ctrl-C, SIGTERM and closed pipes, with real processes as a shell runs them: the signal stops the
+ * command promptly, exit 130 / 143, no partial output file and no copy of standard input left; a
+ * reader that closes the output early (`| head`) ends the run with 0 and nothing on stderr.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = 'bin/asid-replay.js';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fresh = (tag: string) => mkdtempSync(join(tmpdir(), `asid-replay-ux-${tag}-`));
+
+/** Start the CLI with stdout to `stdoutFile` (or a pipe) and its own TMPDIR. */
+function start(args: string[], o: { stdoutFile?: string; tmp?: string; stdin?: 'pipe' | 'ignore' } = {}) {
+  const fd = o.stdoutFile ? openSync(o.stdoutFile, 'w') : undefined;
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: [o.stdin ?? 'ignore', fd ?? 'pipe', 'pipe'],
+    env: { ...process.env, TMPDIR: o.tmp ?? fresh('tmp') },
+  });
+  if (fd !== undefined) closeSync(fd);
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string }>((res) =>
+    child.on('exit', (code, signal) => res({ code, signal, err })),
+  );
+  return { child, exited };
+}
+
+/** Wait until `ready()` holds (the command is at work), at most `ms`. */
+async function until(ready: () => boolean, ms = 20_000): Promise<void> {
+  const t = Date.now();
+  while (!ready()) {
+    if (Date.now() - t > ms) throw new Error('the command never got to work');
+    await sleep(50);
+  }
+}
+
+/** Send `sig` and measure how long the process takes to end (killed after 5 s: a failure). */
+async function interrupt(
+  p: { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string }> },
+  sig: NodeJS.Signals,
+) {
+  const t = Date.now();
+  p.child.kill(sig);
+  const guard = setTimeout(() => p.child.kill('SIGKILL'), 5000);
+  const r = await p.exited;
+  clearTimeout(guard);
+  return { ...r, ms: Date.now() - t };
+}
+
+let big: string;
+beforeAll(() => {
+  big = join(fresh('big'), 'big.csv');
+  const r = spawnSync(process.execPath, [BIN, 'generate', 'kernel-build', '-n', '1000000', '--seed', '3', '-o', big], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+}, 120_000);
+
+describe('SIGINT / SIGTERM', () => {
+  it('generate --events 100000000 -o - > big.csv: Ctrl-C is exit 130 at once (stdout is a file: writes never wait)', async () => {
+    const out = join(fresh('gen'), 'big.csv');
+    const p = start(['generate', 'kernel-build', '--events', '100000000', '-o', '-'], { stdoutFile: out });
+    await until(() => existsSync(out) && statSync(out).size > 1_000_000);
+    const r = await interrupt(p, 'SIGINT');
+    expect([r.code, r.signal], r.err).toEqual([130, null]);
+    expect(r.ms).toBeLessThan(2000);
+  }, 60_000);
+
+  it('the same with SIGTERM: exit 143', async () => {
+    const out = join(fresh('gen'), 'big.csv');
+    const p = start(['generate', 'kernel-build', '--events', '100000000', '-o', '-'], { stdoutFile: out });
+    await until(() => existsSync(out) && statSync(out).size > 1_000_000);
+    const r = await interrupt(p, 'SIGTERM');
+    expect([r.code, r.signal], r.err).toEqual([143, null]);
+    expect(r.ms).toBeLessThan(2000);
+  }, 60_000);
+
+  it('generate -o file: exit 130, neither the file nor its temporary file is left', async () => {
+    const dir = fresh('gen-file');
+    const p = start(['generate', 'kernel-build', '--events', '100000000', '-o', join(dir, 'big.csv')]);
+    await until(() => readdirSync(dir).some((f) => f.endsWith('.tmp') && statSync(join(dir, f)).size > 1_000_000));
+    const r = await interrupt(p, 'SIGINT');
+    expect([r.code, r.signal], r.err).toEqual([130, null]);
+    expect(readdirSync(dir)).toEqual([]);
+  }, 60_000);
+
+  it('replay with every picture: exit 130, no picture file and no temporary file left', async () => {
+    const dir = fresh('replay');
+    const p = start([
+      'replay',
+      big,
+      '--html',
+      join(dir, 'a.html'),
+      '--perfetto',
+      join(dir, 'a.json'),
+      '--timeseries',
+      join(dir, 'a.csv'),
+      '--interval',
+      '1000',
+    ]);
+    await until(() => readdirSync(dir).some((f) => f.startsWith('a.json') && statSync(join(dir, f)).size > 100_000));
+    const r = await interrupt(p, 'SIGINT');
+    expect([r.code, r.signal], r.err).toEqual([130, null]);
+    expect(r.ms).toBeLessThan(2000);
+    expect(readdirSync(dir)).toEqual([]);
+  }, 60_000);
+
+  it('compare --html and replay - (standard input copied): exit 130 / 143, the copy is removed', async () => {
+    const dir = fresh('compare');
+    const c = start(['compare', big, '--kernel', '6.1,6.11', '--html', join(dir, 'c.html')]);
+    await sleep(1500);
+    const rc = await interrupt(c, 'SIGINT');
+    expect([rc.code, rc.signal], rc.err).toEqual([130, null]);
+    expect(readdirSync(dir)).toEqual([]);
+
+    const tmp = fresh('stdin');
+    const p = start(['replay', '-'], { tmp, stdin: 'pipe' });
+    p.child.stdin!.write('time,event,cpu,task\n0,fork,,1\n'); // the copy exists and stdin stays open
+    await until(() => readdirSync(tmp).length > 0);
+    const r = await interrupt(p, 'SIGTERM');
+    expect([r.code, r.signal], r.err).toEqual([143, null]);
+    expect(readdirSync(tmp)).toEqual([]);
+  }, 60_000);
+
+  it('explore (a synchronous search) stops at once: killed by SIGINT, which a shell reports as 130', async () => {
+    const p = start(['explore', '--cpus', '4', '--asid-bits', '4', '--strategy', 'bfs', '--max-states', '100000000', '--time-limit', '60']);
+    await sleep(2000);
+    const r = await interrupt(p, 'SIGINT');
+    expect(r.code === 130 || r.signal === 'SIGINT', `${r.code} ${r.signal}`).toBe(true);
+    expect(r.ms).toBeLessThan(2000);
+    const shell = spawnSync('bash', [
+      '-c',
+      `${JSON.stringify(process.execPath)} ${BIN} explore --cpus 4 --asid-bits 4 --strategy bfs --max-states 100000000 --time-limit 60 & P=$!; sleep 2; kill -INT $P; wait $P`,
+    ]);
+    expect(shell.status).toBe(130);
+  }, 60_000);
+});
+
+describe('closed standard output (| head)', () => {
+  const piped = (cmd: string) => {
+    const r = spawnSync(
+      'bash',
+      ['-c', `${JSON.stringify(process.execPath)} ${BIN} ${cmd} | head -1 > /dev/null; echo "\${PIPESTATUS[0]}"`],
+      {
+        encoding: 'utf8',
+      },
+    );
+    return { code: Number(r.stdout.trim()), err: r.stderr };
+  };
+  it('generate, replay --json, compare --json, import, replay --perfetto -: exit 0, nothing on stderr', () => {
+    expect(piped('generate kernel-build -n 10000000 -o - 2>/dev/null')).toEqual({ code: 0, err: '' });
+    expect(piped('replay traces/real/juno-trace-txt.csv --json')).toEqual({ code: 0, err: '' });
+    expect(piped('compare traces/real/juno-trace-txt.csv --kernel 6.1,6.11 --json')).toEqual({ code: 0, err: '' });
+    expect(piped('import auto traces/real/recordings/lisa-juno-rtapp/trace.dat -o - 2>/dev/null')).toEqual({ code: 0, err: '' });
+    expect(piped(`replay ${big} --perfetto -`)).toEqual({ code: 0, err: '' });
+  }, 120_000);
+});
