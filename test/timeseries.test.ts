@@ -139,7 +139,7 @@ describe('replay --timeseries', () => {
     expect(r.err).toMatch(/--interval needs --timeseries/);
     r = await cli('replay', t, '--timeseries', join(tmp(), 'x.csv'), '--interval', '0');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/--interval must be between 1/);
+    expect(r.err).toMatch(/--interval must be at least 1/);
     r = await cli('replay', t, '--timeseries', '/nonexistent-dir/x.csv');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/cannot write the output file/);

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import { replayFile } from '../replay/engine.js';
-import { type FailOnKind, failingKinds } from '../report/findings.js';
+import { FINDING_CLASSES, type FailOnKind, failingKinds, findingCount } from '../report/findings.js';
 import { renderJson } from '../report/render.js';
 import { InputError } from '../trace/errors.js';
 import { expectationPath } from './corpus.js';
@@ -42,6 +42,14 @@ export interface CheckResult {
   message?: string;
   /** `--fail-on` kinds the new report has findings of. */
   findings: FailOnKind[];
+  /**
+   * The finding classes the new report has, with their counts, whatever `--fail-on` selects (what
+   * `--fail-on` would fail on): violations, pin-failures, stale, device-failures.
+   */
+  classes?: { kind: FailOnKind; count: number }[];
+  /** Where the error is, when `status` is `error` and the message names a line of the trace. */
+  line?: number;
+  column?: number;
   ms: number;
 }
 
@@ -81,6 +89,7 @@ export async function checkOne(task: CheckTask): Promise<CheckResult> {
   });
   let actual: string;
   let findings: FailOnKind[];
+  let classes: CheckResult['classes'];
   try {
     const report = await replayFile(task.trace, { parseThreads: task.parseThreads, name: task.name });
     // A trace checked against a given expectation (check --expect: standard input, a pipe) is named after
@@ -88,16 +97,18 @@ export async function checkOne(task: CheckTask): Promise<CheckResult> {
     if (task.expectation !== undefined) report.trace.name = traceNameOf(task.expectation);
     actual = renderJson(report);
     findings = task.failOn ? failingKinds(report, task.failOn) : [];
+    classes = FINDING_CLASSES.map((kind) => ({ kind, count: findingCount(report, kind) })).filter((c) => c.count > 0);
   } catch (e) {
     const message = e instanceof InputError ? e.format() : `internal error: ${(e as Error).message}`;
-    return done({ status: 'error', expected, message });
+    const at = e instanceof InputError && e.line !== undefined ? { line: e.line, column: e.column } : {};
+    return done({ status: 'error', expected, message, ...at });
   }
-  if (expected === undefined) return done({ status: 'missing', actual, findings });
+  if (expected === undefined) return done({ status: 'missing', actual, findings, classes });
   let want: unknown;
   try {
     want = JSON.parse(expected);
   } catch (e) {
-    return done({ status: 'error', actual, expected, findings, message: jsonError(file, expected, e as Error).format() });
+    return done({ status: 'error', actual, expected, findings, classes, message: jsonError(file, expected, e as Error).format() });
   }
   let same = false;
   try {
@@ -105,5 +116,5 @@ export async function checkOne(task: CheckTask): Promise<CheckResult> {
   } catch {
     // A value nested deeply enough to overflow the comparison is not the report: it differs.
   }
-  return done({ status: same ? 'same' : 'differs', actual, expected, findings });
+  return done({ status: same ? 'same' : 'differs', actual, expected, findings, classes });
 }

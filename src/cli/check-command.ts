@@ -8,13 +8,13 @@ import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
 import type { CheckResult, CheckTask } from '../check/check-one.js';
 import { findCorpus, nameFilter, parseShard, shard } from '../check/corpus.js';
-import type { FailOnKind } from '../report/findings.js';
 import { renderJson } from '../report/render.js';
 import { InputError } from '../trace/errors.js';
 import { openOutput } from '../util/output.js';
 import { isStream, readableInput } from '../util/input.js';
 import { Exit, type Io, intArg } from './shared.js';
 import { failOnArg } from './replay-command.js';
+import { FINDING_CLASSES, type FailOnKind, classOf } from '../report/findings.js';
 
 /** Default `--jobs`: every core (this thread works too, so a small corpus never waits for workers). */
 export const DEFAULT_JOBS = Math.max(1, Math.min(8, availableParallelism()));
@@ -30,6 +30,7 @@ interface CheckOptions {
   junit?: string;
   json?: boolean;
   expect?: string;
+  reporter: 'text' | 'github';
 }
 
 export function checkCommand(program: Command, io: Io): void {
@@ -57,13 +58,21 @@ export function checkCommand(program: Command, io: Io): void {
     .addOption(new Option('-j, --jobs <n>', 'threads (this one + workers)').default(DEFAULT_JOBS).argParser(intArg('--jobs', 1, 256)))
     .option('--shard <i/n>', 'check only shard i of n (1-based; traces sorted by path, every n-th one)')
     .option('--junit <file>', 'also write a JUnit XML report')
+    .addOption(
+      new Option(
+        '--reporter <name>',
+        'text: tables and diffs; github: the same, plus a GitHub Actions annotation (::error file=<trace>,line=<row>::...) for each failing trace and each --fail-on finding (docs/ci.md)',
+      )
+        .choices(['text', 'github'])
+        .default('text'),
+    )
     .option('--json', 'print the results as JSON instead of tables and diffs')
     .addHelpText(
       'after',
       `\nA trace from standard input has no file beside it: --expect names its expectation, and the report\n` +
         `is named after it (build.expected.json: build.csv), so a piped trace matches the expectation of\n` +
         `its file; --update writes that file.\n` +
-        `\nExamples:\n  asid-replay check traces\n  asid-replay check traces --ci --jobs 2 --shard 1/2 --junit check.xml\n  asid-replay check traces --filter scenarios/pin --update\n` +
+        `\nExamples:\n  asid-replay check traces\n  asid-replay check traces --ci --jobs 2 --shard 1/2 --junit check.xml\n  asid-replay check traces --ci --fail-on violations,stale --reporter github   # in a GitHub Actions job\n  asid-replay check traces --filter scenarios/pin --update\n` +
         `  asid-replay import auto trace.dat -o - | asid-replay check - --expect traces/real/rtapp.expected.json`,
     )
     .action(async (paths: string[], o: CheckOptions) => {
@@ -130,6 +139,7 @@ async function isFile(p: string): Promise<boolean> {
 async function runChecks(tasks: CheckTask[], obsolete: string[], o: CheckOptions, io: Io): Promise<void> {
   const traces = tasks.map((t) => t.name ?? t.trace);
   const { checkTraces, junitXml, reportDiff, updateExpectations } = await import('../check/check.js'); // loaded when used
+  const { githubAnnotations } = await import('../check/github.js');
   const junit = o.junit ? await openOutput(o.junit) : undefined; // a bad path fails before the work
   let done = 0;
   let results: Awaited<ReturnType<typeof checkTraces>>;
@@ -158,13 +168,17 @@ async function runChecks(tasks: CheckTask[], obsolete: string[], o: CheckOptions
         errors: count('error'),
         obsolete,
         findings: withFindings.length,
+        findingClasses: Object.fromEntries(
+          FINDING_CLASSES.map((k) => [k, results.filter((r) => r.classes?.some((c) => c.kind === k)).length]),
+        ),
         written: updated.written,
         removed: updated.removed,
-        results: results.map(({ trace, expectation, status, message, findings }) => ({
+        results: results.map(({ trace, expectation, status, message, findings, classes }) => ({
           trace,
           status,
           expectation,
           ...(findings.length ? { findings } : {}),
+          ...(classes?.length ? { classes: Object.fromEntries(classes.map((c) => [c.kind, c.count])) } : {}),
           ...(message ? { message } : {}),
         })),
       }),
@@ -174,26 +188,62 @@ async function runChecks(tasks: CheckTask[], obsolete: string[], o: CheckOptions
       if (r.status === 'differs' && !o.update) io.out(reportDiff(r) + '\n');
       if (r.status === 'error') io.out(`error: ${r.message}\n`);
       if (r.status === 'missing' && !o.update) io.out(`missing: no ${r.expectation} (run with --update to create it)\n`);
-      if (r.findings.length) io.out(`findings: ${r.trace}: ${r.findings.join(', ')} (--fail-on)\n`);
+      if (r.findings.length) io.out(`findings: ${r.trace}: ${r.findings.join(', ')} (--fail-on: the trace fails)\n`);
     }
     for (const x of obsolete) io.out(`obsolete: ${x} (its trace is gone; ${o.update ? 'removed' : '--update removes it'})\n`);
     const t = new Table({
-      head: ['trace', 'status', 'ms'],
+      head: ['trace', 'status', 'findings', 'ms'],
       style: { head: [], border: [] },
       chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
     });
     for (const r of results) {
       const status = r.status === 'same' ? 'ok' : o.update && r.actual !== undefined ? `${r.status} (updated)` : r.status;
-      t.push([r.trace, r.findings.length ? `${status}, findings` : status, Math.round(r.ms)]);
+      const failing = r.findings.length ? ', failing on --fail-on' : '';
+      t.push([r.trace, status + failing, (r.classes ?? []).map((c) => `${c.kind} ${c.count}`).join(', '), Math.round(r.ms)]);
     }
     if (results.length) io.out(t.toString() + '\n');
     const tail = o.update ? `; ${updated.written} expectations written, ${updated.removed} removed` : '';
     io.out(
-      `${results.length} traces: ${count('same')} same, ${count('differs')} differ, ${count('missing')} missing, ${count('error')} errors, ` +
-        `${obsolete.length} obsolete expectations, ${withFindings.length} with findings${tail}\n`,
+      `${results.length} traces checked: ${count('same')} same, ${count('differs')} differ, ${count('missing')} missing, ${count('error')} errors, ` +
+        `${obsolete.length} obsolete expectations${tail}\n`,
     );
+    io.out(findingsSummary(results, o.failOn) + '\n');
   }
+  if (o.reporter === 'github') io.out(githubAnnotations(results, obsolete, o.failOn, o.update));
   if (count('error') > 0 && results.some((r) => r.status === 'error' && !(o.update && r.actual !== undefined))) throw new Exit(2);
   if (withFindings.length > 0) throw new Exit(1);
   if (!o.update && (count('differs') > 0 || count('missing') > 0 || obsolete.length > 0)) throw new Exit(1);
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * What the traces' reports found, by class, and what `--fail-on` makes of it: without it, which
+ * classes are present and which `--fail-on` would fail on them; with it, which traces fail and which
+ * classes are present but not selected.
+ */
+export function findingsSummary(results: readonly CheckResult[], failOn: readonly FailOnKind[] | undefined): string {
+  const present = FINDING_CLASSES.map((kind) => {
+    const traces = results.filter((r) => r.classes?.some((c) => c.kind === kind));
+    const n = traces.reduce((a, r) => a + r.classes!.find((c) => c.kind === kind)!.count, 0);
+    return { kind, traces: traces.length, n };
+  }).filter((c) => c.traces > 0);
+  const list = (cs: typeof present) => cs.map((c) => `${c.kind} ${c.n} in ${plural(c.traces, 'trace')}`).join(', ');
+  const withAny = results.filter((r) => (r.classes?.length ?? 0) > 0).length;
+  if (!failOn) {
+    if (present.length === 0) return 'findings: none (no violation, refused pin, stale entry or device failure)';
+    return (
+      `findings (they fail nothing without --fail-on): ${list(present)}; ` +
+      `--fail-on ${present.map((c) => c.kind).join(',')} would fail ${plural(withAny, 'trace')}`
+    );
+  }
+  const failing = results.filter((r) => r.findings.length > 0);
+  const head =
+    failing.length === 0
+      ? `--fail-on ${failOn.join(',')}: no trace has these findings`
+      : `--fail-on ${failOn.join(',')}: ${plural(failing.length, 'trace')} fail on ${[...new Set(failing.flatMap((r) => r.findings))].join(', ')}`;
+  // Classes none of whose kinds is selected (a selected kind such as S-UNMAP counts for its class).
+  const selected = new Set(failOn.map(classOf));
+  const other = present.filter((c) => !selected.has(c.kind));
+  return other.length ? `${head}; also found, not selected: ${list(other)}` : head;
 }

@@ -3,7 +3,7 @@
  */
 import { type Command, Option } from 'commander';
 import { PROFILES, PROFILE_NAMES } from '../generate/profiles.js';
-import { type Io, intArg } from './shared.js';
+import { type Io, checkWritable, intArg } from './shared.js';
 
 export function generateCommand(program: Command, io: Io): void {
   program
@@ -29,6 +29,7 @@ export function generateCommand(program: Command, io: Io): void {
         profile: string,
         o: { output: string; events: number; seed: number; cpus: number; asidBits: number; kpti: boolean; tasks?: number },
       ) => {
+        await checkWritable(o.output); // a bad -o fails before the progress bar and the summary line
         const opts = { events: o.events, seed: o.seed, cpus: o.cpus, asidBits: o.asidBits, kpti: o.kpti, tasks: o.tasks };
         const [{ default: cliProgress }, { generateToFile }] = await Promise.all([
           import('cli-progress'),

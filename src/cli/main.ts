@@ -29,7 +29,7 @@ function program(io: Io): Command {
         'invariant violations (the properties the kernel-tla asidalloc model checks).',
     )
     .version('0.1.0')
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (str, write) => write(usageMessage(str)) })
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
@@ -55,6 +55,25 @@ Trace format v1 and the system preamble: see README.md.`,
   compareCommand(p, io);
   schemaCommand(p, io);
   return p;
+}
+
+/**
+ * A commander error as every other error reads: `asid-replay: ` first, and a flag's bad value named
+ * by the flag and the value (`asid-replay: --kernel 99.1: kernel 99.1 is newer than ...`) instead of
+ * commander's `error: option '--kernel <version>' argument '99.1' is invalid. ...`.
+ */
+export function usageMessage(str: string): string {
+  const text = str.replace(/^error: /, '');
+  const opt = /^option '(-[^ ',]+)(?:, (--[^ ']+))?[^']*' argument '(.*)' is invalid\. ?([\s\S]*)$/.exec(text);
+  if (opt) {
+    const flag = opt[2] ?? opt[1]!;
+    const value = /^[^\s"']+$/.test(opt[3]!) ? opt[3]! : JSON.stringify(opt[3]);
+    const reason = opt[4]!.trim();
+    return `asid-replay: ${reason.startsWith(`${flag} `) ? reason : `${flag} ${value}: ${reason}`}\n`;
+  }
+  const arg = /^command-argument value '(.*)' is invalid for argument '([^']+)'\. ?([\s\S]*)$/.exec(text);
+  if (arg) return `asid-replay: <${arg[2]}> ${arg[1]}: ${arg[3]!.trim()}\n`;
+  return `asid-replay: ${text}`;
 }
 
 /**

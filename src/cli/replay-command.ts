@@ -5,7 +5,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ALLOCATOR_VARIANTS } from '../model/cpu/variants.js';
 import { replayFile } from '../replay/engine.js';
 import { renderJson, renderText } from '../report/render.js';
-import { DEFAULT_KERNEL, KERNEL_HELP } from '../model/kernel/eras.js';
+import { DEFAULT_KERNEL, KERNEL_HELP, resolveKernel } from '../model/kernel/eras.js';
 import { CPU_VIOLATIONS, STALE } from '../model/findings.js';
 import { DRIVER_DESIGNS, FAULTS, type Fault, type SystemInput } from '../trace/system.js';
 import { FAIL_ON_KINDS, type FailOnKind, failingKinds, findingCount, parseFailOn } from '../report/findings.js';
@@ -36,7 +36,7 @@ export function addSystemOptions(c: Command): Command {
       new Option(
         '--kernel <version>',
         `kernel whose behaviour to model: ${KERNEL_HELP} (default ${DEFAULT_KERNEL}; see docs/kernel-eras.md)`,
-      ),
+      ).argParser(kernelArg),
     )
     .addOption(new Option('--cpus <n>', 'number of CPUs (num_possible_cpus)').argParser(intArg('--cpus', 1, 4096)))
     .addOption(new Option('--asid-bits <n>', 'CPU ASID width: 8 or 16 (others need --what-if)').argParser(intArg('--asid-bits', 2, 16)))
@@ -62,6 +62,16 @@ export function addSystemOptions(c: Command): Command {
       ),
     )
     .option('--multi-smmu-domains', "what-if (M. Shavit's 2023 RFC): a DMA domain may span SMMUs when its ASID fits each");
+}
+
+/** `--kernel`: refused here, named by the flag, when no era has it (not later, as if the trace's `# system:` line were wrong). */
+function kernelArg(v: string): string {
+  try {
+    resolveKernel(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return v;
 }
 
 function parseFaults(v: string): Fault[] {

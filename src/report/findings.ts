@@ -9,6 +9,16 @@ import type { Report } from './report.js';
 /** Finding classes `--fail-on` accepts: the groups, then every violation and stale kind. */
 export const FAIL_ON_KINDS = ['violations', 'pin-failures', 'stale', 'device-failures', ...CPU_VIOLATION_KINDS, ...STALE_KINDS] as const;
 export type FailOnKind = (typeof FAIL_ON_KINDS)[number];
+/** The finding classes (each kind belongs to one): what `check` counts without `--fail-on`. */
+export const FINDING_CLASSES = ['violations', 'pin-failures', 'stale', 'device-failures'] as const satisfies readonly FailOnKind[];
+export type FindingClass = (typeof FINDING_CLASSES)[number];
+
+/** The class a `--fail-on` kind belongs to (`S-UNMAP` -> `stale`, `tlb-alias` -> `violations`). */
+export function classOf(kind: FailOnKind): FindingClass {
+  if ((STALE_KINDS as readonly string[]).includes(kind)) return 'stale';
+  if ((CPU_VIOLATION_KINDS as readonly string[]).includes(kind)) return 'violations';
+  return kind as FindingClass;
+}
 
 /**
  * Parse a comma-separated `--fail-on` list.
