@@ -333,7 +333,22 @@ async function convert(
   let line: FtraceLine | undefined;
   let lineNo = 0;
   let src: string | undefined;
+  /** The time of the last event written and its line: lifecycle lines (a fork, an exec) write events too, and trace v1 times must not decrease. */
+  let lastEmitted = -1;
+  let lastEmittedLine = 0;
   const emit = (kind: EventKind, e: { time: number; cpu?: number; task?: number; mm?: string; src?: string }) => {
+    if (e.time < lastEmitted)
+      throw new InputError(
+        `timestamp goes backwards (line ${lastEmittedLine} is later); the importer needs a time-sorted recording`,
+        input,
+        lineNo,
+        1,
+      );
+    if (e.task !== undefined && !Number.isSafeInteger(e.task))
+      // a lifecycle event's own pid field (child_pid=, PERF_RECORD_FORK(pid:tid)): the line's columns are checked in the prescan
+      throw new InputError(`the pid ${e.task} is out of range (trace v1 holds integers up to 2^53 - 1)`, input, lineNo, 1);
+    lastEmitted = e.time;
+    lastEmittedLine = lineNo;
     src ??= sourceOf(line!.stamp, lineNo);
     e.src = src; // the caller's fresh object: no copy per event
     return sink(kind, e);

@@ -80,6 +80,41 @@ export const REGRESSIONS: Regression[] = [
     name: 'a bad --kernel was reported as a problem of the trace',
     case: trace('event,task\nfork,1\n', '--kernel', '3.0'),
     code: 2,
-    err: /kernel \(set on the command line\): kernel 3\.0 is older/,
+    err: /(kernel \(set on the command line\)|--kernel 3\.0): kernel 3\.0 is older/,
+  },
+];
+
+/** A fixed bug found by the per-format fuzzer (test/fuzz/formats.ts): the input, and what the error must say. */
+export interface FormatRegression {
+  name: string;
+  format: 'trace-v1' | 'ftrace' | 'trace-dat-v6' | 'trace-dat-v7' | 'perf-script' | 'systrace';
+  text: string;
+  /** InputError.format() must match (the file is named `<dir>/in.txt`, ...). */
+  err: RegExp;
+}
+
+const PERF_SWITCH = (t: string, prev: number, next: number) =>
+  `bash ${prev} [001] 7000.${t}: sched:sched_switch: prev_comm=bash prev_pid=${prev} prev_prio=120 prev_state=S ==> next_comm=bash next_pid=${next} next_prio=120`;
+
+export const FORMAT_REGRESSIONS: FormatRegression[] = [
+  {
+    name: 'perf-script: a task record earlier than the switch before it wrote a trace whose times decrease (it did not replay)',
+    format: 'perf-script',
+    text: `${PERF_SWITCH('000040', 100, 100)}\nbash 100 [001] 7000.000030: PERF_RECORD_FORK(101:101):(100:100)\n${PERF_SWITCH('000050', 100, 101)}\n`,
+    err: /in\.txt:2:1: timestamp goes backwards \(line 1 is later\)/,
+  },
+  {
+    name: 'perf-script: a task record with a pid of 2^53 wrote a task trace v1 refuses (it did not replay)',
+    format: 'perf-script',
+    text: `${PERF_SWITCH('000010', 100, 100)}\nbash 100 [001] 7000.000030: PERF_RECORD_FORK(9007199254740992:9007199254740992):(100:100)\n${PERF_SWITCH('000050', 100, 101)}\n`,
+    err: /in\.txt:2:1: the pid 9007199254740992 is out of range/,
+  },
+  {
+    name: 'ftrace: a sched_process_fork earlier than the switch before it wrote a trace whose times decrease',
+    format: 'ftrace',
+    text:
+      'a-1 [000] 2.000000: sched_switch: prev_comm=a prev_pid=1 prev_prio=120 prev_state=S ==> next_comm=a next_pid=1 next_prio=120\n' +
+      'a-1 [000] 1.000000: sched_process_fork: comm=a pid=1 child_comm=a child_pid=5\n',
+    err: /in\.txt:2:1: timestamp goes backwards/,
   },
 ];

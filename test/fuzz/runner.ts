@@ -139,7 +139,7 @@ export function judge(c: FuzzCase, argv: string[], dir: string, o: Outcome, time
   // check prints trace errors on stdout (in its result list); everything else on stderr
   const msg = noise(o.out + o.err);
   const named =
-    /^error: .*'[^']*'/m.test(msg) || // commander's usage errors quote the option, argument or command
+    /^\s*(error: )?(missing|unknown|too many|option|required|excess|invalid).*'[^']*'/im.test(msg) || // commander's usage errors quote the option, argument or command
     msg.includes(dir) ||
     argv
       .slice(1)
