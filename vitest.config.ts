@@ -1,9 +1,17 @@
-import { defineConfig } from 'vitest/config';
+/**
+ * `npm test` runs the fast suite: test/**\/*.test.ts except test/slow/ (at most 90 s with the build and
+ * lint on a 2-core machine). `npm run test:slow` (ASID_REPLAY_SLOW=1) runs test/slow/ alone: the long
+ * searches and big inputs whose bounded versions are in the fast suite (docs/testing.md).
+ */
+import { configDefaults, defineConfig } from 'vitest/config';
+
+const slow = process.env.ASID_REPLAY_SLOW === '1';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: slow ? ['test/slow/**/*.test.ts'] : ['test/**/*.test.ts'],
+    exclude: slow ? configDefaults.exclude : [...configDefaults.exclude, 'test/slow/**'],
     globalSetup: ['test/setup/build.ts'],
-    testTimeout: 60_000,
+    testTimeout: slow ? 600_000 : 60_000,
   },
 });

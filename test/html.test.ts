@@ -8,10 +8,10 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { cli, tmp } from './helpers/cli.js';
-import { ensureChromium } from './setup/chromium.js';
+import { findChromium } from './setup/chromium.js';
 
-const chromium = ensureChromium();
-if ('skip' in chromium) console.log(`html.test.ts: browser tests skipped: ${chromium.skip}`);
+const chromium = findChromium();
+if ('skip' in chromium) console.warn(`html.test.ts: browser tests skipped: ${chromium.skip}`);
 
 describe.skipIf('skip' in chromium)('HTML report in headless Chromium', () => {
   let browser: Browser;

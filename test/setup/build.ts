@@ -1,12 +1,39 @@
 /**
- * vitest global setup: compile src/ to dist/ before any test runs, so the tests that start worker
- * threads (the parallel reader, `check --jobs`) or the CLI process (`bin/asid-replay.js`) run the
- * current sources, never a stale build. A compile error fails the whole run here.
+ * vitest global setup: make sure dist/ is the build of the current sources, without compiling a
+ * second time under `npm test` (its script has just run `tsc -b tsconfig.test.json`, which builds
+ * dist/). The tests that start worker threads (the parallel reader, `check --jobs`) or the CLI
+ * process (`bin/asid-replay.js`) run dist/, so a stale build would test old code: when a source
+ * file is newer than dist/.tsbuildinfo (or dist/ is missing), as after an edit followed by a bare
+ * `npx vitest`, this builds incrementally (`tsc -b tsconfig.build.json`) and says so. A compile
+ * error fails the whole run here.
  */
 import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+/** The newest modification time of the files under `dir`. */
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+function builtAt(): number {
+  try {
+    return statSync('dist/.tsbuildinfo').mtimeMs;
+  } catch {
+    return -1;
+  }
+}
 
 export default function setup(): void {
+  const sources = Math.max(newest('src'), statSync('tsconfig.build.json').mtimeMs, statSync('tsconfig.json').mtimeMs);
+  if (builtAt() >= sources) return;
+  console.log('test/setup/build.ts: dist/ is older than src/ (or missing): tsc -b tsconfig.build.json');
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { stdio: 'inherit' });
 }
