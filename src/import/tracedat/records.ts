@@ -265,19 +265,47 @@ export class FieldReader {
     return f.signed ? String(v) : `0x${v.toString(16)}`;
   }
 
-  str(r: DatRecord, f: FieldFormat | undefined): string {
-    if (!f || f.offset + f.size > r.length) return '';
+  /**
+   * Where a string field's text is in `r.data`: [from, to), up to its NUL. A fixed array is its
+   * bytes; `__data_loc` / `__rel_loc` point into the record; an array of size 0 (`char buf[]` of
+   * ftrace's `print` event) runs to the end of the record.
+   */
+  extent(r: DatRecord, f: FieldFormat | undefined): [number, number] | undefined {
+    if (!f || f.offset + f.size > r.length) return undefined;
     let from = r.start + f.offset;
-    let to = from + f.size;
+    let to = f.size === 0 && !f.loc ? r.start + r.length : from + f.size;
     if (f.loc) {
       const v = this.num(r, { ...f, size: 4, signed: false });
       const off = (v & 0xffff) + (f.loc === 'rel' ? f.offset + f.size : 0);
       from = r.start + off;
       to = Math.min(from + (v >>> 16), r.start + r.length);
-      if (from > to) return '';
+      if (from > to) return undefined;
     }
     const nul = r.data.indexOf(0, from);
-    const s = r.data.toString('latin1', from, nul >= 0 && nul < to ? nul : to);
+    return [from, nul >= 0 && nul < to ? nul : to];
+  }
+
+  /**
+   * The lines `trace-cmd report` adds for newlines in the event's strings: each newline it prints
+   * starts a line, except one that ends the event's text (the trailing newline of a `print` event's
+   * buffer, which trace_marker writes always have: the event keeps its one line).
+   */
+  extraLines(r: DatRecord, strings: readonly FieldFormat[]): number {
+    let n = 0;
+    let endsWithNewline = false;
+    for (const f of strings) {
+      const x = this.extent(r, f);
+      if (!x) continue;
+      for (let i = r.data.indexOf(10, x[0]); i >= 0 && i < x[1]; i = r.data.indexOf(10, i + 1)) n++;
+      endsWithNewline = x[1] > x[0] && r.data[x[1] - 1] === 10;
+    }
+    return endsWithNewline ? n - 1 : n;
+  }
+
+  str(r: DatRecord, f: FieldFormat | undefined): string {
+    const x = this.extent(r, f);
+    if (!x) return '';
+    const s = r.data.toString('latin1', x[0], x[1]);
     // a control character (a newline in a comm) would break the line
     let clean = '';
     for (let i = 0; i < s.length; i++) {
@@ -375,11 +403,18 @@ export function* datLines(
     isString: false,
   };
   const pidField: FieldFormat = any?.fields.get('common_pid') ?? { name: 'common_pid', offset: 4, size: 4, signed: true, isString: false };
-  const bodies = new Map<number, { name: string; body: Body }>();
-  for (const [id, e] of dat.events) bodies.set(id, { name: e.name, body: !only || only.has(e.name) ? bodyOf(e, rd) : () => '' });
+  const bodies = new Map<number, { name: string; body: Body; strings: FieldFormat[] }>();
+  for (const [id, e] of dat.events)
+    bodies.set(id, {
+      name: e.name,
+      body: !only || only.has(e.name) ? bodyOf(e, rd) : () => '',
+      // the strings the event prints (its own fields), whose newlines `trace-cmd report` prints as they are
+      strings: [...e.fields.values()].filter((x) => x.isString && !x.name.startsWith('common_')),
+    });
   const commOf = (pid: number) => (pid === 0 ? '<idle>' : (dat.comms.get(pid) ?? '<...>'));
   let n = 1;
   yield [n, `cpus=${dat.cpus}`];
+  // n: the line `trace-cmd report` prints the record on
   for (const r of mergedRecords(dat, file)) {
     if (r.missed !== undefined) {
       n++;
@@ -396,5 +431,9 @@ export function* datLines(
     const name = ev?.name ?? `unknown_event_id_${id}`;
     const body = ev ? ev.body(r) : `(no format for event id ${id} at byte offset ${r.offset})`;
     yield [n, `${commOf(pid)}-${pid} [${cpu}] ${sec}.${ns}: ${name}: ${body}`];
+    // A newline in the event's text (a print event's buffer, a comm) is printed as it is by
+    // `trace-cmd report`: the next event is that many lines further down. (The text yielded here
+    // keeps one line: its control characters are replaced.)
+    if (ev && ev.strings.length > 0) n += rd.extraLines(r, ev.strings);
   }
 }
