@@ -204,7 +204,7 @@ async function runChecks(tasks: CheckTask[], obsolete: string[], o: CheckOptions
     if (results.length) io.out(t.toString() + '\n');
     const tail = o.update ? `; ${updated.written} expectations written, ${updated.removed} removed` : '';
     io.out(
-      `${results.length} traces checked: ${count('same')} same, ${count('differs')} differ, ${count('missing')} missing, ${count('error')} errors, ` +
+      `${results.length} traces: ${count('same')} same, ${count('differs')} differ, ${count('missing')} missing, ${count('error')} errors, ` +
         `${obsolete.length} obsolete expectations${tail}\n`,
     );
     io.out(findingsSummary(results, o.failOn) + '\n');
@@ -241,7 +241,7 @@ export function findingsSummary(results: readonly CheckResult[], failOn: readonl
   const head =
     failing.length === 0
       ? `--fail-on ${failOn.join(',')}: no trace has these findings`
-      : `--fail-on ${failOn.join(',')}: ${plural(failing.length, 'trace')} fail on ${[...new Set(failing.flatMap((r) => r.findings))].join(', ')}`;
+      : `--fail-on ${failOn.join(',')}: ${plural(failing.length, 'trace')} ${failing.length === 1 ? 'fails' : 'fail'} on ${failOn.filter((k) => failing.some((r) => r.findings.includes(k))).join(', ')}`;
   // Classes none of whose kinds is selected (a selected kind such as S-UNMAP counts for its class).
   const selected = new Set(failOn.map(classOf));
   const other = present.filter((c) => !selected.has(c.kind));
