@@ -243,14 +243,13 @@ async function formatWorker({ core: corePath, format, seed, start, end, timeoutM
   const unlocated = {};
   let kept = 0;
   let last = Date.now();
-  let done = 0;
   for (let i = start; i < end; i++) {
     const c = core.caseAt(format, ROOT, seed, i);
     slot[0] = i;
     slot[1] = Date.now();
     const v = await run(c);
     slot[1] = 0;
-    done++;
+    slot[2]++; // cases finished by this worker: read by the parent, also after a termination
     counts[v.outcome] = (counts[v.outcome] ?? 0) + 1;
     if (v.unlocated) unlocated[v.unlocated] = (unlocated[v.unlocated] ?? 0) + 1;
     if (!v.problem && v.ms > timeoutMs) v.problem = `the case took ${v.ms.toFixed(0)} ms (limit ${timeoutMs} ms)`;
@@ -276,13 +275,12 @@ async function formatWorker({ core: corePath, format, seed, start, end, timeoutM
     }
     if (Date.now() - last > 1000) {
       last = Date.now();
-      parentPort.postMessage({ type: 'progress', done, counts, unlocated });
-      done = 0;
+      parentPort.postMessage({ type: 'progress', counts, unlocated });
       for (const k of Object.keys(counts)) delete counts[k];
       for (const k of Object.keys(unlocated)) delete unlocated[k];
     }
   }
-  parentPort.postMessage({ type: 'progress', done, counts, unlocated });
+  parentPort.postMessage({ type: 'progress', counts, unlocated });
 }
 
 async function formatMain() {
@@ -377,8 +375,9 @@ async function runFormat(core, corePath, { format, seed, runs, jobs, timeoutMs, 
   const start = (from, to, j) =>
     new Promise((resolve) => {
       if (from >= to) return resolve();
-      const sab = new SharedArrayBuffer(16);
+      const sab = new SharedArrayBuffer(24);
       const slot = new Float64Array(sab);
+      slots.add(slot);
       const w = new Worker(new URL(import.meta.url), {
         workerData: {
           formatWorker: true,
@@ -401,13 +400,14 @@ async function runFormat(core, corePath, { format, seed, runs, jobs, timeoutMs, 
           const i = slot[0];
           const c = core.caseAt(format, ROOT, seed, i);
           fail(i, `no result within ${timeoutMs} ms (the worker was terminated)`, core.describeFormatCase(c), c.bytes);
-          r.cases++;
+          r.cases += slot[2] + 1;
+          slots.delete(slot);
+          r.counts.killed = (r.counts.killed ?? 0) + 1;
           void w.terminate().then(() => start(i + 1, to, j).then(resolve));
         }
       }, 100);
       w.on('message', (m) => {
         if (m.type === 'progress') {
-          r.cases += m.done;
           for (const [k, n] of Object.entries(m.counts)) r.counts[k] = (r.counts[k] ?? 0) + n;
           for (const [k, n] of Object.entries(m.unlocated)) r.unlocated[k] = (r.unlocated[k] ?? 0) + n;
         } else if (m.type === 'failure') fail(m.index, m.problem, m.text, Buffer.from(m.bytes), m.shrinks);
@@ -420,17 +420,25 @@ async function runFormat(core, corePath, { format, seed, runs, jobs, timeoutMs, 
         const i = slot[0];
         const c = core.caseAt(format, ROOT, seed, i);
         fail(i, `the worker died: ${e?.stack ?? e}`, core.describeFormatCase(c), c.bytes);
-        r.cases++;
+        r.cases += slot[2] + 1;
+        slots.delete(slot);
         start(i + 1, to, j).then(resolve);
       });
       w.on('exit', () => {
         clearInterval(dog);
-        if (!killed) resolve();
+        if (killed) return;
+        r.cases += slot[2];
+        slots.delete(slot);
+        resolve();
       });
     });
+  const slots = new Set();
+  const live = () => [...slots].reduce((a, x) => a + x[2], 0);
   const ticker = setInterval(() => {
     const s = (Date.now() - t0) / 1000;
-    console.log(`fuzz ${format}: ${r.cases} cases in ${s.toFixed(0)} s (${(r.cases / s).toFixed(0)}/s), ${r.failures.length} failures`);
+    console.log(
+      `fuzz ${format}: ${r.cases + live()} cases in ${s.toFixed(0)} s (${(r.cases / s).toFixed(0)}/s), ${r.failures.length} failures`,
+    );
   }, 15_000);
   const per = Math.ceil(runs / jobs);
   await Promise.all(Array.from({ length: jobs }, (_, j) => start(first + j * per, first + Math.min(runs, (j + 1) * per), j)));
