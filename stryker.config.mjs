@@ -1,12 +1,37 @@
 // Mutation testing of the model (`npm run mutate`; docs/testing.md, "Mutation testing").
 // Incremental: the previous result is reports/mutation/stryker-incremental.json (committed), so a
 // rerun only tests the mutants of changed code and the mutants covered by changed tests.
+import { PluginKind, declareValuePlugin } from '@stryker-mutator/api/plugin';
+
+// Words for people, not the model's answer: a finding's `detail`, the findings table's `meaning` and
+// `property`, provenance (`source`, `sources`), the pin limit's `formula` and `reason`, and the message
+// of a thrown error (its class, row and column are still mutated). Mutants there are "Ignored".
+const TEXT_KEYS = new Set(['detail', 'meaning', 'property', 'source', 'sources', 'formula', 'reason']);
+const TEXT_ERRORS = new Set(['Error', 'EventError']);
+const keyName = (k) => (k.type === 'Identifier' ? k.name : k.type === 'StringLiteral' ? k.value : undefined);
+const textIgnorer = {
+  shouldIgnore(path) {
+    const parent = path.parentPath;
+    if (parent?.isObjectProperty() && parent.node.value === path.node && TEXT_KEYS.has(keyName(parent.node.key))) {
+      return `text for people (${keyName(parent.node.key)})`;
+    }
+    if (parent?.isNewExpression() && parent.node.arguments[0] === path.node) {
+      const callee = parent.node.callee;
+      if (callee.type === 'Identifier' && TEXT_ERRORS.has(callee.name)) return `text for people (${callee.name} message)`;
+    }
+    return undefined;
+  },
+};
+export const strykerPlugins = [declareValuePlugin(PluginKind.Ignore, 'text', textIgnorer)];
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   packageManager: 'npm',
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutate.config.ts', related: false },
   mutate: ['src/model/**/*.ts'],
+  appendPlugins: ['./stryker.config.mjs'],
+  ignorers: ['text'],
   coverageAnalysis: 'perTest',
   incremental: true,
   incrementalFile: 'reports/mutation/stryker-incremental.json',
