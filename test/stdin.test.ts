@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tmp } from './helpers/cli.js';
+import { cli, tmp } from './helpers/cli.js';
 
 const BIN = 'bin/asid-replay.js';
 const TRACE = 'traces/scenarios/pin-v1-ordering-bug.csv';
@@ -31,8 +31,8 @@ const unnamed = (json: string) => {
 };
 
 describe('replay -', () => {
-  const fromFile = run(['replay', TRACE, '--json']);
-  it('standard input, /dev/stdin on a pipe and <(...) give the report of the file; nothing is left behind', () => {
+  it('standard input, /dev/stdin on a pipe and <(...) give the report of the file; nothing is left behind', async () => {
+    const fromFile = await cli('replay', TRACE, '--json'); // the reference, in process: the pipes are the subject
     expect(fromFile.code).toBe(0);
     const text = readFileSync(TRACE, 'utf8');
     for (const r of [
@@ -60,7 +60,7 @@ describe('replay -', () => {
     expect(run(['replay', '-'], '').err).toContain('-:1:1: no header row');
   });
 
-  it('import -o - | replay -: the findings keep their sources through the pipe', () => {
+  it('import -o - | replay -: the findings keep their sources through the pipe', async () => {
     const r = run(
       [
         process.execPath,
@@ -78,7 +78,7 @@ describe('replay -', () => {
     const piped = JSON.parse(r.out);
     expect(piped.stale.total).toBe(192);
     expect(piped.stale.findings[0].src).toMatch(/^\d+\.\d{6}@L\d+$/);
-    const file = run(['replay', SVA, '--kernel', 'rfc-btm-2023', '--fault', 'no-dvm', '--json']);
+    const file = await cli('replay', SVA, '--kernel', 'rfc-btm-2023', '--fault', 'no-dvm', '--json');
     expect(unnamed(r.out)).toEqual(unnamed(file.out));
   });
 });
@@ -118,17 +118,18 @@ describe('check -', () => {
     expect(again.code).toBe(0);
   });
 
-  it('standard input without --expect, two piped traces, or --expect with a folder: exit 2 saying why', () => {
+  it('standard input without --expect, two piped traces, or --expect with a folder: exit 2 saying why', async () => {
     const none = run(['check', '-'], readFileSync(TRACE, 'utf8'));
     expect(none.code).toBe(2);
     expect(none.err).toContain('-: a trace read from standard input or a pipe has no expectation beside it: give --expect <file>');
     const two = run([process.execPath, BIN, 'check', '-', `<(cat ${TRACE})`, '--expect', EXPECTED], '', true);
     expect(two.code).toBe(2);
     expect(two.err).toContain('only one trace can come from standard input or a pipe');
-    const folder = run(['check', 'traces/scenarios', '--expect', EXPECTED]);
+    // No standard input in these two: in process.
+    const folder = await cli('check', 'traces/scenarios', '--expect', EXPECTED);
     expect(folder.code).toBe(2);
     expect(folder.err).toContain('--expect names the expectation of one trace');
-    const missing = run(['check', 'no-such-trace.csv', '--expect', EXPECTED]);
+    const missing = await cli('check', 'no-such-trace.csv', '--expect', EXPECTED);
     expect([missing.code, missing.err]).toEqual([2, 'asid-replay: no-such-trace.csv: no such file\n']);
     expect(existsSync(EXPECTED)).toBe(true);
   });
