@@ -344,9 +344,20 @@ async function convert(
         lineNo,
         1,
       );
+    if (!Number.isSafeInteger(e.time))
+      // a lifecycle line's timestamp (a sched_switch's is checked in the prescan)
+      throw new InputError('the timestamp is out of range (trace v1 holds integers up to 2^53 - 1 ns)', input, lineNo, 1);
     if (e.task !== undefined && !Number.isSafeInteger(e.task))
       // a lifecycle event's own pid field (child_pid=, PERF_RECORD_FORK(pid:tid)): the line's columns are checked in the prescan
       throw new InputError(`the pid ${e.task} is out of range (trace v1 holds integers up to 2^53 - 1)`, input, lineNo, 1);
+    if (e.task === 0 && (kind === 'fork' || kind === 'exec' || kind === 'exit'))
+      // a lifecycle event naming pid 0 (task_newtask pid=0, sched_process_exec pid=0): trace v1 task 0 is the idle task
+      throw new InputError(
+        `pid 0 is the idle task: it cannot ${kind === 'fork' ? 'be forked' : kind} (the line's pid field is damaged)`,
+        input,
+        lineNo,
+        1,
+      );
     lastEmitted = e.time;
     lastEmittedLine = lineNo;
     src ??= sourceOf(line!.stamp, lineNo);

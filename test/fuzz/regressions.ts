@@ -110,6 +110,20 @@ export const FORMAT_REGRESSIONS: FormatRegression[] = [
     err: /in\.txt:2:1: the pid 9007199254740992 is out of range/,
   },
   {
+    name: 'perf-script: a task record at 2^31 s (beyond 2^53 ns) wrote a time trace v1 refuses (it did not replay)',
+    format: 'perf-script',
+    text: `${PERF_SWITCH('000010', 100, 100)}\nbash 100 [001] 2147483647.000030: PERF_RECORD_FORK(101:101):(100:100)\n`,
+    err: /in\.txt:2:1: the timestamp is out of range/,
+  },
+  {
+    name: 'systrace / ftrace: task_newtask pid=0 wrote a fork of task 0, the idle task (the trace did not replay)',
+    format: 'ftrace',
+    text:
+      'a-1 [000] 1.000000: sched_switch: prev_comm=a prev_pid=1 prev_prio=120 prev_state=S ==> next_comm=a next_pid=1 next_prio=120\n' +
+      'a-1 [000] 2.000000: task_newtask: pid=0 comm=a clone_flags=1200011 oom_score_adj=0\n',
+    err: /in\.txt:2:1: pid 0 is the idle task: it cannot be forked/,
+  },
+  {
     name: 'ftrace: a sched_process_fork earlier than the switch before it wrote a trace whose times decrease',
     format: 'ftrace',
     text:
