@@ -173,12 +173,11 @@ async function runChecks(tasks: CheckTask[], obsolete: string[], o: CheckOptions
         ),
         written: updated.written,
         removed: updated.removed,
-        results: results.map(({ trace, expectation, status, message, findings, classes }) => ({
+        results: results.map(({ trace, expectation, status, message, findings }) => ({
           trace,
           status,
           expectation,
           ...(findings.length ? { findings } : {}),
-          ...(classes?.length ? { classes: Object.fromEntries(classes.map((c) => [c.kind, c.count])) } : {}),
           ...(message ? { message } : {}),
         })),
       }),
