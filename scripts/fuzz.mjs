@@ -437,7 +437,7 @@ async function runFormat(core, corePath, { format, seed, runs, jobs, timeoutMs, 
   const ticker = setInterval(() => {
     const s = (Date.now() - t0) / 1000;
     console.log(
-      `fuzz ${format}: ${r.cases + live()} cases in ${s.toFixed(0)} s (${(r.cases / s).toFixed(0)}/s), ${r.failures.length} failures`,
+      `fuzz ${format}: ${r.cases + live()} cases in ${s.toFixed(0)} s (${((r.cases + live()) / s).toFixed(0)}/s), ${r.failures.length} failures`,
     );
   }, 15_000);
   const per = Math.ceil(runs / jobs);
