@@ -176,17 +176,17 @@ function summaryTables(r: Report): string {
   return out.join('\n');
 }
 
+/** A VA as the kernel prints it. */
+const hex = (v: number | undefined): string => (v === undefined ? '' : `0x${v.toString(16)}`);
+
 function findingsTable(runs: readonly HtmlRun[], excerpts: Map<number, Excerpt>): string {
   const parts: string[] = [];
   runs.forEach((run, ri) => {
-    // a row links to its quoted line, with its source in the recording under it (traces with a src column)
+    // a row links to its quoted line; its source in the recording has a column (traces with a src column)
     const sources = reportSources(run.report);
     const link = (row: number | undefined) => {
       if (row === undefined) return '';
-      const src = sources.get(row);
-      return (
-        (excerpts.has(row) ? `<a href="#L${row}">${row}</a>` : String(row)) + (src ? `<br><small class="src">${esc(src)}</small>` : '')
-      );
+      return excerpts.has(row) ? `<a href="#L${row}">${row}</a>` : String(row);
     };
     const fs = run.series.findings.map((f, i) => ({ ...f, i })).filter((f) => f.class !== 'rollover');
     if (fs.length === 0) return;
@@ -194,19 +194,59 @@ function findingsTable(runs: readonly HtmlRun[], excerpts: Map<number, Excerpt>)
     // every finding counts, those the series did not keep too (the report's totals)
     const c = run.series.findingCounts;
     const total = c['pin-failure'] + c.violation + c.stale + c['device-failure'];
+    const cell = (v: string | number | undefined) => `<td>${v === undefined ? '' : esc(String(v))}</td>`;
     parts.push(
       `<table class="findings"><caption>findings${runs.length > 1 ? ` (${esc(run.label)})` : ''}: ${total}${total > shown.length ? ` (the first ${shown.length} listed)` : ''}</caption>` +
-        '<tr><th>row</th><th>class</th><th>kind</th><th>filled at</th><th>should be gone at</th><th>detail</th></tr>' +
+        '<thead><tr><th>SMMU</th><th>device</th><th>SSID/PASID</th><th>ASID</th><th>VA</th><th>kind</th><th>row</th><th>source</th></tr></thead><tbody>' +
         shown
-          .map(
-            (f) =>
-              `<tr id="f${ri}-${f.i}" class="${f.class}"><td>${link(f.row)}</td><td>${f.class}</td><td>${esc(f.kind)}</td><td>${link(f.fillRow)}</td><td>${link(f.shouldHaveRow)}</td><td>${esc(f.detail)}</td></tr>`,
-          )
+          .map((f) => {
+            const rows = [
+              f.fillRow !== undefined ? `filled at ${link(f.fillRow)}` : '',
+              f.shouldHaveRow !== undefined ? `should be gone at ${link(f.shouldHaveRow)}` : '',
+            ].filter(Boolean);
+            const kind = `<span class="class">${f.class}</span> ${esc(f.kind)}${f.mm ? ` <small>${esc(f.mm)}</small>` : ''}${rows.length ? `<br><small>${rows.join('; ')}</small>` : ''}`;
+            return (
+              `<tr id="f${ri}-${f.i}" class="${f.class}" title="${esc(f.detail)}">` +
+              cell(f.smmu) +
+              cell(f.device) +
+              cell(f.pasid) +
+              cell(f.asid) +
+              cell(hex(f.va)) +
+              `<td>${kind}</td><td>${link(f.row)}</td>` +
+              cell(sources.get(f.row)) +
+              '</tr>'
+            );
+          })
           .join('') +
-        '</table>',
+        '</tbody></table>',
     );
   });
   return parts.length > 0 ? parts.join('\n') : '<p>No violation, stale entry, pin failure or device failure.</p>';
+}
+
+/** Colours of the systems of a comparison: distinct, the first ten from a qualitative palette. */
+const RUN_COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
+export const runColour = (i: number): string => RUN_COLOURS[i] ?? `hsl(${Math.round((i * 137.508) % 360)},65%,40%)`;
+
+/** What each run is: kernel, SMMU driver design, injected faults, at the top of the page. */
+function setupSection(runs: readonly HtmlRun[]): string {
+  const items = runs.map((r, i) => {
+    const s = r.report.system;
+    const faults = s.faults ?? [];
+    const parts = [
+      `kernel ${esc(s.kernel)} (${esc(s.era)})`,
+      `${s.cpus} CPUs, ${s.asidBits}-bit ASIDs${s.kpti ? ', KPTI' : ''}`,
+      ...(s.smmus.length > 0 ? [`SMMU driver design ${esc(s.driver)}`] : []),
+      faults.length > 0 ? `<b class="fault">injected faults: ${faults.map(esc).join(', ')}</b>` : 'no injected fault',
+    ];
+    return `<li class="system" data-colour="${runColour(i)}"><span class="swatch" style="background:${runColour(i)}"></span><b>${esc(r.label)}</b>: ${parts.join('; ')}</li>`;
+  });
+  const faults = [...new Set(runs.flatMap((r) => r.report.system.faults ?? []))];
+  const banner =
+    faults.length > 0
+      ? `<p class="faults" id="faults">Injected faults: <b>${faults.map(esc).join(', ')}</b> (a hypothetical bug: the findings are those of the faulty system)</p>`
+      : '';
+  return `${banner}<ul class="systems">${items.join('')}</ul>`;
 }
 
 /**
@@ -219,8 +259,9 @@ export function renderHtml(title: string, runs: readonly HtmlRun[], excerpts: Ma
   const data = {
     title,
     maxPoints: MAX_POINTS,
-    runs: runs.map((r) => ({
+    runs: runs.map((r, i) => ({
       label: r.label,
+      colour: runColour(i),
       series: r.series,
       smmus: r.report.system.smmus.map((s) => s.name),
       events: r.report.trace.events,
@@ -254,7 +295,13 @@ th, td { border: 1px solid #ddd; padding: 2px 6px; text-align: left; vertical-al
 table.kv th { font-weight: normal; color: #444; }
 section.summary { display: flex; flex-wrap: wrap; align-items: flex-start; }
 section.summary h3 { width: 100%; margin: 0.5em 0 0; }
-tr.violation td:nth-child(2) { color: #b00; } tr.stale td:nth-child(2) { color: #a0a; }
+tr.violation .class { color: #b00; } tr.stale .class { color: #a0a; } tr.device-failure .class { color: #a50; } tr.pin-failure .class { color: #06a; }
+.class { font-weight: 600; white-space: nowrap; }
+p.faults { background: #fff3cd; border: 1px solid #e0c060; padding: 4px 8px; display: inline-block; }
+ul.systems { list-style: none; padding: 0; margin: 0.3em 0; } ul.systems li { margin: 2px 0; }
+.swatch { display: inline-block; width: 1.6em; height: 0.8em; margin-right: 0.4em; vertical-align: middle; border-radius: 2px; }
+.mm-legend { font-size: 12px; margin: 4px 0; display: flex; flex-wrap: wrap; gap: 2px 12px; }
+.mm-legend span.mm { white-space: nowrap; }
 tr:target, div.line:target { background: #ffe88a; }
 .line { font: 12px ui-monospace, monospace; white-space: pre; }
 .ln { color: #888; display: inline-block; min-width: 6em; text-align: right; }
@@ -263,6 +310,7 @@ canvas.timeline { border: 1px solid #ddd; }
 </style></head>
 <body>
 <h1>asid-replay: ${esc(title)}</h1>
+${setupSection(runs)}
 <p>${runs.map((r) => `${esc(r.label)}: ${r.report.trace.events} events`).join('; ')}. <span class="note">${esc(bound)}</span></p>
 <div id="charts"></div>
 <h2>Findings</h2>
@@ -287,12 +335,38 @@ const PAGE_SCRIPT = String.raw`
   var D = JSON.parse(document.getElementById('data').textContent);
   var root = document.getElementById('charts');
   var PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
-  var DASH = [[], [6, 3], [2, 2], [8, 3, 2, 3]];
+  var DASH = [[], [6, 3], [2, 2], [8, 3, 2, 3], [12, 4], [1, 4]];
+  var FONT = '12px system-ui, sans-serif';
+  var LABEL_FONT = 'bold 12px system-ui, sans-serif';
+  var INT_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7, 2e7, 5e7, 1e8, 2e8, 5e8, 1e9, 2e9, 5e9, 1e10, 2e10, 5e10, 1e11, 2e11, 5e11, 1e12];
+  var multi = D.runs.length > 1;
   var width = function () { return Math.max(480, Math.min(1200, root.clientWidth || 900)); };
   var timeAxis = D.runs[0].series.axis === 'time';
-  var t0 = D.runs[0].series.x.length ? D.runs[0].series.x[0] : 0;
+  // One time axis for every chart: from the first bucket of any run to the end of the last one.
+  var X0 = Infinity, X1 = -Infinity;
+  D.runs.forEach(function (r) { var x = r.series.x; if (x.length) { X0 = Math.min(X0, x[0]); X1 = Math.max(X1, x[x.length - 1] + r.series.width); } });
+  if (!isFinite(X0)) { X0 = 0; X1 = 1; }
+  var t0 = X0;
   var xv = function (x) { return timeAxis ? (x - t0) / 1e9 : x; };
+  var XR = [xv(X0), xv(X1)];
+  if (XR[1] <= XR[0]) XR[1] = XR[0] + (timeAxis ? 1e-9 : 1);
   var xlabel = timeAxis ? 'trace time (s from the first event)' : 'trace row';
+  // Tick labels with as many decimals as the step needs, so that no two labels read the same.
+  function decimals(incr) { return incr >= 1 ? 0 : Math.min(9, Math.ceil(-Math.log10(incr) - 1e-9)); }
+  function ticks(u, splits, ai, space, incr) { var d = decimals(incr); return splits.map(function (v) { return v.toFixed(d); }); }
+  var measure = document.createElement('canvas').getContext('2d');
+  function textWidth(t, font) { measure.font = font || FONT; return measure.measureText(t).width; }
+  // Every chart has the same plotting area (one time axis): y axes on both sides, as wide as the widest
+  // label of any chart needs (the findings classes, seven-digit counts), wider only when a label needs it.
+  var Y_MIN = Math.ceil(Math.max(textWidth('device-failure'), textWidth('10000000'))) + 22;
+  function ySize(u, values) { var w = 0; (values || []).forEach(function (v) { w = Math.max(w, textWidth(String(v))); }); return Math.max(Y_MIN, Math.ceil(w) + 22); }
+  function xAxis() { return { label: xlabel, font: FONT, labelFont: LABEL_FONT, values: ticks, incrs: timeAxis ? undefined : INT_INCRS, space: 70 }; }
+  function yAxis(label, scale, side) { return { scale: scale || 'y', side: side === undefined ? 3 : side, label: label, font: FONT, labelFont: LABEL_FONT, values: ticks, incrs: INT_INCRS, size: ySize, grid: { show: side !== 1 } }; }
+  var plots = window.__plots = [];
+  var later = [];
+  function blankRight() { return { scale: 'y', side: 1, values: function () { return []; }, size: ySize, grid: { show: false }, ticks: { show: false }, label: '', font: FONT }; }
+  var xScale = { time: false, range: function () { return XR.slice(); } };
+  var cursor = { sync: { key: 'x' }, drag: { x: false, y: false } };
   function col(s, name) { for (var i = 0; i < s.columns.length; i++) if (s.columns[i].name === name) return s.values[i]; return null; }
   function h2(text) { var e = document.createElement('h2'); e.textContent = text; root.appendChild(e); }
   function holder(title, note) {
@@ -301,7 +375,7 @@ const PAGE_SCRIPT = String.raw`
     t.firstChild.textContent = title; t.lastChild.textContent = note || '';
     d.appendChild(t); root.appendChild(d); return d;
   }
-  // A line chart; with several runs (compare) every series is drawn once per run, dashed by run.
+  // A line chart. With several runs (compare) every series is drawn once per run: the run's colour, a dash per series.
   function chart(title, note, lines, opts) {
     opts = opts || {};
     var el = holder(title, note);
@@ -310,23 +384,22 @@ const PAGE_SCRIPT = String.raw`
     var xsSet = {}, xs = [];
     runs.forEach(function (r) { r.series.x.forEach(function (x) { if (!xsSet[x]) { xsSet[x] = 1; xs.push(x); } }); });
     xs.sort(function (a, b) { return a - b; });
-    var data = [xs.map(xv)], series = [{ label: xlabel }];
+    var data = [xs.map(xv)], series = [{ label: xlabel, value: function (u, v) { return v === null || v === undefined ? '' : String(v); } }];
     runs.forEach(function (r, ri) {
       var idx = {}; r.series.x.forEach(function (x, j) { idx[x] = j; });
       lines.forEach(function (ln, li) {
         var v = typeof ln.get === 'function' ? ln.get(r.series) : col(r.series, ln.col);
         if (!v) return;
         data.push(xs.map(function (x) { var j = idx[x]; return j === undefined ? null : v[j]; }));
-        series.push({ label: ln.label + (runs.length > 1 ? ' (' + r.label + ')' : ''), stroke: ln.color || PALETTE[li % PALETTE.length], width: 1.5,
-          dash: DASH[ri % DASH.length], scale: ln.scale || 'y', paths: ln.step ? uPlot.paths.stepped({ align: 1 }) : undefined, spanGaps: true, points: { show: false } });
+        series.push({ label: ln.label + (multi ? ' (' + r.label + ')' : ''), stroke: multi ? r.colour : (ln.color || PALETTE[li % PALETTE.length]), width: 1.5,
+          dash: multi ? DASH[li % DASH.length] : [], scale: ln.scale || 'y', paths: ln.step ? uPlot.paths.stepped({ align: 1 }) : undefined, spanGaps: true, points: { show: false } });
       });
     });
-    var axes = [{ label: xlabel }, { scale: 'y', label: opts.ylabel || '' }];
-    if (opts.y2) axes.push({ scale: 'y2', side: 1, label: opts.y2, grid: { show: false } });
-    var u = new uPlot({ width: width(), height: opts.height || 220, series: series, axes: axes, scales: { x: { time: false } }, legend: { live: true } }, data, el);
+    var axes = [xAxis(), yAxis(opts.ylabel || 'count / bucket'), opts.y2 ? yAxis(opts.y2, 'y2', 1) : blankRight()];
+    var u = new uPlot({ width: width(), height: opts.height || 240, series: series, axes: axes, scales: { x: xScale }, cursor: cursor, legend: { live: true } }, data, el);
+    plots.push({ title: title, u: u });
     return u;
   }
-  function sumOf(names) { return function (s) { var cs = names.map(function (n) { return col(s, n); }); if (cs.some(function (c) { return !c; })) return null; return cs[0].map(function (_, j) { return cs.reduce(function (a, c) { return a + c[j]; }, 0); }); }; }
   var s0 = D.runs[0].series;
   var per = 'per bucket of ' + s0.width + (timeAxis ? ' ns' : ' rows');
 
@@ -337,55 +410,91 @@ const PAGE_SCRIPT = String.raw`
     { col: 'reused_pinned', label: 're-used: pinned' },
     { col: 'reused_free', label: 're-used: free' },
     { col: 'rollovers', label: 'rollovers', scale: 'y2', color: '#000' }
-  ], { y2: 'rollovers' });
+  ], { ylabel: 'ASIDs / bucket', y2: 'rollovers / bucket' });
   chart('Generation, ASIDs in use and free ASIDs', 'allocatable slots: ' + (s0.limits.numAsids - 1) + '; at the end of each bucket: in use = held by the allocator in the generation (handed out, or kept across the rollover as reserved or pinned), free = what new_context can still hand out', [
     { col: 'generation', label: 'generation', step: true, color: '#000', scale: 'y2' },
     { col: 'asids_in_use', label: 'ASIDs in use', step: true },
     { col: 'free_asids', label: 'free ASIDs', step: true },
     { get: function (s) { return s.x.map(function () { return s.limits.numAsids - 1; }); }, label: 'allocatable', color: '#aaa' }
-  ], { y2: 'generation' });
+  ], { ylabel: 'ASIDs', y2: 'generation' });
   chart('Pinned ASIDs against the limit', s0.limits.pinLimit === null ? 'no limit (max_pinned_asids underflows)' : 'max_pinned_asids = ' + s0.limits.pinLimit, [
     { col: 'pinned', label: 'pinned (end of bucket)', step: true },
     { col: 'pinned_max', label: 'most pinned in bucket', step: true },
     { get: function (s) { return s.limits.pinLimit === null ? null : s.x.map(function () { return s.limits.pinLimit; }); }, label: 'limit', color: '#d62728' },
     { col: 'pin_failures', label: 'pin failures', scale: 'y2', color: '#000' }
-  ], { y2: 'failures' });
+  ], { ylabel: 'pinned ASIDs', y2: 'failures / bucket' });
   chart('Context switches and TLB maintenance', per, [
     { col: 'switches', label: 'switch_mm' },
     { col: 'slow_path', label: 'slow path' },
     { col: 'local_tlb_flushes', label: 'local TLB flushes' },
     { col: 'tlbi_asid', label: 'TLBI ASID' },
     { col: 'tlbi_va', label: 'TLBI VA' }
-  ]);
+  ], { ylabel: 'calls / bucket' });
 
-  // Per-CPU timeline: the mm running at the end of each bucket, one colour per mm.
+  // The plotting area of the charts, for the canvases drawn by hand (the same time axis).
+  var ref = plots[0].u;
+  var pr = uPlot.pxRatio || window.devicePixelRatio || 1;
+  function plotArea() { return { left: ref.bbox.left / pr, width: ref.bbox.width / pr }; }
+  function px(area, v) { return area.left + (v - XR[0]) / (XR[1] - XR[0]) * area.width; }
+  function drawXAxis(g, area, y) {
+    var splits = ref.axes[0]._splits || [], vals = ref.axes[0]._values || [];
+    g.fillStyle = '#222'; g.strokeStyle = '#999'; g.font = FONT; g.textAlign = 'center';
+    splits.forEach(function (v, i) { var x = px(area, v); g.beginPath(); g.moveTo(x, y); g.lineTo(x, y + 4); g.stroke(); g.fillText(String(vals[i]), x, y + 16); });
+    g.textAlign = 'start';
+  }
+
+  // Per-CPU timeline: the mm running at the end of each bucket; a colour for each of the busiest mms, grey for the others.
+  var MM_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#393b79', '#637939', '#8c6d31', '#843c39', '#7b4173', '#3182bd', '#e6550d'];
+  var OTHER = '#c8c8c8';
   D.runs.forEach(function (r) {
     var s = r.series;
     var cpuCols = s.columns.map(function (c, i) { return c.cpu === undefined ? -1 : i; }).filter(function (i) { return i >= 0; });
     if (!cpuCols.length || !s.x.length) return;
-    h2('Which mm runs on each CPU' + (D.runs.length > 1 ? ' (' + r.label + ')' : ''));
-    var el = holder('mm at the end of each bucket (white: idle)', 'hover for the mm');
-    var W = width(), rowH = 18, left = 60, H = cpuCols.length * rowH + 24;
+    h2('Which mm runs on each CPU' + (multi ? ' (' + r.label + ')' : ''));
+    var el = holder('mm at the end of each bucket (white: idle)', 'a colour for each of the ' + MM_COLOURS.length + ' busiest mms, grey for the others; hover for the mm');
+    // activity: buckets an mm runs in, over every CPU
+    var act = {};
+    cpuCols.forEach(function (ci) { s.values[ci].forEach(function (m) { if (m >= 0) act[m] = (act[m] || 0) + 1; }); });
+    var ranked = Object.keys(act).map(Number).sort(function (a, b) { return act[b] - act[a] || a - b; });
+    var colourOf = {};
+    ranked.slice(0, MM_COLOURS.length).forEach(function (m, i) { if (s.mms[m] !== 'other') colourOf[m] = MM_COLOURS[i]; });
+    var colour = function (m) { return colourOf[m] || OTHER; };
+    var legend = document.createElement('div'); legend.className = 'mm-legend';
+    ranked.filter(function (m) { return colourOf[m]; }).forEach(function (m) {
+      var e = document.createElement('span'); e.className = 'mm'; e.setAttribute('data-colour', colourOf[m]);
+      e.innerHTML = '<span class="swatch"></span>'; e.firstChild.style.background = colourOf[m];
+      e.appendChild(document.createTextNode(s.mms[m] || String(m))); legend.appendChild(e);
+    });
+    var others = ranked.length - Object.keys(colourOf).length;
+    if (others > 0) { var o = document.createElement('span'); o.className = 'mm other'; o.setAttribute('data-colour', OTHER); o.innerHTML = '<span class="swatch" style="background:' + OTHER + '"></span>'; o.appendChild(document.createTextNode('other (' + others + ' mms)')); legend.appendChild(o); }
+    el.appendChild(legend);
+    var area = plotArea();
+    var W = width(), rowH = 18, H = cpuCols.length * rowH + 44;
     var cv = document.createElement('canvas'); cv.className = 'timeline';
     var dpr = window.devicePixelRatio || 1;
     cv.width = W * dpr; cv.height = H * dpr; cv.style.width = W + 'px'; cv.style.height = H + 'px';
     el.appendChild(cv);
     var g = cv.getContext('2d'); g.scale(dpr, dpr);
     g.fillStyle = '#fff'; g.fillRect(0, 0, W, H);
-    var n = s.x.length, bw = (W - left) / n;
-    var colour = function (m) { return 'hsl(' + ((m * 137.508) % 360) + ',60%,' + (45 + (m % 3) * 10) + '%)'; };
+    var n = s.x.length;
     cpuCols.forEach(function (ci, row) {
-      g.fillStyle = '#222'; g.font = '12px sans-serif'; g.fillText('CPU ' + s.columns[ci].cpu, 4, row * rowH + 13);
+      g.fillStyle = '#222'; g.font = FONT; g.textAlign = 'right'; g.fillText('CPU ' + s.columns[ci].cpu, area.left - 6, row * rowH + 13); g.textAlign = 'start';
       var v = s.values[ci];
-      for (var j = 0; j < n; j++) { if (v[j] < 0) continue; g.fillStyle = colour(v[j]); g.fillRect(left + j * bw, row * rowH + 2, Math.max(1, bw), rowH - 4); }
+      for (var j = 0; j < n; j++) {
+        if (v[j] < 0) continue;
+        var a = px(area, xv(s.x[j])), b = px(area, xv(s.x[j] + s.width));
+        g.fillStyle = colour(v[j]); g.fillRect(a, row * rowH + 2, Math.max(1, b - a), rowH - 4);
+      }
     });
-    g.fillStyle = '#555'; g.fillText(String(xv(s.x[0]).toFixed(timeAxis ? 3 : 0)), left, H - 6);
-    var end = xv(s.x[n - 1]); g.fillText(String(end.toFixed(timeAxis ? 3 : 0)), W - 60, H - 6);
+    later.push(function () { drawXAxis(g, area, cpuCols.length * rowH + 4); }); // once the charts have their ticks
+    g.font = LABEL_FONT; g.textAlign = 'center'; g.fillText(xlabel, area.left + area.width / 2, H - 4); g.textAlign = 'start';
     var tip = document.getElementById('tip');
     cv.addEventListener('mousemove', function (ev) {
-      var b = cv.getBoundingClientRect(), x = ev.clientX - b.left, y = ev.clientY - b.top;
-      var j = Math.floor((x - left) / bw), row = Math.floor(y / rowH);
-      if (j < 0 || j >= n || row < 0 || row >= cpuCols.length) { tip.style.display = 'none'; return; }
+      var bx = cv.getBoundingClientRect(), x = ev.clientX - bx.left, y = ev.clientY - bx.top;
+      var at = XR[0] + (x - area.left) / area.width * (XR[1] - XR[0]);
+      var j = -1; for (var k = 0; k < n; k++) if (xv(s.x[k]) <= at) j = k;
+      var row = Math.floor(y / rowH);
+      if (x < area.left || j < 0 || row < 0 || row >= cpuCols.length) { tip.style.display = 'none'; return; }
       var m = s.values[cpuCols[row]][j];
       tip.textContent = 'CPU ' + s.columns[cpuCols[row]].cpu + ' @ ' + xv(s.x[j]) + ': ' + (m < 0 ? 'idle' : (s.mms[m] || 'other'));
       tip.style.left = (ev.clientX + 12) + 'px'; tip.style.top = (ev.clientY + 12) + 'px'; tip.style.display = 'block';
@@ -404,22 +513,22 @@ const PAGE_SCRIPT = String.raw`
       { col: name + '.atc_hits', label: 'ATC hits' },
       { col: name + '.dma_faults', label: 'DMA faults' },
       { col: name + '.iotlb_entries', label: 'IOTLB occupancy (entries)', step: true }
-    ]);
+    ], { ylabel: 'lookups, entries' });
     chart('SMMU ' + name + ': ASIDs', per, [
       { col: name + '.asids_allocated', label: 'allocated' },
       { col: name + '.asids_freed', label: 'freed' },
       { col: name + '.asids_moved', label: 'moved (arm_smmu_share_asid)' }
-    ]);
+    ], { ylabel: 'ASIDs / bucket' });
     var ops = s0.columns.filter(function (c) { return c.smmu === name && c.name.indexOf(name + '.CMD_') === 0; });
-    chart('SMMU ' + name + ': commands by opcode', per, ops.map(function (c) { return { col: c.name, label: c.name.slice(name.length + 1) }; }));
+    chart('SMMU ' + name + ': commands by opcode', per, ops.map(function (c) { return { col: c.name, label: c.name.slice(name.length + 1) }; }), { ylabel: 'cmds / bucket' });
   });
 
-  // Findings on the time axis: one row per class; a click opens the finding in the table.
+  // Findings on the same time axis: one row per class; a click opens the finding in the table.
   var CLASSES = ['rollover', 'pin-failure', 'device-failure', 'violation', 'stale', 'fill', 'should-have'];
   h2('Findings over the trace');
   D.runs.forEach(function (r, ri) {
     var fs = r.series.findings;
-    var el = holder('Findings' + (D.runs.length > 1 ? ' (' + r.label + ')' : ''), 'rows: rollovers, pin failures, device failures, violations, stale entries; then where each stale entry was filled and where it should have gone; click a point for its row');
+    var el = holder('Findings' + (multi ? ' (' + r.label + ')' : ''), 'rows: rollovers, pin failures, device failures, violations, stale entries; then where each stale entry was filled and where it should have gone; click a point for its row');
     var pts = [];
     fs.forEach(function (f, i) {
       pts.push({ x: f.x, c: CLASSES.indexOf(f.class), i: i });
@@ -431,21 +540,25 @@ const PAGE_SCRIPT = String.raw`
       });
     });
     pts.sort(function (a, b) { return a.x - b.x; });
-    var xs = pts.map(function (p) { return xv(p.x); });
-    var data = [xs], series = [{ label: xlabel }];
+    var data = [pts.map(function (p) { return xv(p.x); })], series = [{ label: xlabel }];
     CLASSES.forEach(function (c, ci) {
       data.push(pts.map(function (p) { return p.c === ci ? ci + 1 : null; }));
       series.push({ label: c, stroke: PALETTE[ci], paths: function () { return null; }, points: { show: true, size: 7, fill: PALETTE[ci] } });
     });
-    if (!pts.length) { data = [[xv(s0.x[0] || 0)], ]; CLASSES.forEach(function () { data.push([null]); }); }
-    var u = new uPlot({ width: width(), height: 200, series: series, scales: { x: { time: false }, y: { range: [0, CLASSES.length + 1] } },
-      axes: [{ label: xlabel }, { splits: function () { return CLASSES.map(function (_, i) { return i + 1; }); }, values: function (u, vals) { return vals.map(function (v) { return CLASSES[v - 1] || ''; }); }, size: 90 }], legend: { live: true } }, data, el);
+    if (!pts.length) { data = [[XR[0]]]; CLASSES.forEach(function () { data.push([null]); }); }
+    var yA = yAxis('finding class');
+    yA.splits = function () { return CLASSES.map(function (_, i) { return i + 1; }); };
+    yA.values = function (u, vals) { return vals.map(function (v) { return CLASSES[v - 1] || ''; }); };
+    var u = new uPlot({ width: width(), height: 240, series: series, scales: { x: xScale, y: { range: [0, CLASSES.length + 1] } }, cursor: cursor,
+      axes: [xAxis(), yA, blankRight()], legend: { live: true } }, data, el);
+    plots.push({ title: 'Findings' + (multi ? ' (' + r.label + ')' : ''), u: u });
     u.over.addEventListener('click', function () {
       var j = u.cursor.idx; if (j === null || j === undefined || !pts[j]) return;
       var f = fs[pts[j].i]; var target = document.getElementById('f' + ri + '-' + pts[j].i) || document.getElementById('L' + f.row);
       if (target) { location.hash = target.id; }
     });
   });
-  window.__chartsDrawn = true;
+  window.__axisFont = FONT;
+  setTimeout(function () { later.forEach(function (f) { f(); }); window.__chartsDrawn = true; }, 0);
 })();
 `;

@@ -28,6 +28,15 @@ export interface FindingPoint {
   /** Row after which the entry had to be gone (stale findings, when known). */
   shouldHaveRow?: number;
   detail: string;
+  /** Where it happened, when the finding says (stale entries, device failures, CPU violations). */
+  smmu?: string;
+  device?: string;
+  /** SSID: the PASID, 0 for DMA without PASID. */
+  pasid?: number;
+  asid?: number;
+  va?: number;
+  /** The address space (`mm P`, `domain D1`) or the mm named. */
+  mm?: string;
 }
 
 /** The series of a replay, column-major. */

@@ -202,7 +202,16 @@ export class SeriesCollector extends ReportCollector {
   override violation(v: CpuViolation): void {
     super.violation(v);
     this.acc.violations++;
-    this.find({ x: this.lastX, row: v.row, class: 'violation', kind: v.kind, fillRow: v.fillRow, detail: v.detail });
+    this.find({
+      x: this.lastX,
+      row: v.row,
+      class: 'violation',
+      kind: v.kind,
+      fillRow: v.fillRow,
+      detail: v.detail,
+      ...(v.asid !== undefined ? { asid: v.asid } : {}),
+      ...(v.mm !== undefined ? { mm: v.mm } : {}),
+    });
   }
 
   override stale(f: StaleFinding): void {
@@ -217,13 +226,27 @@ export class SeriesCollector extends ReportCollector {
       fillRow: f.fillRow,
       shouldHaveRow: f.shouldHaveRow ?? undefined,
       detail: f.detail,
+      smmu: f.smmu,
+      device: f.device,
+      pasid: f.pasid,
+      asid: f.asid,
+      va: f.va,
+      mm: f.owner,
     });
   }
 
   override failure(f: DeviceFailure): void {
     super.failure(f);
     this.acc.deviceFailures++;
-    this.find({ x: this.lastX, row: f.row, class: 'device-failure', kind: `${f.call} -${f.errno}`, detail: f.detail });
+    this.find({
+      x: this.lastX,
+      row: f.row,
+      class: 'device-failure',
+      kind: `${f.call} -${f.errno}`,
+      detail: f.detail,
+      ...(f.smmu !== null ? { smmu: f.smmu } : {}),
+      ...(f.device !== null ? { device: f.device } : {}),
+    });
   }
 
   /** Every rollover, whichever call rolled over (switch, pin, bind): the report's series tells the same ones. */
@@ -245,6 +268,7 @@ export class SeriesCollector extends ReportCollector {
         class: 'pin-failure',
         kind: outcome === PinOutcome.Exhausted ? 'no free ASID' : 'pin refused',
         detail: `pin of mm ${mm} refused (${held} pinned)`,
+        mm,
       });
     }
     this.pinned = held;
