@@ -3,8 +3,10 @@
  * in-process tests that import src/model or src/replay and answer from the model itself. Tests that
  * spawn the CLI, need a build (dist/, worker threads) or replay the whole corpus through every
  * output are left out: Stryker runs every surviving mutant against every test that covers it.
- * test/kernel-bugs.test.ts is left out too: its bounded searches take 14 s, and with perTest
- * coverage every mutant they cover that survives would pay them (docs/testing.md).
+ * Left out too, because every surviving mutant they cover would pay them (perTest coverage):
+ * test/kernel-bugs.test.ts (bounded searches, 14 s), and the random and 3000-event workloads of
+ * test/invariants.test.ts and test/eras.test.ts (seconds each); the boundaries they check are
+ * pinned by the fast test/model-*.test.ts files (docs/testing.md, "Mutation testing").
  */
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
@@ -26,15 +28,15 @@ export default defineConfig({
   test: {
     include: [
       'test/allocator.test.ts',
-      'test/invariants.test.ts',
       'test/scenarios.test.ts',
       'test/smmu-scenarios.test.ts',
-      'test/eras.test.ts',
       'test/kernel-answers.test.ts',
       'test/page-table.test.ts',
       'test/model-*.test.ts',
     ],
     testTimeout: 60_000,
+    // One module graph for all files of a run: the import of the model once, not once per file.
+    isolate: false,
     sequence: { sequencer: CheapFirst },
   },
 });

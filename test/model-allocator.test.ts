@@ -24,6 +24,7 @@ import {
   Switch,
   checkAndSwitchContext,
   createAllocator,
+  freeAsids,
   ctxAsid,
   ctxGen,
   mmContextGet,
@@ -253,5 +254,24 @@ describe('check_and_switch_context: fast and slow path (v5.10)', () => {
     // Back on CPU0, a is current and CPU0's active_asids set: fast path, no second flush.
     expect(t.sw(0, 'd')).toBe(0);
     expect(t.n.localTlbFlushes).toBe(2);
+  });
+});
+
+describe('free ASIDs left in the generation (asid_map bits clear from index 1)', () => {
+  it('ASID 0 is never counted; after a rollover a CPU that never ran sets bit 0 (asid2idx(0))', () => {
+    // 2-bit ASIDs, 2 CPUs, no option: 1..3 can be handed out.
+    const t = setup({ cpus: 2, asidBits: 2 });
+    expect(freeAsids(t.s)).toBe(3);
+    t.sw(0, 'a'); // 1
+    expect(freeAsids(t.s)).toBe(2);
+    t.sw(0, 'b'); // 2
+    t.sw(0, 'c'); // 3
+    expect(freeAsids(t.s)).toBe(0);
+    // Rollover: CPU0 reserves c (3); CPU1 never ran, so flush_context sets asid2idx(0) for it.
+    t.sw(0, 'd');
+    expect(t.s.asidMap[0]).toBe(1);
+    expect(t.asid('d')).toBe(1);
+    // Bits 0, 1 and 3 set: only ASID 2 is left.
+    expect(freeAsids(t.s)).toBe(1);
   });
 });
