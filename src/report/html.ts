@@ -213,7 +213,7 @@ function findingsTable(runs: readonly HtmlRun[], excerpts: Map<number, Excerpt>)
               cell(f.asid) +
               cell(hex(f.va)) +
               `<td>${kind}</td><td>${link(f.row)}</td>` +
-              cell(sources.get(f.row)) +
+              `<td>${sources.has(f.row) ? `<small class="src">${esc(sources.get(f.row)!)}</small>` : ''}</td>` +
               '</tr>'
             );
           })
