@@ -16,6 +16,9 @@ const textIgnorer = {
     if (parent?.isObjectProperty() && parent.node.value === path.node && TEXT_KEYS.has(keyName(parent.node.key))) {
       return `text for people (${keyName(parent.node.key)})`;
     }
+    if (parent?.isVariableDeclarator() && parent.node.init === path.node && TEXT_KEYS.has(keyName(parent.node.id))) {
+      return `text for people (${keyName(parent.node.id)})`;
+    }
     if (parent?.isNewExpression() && parent.node.arguments[0] === path.node) {
       const callee = parent.node.callee;
       if (callee.type === 'Identifier' && TEXT_ERRORS.has(callee.name)) return `text for people (${callee.name} message)`;

@@ -103,6 +103,24 @@ describe('max_pinned_asids (asids_update_limit, v5.10 48118151d8cc)', () => {
   });
 });
 
+describe('the max_pinned_asids formula the report prints', () => {
+  it('names the available ASIDs, why they are halved, the CPUs and the 2', () => {
+    expect(setup({ cpus: 2 }).p.pinLimit.formula).toBe('16 available - 2 CPUs - 2 = 12');
+    expect(setup({ cpus: 2, kpti: true, unmapKernelAtEl0: true }).p.pinLimit.formula).toBe(
+      '8 available (ASID pairs under KPTI) - 2 CPUs - 2 = 4',
+    );
+    // The option alone does not halve num_available_asids in v5.10.
+    expect(setup({ cpus: 2, unmapKernelAtEl0: true }).p.pinLimit.formula).toBe('16 available - 2 CPUs - 2 = 12');
+    expect(setup({ cpus: 2, variant: 'pin-v2', unmapKernelAtEl0: true }).p.pinLimit.formula).toBe(
+      '8 available (ASID pairs: CONFIG_UNMAP_KERNEL_AT_EL0) - 2 CPUs - 2 = 4',
+    );
+    expect(setup({ cpus: 2, variant: 'pin-v2', unmapKernelAtEl0: false }).p.pinLimit.formula).toBe('16 available - 2 CPUs - 2 = 12');
+    expect(setup({ asidBits: 2, cpus: 3 }).p.pinLimit.formula).toBe('4 available - 3 CPUs - 2 = -1 -> unsigned underflow (no limit)');
+    expect(setup({ maxPinnedOverride: 3 }).p.pinLimit.formula).toBe('3 (what-if override; kernel: 16 available - 1 CPUs - 2)');
+    expect(setup({ variant: 'v5.6' }).p.pinLimit.formula).toBe('0');
+  });
+});
+
 describe('arm64_mm_context_get / arm64_mm_context_put at the limit', () => {
   it('limit 1: the first pin is taken, the second refused; after the put, the next is taken again', () => {
     // 8 ASIDs (3 bits), 5 CPUs: 8 - 5 - 2 = 1.
@@ -273,5 +291,54 @@ describe('free ASIDs left in the generation (asid_map bits clear from index 1)',
     expect(t.asid('d')).toBe(1);
     // Bits 0, 1 and 3 set: only ASID 2 is left.
     expect(freeAsids(t.s)).toBe(1);
+  });
+});
+
+describe('new_context re-use paths (v5.10 48118151d8cc; pin-v1: pinned tested before reserved)', () => {
+  it('pinned and reserved at once: v5.10 takes the reserved path and moves the reservation; pin-v1 does not', () => {
+    // 2-bit ASIDs (1..3), 2 CPUs, what-if limit 1 (the kernel formula gives 0 here).
+    const go = (variant: 'v5.10' | 'pin-v1') => {
+      const t = setup({ variant, cpus: 2, asidBits: 2, maxPinnedOverride: 1 });
+      t.sw(0, 'a'); // a = 1 on CPU0
+      expect(t.pin('a')).toEqual([PinOutcome.Pinned, 1]);
+      t.sw(1, 'b'); // 2
+      t.sw(1, 'c'); // 3
+      t.sw(1, 'd'); // rollover: reserved CPU0 = (1,1), CPU1 = (1,3); map = pinned {1} + {1, 3}; d = 2
+      expect([t.gen('d'), t.asid('d')]).toEqual([2, 2]);
+      t.sw(1, 'a'); // a of generation 1 on CPU1: new_context
+      expect([t.gen('a'), t.asid('a')]).toEqual([2, 1]);
+      return t;
+    };
+    const v510 = go('v5.10');
+    expect([v510.n.reuseReserved, v510.n.reusePinned]).toEqual([1, 0]);
+    expect(ctxGen(v510.s.reserved[0]!)).toBe(2); // check_update_reserved_asid moved CPU0's copy
+    const v1 = go('pin-v1');
+    expect([v1.n.reuseReserved, v1.n.reusePinned]).toEqual([0, 1]);
+    expect(ctxGen(v1.s.reserved[0]!)).toBe(1); // the stale copy the TLA+ model found
+  });
+
+  it('pinned only: both orders take the pinned path', () => {
+    for (const variant of ['v5.10', 'pin-v1'] as const) {
+      // 2-bit ASIDs, 1 CPU: limit 4 - 1 - 2 = 1.
+      const t = setup({ variant, cpus: 1, asidBits: 2 });
+      t.sw(0, 'a'); // 1
+      t.pin('a');
+      t.sw(0, 'b'); // 2
+      t.sw(0, 'c'); // 3
+      t.sw(0, 'd'); // rollover: reserved CPU0 = c (3), pinned 1; d = 2
+      t.sw(0, 'a'); // not reserved, pinned: keeps 1
+      expect([t.gen('a'), t.asid('a')]).toEqual([2, 1]);
+      expect([t.n.reuseReserved, t.n.reusePinned, t.n.reuseFree]).toEqual([0, 1, 0]);
+    }
+  });
+
+  it('still free: __test_and_set_bit takes the old number and it is no longer free', () => {
+    const t = setup({ asidBits: 3, cpus: 1 });
+    for (const m of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) t.sw(0, m); // 1..7
+    t.sw(0, 'h'); // rollover: reserved CPU0 = g (7); h = 1
+    expect(freeAsids(t.s)).toBe(5); // 2..6
+    t.sw(0, 'c'); // 3 is clear: re-used
+    expect([t.gen('c'), t.asid('c'), t.n.reuseFree]).toEqual([2, 3, 1]);
+    expect(freeAsids(t.s)).toBe(4);
   });
 });
