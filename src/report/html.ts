@@ -347,12 +347,14 @@ const PAGE_SCRIPT = String.raw`
   D.runs.forEach(function (r) { var x = r.series.x; if (x.length) { X0 = Math.min(X0, x[0]); X1 = Math.max(X1, x[x.length - 1] + r.series.width); } });
   if (!isFinite(X0)) { X0 = 0; X1 = 1; }
   var t0 = X0;
-  var xv = function (x) { return timeAxis ? (x - t0) / 1e9 : x; };
+  // The time unit that suits the trace's length: s, ms, µs or ns from the first event.
+  var span = X1 - X0, UNIT = span >= 1e9 ? [1e9, 's'] : span >= 1e6 ? [1e6, 'ms'] : span >= 1e3 ? [1e3, 'µs'] : [1, 'ns'];
+  var xv = function (x) { return timeAxis ? (x - t0) / UNIT[0] : x; };
   var XR = [xv(X0), xv(X1)];
-  if (XR[1] <= XR[0]) XR[1] = XR[0] + (timeAxis ? 1e-9 : 1);
-  var xlabel = timeAxis ? 'trace time (s from the first event)' : 'trace row';
+  if (XR[1] <= XR[0]) XR[1] = XR[0] + 1;
+  var xlabel = timeAxis ? 'trace time (' + UNIT[1] + ' from the first event)' : 'trace row';
   // Tick labels with as many decimals as the step needs, so that no two labels read the same.
-  function decimals(incr) { return incr >= 1 ? 0 : Math.min(9, Math.ceil(-Math.log10(incr) - 1e-9)); }
+  function decimals(incr) { var d = 0; while (d < 12 && Math.abs(incr * Math.pow(10, d) - Math.round(incr * Math.pow(10, d))) > 1e-6) d++; return d; }
   function ticks(u, splits, ai, space, incr) { var d = decimals(incr); return splits.map(function (v) { return v.toFixed(d); }); }
   var measure = document.createElement('canvas').getContext('2d');
   function textWidth(t, font) { measure.font = font || FONT; return measure.measureText(t).width; }
