@@ -202,8 +202,8 @@ describe('explore: the ASID-move race of arm_smmu_share_asid (v5.11-v6.10)', () 
     r.events.forEach((e, i) => step(m, { ...e, row: i + 1 }, obs));
     expect(obs.found).toEqual([]);
   });
-  it('6.11: no counterexample of any searched kind in any sequence of up to 7 actions (exhaustion: test/slow/)', () => {
-    const r = search({ ...base, system: resolveSystem({ ...RACE_SYSTEM, kernel: '6.11' }, {}), depth: 7 });
+  it('6.11: no counterexample of any searched kind in any sequence of up to 6 actions (6.1 has one in 6; exhaustion: test/slow/)', () => {
+    const r = search({ ...base, system: resolveSystem({ ...RACE_SYSTEM, kernel: '6.11' }, {}), depth: 6 });
     expect(r.finding).toBeUndefined();
     expect(['depth', 'exhausted']).toContain(r.stop);
     expect(r.states).toBeGreaterThan(100);
@@ -273,9 +273,10 @@ describe('explore: the 2018 pinning-order bug (pin-v1), bounded (the breadth-fir
     }
   });
 
-  it('explore --system <file> --kernel 6.1 finds the ASID-move race breadth-first; the trace replays under 6.1, clean under 6.11', async () => {
+  it('explore --system <file> --kernel 6.1 finds the ASID-move race breadth-first (docs/kernel-bugs.md, E2); the trace replays under 6.1, clean under 6.11', async () => {
     const cex = join(tmp(), 'race.csv');
     const race = ['--system', 'traces/kernel-bugs/systems/race.json', '--events', 'fork,schedule,attach,map,unmap,dma,bind,resume'];
+    race.push('--tasks', '1', '--mms', '1');
     const r = await cli('explore', ...race, '--kernel', '6.1', '--find', 'S-UNMAP', '--strategy', 'bfs', '-o', cex, '--json');
     expect(r.err).toBe('');
     expect(r.code).toBe(1);
