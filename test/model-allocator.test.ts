@@ -151,6 +151,23 @@ describe('arm64_mm_context_get / arm64_mm_context_put at the limit', () => {
     expect(t.s.nrPinned).toBe(1);
   });
 
+  it('no free ASID even after the rollover (what-if limit): the pin fails and takes nothing', () => {
+    // 2-bit ASIDs, 1 CPU, limit overridden to 4 (the kernel's would be 1): a, b, c pinned on 1, 2, 3.
+    const t = setup({ asidBits: 2, cpus: 1, maxPinnedOverride: 4 });
+    for (const [m, a] of [
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+    ] as const)
+      expect(t.pin(m)).toEqual([PinOutcome.Pinned, a]);
+    // d: nothing free from cur_idx -> rollover; the map is the pinned map {1, 2, 3} plus CPU0's
+    // reservation (0, it never ran): the search from 1 finds nothing.
+    expect(t.pin('d')).toEqual([PinOutcome.Exhausted, 0]);
+    expect(t.n.rollovers).toBe(1);
+    expect(t.s.nrPinned).toBe(3);
+    expect(t.mm('d')).toEqual({ ctx: 0, pinned: 0 });
+  });
+
   it('a pin of an mm of the current generation keeps its ASID and allocates nothing', () => {
     const t = setup({});
     t.sw(0, 'a'); // ASID 1
