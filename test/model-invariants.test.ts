@@ -42,6 +42,21 @@ describe('UniqueCtxInGeneration (duplicate-asid) and UniqueASIDPerCPU (tlb-alias
     expect(r.violations[1]).toMatchObject({ cpu: 2, asid: 1, mm: 'C', otherMm: 'A', fillRow: 6 });
   });
 
+  it('after a rollover too: a duplicate in generation 2 is found', () => {
+    const h = harness(2, 3); // ASIDs 1..7
+    const forks = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I'].map((m, i) => `fork ${i + 1} ${m}`);
+    // A..G = 1..7 on CPU0; H: rollover to generation 2 (CPU0 reserves G's 7, CPU1 never ran: 0), H = 1;
+    // A on CPU1: bit 1 taken by H, fresh from cur_idx 1: A = 2.
+    h.play(...forks, ...[1, 2, 3, 4, 5, 6, 7, 8].map((t) => `sched 0 ${t}`), 'sched 1 1');
+    expect(h.m.cpu.alloc.generation).toBe(2);
+    h.m.cpu.alloc.asidMap[2] = 0; // A's ASID 2 "lost"
+    h.m.cpu.alloc.curIdx = 1;
+    h.play('sched 0 9'); // row 19: I gets 2 as well
+    const r = h.report();
+    expect(r.violations.map((v) => [v.row, v.kind])).toEqual([[19, 'duplicate-asid']]);
+    expect(r.violations[0]).toMatchObject({ asid: 2, mm: 'I', otherMm: 'A' });
+  });
+
   it('a number re-used in a later generation is no duplicate', () => {
     // 2-bit ASIDs, 1 CPU: a, b, c = 1, 2, 3; d rolls over and takes 1, which a held in generation 1.
     const r = run({ cpus: 1, asidBits: 2 }, 'fork 1 a\nsched 0 1\nfork 2 b\nsched 0 2\nfork 3 c\nsched 0 3\nfork 4 d\nsched 0 4');
