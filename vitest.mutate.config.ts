@@ -12,8 +12,10 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
 // Cheapest files first: Stryker bails at a mutant's first failing test, so a killed mutant costs the
-// tests that run before the one that kills it (vitest's default runs the slowest files first).
-const ORDER = ['allocator', 'scenarios', 'kernel-answers', 'model-', 'smmu-scenarios', 'page-table', 'eras', 'invariants'];
+// tests that run before the one that kills it (vitest's default runs the slowest files first). The
+// test/model-*.test.ts files go last: a mutant they kill survived every older test that covers it,
+// which gives the score without them from the same report (docs/testing.md).
+const ORDER = ['allocator', 'scenarios', 'kernel-answers', 'smmu-scenarios', 'page-table', 'model-'];
 const rank = (f: TestSpecification) => {
   const i = ORDER.findIndex((o) => f.moduleId.includes(`/test/${o}`));
   return i < 0 ? ORDER.length : i;
