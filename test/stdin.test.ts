@@ -35,8 +35,9 @@ describe('replay -', () => {
     const fromFile = await cli('replay', TRACE, '--json'); // the reference, in process: the pipes are the subject
     expect(fromFile.code).toBe(0);
     const text = readFileSync(TRACE, 'utf8');
+    const dash = run(['replay', '-', '--json'], text);
     for (const r of [
-      run(['replay', '-', '--json'], text),
+      dash,
       run(['replay', '/dev/stdin', '--json'], text), // standard input is a socket here
       run([`cat ${TRACE} |`, process.execPath, BIN, 'replay', '/dev/stdin', '--json'], undefined, true), // a pipe
       run([process.execPath, BIN, 'replay', `<(cat ${TRACE})`, '--json'], undefined, true),
@@ -46,7 +47,7 @@ describe('replay -', () => {
       expect(unnamed(r.out)).toEqual(unnamed(fromFile.out));
       expect(r.leftovers).toEqual([]);
     }
-    expect(JSON.parse(run(['replay', '-', '--json'], text).out).trace.name).toBe('-');
+    expect(JSON.parse(dash.out).trace.name).toBe('-');
   });
 
   it('a bad trace on standard input: exit 2, file:line:column naming "-", no copy left', () => {
