@@ -28,6 +28,20 @@ const SWITCH = 'sched_switch: prev_comm=a prev_pid=1 prev_prio=120 prev_state=S 
 
 export const REGRESSIONS: Regression[] = [
   {
+    name: 'replay: an iommu_map of 69 million pages exhausted a Map after 30 s (internal error, exit 3); now refused at its cell',
+    case: trace(
+      [
+        '# system: {"kernel": "6.15", "smmus": [{"name": "smmu0", "asidBits": 16}], "devices": [{"name": "d0", "smmu": "smmu0"}]}',
+        'event,device,domain,va,size',
+        'attach,d0,D,,',
+        'map,,D,0x2000,0x4294967295',
+        'unmap,,D,0x0,0xfffffffffffff',
+      ].join('\n') + '\n',
+    ),
+    code: 2,
+    err: /t\.csv:4:15: iommu_map of 69814632 pages into domain D .*at most 8388608 per domain/,
+  },
+  {
     name: 'import: a timestamp beyond 2^53 ns was written as 1e+32 (the trace did not replay)',
     case: ftrace(`a-1 [000] 99999999999999999999999.000001: ${SWITCH}\n`),
     code: 2,

@@ -120,6 +120,9 @@ function domainFree(c: Ctx, d: DmaDomain): void {
   latentAfterTagChange(c, d.smmus, d.asid, -Infinity);
 }
 
+/** Most pages a DMA domain may map in the model (one Map entry each; a Map holds fewer than 2^24). */
+export const MAX_DOMAIN_PAGES = 2 ** 23;
+
 function liveDomain(c: Ctx, name: string): DmaDomain {
   const d = c.st.domains.get(name);
   if (!d) throw new EventError(`domain ${name} is not attached to any device (its first attach creates it)`, c.row, 'domain');
@@ -133,6 +136,14 @@ function liveDomain(c: Ctx, name: string): DmaDomain {
 export function iommuMap(c: Ctx, name: string, va: number, size: number, prot: number): void {
   const d = liveDomain(c, name);
   const [first, last] = pageRange(va, size, c.row);
+  if (last - first + 1 > MAX_DOMAIN_PAGES - d.ptes.size) {
+    // Not a kernel limit: the model keeps a DMA domain's io-pgtable as one entry per 4 KiB page.
+    throw new EventError(
+      `iommu_map of ${last - first + 1} pages into domain ${name} (which maps ${d.ptes.size}): the model keeps DMA-domain mappings per 4 KiB page, at most ${MAX_DOMAIN_PAGES} per domain`,
+      c.row,
+      'size',
+    );
+  }
   for (let pg = first; pg <= last; pg++) {
     if ((d.ptes.get(pg)?.prot ?? 0) !== 0) {
       c.obs.failure({
@@ -158,13 +169,16 @@ export function iommuUnmap(c: Ctx, name: string, va: number, size: number): void
   const d = liveDomain(c, name);
   const [first, last] = pageRange(va, size, c.row);
   let any = false;
-  for (let pg = first; pg <= last; pg++) {
-    const old = d.ptes.get(pg);
-    if (!old || old.prot === 0) continue;
+  const clear = (pg: number, old: { prot: number } | undefined) => {
+    if (!old || old.prot === 0) return;
     // Keep an unmapped PTE (not a hole) so a stale hit can name this row as the one that had to purge it.
     d.ptes.set(pg, { prot: 0, epoch: ++d.epoch, row: c.row });
     any = true;
-  }
+  };
+  // Visit the smaller of the range and the mapped pages (a huge range over a few mappings is quick).
+  if (last - first + 1 > d.ptes.size) {
+    for (const [pg, old] of [...d.ptes].sort((x, y) => x[0] - y[0])) if (pg >= first && pg <= last) clear(pg, old);
+  } else for (let pg = first; pg <= last; pg++) clear(pg, d.ptes.get(pg));
   if (!any) return;
   for (const i of d.smmus) tlbiNhVa(c, i, d.asid, first, last);
   for (const dev of d.masters) atcInv(c, c.st.masters.get(dev)!, 0, first, last);
