@@ -17,8 +17,8 @@ import { inertFaults, whyFaultInert } from '../src/model/faults.js';
 import type { Fault } from '../src/model/config.js';
 import { type SystemInput, resolveSystem } from '../src/trace/system.js';
 
-const btm = { name: 'smmu0', asidBits: 16, btm: true };
-const plain = { name: 'smmu1', asidBits: 16 };
+const btm = { name: 'smmu0', asidBits: 16 as const, btm: true };
+const plain = { name: 'smmu1', asidBits: 16 as const };
 const sys = (extra: SystemInput, smmus: SystemInput['smmus'] = [btm]) =>
   resolveSystem({ smmus, devices: (smmus ?? []).map((s, i) => ({ name: `dev${i}`, smmu: s.name })), ...extra }, {});
 const live = (s: ReturnType<typeof sys>, f: Fault) => whyFaultInert(s, f) === null;
