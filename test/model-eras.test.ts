@@ -101,5 +101,10 @@ describe('version strings', () => {
     expect(() => resolveKernel('8.0')).toThrow(/newer than 7\.0/);
     expect(() => resolveKernel('3.99')).toThrow(/older than 4\.19/);
     expect(() => resolveKernel('six')).toThrow(/unknown kernel "six"/);
+    // The whole string is a version: nothing before or after it; up to three digits each, -rc up to 99.
+    expect(() => resolveKernel('x6.1')).toThrow(/unknown kernel/);
+    expect(() => resolveKernel('6.1-foo')).toThrow(/unknown kernel/);
+    expect(() => resolveKernel('10.0')).toThrow(/newer than 7\.0/);
+    expect(resolveKernel('6.13-rc10').version).toBe('6.13');
   });
 });

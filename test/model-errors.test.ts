@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EventError } from '../src/model/errors.js';
+import { PROT_READ, PROT_WRITE, protName } from '../src/model/events.js';
 import { createSystem, step } from '../src/model/system.js';
 import { ReportCollector } from '../src/report/report.js';
 import { type SystemInput, resolveSystem } from '../src/trace/system.js';
@@ -55,5 +56,15 @@ describe('SMMU-side events impossible in the state', () => {
     ['fork 1 P\nfork 2 Q\nbind dev P 1 op1\nbind dev Q 2 op1', 4, 'op'], // a label names one operation
   ] as const)('%j: row %i, column %s', (text, row, column) => {
     expect(fault(text, smmuSystem)).toEqual([row, column]);
+  });
+});
+
+describe('names', () => {
+  it('EventError names itself', () => {
+    expect(new EventError('m', 3, 'cpu')).toMatchObject({ name: 'EventError', message: 'm', row: 3, field: 'cpu' });
+  });
+
+  it('protName spells the PROT bits', () => {
+    expect([0, PROT_READ, PROT_WRITE, PROT_READ | PROT_WRITE].map(protName)).toEqual(['none', 'r', 'w', 'rw']);
   });
 });
