@@ -46,3 +46,12 @@ describe('the CLI says so on stderr and goes on', () => {
     expect(r.err).not.toMatch(/warning/);
   });
 });
+
+describe('v5.11: arm_smmu_sva_supported() needs ARM_SMMU_FEAT_BTM, which mainline never sets', () => {
+  it('skip-pin, no-old-asid-purge and no-release-tlbi cannot act on 5.11 (no bind succeeds); they can on 5.12', () => {
+    for (const f of ['skip-pin', 'no-old-asid-purge', 'no-release-tlbi'] as const) {
+      expect(whyFaultInert(sys({ kernel: '5.11' }), f), f).toMatch(/no SVA bind/);
+      expect(whyFaultInert(sys({ kernel: '5.12' }), f), f).toBeNull();
+    }
+  });
+});
