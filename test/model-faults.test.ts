@@ -97,3 +97,16 @@ describe('no-purge-on-free and systems without an SMMU', () => {
     expect(inertFaults(sys({ kernel: '6.1', faults: ['skip-pin'] }))).toEqual([]);
   });
 });
+
+describe('v5.11: arm_smmu_sva_supported() masks ARM_SMMU_FEAT_BTM, which only a BTM design sets', () => {
+  // arm-smmu-v3-sva.c v5.11 (32784a9562fb): feat_mask = ARM_SMMU_FEAT_BTM | ARM_SMMU_FEAT_COHERENCY.
+  it('mainline 5.11: no bind, so the bind-path faults cannot act; with --driver btm-2023 on a BTM SMMU they can', () => {
+    for (const f of ['skip-pin', 'no-release-tlbi'] as const) {
+      expect(inert(sys({ kernel: '5.11' }), f)).toMatch(/no SVA bind/);
+      expect(live(sys({ kernel: '5.11', driver: 'btm-2023' }), f)).toBe(true);
+      expect(inert(sys({ kernel: '5.11', driver: 'btm-2023' }, [plain]), f)).toMatch(/no SVA bind/);
+      // Before v5.11 there is no sva_bind op at all, whatever the design.
+      expect(inert(sys({ kernel: '5.10', driver: 'btm-2023' }), f)).toMatch(/no SVA bind/);
+    }
+  });
+});

@@ -14,7 +14,7 @@ const btmSmmus = (s: SystemConfig): string[] =>
 export function whyFaultInert(s: SystemConfig, f: Fault): string | null {
   const kernel = `kernel ${s.kernel} (${s.era})`;
   // v5.11 binds only on an SMMU whose BTM the driver uses (arm_smmu_sva_supported needs FEAT_BTM).
-  const binds = s.smmus.length > 0 && (s.features.sva === 'yes' || (s.features.sva === 'needs-btm' && btmSmmus(s).length > 0));
+  const binds = s.features.sva === 'yes' || (s.features.sva === 'needs-btm' && btmSmmus(s).length > 0);
   if (s.smmus.length === 0) return 'the system has no SMMU';
   switch (f) {
     case 'no-dvm':
