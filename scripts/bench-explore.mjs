@@ -9,7 +9,7 @@ import { explore } from '../dist/explore/explore.js';
 import { resolveSystem } from '../dist/trace/system.js';
 import { cloneSystem, createSystem, digestSystem, step } from '../dist/model/system.js';
 import { Canonicalizer } from '../dist/explore/canon.js';
-import { FindingRecorder } from '../dist/explore/recorder.js';
+import { FindingRecorder } from '../dist/shrink/recorder.js';
 import { spawnSync } from 'node:child_process';
 import { CPU_VIOLATION_KINDS, STALE_KINDS } from '../dist/model/findings.js';
 

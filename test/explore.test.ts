@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { search } from '../src/explore/search.js';
 import { Canonicalizer } from '../src/explore/canon.js';
 import { cloneSystem, cpuView, createSystem, digestSystem, step } from '../src/model/system.js';
-import { FindingRecorder } from '../src/explore/recorder.js';
+import { FindingRecorder } from '../src/shrink/recorder.js';
 import { resolveSystem } from '../src/trace/system.js';
 import type { EventKind } from '../src/trace/events.js';
 import { cli, tmp } from './helpers/cli.js';

@@ -9,7 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { search } from '../src/explore/search.js';
-import { FindingRecorder } from '../src/explore/recorder.js';
+import { FindingRecorder } from '../src/shrink/recorder.js';
 import { createSystem, step } from '../src/model/system.js';
 import { resolveSystem } from '../src/trace/system.js';
 import type { EventKind } from '../src/trace/events.js';

@@ -4,7 +4,7 @@
  */
 import type { TraceEvent } from '../trace/events.js';
 import { createSystem, step } from '../model/system.js';
-import { FindingRecorder } from './recorder.js';
+import { FindingRecorder } from '../shrink/recorder.js';
 import { rename, shrink } from '../shrink/ddmin.js';
 import { type SearchOptions, type SearchProgress, type SearchResult, search } from './search.js';
 

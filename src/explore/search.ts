@@ -11,7 +11,7 @@ import { Rng } from '../util/rng.js';
 import { ALPHABET_KINDS, type Action, type AlphabetBounds, type ExploreEvent, PAGE, actions } from './alphabet.js';
 import { Canonicalizer } from './canon.js';
 import { FingerprintSet } from './fingerprint-set.js';
-import { type Finding, FindingRecorder } from './recorder.js';
+import { type Finding, FindingRecorder } from '../shrink/recorder.js';
 
 /** What to search and how far. */
 export interface SearchOptions {

@@ -8,7 +8,7 @@ import { EventError } from '../model/errors.js';
 import { createSystem, step } from '../model/system.js';
 import type { TraceEvent } from '../trace/events.js';
 import type { SystemConfig } from '../trace/system.js';
-import { FindingRecorder } from '../explore/recorder.js';
+import { FindingRecorder } from './recorder.js';
 
 /** Progress of a shrink: tests run and the current length. */
 export interface ShrinkProgress {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { search } from '../../src/explore/search.js';
-import { FindingRecorder } from '../../src/explore/recorder.js';
+import { FindingRecorder } from '../../src/shrink/recorder.js';
 import { createSystem, step } from '../../src/model/system.js';
 import { resolveSystem } from '../../src/trace/system.js';
 import type { EventKind } from '../../src/trace/events.js';
