@@ -12,6 +12,7 @@ import { type SystemInput, resolveSystem } from '../trace/system.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 import { ALPHABET_KINDS, DEFAULT_CPU_KINDS, DEFAULT_KINDS_WITH_DEVICES } from '../explore/kinds.js';
 import { addSystemOptions, systemOverrides } from './replay-command.js';
+import { designOption, designSummary, loadDesignFlag } from './design-flag.js';
 
 /** Finding kinds `--find` accepts: `violations`, `stale`, or single kinds. */
 const FIND_KINDS = [...CPU_VIOLATION_KINDS, ...STALE_KINDS] as const;
@@ -95,6 +96,7 @@ interface ExploreFlags {
   symmetry: boolean;
   output?: string;
   json?: boolean;
+  design?: string;
 }
 
 const STOP_FLAG: Record<string, string> = {
@@ -210,6 +212,7 @@ export function exploreCommand(program: Command, io: Io): void {
         'search shard i of n: a deterministic part of the breadth-first frontier, every n-th random walk',
       ).argParser(shardArg),
     )
+    .addOption(designOption())
     .option('--no-symmetry', 'no symmetry reduction (slower; for checking the reduction)')
     .option('-o, --output <file>', 'write the counterexample as a trace v1 file (- for stdout)')
     .option('--json', 'print the outcome as JSON')
@@ -248,6 +251,7 @@ Examples:
         if (typeof base !== 'object' || base === null || Array.isArray(base))
           throw new InputError('the system file must hold a JSON object', o.system);
       }
+      const design = await loadDesignFlag(o);
       const flags = systemOverrides(o);
       // explore's own defaults: a small system; no CONFIG_UNMAP_KERNEL_AT_EL0 unless KPTI is asked for.
       const input: Record<string, unknown> = { cpus: 2, asidBits: 3, ...base };
@@ -270,6 +274,7 @@ Examples:
       const busy = signalsStopAtOnce(); // a synchronous search: Ctrl-C must not wait for it
       const outcome = explore({
         system,
+        ...(design ? { parts: design.parts } : {}),
         kinds,
         bounds: {
           tasks: o.tasks,
@@ -318,6 +323,11 @@ Examples:
         ? traceText(preamble, outcome.events, [
             `Found by asid-replay explore (${outcome.phases.map((p) => p.strategy).join(' then ')}): ${outcome.finding!.kind} at event ${outcome.finding!.row}.`,
             outcome.finding!.detail,
+            ...(design
+              ? [
+                  `Under the design ${design.name} (sha256 ${design.hash}): replay with --design ${design.file}; without it this is base ${design.base}.`,
+                ]
+              : []),
           ])
         : '';
       if (found && o.output) {
@@ -349,6 +359,7 @@ Examples:
         elapsedMs,
         statesPerSecond: Math.round(states / Math.max(0.001, elapsedMs / 1000)),
         system: preamble,
+        ...(design ? { design: designSummary(design) } : {}),
         ...(o.shard ? { shard: `${o.shard[0]}/${o.shard[1]}` } : {}),
         ...(o.output && found ? { output: o.output } : {}),
       };

@@ -58,6 +58,7 @@ export function explore(o: ExploreOptions): ExploreOutcome {
   const raw = events.length;
   if (phases[phases.length - 1]!.strategy === 'random') {
     events = shrink(o.system, events, kind, {
+      parts: o.parts,
       onProgress:
         o.onProgress &&
         ((p) => o.onProgress!({ states: p.tests, edges: p.tests, depth: p.events, queue: 0, elapsedMs: Date.now() - t0, phase: 'shrink' })),
@@ -67,7 +68,7 @@ export function explore(o: ExploreOptions): ExploreOutcome {
   }
   // The finding as the final trace shows it (its names and rows).
   const obs = new FindingRecorder(o.system.smmus.length, new Set([kind]));
-  const m = createSystem(o.system);
+  const m = createSystem(o.system, o.parts);
   for (const e of events) if (obs.found.length === 0) step(m, e, obs);
   return { phases, events, rawEvents: raw, finding: obs.found[0] ?? r.finding, exhausted };
 }

@@ -3,6 +3,7 @@
  * of canonical-state fingerprints, or random walks (swarm). Deterministic for the same options.
  */
 import { EventError } from '../model/errors.js';
+import type { KernelParts } from '../model/kernel/parts.js';
 import { type SystemModel, cloneSystem, createSystem, step } from '../model/system.js';
 import { cloneCpuModel } from '../model/cpu/index.js';
 import type { EventKind } from '../trace/events.js';
@@ -16,6 +17,8 @@ import { type Finding, FindingRecorder } from '../shrink/recorder.js';
 /** What to search and how far. */
 export interface SearchOptions {
   system: SystemConfig;
+  /** The kernel functions to run (a design's, src/design/; the base ones when absent). */
+  parts?: KernelParts;
   /** Event alphabet. */
   kinds: readonly EventKind[];
   bounds: AlphabetBounds;
@@ -139,7 +142,7 @@ function setup(o: SearchOptions) {
   });
   const obs = new FindingRecorder(o.system.smmus.length, new Set(o.find));
   const kinds = new Set(o.kinds);
-  const root = createSystem(o.system);
+  const root = createSystem(o.system, o.parts);
   const t0 = Date.now();
   const overTime = () => o.timeLimitMs !== undefined && Date.now() - t0 >= o.timeLimitMs;
   const tooOld = (m: SystemModel) => o.generations !== undefined && m.cpu.alloc.generation > o.generations;

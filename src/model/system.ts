@@ -37,6 +37,7 @@ import * as smmu from './smmu/index.js';
 import type { NotifierCall } from './smmu/index.js';
 import { type ModelEvent, PROT_READ, PROT_WRITE, type RawEvent } from './events.js';
 import type { SystemConfig } from './config.js';
+import { BASE_PARTS, type KernelParts } from './kernel/parts.js';
 
 export interface SystemModel {
   readonly config: SystemConfig;
@@ -84,15 +85,22 @@ export function summarize(m: SystemModel): SystemSummary {
   };
 }
 
-export function createSystem(config: SystemConfig): SystemModel {
-  const params = resolveParams({
-    cpus: config.cpus,
-    asidBits: config.asidBits,
-    kpti: config.kpti,
-    unmapKernelAtEl0: config.unmapKernelAtEl0,
-    variant: config.allocator,
-    maxPinnedOverride: config.maxPinnedAsids,
-  });
+/**
+ * A system at boot.
+ * @param parts the kernel functions it runs: the base ones, or a design's (src/design/, docs/designs.md).
+ */
+export function createSystem(config: SystemConfig, parts: KernelParts = BASE_PARTS): SystemModel {
+  const params = resolveParams(
+    {
+      cpus: config.cpus,
+      asidBits: config.asidBits,
+      kpti: config.kpti,
+      unmapKernelAtEl0: config.unmapKernelAtEl0,
+      variant: config.allocator,
+      maxPinnedOverride: config.maxPinnedAsids,
+    },
+    parts,
+  );
   return { config, params, cpu: createCpuModel(params), smmu: smmu.createSmmuModel(config) };
 }
 

@@ -5,6 +5,7 @@
  * single event loses the finding (or makes the trace impossible to replay).
  */
 import { EventError } from '../model/errors.js';
+import type { KernelParts } from '../model/kernel/parts.js';
 import { createSystem, step } from '../model/system.js';
 import type { TraceEvent } from '../trace/events.js';
 import type { SystemConfig } from '../trace/system.js';
@@ -18,8 +19,8 @@ export interface ShrinkProgress {
 }
 
 /** Whether replaying `events` on `system` produces a finding of `kind` (false if an event is impossible). */
-export function hasFinding(system: SystemConfig, events: readonly TraceEvent[], kind: string): boolean {
-  const m = createSystem(system);
+export function hasFinding(system: SystemConfig, events: readonly TraceEvent[], kind: string, parts?: KernelParts): boolean {
+  const m = createSystem(system, parts);
   const obs = new FindingRecorder(system.smmus.length, new Set([kind]));
   try {
     for (const e of events) {
@@ -34,8 +35,8 @@ export function hasFinding(system: SystemConfig, events: readonly TraceEvent[], 
 }
 
 /** Every finding kind replaying `events` produces, in order of first appearance (throws EventError). */
-export function findingKinds(system: SystemConfig, events: readonly TraceEvent[]): string[] {
-  const m = createSystem(system);
+export function findingKinds(system: SystemConfig, events: readonly TraceEvent[], parts?: KernelParts): string[] {
+  const m = createSystem(system, parts);
   const obs = new FindingRecorder(system.smmus.length, null);
   for (const e of events) step(m, e, obs);
   return [...new Set(obs.found.map((f) => f.kind))];
@@ -46,6 +47,8 @@ export interface ShrinkOptions {
   onProgress?: (p: ShrinkProgress) => void;
   /** Skip dense renaming. */
   keepNames?: boolean;
+  /** The kernel functions to replay with (a design's; the base ones when absent). */
+  parts?: KernelParts;
 }
 
 /**
@@ -59,10 +62,10 @@ export function shrink(system: SystemConfig, events: readonly TraceEvent[], kind
   const fails = (evs: readonly TraceEvent[]) => {
     tests++;
     if (o.onProgress && (tests & 63) === 0) o.onProgress({ tests, events: cur.length, phase });
-    return hasFinding(system, evs, kind);
+    return hasFinding(system, evs, kind, o.parts);
   };
   // Cut the trace after the event that produces the finding.
-  const m = createSystem(system);
+  const m = createSystem(system, o.parts);
   const obs = new FindingRecorder(system.smmus.length, new Set([kind]));
   for (let i = 0; i < cur.length; i++) {
     step(m, cur[i]!, obs);

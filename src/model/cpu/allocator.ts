@@ -127,13 +127,37 @@ export interface AllocatorParams {
   /** ... and at every rollover (KPTI in use). */
   readonly oddReservedAlways: boolean;
   readonly pinLimit: PinLimit;
+  /** The kernel functions the allocator runs, each replaceable by a design (docs/designs.md). */
+  readonly parts: AllocatorParts;
+}
+
+/**
+ * The functions of `arch/arm64/mm/context.c` the model is made of, under their kernel names. The
+ * model calls each one through `p.parts`, never directly, so a design (a patch written as a file,
+ * docs/designs.md) can replace any of them and call the version it replaces. Every part may read
+ * `p` and read and change `s` and `mm` (plain data: typed arrays and numbers); `n` counts what the
+ * report shows and must be kept as the kernel path would (one `rollovers` per generation bump).
+ */
+export interface AllocatorParts {
+  /** `new_context(mm)`: a ctx id of the current generation, or {@link NO_FREE_ASID}. */
+  new_context(p: AllocatorParams, s: AllocatorState, mm: MmContext, n: AllocatorCounters): number;
+  /** `flush_context()`: the rollover body (the caller has bumped the generation). */
+  flush_context(p: AllocatorParams, s: AllocatorState): void;
+  /** `check_update_reserved_asid(asid, newasid)`: true when some CPU had `oldCtx` reserved (all such CPUs move to `newCtx`). */
+  check_update_reserved_asid(p: AllocatorParams, s: AllocatorState, oldCtx: number, newCtx: number): boolean;
+  /** `check_and_switch_context(mm)` on `cpu`: {@link Switch} flags, 0 for the fast path. */
+  check_and_switch_context(p: AllocatorParams, s: AllocatorState, mm: MmContext, cpu: number, n: AllocatorCounters): SwitchFlags;
+  /** `arm64_mm_context_get(mm)`: pin; the outcome and the ASID the device must use, packed ({@link PinResult}). */
+  arm64_mm_context_get(p: AllocatorParams, s: AllocatorState, mm: MmContext, n: AllocatorCounters): PinResult;
+  /** `arm64_mm_context_put(mm)`: unpin; false when the mm was not pinned. */
+  arm64_mm_context_put(p: AllocatorParams, s: AllocatorState, mm: MmContext): boolean;
 }
 
 /**
  * The allocator's constants for a configuration (`asids_init`, `asids_update_limit`).
  * @throws Error when KPTI is asked for without CONFIG_UNMAP_KERNEL_AT_EL0 (the kernel cannot do it).
  */
-export function resolveParams(cfg: AllocatorConfig): AllocatorParams {
+export function resolveParams(cfg: AllocatorConfig, parts: AllocatorParts = ALLOCATOR_PARTS): AllocatorParams {
   const traits = VARIANT_TRAITS[cfg.variant];
   if (cfg.kpti && !cfg.unmapKernelAtEl0) throw new Error('KPTI needs a kernel built with CONFIG_UNMAP_KERNEL_AT_EL0');
   const pairs = traits.kptiAsids === 'pairs';
@@ -149,6 +173,7 @@ export function resolveParams(cfg: AllocatorConfig): AllocatorParams {
     oddReservedAtBoot: !pairs && cfg.unmapKernelAtEl0,
     oddReservedAlways: !pairs && cfg.kpti,
     pinLimit: maxPinnedAsids(cfg, traits, available),
+    parts,
   };
 }
 
@@ -305,7 +330,7 @@ export function newContext(p: AllocatorParams, s: AllocatorState, mm: MmContext,
       n.reusePinned++;
       return newCtx;
     }
-    if (checkUpdateReservedAsid(s, ctx, newCtx)) {
+    if (p.parts.check_update_reserved_asid(p, s, ctx, newCtx)) {
       n.reuseReserved++;
       return newCtx;
     }
@@ -324,7 +349,7 @@ export function newContext(p: AllocatorParams, s: AllocatorState, mm: MmContext,
   if (idx < 0) {
     s.generation++;
     n.rollovers++;
-    flushContext(p, s);
+    p.parts.flush_context(p, s);
     idx = findZero(s.asidMap, 1);
     if (idx < 0) return NO_FREE_ASID;
   }
@@ -360,7 +385,7 @@ export function checkAndSwitchContext(
   let flags: SwitchFlags = Switch.Slow;
   if (ctxGen(ctx) !== s.generation) {
     const before = n.rollovers;
-    ctx = newContext(p, s, mm, n);
+    ctx = p.parts.new_context(p, s, mm, n);
     if (n.rollovers !== before) flags |= Switch.Rollover;
     if (ctx === NO_FREE_ASID) return flags | Switch.Exhausted;
     mm.ctx = ctx;
@@ -390,7 +415,7 @@ export function mmContextGet(p: AllocatorParams, s: AllocatorState, mm: MmContex
   } else {
     if (s.nrPinned >= p.pinLimit.value) return packPin(PinOutcome.Refused, 0);
     if (ctxGen(mm.ctx) !== s.generation) {
-      const ctx = newContext(p, s, mm, n);
+      const ctx = p.parts.new_context(p, s, mm, n);
       if (ctx === NO_FREE_ASID) return packPin(PinOutcome.Exhausted, 0);
       mm.ctx = ctx;
     }
@@ -418,3 +443,16 @@ export function mmContextPut(p: AllocatorParams, s: AllocatorState, mm: MmContex
   }
   return true;
 }
+
+/**
+ * The allocator's parts as this model has them (v5.10 `context.c`, with the switches of
+ * {@link VARIANT_TRAITS} for the other versions): the base every design starts from.
+ */
+export const ALLOCATOR_PARTS: AllocatorParts = {
+  new_context: newContext,
+  flush_context: flushContext,
+  check_update_reserved_asid: (_p, s, oldCtx, newCtx) => checkUpdateReservedAsid(s, oldCtx, newCtx),
+  check_and_switch_context: checkAndSwitchContext,
+  arm64_mm_context_get: mmContextGet,
+  arm64_mm_context_put: mmContextPut,
+};

@@ -3,7 +3,7 @@
  * trace label, or by key for the SMMU side), with the CPU-side bookkeeping (pinned ASID stability,
  * exited mms kept alive while pinned).
  */
-import { PinOutcome, ctxAsid, mmContextGet, mmContextPut, pinAsid, pinOutcome } from './allocator.js';
+import { PinOutcome, ctxAsid, pinAsid, pinOutcome } from './allocator.js';
 import type { AllocatorParams } from './allocator.js';
 import { type CpuModelState, type CpuObserver, type MmState, lookupMm } from './state.js';
 import { checkActive, noteNewContext } from './invariants.js';
@@ -21,7 +21,7 @@ export function pin(p: AllocatorParams, s: CpuModelState, label: string, row: nu
 export function pinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: number, obs: CpuObserver): number {
   const prevCtx = mm.ctx;
   const rollovers = obs.counters.rollovers;
-  const r = mmContextGet(p, s.alloc, mm, obs.counters);
+  const r = p.parts.arm64_mm_context_get(p, s.alloc, mm, obs.counters);
   // arm64_mm_context_get -> new_context may roll the generation over, as a switch does.
   if (obs.counters.rollovers !== rollovers) obs.rollover(row, s.alloc.generation);
   const outcome = pinOutcome(r);
@@ -53,7 +53,7 @@ export function unpinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: 
     retireIfReleased(s, mm, obs);
     return;
   }
-  if (!mmContextPut(p, s.alloc, mm)) {
+  if (!p.parts.arm64_mm_context_put(p, s.alloc, mm)) {
     obs.violation({ row, kind: 'unbalanced-unpin', mm: mm.label, detail: `unpin of mm ${mm.label}, which holds no pin` });
     return;
   }

@@ -3,7 +3,7 @@
  * (`exit_mm`, the mm ends with its last user), and `schedule` (`context_switch` -> `switch_mm` ->
  * `check_and_switch_context`).
  */
-import { Switch, checkAndSwitchContext, ctxAsid } from './allocator.js';
+import { Switch, ctxAsid } from './allocator.js';
 import type { AllocatorParams } from './allocator.js';
 import { SPECULATIVE, localFlushTlbAll } from './tlb.js';
 import { EventError } from '../errors.js';
@@ -89,7 +89,7 @@ export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task
   n.switches++;
   const mm = s.mms.get(key)!;
   const prevCtx = mm.ctx;
-  const flags = checkAndSwitchContext(p, s.alloc, mm, cpu, n);
+  const flags = p.parts.check_and_switch_context(p, s.alloc, mm, cpu, n);
   if (flags & Switch.Rollover) obs.rollover(row, s.alloc.generation);
   if (flags & Switch.Exhausted) {
     obs.violation({

@@ -1,0 +1,72 @@
+/**
+ * The public design API: what a design file (`--design <file.mjs>`, docs/designs.md) is and what
+ * its replacement parts receive. A design is an ES module whose default export is a {@link Design}:
+ *
+ * ```js
+ * // @ts-check
+ * /** @type {import('asid-replay/design').Design} *\/
+ * export default {
+ *   name: 'my-patch',
+ *   base: '5.10',
+ *   parts: {
+ *     new_context: (base, api) => (p, s, mm, n) => base(p, s, mm, n),
+ *   },
+ * };
+ * ```
+ *
+ * Types only, plus {@link DESIGN_API}, the helpers handed to every part: a design imports nothing
+ * from this package at run time.
+ */
+import {
+  type AllocatorCounters,
+  type AllocatorParams,
+  type AllocatorState,
+  type MmContext,
+  NO_FREE_ASID,
+  type PinResult,
+  type SwitchFlags,
+} from '../model/cpu/allocator.js';
+import { GEN_UNIT, PinOutcome, Switch, ctxAsid, ctxGen, makeCtx, packPin, pinAsid, pinOutcome } from '../model/cpu/context-id.js';
+import type { KernelParts, PartName } from '../model/kernel/parts.js';
+
+export type { AllocatorCounters, AllocatorParams, AllocatorState, KernelParts, MmContext, PartName, PinResult, SwitchFlags };
+
+/**
+ * The helpers a replacement part receives as `api` (the encodings of `context.c`):
+ * - `ctxGen(ctx)`, `ctxAsid(ctx)`, `makeCtx(gen, asid)`: a packed context id is `gen * GEN_UNIT + asid`
+ *   (`ASID_FIRST_VERSION` is `GEN_UNIT`); 0 means "never allocated";
+ * - `NO_FREE_ASID`: what `new_context` returns when even the search after a rollover fails;
+ * - `Switch`: the flags `check_and_switch_context` returns (0 = the fast path);
+ * - `PinOutcome`, `packPin(outcome, asid)`, `pinOutcome(r)`, `pinAsid(r)`: `arm64_mm_context_get`'s result.
+ */
+export const DESIGN_API = Object.freeze({
+  GEN_UNIT,
+  ctxGen,
+  ctxAsid,
+  makeCtx,
+  NO_FREE_ASID,
+  Switch,
+  PinOutcome,
+  packPin,
+  pinOutcome,
+  pinAsid,
+});
+export type DesignApi = typeof DESIGN_API;
+
+/**
+ * A replacement of part `K`: called once, when the design is loaded, with the version it replaces
+ * (`base`, which it may call) and the {@link DesignApi}; returns the new version.
+ */
+export type PartOverride<K extends PartName> = (base: KernelParts[K], api: DesignApi) => KernelParts[K];
+
+/** The default export of a design file. */
+export interface Design {
+  /** Short name, shown in reports (`[a-z0-9][a-z0-9._-]*`). */
+  name: string;
+  /** The kernel release the patch applies to (`5.10`, `6.6`, ...: `asid-replay replay --help` lists them). */
+  base: string;
+  /** One line for people: what the patch changes. */
+  description?: string;
+  /** The parts it replaces, by kernel name. */
+  parts: { [K in PartName]?: PartOverride<K> };
+}

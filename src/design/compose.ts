@@ -1,0 +1,142 @@
+/**
+ * A design's parts composed over the base ones, each replacement guarded: an exception thrown by the
+ * design's code, a result of the wrong type or a state it leaves broken (a field of the wrong type or
+ * size) ends the run with a {@link DesignError} naming the design's file and line, never a stack
+ * trace of ours. The model's own {@link EventError}s (an impossible event) pass through unchanged.
+ * Only the replaced parts are wrapped: a system without a design runs the base parts directly.
+ */
+import { type AllocatorParams, type AllocatorState, type MmContext, NO_FREE_ASID } from '../model/cpu/allocator.js';
+import { EventError } from '../model/errors.js';
+import { BASE_PARTS, type KernelParts, type PartName } from '../model/kernel/parts.js';
+import { InputError } from '../trace/errors.js';
+import { DESIGN_API, type Design } from './api.js';
+
+/** An error of a design's code (exit 2, at the design's file:line). */
+export class DesignError extends InputError {}
+
+/** Where a design's code was when it failed: the first stack frame in `url` (1-based line and column). */
+export function frameIn(e: unknown, url: string): { line: number; column: number } | undefined {
+  const stack = e instanceof Error ? (e.stack ?? '') : '';
+  for (const l of stack.split('\n')) {
+    const i = l.indexOf(url);
+    if (i < 0) continue;
+    const m = /^:(\d+):(\d+)/.exec(l.slice(i + url.length));
+    if (m) return { line: Number(m[1]), column: Number(m[2]) };
+  }
+  return undefined;
+}
+
+/** Where the design defines part `name` (the first line naming it), for errors about what it returned. */
+function partLine(source: string, name: string): number | undefined {
+  const i = source.search(new RegExp(`\\b${name}\\b`));
+  return i < 0 ? undefined : source.slice(0, i).split('\n').length;
+}
+
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
+
+/** What is wrong with an allocator state's types and sizes (not its values: that is the invariants' job), or undefined. */
+export function allocatorShapeProblem(p: AllocatorParams, s: AllocatorState, mm?: MmContext): string | undefined {
+  const typed = (what: string, v: unknown, ctor: { name: string; prototype: object }, n: number) =>
+    v instanceof (ctor as unknown as typeof Uint8Array) && (v as Uint8Array).length === n
+      ? undefined
+      : `${what} is ${describe(v)}, not a ${ctor.name} of ${n} entries`;
+  return (
+    (isInt(s.generation) && s.generation >= 1 ? undefined : `s.generation is ${describe(s.generation)}, not an integer >= 1`) ??
+    (isInt(s.used) && s.used >= 0 && s.used <= p.numIdx ? undefined : `s.used is ${describe(s.used)}, not an integer in 0..${p.numIdx}`) ??
+    (isInt(s.curIdx) && s.curIdx >= 0 && s.curIdx <= p.numIdx
+      ? undefined
+      : `s.curIdx is ${describe(s.curIdx)}, not an index in 0..${p.numIdx}`) ??
+    (isInt(s.nrPinned) && s.nrPinned >= 0 ? undefined : `s.nrPinned is ${describe(s.nrPinned)}, not an integer >= 0`) ??
+    typed('s.asidMap', s.asidMap, Uint8Array, p.numIdx) ??
+    (s.pinnedMap === null ? undefined : typed('s.pinnedMap', s.pinnedMap, Uint8Array, p.numIdx)) ??
+    typed('s.active', s.active, Float64Array, p.cfg.cpus) ??
+    typed('s.reserved', s.reserved, Float64Array, p.cfg.cpus) ??
+    typed('s.flushPending', s.flushPending, Uint8Array, p.cfg.cpus) ??
+    (mm === undefined || (isInt(mm.ctx) && mm.ctx >= 0)
+      ? undefined
+      : `mm.ctx is ${describe(mm.ctx)}, not a context id (an integer >= 0)`) ??
+    (mm === undefined || (isInt(mm.pinned) && mm.pinned >= 0)
+      ? undefined
+      : `mm.pinned is ${describe(mm.pinned)}, not a count (an integer >= 0)`)
+  );
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'object') return `a ${(v as object).constructor?.name ?? 'object'}`;
+  return typeof v === 'number' ? String(v) : `${typeof v} ${JSON.stringify(v)?.slice(0, 20)}`;
+}
+
+/** What each part must return, as a check: undefined when fine, else what was expected. */
+const RESULT: { [K in PartName]: (r: unknown) => string | undefined } = {
+  new_context: (r) => (isInt(r) && (r > 0 || r === NO_FREE_ASID) ? undefined : 'a context id (an integer > 0) or api.NO_FREE_ASID'),
+  flush_context: (r) => (r === undefined ? undefined : 'nothing (undefined)'),
+  check_update_reserved_asid: (r) => (typeof r === 'boolean' ? undefined : 'a boolean'),
+  check_and_switch_context: (r) => (isInt(r) && r >= 0 ? undefined : 'Switch flags (an integer >= 0)'),
+  arm64_mm_context_get: (r) => (isInt(r) && r > 0 ? undefined : 'a PinResult (api.packPin(outcome, asid))'),
+  arm64_mm_context_put: (r) => (typeof r === 'boolean' ? undefined : 'a boolean'),
+};
+
+/** A loaded design file: what composing needs to name it in errors. */
+export interface DesignSource {
+  /** The path as the user gave it (errors name it). */
+  file: string;
+  /** Its file: URL (stack frames name it). */
+  url: string;
+  /** Its text (for the line of a part). */
+  source: string;
+}
+
+/**
+ * The parts a system runs under `design`: the base parts with the design's replacements, each
+ * wrapped to turn what goes wrong in the design's code into a {@link DesignError}.
+ * @throws DesignError when a replacement factory throws or returns something else than a function.
+ */
+export function composeParts(design: Design, src: DesignSource, base: KernelParts = BASE_PARTS): KernelParts {
+  const parts: Record<string, unknown> = { ...base };
+  for (const [name, make] of Object.entries(design.parts) as [PartName, (b: unknown, api: typeof DESIGN_API) => unknown][]) {
+    if (make === undefined) continue;
+    let impl: unknown;
+    try {
+      impl = make(base[name], DESIGN_API);
+    } catch (e) {
+      throw designError(e, src, name, 'building the replacement');
+    }
+    if (typeof impl !== 'function')
+      throw new DesignError(
+        `parts.${name} must be a function (base, api) => replacement returning the new ${name}; it returned ${describe(impl)}`,
+        src.file,
+        partLine(src.source, name),
+      );
+    parts[name] = guard(name, impl as (...a: unknown[]) => unknown, src);
+  }
+  return parts as unknown as KernelParts;
+}
+
+function designError(e: unknown, src: DesignSource, name: string, doing: string): DesignError {
+  const at = frameIn(e, src.url);
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : `threw ${describe(e)}`;
+  return new DesignError(`${name} (${doing}): ${what}`, src.file, at?.line ?? partLine(src.source, name), at?.column);
+}
+
+/** Part `name`'s replacement, checked: its exceptions, its result, and the allocator state it leaves. */
+function guard(name: PartName, impl: (...a: unknown[]) => unknown, src: DesignSource): (...a: unknown[]) => unknown {
+  const check = RESULT[name];
+  return (...args: unknown[]) => {
+    let r: unknown;
+    try {
+      r = impl(...args);
+    } catch (e) {
+      if (e instanceof EventError || e instanceof DesignError) throw e;
+      throw designError(e, src, name, 'running');
+    }
+    const wrong = check(r);
+    if (wrong !== undefined)
+      throw new DesignError(`${name} returned ${describe(r)}; expected ${wrong}`, src.file, partLine(src.source, name));
+    const [p, s, mm] = args as [AllocatorParams, AllocatorState, unknown];
+    const mmArg = typeof mm === 'object' && mm !== null ? (mm as MmContext) : undefined;
+    const broken = allocatorShapeProblem(p, s, mmArg);
+    if (broken !== undefined) throw new DesignError(`${name} left the state broken: ${broken}`, src.file, partLine(src.source, name));
+    return r;
+  };
+}
