@@ -5,6 +5,7 @@
  * user named), never because a trace, a `# system:` line or an expectation file names one: replaying
  * or checking an untrusted trace never runs code.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -54,7 +55,7 @@ export async function loadDesign(file: string): Promise<LoadedDesign> {
   try {
     mod = (await import(`${url}?sha256=${hash}`)) as { default?: unknown };
   } catch (e) {
-    const at = frameIn(e, url) ?? syntaxLine(e);
+    const at = frameIn(e, url) ?? (e instanceof SyntaxError ? syntaxLine(path) : undefined);
     const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     throw new DesignError(`cannot load the design: ${what}`, file, at?.line, at?.column);
   }
@@ -92,8 +93,14 @@ function shapeProblem(d: unknown): string | undefined {
   return undefined;
 }
 
-/** The line of a syntax error, which V8 puts in the first line of the stack (`file:///x.mjs:12`). */
-function syntaxLine(e: unknown): { line: number; column?: number } | undefined {
-  const m = e instanceof SyntaxError ? /:(\d+)\s*$/m.exec((e.stack ?? '').split('\n')[0] ?? '') : null;
+/**
+ * The line of a syntax error in the module at `path`. Node 20 keeps it out of the error thrown by
+ * `import()` (it only prints it for an uncaught one), so ask `node --check`, which prints
+ * `<path>:<line>` first; spawned only when the import has already failed.
+ */
+function syntaxLine(path: string): { line: number; column?: number } | undefined {
+  const r = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8', timeout: 10_000 });
+  const first = (r.stderr ?? '').split('\n')[0] ?? '';
+  const m = first.startsWith(path) ? /^:(\d+)$/.exec(first.slice(path.length)) : null;
   return m ? { line: Number(m[1]) } : undefined;
 }

@@ -19,7 +19,10 @@ export const ALPHABET_KINDS = [
   'unbind',
   'dma',
   'resume',
-] as const;
+] as const satisfies readonly EventKind[];
+type NotInAlphabet = Exclude<EventKind, (typeof ALPHABET_KINDS)[number]>;
+/** Compile-time check: a kind missing from {@link ALPHABET_KINDS} makes this a type error. */
+export const ALPHABET_COMPLETE: [NotInAlphabet] extends [never] ? true : NotInAlphabet = true;
 
 /** Default alphabet without devices (`map` of an mm is left out: a second unmap finds nothing new). */
 export const DEFAULT_CPU_KINDS: readonly EventKind[] = ['fork', 'exec', 'exit', 'schedule', 'pin', 'unpin', 'access', 'unmap'];

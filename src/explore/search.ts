@@ -6,6 +6,7 @@ import { EventError } from '../model/errors.js';
 import type { KernelParts } from '../model/kernel/parts.js';
 import { type SystemModel, cloneSystem, createSystem, step } from '../model/system.js';
 import { cloneCpuModel } from '../model/cpu/index.js';
+import { EVENT_EFFECTS, type StateSide } from '../model/events.js';
 import type { EventKind } from '../trace/events.js';
 import type { SystemConfig } from '../trace/system.js';
 import { Rng } from '../util/rng.js';
@@ -82,11 +83,18 @@ export interface SearchResult {
   shardLevel?: number;
 }
 
-/** A model copy: the SMMU side is shared when there is none (no CPU event touches it then). */
-function fastClone(m: SystemModel): SystemModel {
-  if (m.smmu.smmus.length === 0) return { config: m.config, params: m.params, cpu: cloneCpuModel(m.cpu), smmu: m.smmu };
+/**
+ * A copy of `m` for applying action `a` to: the SMMU side is shared, not copied, when there is no
+ * SMMU or when no event of `a` may change it, as the event table declares (EVENT_EFFECTS in
+ * model/events.ts); without `a`, a full copy.
+ */
+function fastClone(m: SystemModel, a?: Action): SystemModel {
+  if (m.smmu.smmus.length === 0 || (a !== undefined && a.every((e) => !writesSmmu(e.kind))))
+    return { config: m.config, params: m.params, cpu: cloneCpuModel(m.cpu), smmu: m.smmu };
   return cloneSystem(m);
 }
+
+const writesSmmu = (k: EventKind): boolean => (EVENT_EFFECTS[k].writes as readonly StateSide[]).includes('smmu');
 
 /** Apply an action (rows numbered from `row`); false if an event is impossible in the state. */
 function apply(m: SystemModel, a: Action, row: number, obs: FindingRecorder): boolean {
@@ -100,12 +108,15 @@ function apply(m: SystemModel, a: Action, row: number, obs: FindingRecorder): bo
 }
 
 /**
- * Whether the state after `a` is only checked, not expanded: without SMMUs an unmap of an mm only
- * removes TLB entries and a mapping (the alphabet never maps it again), so every state it leads to
- * has fewer hazards than one reached without it; it matters only for the check at the unmap itself.
+ * Whether the state after `a` is only checked, not expanded: without SMMUs, an event the table
+ * declares `removesOnly` (EVENT_EFFECTS: an unmap of an mm removes TLB entries and a mapping) on an
+ * mm, when the alphabet never maps again, leads only to states with fewer hazards than one reached
+ * without it; it matters only for the check at the event itself.
  */
 const isProbe = (a: Action, m: SystemModel, kinds: ReadonlySet<EventKind>): boolean =>
-  a[0]!.kind === 'unmap' && a[0]!.mm !== undefined && m.smmu.smmus.length === 0 && !kinds.has('map');
+  removesOnly(a[0]!.kind) && a[0]!.mm !== undefined && m.smmu.smmus.length === 0 && !kinds.has('map');
+
+const removesOnly = (k: EventKind): boolean => (EVENT_EFFECTS[k] as { removesOnly?: boolean }).removesOnly === true;
 
 /** Growable Int32Array. */
 class IntList {
@@ -185,8 +196,9 @@ function bfs(o: SearchOptions): SearchResult {
   const rebuild = (node: number): SystemModel => {
     const d = depthOf.a[node]!;
     if (cacheNode[d] === node) return cacheModel[d]!;
-    const m = fastClone(rebuild(parent.a[node]!));
-    apply(m, table[via.a[node]!]!, 1, obs);
+    const a = table[via.a[node]!]!;
+    const m = fastClone(rebuild(parent.a[node]!), a);
+    apply(m, a, 1, obs);
     obs.reset();
     cacheNode[d] = node;
     cacheModel[d] = m;
@@ -222,7 +234,7 @@ function bfs(o: SearchOptions): SearchResult {
       const m = rebuild(node);
       const rowBase = 1;
       for (const a of actions(m, kinds, o.bounds)) {
-        const c = fastClone(m);
+        const c = fastClone(m, a);
         obs.reset();
         if (!apply(c, a, rowBase, obs)) continue;
         edges++;
@@ -323,7 +335,7 @@ function randomWalks(o: SearchOptions): SearchResult {
         let i = 0;
         while (i < options.length - 1 && r >= wts[i]!) r -= wts[i++]!;
         const a = options[i]!;
-        const c = fastClone(m);
+        const c = fastClone(m, a);
         obs.reset();
         if (!apply(c, a, row, obs)) {
           options.splice(i, 1);

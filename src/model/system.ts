@@ -35,7 +35,7 @@ import { pageOf } from './pages.js';
 import { EventError } from './errors.js';
 import * as smmu from './smmu/index.js';
 import type { NotifierCall } from './smmu/index.js';
-import { type ModelEvent, PROT_READ, PROT_WRITE, type RawEvent } from './events.js';
+import { type ModelEvent, PROT_READ, PROT_WRITE, type RawEvent, unhandledKind } from './events.js';
 import type { SystemConfig } from './config.js';
 import { BASE_PARTS, type KernelParts } from './kernel/parts.js';
 
@@ -314,6 +314,8 @@ export function step(m: SystemModel, event: RawEvent | ModelEvent, obs: SystemOb
       return smmu.unbind(ctxOf(m, obs, e.row), e.device, e.mm);
     case 'resume':
       return smmu.resume(ctxOf(m, obs, e.row), e.op);
+    default:
+      return unhandledKind(e);
   }
 }
 
