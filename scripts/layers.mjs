@@ -13,6 +13,7 @@ export const LAYERS = [
   ['util'],
   ['model'],
   ['trace'],
+  ['design'],
   ['import', 'generate'],
   ['report'],
   ['replay'],

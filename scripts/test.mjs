@@ -40,7 +40,7 @@ function run(name, cmd, args, buffer = false) {
 const t0 = performance.now();
 const lintArgs = npm ? [npm, 'run', '--silent', 'lint'] : null;
 const [built, linted] = await Promise.all([
-  run('tsc -b tsconfig.test.json', node, [tsc, '-b', 'tsconfig.test.json'], true),
+  run('tsc -b tsconfig.test.json tsconfig.examples.json', node, [tsc, '-b', 'tsconfig.test.json', 'tsconfig.examples.json'], true),
   lintArgs ? run('lint', node, lintArgs, true) : run('lint', 'npm', ['run', '--silent', 'lint'], true),
 ]);
 let status = built || linted;

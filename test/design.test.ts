@@ -148,7 +148,7 @@ describe('a design that goes wrong: exit 2 at its file and line', () => {
     expect((await failure(`export default { name: 'x', base: '5.10', parts: { new_context: 3 } };`)).message).toMatch(
       /parts\.new_context must be a function/,
     );
-    const missing = await loadDesign(join(dir, 'none.mjs')).catch((e: unknown) => e as DesignError);
+    const missing = (await loadDesign(join(dir, 'none.mjs')).catch((e: unknown) => e)) as DesignError;
     expect(missing.message).toBe('no such design file');
   });
 
