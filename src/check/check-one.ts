@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import { replayFile } from '../replay/engine.js';
+import { loadDesignOnce } from '../design/load.js';
 import { FINDING_CLASSES, type FailOnKind, failingKinds, findingCount } from '../report/findings.js';
 import { renderJson } from '../report/render.js';
 import { InputError } from '../trace/errors.js';
@@ -26,6 +27,11 @@ export interface CheckTask {
   failOn?: readonly FailOnKind[];
   /** Parser threads for the replay (0 inside a check worker: the pool already uses the cores). */
   parseThreads?: number;
+  /**
+   * A design file (`check --design`, docs/designs.md): the trace is replayed on its own system with
+   * the design's parts, so the expectations that differ are the answers the patch changes.
+   */
+  design?: string;
 }
 
 export interface CheckResult {
@@ -91,7 +97,9 @@ export async function checkOne(task: CheckTask): Promise<CheckResult> {
   let findings: FailOnKind[];
   let classes: CheckResult['classes'];
   try {
-    const report = await replayFile(task.trace, { parseThreads: task.parseThreads, name: task.name });
+    const design = task.design === undefined ? undefined : await loadDesignOnce(task.design);
+    // The report stays the expectation's shape (no `design`): what differs is what the patch changes.
+    const report = await replayFile(task.trace, { parseThreads: task.parseThreads, name: task.name, parts: design?.parts });
     // A trace checked against a given expectation (check --expect: standard input, a pipe) is named after
     // it (build.expected.json: build.csv), so that piping a trace matches the expectation of its file.
     if (task.expectation !== undefined) report.trace.name = traceNameOf(task.expectation);

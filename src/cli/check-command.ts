@@ -31,6 +31,7 @@ interface CheckOptions {
   json?: boolean;
   expect?: string;
   reporter: 'text' | 'github';
+  design?: string;
 }
 
 export function checkCommand(program: Command, io: Io): void {
@@ -67,6 +68,10 @@ export function checkCommand(program: Command, io: Io): void {
         .default('text'),
     )
     .option('--json', 'print the results as JSON instead of tables and diffs')
+    .option(
+      '--design <file.mjs>',
+      'replay every trace with this design (a patch as a file, docs/designs.md) on its own system: the traces that differ are the answers the patch changes (never with --update)',
+    )
     .addHelpText(
       'after',
       `\nA trace from standard input has no file beside it: --expect names its expectation, and the report\n` +
@@ -77,6 +82,13 @@ export function checkCommand(program: Command, io: Io): void {
     )
     .action(async (paths: string[], o: CheckOptions) => {
       if (o.ci && o.update) throw new InputError('--ci never writes expectations: drop --update (or --ci)');
+      if (o.design !== undefined) {
+        if (o.update) throw new InputError("--update would write the design's answers as the expectations: drop --update (or --design)");
+        const d = await (await import('../design/load.js')).loadDesignOnce(o.design); // a broken design is exit 2 before any trace
+        io.err(
+          `asid-replay: check under the design ${d.name} (${d.file}, sha256 ${d.hash}, replaces ${d.replaced.join(', ') || 'nothing'}): a trace that differs is an answer the patch changes\n`,
+        );
+      }
       const keep = o.filter === undefined ? () => true : nameFilter(o.filter);
       // `-`, /dev/stdin, pipes: one trace, read once, compared with --expect
       const streams: string[] = [];
@@ -116,7 +128,7 @@ export function checkCommand(program: Command, io: Io): void {
           paths.join(' '),
         );
       }
-      const tasks: CheckTask[] = traces.map((trace) => ({ trace, failOn: o.failOn }));
+      const tasks: CheckTask[] = traces.map((trace) => ({ trace, failOn: o.failOn, design: o.design }));
       await runChecks(tasks, obsolete, o, io);
     });
 }
@@ -125,7 +137,12 @@ export function checkCommand(program: Command, io: Io): void {
 async function checkOneWithExpectation(trace: string, expect: string, o: CheckOptions, io: Io): Promise<void> {
   const input = await readableInput(trace);
   try {
-    await runChecks([{ trace: input.path, name: input.copied ? input.name : undefined, expectation: expect, failOn: o.failOn }], [], o, io);
+    await runChecks(
+      [{ trace: input.path, name: input.copied ? input.name : undefined, expectation: expect, failOn: o.failOn, design: o.design }],
+      [],
+      o,
+      io,
+    );
   } finally {
     await input.dispose();
   }

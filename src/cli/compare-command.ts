@@ -12,11 +12,14 @@ import type { Series, SeriesCollector } from '../report/series.js';
 import { InputError } from '../trace/errors.js';
 import { readableInput } from '../util/input.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
+import { type LoadedDesign, designSummary } from '../design/load.js';
 
 /** One system of the comparison: its settings (overrides of the trace's preamble) and label. */
 export interface CompareSystem {
   label: string;
   overrides: Partial<SystemInput>;
+  /** The design this system runs (`--design`), if any. */
+  design?: LoadedDesign;
 }
 
 /** A comma-separated option value. */
@@ -57,6 +60,7 @@ const faultList = (v: string): Fault[] => {
 
 interface CompareFlags {
   kernel?: string[];
+  design?: string[];
   fault?: Fault[];
   asidBits?: number[];
   kpti?: boolean[];
@@ -64,6 +68,27 @@ interface CompareFlags {
   cpus?: number[];
   json?: boolean;
   html?: string;
+}
+
+/**
+ * `--design a.mjs,b.mjs`: every system once on the designs' base release without a design, then
+ * once with each design. The designs must patch one release, and `--kernel` cannot name another.
+ * @throws InputError / DesignError (exit 2).
+ */
+async function withDesigns(systems: CompareSystem[], o: CompareFlags): Promise<CompareSystem[]> {
+  if (o.kernel) throw new InputError('--design compares a base release with its patches: drop --kernel (the designs name their base)');
+  const { loadDesign } = await import('../design/load.js');
+  const designs: LoadedDesign[] = [];
+  for (const f of o.design!) designs.push(await loadDesign(f));
+  const base = designs[0]!.base;
+  const other = designs.find((d) => d.base !== base);
+  if (other)
+    throw new InputError(`the designs patch different releases (${base} and ${other.base}): compare them one base at a time`, other.file);
+  const join = (a: string, b: string) => (a ? `${a} ${b}` : b);
+  return systems.flatMap((s) => [
+    { label: join(s.label, base), overrides: { ...s.overrides, kernel: base } },
+    ...designs.map((d) => ({ label: join(s.label, d.name), overrides: { ...s.overrides, kernel: base }, design: d })),
+  ]);
 }
 
 /** Most systems one comparison replays (the cross product grows fast). */
@@ -253,6 +278,12 @@ export function compareCommand(program: Command, io: Io): void {
     )
     .option('--json', 'print the comparison as JSON (every report in full)')
     .option('--html <file>', 'also write an HTML page with the series of every system overlaid')
+    .addOption(
+      new Option(
+        '--design <files>',
+        'designs (patches as files, docs/designs.md), comma-separated, on one base release: compares the base with each design',
+      ).argParser(listArg('--design', (v) => v)),
+    )
     .addHelpText(
       'after',
       `
@@ -261,10 +292,11 @@ Examples:
   asid-replay compare traces/scenarios/asid-move-race.csv --kernel 6.1,6.11,rfc-btm-2023 --html race.html`,
     )
     .action(async (arg: string, o: CompareFlags) => {
-      const systems = systemsOf(o);
+      let systems = systemsOf(o);
+      if (o.design) systems = await withDesigns(systems, o);
       if (o.fault) for (const s of systems) s.overrides.faults = o.fault;
-      if (!o.kernel && !o.asidBits && !o.kpti && !o.driver && !o.cpus) {
-        io.err('asid-replay: compare needs at least one list to vary: --kernel, --asid-bits, --kpti, --driver or --cpus\n');
+      if (!o.kernel && !o.asidBits && !o.kpti && !o.driver && !o.cpus && !o.design) {
+        io.err('asid-replay: compare needs at least one list to vary: --kernel, --asid-bits, --kpti, --driver, --cpus or --design\n');
         throw new Exit(2);
       }
       if (systems.length > MAX_SYSTEMS) {
@@ -309,8 +341,10 @@ Examples:
       const report = await replayFile(trace, {
         name,
         overrides: s.overrides,
+        parts: s.design?.parts,
         tap: Collector ? (system, model) => (col = new Collector!(system, model)) : undefined,
       });
+      if (s.design) report.design = designSummary(s.design);
       reports.push(report);
       warnInertFaults(io, report.system, ` on ${s.label}`);
       if (col) series.push(col.end());

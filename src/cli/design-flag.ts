@@ -37,5 +37,4 @@ export async function loadDesignFlag(o: { design?: string; kernel?: string }): P
   return d;
 }
 
-/** What a report says of the design it ran (JSON: `design`). */
-export const designSummary = (d: LoadedDesign) => ({ name: d.name, base: d.base, file: d.file, sha256: d.hash, replaced: d.replaced });
+export { designSummary } from '../design/load.js';

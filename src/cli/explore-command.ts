@@ -12,7 +12,7 @@ import { type SystemInput, resolveSystem } from '../trace/system.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 import { ALPHABET_KINDS, DEFAULT_CPU_KINDS, DEFAULT_KINDS_WITH_DEVICES } from '../explore/kinds.js';
 import { addSystemOptions, systemOverrides } from './replay-command.js';
-import { designOption, designSummary, loadDesignFlag } from './design-flag.js';
+import { designSummary, loadDesignFlag } from './design-flag.js';
 
 /** Finding kinds `--find` accepts: `violations`, `stale`, or single kinds. */
 const FIND_KINDS = [...CPU_VIOLATION_KINDS, ...STALE_KINDS] as const;
@@ -212,7 +212,6 @@ export function exploreCommand(program: Command, io: Io): void {
         'search shard i of n: a deterministic part of the breadth-first frontier, every n-th random walk',
       ).argParser(shardArg),
     )
-    .addOption(designOption())
     .option('--no-symmetry', 'no symmetry reduction (slower; for checking the reduction)')
     .option('-o, --output <file>', 'write the counterexample as a trace v1 file (- for stdout)')
     .option('--json', 'print the outcome as JSON')

@@ -11,6 +11,7 @@ import { DRIVER_DESIGNS, FAULTS, type Fault, type SystemInput } from '../trace/s
 import { FAIL_ON_KINDS, type FailOnKind, failingKinds, findingCount, parseFailOn } from '../report/findings.js';
 import { readableInput } from '../util/input.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
+import { designOption, designSummary, loadDesignFlag } from './design-flag.js';
 
 /** Picture outputs of `replay` (docs/pictures.md). */
 interface PictureFlags {
@@ -61,7 +62,8 @@ export function addSystemOptions(c: Command): Command {
         parseFaults,
       ),
     )
-    .option('--multi-smmu-domains', "what-if (M. Shavit's 2023 RFC): a DMA domain may span SMMUs when its ASID fits each");
+    .option('--multi-smmu-domains', "what-if (M. Shavit's 2023 RFC): a DMA domain may span SMMUs when its ASID fits each")
+    .addOption(designOption());
 }
 
 /** `--kernel`: refused here, named by the flag, when no era has it (not later, as if the trace's `# system:` line were wrong). */
@@ -88,6 +90,7 @@ function parseFaults(v: string): Fault[] {
 
 interface SystemFlags {
   kernel?: string;
+  design?: string;
   unmapKernelAtEl0?: boolean;
   cpus?: number;
   asidBits?: number;
@@ -200,12 +203,14 @@ its source, <timestamp in the recording>@L<line of the recording>.`,
     name: string | undefined,
     o: SystemFlags & { json?: boolean; failOn?: FailOnKind[]; maxViolations: number; parseThreads?: number } & PictureFlags,
   ): Promise<void> {
+    const design = await loadDesignFlag(o);
     const pictures = o.html || o.perfetto || o.timeseries ? await (await import('../report/pictures.js')).openPictures(file, o) : null;
     let lastProgress = 0;
     const replaying = replayFile(file, {
       name,
       tap: pictures?.tap,
       overrides: systemOverrides(o),
+      parts: design?.parts,
       parseThreads: o.parseThreads,
       onProgress: io.isTty
         ? (n) => {
@@ -223,6 +228,7 @@ its source, <timestamp in the recording>@L<line of the recording>.`,
           throw e;
         })
       : await replaying;
+    if (design) report.design = designSummary(design);
     if (lastProgress) io.err('\r\x1b[K');
     warnInertFaults(io, report.system);
     if (pictures) await pictures.finish(report);

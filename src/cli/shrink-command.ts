@@ -8,6 +8,7 @@ import { EventError, InputError } from '../trace/errors.js';
 import type { TraceEvent } from '../trace/events.js';
 import { Exit, type Io } from './shared.js';
 import { addSystemOptions, systemOverrides } from './replay-command.js';
+import { designSummary, loadDesignFlag } from './design-flag.js';
 import { readableInput } from '../util/input.js';
 import { signalsStopAtOnce } from './process.js';
 
@@ -62,6 +63,8 @@ export function shrinkCommand(program: Command, io: Io): void {
     const { findingKinds, shrink } = await import('../shrink/ddmin.js');
     const { traceText } = await import('../explore/trace-text.js');
     const { writeAtomic } = await import('../util/output.js');
+    const design = await loadDesignFlag(o);
+    const parts = design?.parts;
     const overrides = systemOverrides(o);
     const system = await systemOfTrace(trace, overrides);
     const events: TraceEvent[] = [];
@@ -78,7 +81,7 @@ export function shrinkCommand(program: Command, io: Io): void {
     }
     let kinds: string[];
     try {
-      kinds = findingKinds(system, events);
+      kinds = findingKinds(system, events, parts);
     } catch (e) {
       if (e instanceof EventError) throw await located(trace, e.row, await readHeader(trace), e.field ?? 'event', e.message);
       throw e;
@@ -92,6 +95,7 @@ export function shrinkCommand(program: Command, io: Io): void {
     const busy = signalsStopAtOnce(); // a synchronous shrink: Ctrl-C must not wait for it
     const small = shrink(system, events, kind, {
       keepNames: o.keepNames,
+      parts,
       onProgress: io.isTty
         ? (p) => {
             shown = true;
@@ -104,13 +108,27 @@ export function shrinkCommand(program: Command, io: Io): void {
     const pre = await readPreamble(trace);
     const preamble: Record<string, unknown> = { ...((pre.system as Record<string, unknown> | undefined) ?? {}) };
     for (const [k, v] of Object.entries(overrides)) if (v !== undefined) preamble[k] = v;
-    const text = traceText(preamble, small, [`Shrunk by asid-replay shrink from ${events.length} events of ${name}: keeps ${kind}.`]);
+    const text = traceText(preamble, small, [
+      `Shrunk by asid-replay shrink from ${events.length} events of ${name}: keeps ${kind}.`,
+      ...(design ? [`Under the design ${design.name} (sha256 ${design.hash}): replay with --design ${design.file}.`] : []),
+    ]);
     await writeAtomic(o.output, text);
     const ms = Date.now() - t0;
     if (o.json)
       io.out(
-        JSON.stringify({ trace, finding: kind, events: events.length, shrunk: small.length, elapsedMs: ms, output: o.output }, null, 2) +
-          '\n',
+        JSON.stringify(
+          {
+            trace,
+            finding: kind,
+            events: events.length,
+            shrunk: small.length,
+            elapsedMs: ms,
+            output: o.output,
+            ...(design ? { design: designSummary(design) } : {}),
+          },
+          null,
+          2,
+        ) + '\n',
       );
     else if (o.output !== '-')
       io.out(

@@ -2,6 +2,7 @@
  * The replay engine: streams a trace through the system model and collects the report.
  */
 import { basename } from 'node:path';
+import type { KernelParts } from '../model/kernel/parts.js';
 import { type SystemModel, createSystem, step, summarize } from '../model/system.js';
 import { type Report, ReportCollector } from '../report/report.js';
 import { findingRows, withSources } from '../report/sources.js';
@@ -33,6 +34,8 @@ export interface ReplayOptions {
    * that may also see each event just before and just after its step. Absent: nothing extra is done.
    */
   tap?: (system: SystemConfig, model: SystemModel) => TapCollector;
+  /** The kernel functions to run: a design's (src/design/, `--design`); the base ones when absent. */
+  parts?: KernelParts;
 }
 
 /** A report collector that also sees every event (see {@link ReplayOptions.tap}). */
@@ -55,8 +58,8 @@ export const DEFAULT_PARSE_THREADS = 0;
  * the sources shown beside the findings' rows (the events' `src`).
  * @throws EventError for an event impossible in the model's state.
  */
-export function replayEvents(events: Iterable<TraceEvent>, system: SystemConfig, name = '(events)'): Report {
-  const model = createSystem(system);
+export function replayEvents(events: Iterable<TraceEvent>, system: SystemConfig, name = '(events)', parts?: KernelParts): Report {
+  const model = createSystem(system, parts);
   const col = new ReportCollector(system.smmus.length);
   const sources = new Map<number, string>();
   for (const e of events) {
@@ -115,7 +118,7 @@ export async function replayFile(file: string, opts: ReplayOptions = {}): Promis
 
 async function replayPath(file: string, opts: ReplayOptions): Promise<Report> {
   const system = await systemOfTrace(file, opts.overrides);
-  const model = createSystem(system);
+  const model = createSystem(system, opts.parts);
   const tapped = opts.tap?.(system, model);
   const col = tapped ?? new ReportCollector(system.smmus.length);
   const every = opts.progressEvery ?? 100_000;

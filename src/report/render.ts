@@ -82,6 +82,14 @@ export function renderText(r: Report, maxViolations = 20, columns = DEFAULT_WIDT
   out.push(
     kv('system', [
       ['kernel (era)', `${sys.kernel} (${sys.era})`],
+      ...(r.design
+        ? [
+            [
+              'design',
+              `${r.design.name} (${r.design.file}, sha256 ${r.design.sha256}): replaces ${r.design.replaced.join(', ') || 'nothing'}`,
+            ] as [string, string],
+          ]
+        : []),
       ['CPUs', sys.cpus],
       ['ASID bits', `${sys.asidBits}${sys.kpti ? ' (KPTI: ASID pairs)' : ''}`],
       ['CONFIG_UNMAP_KERNEL_AT_EL0', sys.unmapKernelAtEl0 ? 'y' : 'n'],

@@ -48,6 +48,8 @@ export interface Report {
   version: typeof REPORT_VERSION;
   trace: { name: string; events: number; firstTime: number | null; lastTime: number | null };
   system: SystemConfig;
+  /** The design the replay ran (`--design`, docs/designs.md); absent without one. */
+  design?: { name: string; base: string; file: string; sha256: string; replaced: string[] };
   allocator: {
     variant: string;
     source: string;

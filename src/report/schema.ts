@@ -196,6 +196,19 @@ export const ReportSchema = z
       })
       .describe('the trace replayed'),
     system: SystemSchema,
+    design: z
+      .strictObject({
+        name: z.string().describe("the design's name"),
+        base: z.string().describe('the kernel release it patches (also system.kernel)'),
+        file: z.string().describe('the design file as given to --design'),
+        sha256: z
+          .string()
+          .regex(/^[0-9a-f]{16}$/)
+          .describe("first 16 hex digits of the SHA-256 of the file's bytes"),
+        replaced: z.array(z.string()).describe('the kernel functions it replaces (docs/designs.md)'),
+      })
+      .optional()
+      .describe('the design (--design) the replay ran, absent without one (docs/designs.md)'),
     allocator: z
       .strictObject({
         variant: z.string().describe('allocator version (the same as system.allocator)'),
