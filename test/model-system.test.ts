@@ -1,0 +1,200 @@
+/**
+ * src/model/system.ts: the read-only views (cpuView, summarize), the state digest and clone used to
+ * compare states, and the routing of events between the CPU side and the SMMU side, each on both
+ * sides of its condition.
+ *
+ * The digest and the clone are pinned by properties (docs/explore.md): equal states give equal
+ * digests whatever order their Maps and Sets were filled in; states that differ in a field the
+ * search must tell apart give different digests; a clone is equal to, and independent of, its
+ * original. The routing cases cite the kernel path each follows.
+ */
+import { describe, expect, it } from 'vitest';
+import { cloneSystem, cpuView, createSystem, digestSystem, step, summarize, type SystemModel } from '../src/model/system.js';
+import { tlbFill } from '../src/model/cpu/tlb.js';
+import { EventError } from '../src/model/errors.js';
+import { ReportCollector } from '../src/report/report.js';
+import { type SystemInput, resolveSystem } from '../src/trace/system.js';
+import { mini } from './helpers/mini.js';
+
+function harness(input: SystemInput) {
+  const m = createSystem(resolveSystem({ whatIf: true, unmapKernelAtEl0: input.kpti === true, ...input }, {}));
+  const col = new ReportCollector(m.smmu.smmus.length);
+  let rows = 0;
+  const play = (...lines: string[]) => {
+    const at = rows;
+    rows += lines.length;
+    mini('\n'.repeat(at) + lines.join('\n')).forEach((e) => step(m, e, col));
+  };
+  const report = () => col.finish('t', summarize(m));
+  const thrown = (line: string) => {
+    try {
+      play(line);
+      return null;
+    } catch (e) {
+      if (!(e instanceof EventError)) throw e;
+      return [e.row, e.field] as const;
+    }
+  };
+  return { m, col, play, report, thrown };
+}
+
+describe('cpuView: what each CPU runs (TTBR0 mm and ASID)', () => {
+  it('a CPU that never ran an mm shows none; the first mm of the trace (key 0) is named', () => {
+    const h = harness({ cpus: 3, asidBits: 8 });
+    h.play('fork 1 A', 'fork 2 B', 'sched 1 1', 'sched 2 2');
+    expect(h.m.cpu.mms.get(0)!.label).toBe('A');
+    expect(cpuView(h.m)).toEqual([
+      { mm: null, asid: 0 },
+      { mm: 'A', asid: 1 },
+      { mm: 'B', asid: 2 },
+    ]);
+  });
+
+  it('an idle CPU keeps the mm it ran (lazy TLB); once that mm is gone, no name, the ASID stays in TTBR', () => {
+    const h = harness({ cpus: 2, asidBits: 8 });
+    h.play('fork 1 A', 'fork 2 B', 'sched 0 1', 'sched 1 2', 'sched 0 0');
+    expect(cpuView(h.m)[0]).toEqual({ mm: 'A', asid: 1 });
+    h.play('exit 1');
+    expect(cpuView(h.m)).toEqual([
+      { mm: null, asid: 1 },
+      { mm: 'B', asid: 2 },
+    ]);
+  });
+});
+
+/** A deep copy of a state with every Map and Set refilled in reverse order (an equal state). */
+function reordered(m: SystemModel): SystemModel {
+  const walk = (v: unknown): unknown => {
+    if (v instanceof Map) return new Map([...v].reverse().map(([k, x]) => [k, walk(x)]));
+    if (v instanceof Set) return new Set([...v].reverse().map(walk));
+    if (ArrayBuffer.isView(v)) return (v as Uint8Array).slice();
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return { config: m.config, params: m.params, cpu: walk(m.cpu) as SystemModel['cpu'], smmu: walk(m.smmu) as SystemModel['smmu'] };
+}
+
+/** A state with something in every part: several mms, tasks, owners, TLB entries, pins, SVA binds with PASIDs, a DMA domain. */
+function richState(kernel = '6.1') {
+  const h = harness({
+    kernel,
+    cpus: 2,
+    asidBits: 8,
+    smmus: [{ name: 'smmu0', asidBits: 16 }],
+    devices: [
+      { name: 'dev', smmu: 'smmu0', pasidBits: 4, ats: true },
+      { name: 'nic', smmu: 'smmu0' },
+    ],
+  });
+  h.play(
+    'fork 1 A',
+    'fork 2 B',
+    'fork 3 C',
+    'fork 4 A',
+    'sched 0 1',
+    'sched 1 2',
+    'sched 0 3',
+    'access 0 0x3000',
+    'access 1 0x5000',
+    'pin C',
+    'bind dev A',
+    'bind dev B',
+    'dma dev 1 0x1000',
+    'dma dev 2 0x2000 w',
+    'attach nic D',
+    'dmap D 0x8000 0x2000',
+    'dma nic - 0x8000',
+    'unmap A 0x4000 0x1000',
+  );
+  return h;
+}
+
+describe('digestSystem: equal states, equal digests', () => {
+  it('whatever order the Maps and Sets of the state were filled in', () => {
+    const { m } = richState();
+    // The parts whose order the reversal must change have two entries or more.
+    expect(m.cpu.owners.size).toBeGreaterThan(1);
+    expect(m.cpu.mms.size).toBeGreaterThan(1);
+    expect(m.smmu.pasids.used.size).toBeGreaterThan(1);
+    expect(m.smmu.svaMms.size).toBeGreaterThan(1);
+    expect(digestSystem(reordered(m))).toBe(digestSystem(m));
+  });
+
+  it('a clone has the digest of its original', () => {
+    const { m } = richState();
+    expect(digestSystem(cloneSystem(m))).toBe(digestSystem(m));
+  });
+
+  it('the same events give the same digest; without pinning (v4.19: no pinned_asid_map) too', () => {
+    expect(digestSystem(richState().m)).toBe(digestSystem(richState().m));
+    const v419 = () => {
+      const h = harness({ kernel: '4.19', cpus: 2, asidBits: 8 });
+      h.play('fork 1 A', 'fork 2 B', 'sched 0 1', 'sched 1 2', 'pin A');
+      return h.m;
+    };
+    expect(v419().cpu.alloc.pinnedMap).toBeNull();
+    expect(digestSystem(v419())).toBe(digestSystem(v419()));
+    expect(digestSystem(reordered(v419()))).toBe(digestSystem(v419()));
+  });
+});
+
+describe('digestSystem: states that differ give different digests', () => {
+  const aKey = (m: SystemModel) => m.cpu.labels.get('A')!;
+  const changes: [string, (m: SystemModel) => void][] = [
+    ['the generation', (m) => m.cpu.alloc.generation++],
+    ['nr_pinned_asids', (m) => m.cpu.alloc.nrPinned++],
+    ['cur_idx', (m) => m.cpu.alloc.curIdx++],
+    ['the next mm key', (m) => m.cpu.nextKey++],
+    ['the owners generation', (m) => m.cpu.ownersGen++],
+    ['an ASID owner', (m) => m.cpu.owners.set(1, m.cpu.labels.get('C')!)],
+    ['one more ASID owner', (m) => m.cpu.owners.set(99, aKey(m))],
+    ['a bit of asid_map', (m) => (m.cpu.alloc.asidMap[9] = 1)],
+    ['a bit of pinned_asid_map', (m) => (m.cpu.alloc.pinnedMap![9] = 1)],
+    ['an active ASID', (m) => (m.cpu.alloc.active[1] = 0)],
+    ['a reserved ASID', (m) => (m.cpu.alloc.reserved[1] = 5)],
+    ['a pending local flush', (m) => (m.cpu.alloc.flushPending[1] = 1)],
+    ['the task a CPU runs', (m) => (m.cpu.curTask[1] = 0)],
+    ['the mm in a TTBR', (m) => (m.cpu.ttbrMm[1] = aKey(m))],
+    ['the ASID in a TTBR', (m) => (m.cpu.ttbrAsid[1] = 7)],
+    ['a task', (m) => m.cpu.tasks.set(9, aKey(m))],
+    ['a label', (m) => m.cpu.labels.set('Z', aKey(m))],
+    ['an exited pinned mm', (m) => m.cpu.zombies.set('Z', aKey(m))],
+    ['the users of an mm', (m) => m.cpu.mms.get(aKey(m))!.users++],
+    ['a CPU TLB entry', (m) => tlbFill(m.cpu.tlb, 1, 2, m.cpu.labels.get('B')!, 0x77, 1)],
+    ['a PASID in use', (m) => m.smmu.pasids.used.add(9)],
+    [
+      'which PASIDs are in use (as many)',
+      (m) => {
+        const first = [...m.smmu.pasids.used][0]!;
+        m.smmu.pasids.used.delete(first);
+        m.smmu.pasids.used.add(first + 8);
+      },
+    ],
+    ['a DMA domain ASID', (m) => m.smmu.domains.get('D')!.asid++],
+  ];
+  const { m } = richState();
+  const before = digestSystem(m);
+  it.each(changes)('%s', (_, change) => {
+    const c = cloneSystem(m);
+    change(c);
+    expect(digestSystem(c)).not.toBe(before);
+    // The original is untouched by a change of its clone.
+    expect(digestSystem(m)).toBe(before);
+  });
+});
+
+describe('cloneSystem: equal to and independent of its original', () => {
+  it('events on the clone leave the original as it was, and the same events on both give one state', () => {
+    const { m } = richState();
+    const before = digestSystem(m);
+    const c = cloneSystem(m);
+    const events = mini('sched 1 1\nunmap A 0x1000 0x1000\ndma dev 1 0x1000\nexit 1\nunpin C');
+    const col = new ReportCollector(1);
+    events.forEach((e) => step(c, e, col));
+    expect(digestSystem(m)).toBe(before);
+    expect(digestSystem(c)).not.toBe(before);
+    events.forEach((e) => step(m, e, new ReportCollector(1)));
+    expect(digestSystem(m)).toBe(digestSystem(c));
+  });
+});
