@@ -198,3 +198,189 @@ describe('cloneSystem: equal to and independent of its original', () => {
     expect(digestSystem(m)).toBe(digestSystem(c));
   });
 });
+
+describe('one CPU port per (model, observer): a clone stepped with the same observer acts on itself', () => {
+  it('a bind on the clone pins the clone mm, not the original one', () => {
+    const { m } = richState();
+    const obs = new ReportCollector(1);
+    step(m, mini('dma dev 1 0x1000')[0]!, obs); // builds the port of (m, obs)
+    const c = cloneSystem(m);
+    const pins = (x: SystemModel) => x.cpu.mms.get(x.cpu.labels.get('C')!)!.pinned;
+    expect([pins(m), pins(c)]).toEqual([1, 1]); // C pinned once by the trace
+    // arm_smmu_alloc_shared_cd -> arm64_mm_context_get (v6.1): refcount_inc_not_zero on the clone's C.
+    step(c, mini('bind dev C')[0]!, obs);
+    expect([pins(m), pins(c)]).toEqual([1, 2]);
+    step(m, mini('bind dev C')[0]!, obs);
+    expect([pins(m), pins(c)]).toEqual([2, 2]);
+  });
+});
+
+const btmSmmu = { name: 'smmu0', asidBits: 16 as const, btm: true };
+/** The 2023 BTM proposal on a BTM SMMU: the SVA CD uses the CPU ASID and the notifier sends no TLBI (BTM snoops the CPU's). */
+const btmSystem = (extra: SystemInput = {}): SystemInput => ({
+  kernel: 'rfc-btm-2023',
+  cpus: 2,
+  asidBits: 8,
+  smmus: [btmSmmu],
+  devices: [{ name: 'dev', smmu: 'smmu0' }],
+  ...extra,
+});
+
+describe('CPU broadcast TLBIs reaching a BTM SMMU (__flush_tlb_range, arch/arm64/include/asm/tlbflush.h)', () => {
+  it('under KPTI both halves: __tlbi(vae1is, asid) and __tlbi_user (asid | USER_ASID_FLAG), which the CD uses', () => {
+    const h = harness(btmSystem({ kpti: true }));
+    // P = ASID 2 (KPTI: even ASIDs); arm64_mm_context_get returns 2 | 1 = 3, the CD's ASID.
+    h.play('fork 1 P', 'sched 0 1', 'bind dev P', 'dma dev 1 0x1000', 'unmap P 0x1000 0x1000', 'dma dev 1 0x1000');
+    const r = h.report();
+    expect(r.devices.smmus[0]!.btmSnoops).toBe(2);
+    expect(r.stale.total).toBe(0);
+  });
+
+  it('without KPTI one ASID', () => {
+    const h = harness(btmSystem());
+    h.play('fork 1 P', 'sched 0 1', 'bind dev P', 'dma dev 1 0x1000', 'unmap P 0x1000 0x1000', 'dma dev 1 0x1000');
+    expect(h.report().devices.smmus[0]!.btmSnoops).toBe(1);
+    expect(h.report().stale.total).toBe(0);
+  });
+
+  it('an unmap that clears no PTE flushes nothing (tlb->end is 0): nothing to snoop', () => {
+    const h = harness(btmSystem());
+    h.play('fork 1 P', 'sched 0 1', 'bind dev P', 'unmap P 0x1000 0x1000');
+    expect(h.report().devices.smmus[0]!.btmSnoops).toBe(1);
+    h.play('unmap P 0x1000 0x1000'); // the same page again: no PTE present
+    expect(h.report().devices.smmus[0]!.btmSnoops).toBe(1);
+  });
+
+  it('local-tlbi (what-if): an mm live on one CPU gets a local TLBI the SMMU never sees; on two CPUs a broadcast', () => {
+    const h = harness(btmSystem({ faults: ['local-tlbi'] }));
+    h.play('fork 1 P', 'fork 2 P', 'sched 0 1', 'bind dev P', 'dma dev 1 0x1000', 'unmap P 0x1000 0x1000');
+    expect(h.report().devices.smmus[0]!.btmSnoops).toBe(0);
+    h.play('dma dev 1 0x1000'); // row 7: the entry the local TLBI left behind
+    expect(
+      h
+        .report()
+        .stale.findings.filter((f) => !f.latent)
+        .map((f) => [f.row, f.kind]),
+    ).toEqual([[7, 'S-UNMAP']]);
+    h.play('sched 1 2', 'unmap P 0x2000 0x1000'); // P now in both TTBRs: broadcast
+    expect(h.report().devices.smmus[0]!.btmSnoops).toBe(1);
+  });
+});
+
+/** v6.6 on: mmu_notifier_arch_invalidate_secondary_tlbs from the CPU flush only (6bbd42e2df8f). */
+const sva66 = (kernel = '6.6'): SystemInput => ({
+  kernel,
+  cpus: 2,
+  asidBits: 8,
+  smmus: [{ name: 'smmu0', asidBits: 16 }],
+  devices: [{ name: 'dev', smmu: 'smmu0', ats: true }],
+});
+
+describe('the SVA notifier calls of a CPU page-table change, v6.6 on', () => {
+  it('a fault that raises rights: flush_tlb_page per page, so one notifier call (one ATC_INV) per page', () => {
+    const h = harness(sva66());
+    h.play('fork 1 P', 'sched 0 1', 'bind dev P', 'mprotect P 0x1000 0x3000 r');
+    const before = { ...h.report().devices.smmus[0]!.commands };
+    h.play('map P 0x1000 0x3000 rw'); // 3 pages gain write: 3 faults, 3 flush_tlb_page
+    const after = h.report().devices.smmus[0]!.commands;
+    expect(after.CMD_ATC_INV - before.CMD_ATC_INV).toBe(3);
+    expect(after.CMD_TLBI_NH_VA - before.CMD_TLBI_NH_VA).toBe(3);
+  });
+
+  it('mprotect of 3 pages: one flush_tlb_range, one call', () => {
+    const h = harness(sva66());
+    h.play('fork 1 P', 'sched 0 1', 'bind dev P');
+    const before = { ...h.report().devices.smmus[0]!.commands };
+    h.play('mprotect P 0x1000 0x3000 r');
+    const after = h.report().devices.smmus[0]!.commands;
+    expect(after.CMD_ATC_INV - before.CMD_ATC_INV).toBe(1);
+    expect(after.CMD_TLBI_NH_VA - before.CMD_TLBI_NH_VA).toBe(3);
+  });
+
+  it('no CPU flush (nothing present to clear), no call', () => {
+    const h = harness(sva66());
+    h.play('fork 1 P', 'sched 0 1', 'bind dev P', 'unmap P 0x1000 0x1000');
+    const before = { ...h.report().devices.smmus[0]!.commands };
+    h.play('unmap P 0x1000 0x1000', 'mprotect P 0x1000 0x1000 r');
+    expect(h.report().devices.smmus[0]!.commands).toEqual(before);
+  });
+});
+
+describe('the mm of a map/unmap is found by its label, whatever its key', () => {
+  it('munmap of a bound mm that is not the first of the trace: its notifier removes the entry', () => {
+    const h = harness(sva66('6.1'));
+    h.play('fork 1 X', 'fork 2 P', 'sched 0 2', 'bind dev P', 'dma dev 1 0x1000', 'unmap P 0x1000 0x1000', 'dma dev 1 0x1000');
+    expect(h.m.cpu.labels.get('P')).toBe(1);
+    const r = h.report();
+    expect(r.devices.smmus[0]!.commands.CMD_TLBI_NH_VA).toBeGreaterThan(0);
+    expect(r.stale.total).toBe(0);
+  });
+});
+
+describe('exit and exec end an address space only with its last user (kernel/fork.c mmput -> __mmput -> mmu_notifier_release)', () => {
+  const sys = sva66('6.1');
+  it('exit of one of two threads: no release; of the last: arm_smmu_mm_release', () => {
+    const h = harness(sys);
+    h.play('fork 1 P', 'fork 2 P', 'sched 0 1', 'bind dev P', 'exit 1');
+    expect(h.report().devices.sva.releases).toBe(0);
+    h.play('exit 2');
+    expect(h.report().devices.sva.releases).toBe(1);
+  });
+
+  it('exec of the last task: the old mm is released, the task runs the new one', () => {
+    const h = harness(sys);
+    h.play('fork 1 P', 'sched 0 1', 'bind dev P', 'exec 1 Q');
+    expect(h.report().devices.sva.releases).toBe(1);
+    expect(h.m.cpu.tasks.get(1)).toBe(h.m.cpu.labels.get('Q'));
+    expect(cpuView(h.m)[0]!.mm).toBe('Q');
+  });
+
+  it('exec of one of two threads: no release', () => {
+    const h = harness(sys);
+    h.play('fork 1 P', 'fork 2 P', 'sched 0 1', 'bind dev P', 'exec 1 Q');
+    expect(h.report().devices.sva.releases).toBe(0);
+  });
+
+  it('an mm that no device is bound to: no release', () => {
+    const h = harness(sys);
+    h.play('fork 1 P', 'fork 2 R', 'bind dev P', 'exit 2');
+    expect(h.report().devices.sva.releases).toBe(0);
+  });
+});
+
+describe('a bind in flight holds the mm (iommu_sva_bind_device runs under the caller mmget)', () => {
+  // v6.1: D holds ASID 1, P's CPU ASID; the bind moves D in steps (op b1) and is stopped after step 1.
+  const sys: SystemInput = {
+    kernel: '6.1',
+    cpus: 2,
+    asidBits: 16,
+    smmus: [{ name: 'smmu0', asidBits: 16 }],
+    devices: [
+      { name: 'devA', smmu: 'smmu0' },
+      { name: 'devB', smmu: 'smmu0' },
+    ],
+  };
+  const start = ['attach devA D', 'fork 1 P', 'fork 2 P', 'sched 0 1', 'bind devB P b1'];
+
+  it('the last task cannot end while it is in flight: the task column is named', () => {
+    const h = harness(sys);
+    h.play(...start, 'exit 1'); // row 6: another thread remains
+    expect(h.m.cpu.tasks.has(1)).toBe(false);
+    expect(h.thrown('exit 2')).toEqual([7, 'task']);
+    expect(h.thrown('exec 2 Q')).toEqual([8, 'task']);
+    h.play('resume b1', 'resume b1', 'resume b1', 'exit 2');
+    expect(h.report().devices.sva.releases).toBe(1);
+  });
+});
+
+describe('rfc-btm-2023: a refused pin is not checked, and the domain free puts it all the same', () => {
+  it('arm64_mm_context_put without a get: refcount_t underflow (unbalanced-unpin)', () => {
+    // 1 CPU, 2-bit CPU ASIDs: max_pinned_asids = 4 - 1 - 2 = 1; Q holds it.
+    const h = harness(btmSystem({ cpus: 1, asidBits: 2 }));
+    h.play('fork 1 P', 'fork 2 Q', 'sched 0 1', 'pin Q', 'bind dev P', 'unbind dev P');
+    expect(h.report().violations.map((v) => [v.row, v.kind, v.mm])).toEqual([
+      [5, 'unchecked-pin', 'P'],
+      [6, 'unbalanced-unpin', 'P'],
+    ]);
+  });
+});
