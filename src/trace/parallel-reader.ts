@@ -12,7 +12,7 @@
  * thrown. The two readers agree on every valid trace because a valid trace has no quoted line
  * break (no cell may contain one), so csv-parse is at a row start at every '\n'.
  */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { ABSENT, type ChunkResult, type ChunkTask, STRIDE } from './chunk-worker.js';
 import { EVENT_KINDS, type TraceEvent } from './events.js';
 import { assertReadable, readEventBatches, readHeaderRecord } from './reader.js';
@@ -35,7 +35,8 @@ export async function* readEventBatchesParallel(file: string, threads: number, c
     return;
   }
   const size = (await stat(file)).size;
-  const dataStart = await offsetAfterLines(file, head.line);
+  // csv-parse's own offset: counting '\n's would be wrong after a lone CR in the preamble, which csv-parse counts as a line
+  const dataStart = head.dataStart;
   const pool = await newPool('parseChunk', threads);
   const pending: Promise<ChunkResult>[] = [];
   let next = dataStart;
@@ -106,25 +107,6 @@ function decode(r: ChunkResult, lineOffset: number): TraceEvent[] {
     };
   }
   return out;
-}
-
-/** Byte offset just after the `lines`-th '\n' of the file (its size if there are fewer). */
-async function offsetAfterLines(file: string, lines: number): Promise<number> {
-  const h = await open(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(64 * 1024);
-    let seen = 0;
-    for (let pos = 0; ;) {
-      const { bytesRead } = await h.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) return pos;
-      for (let i = buf.indexOf(10); i >= 0 && i < bytesRead; i = buf.indexOf(10, i + 1)) {
-        if (++seen === lines) return pos + i + 1;
-      }
-      pos += bytesRead;
-    }
-  } finally {
-    await h.close();
-  }
 }
 
 /** The error the sequential reader stops at (it must stop: the parallel one found a bad row). */

@@ -13,6 +13,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { COLUMNS, type TraceEvent } from './events.js';
 import { InputError, TraceHeaderError, escapeText, quoteExcerpt } from './errors.js';
 import { fastEvent, headerIndex } from './fast-row.js';
+import { RowTokenizer, isPlain, latin1 } from './row-tokenizer.js';
 import { validateCells } from './row-schema.js';
 
 /** The preamble of a trace: the `# system:` object (if any) and where it was. */
@@ -24,6 +25,14 @@ export interface TracePreamble {
 }
 
 const SYSTEM_RE = /^#\s*system:\s*(.*)$/s;
+
+/** Bytes of csv-parse's chunks (createReadStream's default): its batches of events end at their multiples. */
+const BATCH_BYTES = 64 * 1024;
+/** Bytes the fast path reads at a time (many batches: fewer awaits). */
+const READ_BYTES = 1024 * 1024;
+const LF = 0x0a;
+const CR = 0x0d;
+const HASH = 0x23;
 
 /**
  * The records of a file as csv-parse cuts them: at its record delimiter, the first of `\r\n`, `\n`
@@ -152,19 +161,31 @@ async function* recordBatches(parser: NodeJS.ReadableStream): AsyncGenerator<Csv
   }
 }
 
+/** Where the fast path hands a file over to csv-parse: what it has already yielded. */
+export interface Resume {
+  /** Line of the last event yielded: csv-parse's records up to it are skipped (not validated again). */
+  afterLine: number;
+  /** The time check's state after that event: the last time seen and its line. */
+  lastTime: number;
+  lastTimeRow: number;
+}
+
 /**
- * Stream the events of a trace v1 file, validated, in order, in batches (one array per chunk read).
+ * The events of a trace v1 file as csv-parse reads it (the definition of the format), validated,
+ * in batches: one per chunk csv-parse is given (64 KiB), each yielded only once all its rows are
+ * valid. Rows csv-parse cuts as plain lines go through {@link fastEvent}, the others through zod.
+ * @param resume skip the records the fast path already yielded, and continue its time check.
  * @throws InputError (file, line, column, what was expected) on the first bad row.
  */
-export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent[]> {
-  await assertReadable(file);
-  const source = createReadStream(file);
+export async function* csvEventBatches(file: string, resume?: Resume): AsyncGenerator<TraceEvent[]> {
+  const source = createReadStream(file, { highWaterMark: BATCH_BYTES });
   const parser = source.pipe(new LineTaggingParser(CSV_OPTIONS));
   source.on('error', (e) => parser.emit('error', e));
   let header: string[] | undefined;
   let cols: Int8Array = new Int8Array(0);
-  let lastTime = -1;
-  let lastTimeRow = 0;
+  let lastTime = resume?.lastTime ?? -1;
+  let lastTimeRow = resume?.lastTimeRow ?? 0;
+  const skipThrough = resume?.afterLine ?? 0;
   try {
     for await (const recs of recordBatches(parser as never)) {
       const out: TraceEvent[] = [];
@@ -176,6 +197,7 @@ export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent
           cols = headerIndex(header);
           continue;
         }
+        if (line <= skipThrough) continue;
         const ev = fastEvent(cells, cols, line) ?? (await slowEvent(file, line, header, cells));
         if (ev.time !== undefined) {
           if (ev.time < lastTime) {
@@ -216,28 +238,43 @@ export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent
   if (!header) throw new TraceHeaderError(`no header row; expected a line naming the columns (e.g. "${COLUMNS.join(',')}")`, file, 1, 1);
 }
 
-/** The header row of a trace as the sequential parser sees it (for the parallel reader). */
+/** The header row of a trace as csv-parse sees it (for the fast path and the parallel reader). */
 export interface HeaderRecord {
   header: string[];
-  /** Its line number. */
+  /** Its line number (the line its record delimiter is on). */
   line: number;
-  /** The record delimiter csv-parse detected on it. */
+  /** The record delimiter csv-parse detected ('\n', '\r\n' or '\r'; '' when the file has none). */
   recordDelimiter: string;
+  /** Byte offset of the first byte after the header record and its delimiter: where the data rows start. */
+  dataStart: number;
 }
 
 /**
- * Parse up to the header row and check it.
- * @returns undefined when there is no header or it is bad (the sequential reader reports why).
+ * Parse up to the header row with csv-parse and check it.
+ * @returns undefined when there is no header, it is bad, or csv-parse fails before it (the
+ *   csv-parse reader then reports why).
  */
 export async function readHeaderRecord(file: string): Promise<HeaderRecord | undefined> {
-  const source = createReadStream(file, { highWaterMark: 64 * 1024 });
-  const parser = new LineTaggingParser(CSV_OPTIONS);
+  const source = createReadStream(file, { highWaterMark: BATCH_BYTES });
+  let found: { record: string[]; line: number; bytes: number } | undefined;
+  // info.bytes is read when the header record is pushed: just after its delimiter (csv-parse counts
+  // a skipped BOM), before the parser goes on with the rest of the chunk.
+  const parser = new (class extends Parser {
+    override push(record: unknown, encoding?: BufferEncoding): boolean {
+      if (record !== null && found === undefined) {
+        const info = (this as unknown as { info: { lines: number; bytes: number } }).info;
+        found = { record: record as string[], line: info.lines, bytes: info.bytes };
+      }
+      return super.push(record, encoding);
+    }
+  })(CSV_OPTIONS);
   source.pipe(parser);
   try {
-    for await (const rec of parser as AsyncIterable<CsvRecord>) {
-      const header = checkHeader(file, rec.line, rec.record);
+    for await (const _ of parser as AsyncIterable<unknown>) {
+      if (found === undefined) return undefined;
+      const header = checkHeader(file, found.line, found.record);
       const delims = (parser as unknown as { options: { record_delimiter: Buffer[] } }).options.record_delimiter;
-      return { header, line: rec.line, recordDelimiter: delims.length === 1 ? delims[0]!.toString() : '' };
+      return { header, line: found.line, recordDelimiter: delims.length === 1 ? delims[0]!.toString() : '', dataStart: found.bytes };
     }
   } catch {
     return undefined;
@@ -246,6 +283,152 @@ export async function readHeaderRecord(file: string): Promise<HeaderRecord | und
     parser.destroy();
   }
   return undefined;
+}
+
+/**
+ * How often the fast path of {@link readEventBatches} gave up, since the process started (for the
+ * tests and the benchmarks: a generated or imported trace should never need csv-parse).
+ */
+export const fastPathStats = {
+  /** Files (or their rest) handed over to csv-parse. */
+  handOvers: 0,
+  /** Plain rows the tokenizer left undecided (validated from their split cells). */
+  slowRows: 0,
+};
+
+/**
+ * Stream the events of a trace v1 file, validated, in order, in batches.
+ *
+ * Fast path: after the header (read by csv-parse), plain data lines (see {@link RowTokenizer}) are
+ * tokenized and validated straight from the bytes. csv-parse stays the definition of the format:
+ * when the file's record delimiter is not `\n`, or at the first line the fast path cannot read as
+ * csv-parse would (a quote, a CR, a space, a byte outside printable ASCII, another number of cells
+ * than the header), the file is handed to csv-parse, which re-reads it from the start, skips the
+ * rows already yielded and reads the rest. A plain line whose cells are invalid gets the error the
+ * csv-parse reader gives (the same cells go through the same validation), and the batches are
+ * csv-parse's (its chunks of 64 KiB, each yielded once all its rows are valid; the last line of the
+ * file is a batch of its own), so a replay stops at the same row either way.
+ * @throws InputError (file, line, column, what was expected) on the first bad row.
+ */
+export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent[]> {
+  await assertReadable(file);
+  const head = await readHeaderRecord(file);
+  if (head === undefined || head.recordDelimiter !== '\n') {
+    fastPathStats.handOvers++;
+    yield* csvEventBatches(file);
+    return;
+  }
+  const resume: Resume = { afterLine: head.line, lastTime: -1, lastTimeRow: 0 };
+  const handOver = yield* fastEventBatches(file, head, resume);
+  if (handOver) {
+    fastPathStats.handOvers++;
+    yield* csvEventBatches(file, resume);
+  }
+}
+
+/**
+ * The fast path of {@link readEventBatches}, from the first data row.
+ * @param resume updated as batches are yielded: what csv-parse must skip after a hand-over.
+ * @returns true when the rest of the file must be read by csv-parse.
+ */
+async function* fastEventBatches(file: string, head: HeaderRecord, resume: Resume): AsyncGenerator<TraceEvent[], boolean> {
+  const tok = new RowTokenizer(head.header);
+  const cols = headerIndex(head.header);
+  const width = head.header.length;
+  const fh = await open(file, 'r');
+  let buf = Buffer.allocUnsafe(2 * READ_BYTES);
+  // buf[start, end) holds the unread bytes, from file offset base + start
+  let start = 0;
+  let end = 0;
+  let base = head.dataStart;
+  let eof = false;
+  let line = head.line + 1;
+  let out: TraceEvent[] = [];
+  let batch = -1;
+  let lastTime = -1;
+  let lastTimeRow = 0;
+  try {
+    for (;;) {
+      if (!eof) {
+        if (start > 0) {
+          buf.copy(buf, 0, start, end);
+          base += start;
+          end -= start;
+          start = 0;
+        }
+        if (buf.length - end < READ_BYTES) {
+          // a line longer than the buffer: grow it
+          const bigger = Buffer.allocUnsafe(2 * buf.length);
+          buf.copy(bigger, 0, 0, end);
+          buf = bigger;
+        }
+        const { bytesRead } = await fh.read(buf, end, buf.length - end, base + end);
+        if (bytesRead === 0) eof = true;
+        end += bytesRead;
+      }
+      const data = buf.subarray(0, end);
+      // csv-parse leaves the last byte it was given for its next chunk: a line ending there is
+      // decided when more bytes (or the end of the file) are known
+      const limit = eof ? end : end - 1;
+      while (start < limit) {
+        let nl = data.indexOf(LF, start);
+        if (nl < 0 || nl >= limit) {
+          if (!eof) break;
+          nl = end; // the last line, without a line break
+        }
+        if (nl > start) {
+          if (buf[start] === HASH) {
+            // a comment: csv-parse counts a CR in it as a line break
+            if (data.subarray(start, nl).includes(CR)) return true;
+          } else {
+            // csv-parse's batch of this row: the chunk where it sees the row's end
+            const key = nl >= end - 1 && eof ? Infinity : Math.floor((base + nl + 1) / BATCH_BYTES);
+            if (key !== batch) {
+              if (out.length > 0) {
+                yield out;
+                const last = out[out.length - 1]!;
+                resume.afterLine = last.row;
+                resume.lastTime = lastTime;
+                resume.lastTimeRow = lastTimeRow;
+                out = [];
+              }
+              batch = key;
+            }
+            let ev = tok.event(buf, start, nl, line);
+            if (ev === undefined) {
+              // not decided by the tokenizer: csv-parse's cells are the split of a plain line
+              if (!isPlain(buf, start, nl)) return true;
+              const cells = latin1(buf, start, nl).split(',');
+              if (cells.length !== width) return true;
+              fastPathStats.slowRows++;
+              ev = fastEvent(cells, cols, line) ?? (await slowEvent(file, line, head.header, cells));
+            }
+            if (ev.time !== undefined) {
+              if (ev.time < lastTime) {
+                throw await located(
+                  file,
+                  line,
+                  head.header,
+                  'time',
+                  `time ${ev.time} is earlier than ${lastTime} on line ${lastTimeRow}; times must not decrease`,
+                );
+              }
+              lastTime = ev.time;
+              lastTimeRow = line;
+            }
+            out.push(ev);
+          }
+        }
+        line++;
+        start = nl + 1;
+      }
+      if (eof) break;
+    }
+  } finally {
+    await fh.close();
+  }
+  if (out.length > 0) yield out;
+  return false;
 }
 
 /** Stream the events of a trace v1 file one by one (see {@link readEventBatches}). */
