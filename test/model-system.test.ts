@@ -384,3 +384,48 @@ describe('rfc-btm-2023: a refused pin is not checked, and the domain free puts i
     ]);
   });
 });
+
+describe('skip-pin (what-if): the bind reads the CPU ASID the mm holds in the current generation, without a pin', () => {
+  // 1 CPU, 2-bit CPU ASIDs (what-if): P = 1 in generation 1; a, b = 2, 3; c rolls over (generation 2).
+  const sys: SystemInput = {
+    kernel: '6.1',
+    cpus: 1,
+    asidBits: 2,
+    faults: ['skip-pin'],
+    smmus: [{ name: 'smmu0', asidBits: 16 }],
+    devices: [{ name: 'dev', smmu: 'smmu0' }],
+  };
+  const story = ['fork 1 P', 'sched 0 1', 'fork 2 a', 'sched 0 2', 'fork 3 b', 'sched 0 3', 'fork 4 c', 'sched 0 4'];
+
+  it('an mm whose ASID is of an old generation holds none: the bind fails as a refused pin would (-ESRCH)', () => {
+    const h = harness(sys);
+    h.play(...story, 'bind dev P'); // row 9
+    const r = h.report();
+    expect(r.churn.rollovers).toBe(1);
+    expect(r.devices.failures.map((f) => [f.row, f.call, f.errno])).toEqual([[9, 'bind', 'ESRCH']]);
+  });
+
+  it('once it runs in the current generation, the bind takes that ASID (and pins nothing)', () => {
+    const h = harness(sys);
+    h.play(...story, 'sched 0 1', 'bind dev P'); // P: generation 2, fresh ASID 2
+    const r = h.report();
+    expect(r.devices.failures).toEqual([]);
+    expect(r.pins.requests).toBe(0);
+    expect([...h.m.smmu.svaContexts.values()].map((x) => x.asid)).toEqual([2]);
+  });
+});
+
+describe('findings of the SVA notifier name the mm by its label', () => {
+  it('v5.15 with RANGE_INV: size = end - start + 1 hangs __arm_smmu_tlb_inv_range (inv-range-hang) for mm P', () => {
+    // arm_smmu_mm_invalidate_range, v5.11-v5.17 (2f7e8c553e98 .. 95d4782c34a6).
+    const h = harness({
+      kernel: '5.15',
+      cpus: 2,
+      asidBits: 8,
+      smmus: [{ name: 'smmu0', asidBits: 16, rangeInvalidation: true }],
+      devices: [{ name: 'dev', smmu: 'smmu0' }],
+    });
+    h.play('fork 1 X', 'fork 2 P', 'sched 0 2', 'bind dev P', 'unmap P 0x1000 0x1000');
+    expect(h.report().violations.map((v) => [v.row, v.kind, v.mm])).toContainEqual([5, 'inv-range-hang', 'P']);
+  });
+});
