@@ -152,6 +152,24 @@ describe('rfc-btm-2023 with multi-SMMU domains (what-if): one ASID map per SMMU'
     expect(asids(m)).toEqual({ D: 3, E: 2 });
   });
 
+  it("a bind on the domain's second SMMU (BTM there) finds the domain in that SMMU's map and moves it", () => {
+    const s: SystemInput = {
+      ...sys(1),
+      smmus: [
+        { name: 'A', asidBits: 8 },
+        { name: 'B', asidBits: 8, btm: true },
+      ],
+      devices: [
+        { name: 'a1', smmu: 'A' },
+        { name: 'b1', smmu: 'B' },
+        { name: 'svaB', smmu: 'B' },
+      ],
+    };
+    const { m, r } = sim(s, L('attach a1 D', 'attach b1 D', 'fork 1 P', 'sched 0 1', 'bind svaB P'));
+    expect(failures(r)).toEqual([]);
+    expect(asids(m)).toEqual({ D: 2 });
+  });
+
   // D on A and B; B's map holds D (1) and 253 or 254 other domains.
   const crowded = (others: number) => {
     const lines = ['attach a1 D', 'attach b1 D', ...Array.from({ length: others }, (_, i) => `attach b${i + 2} E${i + 2}`)];

@@ -278,6 +278,13 @@ describe('skip-pin (what-if: the CPU ASID used without arm64_mm_context_get)', (
       'bind sva2 Q',
     );
   const s3 = sys('6.1', { cpus: 2, asidBits: 3, faults: ['skip-pin'] });
+
+  it('P binds a second device after a rollover it has not run since: it has no current CPU ASID, -ESRCH (`if (!asid)`)', () => {
+    const text = rollover([]).replace(/bind sva2 Q$/, 'bind sva2 P');
+    const { r } = sim(s3, text);
+    expect(failures(r)).toEqual([[18, 'bind', 'ESRCH']]);
+  });
+
   it.each([
     ['the SVA CD took CPU ASID 1 (xa_insert)', []],
     ['the SVA CD took ASID 1 after moving D off it (xa_store)', ['attach d1 D']],
