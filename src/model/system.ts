@@ -59,6 +59,7 @@ export interface SystemSummary {
 /** What each CPU runs now: its mm (label, or null when it never ran one) and the ASID in its TTBR. */
 export function cpuView(m: SystemModel): { mm: string | null; asid: number }[] {
   const s = m.cpu;
+  // Stryker disable next-line ConditionalExpression: equivalent, key < 0 -> false: mms.get(-1) is undefined, and ?? null gives the same null
   return Array.from(s.ttbrMm, (key, c) => ({ mm: key < 0 ? null : (s.mms.get(key)?.label ?? null), asid: s.ttbrAsid[c]! }));
 }
 
