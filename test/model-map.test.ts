@@ -16,6 +16,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSystem, digestSystem, step, summarize } from '../src/model/system.js';
 import { tlbFill } from '../src/model/cpu/tlb.js';
+import { walkMm } from '../src/model/cpu/state.js';
 import { ReportCollector } from '../src/report/report.js';
 import { resolveSystem } from '../src/trace/system.js';
 import { mini, run } from './helpers/mini.js';
@@ -258,5 +259,32 @@ describe('NoUsableStaleEntry looks at the CPUs that run the mm, with the ASID th
         .violations.filter((v) => v.kind === 'stale-tlb')
         .map((v) => [v.row, v.cpu, v.asid]),
     ).toEqual([[8, 1, 7]]);
+  });
+});
+
+describe('mapping epochs: each map or unmap that creates or removes a mapping takes a new one', () => {
+  // The stale checks compare a cached entry's epoch with the PTE's, and explore's canonical form
+  // (src/explore/canon.ts) ranks epochs, relying on each new one being above every earlier one.
+  it('the epochs of successive changes, on one page and across pages, strictly increase', () => {
+    const h = harness({ cpus: 1, asidBits: 8 });
+    h.play('fork 1 P', 'sched 0 1');
+    const epochs: number[] = [];
+    const at = (va: number) => walkMm(h.mm('P'), va / 4096).epoch;
+    for (const [line, va] of [
+      ['unmap P 0x10000 0x1000', 0x10000],
+      ['map P 0x10000 0x1000', 0x10000],
+      ['unmap P 0x20000 0x1000', 0x20000],
+      ['map P 0x20000 0x1000 r', 0x20000],
+      ['map P 0x30000 0x1000 r', 0x30000], // a rights change: the same mapping, the same epoch
+      ['unmap P 0x10000 0x1000', 0x10000],
+      ['map P 0x10000 0x1000', 0x10000],
+    ] as const) {
+      h.play(line);
+      epochs.push(at(va));
+    }
+    expect(epochs[4]).toBe(0);
+    const fresh = epochs.filter((_, i) => i !== 4);
+    for (let i = 1; i < fresh.length; i++) expect(fresh[i], `change ${i}`).toBeGreaterThan(fresh[i - 1]!);
+    expect(h.mm('P').epoch).toBe(fresh[fresh.length - 1]);
   });
 });
