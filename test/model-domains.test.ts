@@ -1,8 +1,9 @@
 /**
  * DMA (stage-1 paging) domains, src/model/smmu/domains.ts, on both sides of every boundary:
  *
- * - Attach: the IOMMU core does nothing when the group already has that domain (v6.1
- *   __iommu_group_set_domain(): `if (group->domain == new_domain) return 0;`); a second master behind
+ * - Attach: the driver is not called when the group already has that domain (drivers/iommu/iommu.c,
+ *   v6.1 __iommu_group_set_domain(): `if (group->domain == new_domain) return 0;`; VFIO's
+ *   iommu_attach_group() refuses it -EBUSY before reaching the driver); a second master behind
  *   the same SMMU joins the finalised domain (arm_smmu_attach_dev(): only `smmu_domain->smmu != smmu`
  *   is refused); a master attached elsewhere is detached first (arm_smmu_detach_dev()).
  * - Detach: arm_smmu_detach_dev() -> arm_smmu_disable_ats() -> arm_smmu_atc_inv_master(), which sends
