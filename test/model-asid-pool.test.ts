@@ -142,6 +142,7 @@ describe('rfc-btm-2023 with multi-SMMU domains (what-if): one ASID map per SMMU'
   it("the ASID taken in the second SMMU's map: the attach fails -EBUSY and the domain stays on A", () => {
     const { m, r } = sim(sys(2), L('attach a1 D', 'attach b1 E', 'attach b2 D'));
     expect(failures(r)).toEqual([[3, 'attach', 'EBUSY']]);
+    expect(r.devices.failures[0]!.detail).toContain('ASID 1');
     expect(m.smmu.domains.get('D')!.smmus).toEqual([0]);
     expect(m.smmu.masters.get('b2')!.rid).toBeNull();
   });

@@ -81,6 +81,54 @@ describe('attach', () => {
   });
 });
 
+describe('multi-SMMU domains (what-if, M. Shavit 2023 RFC): a domain joins an SMMU whose ASIDs can hold its own', () => {
+  // 256 domains on A (16-bit): D255 holds ASID 255, D256 holds 256. B has 8-bit ASIDs.
+  const story = (tail: string) =>
+    sim(
+      {
+        kernel: '6.1',
+        multiSmmuDomains: true,
+        smmus: [
+          { name: 'A', asidBits: 16 },
+          { name: 'B', asidBits: 8 },
+        ],
+        devices: [...Array.from({ length: 256 }, (_, i) => ({ name: `a${i + 1}`, smmu: 'A' })), { name: 'b1', smmu: 'B' }],
+      },
+      L(...Array.from({ length: 256 }, (_, i) => `attach a${i + 1} D${i + 1}`), tail),
+    );
+  it('ASID 255 fits an 8-bit SMMU: attached', () => {
+    const { m, r } = story('attach b1 D255');
+    expect(failures(r)).toEqual([]);
+    expect(m.smmu.domains.get('D255')!.smmus).toEqual([0, 1]);
+  });
+  it('ASID 256 does not: -EINVAL', () => {
+    const { m, r } = story('attach b1 D256');
+    expect(failures(r)).toEqual([[257, 'attach', 'EINVAL']]);
+    expect(r.devices.failures[0]!.detail).toContain('ASID 256');
+    expect(m.smmu.masters.get('b1')!.rid).toBeNull();
+  });
+});
+
+describe('domain identities', () => {
+  it("each domain translates its own io-pgtable: not another domain's, nor a process's at the same address", () => {
+    const { r } = sim(
+      sys(),
+      L(
+        'attach d1 A',
+        'attach d2 B',
+        'attach d3 C',
+        'fork 1 P',
+        'map P 0x10000 0x1000 rw',
+        'dmap A 0x10000 0x1000 rw',
+        'dma d2 - 0x10000',
+        'dma d3 - 0x10000',
+        'dma d1 - 0x10000',
+      ),
+    );
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 2, fills: 1 });
+  });
+});
+
 describe('detach', () => {
   it('one of two masters: the domain stays (no TLBI_NH_ASID, nothing freed)', () => {
     const { m, r } = sim(sys(), L('attach d1 D', 'attach d2 D', 'detach d1'));

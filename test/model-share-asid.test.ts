@@ -320,6 +320,7 @@ describe('rfc-btm-2023: the pin is not checked; a refused one leaves ASID 0', ()
   it('a second refused mm on the same SMMU finds the first at index 0: -EINVAL, and its error path puts the pin too', () => {
     const { r } = sim(s, L('fork 1 P', 'fork 2 Q', 'bind sva P', 'bind sva2 Q'));
     expect(failures(r)).toEqual([[4, 'bind', 'EINVAL']]);
+    expect(r.devices.failures[0]!.detail).toContain('ASID 0');
     expect(kinds(r)).toEqual([
       [3, 'unchecked-pin'],
       [4, 'unchecked-pin'],
@@ -330,5 +331,6 @@ describe('rfc-btm-2023: the pin is not checked; a refused one leaves ASID 0', ()
   it('with skip-pin there is no get to leave unchecked: an mm with no CPU ASID is refused -ESRCH', () => {
     const { r } = sim({ ...s, faults: ['skip-pin'] }, L('fork 1 P', 'bind sva P'));
     expect(failures(r)).toEqual([[2, 'bind', 'ESRCH']]);
+    expect(r.devices.failures[0]!.detail).toContain('mm P');
   });
 });
