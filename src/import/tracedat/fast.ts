@@ -73,7 +73,10 @@ export class DatEvents {
   // What the last read() found (valid until the next call).
   /** The event's use (undefined when the record has no format). */
   ev: EventUse | undefined;
-  /** SWITCH, LIFECYCLE: the record's line as parsed. */
+  /**
+   * SWITCH, LIFECYCLE: the record's line as parsed; for SWITCH with an empty `body` (nothing reads a
+   * sched_switch's body text once it is parsed: its body is `sw`).
+   */
   line!: FtraceLine;
   /** SWITCH: the parsed body. */
   sw!: SchedSwitch;
@@ -138,7 +141,8 @@ export class DatEvents {
     let plain = this.plainPid.get(pid);
     if (plain === undefined) this.plainPid.set(pid, (plain = plainComm(fm.commOf(pid))));
     if (!plain) return TEXT;
-    // the timestamp as the line prints it (`${sec}.${ns}`, ns in 9 digits) and reads it back
+    // the timestamp as the line prints it (`${sec}.${ns}`, ns in 9 digits) and reads it back (for a
+    // safe integer, time / 1e9 never rounds up to the next second: the check states what the line needs)
     const sec = Math.floor(time / 1e9);
     const ns = time - sec * 1e9;
     if (!(ns >= 0 && ns < 1e9 && Number.isInteger(ns))) return TEXT;
