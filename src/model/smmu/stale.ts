@@ -19,6 +19,7 @@ const UNMAPPED_UNKNOWN: Pte = Object.freeze({ prot: 0, epoch: -1, row: 0 });
 export function walkAs(c: Ctx, as: number, page: number): Pte {
   if (as >= 0) {
     const sva = c.st.svaMms.get(as);
+    // Stryker disable next-line OptionalChaining,UnaryOperator: equivalent, only mms with an SVA record are walked (a CD's, or a bound mm being invalidated), and no caller reads the epoch of a PTE with prot 0
     if (sva?.dead) return { prot: 0, epoch: -1, row: sva.deadRow };
     return c.cpu.walk(as, page);
   }
@@ -194,6 +195,7 @@ export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number
     if (tags.size === 0) s.tagsOf.delete(as);
   });
   for (const m of c.st.masters.values()) {
+    // Stryker disable next-line LogicalOperator: equivalent, a master without ATS never fills an ATC, so either test skips only empty ATCs
     if (!m.ats || m.atc.size === 0) continue;
     for (const [ssid, pg, e] of atcEntries(m)) {
       if (e.as !== as) continue;
@@ -248,6 +250,7 @@ export function latentAfterTagChange(c: Ctx, smmus: readonly number[], asid: num
 
 /** Latent S-ALIAS in a master's ATC after SSID `ssid` was unbound. */
 export function latentAfterSsidFree(c: Ctx, m: Master, ssid: number): void {
+  // Stryker disable next-line LogicalOperator: equivalent, a master without ATS never fills an ATC, so either test returns only for an empty one
   if (!m.ats || m.atc.size === 0) return;
   for (const [pg, e] of m.atc.get(ssid) ?? []) {
     report(c, {
