@@ -7,7 +7,6 @@ import { type Report, ReportCollector } from '../report/report.js';
 import { findingRows, withSources } from '../report/sources.js';
 import type { TraceEvent } from '../trace/events.js';
 import { EventError, InputError, TraceHeaderError } from '../trace/errors.js';
-import { CHUNK_BYTES, readEventBatchesParallel } from '../trace/parallel-reader.js';
 import { located, readEventBatches, readHeader, readPreamble, readSources } from '../trace/reader.js';
 import { type SystemConfig, type SystemInput, resolveSystem } from '../trace/system.js';
 
@@ -26,7 +25,7 @@ export interface ReplayOptions {
    * Worker threads that parse the CSV (0 = parse in this thread). Default: {@link DEFAULT_PARSE_THREADS} (in-thread).
    */
   parseThreads?: number;
-  /** Bytes per parser chunk (tests make it small); see {@link CHUNK_BYTES}. */
+  /** Bytes per parser chunk (tests make it small); default: parallel-reader.ts `CHUNK_BYTES`. */
   chunkBytes?: number;
   /**
    * Optional observer hook (time series, timelines): builds the collector, a {@link ReportCollector}
@@ -122,7 +121,13 @@ async function replayPath(file: string, opts: ReplayOptions): Promise<Report> {
   try {
     let next = every;
     const threads = opts.parseThreads ?? DEFAULT_PARSE_THREADS;
-    const batches = threads > 0 ? readEventBatchesParallel(file, threads, opts.chunkBytes ?? CHUNK_BYTES) : readEventBatches(file);
+    // The parallel reader (piscina, worker threads) is loaded only when asked for: start-up.
+    const batches =
+      threads > 0
+        ? await import('../trace/parallel-reader.js').then((m) =>
+            m.readEventBatchesParallel(file, threads, opts.chunkBytes ?? m.CHUNK_BYTES),
+          )
+        : readEventBatches(file);
     for await (const batch of batches) {
       if (tapped) for (const e of batch) feedTapped(model, tapped, e);
       else for (const e of batch) feed(model, col, e);

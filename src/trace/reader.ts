@@ -7,13 +7,11 @@
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { Parser } from 'csv-parse';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { COLUMNS, type TraceEvent } from './events.js';
 import { InputError, TraceHeaderError, escapeText, quoteExcerpt } from './errors.js';
 import { fastEvent, headerIndex } from './fast-row.js';
-import { RowTokenizer, isPlain, latin1 } from './row-tokenizer.js';
+import { BATCH_BYTES, LineScanner, Scan } from './line-scanner.js';
 import { validateCells } from './row-schema.js';
 
 /** The preamble of a trace: the `# system:` object (if any) and where it was. */
@@ -26,13 +24,8 @@ export interface TracePreamble {
 
 const SYSTEM_RE = /^#\s*system:\s*(.*)$/s;
 
-/** Bytes of csv-parse's chunks (createReadStream's default): its batches of events end at their multiples. */
-const BATCH_BYTES = 64 * 1024;
-/** Bytes the fast path reads at a time (many batches: fewer awaits). */
-const READ_BYTES = 1024 * 1024;
-const LF = 0x0a;
-const CR = 0x0d;
-const HASH = 0x23;
+/** Bytes csv-parse is given at a time to find the header (see {@link readHeaderRecord}). */
+const HEADER_CHUNK_BYTES = 1024;
 
 /**
  * The records of a file as csv-parse cuts them: at its record delimiter, the first of `\r\n`, `\n`
@@ -173,7 +166,7 @@ export interface Resume {
 /**
  * The events of a trace v1 file as csv-parse reads it (the definition of the format), validated,
  * in batches: one per chunk csv-parse is given (64 KiB), each yielded only once all its rows are
- * valid. Rows csv-parse cuts as plain lines go through {@link fastEvent}, the others through zod.
+ * valid. Each row goes through {@link fastEvent}, then through zod when fastEvent leaves it undecided.
  * @param resume skip the records the fast path already yielded, and continue its time check.
  * @throws InputError (file, line, column, what was expected) on the first bad row.
  */
@@ -255,7 +248,9 @@ export interface HeaderRecord {
  *   csv-parse reader then reports why).
  */
 export async function readHeaderRecord(file: string): Promise<HeaderRecord | undefined> {
-  const source = createReadStream(file, { highWaterMark: BATCH_BYTES });
+  // Small chunks: csv-parse parses the whole chunk it is given before the header reaches us (a
+  // 64 KiB chunk cost about 100 ms of CPU, its code not yet compiled), and only the header is needed.
+  const source = createReadStream(file, { highWaterMark: HEADER_CHUNK_BYTES });
   let found: { record: string[]; line: number; bytes: number } | undefined;
   // info.bytes is read when the header record is pushed: just after its delimiter (csv-parse counts
   // a skipped BOM), before the parser goes on with the rest of the chunk.
@@ -327,108 +322,62 @@ export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent
 }
 
 /**
- * The fast path of {@link readEventBatches}, from the first data row.
+ * The fast path of {@link readEventBatches}, from the first data row: reads the file and drives a
+ * {@link LineScanner}, doing what it cannot do synchronously (read, yield, validate with zod,
+ * locate an error).
  * @param resume updated as batches are yielded: what csv-parse must skip after a hand-over.
  * @returns true when the rest of the file must be read by csv-parse.
  */
 async function* fastEventBatches(file: string, head: HeaderRecord, resume: Resume): AsyncGenerator<TraceEvent[], boolean> {
-  const tok = new RowTokenizer(head.header);
-  const cols = headerIndex(head.header);
-  const width = head.header.length;
+  const s = new LineScanner(head.header, head.dataStart, head.line + 1);
   const fh = await open(file, 'r');
-  let buf = Buffer.allocUnsafe(2 * READ_BYTES);
-  // buf[start, end) holds the unread bytes, from file offset base + start
-  let start = 0;
-  let end = 0;
-  let base = head.dataStart;
-  let eof = false;
-  let line = head.line + 1;
-  let out: TraceEvent[] = [];
-  let batch = -1;
-  let lastTime = -1;
-  let lastTimeRow = 0;
   try {
     for (;;) {
-      if (!eof) {
-        if (start > 0) {
-          buf.copy(buf, 0, start, end);
-          base += start;
-          end -= start;
-          start = 0;
-        }
-        if (buf.length - end < READ_BYTES) {
-          // a line longer than the buffer: grow it
-          const bigger = Buffer.allocUnsafe(2 * buf.length);
-          buf.copy(bigger, 0, 0, end);
-          buf = bigger;
-        }
-        const { bytesRead } = await fh.read(buf, end, buf.length - end, base + end);
-        if (bytesRead === 0) eof = true;
-        end += bytesRead;
+      const status = s.scan();
+      if (status === Scan.More) {
+        if (s.eof) break;
+        s.prepareRead();
+        const { bytesRead } = await fh.read(s.buf, s.end, s.buf.length - s.end, s.base + s.end);
+        s.added(bytesRead);
+      } else if (status === Scan.Batch) {
+        const batch = s.takeBatch();
+        resume.afterLine = batch[batch.length - 1]!.row;
+        resume.lastTime = s.lastTime;
+        resume.lastTimeRow = s.lastTimeRow;
+        yield batch;
+      } else if (status === Scan.Undecided) {
+        // zod: the event, or the error at its column (a row of 16-digit integers is valid)
+        const ev = await slowEvent(file, s.line, head.header, s.cells);
+        if (!s.push(ev)) throw await timeBack(file, head.header, ev, s);
+        fastPathStats.slowRows++;
+        s.next();
+      } else if (status === Scan.TimeBack) {
+        throw await timeBack(file, head.header, s.pending!, s);
+      } else {
+        return true;
       }
-      const data = buf.subarray(0, end);
-      // csv-parse leaves the last byte it was given for its next chunk: a line ending there is
-      // decided when more bytes (or the end of the file) are known
-      const limit = eof ? end : end - 1;
-      while (start < limit) {
-        let nl = data.indexOf(LF, start);
-        if (nl < 0 || nl >= limit) {
-          if (!eof) break;
-          nl = end; // the last line, without a line break
-        }
-        if (nl > start) {
-          if (buf[start] === HASH) {
-            // a comment: csv-parse counts a CR in it as a line break
-            if (data.subarray(start, nl).includes(CR)) return true;
-          } else {
-            // csv-parse's batch of this row: the chunk where it sees the row's end
-            const key = nl >= end - 1 && eof ? Infinity : Math.floor((base + nl + 1) / BATCH_BYTES);
-            if (key !== batch) {
-              if (out.length > 0) {
-                yield out;
-                const last = out[out.length - 1]!;
-                resume.afterLine = last.row;
-                resume.lastTime = lastTime;
-                resume.lastTimeRow = lastTimeRow;
-                out = [];
-              }
-              batch = key;
-            }
-            let ev = tok.event(buf, start, nl, line);
-            if (ev === undefined) {
-              // not decided by the tokenizer: csv-parse's cells are the split of a plain line
-              if (!isPlain(buf, start, nl)) return true;
-              const cells = latin1(buf, start, nl).split(',');
-              if (cells.length !== width) return true;
-              fastPathStats.slowRows++;
-              ev = fastEvent(cells, cols, line) ?? (await slowEvent(file, line, head.header, cells));
-            }
-            if (ev.time !== undefined) {
-              if (ev.time < lastTime) {
-                throw await located(
-                  file,
-                  line,
-                  head.header,
-                  'time',
-                  `time ${ev.time} is earlier than ${lastTime} on line ${lastTimeRow}; times must not decrease`,
-                );
-              }
-              lastTime = ev.time;
-              lastTimeRow = line;
-            }
-            out.push(ev);
-          }
-        }
-        line++;
-        start = nl + 1;
-      }
-      if (eof) break;
     }
   } finally {
     await fh.close();
   }
-  if (out.length > 0) yield out;
+  if (s.out.length > 0) yield s.takeBatch();
   return false;
+}
+
+/** The error of a row whose time is earlier than the last one (`s.lastTime`, on line `s.lastTimeRow`). */
+function timeBack(
+  file: string,
+  header: readonly string[],
+  ev: TraceEvent,
+  s: { lastTime: number; lastTimeRow: number },
+): Promise<InputError> {
+  return located(
+    file,
+    ev.row,
+    header,
+    'time',
+    `time ${ev.time} is earlier than ${s.lastTime} on line ${s.lastTimeRow}; times must not decrease`,
+  );
 }
 
 /** Stream the events of a trace v1 file one by one (see {@link readEventBatches}). */
@@ -497,6 +446,7 @@ async function fieldColumn(file: string, line: number, index: number): Promise<n
 }
 
 async function readLine(file: string, line: number): Promise<string | undefined> {
+  const { createInterface } = await import('node:readline'); // errors only: not at start-up
   const input = createReadStream(file, { encoding: 'utf8' });
   const rl = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
@@ -521,15 +471,16 @@ export async function readSources(file: string, rows: Iterable<number>): Promise
   const out = new Map<number, string>();
   if (want.size === 0) return out;
   const last = Math.max(...want);
+  const parse = await csvSync();
   let index = -1;
   for await (const { text: raw, line } of csvRecords(file)) {
     const text = (line === 1 ? raw.replace(/^\uFEFF/, '') : raw).trim();
     if (index < 0) {
       if (text === '' || text.startsWith('#')) continue;
-      index = cellsOf(text).indexOf('src');
+      index = cellsOf(parse, text).indexOf('src');
       if (index < 0) return out;
     } else if (want.has(line)) {
-      const cell = cellsOf(text)[index];
+      const cell = cellsOf(parse, text)[index];
       if (cell) out.set(line, cell);
     }
     if (line >= last) break;
@@ -537,10 +488,17 @@ export async function readSources(file: string, rows: Iterable<number>): Promise
   return out;
 }
 
+type CsvSync = typeof import('csv-parse/sync').parse;
+
+/** csv-parse's synchronous parser, loaded when first needed (findings and errors only: start-up). */
+async function csvSync(): Promise<CsvSync> {
+  return (await import('csv-parse/sync')).parse;
+}
+
 /** The cells of one CSV line as the reader parses them ([] when it is not valid CSV). */
-function cellsOf(text: string): string[] {
+function cellsOf(parse: CsvSync, text: string): string[] {
   try {
-    return (parseCsv(text, CSV_OPTIONS) as string[][])[0] ?? [];
+    return (parse(text, CSV_OPTIONS) as string[][])[0] ?? [];
   } catch {
     return [];
   }
@@ -554,11 +512,7 @@ export async function readHeader(file: string): Promise<string[]> {
   for await (const { text } of csvRecords(file)) {
     const s = text.replace(/^\uFEFF/, '').trim();
     if (s === '' || s.startsWith('#')) continue;
-    try {
-      return (parseCsv(s, CSV_OPTIONS) as string[][])[0] ?? [];
-    } catch {
-      return [];
-    }
+    return cellsOf(await csvSync(), s);
   }
   return [];
 }
