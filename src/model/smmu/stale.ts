@@ -24,6 +24,7 @@ export function walkAs(c: Ctx, as: number, page: number): Pte {
     return c.cpu.walk(as, page);
   }
   const name = c.st.domainIds.get(domainIdOf(as));
+  // Stryker disable next-line ConditionalExpression: equivalent, -> false: only live domains are walked (the one a CD reaches, the one being unmapped); a freed domain's entries are only ever S-ALIAS, which walks nothing
   if (name === undefined) return UNMAPPED_UNKNOWN;
   return c.st.domains.get(name)!.ptes.get(page) ?? UNMAPPED_UNKNOWN;
 }
@@ -68,6 +69,7 @@ function report(c: Ctx, x: StaleSite): void {
     owner: asName(c, x.entry.as),
     current: x.current === null ? null : asName(c, x.current),
     fillRow: x.entry.fillRow,
+    // Stryker disable next-line ConditionalExpression: equivalent, -> false: no site passes 0: event rows start at 1, INITIAL_PTE (row 0, rw, epoch 0) never makes an entry stale, and an exiting bound mm is walked as dead
     shouldHaveRow: x.shouldHaveRow === 0 ? null : x.shouldHaveRow,
     detail: x.detail,
   };
