@@ -310,12 +310,13 @@ const CMDLINES = [
   [115, 'x-5 (7) [001]'],
   [116, 'CPU:1 [LOST 3 EVENTS]'],
   [117, 'version = 6'],
+  [119, 'x-5 (7) [001] 1.5: y: z'], // its lines read as pid 5 of thread group 7: the TGID names tasks 5 and 7
 ] as const;
 const cmdlines = (list: readonly (readonly [number, string])[]) => list.map(([p, c]) => `${p} ${c}\n`).join('') + '118 \n';
 
 /** Comms of event fields: plain, with spaces, the sched_switch keys, `#P:`, control characters. */
 const COMMS = ['bash', 'sh', 'UI Thread', 'a prev_pid=1 x', 'b next_pid=2 y', '#P:3', 'nl\nx', 'x ==> y', 'swapper/0', '', ' '];
-const PIDS = [0, 2, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 200, -5];
+const PIDS = [0, 2, 5, 7, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 200, -5];
 
 // ---------------------------------------------------------------------------------------------
 
@@ -489,6 +490,31 @@ describe('trace.dat import: the records read directly give the import of their t
         });
       }),
       { numRuns: 120, seed: 22_060 },
+    );
+  });
+});
+
+describe('trace.dat fields of 8 bytes', () => {
+  it('read as two halves: the number Number(BigInt) gives, also beyond 2^53 and negative', async () => {
+    const { FieldReader } = await import('../src/import/tracedat/records.js');
+    await fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.boolean(), fc.boolean(), (v, little, signed) => {
+        const data = Buffer.alloc(16);
+        if (little) data.writeBigUInt64LE(v, 4);
+        else data.writeBigUInt64BE(v, 4);
+        const f = { name: 'x', offset: 4, size: 8, signed, isString: false };
+        const want = Number(signed ? BigInt.asIntN(64, v) : v);
+        expect(new FieldReader(little).num({ data, start: 0, length: 16 }, f)).toBe(want);
+      }),
+      {
+        numRuns: 2000,
+        seed: 22_008,
+        examples: [
+          [2n ** 64n - 1n, true, true],
+          [2n ** 53n + 1n, true, false],
+          [2n ** 63n, false, true],
+        ],
+      },
     );
   });
 });

@@ -21,7 +21,7 @@ import { type SystraceBlock, extractSystrace } from './systrace.js';
 import { DeviceOverlay, OVERLAY_DEVICE, type OverlayOptions, SwitchCounter, chooseProcesses, overlaySystem } from './overlay.js';
 import { type Input, contentOf, detectKind, loadInput, mismatch, sniffInput } from './auto.js';
 import { PERF_TASK_EVENTS, perfLines } from './perf-script.js';
-import { RecordMerge, type TraceDat, datLines, lostLine, parseTraceDat } from './tracedat/index.js';
+import { type RecordBytes, RecordMerge, type TraceDat, datLines, lostLine, parseTraceDat } from './tracedat/index.js';
 import { DatEvents, LIFECYCLE, OTHER, SWITCH, TEXT } from './tracedat/fast.js';
 import { LIFECYCLE_EVENTS, type RecordingFacts, Tasks, type TaskOptions } from './lifecycle.js';
 import type { ProcessDump } from './process-dump.js';
@@ -108,18 +108,11 @@ async function* syncLines(lines: Iterable<[number, string]>): AsyncIterable<[num
  */
 function datRecording(dat: TraceDat, input: string): Recording {
   const lostWhere = new Map<number, string>();
-  // The index, entry by entry (`kinds`), each with its fields in the arrays of its kind: RUN (events
-  // of one name in a row, only counted), RECORD (a sched_switch or lifecycle record), LINE (a line read as text).
+  // The index, entry by entry (`kind`): RUN (events of one name in a row, only counted: `a` the
+  // name, `b` how many), RECORD (a sched_switch or lifecycle record: `a` its CPU buffer, `b` where
+  // it starts, `len`, `time`), LINE (a line read as text: `a` its place in `texts`); `line` the line number.
   const [RUN, RECORD, LINE] = [0, 1, 2];
-  const kinds: number[] = [];
-  const runName: number[] = [];
-  const runCount: number[] = [];
-  const evLine: number[] = [];
-  const evBuffer: number[] = [];
-  const evStart: number[] = [];
-  const evLength: number[] = [];
-  const evTime: number[] = [];
-  const textLine: number[] = [];
+  const ix = new DatIndex();
   const texts: string[] = [];
   let events: DatEvents | undefined;
   return {
@@ -132,13 +125,13 @@ function datRecording(dat: TraceDat, input: string): Recording {
       let n = 1;
       const text = (l: string) => {
         p.line(n, l);
-        kinds.push(LINE);
-        textLine.push(n);
+        ix.push(LINE, n, texts.length, 0, 0, 0);
         texts.push(l);
       };
       text(`cpus=${dat.cpus}`);
       // n: the line `trace-cmd report` prints the record on (as datLines numbers it)
       const merge = new RecordMerge(dat, input);
+      let lastName = -1;
       for (let r = merge.next(); r; r = merge.next()) {
         if (r.missed !== 0) {
           n++;
@@ -147,29 +140,17 @@ function datRecording(dat: TraceDat, input: string): Recording {
         }
         n++;
         const cpu = r.buf.cpu;
-        const as = ev.read(r, cpu, r.time);
+        const as = ev.read(r, cpu, r.time, false);
         if (as === OTHER) {
           p.cpu(cpu);
           const name = ev.ev!.nameIndex;
-          const last = kinds.length - 1;
-          if (kinds[last] === RUN && runName[runName.length - 1] === name) runCount[runCount.length - 1]!++;
-          else {
-            kinds.push(RUN);
-            runName.push(name);
-            runCount.push(1);
-          }
+          if (ix.length > 0 && ix.kind[ix.length - 1] === RUN && lastName === name) ix.b[ix.length - 1]!++;
+          else ix.push(RUN, n, (lastName = name), 1, 0, 0);
         } else if (as === TEXT) text(fm.line(r, cpu, r.time, r.buf.fileOffset + r.start));
         else {
-          const [start, length, time, buf] = [r.start, r.length, r.time, r.buf];
-          p.event(n, ev.line, as === SWITCH ? ev.sw : undefined, () =>
-            fm.line({ data: buf.data, start, length }, cpu, time, buf.fileOffset + start),
-          );
-          kinds.push(RECORD);
-          evLine.push(n);
-          evBuffer.push(bufferIndex.get(buf)!);
-          evStart.push(start);
-          evLength.push(length);
-          evTime.push(time);
+          if (as === SWITCH) p.switched(cpu, ev.prevPid, ev.nextPid, (next) => ev.switchComm(r, next));
+          else p.event(n, ev.line, undefined, () => fm.line(r, cpu, r.time, r.buf.fileOffset + r.start));
+          ix.push(RECORD, n, bufferIndex.get(r.buf)!, r.start, r.length, r.time);
         }
         n += fm.extraLines(r, ev.ev);
       }
@@ -177,29 +158,63 @@ function datRecording(dat: TraceDat, input: string): Recording {
     },
     feed: async (c) => {
       const ev = events!;
-      let [o, e, t] = [0, 0, 0];
-      for (const k of kinds) {
-        if (k === RUN) {
-          c.other(ev.names[runName[o]!]!, runCount[o]!);
-          o++;
-        } else if (k === LINE) {
-          await c.line(textLine[t]!, texts[t]!);
-          t++;
-        } else {
-          const buf = dat.buffers[evBuffer[e]!]!;
-          const rec = { data: buf.data, start: evStart[e]!, length: evLength[e]! };
-          const time = evTime[e]!;
-          const as = ev.read(rec, buf.cpu, time);
-          if (as !== SWITCH && as !== LIFECYCLE)
-            throw new Error(`internal: the record of line ${evLine[e]} reads otherwise the second time`);
-          await c.event(evLine[e]!, ev.line, as === SWITCH ? ev.sw : undefined, () =>
-            ev.fm.line(rec, buf.cpu, time, buf.fileOffset + rec.start),
-          );
-          e++;
+      const { kind, line, a, b, len, time } = ix;
+      const rec: RecordBytes = { data: dat.buffers[0]?.data ?? Buffer.alloc(0), start: 0, length: 0 };
+      for (let i = 0; i < ix.length; i++) {
+        const k = kind[i];
+        if (k === RUN) c.other(ev.names[a[i]!]!, b[i]!);
+        else if (k === LINE) await c.line(line[i]!, texts[a[i]!]!);
+        else {
+          const buf = dat.buffers[a[i]!]!;
+          rec.data = buf.data;
+          rec.start = b[i]!;
+          rec.length = len[i]!;
+          const t = time[i]!;
+          const as = ev.read(rec, buf.cpu, t);
+          if (as !== SWITCH && as !== LIFECYCLE) throw new Error(`internal: the record of line ${line[i]} reads otherwise the second time`);
+          const at = { data: buf.data, start: rec.start, length: rec.length };
+          await c.event(line[i]!, ev.line, as === SWITCH ? ev.sw : undefined, () => ev.fm.line(at, buf.cpu, t, buf.fileOffset + at.start));
         }
       }
     },
   };
+}
+
+/**
+ * The index of a trace.dat's first pass, a row per entry in line order: its kind, line number and
+ * four numbers (`a`, `b`, `len`, `time`: what they hold depends on the kind). Typed arrays that
+ * grow: exact integers up to 2^53 and nothing for the garbage collector to walk.
+ */
+class DatIndex {
+  kind = new Uint8Array(1024);
+  line = new Float64Array(1024);
+  a = new Float64Array(1024);
+  b = new Float64Array(1024);
+  len = new Float64Array(1024);
+  time = new Float64Array(1024);
+  length = 0;
+
+  push(kind: number, line: number, a: number, b: number, len: number, time: number): void {
+    const i = this.length;
+    if (i === this.kind.length) this.grow();
+    this.kind[i] = kind;
+    this.line[i] = line;
+    this.a[i] = a;
+    this.b[i] = b;
+    this.len[i] = len;
+    this.time[i] = time;
+    this.length++;
+  }
+
+  private grow(): void {
+    const twice = <T extends Uint8Array | Float64Array>(x: T, make: (n: number) => T): T => {
+      const y = make(x.length * 2);
+      y.set(x);
+      return y;
+    };
+    this.kind = twice(this.kind, (n) => new Uint8Array(n));
+    for (const k of ['line', 'a', 'b', 'len', 'time'] as const) this[k] = twice(this[k], (n) => new Float64Array(n));
+  }
 }
 
 /**
@@ -344,6 +359,20 @@ class Prescanner {
    */
   cpu(cpu: number): void {
     if (cpu > this.max) this.max = cpu;
+  }
+
+  /**
+   * A sched_switch on CPU `cpu` with its numbers in range and no TGID column, whose comms are made
+   * only when {@link event} would keep them (`comm(next)`: the previous task's, or the next one's).
+   */
+  switched(cpu: number, prevPid: number, nextPid: number, comm: (next: boolean) => string): void {
+    if (cpu > this.max) this.max = cpu;
+    if (this.unnamed(prevPid)) this.name(prevPid, comm(false));
+    if (this.unnamed(nextPid)) this.name(nextPid, comm(true));
+  }
+
+  private unnamed(pid: number): boolean {
+    return pid !== 0 && !this.comms.has(pid);
   }
 
   private name(pid: number, comm: string): void {

@@ -67,6 +67,8 @@ export class DatEvents {
   /** Names of the OTHER events, by {@link EventUse.nameIndex}. */
   readonly names: string[] = [];
   private readonly uses = new Map<number, EventUse>();
+  /** The same by id, for the ids below 65536 (a u16 `common_type`). */
+  private readonly byId: (EventUse | undefined)[] = [];
   /** pid -> whether its comm is plain. */
   private readonly plainPid = new Map<number, boolean>();
 
@@ -125,16 +127,22 @@ export class DatEvents {
       }
       this.uses.set(id, u);
     }
+    const top = Math.min(65536, Math.max(-1, ...[...this.uses.keys()].filter((id) => id < 65536)) + 1);
+    for (let id = 0; id < top; id++) this.byId.push(this.uses.get(id));
   }
 
   /**
    * Read a record on CPU `cpu` at `time` (ns): {@link OTHER} (an event only counted by name:
    * `ev.nameIndex`), {@link SWITCH} (`line` and `sw` set), {@link LIFECYCLE} (`line` set, its body
    * printed), or {@link TEXT} when its line is not plain (the caller prints it with `fm.line`).
+   * With `view` false the same answer, without making a sched_switch's `line` and `sw` (a first
+   * pass that only sorts the records): `prevPid` and `nextPid` are set and {@link switchComm}
+   * gives the comms.
    */
-  read(r: RecordBytes, cpu: number, time: number): ReadAs {
+  read(r: RecordBytes, cpu: number, time: number, view = true): ReadAs {
     const fm = this.fm;
-    const ev = (this.ev = this.uses.get(fm.id(r)));
+    const id = fm.id(r);
+    const ev = (this.ev = id >= 0 && id < this.byId.length ? this.byId[id] : this.uses.get(id));
     if (ev === undefined || ev.use === TEXT) return TEXT;
     const pid = fm.pid(r);
     if (!(pid >= 0 && Number.isSafeInteger(pid) && cpu < 4096 && Number.isSafeInteger(time))) return TEXT;
@@ -149,9 +157,8 @@ export class DatEvents {
     if (ev.use === OTHER) return OTHER;
     let body = '';
     if (ev.use === SWITCH) {
-      const sw = this.switchOf(r, ev);
-      if (!sw) return TEXT;
-      this.sw = sw;
+      if (!this.switchOf(r, ev, view)) return TEXT;
+      if (!view) return SWITCH;
     } else {
       body = ev.body(r);
       if (!plainBody(body)) return TEXT;
@@ -169,14 +176,24 @@ export class DatEvents {
     return ev.use;
   }
 
-  /** The sched_switch body as parseSchedSwitch reads it back; undefined when it is not plain. */
-  private switchOf(r: RecordBytes, ev: EventUse): SchedSwitch | undefined {
+  /** The last SWITCH read without a view: its pids. */
+  prevPid = 0;
+  nextPid = 0;
+
+  /** The comm the last SWITCH read gives its previous task, or with `next` its next task. */
+  switchComm(r: RecordBytes, next: boolean): string {
+    const f = this.ev!.sw!;
+    return this.fm.rd.str(r, next ? f.nextComm : f.prevComm);
+  }
+
+  /** Whether the sched_switch body reads back as printed; with `view`, `sw` is set, else the pids. */
+  private switchOf(r: RecordBytes, ev: EventUse, view: boolean): boolean {
     const rd = this.fm.rd;
     const f = ev.sw!;
     const prevPid = rd.num(r, f.prevPid);
     const nextPid = rd.num(r, f.nextPid);
-    if (!(prevPid >= 0 && nextPid >= 0 && plainInt(prevPid) && plainInt(nextPid))) return undefined;
-    if (!(plainInt(rd.num(r, f.prevPrio)) && plainInt(rd.num(r, f.nextPrio)))) return undefined;
+    if (!(prevPid >= 0 && nextPid >= 0 && plainInt(prevPid) && plainInt(nextPid))) return false;
+    if (!(plainInt(rd.num(r, f.prevPrio)) && plainInt(rd.num(r, f.nextPrio)))) return false;
     const s = rd.num(r, f.prevState);
     let prevState = f.states.get(s);
     if (prevState === undefined && !f.states.has(s)) {
@@ -185,10 +202,19 @@ export class DatEvents {
       prevState = /^\S+$/.test(text) && !/#P:\d/.test(text) ? text : undefined;
       if (f.states.size < 4096) f.states.set(s, prevState);
     }
-    if (prevState === undefined) return undefined;
+    if (prevState === undefined) return false;
+    if (!view) {
+      // a comm without a space or '#' (the bytes; a control character reads as '?') holds neither key nor "#P:"
+      if (rd.has(r, f.prevComm, 0x20, 0x23) && !plainBodyText(rd.str(r, f.prevComm), ' prev_pid=')) return false;
+      if (rd.has(r, f.nextComm, 0x20, 0x23) && !plainBodyText(rd.str(r, f.nextComm), ' next_pid=')) return false;
+      this.prevPid = prevPid;
+      this.nextPid = nextPid;
+      return true;
+    }
     const prevComm = rd.str(r, f.prevComm);
     const nextComm = rd.str(r, f.nextComm);
-    if (!plainBodyText(prevComm, ' prev_pid=') || !plainBodyText(nextComm, ' next_pid=')) return undefined;
-    return { prevComm, prevPid, prevState, nextComm, nextPid };
+    if (!plainBodyText(prevComm, ' prev_pid=') || !plainBodyText(nextComm, ' next_pid=')) return false;
+    this.sw = { prevComm, prevPid, prevState, nextComm, nextPid };
+    return true;
   }
 }

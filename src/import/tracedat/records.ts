@@ -271,16 +271,19 @@ export class FieldReader {
         return f.signed ? (this.little ? d.readInt16LE(at) : d.readInt16BE(at)) : this.little ? d.readUInt16LE(at) : d.readUInt16BE(at);
       case 4:
         return f.signed ? (this.little ? d.readInt32LE(at) : d.readInt32BE(at)) : this.little ? d.readUInt32LE(at) : d.readUInt32BE(at);
-      case 8:
-        return Number(
-          f.signed
-            ? this.little
-              ? d.readBigInt64LE(at)
-              : d.readBigInt64BE(at)
-            : this.little
-              ? d.readBigUInt64LE(at)
-              : d.readBigUInt64BE(at),
-        );
+      case 8: {
+        // the two halves, not a BigInt: hi * 2^32 is exact and the sum rounds once, to the nearest
+        // (ties to even) as Number(BigInt) does, so a value beyond 2^53 is the same number
+        const lo = this.little ? d.readUInt32LE(at) : d.readUInt32BE(at + 4);
+        const hi = f.signed
+          ? this.little
+            ? d.readInt32LE(at + 4)
+            : d.readInt32BE(at)
+          : this.little
+            ? d.readUInt32LE(at + 4)
+            : d.readUInt32BE(at);
+        return hi * 4294967296 + lo;
+      }
       default:
         return 0;
     }
@@ -301,13 +304,22 @@ export class FieldReader {
     return f.signed ? String(v) : `0x${v.toString(16)}`;
   }
 
+  /** The text of the last {@link span}: `data[from, to)`. */
+  private from = 0;
+  private to = 0;
+
   /**
    * Where a string field's text is in `r.data`: [from, to), up to its NUL. A fixed array is its
    * bytes; `__data_loc` / `__rel_loc` point into the record; an array of size 0 (`char buf[]` of
    * ftrace's `print` event) runs to the end of the record.
    */
   extent(r: RecordBytes, f: FieldFormat | undefined): [number, number] | undefined {
-    if (!f || f.offset + f.size > r.length) return undefined;
+    return this.span(r, f) ? [this.from, this.to] : undefined;
+  }
+
+  /** {@link extent} into `from` and `to` (no array per string); false when there is none. */
+  private span(r: RecordBytes, f: FieldFormat | undefined): boolean {
+    if (!f || f.offset + f.size > r.length) return false;
     const d = r.data;
     let from = r.start + f.offset;
     let to = f.size === 0 && !f.loc ? r.start + r.length : from + f.size;
@@ -317,12 +329,22 @@ export class FieldReader {
       const off = (v & 0xffff) + (f.loc === 'rel' ? f.offset + f.size : 0);
       from = r.start + off;
       to = Math.min(from + (v >>> 16), r.start + r.length);
-      if (from > to) return undefined;
+      if (from > to) return false;
     }
     // up to the first NUL before `to` (a bounded scan: the CPU's data goes on for megabytes after the record)
     let nul = from;
     while (nul < to && d[nul] !== 0) nul++;
-    return [from, nul];
+    this.from = from;
+    this.to = nul;
+    return true;
+  }
+
+  /** Whether a string field has a byte of `a` or `b` (false when it has no text). */
+  has(r: RecordBytes, f: FieldFormat | undefined, a: number, b: number): boolean {
+    if (!this.span(r, f)) return false;
+    const d = r.data;
+    for (let i = this.from; i < this.to; i++) if (d[i] === a || d[i] === b) return true;
+    return false;
   }
 
   /**
@@ -333,19 +355,19 @@ export class FieldReader {
   extraLines(r: RecordBytes, strings: readonly FieldFormat[]): number {
     let n = 0;
     let endsWithNewline = false;
+    const d = r.data;
     for (const f of strings) {
-      const x = this.extent(r, f);
-      if (!x) continue;
-      for (let i = x[0]; i < x[1]; i++) if (r.data[i] === 10) n++;
-      endsWithNewline = x[1] > x[0] && r.data[x[1] - 1] === 10;
+      if (!this.span(r, f)) continue;
+      const [from, to] = [this.from, this.to];
+      for (let i = from; i < to; i++) if (d[i] === 10) n++;
+      endsWithNewline = to > from && d[to - 1] === 10;
     }
     return endsWithNewline ? n - 1 : n;
   }
 
   str(r: RecordBytes, f: FieldFormat | undefined): string {
-    const x = this.extent(r, f);
-    if (!x) return '';
-    const s = r.data.toString('latin1', x[0], x[1]);
+    if (!this.span(r, f)) return '';
+    const s = r.data.toString('latin1', this.from, this.to);
     // a control character (a newline in a comm) would break the line
     let i = 0;
     for (; i < s.length; i++) {
