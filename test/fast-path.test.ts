@@ -10,14 +10,17 @@
  *   and on generated traces with rows broken on purpose around the 64 KiB batch boundaries.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseCsv } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateToFile } from '../src/generate/generate.js';
 import { PROFILES } from '../src/generate/profiles.js';
+import { replayEvents, replayFile, systemOfTrace } from '../src/replay/engine.js';
 import { InputError } from '../src/trace/errors.js';
-import { COLUMNS, EVENT_COLUMNS, EVENT_KINDS, type EventKind } from '../src/trace/events.js';
+import { COLUMNS, EVENT_COLUMNS, EVENT_KINDS, type EventKind, type TraceEvent } from '../src/trace/events.js';
+import { readEventBatchesParallel } from '../src/trace/parallel-reader.js';
 import { fastEvent, headerIndex } from '../src/trace/fast-row.js';
 import { CSV_OPTIONS, csvEventBatches, fastPathStats, readEventBatches } from '../src/trace/reader.js';
 import { RowTokenizer, isPlain } from '../src/trace/row-tokenizer.js';
@@ -282,6 +285,54 @@ describe('fast path and csv-parse give the same events and errors', () => {
     );
     expect(seen.size).toBeGreaterThan(LINE_EDITS.length / 2);
   });
+
+  it('replay: one reused event object gives the reports of fresh objects (the model keeps no event)', async () => {
+    const { findTraces } = await import('../src/check/corpus.js');
+    const dir = tmp();
+    const files = await findTraces([`${ROOT}traces`]);
+    for (const profile of Object.keys(PROFILES)) {
+      const f = `${dir}/${profile}.csv`;
+      await generateToFile(profile, { events: 3000, seed: 11, cpus: 4, asidBits: 8, kpti: false }, f);
+      files.push(f);
+    }
+    for (const f of files) {
+      const events = (await outcome(csvEventBatches(f))).batches.flat() as TraceEvent[];
+      const want = replayEvents(events, await systemOfTrace(f), basename(f));
+      expect(await replayFile(f), f).toStrictEqual(want);
+    }
+  });
+
+  it('the parallel reader: the same events and first error (workers decide plain rows only)', async () => {
+    const dir = tmp();
+    const base = `${dir}/base.csv`;
+    await generateToFile('mixed', { events: 3000, seed: 9, cpus: 4, asidBits: 8, kpti: false }, base);
+    const lines = readFileSync(base, 'utf8').split('\n');
+    const first = lines.findIndex((l) => l.startsWith('time,'));
+    const flat = async (gen: AsyncGenerator<unknown[]>) => {
+      const r = await outcome(gen);
+      return { events: r.batches.flat(), error: r.error };
+    };
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(LINE_EDITS.length - 1), fc.integer({ min: first + 1, max: lines.length - 2 })), { maxLength: 2 }),
+        async (edits) => {
+          const out = [...lines];
+          for (const [e, at] of edits) out[at] = LINE_EDITS[e]![1](out[at]!);
+          const f = `${dir}/case-${n++}.csv`;
+          writeFileSync(f, out.join('\n'));
+          const par = await flat(readEventBatchesParallel(f, 2, 16384));
+          const seq = await flat(csvEventBatches(f));
+          expect(par.error).toBe(seq.error);
+          // before an error each reader has yielded the rows of its own batches: the same rows as far as both went
+          const k = Math.min(par.events.length, seq.events.length);
+          expect(par.events.slice(0, k)).toStrictEqual(seq.events.slice(0, k));
+          if (seq.error === undefined) expect(par.events).toHaveLength(seq.events.length);
+        },
+      ),
+      { numRuns: 4, seed: 20261208 },
+    );
+  }, 300_000);
 
   it('every edit at least once, each alone (small file: one batch, the last line its own)', async () => {
     const body = [

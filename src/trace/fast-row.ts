@@ -25,6 +25,8 @@ export interface KindRule {
   required: number;
   /** Columns that may have a value. */
   allowed: number;
+  /** Non-zero for map and unmap, which need exactly one of mm and domain. */
+  needsOneOf: number;
 }
 
 /** {@link KindRule} of each event kind, by its name. */
@@ -33,7 +35,7 @@ export const RULES = new Map<string, KindRule>(
     const { required, optional } = EVENT_COLUMNS[kind];
     const req = required.reduce((m, c) => m | bit(c), bit('event'));
     const allowed = optional.reduce((m, c) => m | bit(c), req | bit('time') | bit('src'));
-    return [kind, { kind, required: req, allowed }];
+    return [kind, { kind, required: req, allowed, needsOneOf: kind === 'map' || kind === 'unmap' ? 1 : 0 }];
   }),
 );
 

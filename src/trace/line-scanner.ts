@@ -14,6 +14,7 @@
  */
 import type { TraceEvent } from './events.js';
 import { fastEvent, headerIndex } from './fast-row.js';
+import { ABSENT, PackedBatch, S_TIME, STRIDE } from './packed.js';
 import { RowTokenizer, isPlain, latin1 } from './row-tokenizer.js';
 
 /** Bytes of csv-parse's chunks in the csv-parse reader (createReadStream's default high-water mark). */
@@ -49,7 +50,7 @@ export type ScanStatus = (typeof Scan)[keyof typeof Scan];
 /** The fast path's state over one file, from its first data row. */
 export class LineScanner {
   /** The file's bytes from offset `base`; `buf[start, end)` are read and not yet scanned. */
-  buf = Buffer.allocUnsafe(2 * READ_BYTES);
+  buf: Buffer = Buffer.allocUnsafe(2 * READ_BYTES);
   start = 0;
   end = 0;
   base: number;
@@ -57,8 +58,8 @@ export class LineScanner {
   eof = false;
   /** Line number of the line at `start`. */
   line: number;
-  /** The batch being built, and its number. */
-  out: TraceEvent[] = [];
+  /** The batch being built (packed: no object per event), and its number. */
+  out = new PackedBatch();
   batch = -1;
   /** The time check's state: the last time seen and its line. */
   lastTime = -1;
@@ -71,21 +72,42 @@ export class LineScanner {
   private readonly tok: RowTokenizer;
   private readonly cols: Int8Array;
   private readonly width: number;
+  /** One batch for everything (the parallel reader's chunks): no batch boundaries. */
+  private readonly single: boolean;
   /** `buf[0, end)` (a view made once per read: `indexOf` must not look past `end`). */
   private data: Buffer;
 
   /**
    * @param header the checked header row.
-   * @param dataStart file offset of the first data row (just after the header's `\n`).
+   * @param start file offset of the first line to scan (a data row, or a comment or blank line).
    * @param firstLine its line number.
+   * @param opts `single`: put every event in one batch; `lastTime`, `lastTimeRow`: the time check's
+   *   state after the rows before `start` (default: none).
    */
-  constructor(header: readonly string[], dataStart: number, firstLine: number) {
+  constructor(
+    header: readonly string[],
+    start: number,
+    firstLine: number,
+    opts: { single?: boolean; lastTime?: number; lastTimeRow?: number } = {},
+  ) {
     this.tok = new RowTokenizer(header);
     this.cols = headerIndex(header);
     this.width = header.length;
-    this.base = dataStart;
+    this.base = start;
     this.line = firstLine;
+    this.single = opts.single ?? false;
+    this.lastTime = opts.lastTime ?? -1;
+    this.lastTimeRow = opts.lastTimeRow ?? 0;
     this.data = this.buf.subarray(0, 0);
+  }
+
+  /** Scan `bytes` (whole lines, from `start`), and nothing after them: the end of the input. */
+  setData(bytes: Buffer): void {
+    this.buf = bytes;
+    this.start = 0;
+    this.end = bytes.length;
+    this.eof = true;
+    this.data = bytes;
   }
 
   /**
@@ -143,15 +165,26 @@ export class LineScanner {
           }
         } else {
           const key = eof && nl >= end - 1 ? LAST_BATCH : Math.floor((this.base + nl + 1) / BATCH_BYTES);
-          if (key !== this.batch) {
-            if (out.length > 0) {
+          if (key !== this.batch && !this.single) {
+            if (out.n > 0) {
               status = Scan.Batch;
               break;
             }
             this.batch = key;
           }
-          let ev = tok.event(buf, start, nl, line);
-          if (ev === undefined) {
+          if (tok.pack(buf, start, nl, line, out)) {
+            // the time check, on the packed event
+            const t = out.data[(out.n - 1) * STRIDE + S_TIME]!;
+            if (t !== ABSENT) {
+              if (t < this.lastTime) {
+                this.pending = out.event(--out.n);
+                status = Scan.TimeBack;
+                break;
+              }
+              this.lastTime = t;
+              this.lastTimeRow = line;
+            }
+          } else {
             if (!isPlain(buf, start, nl)) {
               status = Scan.HandOver;
               break;
@@ -161,17 +194,17 @@ export class LineScanner {
               status = Scan.HandOver;
               break;
             }
-            ev = fastEvent(cells, this.cols, line);
+            const ev = fastEvent(cells, this.cols, line);
             if (ev === undefined) {
               this.cells = cells;
               status = Scan.Undecided;
               break;
             }
-          }
-          if (!this.push(ev)) {
-            this.pending = ev;
-            status = Scan.TimeBack;
-            break;
+            if (!this.push(ev)) {
+              this.pending = ev;
+              status = Scan.TimeBack;
+              break;
+            }
           }
         }
       }
@@ -194,7 +227,7 @@ export class LineScanner {
       this.lastTime = t;
       this.lastTimeRow = ev.row;
     }
-    this.out.push(ev);
+    this.out.add(ev);
     return true;
   }
 
@@ -205,11 +238,9 @@ export class LineScanner {
     this.line++;
   }
 
-  /** After {@link Scan.Batch}: `out` was yielded; start the next batch. */
-  takeBatch(): TraceEvent[] {
-    const b = this.out;
-    this.out = [];
+  /** After {@link Scan.Batch}: `out` was used (it is reused for the next batch); start the next batch. */
+  nextBatch(): void {
+    this.out.clear();
     this.batch = -1;
-    return b;
   }
 }

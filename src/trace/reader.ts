@@ -12,6 +12,7 @@ import { COLUMNS, type TraceEvent } from './events.js';
 import { InputError, TraceHeaderError, escapeText, quoteExcerpt } from './errors.js';
 import { fastEvent, headerIndex } from './fast-row.js';
 import { BATCH_BYTES, LineScanner, Scan } from './line-scanner.js';
+import { PackedBatch } from './packed.js';
 import { validateCells } from './row-schema.js';
 
 /** The preamble of a trace: the `# system:` object (if any) and where it was. */
@@ -292,44 +293,86 @@ export const fastPathStats = {
 };
 
 /**
- * Stream the events of a trace v1 file, validated, in order, in batches.
- *
- * Fast path: after the header (read by csv-parse), plain data lines (see {@link RowTokenizer}) are
- * tokenized and validated straight from the bytes. csv-parse stays the definition of the format:
- * when the file's record delimiter is not `\n`, or at the first line the fast path cannot read as
- * csv-parse would (a quote, a CR, a space, a byte outside printable ASCII, another number of cells
- * than the header), the file is handed to csv-parse, which re-reads it from the start, skips the
- * rows already yielded and reads the rest. A plain line whose cells are invalid gets the error the
- * csv-parse reader gives (the same cells go through the same validation), and the batches are
- * csv-parse's (its chunks of 64 KiB, each yielded once all its rows are valid; the last line of the
- * file is a batch of its own), so a replay stops at the same row either way.
+ * Stream the events of a trace v1 file, validated, in order, in batches (see
+ * {@link readPackedBatches}: the same batches, unpacked into event objects).
  * @throws InputError (file, line, column, what was expected) on the first bad row.
  */
 export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent[]> {
+  for await (const b of readPackedBatches(file)) yield b.events();
+}
+
+/**
+ * Stream the events of a trace v1 file, validated, in order, in packed batches. A batch is valid
+ * until the next one is asked for (its memory is reused).
+ *
+ * Fast path: after the header (read by csv-parse), plain data lines (see {@link RowTokenizer}) are
+ * tokenized and validated straight from the bytes into a {@link PackedBatch}, with no object per
+ * row. csv-parse stays the definition of the format: when the file's record delimiter is not
+ * `\n`, or at the first line the fast path cannot read as csv-parse would (a quote, a CR, a space,
+ * a byte outside printable ASCII, another number of cells than the header), the file is handed to
+ * csv-parse ({@link csvEventBatches}), which re-reads it from the start, skips the rows already
+ * yielded and reads the rest. A plain line whose cells are invalid gets the error the csv-parse
+ * reader gives (the same cells go through the same validation), and the batches are csv-parse's
+ * (its chunks of 64 KiB, each yielded once all its rows are valid; the last line of the file is a
+ * batch of its own), so a replay stops at the same row either way.
+ * @throws InputError (file, line, column, what was expected) on the first bad row.
+ */
+export async function* readPackedBatches(file: string): AsyncGenerator<PackedBatch> {
   await assertReadable(file);
   const head = await readHeaderRecord(file);
   if (head === undefined || head.recordDelimiter !== '\n') {
-    fastPathStats.handOvers++;
-    yield* csvEventBatches(file);
+    yield* csvPackedBatches(file);
     return;
   }
-  const resume: Resume = { afterLine: head.line, lastTime: -1, lastTimeRow: 0 };
-  const handOver = yield* fastEventBatches(file, head, resume);
-  if (handOver) {
-    fastPathStats.handOvers++;
-    yield* csvEventBatches(file, resume);
+  yield* readPackedBatchesFrom(file, head, head.dataStart, head.line + 1, { afterLine: head.line, lastTime: -1, lastTimeRow: 0 });
+}
+
+/**
+ * {@link readPackedBatches} from a line start after the header (the parallel reader goes on this
+ * way after a chunk its workers did not decide). The lines before `offset` must have been plain
+ * (no CR: their number is their count of `\n`), all their events yielded.
+ * @param head the header, as {@link readHeaderRecord} gives it.
+ * @param offset file offset of a line start after the header; `line` its number.
+ * @param resume what was yielded before `offset`: the last row and the time check's state.
+ */
+export async function* readPackedBatchesFrom(
+  file: string,
+  head: HeaderRecord,
+  offset: number,
+  line: number,
+  resume: Resume,
+): AsyncGenerator<PackedBatch> {
+  const state = { ...resume };
+  if (yield* fastEventBatches(file, head, offset, line, state)) yield* csvPackedBatches(file, state);
+}
+
+/** {@link csvEventBatches}, packed (after a hand-over of the fast path). */
+async function* csvPackedBatches(file: string, resume?: Resume): AsyncGenerator<PackedBatch> {
+  fastPathStats.handOvers++;
+  const packed = new PackedBatch();
+  for await (const batch of csvEventBatches(file, resume)) {
+    packed.clear();
+    for (const e of batch) packed.add(e);
+    yield packed;
   }
 }
 
 /**
- * The fast path of {@link readEventBatches}, from the first data row: reads the file and drives a
- * {@link LineScanner}, doing what it cannot do synchronously (read, yield, validate with zod,
- * locate an error).
- * @param resume updated as batches are yielded: what csv-parse must skip after a hand-over.
+ * The fast path of {@link readPackedBatches}: reads the file from `offset` (line `line`) and
+ * drives a {@link LineScanner}, doing what it cannot do synchronously (read, yield, validate with
+ * zod, locate an error).
+ * @param resume the state before `offset`, updated as batches are yielded: what csv-parse must
+ *   skip after a hand-over.
  * @returns true when the rest of the file must be read by csv-parse.
  */
-async function* fastEventBatches(file: string, head: HeaderRecord, resume: Resume): AsyncGenerator<TraceEvent[], boolean> {
-  const s = new LineScanner(head.header, head.dataStart, head.line + 1);
+async function* fastEventBatches(
+  file: string,
+  head: HeaderRecord,
+  offset: number,
+  line: number,
+  resume: Resume,
+): AsyncGenerator<PackedBatch, boolean> {
+  const s = new LineScanner(head.header, offset, line, { lastTime: resume.lastTime, lastTimeRow: resume.lastTimeRow });
   const fh = await open(file, 'r');
   try {
     for (;;) {
@@ -340,11 +383,11 @@ async function* fastEventBatches(file: string, head: HeaderRecord, resume: Resum
         const { bytesRead } = await fh.read(s.buf, s.end, s.buf.length - s.end, s.base + s.end);
         s.added(bytesRead);
       } else if (status === Scan.Batch) {
-        const batch = s.takeBatch();
-        resume.afterLine = batch[batch.length - 1]!.row;
+        resume.afterLine = s.out.row(s.out.n - 1);
         resume.lastTime = s.lastTime;
         resume.lastTimeRow = s.lastTimeRow;
-        yield batch;
+        yield s.out;
+        s.nextBatch();
       } else if (status === Scan.Undecided) {
         // zod: the event, or the error at its column (a row of 16-digit integers is valid)
         const ev = await slowEvent(file, s.line, head.header, s.cells);
@@ -360,7 +403,7 @@ async function* fastEventBatches(file: string, head: HeaderRecord, resume: Resum
   } finally {
     await fh.close();
   }
-  if (s.out.length > 0) yield s.takeBatch();
+  if (s.out.n > 0) yield s.out;
   return false;
 }
 

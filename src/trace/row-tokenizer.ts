@@ -13,6 +13,7 @@
  */
 import { EVENT_KINDS, SRC_RE, type TraceEvent } from './events.js';
 import { COL, type KindRule, RULES, headerIndex } from './fast-row.js';
+import { PackedBatch, S_KIND, S_PROT, S_SRC } from './packed.js';
 
 const COMMA = 0x2c;
 // Column codes (indexes into COLUMNS) as constants, for the switch of the hot loop.
@@ -21,13 +22,14 @@ const EVENT = COL.event;
 const CPU = COL.cpu;
 const TASK = COL.task;
 const MM = COL.mm;
-const DEVICE = COL.device;
 const DOMAIN = COL.domain;
 const PASID = COL.pasid;
 const VA = COL.va;
 const SIZE = COL.size;
 const PROT = COL.prot;
 const SRC = COL.src;
+const MM_BIT = 1 << MM;
+const DOMAIN_BIT = 1 << DOMAIN;
 
 /** Bytes of an identifier cell: the characters of NAME_RE (row-schema.ts), `[A-Za-z0-9_.:\-/@#]`. */
 const NAME_BYTE = new Uint8Array(256);
@@ -144,29 +146,30 @@ export class RowTokenizer {
   }
 
   /**
-   * Validate one data line and build its event.
+   * Validate one data line and append its event to `out`.
    * @param buf the bytes holding the line.
    * @param a   offset of the line's first byte.
    * @param b   offset just after its last byte (its `\n` excluded).
    * @param row the line's 1-based number in the file, copied into the event.
-   * @returns the event, exactly as {@link fastEvent} builds it from `line.split(',')`; or
-   *   `undefined` when the line is not plain, has another number of cells than the header, or is
-   *   a row {@link fastEvent} would not decide (invalid, or an integer of 16 digits or more).
+   * @returns true when the event was appended: exactly the event {@link fastEvent} builds from
+   *   `line.split(',')`; false (nothing appended) when the line is not plain, has another number
+   *   of cells than the header, or is a row {@link fastEvent} would not decide (invalid, or an
+   *   integer of 16 digits or more).
    */
-  event(buf: Buffer, a: number, b: number, row: number): TraceEvent | undefined {
+  pack(buf: Buffer, a: number, b: number, row: number, out: PackedBatch): boolean {
     const cols = this.cols;
     const n = cols.length;
+    const o = out.open(row);
+    const d = out.data;
+    const strings = out.strings;
+    const nstrings = strings.length;
     let rule: KindRule | undefined;
     let seen = 0;
-    let time: number | undefined, cpu: number | undefined, task: number | undefined, pasid: number | undefined;
-    let va: number | undefined, size: number | undefined, prot: number | undefined;
-    let mm: string | undefined, device: string | undefined, domain: string | undefined, op: string | undefined;
-    let src: string | undefined;
     let p = a;
     for (let i = 0; i < n; i++) {
       if (i > 0) {
         // a line with fewer cells than the header ends here
-        if (p >= b) return undefined;
+        if (p >= b) return this.reject(strings, nstrings);
         p++; // the comma
       }
       let e = p;
@@ -182,51 +185,61 @@ export class RowTokenizer {
           case VA:
           case SIZE: {
             const v = intCell(buf, p, e);
-            if (v < 0) return undefined;
-            if (c === TIME) time = v;
-            else if (c === CPU) cpu = v;
-            else if (c === TASK) task = v;
-            else if (c === PASID) pasid = v;
-            else if (c === VA) va = v;
-            else size = v;
+            if (v < 0) return this.reject(strings, nstrings);
+            d[o + 1 + c] = v;
             break;
           }
           case EVENT: {
             const k = kindCell(buf, p, e);
-            if (k < 0) return undefined;
+            if (k < 0) return this.reject(strings, nstrings);
             rule = KIND_RULE[k];
+            d[o + S_KIND] = k;
             break;
           }
           case PROT: {
             const v = protCell(buf, p, e);
-            if (v < 0) return undefined;
-            prot = v;
+            if (v < 0) return this.reject(strings, nstrings);
+            d[o + S_PROT] = v;
             break;
           }
           case SRC: {
             const s = latin1(buf, p, e);
-            if (!SRC_RE.test(s)) return undefined;
-            src = s;
+            if (!SRC_RE.test(s)) return this.reject(strings, nstrings);
+            d[o + S_SRC] = strings.push(s) - 1;
             break;
           }
           default: {
             const s = this.name(buf, p, e);
-            if (s === undefined) return undefined;
-            if (c === MM) mm = s;
-            else if (c === DEVICE) device = s;
-            else if (c === DOMAIN) domain = s;
-            else op = s;
+            if (s === undefined) return this.reject(strings, nstrings);
+            d[o + 1 + c] = strings.push(s) - 1;
           }
         }
       }
       p = e;
     }
     // more cells than the header
-    if (p !== b) return undefined;
-    if (rule === undefined || (seen & rule.required) !== rule.required || (seen & ~rule.allowed) !== 0) return undefined;
-    const kind = rule.kind;
-    if ((kind === 'map' || kind === 'unmap') && (mm === undefined) === (domain === undefined)) return undefined;
-    return { row, kind, time, cpu, task, mm, device, domain, pasid, va, size, prot, op, src };
+    if (p !== b) return this.reject(strings, nstrings);
+    if (rule === undefined || (seen & rule.required) !== rule.required || (seen & ~rule.allowed) !== 0)
+      return this.reject(strings, nstrings);
+    // map/unmap: exactly one of mm and domain
+    if (rule.needsOneOf !== 0 && ((seen & MM_BIT) === 0) === ((seen & DOMAIN_BIT) === 0)) return this.reject(strings, nstrings);
+    out.commit();
+    return true;
+  }
+
+  /** Forget the strings a rejected line appended; false. */
+  private reject(strings: string[], n: number): false {
+    strings.length = n;
+    return false;
+  }
+
+  /**
+   * {@link pack} for one line, as an event object (tests).
+   * @returns the event, or undefined when {@link pack} rejects the line.
+   */
+  event(buf: Buffer, a: number, b: number, row: number): TraceEvent | undefined {
+    const out = new PackedBatch(1);
+    return this.pack(buf, a, b, row, out) ? out.event(0) : undefined;
   }
 }
 
