@@ -229,6 +229,30 @@ describe('latent in the ATC (ATS master)', () => {
     expect(r.violations.map((v) => v.kind)).toEqual(Array(4).fill('inv-range-hang'));
   });
 
+  it('v5.15 with RANGE_INV, an mprotect to r over an rw and an r entry: only the rw one is stale', () => {
+    const sys: SystemInput = {
+      kernel: '5.15',
+      smmus: [smmu({ rangeInvalidation: true })],
+      devices: [{ name: 'dev', smmu: 's', ats: true }],
+    };
+    const r = run(
+      sys,
+      L(
+        'fork 1 P',
+        'map P 0x1000 0x1000 rw',
+        'map P 0x2000 0x1000 r',
+        'bind dev P',
+        'dma dev 1 0x1000', //          entry rw
+        'dma dev 1 0x2000', //          entry r
+        'mprotect P 0x1000 0x2000 r', // 7: the notifier hangs; the r entry still matches its PTE
+      ),
+    );
+    expect(found(r)).toEqual([
+      [7, 'S-PERM', 'iotlb', true, 1, 'mm P'],
+      [7, 'S-PERM', 'atc', true, 1, 'mm P'],
+    ]);
+  });
+
   it('no-release-tlbi (v6.1): every entry of the exiting mm, IOTLB and ATC', () => {
     const sys: SystemInput = {
       kernel: '6.1',
