@@ -81,6 +81,34 @@ describe('attach', () => {
   });
 });
 
+describe('mainline: a domain is finalised on one SMMU', () => {
+  // arm_smmu_attach_dev(): `else if (smmu_domain->smmu != smmu) { dev_err(master->dev, "cannot attach to
+  // SMMU %s (upstream of %s)\n", ...); ret = -ENXIO; }`, -EINVAL from f4a147735793 (v6.2).
+  it.each([
+    ['6.1', 'ENXIO'],
+    ['6.2', 'EINVAL'],
+  ])('%s: a master behind another SMMU is refused -%s, naming the SMMU the domain is on', (kernel, errno) => {
+    const { m, r } = sim(
+      {
+        kernel,
+        smmus: [
+          { name: 'home', asidBits: 16 },
+          { name: 'other', asidBits: 16 },
+        ],
+        devices: [
+          { name: 'a', smmu: 'home' },
+          { name: 'b', smmu: 'other' },
+        ],
+      },
+      L('attach a D', 'attach b D'),
+    );
+    expect(failures(r)).toEqual([[2, 'attach', errno]]);
+    expect(r.devices.failures[0]).toMatchObject({ device: 'b', smmu: 'other' });
+    expect(r.devices.failures[0]!.detail).toContain('home');
+    expect(m.smmu.masters.get('b')!.rid).toBeNull();
+  });
+});
+
 describe('multi-SMMU domains (what-if, M. Shavit 2023 RFC): a domain joins an SMMU whose ASIDs can hold its own', () => {
   // 256 domains on A (16-bit): D255 holds ASID 255, D256 holds 256. B has 8-bit ASIDs.
   const story = (tail: string) =>
