@@ -159,7 +159,13 @@ function datRecording(dat: TraceDat, input: string): Recording {
     feed: async (c) => {
       const ev = events!;
       const { kind, line, a, b, len, time } = ix;
+      // the record being converted (one object, and one closure making its line for a message:
+      // the loop moves on only once its conversion is done)
       const rec: RecordBytes = { data: dat.buffers[0]?.data ?? Buffer.alloc(0), start: 0, length: 0 };
+      let cpu = 0;
+      let t = 0;
+      let fileOffset = 0;
+      const text = () => ev.fm.line(rec, cpu, t, fileOffset + rec.start);
       for (let i = 0; i < ix.length; i++) {
         const k = kind[i];
         if (k === RUN) c.other(ev.names[a[i]!]!, b[i]!);
@@ -169,11 +175,12 @@ function datRecording(dat: TraceDat, input: string): Recording {
           rec.data = buf.data;
           rec.start = b[i]!;
           rec.length = len[i]!;
-          const t = time[i]!;
-          const as = ev.read(rec, buf.cpu, t);
+          cpu = buf.cpu;
+          t = time[i]!;
+          fileOffset = buf.fileOffset;
+          const as = ev.read(rec, cpu, t);
           if (as !== SWITCH && as !== LIFECYCLE) throw new Error(`internal: the record of line ${line[i]} reads otherwise the second time`);
-          const at = { data: buf.data, start: rec.start, length: rec.length };
-          await c.event(line[i]!, ev.line, as === SWITCH ? ev.sw : undefined, () => ev.fm.line(at, buf.cpu, t, buf.fileOffset + at.start));
+          await c.event(line[i]!, ev.line, as === SWITCH ? ev.sw : undefined, text);
         }
       }
     },
@@ -478,23 +485,18 @@ export async function importFile(
     if (lostEvents) comments.push(`WARNING: ${lostEventsText(lostEvents)}`);
     if (chosen) comments.push(`device overlay: ${[...chosen].join(', ')} bound to ${OVERLAY_DEVICE} (DMA at every switch-in)`);
     await w.begin(opts.overlay ? { cpus, ...overlaySystem(opts.overlay) } : { cpus }, comments);
-    const write: Sink = async (kind, e) => {
+    const write: Sink = (kind, e) => {
       s.eventsByKind[kind] = (s.eventsByKind[kind] ?? 0) + 1;
-      await w.write({ kind, ...e });
+      return w.write({ kind, ...e });
     };
     const dev = chosen && opts.overlay ? new DeviceOverlay(chosen, opts.overlay, write) : undefined;
-    await convert(
-      rec,
-      input,
-      cpus,
-      pre,
-      async (kind, e) => {
-        await write(kind, e);
-        await dev?.after(kind, e);
-      },
-      s,
-      opts,
-    );
+    const sink: Sink = dev
+      ? async (kind, e) => {
+          await write(kind, e);
+          await dev.after(kind, e);
+        }
+      : write; // no wrapper per event
+    await convert(rec, input, cpus, pre, sink, s, opts);
     if (s.sched_switch === 0) throw new InputError(noSchedulingEvents(s, kind), input);
     await w.flush();
   } catch (e) {
@@ -608,9 +610,9 @@ class Converter {
    * An event line (not a header, comment or lost-events line) as parsed, `sw` its sched_switch body
    * as parsed; `l` makes its text (for a message).
    */
-  async event(n: number, f: FtraceLine, sw: SchedSwitch | undefined, l: () => string): Promise<void> {
+  event(n: number, f: FtraceLine, sw: SchedSwitch | undefined, l: () => string): Promise<void> {
     this.s.lines++;
-    await this.handle(n, f, sw, undefined, l);
+    return this.handle(n, f, sw, undefined, l);
   }
 
   /**
@@ -677,14 +679,18 @@ class Converter {
     this.lastTime = f.time;
     this.lastLine = n;
     s.sched_switch++;
-    const prev = await tasks.ensure(sw.prevPid, sw.prevComm, f.time);
+    // ensure and switchedOut give a promise only when they write events (a fork, an exit)
+    let prev = tasks.ensure(sw.prevPid, sw.prevComm, f.time);
+    if (typeof prev !== 'number') prev = await prev;
     if (!this.cpuSeen.has(f.cpu)) {
       this.cpuSeen.add(f.cpu);
       if (prev !== 0) await this.emit('schedule', { time: f.time, cpu: f.cpu, task: prev });
     }
-    const next = await tasks.ensure(sw.nextPid, sw.nextComm, f.time);
+    let next = tasks.ensure(sw.nextPid, sw.nextComm, f.time);
+    if (typeof next !== 'number') next = await next;
     await this.emit('schedule', { time: f.time, cpu: f.cpu, task: next });
-    await tasks.switchedOut(sw.prevPid, prev, sw.prevState, f.time);
+    const out = tasks.switchedOut(sw.prevPid, prev, sw.prevState, f.time);
+    if (out) await out;
   }
 }
 
