@@ -283,6 +283,7 @@ describe('skip-pin (what-if: the CPU ASID used without arm64_mm_context_get)', (
     const text = rollover([]).replace(/bind sva2 Q$/, 'bind sva2 P');
     const { r } = sim(s3, text);
     expect(failures(r)).toEqual([[18, 'bind', 'ESRCH']]);
+    expect(r.devices.failures[0]!.detail).toContain('mm P');
   });
 
   it.each([
