@@ -29,31 +29,33 @@ const found = (r: Report) => r.stale.findings.map((f) => [f.row, f.kind, f.cache
 
 describe('at a DMA hit (v6.12, RANGE_INV: the munmap and mprotect invalidations leave the 4 KiB entries)', () => {
   const sys: SystemInput = { kernel: '6.12', smmus: [smmu({ rangeInvalidation: true })], devices: [{ name: 'dev', smmu: 's' }] };
-  const r = run(
-    sys,
-    L(
-      'fork 1 P',
-      'map P 0x1000 0x5000 rw', //        pages 1-5
-      'mprotect P 0x5000 0x1000 r',
-      'bind dev P',
-      'dma dev 1 0x1000', //               5
-      'dma dev 1 0x2000',
-      'dma dev 1 0x3000',
-      'dma dev 1 0x4000',
-      'dma dev 1 0x5000 r', //             9: an entry allowing r only
-      'unmap P 0x1000 0x1000', //          10
-      'unmap P 0x2000 0x1000',
-      'map P 0x2000 0x1000 rw', //         12: page 2 mapped again
-      'mprotect P 0x3000 0x1000 r', //     13
-      'dma dev 1 0x1000', //               14: unmapped
-      'dma dev 1 0x2000', //               15: another mapping
-      'dma dev 1 0x3000 w', //             16: the entry allows rw, the PTE r
-      'dma dev 1 0x4000 w', //             17: clean hit
-      'dma dev 1 0x5000 w', //             18: clean hit, no write right: a permission fault
-    ),
-  );
+  // Replayed inside each test: Stryker switches a mutant on per test, not while the file is collected.
+  const story = () =>
+    run(
+      sys,
+      L(
+        'fork 1 P',
+        'map P 0x1000 0x5000 rw', //        pages 1-5
+        'mprotect P 0x5000 0x1000 r',
+        'bind dev P',
+        'dma dev 1 0x1000', //               5
+        'dma dev 1 0x2000',
+        'dma dev 1 0x3000',
+        'dma dev 1 0x4000',
+        'dma dev 1 0x5000 r', //             9: an entry allowing r only
+        'unmap P 0x1000 0x1000', //          10
+        'unmap P 0x2000 0x1000',
+        'map P 0x2000 0x1000 rw', //         12: page 2 mapped again
+        'mprotect P 0x3000 0x1000 r', //     13
+        'dma dev 1 0x1000', //               14: unmapped
+        'dma dev 1 0x2000', //               15: another mapping
+        'dma dev 1 0x3000 w', //             16: the entry allows rw, the PTE r
+        'dma dev 1 0x4000 w', //             17: clean hit
+        'dma dev 1 0x5000 w', //             18: clean hit, no write right: a permission fault
+      ),
+    );
   it('latent at the unmaps and the mprotect, then at the hits: S-UNMAP twice, S-PERM', () => {
-    expect(found(r)).toEqual([
+    expect(found(story())).toEqual([
       [10, 'S-UNMAP', 'iotlb', true, 1, 'mm P'],
       [11, 'S-UNMAP', 'iotlb', true, 2, 'mm P'],
       [13, 'S-PERM', 'iotlb', true, 3, 'mm P'],
@@ -63,7 +65,7 @@ describe('at a DMA hit (v6.12, RANGE_INV: the munmap and mprotect invalidations 
     ]);
   });
   it('what each finding says: the page, how it changed, the rows', () => {
-    const [unmapped, , perm, h1, h2, h3] = r.stale.findings;
+    const [unmapped, , perm, h1, h2, h3] = story().stale.findings;
     expect(unmapped).toMatchObject({ current: null, fillRow: 5, shouldHaveRow: 10, pasid: 1 });
     expect(perm).toMatchObject({ current: null, fillRow: 7, shouldHaveRow: 13 });
     expect(h1).toMatchObject({ current: 'mm P', fillRow: 5, shouldHaveRow: 10, detail: '0x1000 of mm P is no longer mapped' });
@@ -71,7 +73,7 @@ describe('at a DMA hit (v6.12, RANGE_INV: the munmap and mprotect invalidations 
     expect(h3).toMatchObject({ current: 'mm P', fillRow: 7, shouldHaveRow: 13, detail: '0x3000 of mm P is now r but the entry allows rw' });
   });
   it('the clean hits: nothing stale; the write through an r entry of an r page faults', () => {
-    expect(r.devices.smmus[0]).toMatchObject({ hits: 5, faults: 1 });
+    expect(story().devices.smmus[0]).toMatchObject({ hits: 5, faults: 1 });
   });
 });
 
