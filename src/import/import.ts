@@ -188,17 +188,17 @@ function datRecording(dat: TraceDat, input: string): Recording {
 }
 
 /**
- * The index of a trace.dat's first pass, a row per entry in line order: its kind, line number and
- * four numbers (`a`, `b`, `len`, `time`: what they hold depends on the kind). Typed arrays that
- * grow: exact integers up to 2^53 and nothing for the garbage collector to walk.
+ * The index of a trace.dat's first pass, a row per entry in line order: its kind, line number,
+ * time and three numbers below 2^32 (`a`, `b`, `len`: what they hold depends on the kind). Typed
+ * arrays, nothing for the garbage collector to walk, grown by doubling from room for 2^16 rows.
  */
 class DatIndex {
-  kind = new Uint8Array(1024);
-  line = new Float64Array(1024);
-  a = new Float64Array(1024);
-  b = new Float64Array(1024);
-  len = new Float64Array(1024);
-  time = new Float64Array(1024);
+  kind = new Uint8Array(1 << 16);
+  line = new Float64Array(1 << 16);
+  time = new Float64Array(1 << 16);
+  a = new Uint32Array(1 << 16);
+  b = new Uint32Array(1 << 16);
+  len = new Uint32Array(1 << 16);
   length = 0;
 
   push(kind: number, line: number, a: number, b: number, len: number, time: number): void {
@@ -214,13 +214,14 @@ class DatIndex {
   }
 
   private grow(): void {
-    const twice = <T extends Uint8Array | Float64Array>(x: T, make: (n: number) => T): T => {
+    const twice = <T extends Uint8Array | Uint32Array | Float64Array>(x: T, make: (n: number) => T): T => {
       const y = make(x.length * 2);
       y.set(x);
       return y;
     };
     this.kind = twice(this.kind, (n) => new Uint8Array(n));
-    for (const k of ['line', 'a', 'b', 'len', 'time'] as const) this[k] = twice(this[k], (n) => new Float64Array(n));
+    for (const k of ['line', 'time'] as const) this[k] = twice(this[k], (n) => new Float64Array(n));
+    for (const k of ['a', 'b', 'len'] as const) this[k] = twice(this[k], (n) => new Uint32Array(n));
   }
 }
 
