@@ -2,11 +2,23 @@
 // Import speed (figures printed, never asserted): a large recording made from the shipped LISA
 // trace.dat (its per-CPU pages repeated COPIES times, each copy's page timestamps shifted past the
 // previous copy, so the result is a valid version-6 trace.dat) and its `trace-cmd report` text
-// repeated the same way. For each: the raw read speed of the file, the .dat decoding alone (pages
-// to ftrace lines), and the whole import to trace v1 in events/s. Uses the compiled dist/.
-//   npm run build && node scripts/bench-import.mjs            (COPIES=40: about 310,000 events)
-//   COPIES=200 node scripts/bench-import.mjs
+// repeated the same way.
+//
+// 1. The anchor: `asid-replay import trace-dat x.dat -o out.csv` against `trace-cmd report -i x.dat
+//    > /dev/null` on the same file, whole processes, interleaved (A B, B A, ...) after a warm-up run
+//    of each, RUNS rounds; the best (and the median) wall and CPU time (user + sys, from bash's
+//    `times`) of each, and their ratio: the import's speed relative to trace-cmd report (trace-cmd's
+//    time / the import's; 1.0 or more: at least as fast). Needs bash and trace-cmd (Debian:
+//    `apt-get install -y trace-cmd`); without it the row says so.
+// 2. In process: the raw read speed of the files, the .dat decoding alone (pages to ftrace lines),
+//    and the whole import to trace v1 in events/s (the one-pass import, its definition through the
+//    ftrace text of the records, and the text file).
+// Uses the compiled dist/.
+//   npm run build && node scripts/bench-import.mjs            (COPIES=40: about 310,000 events; RUNS=5)
+//   COPIES=200 RUNS=3 node scripts/bench-import.mjs
+import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { importFile } from '../dist/import/import.js';
 import { datLines, parseTraceDat } from '../dist/import/tracedat/index.js';
@@ -18,6 +30,7 @@ const IMPORTED = new Set(['sched_switch', ...LIFECYCLE_EVENTS]);
 const OUT = 'bench-out';
 mkdirSync(OUT, { recursive: true });
 const COPIES = Number(process.env.COPIES ?? 40);
+const RUNS = Number(process.env.RUNS ?? 5);
 const DIR = 'traces/real/recordings/lisa-juno-rtapp';
 const fmt = (n) => Math.round(n).toLocaleString('en');
 const now = () => Number(process.hrtime.bigint()) / 1e9;
@@ -92,8 +105,63 @@ if (!existsSync(datFile) || !existsSync(txtFile)) {
   writeFileSync(txtFile, bigText(COPIES, spanNs));
 }
 
-const rows = [];
 const mb = (f) => (statSync(f).size / 1e6).toFixed(1);
+
+/**
+ * `command` run by bash, its output thrown away: wall seconds, and CPU seconds (user + sys) of the
+ * processes it waited for (bash's `times`, second line); undefined when it fails.
+ */
+function timed(command) {
+  const t = now();
+  const r = spawnSync('bash', ['-c', `${command} >/dev/null 2>&1 || exit 3; times`], { encoding: 'utf8' });
+  const wall = now() - t;
+  if (r.status !== 0) return undefined;
+  const children = r.stdout.trim().split('\n')[1] ?? '';
+  const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return { wall, cpu: secs.reduce((a, b) => a + b, 0) };
+}
+
+const q = (f) => `'${f.replace(/'/g, `'\\''`)}'`;
+const importCmd = `${q(process.execPath)} bin/asid-replay.js import trace-dat ${q(datFile)} -o ${q(`${OUT}/import-dat-cli.csv`)}`;
+const reportCmd = `trace-cmd report -i ${q(datFile)}`;
+const loadBefore = loadavg()[0];
+let anchor;
+if (!timed('command -v trace-cmd')) anchor = 'trace-cmd is not installed (apt-get install -y trace-cmd): no ratio';
+else if (!timed(reportCmd)) anchor = `\`${reportCmd}\` failed: no ratio`;
+else {
+  timed(importCmd); // warm-up (the report ran once above)
+  const runs = { imp: [], rep: [] };
+  for (let i = 0; i < RUNS; i++) {
+    const order = i % 2 === 0 ? ['imp', 'rep'] : ['rep', 'imp'];
+    for (const k of order) {
+      const r = timed(k === 'imp' ? importCmd : reportCmd);
+      if (!r) throw new Error(`${k === 'imp' ? importCmd : reportCmd} failed`);
+      runs[k].push(r);
+    }
+  }
+  const best = (xs, f) => Math.min(...xs.map(f));
+  const median = (xs, f) => {
+    const v = xs.map(f).sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  const line = (what, f) => {
+    const [bi, br, mi, mr] = [best(runs.imp, f), best(runs.rep, f), median(runs.imp, f), median(runs.rep, f)];
+    return (
+      `  ${what}: import ${bi.toFixed(2)} s, trace-cmd report ${br.toFixed(2)} s (best of ${RUNS}): ${(br / bi).toFixed(2)}x; ` +
+      `medians ${mi.toFixed(2)} s / ${mr.toFixed(2)} s: ${(mr / mi).toFixed(2)}x`
+    );
+  };
+  anchor = [line('wall', (r) => r.wall), line('CPU (user + sys)', (r) => r.cpu)].join('\n');
+}
+console.log(
+  `import of a trace.dat against trace-cmd report, whole processes on the same file (${mb(datFile)} MB, x${COPIES}), interleaved:`,
+);
+console.log(anchor);
+console.log(
+  `  (the import's speed relative to trace-cmd report: trace-cmd's time / the import's; load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after, ${availableParallelism()} CPUs)`,
+);
+
+const rows = [];
 {
   const raw = await rawRead(datFile);
   const t = now();
@@ -107,13 +175,16 @@ const mb = (f) => (statSync(f).size / 1e6).toFixed(1);
   const t2 = now();
   const s = await importFile('trace-dat', datFile, `${OUT}/import-dat.csv`);
   const whole = now() - t2;
+  const t3 = now();
+  await importFile('trace-dat', datFile, `${OUT}/import-dat-text.csv`, { datText: true });
+  const viaText = now() - t3;
   rows.push([
     'trace.dat v6',
     mb(datFile),
     fmt(raw.bytesPerS / 1e6) + ' MB/s',
     fmt(events),
     `${fmt(events / decode)} (${fmt(events / decodeImported)})`,
-    fmt(events / whole),
+    `${fmt(events / whole)} (${fmt(events / viaText)})`,
     fmt(s.eventsWritten),
   ]);
 }
@@ -134,9 +205,10 @@ const mb = (f) => (statSync(f).size / 1e6).toFixed(1);
   ]);
 }
 
-console.log(`import speed, LISA rt-app recording x${COPIES} (Node ${process.version})`);
+console.log(`\nimport speed in process, LISA rt-app recording x${COPIES} (Node ${process.version})`);
 const head = ['input', 'MB', 'raw read', 'events', 'decode events/s', 'import events/s', 'trace v1 rows'];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
 for (const r of [head, ...rows]) console.log(r.map((c, i) => String(c).padEnd(widths[i])).join('  '));
 console.log('events = recorded events (every ftrace event, not only sched_switch); decode = pages to ftrace lines with every body');
-console.log('formatted (in brackets: only the bodies the importer reads); import = the whole import, which reads the recording twice');
+console.log('formatted (in brackets: only the bodies the importer reads); import = the whole import: a trace.dat in one pass from its');
+console.log("records (in brackets: through the records' ftrace text, the definition it is tested against), the text file in two passes");

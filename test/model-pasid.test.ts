@@ -15,13 +15,8 @@ import { ReportCollector } from '../src/report/report.js';
 import { resolveSystem } from '../src/trace/system.js';
 import { mini } from './helpers/mini.js';
 
-function pasids(pasidAllocator: 'lowest' | 'cyclic', text: string) {
-  const m = createSystem(
-    resolveSystem(
-      { kernel: '5.12', pasidAllocator, smmus: [{ name: 'smmu0', asidBits: 16 }], devices: [{ name: 'dev', smmu: 'smmu0', pasidBits: 2 }] },
-      {},
-    ),
-  );
+function pasids(pasidAllocator: 'lowest' | 'cyclic', text: string, devices = [{ name: 'dev', smmu: 'smmu0', pasidBits: 2 }]) {
+  const m = createSystem(resolveSystem({ kernel: '5.12', pasidAllocator, smmus: [{ name: 'smmu0', asidBits: 16 }], devices }, {}));
   const col = new ReportCollector(1);
   for (const e of mini(text)) step(m, e, col);
   return Object.fromEntries([...m.smmu.svaMms.values()].map((s) => [s.label, s.pasid]));
@@ -51,5 +46,40 @@ describe('PASID allocators', () => {
       'fork 1 A\nfork 2 B\nfork 3 C\nfork 4 D\nbind dev A\nbind dev B\nbind dev C\nunbind dev B\nunbind dev A\nbind dev D',
     );
     expect(r).toMatchObject({ C: 3, D: 1 });
+  });
+});
+
+describe('cyclic: both searches, on both sides of idr_next', () => {
+  const forks = 'fork 1 A\nfork 2 B\nfork 3 C\nfork 4 D\nfork 5 E\nfork 6 F';
+
+  it('from idr_next upwards: B holds idr_next (2), 3 is free above it: E takes 3', () => {
+    // A 1, B 2, C 3 (idr_next 4); A unbound; D wraps to 1 (idr_next 2); C unbound; E: [2, 3] -> 3.
+    const r = pasids('cyclic', `${forks}\nbind dev A\nbind dev B\nbind dev C\nunbind dev A\nbind dev D\nunbind dev C\nbind dev E`);
+    expect(r).toMatchObject({ B: 2, D: 1, E: 3 });
+  });
+
+  it('idr_next past the top and [1, 3] full: no PASID (the retry covers [start, max] only)', () => {
+    const r = pasids('cyclic', `${forks}\nbind dev A\nbind dev B\nbind dev C\nbind dev D`);
+    expect(r).toMatchObject({ A: 1, B: 2, C: 3, D: 0 });
+  });
+
+  it('idr_next past the top: the retry from start reaches the top PASID, 3', () => {
+    const r = pasids('cyclic', `${forks}\nbind dev A\nbind dev B\nbind dev C\nunbind dev C\nbind dev D`);
+    expect(r).toMatchObject({ A: 1, B: 2, D: 3 });
+  });
+
+  it('idr_next past the top: the retry goes upwards from start, 1 used, 2 free: D takes 2', () => {
+    const r = pasids('cyclic', `${forks}\nbind dev A\nbind dev B\nbind dev C\nunbind dev B\nbind dev D`);
+    expect(r).toMatchObject({ A: 1, C: 3, D: 2 });
+  });
+
+  it('a narrower device: the retry stays within its own [1, max] even when idr_next (6) is beyond it', () => {
+    const devices = [
+      { name: 'wide', smmu: 'smmu0', pasidBits: 3 },
+      { name: 'dev', smmu: 'smmu0', pasidBits: 2 },
+    ];
+    // A..E take 1..5 on the 3-bit device (idr_next 6); D's 4 is freed; F on the 2-bit device finds [1, 3] full.
+    const text = `${forks}\nbind wide A\nbind wide B\nbind wide C\nbind wide D\nbind wide E\nunbind wide D\nbind dev F`;
+    expect(pasids('cyclic', text, devices)).toMatchObject({ A: 1, E: 5, F: 0 });
   });
 });

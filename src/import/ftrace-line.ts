@@ -103,8 +103,22 @@ export function parseSchedSwitch(body: string): SchedSwitch | undefined {
  * TASK_STATE_MAX (preempted, "R+") are masked off.
  */
 export function isExitState(state: string): boolean {
-  if (/^\d+$/.test(state)) return (Number(state) & 0x70) !== 0 && Number(state) < 0x800;
-  return /[XxZ]/.test(state);
+  let dead = exitStates.get(state);
+  if (dead === undefined) {
+    dead = /^\d+$/.test(state) ? (Number(state) & 0x70) !== 0 && Number(state) < 0x800 : /[XxZ]/.test(state);
+    remember(exitStates, state, dead);
+  }
+  return dead;
+}
+
+/** Answers of {@link isExitState} and {@link isKernelThread} by string (a recording has few states and comms; every switch asks). */
+const exitStates = new Map<string, boolean>();
+const kernelNames = new Map<string, boolean>();
+
+/** Keep an answer (the cache starts again past 2^16 strings: a damaged recording may have a name per event). */
+function remember(cache: Map<string, boolean>, key: string, value: boolean): void {
+  if (cache.size >= 65536) cache.clear();
+  cache.set(key, value);
 }
 
 /**
@@ -139,5 +153,8 @@ const KTHREAD_RE = new RegExp(`^(?:${KTHREAD_NAMES.map((r) => r.source).join('|'
 
 /** Heuristic: the comm of a kernel thread (it runs in lazy-TLB mode and never switches the user mm). */
 export function isKernelThread(pid: number, comm: string): boolean {
-  return pid === 0 || pid === 2 || KTHREAD_RE.test(comm);
+  if (pid === 0 || pid === 2) return true;
+  let kernel = kernelNames.get(comm);
+  if (kernel === undefined) remember(kernelNames, comm, (kernel = KTHREAD_RE.test(comm)));
+  return kernel;
 }

@@ -21,7 +21,8 @@ import { type SystraceBlock, extractSystrace } from './systrace.js';
 import { DeviceOverlay, OVERLAY_DEVICE, type OverlayOptions, SwitchCounter, chooseProcesses, overlaySystem } from './overlay.js';
 import { type Input, contentOf, detectKind, loadInput, mismatch, sniffInput } from './auto.js';
 import { PERF_TASK_EVENTS, perfLines } from './perf-script.js';
-import { datLines, parseTraceDat } from './tracedat/index.js';
+import { type RecordBytes, RecordMerge, type TraceDat, datLines, lostLine, parseTraceDat } from './tracedat/index.js';
+import { DatEvents, LIFECYCLE, OTHER, SWITCH, TEXT } from './tracedat/fast.js';
 import { LIFECYCLE_EVENTS, type RecordingFacts, Tasks, type TaskOptions } from './lifecycle.js';
 import type { ProcessDump } from './process-dump.js';
 
@@ -29,13 +30,34 @@ export { IMPORT_KINDS, type ImportKind, type ImportSummary } from './kinds.js';
 
 type Lines = () => AsyncIterable<[number, string]>;
 
-/** The lines of a recording, and for a trace.dat where each lost-events line comes from in the file. */
+/**
+ * A recording ready to import: its first pass, then its conversions (one, or two with `--overlay`:
+ * a dry run first).
+ */
 interface Recording {
-  lines: Lines;
-  /** Line number of a `CPU:N [... EVENTS DROPPED]` line of a trace.dat -> where its page is (filled as the lines are read). */
+  /** The first pass: what the whole recording says before any event is converted (called once, first). */
+  prescan(): Promise<Prescan>;
+  /** Hand the recording to a conversion, line by line or event by event, in line order (after `prescan`). */
+  feed(c: Converter): Promise<void>;
+  /** Line number of a `CPU:N [... EVENTS DROPPED]` line of a trace.dat -> where its page is (filled by `prescan`). */
   lostWhere?: Map<number, string>;
   /** Systrace: the trace-data blocks and the process dump. */
   systrace?: { blocks: SystraceBlock[]; dump?: ProcessDump };
+}
+
+/** A recording read as text lines: each pass reads the lines again. */
+function textRecording(lines: Lines, input: string, extra: Pick<Recording, 'lostWhere' | 'systrace'> = {}): Recording {
+  return {
+    ...extra,
+    prescan: async () => {
+      const p = new Prescanner(input);
+      for await (const [n, l] of lines()) p.line(n, l);
+      return p.result(extra.systrace?.dump);
+    },
+    feed: async (c) => {
+      for await (const [n, l] of lines()) await c.line(n, l);
+    },
+  };
 }
 
 async function* fileLines(file: string): AsyncIterable<[number, string]> {
@@ -69,33 +91,164 @@ async function* bufferLines(data: Buffer): AsyncIterable<[number, string]> {
 
 /** The trace.dat events whose bodies the importer reads (the others are counted by name). */
 const DAT_BODIES: ReadonlySet<string> = new Set(['sched_switch', ...LIFECYCLE_EVENTS]);
+const DAT_LIFECYCLE: ReadonlySet<string> = new Set(LIFECYCLE_EVENTS);
 
 async function* syncLines(lines: Iterable<[number, string]>): AsyncIterable<[number, string]> {
   yield* lines;
 }
 
 /**
- * The lines an importer reads from `src`: ftrace text, systrace HTML's ftrace block, perf script
- * samples rewritten into ftrace lines, or a trace.dat's events as ftrace lines.
+ * A trace.dat read in one pass: the first pass decodes each page once, in time order, and keeps an
+ * index of what the conversions need (the place of each sched_switch and lifecycle record, runs of
+ * other events by name, and the lines read as text); a conversion reads the records it needs again
+ * from the index, not the pages. A record whose ftrace line is plain is read directly
+ * (tracedat/fast.ts); any other, the `cpus=` line and the lost-events lines are printed and read as
+ * the text importer reads them, so that the import is the import of {@link datLines}' text: the
+ * same events, summary and errors at the same line (test/tracedat-fast.test.ts).
+ */
+function datRecording(dat: TraceDat, input: string): Recording {
+  const lostWhere = new Map<number, string>();
+  // The index, entry by entry (`kind`): RUN (events of one name in a row, only counted: `a` the
+  // name, `b` how many), RECORD (a sched_switch or lifecycle record: `a` its CPU buffer, `b` where
+  // it starts, `len`, `time`), LINE (a line read as text: `a` its place in `texts`); `line` the line number.
+  const [RUN, RECORD, LINE] = [0, 1, 2];
+  const ix = new DatIndex();
+  const texts: string[] = [];
+  let events: DatEvents | undefined;
+  return {
+    lostWhere,
+    prescan: async () => {
+      const p = new Prescanner(input);
+      const ev = (events = new DatEvents(dat, DAT_BODIES, DAT_LIFECYCLE));
+      const fm = ev.fm;
+      const bufferIndex = new Map(dat.buffers.map((b, i) => [b, i]));
+      let n = 1;
+      const text = (l: string) => {
+        p.line(n, l);
+        ix.push(LINE, n, texts.length, 0, 0, 0);
+        texts.push(l);
+      };
+      text(`cpus=${dat.cpus}`);
+      // n: the line `trace-cmd report` prints the record on (as datLines numbers it)
+      const merge = new RecordMerge(dat, input);
+      let lastName = -1;
+      for (let r = merge.next(); r; r = merge.next()) {
+        if (r.missed !== 0) {
+          n++;
+          lostWhere.set(n, r.missedWhere);
+          text(lostLine(r));
+        }
+        n++;
+        const cpu = r.buf.cpu;
+        const as = ev.read(r, cpu, r.time, false);
+        if (as === OTHER) {
+          p.cpu(cpu);
+          const name = ev.ev!.nameIndex;
+          if (ix.length > 0 && ix.kind[ix.length - 1] === RUN && lastName === name) ix.b[ix.length - 1]!++;
+          else ix.push(RUN, n, (lastName = name), 1, 0, 0);
+        } else if (as === TEXT) text(fm.line(r, cpu, r.time, r.buf.fileOffset + r.start));
+        else {
+          if (as === SWITCH) p.switched(cpu, ev.prevPid, ev.nextPid, (next) => ev.switchComm(r, next));
+          else p.event(n, ev.line, undefined, () => fm.line(r, cpu, r.time, r.buf.fileOffset + r.start));
+          ix.push(RECORD, n, bufferIndex.get(r.buf)!, r.start, r.length, r.time);
+        }
+        n += fm.extraLines(r, ev.ev);
+      }
+      return p.result(undefined);
+    },
+    feed: async (c) => {
+      const ev = events!;
+      const { kind, line, a, b, len, time } = ix;
+      // the record being converted (one object, and one closure making its line for a message:
+      // the loop moves on only once its conversion is done)
+      const rec: RecordBytes = { data: dat.buffers[0]?.data ?? Buffer.alloc(0), start: 0, length: 0 };
+      let cpu = 0;
+      let t = 0;
+      let fileOffset = 0;
+      const text = () => ev.fm.line(rec, cpu, t, fileOffset + rec.start);
+      for (let i = 0; i < ix.length; i++) {
+        const k = kind[i];
+        if (k === RUN) c.other(ev.names[a[i]!]!, b[i]!);
+        else if (k === LINE) await c.line(line[i]!, texts[a[i]!]!);
+        else {
+          const buf = dat.buffers[a[i]!]!;
+          rec.data = buf.data;
+          rec.start = b[i]!;
+          rec.length = len[i]!;
+          cpu = buf.cpu;
+          t = time[i]!;
+          fileOffset = buf.fileOffset;
+          const as = ev.read(rec, cpu, t);
+          if (as !== SWITCH && as !== LIFECYCLE) throw new Error(`internal: the record of line ${line[i]} reads otherwise the second time`);
+          await c.event(line[i]!, ev.line, as === SWITCH ? ev.sw : undefined, text);
+        }
+      }
+    },
+  };
+}
+
+/**
+ * The index of a trace.dat's first pass, a row per entry in line order: its kind, line number,
+ * time and three numbers below 2^32 (`a`, `b`, `len`: what they hold depends on the kind). Typed
+ * arrays, nothing for the garbage collector to walk, grown by doubling from room for 2^16 rows.
+ */
+class DatIndex {
+  kind = new Uint8Array(1 << 16);
+  line = new Float64Array(1 << 16);
+  time = new Float64Array(1 << 16);
+  a = new Uint32Array(1 << 16);
+  b = new Uint32Array(1 << 16);
+  len = new Uint32Array(1 << 16);
+  length = 0;
+
+  push(kind: number, line: number, a: number, b: number, len: number, time: number): void {
+    const i = this.length;
+    if (i === this.kind.length) this.grow();
+    this.kind[i] = kind;
+    this.line[i] = line;
+    this.a[i] = a;
+    this.b[i] = b;
+    this.len[i] = len;
+    this.time[i] = time;
+    this.length++;
+  }
+
+  private grow(): void {
+    const twice = <T extends Uint8Array | Uint32Array | Float64Array>(x: T, make: (n: number) => T): T => {
+      const y = make(x.length * 2);
+      y.set(x);
+      return y;
+    };
+    this.kind = twice(this.kind, (n) => new Uint8Array(n));
+    for (const k of ['line', 'time'] as const) this[k] = twice(this[k], (n) => new Float64Array(n));
+    for (const k of ['a', 'b', 'len'] as const) this[k] = twice(this[k], (n) => new Uint32Array(n));
+  }
+}
+
+/**
+ * The recording an importer reads from `src`: ftrace text, systrace HTML's ftrace block, perf script
+ * samples rewritten into ftrace lines, or a trace.dat's events (read from its records; with
+ * `datText`, as the ftrace lines of {@link datLines}, the definition the records are read by).
  * @throws InputError when the content is another kind of recording than `kind` (what it looks
  *   like and which importer to use), or cannot be read.
  */
-async function inputLines(kind: ImportKind, src: Input, input: string): Promise<Recording> {
+async function inputRecording(kind: ImportKind, src: Input, input: string, datText = false): Promise<Recording> {
   const look = await sniffInput(src);
   const compatible = look.kind === kind || (look.kind === undefined && kind !== 'trace-dat' && look.looksLike.startsWith('text'));
   if (!compatible) throw new InputError(mismatch(look, kind), input);
   if (kind === 'systrace') {
     const ex = extractSystrace((await contentOf(src)).toString('utf8'), input);
-    return { lines: () => arrayLines(ex.lines), systrace: { blocks: ex.blocks, dump: ex.dump } };
+    return textRecording(() => arrayLines(ex.lines), input, { systrace: { blocks: ex.blocks, dump: ex.dump } });
   }
   if (kind === 'trace-dat') {
     const dat = parseTraceDat(await contentOf(src), input);
+    if (!datText) return datRecording(dat, input);
     const lostWhere = new Map<number, string>();
-    return { lines: () => syncLines(datLines(dat, input, DAT_BODIES, lostWhere)), lostWhere };
+    return textRecording(() => syncLines(datLines(dat, input, DAT_BODIES, lostWhere)), input, { lostWhere });
   }
   const data = src.data;
   const text: Lines = data ? () => bufferLines(data) : () => fileLines(input);
-  return { lines: kind === 'perf-script' ? () => perfLines(text(), input) : text };
+  return textRecording(kind === 'perf-script' ? () => perfLines(text(), input) : text, input);
 }
 
 /** CPUs a trace v1 system may have (`# system:` cpus). */
@@ -109,7 +262,7 @@ const isCommentLine = (t: string): boolean => t === '' || t.startsWith('#') || /
  *   cannot hold: a CPU of {@link MAX_CPUS} or more or a TGID of 2^53 or more (any line: they feed
  *   the CPU count and the mm labels), a timestamp (ns) or pid of 2^53 or more (sched_switch lines).
  */
-function checkRanges(f: FtraceLine, sw: SchedSwitch | undefined, input: string, n: number, l: string): void {
+function checkRanges(f: FtraceLine, sw: SchedSwitch | undefined, input: string, n: number, l: string | (() => string)): void {
   // The columns are found only when a check fails (a RegExp with indices per line is not free).
   type Col = keyof NonNullable<ReturnType<typeof ftraceColumns>>;
   const fail = (what: string, at: Col) => {
@@ -117,7 +270,7 @@ function checkRanges(f: FtraceLine, sw: SchedSwitch | undefined, input: string, 
       `${what} is out of range (trace v1 holds integers up to 2^53 - 1 and at most ${MAX_CPUS} CPUs)`,
       input,
       n,
-      ftraceColumns(l)![at],
+      ftraceColumns(typeof l === 'string' ? l : l())![at],
     );
   };
   if (f.cpu >= MAX_CPUS) fail(`CPU ${f.cpu}`, 'cpu');
@@ -149,54 +302,97 @@ interface LostAt {
  * First pass: the CPU count declared by the recording (`cpus=N`, `#P:N`, else 1 + the highest CPU
  * seen), every pid's TGID (known only on lines the pid itself emitted, which may come after
  * its first appearance as `next_pid`), its first name in a sched_switch, and the lines that say
- * events were lost.
+ * events were lost. Fed line by line ({@link line}), or event by event for a trace.dat's records
+ * ({@link event}, {@link cpu}); then {@link result}.
  */
-async function prescan(lines: Lines, input: string, dump?: ProcessDump): Promise<Prescan> {
-  let declared = 0;
-  let max = -1;
-  const tgids = new Map<number, number>();
-  const comms = new Map<number, string>();
-  const lost: LostAt[] = [];
-  let execTraced = false;
-  let forkTraced = false;
-  const name = (pid: number, comm: string) => {
-    if (pid !== 0 && comm !== '<...>' && !comms.has(pid)) comms.set(pid, comm);
-  };
-  for await (const [n, l] of lines()) {
+class Prescanner {
+  private declared = 0;
+  private max = -1;
+  private readonly tgids = new Map<number, number>();
+  private readonly comms = new Map<number, string>();
+  private readonly lost: LostAt[] = [];
+  private execTraced = false;
+  private forkTraced = false;
+
+  constructor(private readonly input: string) {}
+
+  /**
+   * A line of the recording (number `n`).
+   * @throws InputError for a CPU count beyond trace v1's, or a number out of range ({@link checkRanges}).
+   */
+  line(n: number, l: string): void {
     const d = /^cpus=(\d+)/.exec(l) ?? /#P:(\d+)/.exec(l);
     if (d) {
       const count = d[1] ?? '';
       if (Number(count) > MAX_CPUS)
-        throw new InputError(`${count} CPUs: trace v1 holds at most ${MAX_CPUS}`, input, n, d.index + d[0].length - count.length + 1);
-      declared = Math.max(declared, Number(count));
+        throw new InputError(`${count} CPUs: trace v1 holds at most ${MAX_CPUS}`, this.input, n, d.index + d[0].length - count.length + 1);
+      this.declared = Math.max(this.declared, Number(count));
     } else if (isLostLine(l)) {
       const x = parseLostEvents(l)!;
-      lost.push({ line: n, cpu: x.cpu, count: x.count, text: l.trim() });
+      this.lost.push({ line: n, cpu: x.cpu, count: x.count, text: l.trim() });
     } else if (PERF_EXEC_HEADER.test(l)) {
-      execTraced = true; // perf script --header: the exec tracepoint was recorded, whether or not it fired
+      this.execTraced = true; // perf script --header: the exec tracepoint was recorded, whether or not it fired
     } else if (!isCommentLine(l.trim())) {
       const f = parseFtraceLine(l);
-      if (!f) continue;
-      const sw = f.event === 'sched_switch' ? parseSchedSwitch(f.body) : undefined;
-      checkRanges(f, sw, input, n, l);
-      if (f.cpu > max) max = f.cpu;
-      if (f.tgid !== undefined && f.pid !== 0) tgids.set(f.pid, f.tgid);
-      if (f.event === 'sched_process_exec' || f.event === PERF_TASK_EVENTS.commExec) execTraced = true;
-      else if (f.event === 'sched_process_fork') forkTraced = true;
-      if (f.event.startsWith('perf_')) {
-        // perf task records: pid is the TGID of tid
-        const p = /(?:^|\s)pid=(\d+) tid=(\d+)/.exec(f.body);
-        if (p && p[2] !== '0') tgids.set(Number(p[2]), Number(p[1]));
-      }
-      if (sw) {
-        name(sw.prevPid, sw.prevComm);
-        name(sw.nextPid, sw.nextComm);
-      }
+      if (!f) return;
+      this.event(n, f, f.event === 'sched_switch' ? parseSchedSwitch(f.body) : undefined, l);
     }
   }
-  // the process dump fills in the TGIDs the lines do not say
-  if (dump) for (const [tid, pid] of dump.tgids) if (tid !== 0 && !tgids.has(tid)) tgids.set(tid, pid);
-  return { cpus: Math.max(declared, max + 1, 1), tgids, comms, lost, execTraced, forkTraced, dump };
+
+  /**
+   * An event line (not a header, comment or lost-events line) as parsed: `sw` its sched_switch body
+   * (undefined for other events, or a body in no known form); `l` the line, made when a check fails.
+   * @throws InputError for a number out of range ({@link checkRanges}).
+   */
+  event(n: number, f: FtraceLine, sw: SchedSwitch | undefined, l: string | (() => string)): void {
+    checkRanges(f, sw, this.input, n, l);
+    if (f.cpu > this.max) this.max = f.cpu;
+    if (f.tgid !== undefined && f.pid !== 0) this.tgids.set(f.pid, f.tgid);
+    if (f.event === 'sched_process_exec' || f.event === PERF_TASK_EVENTS.commExec) this.execTraced = true;
+    else if (f.event === 'sched_process_fork') this.forkTraced = true;
+    if (f.event.startsWith('perf_')) {
+      // perf task records: pid is the TGID of tid
+      const p = /(?:^|\s)pid=(\d+) tid=(\d+)/.exec(f.body);
+      if (p && p[2] !== '0') this.tgids.set(Number(p[2]), Number(p[1]));
+    }
+    if (sw) {
+      this.name(sw.prevPid, sw.prevComm);
+      this.name(sw.nextPid, sw.nextComm);
+    }
+  }
+
+  /**
+   * An event on CPU `cpu` that is neither sched_switch, a lifecycle event nor a perf task record,
+   * with no TGID column, whose numbers are in range: all {@link event} does with it is note the CPU.
+   */
+  cpu(cpu: number): void {
+    if (cpu > this.max) this.max = cpu;
+  }
+
+  /**
+   * A sched_switch on CPU `cpu` with its numbers in range and no TGID column, whose comms are made
+   * only when {@link event} would keep them (`comm(next)`: the previous task's, or the next one's).
+   */
+  switched(cpu: number, prevPid: number, nextPid: number, comm: (next: boolean) => string): void {
+    if (cpu > this.max) this.max = cpu;
+    if (this.unnamed(prevPid)) this.name(prevPid, comm(false));
+    if (this.unnamed(nextPid)) this.name(nextPid, comm(true));
+  }
+
+  private unnamed(pid: number): boolean {
+    return pid !== 0 && !this.comms.has(pid);
+  }
+
+  private name(pid: number, comm: string): void {
+    if (pid !== 0 && comm !== '<...>' && !this.comms.has(pid)) this.comms.set(pid, comm);
+  }
+
+  /** What the pass found; the process dump fills in the TGIDs the lines do not say. */
+  result(dump: ProcessDump | undefined): Prescan {
+    const { tgids, comms, lost, execTraced, forkTraced } = this;
+    if (dump) for (const [tid, pid] of dump.tgids) if (tid !== 0 && !tgids.has(tid)) tgids.set(tid, pid);
+    return { cpus: Math.max(this.declared, this.max + 1, 1), tgids, comms, lost, execTraced, forkTraced, dump };
+  }
 }
 
 /** `perf script --header`'s line for the exec tracepoint (`# event : name = sched:sched_process_exec, ...`). */
@@ -219,7 +415,16 @@ export async function importFile(
   asked: ImportKind | 'auto',
   input: string,
   output: string,
-  opts: { cpus?: number; overlay?: OverlayOptions; allowLostEvents?: boolean } & TaskOptions = {},
+  opts: {
+    cpus?: number;
+    overlay?: OverlayOptions;
+    allowLostEvents?: boolean;
+    /**
+     * A trace.dat is imported as the ftrace text of its records ({@link datLines}) instead of from
+     * the records: slower, the same result; the definition the records are read by (for tests).
+     */
+    datText?: boolean;
+  } & TaskOptions = {},
 ): Promise<ImportSummary> {
   let rec: Recording;
   let kind: ImportKind;
@@ -229,13 +434,12 @@ export async function importFile(
     const src = await loadInput(input);
     named = src.data ? input : basename(input);
     kind = asked === 'auto' ? await detectKind(src) : asked;
-    rec = await inputLines(kind, src, input);
+    rec = await inputRecording(kind, src, input, opts.datText);
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(`cannot read: ${(e as Error).message}`, input);
   }
-  const lines = rec.lines;
-  const pre = await prescan(lines, input, rec.systrace?.dump);
+  const pre = await rec.prescan();
   const lostEvents = pre.lost.length === 0 ? undefined : lostSummary(pre.lost, rec.lostWhere);
   if (lostEvents && !opts.allowLostEvents) {
     const first = pre.lost[0]!;
@@ -266,7 +470,7 @@ export async function importFile(
     // A dry run names the mms exactly as the import will (process names, execs) and counts their switch-ins.
     const counter = new SwitchCounter();
     const dry = summary();
-    await convert(lines, input, cpus, pre, (kind, e) => counter.after(kind, e), dry, opts);
+    await convert(rec, input, cpus, pre, (kind, e) => counter.after(kind, e), dry, opts);
     if (dry.sched_switch === 0) throw new InputError(noSchedulingEvents(dry, kind), input);
     try {
       chosen = chooseProcesses(opts.overlay.processes, counter.switchIns);
@@ -282,23 +486,18 @@ export async function importFile(
     if (lostEvents) comments.push(`WARNING: ${lostEventsText(lostEvents)}`);
     if (chosen) comments.push(`device overlay: ${[...chosen].join(', ')} bound to ${OVERLAY_DEVICE} (DMA at every switch-in)`);
     await w.begin(opts.overlay ? { cpus, ...overlaySystem(opts.overlay) } : { cpus }, comments);
-    const write: Sink = async (kind, e) => {
+    const write: Sink = (kind, e) => {
       s.eventsByKind[kind] = (s.eventsByKind[kind] ?? 0) + 1;
-      await w.write({ kind, ...e });
+      return w.write({ kind, ...e });
     };
     const dev = chosen && opts.overlay ? new DeviceOverlay(chosen, opts.overlay, write) : undefined;
-    await convert(
-      lines,
-      input,
-      cpus,
-      pre,
-      async (kind, e) => {
-        await write(kind, e);
-        await dev?.after(kind, e);
-      },
-      s,
-      opts,
-    );
+    const sink: Sink = dev
+      ? async (kind, e) => {
+          await write(kind, e);
+          await dev.after(kind, e);
+        }
+      : write; // no wrapper per event
+    await convert(rec, input, cpus, pre, sink, s, opts);
     if (s.sched_switch === 0) throw new InputError(noSchedulingEvents(s, kind), input);
     await w.flush();
   } catch (e) {
@@ -318,7 +517,7 @@ type Sink = (kind: EventKind, e: Omit<TraceEvent, 'row' | 'kind'>) => Promise<vo
  * (`<timestamp as printed>@L<line>`), handed to `sink`.
  */
 async function convert(
-  lines: Lines,
+  rec: Recording,
   input: string,
   cpus: number,
   pre: Prescan,
@@ -326,20 +525,45 @@ async function convert(
   s: ImportSummary,
   taskOptions?: TaskOptions,
 ): Promise<void> {
-  const cpuSeen = new Set<number>();
-  let lastTime = -1;
-  let lastLine = 0;
+  const c = new Converter(input, cpus, pre, sink, s, taskOptions);
+  await rec.feed(c);
+  c.finish();
+}
+
+/**
+ * One conversion of a recording, fed line by line ({@link line}) or, for a trace.dat's records,
+ * event by event ({@link event}, {@link other}) in line order; then {@link finish}.
+ */
+class Converter {
+  private readonly cpuSeen = new Set<number>();
+  private lastTime = -1;
+  private lastLine = 0;
   /** The line being converted and its number: every event it gives carries its `src` (made once, when needed). */
-  let line: FtraceLine | undefined;
-  let lineNo = 0;
-  let src: string | undefined;
+  private current: FtraceLine | undefined;
+  private lineNo = 0;
+  private src: string | undefined;
   /** The time of the last event written and its line: lifecycle lines (a fork, an exec) write events too, and trace v1 times must not decrease. */
-  let lastEmitted = -1;
-  let lastEmittedLine = 0;
-  const emit = (kind: EventKind, e: { time: number; cpu?: number; task?: number; mm?: string; src?: string }) => {
-    if (e.time < lastEmitted)
+  private lastEmitted = -1;
+  private lastEmittedLine = 0;
+  /** Tasks, their mm and kernel threads (first appearance, lifecycle events, names): see lifecycle.ts. */
+  private readonly tasks: Tasks;
+
+  constructor(
+    private readonly input: string,
+    private readonly cpus: number,
+    pre: Prescan,
+    private readonly sink: Sink,
+    private readonly s: ImportSummary,
+    taskOptions?: TaskOptions,
+  ) {
+    this.tasks = new Tasks(pre, this.emit, s, taskOptions);
+  }
+
+  private readonly emit = (kind: EventKind, e: { time: number; cpu?: number; task?: number; mm?: string; src?: string }): Promise<void> => {
+    const { input, lineNo } = this;
+    if (e.time < this.lastEmitted)
       throw new InputError(
-        `timestamp goes backwards (line ${lastEmittedLine} is later); the importer needs a time-sorted recording`,
+        `timestamp goes backwards (line ${this.lastEmittedLine} is later); the importer needs a time-sorted recording`,
         input,
         lineNo,
         1,
@@ -358,66 +582,117 @@ async function convert(
         lineNo,
         1,
       );
-    lastEmitted = e.time;
-    lastEmittedLine = lineNo;
-    src ??= sourceOf(line!.stamp, lineNo);
-    e.src = src; // the caller's fresh object: no copy per event
-    return sink(kind, e);
+    this.lastEmitted = e.time;
+    this.lastEmittedLine = lineNo;
+    this.src ??= sourceOf(this.current!.stamp, lineNo);
+    e.src = this.src; // the caller's fresh object: no copy per event
+    return this.sink(kind, e);
   };
-  /** Tasks, their mm and kernel threads (first appearance, lifecycle events, names): see lifecycle.ts. */
-  const tasks = new Tasks(pre, emit, s, taskOptions);
-  /** Fork a user task on its first appearance; returns the task id to schedule (0 for kernel threads). */
-  const ensure = (pid: number, comm: string, time: number): Promise<number> => tasks.ensure(pid, comm, time);
-  for await (const [n, l] of lines()) {
+
+  /** A line of the recording (number `n`). */
+  async line(n: number, l: string): Promise<void> {
+    const s = this.s;
     s.lines++;
     const t = l.trim();
     if (isCommentLine(t)) {
       s.commentLines++;
-      continue;
+      return;
     }
-    if (isLostLine(t)) continue; // refused, or --allow-lost-events: in the summary (prescan)
+    if (isLostLine(t)) return; // refused, or --allow-lost-events: in the summary (prescan)
     const f = parseFtraceLine(l);
     if (!f) {
-      s.unparsedLines++;
-      if (s.unparsedExamples.length < 5) s.unparsedExamples.push(n);
-      if ((s.unparsedQuotes ??= []).length < 5) s.unparsedQuotes.push(t.slice(0, 120));
-      continue;
+      this.unparsed(n, t);
+      return;
     }
-    line = f;
-    lineNo = n;
-    src = undefined;
-    if (f.event !== 'sched_switch' && (await tasks.event(f))) continue;
+    await this.handle(n, f, undefined, t, l);
+  }
+
+  /**
+   * An event line (not a header, comment or lost-events line) as parsed, `sw` its sched_switch body
+   * as parsed; `l` makes its text (for a message).
+   */
+  event(n: number, f: FtraceLine, sw: SchedSwitch | undefined, l: () => string): Promise<void> {
+    this.s.lines++;
+    return this.handle(n, f, sw, undefined, l);
+  }
+
+  /**
+   * `count` lines of event `name`, which is neither sched_switch, a lifecycle event nor a perf task
+   * record, and has an empty body: all {@link line} does with them is count them.
+   */
+  other(name: string, count: number): void {
+    const s = this.s;
+    s.lines += count;
+    s.otherEvents[name] = (s.otherEvents[name] ?? 0) + count;
+  }
+
+  /** Count the renames still waiting (the end of the recording). */
+  finish(): void {
+    this.tasks.finish();
+  }
+
+  private unparsed(n: number, t: string): void {
+    const s = this.s;
+    s.unparsedLines++;
+    if (s.unparsedExamples.length < 5) s.unparsedExamples.push(n);
+    if ((s.unparsedQuotes ??= []).length < 5) s.unparsedQuotes.push(t.slice(0, 120));
+  }
+
+  /** An event line: `given` its sched_switch body when already parsed; `t` the line trimmed, or `l` to make the line. */
+  private async handle(
+    n: number,
+    f: FtraceLine,
+    given: SchedSwitch | undefined,
+    t: string | undefined,
+    l: string | (() => string),
+  ): Promise<void> {
+    const { s, tasks, input, cpus } = this;
+    this.current = f;
+    this.lineNo = n;
+    this.src = undefined;
+    if (f.event !== 'sched_switch' && (await tasks.event(f))) return;
     if (f.event !== 'sched_switch') {
       // Old systrace exports print atrace markers (B|pid|name, E, C|pid|counter|value, S, F, clock sync) with
       // the event's numeric type ("0:") instead of tracing_mark_write.
       const name = /^\d+$/.test(f.event) && /^([BCSF]\||E\b|trace_event_clock_sync)/.test(f.body) ? 'tracing_mark_write' : f.event;
       s.otherEvents[name] = (s.otherEvents[name] ?? 0) + 1;
-      continue;
+      return;
     }
-    const sw = parseSchedSwitch(f.body);
+    const sw = given ?? parseSchedSwitch(f.body);
     if (!sw) {
-      s.unparsedLines++;
-      if (s.unparsedExamples.length < 5) s.unparsedExamples.push(n);
-      if ((s.unparsedQuotes ??= []).length < 5) s.unparsedQuotes.push(t.slice(0, 120));
-      continue;
+      this.unparsed(n, t ?? (typeof l === 'string' ? l : l()).trim());
+      return;
     }
     if (f.cpu >= cpus)
-      throw new InputError(`CPU ${f.cpu} is outside the ${cpus} CPUs of the system (use --cpus)`, input, n, l.indexOf('[') + 1);
-    if (f.time < lastTime)
-      throw new InputError(`timestamp goes backwards (line ${lastLine} is later); the importer needs a time-sorted recording`, input, n, 1);
-    lastTime = f.time;
-    lastLine = n;
+      throw new InputError(
+        `CPU ${f.cpu} is outside the ${cpus} CPUs of the system (use --cpus)`,
+        input,
+        n,
+        (typeof l === 'string' ? l : l()).indexOf('[') + 1,
+      );
+    if (f.time < this.lastTime)
+      throw new InputError(
+        `timestamp goes backwards (line ${this.lastLine} is later); the importer needs a time-sorted recording`,
+        input,
+        n,
+        1,
+      );
+    this.lastTime = f.time;
+    this.lastLine = n;
     s.sched_switch++;
-    const prev = await ensure(sw.prevPid, sw.prevComm, f.time);
-    if (!cpuSeen.has(f.cpu)) {
-      cpuSeen.add(f.cpu);
-      if (prev !== 0) await emit('schedule', { time: f.time, cpu: f.cpu, task: prev });
+    // ensure and switchedOut give a promise only when they write events (a fork, an exit)
+    let prev = tasks.ensure(sw.prevPid, sw.prevComm, f.time);
+    if (typeof prev !== 'number') prev = await prev;
+    if (!this.cpuSeen.has(f.cpu)) {
+      this.cpuSeen.add(f.cpu);
+      if (prev !== 0) await this.emit('schedule', { time: f.time, cpu: f.cpu, task: prev });
     }
-    const next = await ensure(sw.nextPid, sw.nextComm, f.time);
-    await emit('schedule', { time: f.time, cpu: f.cpu, task: next });
-    await tasks.switchedOut(sw.prevPid, prev, sw.prevState, f.time);
+    let next = tasks.ensure(sw.nextPid, sw.nextComm, f.time);
+    if (typeof next !== 'number') next = await next;
+    await this.emit('schedule', { time: f.time, cpu: f.cpu, task: next });
+    const out = tasks.switchedOut(sw.prevPid, prev, sw.prevState, f.time);
+    if (out) await out;
   }
-  tasks.finish();
 }
 
 /** The summary's view of a systrace file's blocks and process dump. */

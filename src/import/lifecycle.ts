@@ -147,6 +147,12 @@ interface Decision {
   evidence: boolean;
 }
 
+/** The decisions by name alone (shared: a decision is never changed; one per switch of a known task would be garbage). */
+const BY_NAME = {
+  kernel: Object.freeze<Decision>({ kernel: true, rule: RULES.name, evidence: false }),
+  user: Object.freeze<Decision>({ kernel: false, rule: RULES.userDefault, evidence: false }),
+};
+
 /** Names (and comm changes) the summary lists, per list. */
 const NAMES_SHOWN = 12;
 
@@ -289,9 +295,7 @@ export class Tasks {
     if (pid === 2) return { kernel: true, rule: RULES.kthreadd, evidence: true };
     const e = this.evidence.get(pid) ?? (pid !== 0 ? this.fromDump(pid) : undefined);
     if (e) return e;
-    return isKernelThread(pid, comm)
-      ? { kernel: true, rule: RULES.name, evidence: false }
-      : { kernel: false, rule: RULES.userDefault, evidence: false };
+    return isKernelThread(pid, comm) ? BY_NAME.kernel : BY_NAME.user;
   }
 
   private use(label: string, d: number): void {
@@ -340,8 +344,12 @@ export class Tasks {
     await this.emit('exit', { time, task });
   }
 
-  /** Note a task's name from an event, and decide a change of it (file comment). */
-  private async named(task: number, comm: string, time: number, via: string): Promise<void> {
+  /**
+   * Note a task's name from an event, and decide a change of it (file comment). Synchronous unless
+   * the change is an exec (then the promise of its events): a switch of a known task, the common
+   * case of an import, costs no promise.
+   */
+  private named(task: number, comm: string, time: number, via: string): Promise<void> | undefined {
     const c = known(comm);
     if (c === undefined || task === 0) return;
     const old = this.commOf.get(task);
@@ -358,7 +366,7 @@ export class Tasks {
     const side = exec ? cc.execs : cc.renames;
     side[rule] = (side[rule] ?? 0) + 1;
     this.show(`${task} ${old} -> ${c} (${exec ? 'exec' : 'rename'})`);
-    if (exec) await this.execed(task, task, c, time, RULES.commExec);
+    return exec ? this.execed(task, task, c, time, RULES.commExec) : undefined;
   }
 
   private show(text: string): void {
@@ -411,19 +419,24 @@ export class Tasks {
   /**
    * The trace v1 task that runs when `pid` is switched in or out: forked on its first appearance,
    * 0 for the idle task, kernel threads and tasks that already exited. `comm` is the name the event
-   * gives the task at that time (a change of it is decided by {@link named}).
+   * gives the task at that time (a change of it is decided by {@link named}). The task id itself
+   * when nothing is written (a known task: the common case), else the promise of it.
    */
-  async ensure(pid: number, comm: string, time: number): Promise<number> {
+  ensure(pid: number, comm: string, time: number): number | Promise<number> {
     const task = this.alias.get(pid) ?? pid;
     if (this.exited.has(task)) return 0;
     if (task !== 0) {
       this.settleRename(task);
-      await this.named(task, comm, time, 'sched_switch');
+      const renamed = this.named(task, comm, time, 'sched_switch');
+      if (renamed) return renamed.then(() => this.ensured(task, comm, time));
     }
+    return this.ensured(task, comm, time);
+  }
+
+  /** {@link ensure} once the name is noted. */
+  private ensured(task: number, comm: string, time: number): number | Promise<number> {
     // a kernel thread stays one whatever its name becomes (a rename; an exec made it a user task above)
-    const d = this.kthreads.has(task)
-      ? (this.override(comm) ?? { kernel: true, rule: RULES.name, evidence: false })
-      : this.decide(task, comm);
+    const d = this.kthreads.has(task) ? (this.override(comm) ?? BY_NAME.kernel) : this.decide(task, comm);
     if (d.kernel) {
       if (task !== 0 && !this.kthreads.has(task)) {
         this.kthreads.add(task);
@@ -432,18 +445,21 @@ export class Tasks {
       }
       return 0;
     }
-    if (!this.alive.has(task)) {
-      this.count(d, comm);
-      const tgid = this.tgids.get(task) ?? task;
-      if (this.tgids.has(task)) this.groupKnown.add(task);
-      if (tgid !== task) await this.holdGroup(tgid, comm, time);
-      // the group's live mm (a thread), else a fresh one named after the task, or after the group
-      // leader when the task is another thread of the group
-      const label = this.liveGroupMm(tgid) ?? mmLabel(this.fresh(`p${tgid}`), (tgid !== task && this.facts.comms.get(tgid)) || comm);
-      await this.fork(task, label, tgid, time);
-      const c = known(comm);
-      if (c !== undefined) this.commOf.set(task, c);
-    }
+    return this.alive.has(task) ? task : this.appear(task, comm, d, time);
+  }
+
+  /** A user task's first appearance: forked (with its group's leader first when that is another task). */
+  private async appear(task: number, comm: string, d: Decision, time: number): Promise<number> {
+    this.count(d, comm);
+    const tgid = this.tgids.get(task) ?? task;
+    if (this.tgids.has(task)) this.groupKnown.add(task);
+    if (tgid !== task) await this.holdGroup(tgid, comm, time);
+    // the group's live mm (a thread), else a fresh one named after the task, or after the group
+    // leader when the task is another thread of the group
+    const label = this.liveGroupMm(tgid) ?? mmLabel(this.fresh(`p${tgid}`), (tgid !== task && this.facts.comms.get(tgid)) || comm);
+    await this.fork(task, label, tgid, time);
+    const c = known(comm);
+    if (c !== undefined) this.commOf.set(task, c);
     return task;
   }
 
@@ -463,16 +479,20 @@ export class Tasks {
     await this.fork(tgid, mmLabel(this.fresh(`p${tgid}`), name || threadComm), tgid, time);
   }
 
-  /** A `sched_switch` switched `pid` (run as `task`) out in `state`: a dead state is its exit. */
-  async switchedOut(pid: number, task: number, state: string, time: number): Promise<void> {
-    if (!isExitState(state)) return;
+  /**
+   * A `sched_switch` switched `pid` (run as `task`) out in `state`: a dead state is its exit.
+   * Synchronous unless it writes the exit (then the promise of it).
+   */
+  switchedOut(pid: number, task: number, state: string, time: number): Promise<void> | undefined {
+    if (!isExitState(state)) return undefined;
     const t = this.alias.get(pid) ?? pid;
     if (this.exited.delete(t)) {
       this.alias.delete(pid);
-      return; // its exit was written at sched_process_exit
+      return undefined; // its exit was written at sched_process_exit
     }
-    if (task !== 0 && this.alive.has(task)) await this.exit(task, time);
-    else if (task === 0 && this.kthreads.delete(pid)) this.s.exits++;
+    if (task !== 0 && this.alive.has(task)) return this.exit(task, time);
+    if (task === 0 && this.kthreads.delete(pid)) this.s.exits++;
+    return undefined;
   }
 
   /** Read a lifecycle event; false when `f` is not one. */

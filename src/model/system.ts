@@ -60,6 +60,7 @@ export interface SystemSummary {
 /** What each CPU runs now: its mm (label, or null when it never ran one) and the ASID in its TTBR. */
 export function cpuView(m: SystemModel): { mm: string | null; asid: number }[] {
   const s = m.cpu;
+  // Stryker disable next-line ConditionalExpression: equivalent, key < 0 -> false: mms.get(-1) is undefined, and ?? null gives the same null
   return Array.from(s.ttbrMm, (key, c) => ({ mm: key < 0 ? null : (s.mms.get(key)?.label ?? null), asid: s.ttbrAsid[c]! }));
 }
 
@@ -111,10 +112,13 @@ export function cloneSystem(m: SystemModel): SystemModel {
 
 /** JSON-able canonical form: Maps and Sets become arrays sorted by key, so fill order does not matter. */
 function canonical(v: unknown): unknown {
+  // Stryker disable next-line EqualityOperator: equivalent, the keys of one Map are distinct strings: <= / >= give the same order as < / >, or the reverse one, as canonical
   const cmp = (x: [unknown, unknown], y: [unknown, unknown]) => (String(x[0]) < String(y[0]) ? -1 : String(x[0]) > String(y[0]) ? 1 : 0);
   if (v instanceof Map) return [...v].map(([k, x]) => [k, canonical(x)] as [unknown, unknown]).sort(cmp);
   if (v instanceof Set) return [...v].map((x) => canonical(x)).sort();
+  // Stryker disable next-line ConditionalExpression: equivalent, -> false: no typed array reaches canonical() (the CPU side hashes its own as bytes, the SMMU state holds none)
   if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number>);
+  // Stryker disable next-line ConditionalExpression: equivalent, -> false: an array becomes an object of its indices, same contents in the same order, so equal and different states stay so
   if (Array.isArray(v)) return v.map(canonical);
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, canonical(x)]));
   return v;
@@ -146,10 +150,12 @@ function cpuPort(m: SystemModel, obs: SystemObserver): smmu.CpuPort {
     pin: (key, row) => pinMm(p, s, s.mms.get(key)!, row, obs),
     unpin: (key, row) => {
       const mm = s.mms.get(key);
+      // Stryker disable next-line ConditionalExpression: equivalent, -> true: the SMMU side puts only pins it holds, and a held pin keeps the mm in mms (a zombie once exited)
       if (mm) unpinMm(p, s, mm, row, obs);
     },
     putWithoutGet: (key, row) => {
       const mm = s.mms.get(key);
+      // Stryker disable next-line ConditionalExpression: equivalent, -> true: putWithoutGet follows a refused pin, which keeps the mm in mms (refusedPins) from then on
       if (mm) unpinMm(p, s, mm, row, obs, false);
     },
     currentAsid: (key) => {
@@ -162,6 +168,7 @@ function cpuPort(m: SystemModel, obs: SystemObserver): smmu.CpuPort {
       return mm ? walkMm(mm, page) : { prot: 0, epoch: -1, row: 0 };
     },
     liveMm: (label) => s.labels.get(label) ?? -1,
+    // Stryker disable next-line OptionalChaining,StringLiteral: equivalent, label() is asked only for the mm of a map/unmap/mprotect, which is in mms (live, or an exited pinned mm)
     label: (key) => s.mms.get(key)?.label ?? `#${key}`,
   };
 }
@@ -215,6 +222,7 @@ function afterPtChange(
   const f = m.config.features;
   const c = ctxOf(m, obs, row);
   const asids = ch.flushed ? broadcastAsids(m, key) : [];
+  // Stryker disable next-line ArrayDeclaration: equivalent, ff and fl are read only when ch.flushed is set (the BTM snoop, the flush-driven notifier calls)
   const [ff, fl] = ch.flushed ?? [first, last];
   const calls: NotifierCall[] = [];
   const range: NotifierCall = { first, last, whole: false };
@@ -238,6 +246,7 @@ function afterPtChange(
 /** Run an exit/exec and, if it ended an address space, the mm-release path of the devices bound to it. */
 function endingMm(m: SystemModel, task: number, obs: SystemObserver, row: number, run: () => void): void {
   const key = m.cpu.tasks.get(task);
+  // Stryker disable next-line ConditionalExpression: equivalent, -> false: mms.get(undefined) is undefined too
   const mm = key === undefined ? undefined : m.cpu.mms.get(key);
   const inFlight = mm && mm.users === 1 ? smmu.bindInFlight(m.smmu, mm.key) : null;
   if (inFlight !== null) {
@@ -263,6 +272,7 @@ export function step(m: SystemModel, event: RawEvent | ModelEvent, obs: SystemOb
   const e = event as ModelEvent;
   const s = m.cpu;
   const p = m.params;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, -> true / >= 0: without an SMMU, endingMm and afterPtChange find no bind, no SVA mm and no SMMU to act on
   const devices = m.smmu.smmus.length > 0;
   switch (e.kind) {
     // Most frequent first: a switch on strings tests the cases in order.
@@ -273,9 +283,11 @@ export function step(m: SystemModel, event: RawEvent | ModelEvent, obs: SystemOb
     case 'fork':
       return fork(s, e.task, e.mm, e.row);
     case 'exec':
+      // Stryker disable next-line ConditionalExpression: equivalent, -> false: without an SMMU endingMm is exec alone (no bind in flight, no SVA mm to release)
       if (!devices) return exec(p, s, e.task, e.mm, e.row, obs);
       return endingMm(m, e.task, obs, e.row, () => exec(p, s, e.task, e.mm, e.row, obs));
     case 'exit':
+      // Stryker disable next-line ConditionalExpression: equivalent, -> false: without an SMMU endingMm is exit alone (no bind in flight, no SVA mm to release)
       if (!devices) return exit(s, e.task, e.row, obs);
       return endingMm(m, e.task, obs, e.row, () => exit(s, e.task, e.row, obs));
     case 'pin':
@@ -288,6 +300,7 @@ export function step(m: SystemModel, event: RawEvent | ModelEvent, obs: SystemOb
     case 'map':
       if (e.mm !== undefined) {
         const ch = mapMm(s, e.mm, e.va, e.size, e.prot ?? PROT_READ | PROT_WRITE, e.row, obs);
+        // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, afterPtChange acts on nothing without an SMMU, nor for a map that changed no PTE (nothing flushed, nothing to notify or check)
         if (devices && ch.changed) afterPtChange(m, obs, mmKey(m, e.mm), ch.downgrade ? 'mprotect' : 'fault', ...pages(e), ch, e.row);
         return;
       }
@@ -295,12 +308,14 @@ export function step(m: SystemModel, event: RawEvent | ModelEvent, obs: SystemOb
     case 'unmap':
       if (e.mm !== undefined) {
         const ch = unmapMm(s, e.mm, e.va, e.size, e.row, obs);
+        // Stryker disable next-line ConditionalExpression: equivalent, -> true: without an SMMU afterPtChange finds no SMMU to snoop and no SVA mm to notify
         if (devices) afterPtChange(m, obs, mmKey(m, e.mm), 'munmap', ...pages(e), ch, e.row);
         return;
       }
       return smmu.iommuUnmap(ctxOf(m, obs, e.row), e.domain!, e.va, e.size);
     case 'mprotect': {
       const ch = mprotectMm(s, e.mm, e.va, e.size, e.prot, m.config.features.mprotectGather, e.row, obs);
+      // Stryker disable next-line ConditionalExpression: equivalent, -> true: without an SMMU afterPtChange finds no SMMU to snoop and no SVA mm to notify
       if (devices) afterPtChange(m, obs, mmKey(m, e.mm), 'mprotect', ...pages(e), ch, e.row);
       return;
     }

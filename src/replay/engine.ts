@@ -8,8 +8,7 @@ import { type Report, ReportCollector } from '../report/report.js';
 import { findingRows, withSources } from '../report/sources.js';
 import type { TraceEvent } from '../trace/events.js';
 import { EventError, InputError, TraceHeaderError } from '../trace/errors.js';
-import { CHUNK_BYTES, readEventBatchesParallel } from '../trace/parallel-reader.js';
-import { located, readEventBatches, readHeader, readPreamble, readSources } from '../trace/reader.js';
+import { located, readHeader, readPackedBatches, readPreamble, readSources } from '../trace/reader.js';
 import { type SystemConfig, type SystemInput, resolveSystem } from '../trace/system.js';
 
 export interface ReplayOptions {
@@ -27,7 +26,7 @@ export interface ReplayOptions {
    * Worker threads that parse the CSV (0 = parse in this thread). Default: {@link DEFAULT_PARSE_THREADS} (in-thread).
    */
   parseThreads?: number;
-  /** Bytes per parser chunk (tests make it small); see {@link CHUNK_BYTES}. */
+  /** Bytes per parser chunk (tests make it small); default: parallel-reader.ts `CHUNK_BYTES`. */
   chunkBytes?: number;
   /**
    * Optional observer hook (time series, timelines): builds the collector, a {@link ReportCollector}
@@ -67,6 +66,26 @@ export function replayEvents(events: Iterable<TraceEvent>, system: SystemConfig,
     feed(model, col, e);
   }
   return withSources(col.finish(name, summarize(model)), sources);
+}
+
+/** An event object to refill (every key present, so that its shape never changes). */
+function newEvent(): TraceEvent {
+  return {
+    row: 0,
+    kind: 'fork',
+    time: undefined,
+    cpu: undefined,
+    task: undefined,
+    mm: undefined,
+    device: undefined,
+    domain: undefined,
+    pasid: undefined,
+    va: undefined,
+    size: undefined,
+    prot: undefined,
+    op: undefined,
+    src: undefined,
+  };
 }
 
 function feed(model: ReturnType<typeof createSystem>, col: ReportCollector, e: TraceEvent): void {
@@ -125,10 +144,21 @@ async function replayPath(file: string, opts: ReplayOptions): Promise<Report> {
   try {
     let next = every;
     const threads = opts.parseThreads ?? DEFAULT_PARSE_THREADS;
-    const batches = threads > 0 ? readEventBatchesParallel(file, threads, opts.chunkBytes ?? CHUNK_BYTES) : readEventBatches(file);
+    // The parallel reader (piscina, worker threads) is loaded only when asked for: start-up.
+    const batches =
+      threads > 0
+        ? await import('../trace/parallel-reader.js').then((m) =>
+            m.readPackedBatchesParallel(file, threads, opts.chunkBytes ?? m.CHUNK_BYTES),
+          )
+        : readPackedBatches(file);
+    // One event object for the whole replay, refilled for each row: step() reads an event's fields
+    // and keeps none of it (test/fast-path.test.ts replays the corpus both ways). A tap may keep
+    // what it sees, so it gets an object per event.
+    const ev = newEvent();
     for await (const batch of batches) {
-      if (tapped) for (const e of batch) feedTapped(model, tapped, e);
-      else for (const e of batch) feed(model, col, e);
+      const n = batch.n;
+      if (tapped) for (let i = 0; i < n; i++) feedTapped(model, tapped, batch.event(i));
+      else for (let i = 0; i < n; i++) feed(model, col, batch.fill(ev, i));
       if (opts.onProgress && col.events >= next) {
         opts.onProgress(col.events);
         next = col.events + every;

@@ -10,27 +10,32 @@
 import { COLUMNS, type Column, EVENT_COLUMNS, EVENT_KINDS, type EventKind, PROT_CELLS, SRC_RE, type TraceEvent } from './events.js';
 import { NAME_RE } from './row-schema.js';
 
-const COL = Object.fromEntries(COLUMNS.map((c, i) => [c, i])) as Record<Column, number>;
+/** Index of each column in {@link COLUMNS}. */
+export const COL = Object.fromEntries(COLUMNS.map((c, i) => [c, i])) as Record<Column, number>;
 const bit = (c: Column) => 1 << COL[c];
 const INT_COLS = bit('time') | bit('cpu') | bit('task') | bit('pasid') | bit('va') | bit('size');
 const NAME_COLS = bit('mm') | bit('device') | bit('domain') | bit('op');
 const SRC_COL = COL.src;
 const PROT_COL = COL.prot;
 
-interface KindRule {
+/** The columns an event kind requires and allows, as bit masks over {@link COLUMNS}. */
+export interface KindRule {
   kind: EventKind;
   /** Columns that must have a value (bit i = COLUMNS[i]). */
   required: number;
   /** Columns that may have a value. */
   allowed: number;
+  /** Non-zero for map and unmap, which need exactly one of mm and domain. */
+  needsOneOf: number;
 }
 
-const RULES = new Map<string, KindRule>(
+/** {@link KindRule} of each event kind, by its name. */
+export const RULES = new Map<string, KindRule>(
   EVENT_KINDS.map((kind) => {
     const { required, optional } = EVENT_COLUMNS[kind];
     const req = required.reduce((m, c) => m | bit(c), bit('event'));
     const allowed = optional.reduce((m, c) => m | bit(c), req | bit('time') | bit('src'));
-    return [kind, { kind, required: req, allowed }];
+    return [kind, { kind, required: req, allowed, needsOneOf: kind === 'map' || kind === 'unmap' ? 1 : 0 }];
   }),
 );
 

@@ -7,15 +7,16 @@
  * `2 * threads` chunks are in memory at a time (memory stays flat in trace length). Row numbers are
  * the file's line numbers: each chunk's line count gives where the next one starts.
  *
- * Errors are the sequential reader's: when a worker rejects a chunk, or times decrease, the file
- * is re-read sequentially up to its first bad row, and that InputError (file, line, column) is
- * thrown. The two readers agree on every valid trace because a valid trace has no quoted line
- * break (no cell may contain one), so csv-parse is at a row start at every '\n'.
+ * The workers read plain rows only (the sequential fast path's scanner, which hands over at any
+ * CR, so line numbers are counts of '\n'). From the first chunk a worker does not decide, the
+ * file is read by the sequential reader from that chunk's start: events and errors (file, line,
+ * column) are the sequential reader's.
  */
-import { open, stat } from 'node:fs/promises';
-import { ABSENT, type ChunkResult, type ChunkTask, STRIDE } from './chunk-worker.js';
-import { EVENT_KINDS, type TraceEvent } from './events.js';
-import { assertReadable, readEventBatches, readHeaderRecord } from './reader.js';
+import { stat } from 'node:fs/promises';
+import type { ChunkResult, ChunkTask } from './chunk-worker.js';
+import type { TraceEvent } from './events.js';
+import { ABSENT, PackedBatch, STRIDE, S_TIME } from './packed.js';
+import { type Resume, assertReadable, readHeaderRecord, readPackedBatches, readPackedBatchesFrom } from './reader.js';
 import { newPool } from '../util/pool.js';
 
 /** Default chunk size: about 60k events of a generated trace. */
@@ -23,54 +24,75 @@ export const CHUNK_BYTES = 2 * 1024 * 1024;
 
 /**
  * Stream the validated events of a trace v1 file in batches (one per chunk), parsed by `threads`
- * worker threads.
+ * worker threads (see {@link readPackedBatchesParallel}).
  * @throws InputError (file, line, column, what was expected) for the first bad row, as
  *   {@link readEventBatches} does.
  */
 export async function* readEventBatchesParallel(file: string, threads: number, chunkBytes = CHUNK_BYTES): AsyncGenerator<TraceEvent[]> {
+  for await (const b of readPackedBatchesParallel(file, threads, chunkBytes)) yield b.events();
+}
+
+/**
+ * Stream the validated events of a trace v1 file in packed batches (one per chunk; each valid
+ * until the next is asked for), parsed by `threads` worker threads.
+ *
+ * The workers read plain rows only (the fast path's scanner). From the first chunk a worker did
+ * not decide (a row csv-parse must read, an invalid row) or whose first time is earlier than the
+ * last one before it, the file is read sequentially ({@link readPackedBatchesFrom}): the same
+ * events, or the sequential reader's first error. A file whose record delimiter is not `\n` is
+ * read sequentially from the start.
+ * @throws InputError (file, line, column, what was expected) for the first bad row, as
+ *   {@link readPackedBatches} does.
+ */
+export async function* readPackedBatchesParallel(file: string, threads: number, chunkBytes = CHUNK_BYTES): AsyncGenerator<PackedBatch> {
   await assertReadable(file);
   const head = await readHeaderRecord(file);
-  if (head === undefined || (head.recordDelimiter !== '\n' && head.recordDelimiter !== '\r\n')) {
-    yield* readEventBatches(file);
+  if (head === undefined || head.recordDelimiter !== '\n') {
+    yield* readPackedBatches(file);
     return;
   }
   const size = (await stat(file)).size;
-  const dataStart = await offsetAfterLines(file, head.line);
+  // csv-parse's own offset: counting '\n's would be wrong after a lone CR in the preamble, which csv-parse counts as a line
+  const dataStart = head.dataStart;
   const pool = await newPool('parseChunk', threads);
   const pending: Promise<ChunkResult>[] = [];
   let next = dataStart;
   const submit = () => {
     if (next >= size) return;
-    const task: ChunkTask = {
-      file,
-      start: next,
-      end: next + chunkBytes,
-      dataStart,
-      size,
-      header: head.header,
-      recordDelimiter: head.recordDelimiter,
-    };
+    const task: ChunkTask = { file, start: next, end: next + chunkBytes, dataStart, size, header: head.header };
     const p = pool.run(task) as Promise<ChunkResult>;
     p.catch(() => {}); // awaited below in order; an early return must not leave it unhandled
     pending.push(p);
     next += chunkBytes;
   };
+  // the line of the next chunk's first byte, and what was yielded before it
+  let line = head.line + 1;
+  const resume: Resume = { afterLine: head.line, lastTime: -1, lastTimeRow: 0 };
+  let rest: number | undefined;
   try {
     for (let i = 0; i < 2 * threads; i++) submit();
-    let base = head.line + 1;
-    let lastTime = -1;
     while (pending.length > 0) {
       const r = await pending.shift()!;
       submit();
-      if (!r.ok) throw await sequentialError(file);
-      const events = decode(r, base - 1);
-      for (const e of events) {
-        if (e.time === undefined) continue;
-        if (e.time < lastTime) throw await sequentialError(file);
-        lastTime = e.time;
+      const b = PackedBatch.of(r.data, r.strings, r.events);
+      if (!r.ok || (b.n > 0 && firstTime(b) !== ABSENT && firstTime(b) < resume.lastTime)) {
+        rest = r.from;
+        break;
       }
-      base += r.newlines;
-      if (events.length > 0) yield events;
+      const d = b.data;
+      for (let o = 0; o < b.n * STRIDE; o += STRIDE) {
+        d[o] = d[o]! + line - 1;
+        const t = d[o + S_TIME]!;
+        if (t !== ABSENT) {
+          resume.lastTime = t;
+          resume.lastTimeRow = d[o]!;
+        }
+      }
+      line += r.newlines;
+      if (b.n > 0) {
+        resume.afterLine = b.row(b.n - 1);
+        yield b;
+      }
     }
   } finally {
     // Let the chunks in flight (at most 2 * threads) finish first: piscina throws an uncaught
@@ -78,63 +100,14 @@ export async function* readEventBatchesParallel(file: string, threads: number, c
     await Promise.allSettled(pending);
     await pool.destroy();
   }
+  if (rest !== undefined) yield* readPackedBatchesFrom(file, head, rest, line, resume);
 }
 
-/** Unpack a worker's events; `lineOffset` turns chunk line numbers into file line numbers. */
-function decode(r: ChunkResult, lineOffset: number): TraceEvent[] {
-  const d = r.data;
-  const s = r.strings;
-  const num = (v: number) => (v === ABSENT ? undefined : v);
-  const str = (v: number) => (v === ABSENT ? undefined : s[v]);
-  const out = new Array<TraceEvent>(r.events);
-  for (let i = 0, o = 0; i < r.events; i++, o += STRIDE) {
-    out[i] = {
-      row: d[o]! + lineOffset,
-      kind: EVENT_KINDS[d[o + 2]!]!,
-      time: num(d[o + 1]!),
-      cpu: num(d[o + 3]!),
-      task: num(d[o + 4]!),
-      mm: str(d[o + 5]!),
-      device: str(d[o + 6]!),
-      domain: str(d[o + 7]!),
-      pasid: num(d[o + 8]!),
-      va: num(d[o + 9]!),
-      size: num(d[o + 10]!),
-      prot: num(d[o + 11]!),
-      op: str(d[o + 12]!),
-      src: str(d[o + 13]!),
-    };
+/** Time of the first event of `b` that has one ({@link ABSENT} if none): the workers check the order within a chunk. */
+function firstTime(b: PackedBatch): number {
+  for (let i = 0; i < b.n; i++) {
+    const t = b.time(i);
+    if (t !== ABSENT) return t;
   }
-  return out;
-}
-
-/** Byte offset just after the `lines`-th '\n' of the file (its size if there are fewer). */
-async function offsetAfterLines(file: string, lines: number): Promise<number> {
-  const h = await open(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(64 * 1024);
-    let seen = 0;
-    for (let pos = 0; ;) {
-      const { bytesRead } = await h.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) return pos;
-      for (let i = buf.indexOf(10); i >= 0 && i < bytesRead; i = buf.indexOf(10, i + 1)) {
-        if (++seen === lines) return pos + i + 1;
-      }
-      pos += bytesRead;
-    }
-  } finally {
-    await h.close();
-  }
-}
-
-/** The error the sequential reader stops at (it must stop: the parallel one found a bad row). */
-async function sequentialError(file: string): Promise<unknown> {
-  try {
-    for await (const _ of readEventBatches(file)) {
-      // read to the first bad row
-    }
-  } catch (e) {
-    return e;
-  }
-  return new Error(`internal error: the parallel reader rejected ${file} but the sequential reader accepts it`);
+  return ABSENT;
 }

@@ -7,12 +7,12 @@
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { Parser } from 'csv-parse';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { COLUMNS, type TraceEvent } from './events.js';
 import { InputError, TraceHeaderError, escapeText, quoteExcerpt } from './errors.js';
 import { fastEvent, headerIndex } from './fast-row.js';
+import { BATCH_BYTES, LineScanner, Scan } from './line-scanner.js';
+import { PackedBatch } from './packed.js';
 import { validateCells } from './row-schema.js';
 
 /** The preamble of a trace: the `# system:` object (if any) and where it was. */
@@ -24,6 +24,9 @@ export interface TracePreamble {
 }
 
 const SYSTEM_RE = /^#\s*system:\s*(.*)$/s;
+
+/** Bytes csv-parse is given at a time to find the header (see {@link readHeaderRecord}). */
+const HEADER_CHUNK_BYTES = 1024;
 
 /**
  * The records of a file as csv-parse cuts them: at its record delimiter, the first of `\r\n`, `\n`
@@ -152,19 +155,31 @@ async function* recordBatches(parser: NodeJS.ReadableStream): AsyncGenerator<Csv
   }
 }
 
+/** Where the fast path hands a file over to csv-parse: what it has already yielded. */
+export interface Resume {
+  /** Line of the last event yielded: csv-parse's records up to it are skipped (not validated again). */
+  afterLine: number;
+  /** The time check's state after that event: the last time seen and its line. */
+  lastTime: number;
+  lastTimeRow: number;
+}
+
 /**
- * Stream the events of a trace v1 file, validated, in order, in batches (one array per chunk read).
+ * The events of a trace v1 file as csv-parse reads it (the definition of the format), validated,
+ * in batches: one per chunk csv-parse is given (64 KiB), each yielded only once all its rows are
+ * valid. Each row goes through {@link fastEvent}, then through zod when fastEvent leaves it undecided.
+ * @param resume skip the records the fast path already yielded, and continue its time check.
  * @throws InputError (file, line, column, what was expected) on the first bad row.
  */
-export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent[]> {
-  await assertReadable(file);
-  const source = createReadStream(file);
+export async function* csvEventBatches(file: string, resume?: Resume): AsyncGenerator<TraceEvent[]> {
+  const source = createReadStream(file, { highWaterMark: BATCH_BYTES });
   const parser = source.pipe(new LineTaggingParser(CSV_OPTIONS));
   source.on('error', (e) => parser.emit('error', e));
   let header: string[] | undefined;
   let cols: Int8Array = new Int8Array(0);
-  let lastTime = -1;
-  let lastTimeRow = 0;
+  let lastTime = resume?.lastTime ?? -1;
+  let lastTimeRow = resume?.lastTimeRow ?? 0;
+  const skipThrough = resume?.afterLine ?? 0;
   try {
     for await (const recs of recordBatches(parser as never)) {
       const out: TraceEvent[] = [];
@@ -176,6 +191,7 @@ export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent
           cols = headerIndex(header);
           continue;
         }
+        if (line <= skipThrough) continue;
         const ev = fastEvent(cells, cols, line) ?? (await slowEvent(file, line, header, cells));
         if (ev.time !== undefined) {
           if (ev.time < lastTime) {
@@ -216,28 +232,45 @@ export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent
   if (!header) throw new TraceHeaderError(`no header row; expected a line naming the columns (e.g. "${COLUMNS.join(',')}")`, file, 1, 1);
 }
 
-/** The header row of a trace as the sequential parser sees it (for the parallel reader). */
+/** The header row of a trace as csv-parse sees it (for the fast path and the parallel reader). */
 export interface HeaderRecord {
   header: string[];
-  /** Its line number. */
+  /** Its line number (the line its record delimiter is on). */
   line: number;
-  /** The record delimiter csv-parse detected on it. */
+  /** The record delimiter csv-parse detected ('\n', '\r\n' or '\r'; '' when the file has none). */
   recordDelimiter: string;
+  /** Byte offset of the first byte after the header record and its delimiter: where the data rows start. */
+  dataStart: number;
 }
 
 /**
- * Parse up to the header row and check it.
- * @returns undefined when there is no header or it is bad (the sequential reader reports why).
+ * Parse up to the header row with csv-parse and check it.
+ * @returns undefined when there is no header, it is bad, or csv-parse fails before it (the
+ *   csv-parse reader then reports why).
  */
 export async function readHeaderRecord(file: string): Promise<HeaderRecord | undefined> {
-  const source = createReadStream(file, { highWaterMark: 64 * 1024 });
-  const parser = new LineTaggingParser(CSV_OPTIONS);
+  // Small chunks: csv-parse parses the whole chunk it is given before the header reaches us (a
+  // 64 KiB chunk cost about 100 ms of CPU, its code not yet compiled), and only the header is needed.
+  const source = createReadStream(file, { highWaterMark: HEADER_CHUNK_BYTES });
+  let found: { record: string[]; line: number; bytes: number } | undefined;
+  // info.bytes is read when the header record is pushed: just after its delimiter (csv-parse counts
+  // a skipped BOM), before the parser goes on with the rest of the chunk.
+  const parser = new (class extends Parser {
+    override push(record: unknown, encoding?: BufferEncoding): boolean {
+      if (record !== null && found === undefined) {
+        const info = (this as unknown as { info: { lines: number; bytes: number } }).info;
+        found = { record: record as string[], line: info.lines, bytes: info.bytes };
+      }
+      return super.push(record, encoding);
+    }
+  })(CSV_OPTIONS);
   source.pipe(parser);
   try {
-    for await (const rec of parser as AsyncIterable<CsvRecord>) {
-      const header = checkHeader(file, rec.line, rec.record);
+    for await (const _ of parser as AsyncIterable<unknown>) {
+      if (found === undefined) return undefined;
+      const header = checkHeader(file, found.line, found.record);
       const delims = (parser as unknown as { options: { record_delimiter: Buffer[] } }).options.record_delimiter;
-      return { header, line: rec.line, recordDelimiter: delims.length === 1 ? delims[0]!.toString() : '' };
+      return { header, line: found.line, recordDelimiter: delims.length === 1 ? delims[0]!.toString() : '', dataStart: found.bytes };
     }
   } catch {
     return undefined;
@@ -246,6 +279,148 @@ export async function readHeaderRecord(file: string): Promise<HeaderRecord | und
     parser.destroy();
   }
   return undefined;
+}
+
+/**
+ * How often the fast path of {@link readEventBatches} gave up, since the process started (for the
+ * tests and the benchmarks: a generated or imported trace should never need csv-parse).
+ */
+export const fastPathStats = {
+  /** Files (or their rest) handed over to csv-parse. */
+  handOvers: 0,
+  /** Plain rows the tokenizer left undecided (validated from their split cells). */
+  slowRows: 0,
+};
+
+/**
+ * Stream the events of a trace v1 file, validated, in order, in batches (see
+ * {@link readPackedBatches}: the same batches, unpacked into event objects).
+ * @throws InputError (file, line, column, what was expected) on the first bad row.
+ */
+export async function* readEventBatches(file: string): AsyncGenerator<TraceEvent[]> {
+  for await (const b of readPackedBatches(file)) yield b.events();
+}
+
+/**
+ * Stream the events of a trace v1 file, validated, in order, in packed batches. A batch is valid
+ * until the next one is asked for (its memory is reused).
+ *
+ * Fast path: after the header (read by csv-parse), plain data lines (see {@link RowTokenizer}) are
+ * tokenized and validated straight from the bytes into a {@link PackedBatch}, with no object per
+ * row. csv-parse stays the definition of the format: when the file's record delimiter is not
+ * `\n`, or at the first line the fast path cannot read as csv-parse would (a quote, a CR, a space,
+ * a byte outside printable ASCII, another number of cells than the header), the file is handed to
+ * csv-parse ({@link csvEventBatches}), which re-reads it from the start, skips the rows already
+ * yielded and reads the rest. A plain line whose cells are invalid gets the error the csv-parse
+ * reader gives (the same cells go through the same validation), and the batches are csv-parse's
+ * (its chunks of 64 KiB, each yielded once all its rows are valid; the last line of the file is a
+ * batch of its own), so a replay stops at the same row either way.
+ * @throws InputError (file, line, column, what was expected) on the first bad row.
+ */
+export async function* readPackedBatches(file: string): AsyncGenerator<PackedBatch> {
+  await assertReadable(file);
+  const head = await readHeaderRecord(file);
+  if (head === undefined || head.recordDelimiter !== '\n') {
+    yield* csvPackedBatches(file);
+    return;
+  }
+  yield* readPackedBatchesFrom(file, head, head.dataStart, head.line + 1, { afterLine: head.line, lastTime: -1, lastTimeRow: 0 });
+}
+
+/**
+ * {@link readPackedBatches} from a line start after the header (the parallel reader goes on this
+ * way after a chunk its workers did not decide). The lines before `offset` must have been plain
+ * (no CR: their number is their count of `\n`), all their events yielded.
+ * @param head the header, as {@link readHeaderRecord} gives it.
+ * @param offset file offset of a line start after the header; `line` its number.
+ * @param resume what was yielded before `offset`: the last row and the time check's state.
+ */
+export async function* readPackedBatchesFrom(
+  file: string,
+  head: HeaderRecord,
+  offset: number,
+  line: number,
+  resume: Resume,
+): AsyncGenerator<PackedBatch> {
+  const state = { ...resume };
+  if (yield* fastEventBatches(file, head, offset, line, state)) yield* csvPackedBatches(file, state);
+}
+
+/** {@link csvEventBatches}, packed (after a hand-over of the fast path). */
+async function* csvPackedBatches(file: string, resume?: Resume): AsyncGenerator<PackedBatch> {
+  fastPathStats.handOvers++;
+  const packed = new PackedBatch();
+  for await (const batch of csvEventBatches(file, resume)) {
+    packed.clear();
+    for (const e of batch) packed.add(e);
+    yield packed;
+  }
+}
+
+/**
+ * The fast path of {@link readPackedBatches}: reads the file from `offset` (line `line`) and
+ * drives a {@link LineScanner}, doing what it cannot do synchronously (read, yield, validate with
+ * zod, locate an error).
+ * @param resume the state before `offset`, updated as batches are yielded: what csv-parse must
+ *   skip after a hand-over.
+ * @returns true when the rest of the file must be read by csv-parse.
+ */
+async function* fastEventBatches(
+  file: string,
+  head: HeaderRecord,
+  offset: number,
+  line: number,
+  resume: Resume,
+): AsyncGenerator<PackedBatch, boolean> {
+  const s = new LineScanner(head.header, offset, line, { lastTime: resume.lastTime, lastTimeRow: resume.lastTimeRow });
+  const fh = await open(file, 'r');
+  try {
+    for (;;) {
+      const status = s.scan();
+      if (status === Scan.More) {
+        if (s.eof) break;
+        s.prepareRead();
+        const { bytesRead } = await fh.read(s.buf, s.end, s.buf.length - s.end, s.base + s.end);
+        s.added(bytesRead);
+      } else if (status === Scan.Batch) {
+        resume.afterLine = s.out.row(s.out.n - 1);
+        resume.lastTime = s.lastTime;
+        resume.lastTimeRow = s.lastTimeRow;
+        yield s.out;
+        s.nextBatch();
+      } else if (status === Scan.Undecided) {
+        // zod: the event, or the error at its column (a row of 16-digit integers is valid)
+        const ev = await slowEvent(file, s.line, head.header, s.cells);
+        if (!s.push(ev)) throw await timeBack(file, head.header, ev, s);
+        fastPathStats.slowRows++;
+        s.next();
+      } else if (status === Scan.TimeBack) {
+        throw await timeBack(file, head.header, s.pending!, s);
+      } else {
+        return true;
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+  if (s.out.n > 0) yield s.out;
+  return false;
+}
+
+/** The error of a row whose time is earlier than the last one (`s.lastTime`, on line `s.lastTimeRow`). */
+function timeBack(
+  file: string,
+  header: readonly string[],
+  ev: TraceEvent,
+  s: { lastTime: number; lastTimeRow: number },
+): Promise<InputError> {
+  return located(
+    file,
+    ev.row,
+    header,
+    'time',
+    `time ${ev.time} is earlier than ${s.lastTime} on line ${s.lastTimeRow}; times must not decrease`,
+  );
 }
 
 /** Stream the events of a trace v1 file one by one (see {@link readEventBatches}). */
@@ -314,6 +489,7 @@ async function fieldColumn(file: string, line: number, index: number): Promise<n
 }
 
 async function readLine(file: string, line: number): Promise<string | undefined> {
+  const { createInterface } = await import('node:readline'); // errors only: not at start-up
   const input = createReadStream(file, { encoding: 'utf8' });
   const rl = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
@@ -338,15 +514,16 @@ export async function readSources(file: string, rows: Iterable<number>): Promise
   const out = new Map<number, string>();
   if (want.size === 0) return out;
   const last = Math.max(...want);
+  const parse = await csvSync();
   let index = -1;
   for await (const { text: raw, line } of csvRecords(file)) {
     const text = (line === 1 ? raw.replace(/^\uFEFF/, '') : raw).trim();
     if (index < 0) {
       if (text === '' || text.startsWith('#')) continue;
-      index = cellsOf(text).indexOf('src');
+      index = cellsOf(parse, text).indexOf('src');
       if (index < 0) return out;
     } else if (want.has(line)) {
-      const cell = cellsOf(text)[index];
+      const cell = cellsOf(parse, text)[index];
       if (cell) out.set(line, cell);
     }
     if (line >= last) break;
@@ -354,10 +531,17 @@ export async function readSources(file: string, rows: Iterable<number>): Promise
   return out;
 }
 
+type CsvSync = typeof import('csv-parse/sync').parse;
+
+/** csv-parse's synchronous parser, loaded when first needed (findings and errors only: start-up). */
+async function csvSync(): Promise<CsvSync> {
+  return (await import('csv-parse/sync')).parse;
+}
+
 /** The cells of one CSV line as the reader parses them ([] when it is not valid CSV). */
-function cellsOf(text: string): string[] {
+function cellsOf(parse: CsvSync, text: string): string[] {
   try {
-    return (parseCsv(text, CSV_OPTIONS) as string[][])[0] ?? [];
+    return (parse(text, CSV_OPTIONS) as string[][])[0] ?? [];
   } catch {
     return [];
   }
@@ -371,11 +555,7 @@ export async function readHeader(file: string): Promise<string[]> {
   for await (const { text } of csvRecords(file)) {
     const s = text.replace(/^\uFEFF/, '').trim();
     if (s === '' || s.startsWith('#')) continue;
-    try {
-      return (parseCsv(s, CSV_OPTIONS) as string[][])[0] ?? [];
-    } catch {
-      return [];
-    }
+    return cellsOf(await csvSync(), s);
   }
   return [];
 }

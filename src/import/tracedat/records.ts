@@ -30,15 +30,19 @@ const RB_MISSED_EVENTS = 0x80000000;
 const RB_MISSED_STORED = 0x40000000;
 const COMMIT_MASK = 0x3fffffff;
 
-/** One decoded event. */
-export interface DatRecord {
-  cpu: number;
-  /** Timestamp in ns (the recording's trace clock). */
-  time: number;
-  /** The CPU's data, the record's bytes at [start, start + length). */
+/** Where a record's bytes are: `data[start, start + length)` (the event's fields, after the ring-buffer header). */
+export interface RecordBytes {
+  /** The CPU's data (decompressed for a compressed file). */
   data: Buffer;
   start: number;
   length: number;
+}
+
+/** One decoded event. */
+export interface DatRecord extends RecordBytes {
+  cpu: number;
+  /** Timestamp in ns (the recording's trace clock). */
+  time: number;
   /** Byte offset of the record in the file (its CPU data offset plus its place in the decompressed data). */
   offset: number;
   /**
@@ -50,8 +54,12 @@ export interface DatRecord {
   missedWhere?: string;
 }
 
-/** Walks one CPU's pages; `next()` moves to the next data event. */
-class CpuCursor {
+/**
+ * Walks one CPU's pages; `next()` moves to the next data event, whose bytes are then
+ * `data[start, start + length)` at `time` (the cursor is the record: nothing is allocated per event).
+ */
+export class CpuCursor implements RecordBytes {
+  readonly data: Buffer;
   time = 0;
   start = 0;
   length = 0;
@@ -72,6 +80,7 @@ class CpuCursor {
     readonly buf: CpuBuffer,
     private readonly file: string,
   ) {
+    this.data = buf.data;
     this.pages = buf.data.length / dat.pageSize;
   }
 
@@ -192,39 +201,66 @@ class CpuCursor {
 }
 
 /**
+ * The per-CPU cursors merged by timestamp (the lowest CPU first on equal timestamps, as trace-cmd's
+ * `tracecmd_read_next_data`), one record at a time and without allocating: `next()` returns the
+ * cursor that holds the next record, valid until the following call.
+ */
+export class RecordMerge {
+  private readonly cursors: CpuCursor[];
+  private last: CpuCursor | undefined;
+
+  /** @throws InputError for a damaged first page of a CPU (each CPU's first event is read here, in buffer order). */
+  constructor(dat: TraceDat, file: string) {
+    this.cursors = dat.buffers.map((b) => new CpuCursor(dat, b, file)).filter((c) => c.next());
+  }
+
+  /**
+   * The cursor of the next record in time order; undefined after the last.
+   * @throws InputError for a damaged page (a length past its page, timestamps going backwards),
+   *   when the CPU that holds it moves on to it: at the same record as {@link mergedRecords}.
+   */
+  next(): CpuCursor | undefined {
+    this.last?.next();
+    let best: CpuCursor | undefined;
+    for (const c of this.cursors)
+      if (!c.done && (best === undefined || c.time < best.time || (c.time === best.time && c.buf.cpu < best.buf.cpu))) best = c;
+    this.last = best;
+    return best;
+  }
+}
+
+/**
  * Every event of the recording in time order (per-CPU buffers merged by timestamp; the lowest CPU
  * first on equal timestamps, as trace-cmd's `tracecmd_read_next_data`).
  * @throws InputError for a damaged page (a length past its page, timestamps going backwards).
  */
 export function* mergedRecords(dat: TraceDat, file: string): Generator<DatRecord> {
-  const cursors = dat.buffers.map((b) => new CpuCursor(dat, b, file)).filter((c) => c.next());
-  for (;;) {
-    let best: CpuCursor | undefined;
-    for (const c of cursors)
-      if (!c.done && (best === undefined || c.time < best.time || (c.time === best.time && c.buf.cpu < best.buf.cpu))) best = c;
-    if (!best) return;
-    const r: DatRecord = {
-      cpu: best.buf.cpu,
-      time: best.time,
-      data: best.buf.data,
-      start: best.start,
-      length: best.length,
-      offset: best.buf.fileOffset + best.start,
-    };
-    if (best.missed !== 0) {
-      r.missed = best.missed;
-      r.missedWhere = best.missedWhere;
-    }
-    yield r;
-    best.next();
+  const merge = new RecordMerge(dat, file);
+  for (let best = merge.next(); best; best = merge.next()) yield recordOf(best);
+}
+
+/** A cursor's current record as a value of its own. */
+function recordOf(c: CpuCursor): DatRecord {
+  const r: DatRecord = {
+    cpu: c.buf.cpu,
+    time: c.time,
+    data: c.data,
+    start: c.start,
+    length: c.length,
+    offset: c.buf.fileOffset + c.start,
+  };
+  if (c.missed !== 0) {
+    r.missed = c.missed;
+    r.missedWhere = c.missedWhere;
   }
+  return r;
 }
 
 /** Reads the fields of records of one event format. */
 export class FieldReader {
   constructor(private readonly little: boolean) {}
 
-  num(r: DatRecord, f: FieldFormat | undefined): number {
+  num(r: RecordBytes, f: FieldFormat | undefined): number {
     if (!f || f.offset + f.size > r.length) return 0;
     const d = r.data;
     const at = r.start + f.offset;
@@ -235,23 +271,26 @@ export class FieldReader {
         return f.signed ? (this.little ? d.readInt16LE(at) : d.readInt16BE(at)) : this.little ? d.readUInt16LE(at) : d.readUInt16BE(at);
       case 4:
         return f.signed ? (this.little ? d.readInt32LE(at) : d.readInt32BE(at)) : this.little ? d.readUInt32LE(at) : d.readUInt32BE(at);
-      case 8:
-        return Number(
-          f.signed
-            ? this.little
-              ? d.readBigInt64LE(at)
-              : d.readBigInt64BE(at)
-            : this.little
-              ? d.readBigUInt64LE(at)
-              : d.readBigUInt64BE(at),
-        );
+      case 8: {
+        // the two halves, not a BigInt: hi * 2^32 is exact and the sum rounds once, to the nearest
+        // (ties to even) as Number(BigInt) does, so a value beyond 2^53 is the same number
+        const lo = this.little ? d.readUInt32LE(at) : d.readUInt32BE(at + 4);
+        const hi = f.signed
+          ? this.little
+            ? d.readInt32LE(at + 4)
+            : d.readInt32BE(at)
+          : this.little
+            ? d.readUInt32LE(at + 4)
+            : d.readUInt32BE(at);
+        return hi * 4294967296 + lo;
+      }
       default:
         return 0;
     }
   }
 
   /** A number field as text, exact for 64-bit values (addresses). */
-  text(r: DatRecord, f: FieldFormat): string {
+  text(r: RecordBytes, f: FieldFormat): string {
     if (f.size !== 8 || f.offset + 8 > r.length) return String(this.num(r, f));
     const d = r.data;
     const at = r.start + f.offset;
@@ -265,24 +304,47 @@ export class FieldReader {
     return f.signed ? String(v) : `0x${v.toString(16)}`;
   }
 
+  /** The text of the last {@link span}: `data[from, to)`. */
+  private from = 0;
+  private to = 0;
+
   /**
    * Where a string field's text is in `r.data`: [from, to), up to its NUL. A fixed array is its
    * bytes; `__data_loc` / `__rel_loc` point into the record; an array of size 0 (`char buf[]` of
    * ftrace's `print` event) runs to the end of the record.
    */
-  extent(r: DatRecord, f: FieldFormat | undefined): [number, number] | undefined {
-    if (!f || f.offset + f.size > r.length) return undefined;
+  extent(r: RecordBytes, f: FieldFormat | undefined): [number, number] | undefined {
+    return this.span(r, f) ? [this.from, this.to] : undefined;
+  }
+
+  /** {@link extent} into `from` and `to` (no array per string); false when there is none. */
+  private span(r: RecordBytes, f: FieldFormat | undefined): boolean {
+    if (!f || f.offset + f.size > r.length) return false;
+    const d = r.data;
     let from = r.start + f.offset;
     let to = f.size === 0 && !f.loc ? r.start + r.length : from + f.size;
     if (f.loc) {
-      const v = this.num(r, { ...f, size: 4, signed: false });
+      // the u32 at the field (read as a 4-byte number even when the format declares another size)
+      const v = f.offset + 4 > r.length ? 0 : this.little ? d.readUInt32LE(from) : d.readUInt32BE(from);
       const off = (v & 0xffff) + (f.loc === 'rel' ? f.offset + f.size : 0);
       from = r.start + off;
       to = Math.min(from + (v >>> 16), r.start + r.length);
-      if (from > to) return undefined;
+      if (from > to) return false;
     }
-    const nul = r.data.indexOf(0, from);
-    return [from, nul >= 0 && nul < to ? nul : to];
+    // up to the first NUL before `to` (a bounded scan: the CPU's data goes on for megabytes after the record)
+    let nul = from;
+    while (nul < to && d[nul] !== 0) nul++;
+    this.from = from;
+    this.to = nul;
+    return true;
+  }
+
+  /** Whether a string field has a byte of `a` or `b` (false when it has no text). */
+  has(r: RecordBytes, f: FieldFormat | undefined, a: number, b: number): boolean {
+    if (!this.span(r, f)) return false;
+    const d = r.data;
+    for (let i = this.from; i < this.to; i++) if (d[i] === a || d[i] === b) return true;
+    return false;
   }
 
   /**
@@ -290,25 +352,31 @@ export class FieldReader {
    * starts a line, except one that ends the event's text (the trailing newline of a `print` event's
    * buffer, which trace_marker writes always have: the event keeps its one line).
    */
-  extraLines(r: DatRecord, strings: readonly FieldFormat[]): number {
+  extraLines(r: RecordBytes, strings: readonly FieldFormat[]): number {
     let n = 0;
     let endsWithNewline = false;
+    const d = r.data;
     for (const f of strings) {
-      const x = this.extent(r, f);
-      if (!x) continue;
-      for (let i = r.data.indexOf(10, x[0]); i >= 0 && i < x[1]; i = r.data.indexOf(10, i + 1)) n++;
-      endsWithNewline = x[1] > x[0] && r.data[x[1] - 1] === 10;
+      if (!this.span(r, f)) continue;
+      const [from, to] = [this.from, this.to];
+      for (let i = from; i < to; i++) if (d[i] === 10) n++;
+      endsWithNewline = to > from && d[to - 1] === 10;
     }
     return endsWithNewline ? n - 1 : n;
   }
 
-  str(r: DatRecord, f: FieldFormat | undefined): string {
-    const x = this.extent(r, f);
-    if (!x) return '';
-    const s = r.data.toString('latin1', x[0], x[1]);
+  str(r: RecordBytes, f: FieldFormat | undefined): string {
+    if (!this.span(r, f)) return '';
+    const s = r.data.toString('latin1', this.from, this.to);
     // a control character (a newline in a comm) would break the line
-    let clean = '';
-    for (let i = 0; i < s.length; i++) {
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 32 || c === 127) break;
+    }
+    if (i === s.length) return s;
+    let clean = s.slice(0, i);
+    for (; i < s.length; i++) {
       const c = s.charCodeAt(i);
       clean += c < 32 || c === 127 ? '?' : s[i];
     }
@@ -317,7 +385,7 @@ export class FieldReader {
 }
 
 /** A formatter of one event's body (print fmt of the kernel's TRACE_EVENT). */
-type Body = (r: DatRecord) => string;
+type Body = (r: RecordBytes) => string;
 
 /**
  * Bodies of the events the importer reads, as include/trace/events/sched.h and task.h print them;
@@ -327,11 +395,11 @@ function bodyOf(e: EventFormat, rd: FieldReader): Body {
   const f = (n: string) => e.fields.get(n);
   const num = (n: string) => {
     const x = f(n);
-    return (r: DatRecord) => rd.num(r, x);
+    return (r: RecordBytes) => rd.num(r, x);
   };
   const str = (n: string) => {
     const x = f(n);
-    return (r: DatRecord) => rd.str(r, x);
+    return (r: RecordBytes) => rd.str(r, x);
   };
   switch (e.name) {
     case 'sched_switch': {
@@ -377,6 +445,81 @@ function bodyOf(e: EventFormat, rd: FieldReader): Body {
   }
 }
 
+/** One event format as the lines print it. */
+export interface EventPrinter {
+  name: string;
+  /** The body of the line (empty for an event whose body is not asked for). */
+  body: Body;
+  /** The strings the event prints (its own fields), whose newlines `trace-cmd report` prints as they are. */
+  strings: FieldFormat[];
+}
+
+/**
+ * Records as the ftrace text lines of {@link datLines}: `comm-pid [cpu] seconds.nanoseconds: event:
+ * body`, the comm from the saved command lines (`<idle>` for pid 0, `<...>` when not saved). With
+ * `only`, the bodies of other events are left empty.
+ */
+export class DatFormatter {
+  readonly rd: FieldReader;
+  /** `common_type` and `common_pid` as the first event format has them (the layout every event shares). */
+  readonly typeField: FieldFormat;
+  readonly pidField: FieldFormat;
+  /** Event id -> how it prints. */
+  readonly events = new Map<number, EventPrinter>();
+
+  constructor(
+    private readonly dat: TraceDat,
+    only?: ReadonlySet<string>,
+  ) {
+    const rd = (this.rd = new FieldReader(dat.littleEndian));
+    const any = dat.events.values().next().value as EventFormat | undefined;
+    this.typeField = any?.fields.get('common_type') ?? { name: 'common_type', offset: 0, size: 2, signed: false, isString: false };
+    this.pidField = any?.fields.get('common_pid') ?? { name: 'common_pid', offset: 4, size: 4, signed: true, isString: false };
+    for (const [id, e] of dat.events)
+      this.events.set(id, {
+        name: e.name,
+        body: !only || only.has(e.name) ? bodyOf(e, rd) : () => '',
+        strings: [...e.fields.values()].filter((x) => x.isString && !x.name.startsWith('common_')),
+      });
+  }
+
+  /** The comm a line prints for `pid`. */
+  commOf(pid: number): string {
+    return pid === 0 ? '<idle>' : (this.dat.comms.get(pid) ?? '<...>');
+  }
+
+  /** A record's event id. */
+  id(r: RecordBytes): number {
+    return this.rd.num(r, this.typeField);
+  }
+
+  /** A record's pid (`common_pid`). */
+  pid(r: RecordBytes): number {
+    return this.rd.num(r, this.pidField);
+  }
+
+  /** The line of a record on CPU `cpu` at `time` (ns); `offset`: its file offset (named for an event without a format). */
+  line(r: RecordBytes, cpu: number, time: number, offset: number): string {
+    const id = this.id(r);
+    const pid = this.pid(r);
+    const ev = this.events.get(id);
+    const sec = Math.floor(time / 1e9);
+    const ns = String(time - sec * 1e9).padStart(9, '0');
+    const name = ev?.name ?? `unknown_event_id_${id}`;
+    const body = ev ? ev.body(r) : `(no format for event id ${id} at byte offset ${offset})`;
+    return `${this.commOf(pid)}-${pid} [${String(cpu).padStart(3, '0')}] ${sec}.${ns}: ${name}: ${body}`;
+  }
+
+  /**
+   * The lines `trace-cmd report` prints after the record's line: a newline in the event's text (a
+   * print event's buffer, a comm) is printed as it is, so the next event is that many lines further
+   * down. (The line of {@link line} keeps one line: its control characters are replaced.)
+   */
+  extraLines(r: RecordBytes, ev: EventPrinter | undefined = this.events.get(this.id(r))): number {
+    return ev && ev.strings.length > 0 ? this.rd.extraLines(r, ev.strings) : 0;
+  }
+}
+
 /**
  * The recording as ftrace text lines: `cpus=N` first (as `trace-cmd report` prints it), then one
  * line per event in time order with nanosecond timestamps, so that line `n` is the event `trace-cmd
@@ -393,47 +536,24 @@ export function* datLines(
   only?: ReadonlySet<string>,
   lost?: Map<number, string>,
 ): Generator<[number, string]> {
-  const rd = new FieldReader(dat.littleEndian);
-  const any = dat.events.values().next().value as EventFormat | undefined;
-  const typeField: FieldFormat = any?.fields.get('common_type') ?? {
-    name: 'common_type',
-    offset: 0,
-    size: 2,
-    signed: false,
-    isString: false,
-  };
-  const pidField: FieldFormat = any?.fields.get('common_pid') ?? { name: 'common_pid', offset: 4, size: 4, signed: true, isString: false };
-  const bodies = new Map<number, { name: string; body: Body; strings: FieldFormat[] }>();
-  for (const [id, e] of dat.events)
-    bodies.set(id, {
-      name: e.name,
-      body: !only || only.has(e.name) ? bodyOf(e, rd) : () => '',
-      // the strings the event prints (its own fields), whose newlines `trace-cmd report` prints as they are
-      strings: [...e.fields.values()].filter((x) => x.isString && !x.name.startsWith('common_')),
-    });
-  const commOf = (pid: number) => (pid === 0 ? '<idle>' : (dat.comms.get(pid) ?? '<...>'));
+  const fm = new DatFormatter(dat, only);
   let n = 1;
   yield [n, `cpus=${dat.cpus}`];
   // n: the line `trace-cmd report` prints the record on
-  for (const r of mergedRecords(dat, file)) {
-    if (r.missed !== undefined) {
+  const merge = new RecordMerge(dat, file);
+  for (let c = merge.next(); c; c = merge.next()) {
+    if (c.missed !== 0) {
       n++;
-      lost?.set(n, r.missedWhere ?? '');
-      yield [n, r.missed > 0 ? `CPU:${r.cpu} [${r.missed} EVENTS DROPPED]` : `CPU:${r.cpu} [EVENTS DROPPED]`];
+      lost?.set(n, c.missedWhere);
+      yield [n, lostLine(c)];
     }
     n++;
-    const id = rd.num(r, typeField);
-    const pid = rd.num(r, pidField);
-    const ev = bodies.get(id);
-    const sec = Math.floor(r.time / 1e9);
-    const ns = String(r.time - sec * 1e9).padStart(9, '0');
-    const cpu = String(r.cpu).padStart(3, '0');
-    const name = ev?.name ?? `unknown_event_id_${id}`;
-    const body = ev ? ev.body(r) : `(no format for event id ${id} at byte offset ${r.offset})`;
-    yield [n, `${commOf(pid)}-${pid} [${cpu}] ${sec}.${ns}: ${name}: ${body}`];
-    // A newline in the event's text (a print event's buffer, a comm) is printed as it is by
-    // `trace-cmd report`: the next event is that many lines further down. (The text yielded here
-    // keeps one line: its control characters are replaced.)
-    if (ev && ev.strings.length > 0) n += rd.extraLines(r, ev.strings);
+    yield [n, fm.line(c, c.buf.cpu, c.time, c.buf.fileOffset + c.start)];
+    n += fm.extraLines(c);
   }
+}
+
+/** The line `trace-cmd report` prints for the events lost before a cursor's record. */
+export function lostLine(c: CpuCursor): string {
+  return c.missed > 0 ? `CPU:${c.buf.cpu} [${c.missed} EVENTS DROPPED]` : `CPU:${c.buf.cpu} [EVENTS DROPPED]`;
 }

@@ -189,6 +189,7 @@ export const freeAsids = (s: AllocatorState): number => s.asidMap.length - s.use
 
 /** `set_kpti_asid_bits(map)`: memset(map, 0xaa): every odd ASID marked used (only even ones are handed out). */
 function setKptiAsidBits(map: Uint8Array): void {
+  // Stryker disable next-line EqualityOperator: equivalent, i <= map.length adds one write past the typed array, which is dropped
   for (let i = 1; i < map.length; i += 2) map[i] = 1;
 }
 
@@ -282,6 +283,7 @@ export function flushContext(p: AllocatorParams, s: AllocatorState): void {
     if (p.oddReservedAlways) setKptiAsidBits(s.asidMap);
   }
   const sh = p.idxShift;
+  // Stryker disable next-line EqualityOperator: equivalent, c <= length reads undefined past the arrays (writes dropped) and sets asid_map bit 0, which the search from cur_idx >= 1 never visits and freeAsids discounts
   for (let c = 0; c < s.active.length; c++) {
     let a = s.active[c]!;
     s.active[c] = 0;
@@ -299,6 +301,7 @@ export function flushContext(p: AllocatorParams, s: AllocatorState): void {
  */
 export function checkUpdateReservedAsid(s: AllocatorState, oldCtx: number, newCtx: number): boolean {
   let hit = false;
+  // Stryker disable next-line EqualityOperator: equivalent, c <= length compares undefined, never a context id
   for (let c = 0; c < s.reserved.length; c++) {
     if (s.reserved[c] === oldCtx) {
       hit = true;
@@ -309,6 +312,7 @@ export function checkUpdateReservedAsid(s: AllocatorState, oldCtx: number, newCt
 }
 
 function findZero(map: Uint8Array, from: number): number {
+  // Stryker disable next-line EqualityOperator: equivalent, i <= map.length reads undefined, never 0
   for (let i = from; i < map.length; i++) if (map[i] === 0) return i;
   return -1;
 }
@@ -346,11 +350,13 @@ export function newContext(p: AllocatorParams, s: AllocatorState, mm: MmContext,
     }
   }
   let idx = findZero(s.asidMap, s.curIdx);
+  // Stryker disable next-line EqualityOperator: equivalent, idx <= 0: findZero returns -1 or an index >= its start, and cur_idx >= 1
   if (idx < 0) {
     s.generation++;
     n.rollovers++;
     p.parts.flush_context(p, s);
     idx = findZero(s.asidMap, 1);
+    // Stryker disable next-line EqualityOperator: equivalent, idx <= 0: findZero(map, 1) returns -1 or an index >= 1
     if (idx < 0) return NO_FREE_ASID;
   }
   s.asidMap[idx] = 1;
@@ -408,6 +414,7 @@ export function checkAndSwitchContext(
  * @returns the outcome and the ASID packed ({@link PinResult}); read with {@link pinOutcome} / {@link pinAsid}.
  */
 export function mmContextGet(p: AllocatorParams, s: AllocatorState, mm: MmContext, n: AllocatorCounters): PinResult {
+  // Stryker disable next-line ConditionalExpression: equivalent, -> false: without pinned_asid_map the pin limit is 0 whatever the override (maxPinnedAsids), so the limit check refuses
   if (!s.pinnedMap) return packPin(PinOutcome.Refused, 0);
   let outcome: PinOutcome = PinOutcome.Repinned;
   if (mm.pinned > 0) {
@@ -425,6 +432,7 @@ export function mmContextGet(p: AllocatorParams, s: AllocatorState, mm: MmContex
     outcome = PinOutcome.Pinned;
   }
   let r = ctxAsid(mm.ctx);
+  // Stryker disable next-line ConditionalExpression: equivalent, r !== 0 -> true: a successful get never yields ASID 0 (new_context hands out indexes >= 1); refusals return earlier
   if (r !== 0 && p.cfg.kpti && p.traits.pinReturnsUserHalf) r |= 1;
   return packPin(outcome, r);
 }

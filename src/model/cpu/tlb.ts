@@ -127,6 +127,7 @@ export function tlbAnyFillRow(t: TlbState, cpu: number, asid: number, mm: number
   const x = findSet(t, cpu, asid, mm);
   if (!x) return undefined;
   if (x.spec >= 0) return x.spec;
+  // Stryker disable next-line OptionalChaining: equivalent, a set linked in a TLB always holds an entry, so one without a speculative entry has a page Map
   return x.pages?.values().next().value;
 }
 
@@ -168,6 +169,7 @@ export function tlbiVaRangeBroadcast(t: TlbState, asid: number, first: number, l
       const next: TlbSet | null = x.next;
       const pages = x.pages;
       if (pages) {
+        // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: equivalent, both loops delete exactly the set's pages in [first, last] and count each deletion; the test only picks the shorter loop
         if (last - first + 1 < pages.size) {
           for (let p = first; p <= last; p++) if (pages.delete(p)) t.counts[c]!--;
         } else {

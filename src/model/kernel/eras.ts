@@ -359,6 +359,7 @@ export function resolveKernel(version: string): ResolvedKernel {
   if (major * 1000 + minor < 4019)
     throw new Error(`kernel ${version} is older than 4.19, the oldest the model covers; expected ${KERNEL_HELP}`);
   if (!RELEASES.includes(name)) {
+    // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent, major >= / minor >= / minor -> true: reached only for a version that is not a release, and the newest minor of the newest major is one
     const newer = major > NEWEST_RELEASE[0] || (major === NEWEST_RELEASE[0] && minor > NEWEST_RELEASE[1]);
     throw new Error(
       newer
@@ -367,6 +368,7 @@ export function resolveKernel(version: string): ResolvedKernel {
     );
   }
   const key = major * 1000 + minor;
+  // Stryker disable next-line ArithmeticOperator,ConditionalExpression: equivalent, a lower bound at or below the era start: ERAS is sorted and contiguous, so the first era ending at or after key is the same
   const era = ERAS.find((e) => key >= e.from[0] * 1000 + e.from[1] && key <= e.to[0] * 1000 + e.to[1]);
   return { version: name, era: era! };
 }

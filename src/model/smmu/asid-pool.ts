@@ -18,6 +18,7 @@ export function xaAllocIn(pools: readonly AsidPool[], max: number, owner: AsidOw
   if (a > max) return -1;
   for (const p of pools) {
     p.owners.set(a, owner);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, the hint is only a lower bound of the lowest free ASID (every search skips taken ones), so whether it is advanced changes no allocation
     if (a === p.hint) while (p.owners.has(p.hint)) p.hint++;
   }
   return a;
@@ -27,6 +28,7 @@ export function xaAllocIn(pools: readonly AsidPool[], max: number, owner: AsidOw
 export function xaInsert(p: AsidPool, asid: number, owner: AsidOwner): boolean {
   if (p.owners.has(asid)) return false;
   p.owners.set(asid, owner);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, the hint is only a lower bound of the lowest free ASID (every search skips taken ones), so whether it is advanced changes no allocation
   if (asid === p.hint) while (p.owners.has(p.hint)) p.hint++;
   return true;
 }

@@ -23,6 +23,7 @@ export function domainMaxAsid(c: Ctx, d: DmaDomain): number {
 
 /** Write the SSID-0 CD of a master for its RID domain (`arm_smmu_write_ctx_desc`): CFGI_CD + sync. */
 export function writeDomainCd(c: Ctx, m: Master, d: DmaDomain): void {
+  // Stryker disable next-line UnaryOperator: equivalent, the sva field of the SSID-0 CD is never read (unbind reads the CD at the mm's PASID, at least 1)
   m.cds.set(0, { asid: d.asid, as: domainAsId(d), shared: false, quiet: false, sva: -1 });
   cfgiCd(c, m);
 }
@@ -47,6 +48,7 @@ export function attach(c: Ctx, device: string, name: string, multiSmmu: boolean)
   if (!d) {
     const id = c.st.nextId++;
     const pool = c.st.pools[poolIndex(c.st, m.smmu)]!;
+    // Stryker disable next-line StringLiteral: equivalent, an owner's kind is only compared with 'sva'
     const asid = xaAllocIn([pool], 2 ** smmu.asidBits - 1, { kind: 'dma', id });
     if (asid < 0) {
       const range = `[${pool.base}, ${2 ** smmu.asidBits - 1}]`;
@@ -74,6 +76,7 @@ export function attach(c: Ctx, device: string, name: string, multiSmmu: boolean)
       );
     }
     const pool = c.st.pools[poolIndex(c.st, m.smmu)]!;
+    // Stryker disable next-line StringLiteral: equivalent, an owner's kind is only compared with 'sva'
     if (!domainPools(c, d).includes(pool) && !xaInsert(pool, d.asid, { kind: 'dma', id: d.id })) {
       return fail('EBUSY', `ASID ${d.asid} of domain ${name} is already used on ${smmu.name}`);
     }
@@ -117,6 +120,7 @@ function domainFree(c: Ctx, d: DmaDomain): void {
   c.obs.smmuCounters[d.smmus[0]!]!.asidsFreed++;
   c.st.domains.delete(d.name);
   c.st.domainIds.delete(d.id);
+  // Stryker disable next-line UnaryOperator: equivalent, -Infinity and +Infinity both mean "nobody": neither is finite nor equal to an address-space id
   latentAfterTagChange(c, d.smmus, d.asid, -Infinity);
 }
 
@@ -176,6 +180,7 @@ export function iommuUnmap(c: Ctx, name: string, va: number, size: number): void
     any = true;
   };
   // Visit the smaller of the range and the mapped pages (a huge range over a few mappings is quick).
+  // Stryker disable next-line ArithmeticOperator: equivalent, both branches clear the same pages in page order; the bound only picks the faster one
   if (last - first + 1 > d.ptes.size) {
     for (const [pg, old] of [...d.ptes].sort((x, y) => x[0] - y[0])) if (pg >= first && pg <= last) clear(pg, old);
   } else for (let pg = first; pg <= last; pg++) clear(pg, d.ptes.get(pg));

@@ -19,10 +19,12 @@ const UNMAPPED_UNKNOWN: Pte = Object.freeze({ prot: 0, epoch: -1, row: 0 });
 export function walkAs(c: Ctx, as: number, page: number): Pte {
   if (as >= 0) {
     const sva = c.st.svaMms.get(as);
+    // Stryker disable next-line OptionalChaining,UnaryOperator: equivalent, only mms with an SVA record are walked (a CD's, or a bound mm being invalidated), and no caller reads the epoch of a PTE with prot 0
     if (sva?.dead) return { prot: 0, epoch: -1, row: sva.deadRow };
     return c.cpu.walk(as, page);
   }
   const name = c.st.domainIds.get(domainIdOf(as));
+  // Stryker disable next-line ConditionalExpression: equivalent, -> false: only live domains are walked (the one a CD reaches, the one being unmapped); a freed domain's entries are only ever S-ALIAS, which walks nothing
   if (name === undefined) return UNMAPPED_UNKNOWN;
   return c.st.domains.get(name)!.ptes.get(page) ?? UNMAPPED_UNKNOWN;
 }
@@ -67,6 +69,7 @@ function report(c: Ctx, x: StaleSite): void {
     owner: asName(c, x.entry.as),
     current: x.current === null ? null : asName(c, x.current),
     fillRow: x.entry.fillRow,
+    // Stryker disable next-line ConditionalExpression: equivalent, -> false: no site passes 0: event rows start at 1, INITIAL_PTE (row 0, rw, epoch 0) never makes an entry stale, and an exiting bound mm is walked as dead
     shouldHaveRow: x.shouldHaveRow === 0 ? null : x.shouldHaveRow,
     detail: x.detail,
   };
@@ -194,6 +197,7 @@ export function latentAfterUnmap(c: Ctx, as: number, first: number, last: number
     if (tags.size === 0) s.tagsOf.delete(as);
   });
   for (const m of c.st.masters.values()) {
+    // Stryker disable next-line LogicalOperator: equivalent, a master without ATS never fills an ATC, so either test skips only empty ATCs
     if (!m.ats || m.atc.size === 0) continue;
     for (const [ssid, pg, e] of atcEntries(m)) {
       if (e.as !== as) continue;
@@ -248,6 +252,7 @@ export function latentAfterTagChange(c: Ctx, smmus: readonly number[], asid: num
 
 /** Latent S-ALIAS in a master's ATC after SSID `ssid` was unbound. */
 export function latentAfterSsidFree(c: Ctx, m: Master, ssid: number): void {
+  // Stryker disable next-line LogicalOperator: equivalent, a master without ATS never fills an ATC, so either test returns only for an empty one
   if (!m.ats || m.atc.size === 0) return;
   for (const [pg, e] of m.atc.get(ssid) ?? []) {
     report(c, {

@@ -224,6 +224,7 @@ export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
     masters.set(d.name, {
       name: d.name,
       smmu,
+      // Stryker disable next-line ArrayDeclaration: equivalent, only the number of StreamIDs is read, as max(1, length) (iotlb.ts sids): none and one give one command each
       streamIds: d.streamIds ?? [],
       ssidBits: Math.min(smmus[smmu]!.ssidBits, d.pasidBits),
       ats: d.ats,

@@ -1,0 +1,323 @@
+/**
+ * DMA (stage-1 paging) domains, src/model/smmu/domains.ts, on both sides of every boundary:
+ *
+ * - Attach: the driver is not called when the group already has that domain (drivers/iommu/iommu.c,
+ *   v6.1 __iommu_group_set_domain(): `if (group->domain == new_domain) return 0;`; VFIO's
+ *   iommu_attach_group() refuses it -EBUSY before reaching the driver); a second master behind
+ *   the same SMMU joins the finalised domain (arm_smmu_attach_dev(): only `smmu_domain->smmu != smmu`
+ *   is refused); a master attached elsewhere is detached first (arm_smmu_detach_dev()).
+ * - Detach: arm_smmu_detach_dev() -> arm_smmu_disable_ats() -> arm_smmu_atc_inv_master(), which sends
+ *   `arm_smmu_atc_inv_to_cmd(0, 0, 0, &cmd)`: size 0 is the whole ATC. The domain is freed with its
+ *   last master (an unmanaged-domain owner such as VFIO detaches, then calls iommu_domain_free()):
+ *   arm_smmu_domain_free() -> free_io_pgtable_ops() -> arm_smmu_tlb_inv_context() -> TLBI_NH_ASID,
+ *   then the ASID is given back.
+ * - The CD of a DMA domain has ASET=1 (arm_smmu_write_ctx_desc(): `cd->mm ? 0 : CTXDESC_CD_0_ASET`):
+ *   broadcast TLBIs of the CPU never remove its entries, even on an SMMU whose BTM the driver uses.
+ * - iommu_map(): io-pgtable-arm refuses to overwrite a valid leaf (arm_lpae_init_pte(): every entry
+ *   of the run is checked first, `return -EEXIST`), and __iommu_map() then unmaps the 0 bytes it
+ *   mapped: nothing changes.
+ * - iommu_unmap() of pages that are not mapped unmaps nothing and arm_smmu_iotlb_sync() returns at
+ *   `if (!gather->pgsize)`: no command is sent.
+ * Rows are line numbers of the mini traces.
+ */
+import { describe, expect, it } from 'vitest';
+import { EventError } from '../src/model/errors.js';
+import { MAX_DOMAIN_PAGES } from '../src/model/smmu/domains.js';
+import { createSystem, digestSystem, step, summarize } from '../src/model/system.js';
+import { ReportCollector } from '../src/report/report.js';
+import { type SystemInput, resolveSystem } from '../src/trace/system.js';
+import { failures, mini } from './helpers/mini.js';
+
+const L = (...lines: string[]) => lines.join('\n');
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+function sim(system: SystemInput, text: string) {
+  const cfg = resolveSystem({ whatIf: true, unmapKernelAtEl0: false, ...system }, {});
+  const m = createSystem(cfg);
+  const col = new ReportCollector(cfg.smmus.length);
+  for (const e of mini(text)) step(m, e, col);
+  return { m, r: col.finish('t', summarize(m)) };
+}
+
+/** [row, column] of the EventError a story throws. */
+function eventError(system: SystemInput, text: string): [number, string | undefined, string] {
+  try {
+    sim(system, text);
+  } catch (e) {
+    if (e instanceof EventError) return [e.row, e.field, e.message];
+    throw e;
+  }
+  throw new Error('no EventError');
+}
+
+const sys = (kernel = '6.1', ats = false): SystemInput => ({
+  kernel,
+  smmus: [{ name: 'smmu0', asidBits: 16 }],
+  devices: ['d1', 'd2', 'd3'].map((name) => ({ name, smmu: 'smmu0', ats })),
+});
+
+describe('attach', () => {
+  it('attaching a master to the domain it already has changes nothing', () => {
+    const once = sim(sys(), 'attach d1 D');
+    const twice = sim(sys(), L('attach d1 D', 'attach d1 D'));
+    expect(twice.r.devices.smmus[0]).toEqual(once.r.devices.smmus[0]);
+    expect(twice.m.smmu.domains.get('D')).toMatchObject({ asid: 1, masters: ['d1'] });
+  });
+
+  it('a second master behind the same SMMU joins the domain: one ASID, both CDs carry it', () => {
+    const { m, r } = sim(sys(), L('attach d1 D', 'attach d2 D'));
+    expect(failures(r)).toEqual([]);
+    expect(r.devices.smmus[0]).toMatchObject({ asidsAllocated: 1, attachFailures: 0 });
+    expect(m.smmu.domains.get('D')!.masters).toEqual(['d1', 'd2']);
+    expect([m.smmu.masters.get('d1')!.cds.get(0)!.asid, m.smmu.masters.get('d2')!.cds.get(0)!.asid]).toEqual([1, 1]);
+  });
+
+  it('a master moved to another domain leaves the first: with no master left, it is freed (TLBI_NH_ASID) and its ASID reused', () => {
+    const { m, r } = sim(sys(), L('attach d1 A', 'attach d1 B', 'attach d2 C'));
+    expect(r.devices.smmus[0]).toMatchObject({ asidsAllocated: 3, asidsFreed: 1 });
+    expect(r.devices.smmus[0]!.commands.CMD_TLBI_NH_ASID).toBe(1);
+    expect([...m.smmu.domains.keys()]).toEqual(['B', 'C']);
+    expect(m.smmu.domains.get('C')!.asid).toBe(1);
+  });
+});
+
+describe('mainline: a domain is finalised on one SMMU', () => {
+  // arm_smmu_attach_dev(): `else if (smmu_domain->smmu != smmu) { dev_err(master->dev, "cannot attach to
+  // SMMU %s (upstream of %s)\n", ...); ret = -ENXIO; }`, -EINVAL from f4a147735793 (v6.2).
+  it.each([
+    ['6.1', 'ENXIO'],
+    ['6.2', 'EINVAL'],
+  ])('%s: a master behind another SMMU is refused -%s, naming the SMMU the domain is on', (kernel, errno) => {
+    const { m, r } = sim(
+      {
+        kernel,
+        smmus: [
+          { name: 'home', asidBits: 16 },
+          { name: 'other', asidBits: 16 },
+        ],
+        devices: [
+          { name: 'a', smmu: 'home' },
+          { name: 'b', smmu: 'other' },
+        ],
+      },
+      L('attach a D', 'attach b D'),
+    );
+    expect(failures(r)).toEqual([[2, 'attach', errno]]);
+    expect(r.devices.failures[0]).toMatchObject({ device: 'b', smmu: 'other' });
+    expect(r.devices.failures[0]!.detail).toContain('home');
+    expect(m.smmu.masters.get('b')!.rid).toBeNull();
+  });
+});
+
+describe('multi-SMMU domains (what-if, M. Shavit 2023 RFC): a domain joins an SMMU whose ASIDs can hold its own', () => {
+  // 256 domains on A (16-bit): D255 holds ASID 255, D256 holds 256. B has 8-bit ASIDs.
+  const story = (tail: string) =>
+    sim(
+      {
+        kernel: '6.1',
+        multiSmmuDomains: true,
+        smmus: [
+          { name: 'A', asidBits: 16 },
+          { name: 'B', asidBits: 8 },
+        ],
+        devices: [...Array.from({ length: 256 }, (_, i) => ({ name: `a${i + 1}`, smmu: 'A' })), { name: 'b1', smmu: 'B' }],
+      },
+      L(...Array.from({ length: 256 }, (_, i) => `attach a${i + 1} D${i + 1}`), tail),
+    );
+  it('ASID 255 fits an 8-bit SMMU: attached', () => {
+    const { m, r } = story('attach b1 D255');
+    expect(failures(r)).toEqual([]);
+    expect(m.smmu.domains.get('D255')!.smmus).toEqual([0, 1]);
+  });
+  it('ASID 256 does not: -EINVAL', () => {
+    const { m, r } = story('attach b1 D256');
+    expect(failures(r)).toEqual([[257, 'attach', 'EINVAL']]);
+    expect(r.devices.failures[0]!.detail).toContain('ASID 256');
+    expect(m.smmu.masters.get('b1')!.rid).toBeNull();
+  });
+});
+
+describe('domain identities', () => {
+  it("each domain translates its own io-pgtable: not another domain's, nor a process's at the same address", () => {
+    const { r } = sim(
+      sys(),
+      L(
+        'attach d1 A',
+        'attach d2 B',
+        'attach d3 C',
+        'fork 1 P',
+        'map P 0x10000 0x1000 rw',
+        'dmap A 0x10000 0x1000 rw',
+        'dma d2 - 0x10000',
+        'dma d3 - 0x10000',
+        'dma d1 - 0x10000',
+      ),
+    );
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 2, fills: 1 });
+  });
+});
+
+describe('detach', () => {
+  it('one of two masters: the domain stays (no TLBI_NH_ASID, nothing freed)', () => {
+    const { m, r } = sim(sys(), L('attach d1 D', 'attach d2 D', 'detach d1'));
+    expect(r.devices.smmus[0]).toMatchObject({ asidsFreed: 0 });
+    expect(r.devices.smmus[0]!.commands.CMD_TLBI_NH_ASID).toBe(0);
+    expect(m.smmu.domains.get('D')!.masters).toEqual(['d2']);
+  });
+
+  it('the last master: arm_smmu_domain_free flushes the ASID and gives it back', () => {
+    const { m, r } = sim(sys(), L('attach d1 D', 'attach d2 D', 'detach d1', 'detach d2', 'attach d3 E'));
+    expect(r.devices.smmus[0]).toMatchObject({ asidsFreed: 1 });
+    expect(r.devices.smmus[0]!.commands.CMD_TLBI_NH_ASID).toBe(1);
+    expect(m.smmu.domains.get('E')!.asid).toBe(1);
+  });
+
+  it('an ATS master: the whole ATC is invalidated, so a new domain at the same IOVA is not served from it', () => {
+    const { r } = sim(
+      sys('6.1', true),
+      L(
+        'attach d1 D',
+        'dmap D 0x10000 0x1000 rw',
+        'dma d1 - 0x10000',
+        'detach d1',
+        'attach d1 E',
+        'dmap E 0x10000 0x1000 r',
+        'dma d1 - 0x10000',
+      ),
+    );
+    expect(r.stale.findings).toEqual([]);
+    expect(r.devices.smmus[0]).toMatchObject({ atcHits: 0, fills: 2 });
+  });
+
+  it('mid-move (the bind that moves its ASID not resumed yet) the last master cannot go: not modelled, refused at the device column', () => {
+    const s: SystemInput = { ...sys(), asidBits: 16, devices: [...sys().devices!, { name: 'sva', smmu: 'smmu0' }] };
+    const [row, field, message] = eventError(s, L('attach d1 D', 'fork 1 P', 'sched 0 1', 'bind sva P op1', 'detach d1'));
+    expect([row, field]).toEqual([5, 'device']);
+    expect(message).toContain('op1');
+    // With a second master the domain is not freed: detaching one is fine.
+    expect(() => sim(s, L('attach d1 D', 'attach d2 D', 'fork 1 P', 'sched 0 1', 'bind sva P op1', 'detach d1'))).not.toThrow();
+  });
+});
+
+describe('a DMA domain CD has ASET=1: CPU broadcast TLBIs do not reach its entries (rfc-btm-2023, BTM used)', () => {
+  it("the CPU unmaps its own page under the same ASID number; the domain's IOTLB entry survives and hits", () => {
+    const { r } = sim(
+      {
+        kernel: 'rfc-btm-2023',
+        asidBits: 8,
+        smmus: [{ name: 'smmu0', asidBits: 16, btm: true }],
+        devices: [{ name: 'd1', smmu: 'smmu0' }],
+      },
+      L(
+        'attach d1 D', // SMMU ASID 1
+        'dmap D 0x10000 0x1000 rw',
+        'dma d1 - 0x10000', // fill under ASID 1
+        'fork 1 P',
+        'sched 0 1', // CPU ASID 1
+        'map P 0x10000 0x1000 rw',
+        'unmap P 0x10000 0x1000', // TLBI VAE1IS, ASID 1: snooped (BTM) but ASET=1
+        'dma d1 - 0x10000',
+      ),
+    );
+    expect(r.devices.smmus[0]).toMatchObject({ btmSnoops: 1, fills: 1, hits: 1 });
+  });
+});
+
+describe('iommu_map of a mapped IOVA: -EEXIST, nothing mapped', () => {
+  const map = (tail: string) => sim(sys(), L('attach d1 D', 'dmap D 0x11000 0x1000 r', tail, 'dma d1 - 0x10000', 'dma d1 - 0x12000'));
+  it.each([
+    ['the first page of the range', 'dmap D 0x11000 0x2000 rw'],
+    ['the last page of the range', 'dmap D 0x10000 0x2000 rw'],
+    ['a page inside the range', 'dmap D 0x10000 0x3000 rw'],
+  ])('%s is mapped', (_, tail) => {
+    const { r } = map(tail);
+    expect(failures(r)).toEqual([[3, 'map', 'EEXIST']]);
+    expect(r.devices.failures[0]).toMatchObject({ device: null, smmu: 'smmu0' });
+    expect(r.devices.failures[0]!.detail).toContain('0x11000');
+    // 0x10000 and 0x12000 stay unmapped: the DMA faults.
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 2, fills: 0 });
+  });
+
+  it('the pages next to it map fine', () => {
+    const { r } = map(L('dmap D 0x10000 0x1000 rw', 'dmap D 0x12000 0x1000 rw'));
+    expect(failures(r)).toEqual([]);
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 0, fills: 2 });
+  });
+
+  it('an unmapped page (PTE cleared) maps again', () => {
+    const { r } = map(L('dunmap D 0x11000 0x1000', 'dmap D 0x10000 0x3000 rw'));
+    expect(failures(r)).toEqual([]);
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 0, fills: 2 });
+  });
+});
+
+describe(`the model keeps at most ${MAX_DOMAIN_PAGES} pages per domain (not a kernel limit): an input error at the size column`, () => {
+  // One page is mapped at 0x10000; a map over it of n pages is checked against the limit first, and
+  // within it fails -EEXIST at its first page (no page is written: cheap).
+  const over = (pages: number) => L('attach d1 D', 'dmap D 0x10000 0x1000 r', `dmap D 0x10000 ${hex(pages * 4096)} rw`);
+  it(`${MAX_DOMAIN_PAGES - 1} more pages fit beside the one mapped: -EEXIST`, () => {
+    expect(failures(sim(sys(), over(MAX_DOMAIN_PAGES - 1)).r)).toEqual([[3, 'map', 'EEXIST']]);
+  });
+  it(`${MAX_DOMAIN_PAGES} do not: refused`, () => {
+    expect(eventError(sys(), over(MAX_DOMAIN_PAGES)).slice(0, 2)).toEqual([3, 'size']);
+  });
+  it('the count is of the pages mapped, not of their addresses: one page high up maps', () => {
+    const va = hex((MAX_DOMAIN_PAGES / 2 + 1) * 4096);
+    const { r } = sim(sys(), L('attach d1 D', `dmap D ${va} 0x1000 rw`, `dma d1 - ${va}`));
+    expect(failures(r)).toEqual([]);
+    expect(r.devices.smmus[0]).toMatchObject({ fills: 1 });
+  });
+});
+
+describe('iommu_unmap', () => {
+  const cmds = (text: string) => {
+    const c = sim(sys(), text).r.devices.smmus[0]!;
+    return { va: c.commands.CMD_TLBI_NH_VA, sync: c.commands.CMD_SYNC };
+  };
+  const head = L('attach d1 D', 'dmap D 0x10000 0x1000 rw');
+
+  it('of a mapped page: TLBI_NH_VA + CMD_SYNC', () => {
+    const before = cmds(head);
+    const after = cmds(L(head, 'dunmap D 0x10000 0x1000'));
+    expect({ va: after.va - before.va, sync: after.sync - before.sync }).toEqual({ va: 1, sync: 1 });
+  });
+
+  it.each([
+    ['never mapped', head, 'dunmap D 0x20000 0x1000'],
+    ['already unmapped', L(head, 'dunmap D 0x10000 0x1000'), 'dunmap D 0x10000 0x1000'],
+  ])('of a page %s: no command', (_, before, unmap) => {
+    expect(cmds(L(before, unmap))).toEqual(cmds(before));
+  });
+
+  // Pages 0x1f (below), 0x20, 0x21 (the start of the range), 0x40 (above); the range 0x20..0x24 is
+  // larger than the 4 pages the domain holds, so the model looks at the mapped pages only.
+  const around = L(
+    'attach d1 D',
+    'dmap D 0x1f000 0x1000 rw',
+    'dmap D 0x20000 0x2000 rw',
+    'dmap D 0x40000 0x1000 rw',
+    'dunmap D 0x20000 0x5000',
+  );
+  it('a range larger than what is mapped clears the pages in it, and only those', () => {
+    const { r } = sim(sys(), L(around, ...['0x1f000', '0x20000', '0x21000', '0x40000'].map((va) => `dma d1 - ${va}`)));
+    // 0x1f000 and 0x40000 translate (fills); 0x20000 and 0x21000 fault.
+    expect(r.devices.smmus[0]).toMatchObject({ fills: 2, faults: 2 });
+  });
+
+  it('the state after it does not depend on the order the pages were mapped in (equal digests)', () => {
+    // The same events, rows 3 and 4 swapped: the two PTEs they write are both cleared by row 6.
+    const pages = (third: string, fourth: string) =>
+      sim(sys(), L('attach d1 D', 'dmap D 0x1f000 0x1000 rw', third, fourth, 'dmap D 0x40000 0x1000 rw', 'dunmap D 0x20000 0x5000')).m;
+    const a = pages('dmap D 0x20000 0x1000 rw', 'dmap D 0x21000 0x1000 rw');
+    const b = pages('dmap D 0x21000 0x1000 rw', 'dmap D 0x20000 0x1000 rw');
+    expect(digestSystem(a)).toBe(digestSystem(b));
+  });
+
+  it('a huge range over two mapped pages is quick and clears them', () => {
+    const { r } = sim(
+      sys(),
+      L(head, 'dmap D 0x7000000000 0x1000 rw', 'dunmap D 0 0x10000000000', 'dma d1 - 0x10000', 'dma d1 - 0x7000000000'),
+    );
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 2, fills: 0 });
+  });
+});
