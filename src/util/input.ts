@@ -10,7 +10,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { InputError } from '../trace/errors.js';
+import { InputError } from './errors.js';
 import { forgetTemporaryFile, trackTemporaryFile } from './output.js';
 
 /**

@@ -11,7 +11,7 @@ import { rmSync, type WriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
-import { InputError } from '../trace/errors.js';
+import { InputError } from './errors.js';
 
 /** Temporary files not yet renamed or removed. */
 const inFlight = new Set<string>();

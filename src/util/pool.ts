@@ -1,19 +1,22 @@
 /**
- * Worker-thread pools (piscina) for the parallel reader and `check --jobs`. Every pool runs
- * `pool-entry.cjs` from `dist/` (a CommonJS file: see pool-entry.cts for why), compiled by
- * `npm ci`/`npm run build`; the test suite builds `dist/` first, so workers always run the
- * current sources.
+ * Worker-thread pools (piscina) for the parallel reader and `check --jobs`. A pool runs its
+ * caller's entry from `dist/` (`trace/chunk-entry.cjs`, `check/check-entry.cjs`: CommonJS files,
+ * see chunk-entry.cts for why), compiled by `npm ci`/`npm run build`; the test suite builds `dist/`
+ * first, so workers always run the current sources.
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 
-/** The compiled entry, found the same way from `src/util` (tests) and `dist/util` (the CLI). */
-const ENTRY = fileURLToPath(new URL('../../dist/util/pool-entry.cjs', import.meta.url));
+/** The compiled entries, found the same way from `src/util` (tests) and `dist/util` (the CLI). */
+const ENTRIES = {
+  parseChunk: fileURLToPath(new URL('../../dist/trace/chunk-entry.cjs', import.meta.url)),
+  checkOne: fileURLToPath(new URL('../../dist/check/check-entry.cjs', import.meta.url)),
+};
 
-/** The tasks the entry exports. */
-export type PoolTask = 'parseChunk' | 'checkOne';
+/** The tasks, each exported by its entry. */
+export type PoolTask = keyof typeof ENTRIES;
 
 /** A pool of exactly `threads` workers running `task`. Call `destroy()` when done. */
 export function newPool(task: PoolTask, threads: number): Piscina {
-  return new Piscina({ filename: ENTRY, name: task, minThreads: threads, maxThreads: threads });
+  return new Piscina({ filename: ENTRIES[task], name: task, minThreads: threads, maxThreads: threads });
 }

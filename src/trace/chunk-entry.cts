@@ -1,5 +1,5 @@
 /**
- * The file piscina loads in its worker threads. CommonJS on purpose.
+ * The file piscina loads in the parallel reader's worker threads (util/pool.ts). CommonJS on purpose.
  *
  * piscina's worker `require()`s the task file before it tries `import()`. Node 20.19+ lets
  * require() load an ES module ("require(esm)"), and when that races an `import()` of the same
@@ -10,15 +10,9 @@
  * piscina's require() never reaches the ES loader; our ES worker modules are loaded by import()
  * alone, once per thread.
  */
-import type { ChunkResult, ChunkTask } from '../trace/chunk-worker.js' with { 'resolution-mode': 'import' };
-import type { CheckResult, CheckTask } from '../check/check-one.js' with { 'resolution-mode': 'import' };
+import type { ChunkResult, ChunkTask } from './chunk-worker.js' with { 'resolution-mode': 'import' };
 
 /** Parse one chunk of a trace file (the parallel reader's task). */
 export async function parseChunk(task: ChunkTask): Promise<ChunkResult> {
-  return (await import('../trace/chunk-worker.js')).default(task);
-}
-
-/** Check one corpus trace against its expectation (`check --jobs`). */
-export async function checkOne(task: CheckTask): Promise<CheckResult> {
-  return (await import('../check/check-one.js')).checkOne(task);
+  return (await import('./chunk-worker.js')).default(task);
 }
