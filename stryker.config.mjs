@@ -67,7 +67,7 @@ export default {
   thresholds: { high: 90, low: 85, break: null },
   // The sandbox copy needs the sources, the tests and the traces the tests read; not the build,
   // the benchmark output, the recordings or the previous reports.
-  ignorePatterns: ['dist', 'bench-out', 'reports', 'traces/real/recordings', 'scratch', '*.tmp'],
+  ignorePatterns: ['dist', 'bench-out', 'reports', 'traces/real/recordings', 'scratch', '*.tmp', '.stryker.tmp*'],
   tempDirName: '.stryker.tmp',
   cleanTempDir: true,
 };
