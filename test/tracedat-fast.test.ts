@@ -311,12 +311,21 @@ const CMDLINES = [
   [116, 'CPU:1 [LOST 3 EVENTS]'],
   [117, 'version = 6'],
   [119, 'x-5 (7) [001] 1.5: y: z'], // its lines read as pid 5 of thread group 7: the TGID names tasks 5 and 7
+  [120, 'CPU 1 is empty'],
+  [121, 'a-1 b'],
+  [122, 'nb\u00a0sp'],
+  [123, 'x -7 y'],
+  [124, '\u00a0lead'],
+  [125, 'Binder:1234_5'],
 ] as const;
 const cmdlines = (list: readonly (readonly [number, string])[]) => list.map(([p, c]) => `${p} ${c}\n`).join('') + '118 \n';
 
 /** Comms of event fields: plain, with spaces, the sched_switch keys, `#P:`, control characters. */
 const COMMS = ['bash', 'sh', 'UI Thread', 'a prev_pid=1 x', 'b next_pid=2 y', '#P:3', 'nl\nx', 'x ==> y', 'swapper/0', '', ' '];
-const PIDS = [0, 2, 5, 7, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 200, -5];
+const PIDS = [
+  0, 2, 5, 7, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124,
+  125, 200, -5,
+];
 
 // ---------------------------------------------------------------------------------------------
 
