@@ -22,7 +22,7 @@ import { InputError } from '../src/trace/errors.js';
 import { COLUMNS, EVENT_COLUMNS, EVENT_KINDS, type EventKind, type TraceEvent } from '../src/trace/events.js';
 import { readEventBatchesParallel } from '../src/trace/parallel-reader.js';
 import { fastEvent, headerIndex } from '../src/trace/fast-row.js';
-import { CSV_OPTIONS, csvEventBatches, fastPathStats, readEventBatches } from '../src/trace/reader.js';
+import { CSV_OPTIONS, csvEventBatches, csvHeaderRecord, fastPathStats, plainHeaderRecord, readEventBatches } from '../src/trace/reader.js';
 import { RowTokenizer, isPlain } from '../src/trace/row-tokenizer.js';
 import { formatCaseArb } from './fuzz/formats.js';
 import { tmp, tmpFile } from './helpers/cli.js';
@@ -180,16 +180,24 @@ describe('fast path and csv-parse give the same events and errors', () => {
     const dir = tmp();
     let n = 0;
     let errors = 0;
+    let plainHeaders = 0;
     await fc.assert(
       fc.asyncProperty(formatCaseArb('trace-v1', ROOT), async (c) => {
         const f = `${dir}/case-${n++}.csv`;
         writeFileSync(f, c.bytes);
         const r = await sameAsCsv(f);
         if (r.error) errors++;
+        // the header without csv-parse, when the file lets it tell: csv-parse's record, line, delimiter and end
+        const plain = await plainHeaderRecord(f);
+        if (plain !== null) {
+          plainHeaders++;
+          expect(plain).toStrictEqual(await csvHeaderRecord(f));
+        }
       }),
       { numRuns: 150, seed: 20261206 },
     );
     expect(errors).toBeGreaterThan(30);
+    expect(plainHeaders).toBeGreaterThan(30);
   });
 
   it('on generated traces of every profile, without csv-parse', async () => {
@@ -333,6 +341,30 @@ describe('fast path and csv-parse give the same events and errors', () => {
       { numRuns: 4, seed: 20261208 },
     );
   }, 300_000);
+
+  it('the header without csv-parse: the same record as csv-parse, or csv-parse decides', async () => {
+    const heads: [string, boolean][] = [
+      ['# system: {"cpus": 2}\ntime,event,task\n1,fork,1\n', true],
+      ['\n\n# a "quoted" comment, with commas\n\ntime,event,task\n', true],
+      ['time,event,task\n', true],
+      ['# \u00e9\x00 binary in a comment\nevent,task\n', true],
+      ['event,tsak\nfork,1\n', true], // a bad header: undefined from both
+      ['\uFEFFevent,task\nfork,1\n', false], // BOM
+      ['# c\r\nevent,task\r\n', false], // CRLF
+      ['# a\rb\nevent,task\n', false], // a lone CR: csv-parse's delimiter
+      ['# x\n# a\rb\nevent,task\n', false], // a lone CR in a comment: csv-parse counts a line
+      ['"event",task\n', false], // quoted
+      [' event,task\n', false], // trimmed
+      ['event,task', false], // no line break after the header
+      ['', false],
+    ];
+    for (const [text, plain] of heads) {
+      const f = tmpFile(text);
+      const got = await plainHeaderRecord(f);
+      if (!plain) expect(got, JSON.stringify(text)).toBeNull();
+      else expect(got, JSON.stringify(text)).toStrictEqual(await csvHeaderRecord(f));
+    }
+  });
 
   it('every edit at least once, each alone (small file: one batch, the last line its own)', async () => {
     const body = [
