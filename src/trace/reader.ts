@@ -14,7 +14,6 @@ import { fastEvent, headerIndex } from './fast-row.js';
 import { BATCH_BYTES, LineScanner, Scan } from './line-scanner.js';
 import { PackedBatch } from './packed.js';
 import { isPlain, latin1 } from './row-tokenizer.js';
-import { validateCells } from './row-schema.js';
 
 /** The preamble of a trace: the `# system:` object (if any) and where it was. */
 export interface TracePreamble {
@@ -512,6 +511,8 @@ export async function* readEvents(file: string): AsyncGenerator<TraceEvent> {
  * @throws InputError at the offending column.
  */
 async function slowEvent(file: string, line: number, header: readonly string[], cells: readonly string[]): Promise<TraceEvent> {
+  // the zod schemas, loaded with the first row that needs them: a plain trace never does (start-up)
+  const { validateCells } = await import('./row-schema.js');
   const r = validateCells(header, cells, line);
   if (!r.ok) throw await located(file, line, header, r.column, r.message);
   return r.event;
