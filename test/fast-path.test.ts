@@ -25,6 +25,7 @@ import { fastEvent, headerIndex } from '../src/trace/fast-row.js';
 import { CSV_OPTIONS, csvEventBatches, csvHeaderRecord, fastPathStats, plainHeaderRecord, readEventBatches } from '../src/trace/reader.js';
 import { RowTokenizer, isPlain } from '../src/trace/row-tokenizer.js';
 import { formatCaseArb } from './fuzz/formats.js';
+import { traceCase } from './fuzz/targets.js';
 import { tmp, tmpFile } from './helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -200,6 +201,19 @@ describe('fast path and csv-parse give the same events and errors', () => {
     );
     expect(errors).toBeGreaterThan(RUNS(60) / 5);
     expect(plainHeaders).toBeGreaterThan(RUNS(60) / 5);
+  });
+
+  it('on the traces of the CLI fuzzer (shipped and generated traces, cell, line and byte edits of test/fuzz/mutate.ts)', async () => {
+    const dir = tmp();
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(traceCase, async (c) => {
+        const f = `${dir}/case-${n++}.csv`;
+        writeFileSync(f, c.files['t.csv']!);
+        await sameAsCsv(f);
+      }),
+      { numRuns: RUNS(20), seed: 20261209 },
+    );
   });
 
   it('on generated traces of every profile, without csv-parse', async () => {
