@@ -86,11 +86,11 @@ const ID = {
 };
 
 /** The `prev_state` letters of the sched_switch print fmt (`{ value, "letters" }` pairs). */
-const stateFmt = (letters: string[]) =>
+const stateFmt = (letters: readonly string[]) =>
   `"prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%s ==> next_comm=%s next_pid=%d next_prio=%d", REC->prev_comm, REC->prev_pid, REC->prev_prio, ` +
   `__print_flags(REC->prev_state & 63, "|", ${letters.map((l, i) => `{ 0x${(1 << i).toString(16)}, "${l}" }`).join(', ')}), REC->next_comm, REC->next_pid, REC->next_prio`;
 
-function formats(letters: string[]): { ftrace: string[]; systems: [string, string[]][] } {
+function formats(letters: readonly string[]): { ftrace: string[]; systems: [string, string[]][] } {
   const other = (name: string, id: number) =>
     format(name, id, field('unsigned long ip', 8, 8) + field('const char * fmt', 16, 8) + field('u32 buf[]', 24, 0), '"%ps", REC->ip');
   return {
@@ -173,7 +173,7 @@ interface Page {
 }
 
 /** A version-6 trace.dat: saved command lines, `prev_state` letters, and each CPU's pages. */
-function writeDat(cmdlines: string, cpus: Page[][], letters = ['S', 'D', 'T', 't', 'X', 'Z']): Buffer {
+function writeDat(cmdlines: string, cpus: Page[][], letters: readonly string[] = ['S', 'D', 'T', 't', 'X', 'Z']): Buffer {
   const f = formats(letters);
   const headerPage =
     '\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;\n';
