@@ -1,9 +1,16 @@
 /**
  * Streaming reader of trace v1 CSV files (README.md "Trace format v1").
  *
- * Memory is flat in trace length: rows are parsed by csv-parse as the file streams in and handed out
- * one at a time. Every row is validated ({@link validateRow}); the first bad row stops the read with
- * an {@link InputError} naming file, line and column.
+ * csv-parse is the definition of the format. Plain rows (printable ASCII, no quote: what the
+ * writer, the generator and the importers write) take a fast path that reads them as csv-parse
+ * would, straight from the bytes into packed batches ({@link readPackedBatches}); the first row it
+ * cannot read that way hands the file to csv-parse ({@link csvEventBatches}). Both paths give the
+ * same events in the same batches and the same errors (test/fast-path.test.ts).
+ *
+ * Memory is flat in trace length: the file streams through a fixed buffer, batch by batch. Every
+ * row is validated (fast-row.ts, then the zod schemas of row-schema.ts for what it leaves
+ * undecided); the first bad row stops the read with an {@link InputError} naming file, line and
+ * column.
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
