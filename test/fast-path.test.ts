@@ -22,12 +22,15 @@ import { InputError } from '../src/trace/errors.js';
 import { COLUMNS, EVENT_COLUMNS, EVENT_KINDS, type EventKind, type TraceEvent } from '../src/trace/events.js';
 import { readEventBatchesParallel } from '../src/trace/parallel-reader.js';
 import { fastEvent, headerIndex } from '../src/trace/fast-row.js';
-import { CSV_OPTIONS, csvEventBatches, fastPathStats, readEventBatches } from '../src/trace/reader.js';
+import { CSV_OPTIONS, csvEventBatches, csvHeaderRecord, fastPathStats, plainHeaderRecord, readEventBatches } from '../src/trace/reader.js';
 import { RowTokenizer, isPlain } from '../src/trace/row-tokenizer.js';
 import { formatCaseArb } from './fuzz/formats.js';
+import { traceCase } from './fuzz/targets.js';
 import { tmp, tmpFile } from './helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** Cases of each property: `n` in npm test; FAST_PATH_RUNS=k runs k times as many (a long run). */
+const RUNS = (n: number): number => n * Number(process.env.FAST_PATH_RUNS ?? 1);
 
 /** What a reader gives for a file: its batches, then its error (class, where, message), if any. */
 async function outcome(gen: AsyncGenerator<unknown[]>): Promise<{ batches: unknown[][]; error?: string }> {
@@ -139,9 +142,9 @@ describe('row tokenizer', () => {
         expect(rec).toStrictEqual(text.split(','));
         expect(got).toStrictEqual(fastEvent(rec!, headerIndex(header), 42));
       }),
-      { numRuns: 4000, seed: 20261204 },
+      { numRuns: RUNS(2000), seed: 20261204 },
     );
-    expect(decided).toBeGreaterThan(400);
+    expect(decided).toBeGreaterThan(RUNS(2000) / 10);
   });
 
   it('decides every plain line fastEvent decides', () => {
@@ -153,7 +156,7 @@ describe('row tokenizer', () => {
         const want = fastEvent(text.split(','), headerIndex(header), 7);
         expect(new RowTokenizer(header).event(buf, 0, buf.length, 7)).toStrictEqual(want);
       }),
-      { numRuns: 4000, seed: 20261205 },
+      { numRuns: RUNS(2000), seed: 20261205 },
     );
   });
 
@@ -180,16 +183,37 @@ describe('fast path and csv-parse give the same events and errors', () => {
     const dir = tmp();
     let n = 0;
     let errors = 0;
+    let plainHeaders = 0;
     await fc.assert(
       fc.asyncProperty(formatCaseArb('trace-v1', ROOT), async (c) => {
         const f = `${dir}/case-${n++}.csv`;
         writeFileSync(f, c.bytes);
         const r = await sameAsCsv(f);
         if (r.error) errors++;
+        // the header without csv-parse, when the file lets it tell: csv-parse's record, line, delimiter and end
+        const plain = await plainHeaderRecord(f);
+        if (plain !== null) {
+          plainHeaders++;
+          expect(plain).toStrictEqual(await csvHeaderRecord(f));
+        }
       }),
-      { numRuns: 150, seed: 20261206 },
+      { numRuns: RUNS(60), seed: 20261206 },
     );
-    expect(errors).toBeGreaterThan(30);
+    expect(errors).toBeGreaterThan(RUNS(60) / 5);
+    expect(plainHeaders).toBeGreaterThan(RUNS(60) / 5);
+  });
+
+  it('on the traces of the CLI fuzzer (shipped and generated traces, cell, line and byte edits of test/fuzz/mutate.ts)', async () => {
+    const dir = tmp();
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(traceCase, async (c) => {
+        const f = `${dir}/case-${n++}.csv`;
+        writeFileSync(f, c.files['t.csv']!);
+        await sameAsCsv(f);
+      }),
+      { numRuns: RUNS(20), seed: 20261209 },
+    );
   });
 
   it('on generated traces of every profile, without csv-parse', async () => {
@@ -281,21 +305,15 @@ describe('fast path and csv-parse give the same events and errors', () => {
           await sameAsCsv(f);
         },
       ),
-      { numRuns: 60, seed: 20261207 },
+      { numRuns: RUNS(20), seed: 20261207 },
     );
     expect(seen.size).toBeGreaterThan(LINE_EDITS.length / 2);
   });
 
   it('replay: one reused event object gives the reports of fresh objects (the model keeps no event)', async () => {
+    // the shipped corpus: real recordings, scenarios, and a generated trace of every profile
     const { findTraces } = await import('../src/check/corpus.js');
-    const dir = tmp();
-    const files = await findTraces([`${ROOT}traces`]);
-    for (const profile of Object.keys(PROFILES)) {
-      const f = `${dir}/${profile}.csv`;
-      await generateToFile(profile, { events: 3000, seed: 11, cpus: 4, asidBits: 8, kpti: false }, f);
-      files.push(f);
-    }
-    for (const f of files) {
+    for (const f of await findTraces([`${ROOT}traces`])) {
       const events = (await outcome(csvEventBatches(f))).batches.flat() as TraceEvent[];
       const want = replayEvents(events, await systemOfTrace(f), basename(f));
       expect(await replayFile(f), f).toStrictEqual(want);
@@ -330,9 +348,33 @@ describe('fast path and csv-parse give the same events and errors', () => {
           if (seq.error === undefined) expect(par.events).toHaveLength(seq.events.length);
         },
       ),
-      { numRuns: 4, seed: 20261208 },
+      { numRuns: RUNS(2), seed: 20261208 },
     );
   }, 300_000);
+
+  it('the header without csv-parse: the same record as csv-parse, or csv-parse decides', async () => {
+    const heads: [string, boolean][] = [
+      ['# system: {"cpus": 2}\ntime,event,task\n1,fork,1\n', true],
+      ['\n\n# a "quoted" comment, with commas\n\ntime,event,task\n', true],
+      ['time,event,task\n', true],
+      ['# \u00e9\x00 binary in a comment\nevent,task\n', true],
+      ['event,tsak\nfork,1\n', true], // a bad header: undefined from both
+      ['\uFEFFevent,task\nfork,1\n', false], // BOM
+      ['# c\r\nevent,task\r\n', false], // CRLF
+      ['# a\rb\nevent,task\n', false], // a lone CR: csv-parse's delimiter
+      ['# x\n# a\rb\nevent,task\n', false], // a lone CR in a comment: csv-parse counts a line
+      ['"event",task\n', false], // quoted
+      [' event,task\n', false], // trimmed
+      ['event,task', false], // no line break after the header
+      ['', false],
+    ];
+    for (const [text, plain] of heads) {
+      const f = tmpFile(text);
+      const got = await plainHeaderRecord(f);
+      if (!plain) expect(got, JSON.stringify(text)).toBeNull();
+      else expect(got, JSON.stringify(text)).toStrictEqual(await csvHeaderRecord(f));
+    }
+  });
 
   it('every edit at least once, each alone (small file: one batch, the last line its own)', async () => {
     const body = [
@@ -345,7 +387,7 @@ describe('fast path and csv-parse give the same events and errors', () => {
       '5,schedule,1,1,,,',
     ];
     for (const [what, edit] of LINE_EDITS) {
-      for (let at = 2; at < body.length; at++) {
+      for (const at of [2, 4, body.length - 1]) {
         const out = [...body];
         out[at] = edit(out[at]!);
         for (const eol of ['\n', '']) {

@@ -231,7 +231,7 @@ describe('latent in the ATC (ATS master)', () => {
     expect(r.violations.map((v) => v.kind)).toEqual(Array(4).fill('inv-range-hang'));
   });
 
-  it('v5.15 with RANGE_INV, an mprotect to r over an rw and an r entry: only the rw one is stale', () => {
+  it('v5.15 with RANGE_INV, an mprotect to r over rw, r, rw entries: the r one in the middle is not stale', () => {
     const sys: SystemInput = {
       kernel: '5.15',
       smmus: [smmu({ rangeInvalidation: true })],
@@ -241,17 +241,20 @@ describe('latent in the ATC (ATS master)', () => {
       sys,
       L(
         'fork 1 P',
-        'map P 0x1000 0x1000 rw',
-        'map P 0x2000 0x1000 r',
+        'map P 0x1000 0x3000 rw',
+        'mprotect P 0x2000 0x1000 r',
         'bind dev P',
         'dma dev 1 0x1000', //          entry rw
         'dma dev 1 0x2000', //          entry r
-        'mprotect P 0x1000 0x2000 r', // 7: the notifier hangs; the r entry still matches its PTE
+        'dma dev 1 0x3000', //          entry rw
+        'mprotect P 0x1000 0x3000 r', // 8: the notifier hangs; PTEs 1 and 3 change, the r entry of page 2 still matches
       ),
     );
     expect(found(r)).toEqual([
-      [7, 'S-PERM', 'iotlb', true, 1, 'mm P'],
-      [7, 'S-PERM', 'atc', true, 1, 'mm P'],
+      [8, 'S-PERM', 'iotlb', true, 1, 'mm P'],
+      [8, 'S-PERM', 'iotlb', true, 3, 'mm P'],
+      [8, 'S-PERM', 'atc', true, 1, 'mm P'],
+      [8, 'S-PERM', 'atc', true, 3, 'mm P'],
     ]);
   });
 

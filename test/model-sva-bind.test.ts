@@ -93,6 +93,7 @@ describe('which kernels can bind at all (arm_smmu_sva_supported, the sva_bind op
   it('a device without PASIDs: -EOPNOTSUPP (iommu_sva_bind_device, v6.2 - v6.5: `if (!max_pasids) return ERR_PTR(-EOPNOTSUPP)`)', () => {
     const r = run(sys('6.4', [dev('nop', 's0', { pasidBits: 0 })]), L('fork 1 P', 'bind nop P'));
     expect(failures(r)).toEqual([[2, 'bind', 'EOPNOTSUPP']]);
+    expect(r.devices.failures[0]!.detail).toContain('nop');
     expect(r.devices.sva.pasidsAllocated).toBe(0);
   });
 
@@ -119,6 +120,7 @@ describe('the PASID a bind row names', () => {
   it('a PASID another mm holds: -EBUSY (the IDA hands out each id once); a free one is fine', () => {
     const r = run(sys('6.4'), L('fork 1 A', 'fork 2 B', 'fork 3 C', 'bind dev A 2', 'bind dev B 2', 'bind dev C 3'));
     expect(failures(r)).toEqual([[5, 'bind', 'EBUSY']]);
+    expect(r.devices.failures[0]!.detail).toContain('PASID 2');
     expect(r.devices.sva).toMatchObject({ binds: 2, pasidsAllocated: 2 });
     const m = replay(sys('6.4'), L('fork 1 A', 'fork 2 B', 'bind dev A 2', 'bind dev B 2', 'bind dev B'));
     expect([pasidOf(m, 'A'), pasidOf(m, 'B')]).toEqual([2, 1]);

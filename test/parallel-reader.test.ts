@@ -58,6 +58,14 @@ describe('parallel reader', () => {
     for (const chunk of [4, 64]) expect(await all(readEventBatchesParallel(f, 2, chunk))).toStrictEqual(seq);
   });
 
+  it('a CR inside a data row (csv-parse counts it as a line): the rows after it keep their numbers', async () => {
+    // The chunks' line counts were counts of '\n': every row after the CR was one line early.
+    const f = tmpFile('event,task\nfork,1\r\nfork,2\nfork,3\nfork,4\n');
+    const seq = await all(readEventBatches(f));
+    expect((seq as { row: number }[]).map((e) => e.row)).toEqual([3, 4, 5, 6]);
+    for (const chunk of [8, 64]) expect(await all(readEventBatchesParallel(f, 2, chunk))).toStrictEqual(seq);
+  });
+
   it('a header-only trace has no events', async () => {
     expect(await all(readEventBatchesParallel(tmpFile('event,task\n'), 2, 4))).toEqual([]);
   });

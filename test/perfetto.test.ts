@@ -3,10 +3,16 @@
  * known phases, integer pid/tid, timestamps in microseconds, monotonic per track, the trace row in
  * the args of every slice and instant.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cli, tmp } from './helpers/cli.js';
+import { PerfettoWriter } from '../src/report/perfetto.js';
+import { type Series, ttbrAsid } from '../src/report/series.js';
+import { ReportCollector } from '../src/report/report.js';
+import { replayFile } from '../src/replay/engine.js';
+import { type SystemModel, cpuView } from '../src/model/system.js';
 
 interface Ev {
   ph: string;
@@ -122,5 +128,174 @@ describe('replay --perfetto', () => {
     const r = await cli('replay', 'traces/real/juno-trace-txt.csv', '--perfetto', '/nonexistent-dir/x.json');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/cannot write the output file/);
+  });
+});
+
+/** The shipped corpus's traces (the recordings' folder holds no trace v1). */
+const corpus = (): string[] =>
+  readdirSync('traces', { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.toLowerCase().endsWith('.csv') && !f.startsWith('real/recordings'))
+    .map((f) => join('traces', f))
+    .sort();
+
+/** A series with nothing in it, to close a writer (no counter track written). */
+const EMPTY: Series = {
+  axis: 'time',
+  width: 1,
+  x: [],
+  columns: [],
+  values: [],
+  mms: [],
+  findings: [],
+  findingsTruncated: false,
+  findingCounts: { rollover: 0, 'pin-failure': 0, violation: 0, stale: 0, 'device-failure': 0 },
+  limits: { numAsids: 0, pinLimit: null, cpus: 1 },
+};
+
+type SliceArgs = [
+  cpu: number,
+  start: number,
+  end: number,
+  mm: string,
+  task: number,
+  row: number,
+  endRow: number,
+  generation: number,
+  asid: number,
+];
+
+/** The slice lines a PerfettoWriter writes for `slices` on `axis`, as text. */
+function sliceLines(axis: 'time' | 'row', slices: SliceArgs[]): string[] {
+  const chunks: Buffer[] = [];
+  const w = new PerfettoWriter({ write: (c: Uint8Array) => chunks.push(Buffer.from(c)) }, 8, [], () => axis);
+  for (const a of slices) w.slice(...a);
+  w.finish({ ...EMPTY, axis });
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .split('\n')
+    .map((l) => l.replace(/,$/, '')) // one event a line, a comma after all but the last
+    .filter((l) => l.startsWith('{"ph":"X"'));
+}
+
+/** The definition of a slice's line: JSON.stringify of its object (the writer's former template, byte for byte). */
+function sliceJson(axis: 'time' | 'row', [cpu, start, end, mm, task, row, endRow, generation, asid]: SliceArgs): string {
+  const us = (x: number) => (axis === 'time' ? x / 1000 : x);
+  const ts = us(start);
+  return JSON.stringify({
+    ph: 'X',
+    pid: 1,
+    tid: cpu + 1,
+    ts,
+    dur: Math.max(0, us(end) - ts),
+    name: `${mm} ${asid >= 0 ? `ASID ${asid}` : 'no ASID'} gen ${generation}`,
+    args: { mm, asid, task, row, endRow, generation },
+  });
+}
+
+describe('the Perfetto writer against its definition', () => {
+  const safe = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+  const time = fc.oneof(
+    fc.integer({ min: 0, max: 2 ** 40 }), // trace times in ns
+    safe, // beyond 2^52: String's own text
+    fc.integer({ min: -(2 ** 40), max: -1 }),
+    fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e18, max: 1e18 }),
+    fc.constantFrom(0, 1, 999, 1000, 1001, 2 ** 52 - 1, 2 ** 52, 2 ** 53 - 1, 123456789000, 100, 10, 0.5, -0),
+  );
+  const label = fc.oneof(
+    fc.stringMatching(/^[a-z][a-z0-9@#:._-]{0,12}$/),
+    fc.string({ unit: 'binary', maxLength: 8 }), // lone surrogates, control characters, quotes, backslashes
+    fc.constantFrom('"', '\\', '\ud800', '\udfff', 'a\ud83d', '\u2028', 'é', '\u0000'),
+  );
+  const int = fc.oneof(fc.integer({ min: 0, max: 4096 }), safe, fc.constantFrom(0, 9, 10, 99, 100, 2 ** 31, 2 ** 32 + 1));
+  const slice = fc.tuple(fc.integer({ min: 0, max: 7 }), time, time, label, int, int, int, int, fc.integer({ min: -1, max: 65535 }));
+
+  it('a slice is written as JSON.stringify writes its object, on both axes, for odd labels and numbers', () => {
+    for (const axis of ['time', 'row'] as const)
+      fc.assert(
+        fc.property(fc.array(slice, { minLength: 1, maxLength: 30 }), (slices) => {
+          expect(sliceLines(axis, slices)).toEqual(slices.map((a) => sliceJson(axis, a)));
+        }),
+        { numRuns: 300, seed: 20261204 },
+      );
+  });
+
+  it('ts of a whole number of ns is String(x / 1000) for every x below 2^52, and beyond it', () => {
+    // The digit-by-digit text (perfetto.ts, tsText) against String at the edges of each branch.
+    const xs = [
+      0,
+      1,
+      9,
+      10,
+      99,
+      100,
+      999,
+      1000,
+      1001,
+      1010,
+      1100,
+      12345678,
+      2 ** 42,
+      2 ** 43 - 1,
+      2 ** 43,
+      2 ** 52 - 1,
+      2 ** 52,
+      2 ** 53 - 1,
+    ];
+    for (let k = 0; k < 2000; k++) xs.push(Math.floor(Math.random() * 2 ** 52), Math.floor(Math.random() * 1e13));
+    const lines = sliceLines(
+      'time',
+      xs.map((x) => [0, x, x, 'm', 1, 1, 1, 1, 1]),
+    );
+    expect(lines.map((l) => /"ts":([^,]*),/.exec(l)![1])).toEqual(xs.map((x) => String(x / 1000)));
+  });
+
+  it('the slices of generated traces are canonical JSON (what JSON.stringify gives back)', async () => {
+    for (const trace of ['traces/generated/kernel-build.csv', 'traces/generated/sva-btm.csv', 'traces/scenarios/asid-move-race.csv']) {
+      const out = join(tmp(), 'trace.json');
+      const r = await cli('replay', trace, '--perfetto', out);
+      expect(r.code, r.err).toBe(0);
+      const lines = readFileSync(out, 'utf8')
+        .split('\n')
+        .map((l) => l.replace(/,$/, '')) // one event a line, a comma after all but the last
+        .filter((l) => l.startsWith('{"ph":"X"'));
+      expect(lines.length, trace).toBeGreaterThan(0);
+      for (const l of lines) expect(JSON.stringify(JSON.parse(l))).toBe(l);
+    }
+  });
+});
+
+describe("the timeline's ASID: one CPU's TTBR against cpuView", () => {
+  /** After every event: for each CPU, ttbrAsid with the CPU's own mm, another mm's label and an unknown one. */
+  class Check extends ReportCollector {
+    compared = 0;
+    constructor(
+      private readonly model: SystemModel,
+      private readonly cpus: number,
+    ) {
+      super(model.config.smmus.length);
+    }
+    beforeEvent(): void {}
+    afterEvent(): void {
+      const view = cpuView(this.model);
+      expect(view.length).toBe(this.cpus);
+      for (let c = 0; c < this.cpus + 1; c++) {
+        for (const label of [view[c]?.mm, view[(c + 1) % this.cpus]?.mm, 'no such mm']) {
+          if (label === null || label === undefined) continue;
+          const v = view[c];
+          expect(ttbrAsid(this.model, c, label)).toBe(v && v.mm === label ? v.asid : -1);
+          this.compared++;
+        }
+      }
+    }
+  }
+
+  it('agree after every event of the shipped corpus', async () => {
+    let compared = 0;
+    for (const trace of corpus()) {
+      let check: Check | undefined;
+      await replayFile(trace, { tap: (system, model) => (check = new Check(model, system.cpus)) });
+      compared += check?.compared ?? 0;
+    }
+    expect(compared).toBeGreaterThan(10_000);
   });
 });

@@ -86,11 +86,11 @@ const ID = {
 };
 
 /** The `prev_state` letters of the sched_switch print fmt (`{ value, "letters" }` pairs). */
-const stateFmt = (letters: string[]) =>
+const stateFmt = (letters: readonly string[]) =>
   `"prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%s ==> next_comm=%s next_pid=%d next_prio=%d", REC->prev_comm, REC->prev_pid, REC->prev_prio, ` +
   `__print_flags(REC->prev_state & 63, "|", ${letters.map((l, i) => `{ 0x${(1 << i).toString(16)}, "${l}" }`).join(', ')}), REC->next_comm, REC->next_pid, REC->next_prio`;
 
-function formats(letters: string[]): { ftrace: string[]; systems: [string, string[]][] } {
+function formats(letters: readonly string[]): { ftrace: string[]; systems: [string, string[]][] } {
   const other = (name: string, id: number) =>
     format(name, id, field('unsigned long ip', 8, 8) + field('const char * fmt', 16, 8) + field('u32 buf[]', 24, 0), '"%ps", REC->ip');
   return {
@@ -173,7 +173,7 @@ interface Page {
 }
 
 /** A version-6 trace.dat: saved command lines, `prev_state` letters, and each CPU's pages. */
-function writeDat(cmdlines: string, cpus: Page[][], letters = ['S', 'D', 'T', 't', 'X', 'Z']): Buffer {
+function writeDat(cmdlines: string, cpus: Page[][], letters: readonly string[] = ['S', 'D', 'T', 't', 'X', 'Z']): Buffer {
   const f = formats(letters);
   const headerPage =
     '\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;\n';
@@ -311,12 +311,21 @@ const CMDLINES = [
   [116, 'CPU:1 [LOST 3 EVENTS]'],
   [117, 'version = 6'],
   [119, 'x-5 (7) [001] 1.5: y: z'], // its lines read as pid 5 of thread group 7: the TGID names tasks 5 and 7
+  [120, 'CPU 1 is empty'],
+  [121, 'a-1 b'],
+  [122, 'nb\u00a0sp'],
+  [123, 'x -7 y'],
+  [124, '\u00a0lead'],
+  [125, 'Binder:1234_5'],
 ] as const;
 const cmdlines = (list: readonly (readonly [number, string])[]) => list.map(([p, c]) => `${p} ${c}\n`).join('') + '118 \n';
 
 /** Comms of event fields: plain, with spaces, the sched_switch keys, `#P:`, control characters. */
 const COMMS = ['bash', 'sh', 'UI Thread', 'a prev_pid=1 x', 'b next_pid=2 y', '#P:3', 'nl\nx', 'x ==> y', 'swapper/0', '', ' '];
-const PIDS = [0, 2, 5, 7, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 200, -5];
+const PIDS = [
+  0, 2, 5, 7, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124,
+  125, 200, -5,
+];
 
 // ---------------------------------------------------------------------------------------------
 

@@ -3,12 +3,10 @@
  * as a snapshot test runner does.
  */
 import { type Command, Option } from 'commander';
-import Table from 'cli-table3';
 import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
 import type { CheckResult, CheckTask } from '../check/check-one.js';
 import { findCorpus, nameFilter, parseShard, shard } from '../check/corpus.js';
-import { renderJson } from '../report/render.js';
 import { InputError } from '../trace/errors.js';
 import { openOutput } from '../util/output.js';
 import { isStream, readableInput } from '../util/input.js';
@@ -157,6 +155,7 @@ async function runChecks(tasks: CheckTask[], obsolete: string[], o: CheckOptions
   const traces = tasks.map((t) => t.name ?? t.trace);
   const { checkTraces, junitXml, reportDiff, updateExpectations } = await import('../check/check.js'); // loaded when used
   const { githubAnnotations } = await import('../check/github.js');
+  const [{ default: Table }, { renderJson }] = await Promise.all([import('cli-table3'), import('../report/render.js')]);
   const junit = o.junit ? await openOutput(o.junit) : undefined; // a bad path fails before the work
   let done = 0;
   let results: Awaited<ReturnType<typeof checkTraces>>;

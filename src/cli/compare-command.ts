@@ -12,7 +12,8 @@ import type { Series, SeriesCollector } from '../report/series.js';
 import { InputError } from '../trace/errors.js';
 import { readableInput } from '../util/input.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
-import { type LoadedDesign, designSummary } from '../design/load.js';
+import type { LoadedDesign } from '../design/load.js';
+import { designSummary } from './design-flag.js';
 
 /** One system of the comparison: its settings (overrides of the trace's preamble) and label. */
 export interface CompareSystem {

@@ -5,7 +5,7 @@
  */
 import { Option } from 'commander';
 import type { LoadedDesign } from '../design/load.js';
-import { InputError } from '../trace/errors.js';
+import { InputError } from '../util/errors.js';
 
 export const DESIGN_HELP =
   'a patch as a file: replaces kernel functions of the model (docs/designs.md; examples/designs/); its base release is the kernel';
@@ -37,4 +37,5 @@ export async function loadDesignFlag(o: { design?: string; kernel?: string }): P
   return d;
 }
 
-export { designSummary } from '../design/load.js';
+/** What a report says of the design it ran (JSON `design`, docs/report.md). */
+export const designSummary = (d: LoadedDesign) => ({ name: d.name, base: d.base, file: d.file, sha256: d.hash, replaced: d.replaced });

@@ -7,18 +7,51 @@ import { Command, CommanderError } from 'commander';
 import { Exit, type Io, processIo } from './shared.js';
 import { InputError } from '../trace/errors.js';
 import { isClosedPipe } from '../util/output.js';
-import { replayCommand } from './replay-command.js';
-import { importCommand } from './import-command.js';
-import { generateCommand } from './generate-command.js';
-import { checkCommand } from './check-command.js';
-import { exploreCommand } from './explore-command.js';
-import { shrinkCommand } from './shrink-command.js';
-import { compareCommand } from './compare-command.js';
-import { schemaCommand } from './schema-command.js';
 
 export { type Io, processIo, intArg, Exit } from './shared.js';
 
-function program(io: Io): Command {
+/** What a command module exports: the function that adds the command to the program. */
+type Define = (program: Command, io: Io) => void;
+
+/**
+ * The subcommands, in the order `--help` lists them, each loaded only when the command line can
+ * need it: a command module pulls in its option tables (kernel eras, profiles, finding kinds) and
+ * the modules those load, which a bare `--version` or another command does not use.
+ */
+export const COMMANDS: Readonly<Record<string, () => Promise<Define>>> = {
+  replay: async () => (await import('./replay-command.js')).replayCommand,
+  import: async () => (await import('./import-command.js')).importCommand,
+  generate: async () => (await import('./generate-command.js')).generateCommand,
+  check: async () => (await import('./check-command.js')).checkCommand,
+  explore: async () => (await import('./explore-command.js')).exploreCommand,
+  shrink: async () => (await import('./shrink-command.js')).shrinkCommand,
+  compare: async () => (await import('./compare-command.js')).compareCommand,
+  schema: async () => (await import('./schema-command.js')).schemaCommand,
+};
+
+/**
+ * The subcommands that parsing `argv` can reach, so that only those are loaded.
+ *
+ * The program's own options are `-V, --version` and `-h, --help`, neither with a value, so the
+ * first word is either one of them or the command's name:
+ * - `--version` / `-V` first: commander prints the version as soon as it meets the flag, before
+ *   it looks at a command (whatever follows), so none is needed;
+ * - a command's name first: that command alone (its help, its errors and its run read nothing of
+ *   the others);
+ * - anything else (no word, `--help`, `help`, an unknown command and its "did you mean", an unknown
+ *   option): every command, as the program's help and errors list them.
+ * @returns command names, a subset of {@link COMMANDS} in its order.
+ */
+export function commandsFor(argv: readonly string[]): string[] {
+  const first = argv[0];
+  if (first === '--version' || first === '-V') return [];
+  if (first !== undefined && Object.hasOwn(COMMANDS, first)) return [first];
+  return Object.keys(COMMANDS);
+}
+
+/** The program with the subcommands `names` (see {@link commandsFor}). */
+async function program(io: Io, names: readonly string[]): Promise<Command> {
+  const defines = await Promise.all(names.map((n) => COMMANDS[n]!()));
   const p = new Command('asid-replay')
     // Descriptions are written as paragraphs; commander wraps them to the terminal. A line break
     // is kept only before a blank line or an indented list line.
@@ -46,14 +79,7 @@ Examples:
 Exit codes: 0 ok, 1 findings selected by --fail-on, 2 bad input or usage, 3 internal error.
 Trace format v1 and the system preamble: see README.md.`,
     );
-  replayCommand(p, io);
-  importCommand(p, io);
-  generateCommand(p, io);
-  checkCommand(p, io);
-  exploreCommand(p, io);
-  shrinkCommand(p, io);
-  compareCommand(p, io);
-  schemaCommand(p, io);
+  for (const define of defines) define(p, io);
   return p;
 }
 
@@ -82,7 +108,7 @@ export function usageMessage(str: string): string {
  */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   try {
-    await program(io).parseAsync(argv, { from: 'user' });
+    await (await program(io, commandsFor(argv))).parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
     if (e instanceof Exit) return e.code;

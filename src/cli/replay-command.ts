@@ -3,11 +3,10 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ALLOCATOR_VARIANTS } from '../model/cpu/variants.js';
-import { replayFile } from '../replay/engine.js';
-import { renderJson, renderText } from '../report/render.js';
-import { DEFAULT_KERNEL, KERNEL_HELP, resolveKernel } from '../model/kernel/eras.js';
+import { DEFAULT_KERNEL, DRIVER_DESIGNS, KERNEL_HELP, resolveKernel } from '../model/kernel/eras.js';
 import { CPU_VIOLATIONS, STALE } from '../model/findings.js';
-import { DRIVER_DESIGNS, FAULTS, type Fault, type SystemInput } from '../trace/system.js';
+import { FAULTS, type Fault } from '../model/config.js';
+import type { SystemInput } from '../trace/system.js';
 import { FAIL_ON_KINDS, type FailOnKind, failingKinds, findingCount, parseFailOn } from '../report/findings.js';
 import { readableInput } from '../util/input.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
@@ -152,7 +151,10 @@ export function replayCommand(program: Command, io: Io): void {
       ).argParser(intArg('--parse-threads', 0, 64)),
     )
     .option('--html <file>', 'also write a self-contained HTML report with charts (docs/pictures.md)')
-    .option('--perfetto <file>', 'also write a Chrome Trace Event JSON timeline for ui.perfetto.dev (docs/pictures.md)')
+    .option(
+      '--perfetto <file>',
+      'also write a Chrome Trace Event JSON timeline for ui.perfetto.dev (docs/pictures.md); gzip-compressed when <file> ends in .gz (about 6x smaller; the UI opens x.json.gz as it is)',
+    )
     .option('--timeseries <file>', 'also write the time series as CSV (docs/pictures.md)')
     .addOption(
       new Option(
@@ -204,6 +206,9 @@ its source, <timestamp in the recording>@L<line of the recording>.`,
     o: SystemFlags & { json?: boolean; failOn?: FailOnKind[]; maxViolations: number; parseThreads?: number } & PictureFlags,
   ): Promise<void> {
     const design = await loadDesignFlag(o);
+    // The replay's modules load here, not with the command's options (check, explore and shrink
+    // share those): a command loads what it runs.
+    const [{ replayFile }, { renderJson, renderText }] = await Promise.all([import('../replay/engine.js'), import('../report/render.js')]);
     const pictures = o.html || o.perfetto || o.timeseries ? await (await import('../report/pictures.js')).openPictures(file, o) : null;
     let lastProgress = 0;
     const replaying = replayFile(file, {

@@ -105,9 +105,6 @@ function syntaxLine(path: string): { line: number; column?: number } | undefined
   return m ? { line: Number(m[1]) } : undefined;
 }
 
-/** What a report says of the design it ran (JSON `design`, docs/report.md). */
-export const designSummary = (d: LoadedDesign) => ({ name: d.name, base: d.base, file: d.file, sha256: d.hash, replaced: d.replaced });
-
 const loaded = new Map<string, Promise<LoadedDesign>>();
 /** {@link loadDesign}, once per path per thread (check's workers replay many traces under one design). */
 export function loadDesignOnce(file: string): Promise<LoadedDesign> {

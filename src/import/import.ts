@@ -110,8 +110,10 @@ function datRecording(dat: TraceDat, input: string): Recording {
   const lostWhere = new Map<number, string>();
   // The index, entry by entry (`kind`): RUN (events of one name in a row, only counted: `a` the
   // name, `b` how many), RECORD (a sched_switch or lifecycle record: `a` its CPU buffer, `b` where
-  // it starts, `len`, `time`), LINE (a line read as text: `a` its place in `texts`); `line` the line number.
-  const [RUN, RECORD, LINE] = [0, 1, 2];
+  // it starts, `len`, `time`), TEXT_RECORD (the same, a record read through its line, printed again
+  // when converted rather than kept), LINE (the `cpus=` line or a lost-events line: `a` its place in
+  // `texts`); `line` the line number.
+  const [RUN, RECORD, TEXT_RECORD, LINE] = [0, 1, 2, 3];
   const ix = new DatIndex();
   const texts: string[] = [];
   let events: DatEvents | undefined;
@@ -146,8 +148,10 @@ function datRecording(dat: TraceDat, input: string): Recording {
           const name = ev.ev!.nameIndex;
           if (ix.length > 0 && ix.kind[ix.length - 1] === RUN && lastName === name) ix.b[ix.length - 1]!++;
           else ix.push(RUN, n, (lastName = name), 1, 0, 0);
-        } else if (as === TEXT) text(fm.line(r, cpu, r.time, r.buf.fileOffset + r.start));
-        else {
+        } else if (as === TEXT) {
+          p.line(n, fm.line(r, cpu, r.time, r.buf.fileOffset + r.start));
+          ix.push(TEXT_RECORD, n, bufferIndex.get(r.buf)!, r.start, r.length, r.time);
+        } else {
           if (as === SWITCH) p.switched(cpu, ev.prevPid, ev.nextPid, (next) => ev.switchComm(r, next));
           else p.event(n, ev.line, undefined, () => fm.line(r, cpu, r.time, r.buf.fileOffset + r.start));
           ix.push(RECORD, n, bufferIndex.get(r.buf)!, r.start, r.length, r.time);
@@ -159,8 +163,8 @@ function datRecording(dat: TraceDat, input: string): Recording {
     feed: async (c) => {
       const ev = events!;
       const { kind, line, a, b, len, time } = ix;
-      // the record being converted (one object, and one closure making its line for a message:
-      // the loop moves on only once its conversion is done)
+      // the record being converted (one object, and one closure making its line: the loop moves on
+      // only once its conversion is done)
       const rec: RecordBytes = { data: dat.buffers[0]?.data ?? Buffer.alloc(0), start: 0, length: 0 };
       let cpu = 0;
       let t = 0;
@@ -178,6 +182,10 @@ function datRecording(dat: TraceDat, input: string): Recording {
           cpu = buf.cpu;
           t = time[i]!;
           fileOffset = buf.fileOffset;
+          if (k === TEXT_RECORD) {
+            await c.line(line[i]!, text());
+            continue;
+          }
           const as = ev.read(rec, cpu, t);
           if (as !== SWITCH && as !== LIFECYCLE) throw new Error(`internal: the record of line ${line[i]} reads otherwise the second time`);
           await c.event(line[i]!, ev.line, as === SWITCH ? ev.sw : undefined, text);

@@ -68,9 +68,15 @@ export function replayEvents(events: Iterable<TraceEvent>, system: SystemConfig,
   return withSources(col.finish(name, summarize(model)), sources);
 }
 
-/** An event object to refill (every key present, so that its shape never changes). */
+/**
+ * An event object to refill (every key present, so that its shape never changes). Each field has
+ * held a small integer, a double, a string and undefined once, so that its representation is the
+ * general one from the start: a field that first held only small integers (or only undefined)
+ * changes representation when another kind of value comes, and each change threw the optimized
+ * code of `PackedBatch.fill` (trace/packed.ts) away (a deoptimization loop seen on pin-exhaustion traces).
+ */
 function newEvent(): TraceEvent {
-  return {
+  const e: TraceEvent = {
     row: 0,
     kind: 'fork',
     time: undefined,
@@ -86,6 +92,12 @@ function newEvent(): TraceEvent {
     op: undefined,
     src: undefined,
   };
+  const fields = e as unknown as Record<string, unknown>;
+  for (const k of Object.keys(e)) {
+    if (k === 'row' || k === 'kind') continue;
+    for (const v of [1, 0.5, 'x', undefined]) fields[k] = v;
+  }
+  return e;
 }
 
 function feed(model: ReturnType<typeof createSystem>, col: ReportCollector, e: TraceEvent): void {

@@ -2,8 +2,8 @@
  * Finding classes a CI job can fail on (`--fail-on` of `replay` and `check`), and the test of a
  * report against them.
  */
-import { CPU_VIOLATION_KINDS } from '../model/cpu/index.js';
-import { STALE_KINDS } from '../model/smmu/index.js';
+// The kinds' own table, not the model that re-exports it: `--fail-on` is parsed before any replay.
+import { CPU_VIOLATION_KINDS, STALE_KINDS } from '../model/findings.js';
 import type { Report } from './report.js';
 
 /** Finding classes `--fail-on` accepts: the groups, then every violation and stale kind. */

@@ -21,7 +21,7 @@
  * {@link MAX_SLICES} slices and {@link MAX_INSTANTS} instants of each class are written; counters
  * are the bucketed series.
  */
-import type { Writable } from 'node:stream';
+import type { ByteSink } from './gzip.js';
 import type { FindingPoint, Series, TimelineSink } from './series.js';
 
 /** Most instant events written per class (rollover, violation, ...); the counters cover all. */
@@ -41,29 +41,54 @@ const CLASS_NAMES: Record<FindingPoint['class'], string> = {
   'device-failure': 'device failures',
 };
 
+/** Bytes gathered before a write to the stream (the last chunk may be larger: a line is never split). */
+const CHUNK = 1 << 16;
+/** The fixed parts of a slice's line, as bytes. */
+const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
+const SLICE_HEAD = bytes(',\n{"ph":"X","pid":1,"tid":');
+const TS = bytes(',"ts":');
+const DUR = bytes(',"dur":');
+const NAME = bytes(',"name":');
+const ASID = bytes(' ASID ');
+const NO_ASID = bytes(' no ASID');
+const GEN = bytes(' gen ');
+const ARGS_MM = bytes('","args":{"mm":');
+const ARGS_ASID = bytes('","asid":');
+const TASK = bytes(',"task":');
+const ROW = bytes(',"row":');
+const END_ROW = bytes(',"endRow":');
+const GENERATION = bytes(',"generation":');
+const CLOSE = bytes('}}');
+/** Labels whose JSON text is kept (the busiest mms switch in again and again); then the cache starts afresh. */
+const MM_CACHE = 4096;
+
 /** Trace Event JSON writer; a {@link TimelineSink} for the series collector. */
 export class PerfettoWriter implements TimelineSink {
-  private buf = '';
+  /** The chunk being filled, and how much of it is. */
+  private buf = Buffer.allocUnsafe(CHUNK);
+  private pos = 0;
   private first = true;
   private axis: 'time' | 'row' | null = null;
   private readonly instants = new Map<string, number>();
   private dropped = 0;
   private slices = 0;
   private slicesDropped = 0;
+  /** mm label -> the label as JSON in UTF-8, without its closing quote (the slice name goes on from there). */
+  private readonly mmJson = new Map<string, Uint8Array>();
 
   /**
-   * @param out the stream the JSON goes to
+   * @param out where the JSON goes (a Writable, or {@link GzipSegments}): Buffers of about {@link CHUNK} bytes
    * @param cpus number of CPUs (one thread each)
    * @param smmus SMMU names (one process each)
    * @param axis the collector's axis (read when the first event is written)
    */
   constructor(
-    private readonly out: Writable,
+    private readonly out: ByteSink,
     cpus: number,
     private readonly smmus: readonly string[],
     private readonly axisOf: () => 'time' | 'row',
   ) {
-    this.buf = '{"traceEvents":[\n';
+    this.text('{"traceEvents":[\n');
     this.meta(1, 0, 'process_name', { name: 'CPUs' });
     this.meta(1, 0, 'process_sort_index', { sort_index: 1 });
     for (let c = 0; c < cpus; c++) {
@@ -88,12 +113,95 @@ export class PerfettoWriter implements TimelineSink {
   }
 
   private line(json: string): void {
-    this.buf += (this.first ? '' : ',\n') + json;
+    if (!this.first) this.text(',\n');
     this.first = false;
-    if (this.buf.length > 65536) {
-      this.out.write(this.buf);
-      this.buf = '';
-    }
+    this.text(json);
+  }
+
+  /** Room for `n` more bytes in the chunk: the full chunk goes to the stream first. */
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    this.flush();
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
+  }
+
+  /** Hand the bytes gathered to the stream (a fresh chunk follows: the stream keeps the old one until written). */
+  private flush(): void {
+    if (this.pos === 0) return;
+    this.out.write(this.buf.subarray(0, this.pos));
+    this.buf = Buffer.allocUnsafe(CHUNK);
+    this.pos = 0;
+  }
+
+  /** `s` as UTF-8 (at most 3 bytes per UTF-16 unit). */
+  private text(s: string): void {
+    this.room(3 * s.length);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** `s`, known to be ASCII (a number's text). */
+  private ascii(s: string): void {
+    this.room(s.length);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /** Bytes as they are (a short loop: cheaper than `set` for a few bytes). */
+  private raw(a: Uint8Array): void {
+    this.room(a.length);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < a.length; i++) b[p++] = a[i]!;
+    this.pos = p;
+  }
+
+  /**
+   * `v` as `String(v)` writes it. An integer from 0 to 2^31 - 1 (rows, tasks, ASIDs, generations,
+   * CPUs: nearly every number of a slice) is written digit by digit in small-integer arithmetic,
+   * the same text without a string made for it; any other number goes through `String` (a digit
+   * loop in doubles would be wrong near 2^53, where v / 10 is rounded).
+   */
+  private num(v: number): void {
+    if (!(v >= 0 && v < 2 ** 31 && Number.isInteger(v))) return this.ascii(String(v));
+    this.room(10);
+    const b = this.buf;
+    let w = v | 0;
+    let end = this.pos + digits(w);
+    this.pos = end;
+    do {
+      const q = (w / 10) | 0;
+      b[--end] = 48 + w - 10 * q;
+      w = q;
+    } while (w > 0);
+  }
+
+  /**
+   * `ts(x)` as `String(ts(x))` writes it. On the time axis ts is x / 1000, a double; for x a
+   * non-negative integer below 2^52 its shortest round-trip text (what `String` writes) is x's
+   * digits with a decimal point before the last three and the trailing zeros dropped: ts is the
+   * double nearest to that decimal, and no other decimal with as few digits or fewer rounds to ts,
+   * as each is at least 0.001 away from it while ts, below 2^43, has an ulp of at most 2^-10.
+   * Any other x goes through `String`.
+   */
+  private tsText(x: number): void {
+    if (this.axis !== 'time') return this.num(x);
+    if (!(x >= 0 && x < 2 ** 52 && Number.isInteger(x))) return this.ascii(String(x / 1000));
+    const whole = Math.floor(x / 1000);
+    let frac = x - whole * 1000;
+    this.num(whole);
+    if (frac === 0) return;
+    this.room(4);
+    const b = this.buf;
+    b[this.pos++] = 46; // '.'
+    const d0 = Math.floor(frac / 100);
+    frac -= d0 * 100;
+    const d1 = Math.floor(frac / 10);
+    const d2 = frac - d1 * 10;
+    b[this.pos++] = 48 + d0;
+    if (d1 !== 0 || d2 !== 0) b[this.pos++] = 48 + d1;
+    if (d2 !== 0) b[this.pos++] = 48 + d2;
   }
 
   /** x (ns or row) as microseconds. */
@@ -102,12 +210,23 @@ export class PerfettoWriter implements TimelineSink {
     return this.axis === 'time' ? x / 1000 : x;
   }
 
+  /**
+   * One complete slice. Its bytes are those of
+   * `JSON.stringify({ ph: 'X', pid: 1, tid, ts, dur, name, args: { mm, asid, task, row, endRow, generation } })`
+   * (test/perfetto.test.ts compares them over generated traces and odd values), written piece by
+   * piece into the chunk: this runs once per switch of the whole trace, and building the line as a
+   * string cost more than the replay itself (numbers to strings, the string to bytes).
+   */
   slice(
     cpu: number,
     start: number,
     end: number,
     mm: string,
-    args: { task: number; row: number; endRow: number; generation: number; asid: number },
+    task: number,
+    row: number,
+    endRow: number,
+    generation: number,
+    asid: number,
   ): void {
     if (this.slices >= MAX_SLICES) {
       this.slicesDropped++;
@@ -116,10 +235,43 @@ export class PerfettoWriter implements TimelineSink {
     this.slices++;
     const ts = this.ts(start);
     const dur = Math.max(0, this.ts(end) - ts);
-    // The hot path (one per switch): a template, not JSON.stringify of an object.
-    this.line(
-      `{"ph":"X","pid":1,"tid":${cpu + 1},"ts":${ts},"dur":${dur},"name":${JSON.stringify(`${mm} ${args.asid >= 0 ? `ASID ${args.asid}` : 'no ASID'} gen ${args.generation}`)},"args":{"mm":${JSON.stringify(mm)},"asid":${args.asid},"task":${args.task},"row":${args.row},"endRow":${args.endRow},"generation":${args.generation}}}`,
-    );
+    // name: JSON.stringify(`${mm} ASID ${asid} gen ${generation}`) is mm's JSON, open, then ASCII
+    // (an escape never spans the join: what follows mm is a space, not a low surrogate).
+    let open = this.mmJson.get(mm);
+    if (open === undefined) {
+      if (this.mmJson.size >= MM_CACHE) this.mmJson.clear();
+      open = Buffer.from(JSON.stringify(mm).slice(0, -1), 'utf8');
+      this.mmJson.set(mm, open);
+    }
+    // SLICE_HEAD starts with the separator: the metadata lines always come first (constructor)
+    this.raw(SLICE_HEAD);
+    this.num(cpu + 1);
+    this.raw(TS);
+    this.tsText(start);
+    this.raw(DUR);
+    if (this.axis === 'time') this.ascii(String(dur));
+    else this.num(dur);
+    this.raw(NAME);
+    this.raw(open);
+    if (asid >= 0) {
+      this.raw(ASID);
+      this.num(asid);
+    } else this.raw(NO_ASID);
+    this.raw(GEN);
+    this.num(generation);
+    this.raw(ARGS_MM);
+    this.raw(open);
+    this.raw(ARGS_ASID);
+    this.num(asid);
+    this.raw(TASK);
+    this.num(task);
+    this.raw(ROW);
+    this.num(row);
+    this.raw(END_ROW);
+    this.num(endRow);
+    this.raw(GENERATION);
+    this.num(generation);
+    this.raw(CLOSE);
   }
 
   instant(x: number, p: FindingPoint): void {
@@ -182,10 +334,32 @@ export class PerfettoWriter implements TimelineSink {
       for (const c of s.columns) if (c.smmu === name && c.name.startsWith(`${name}.CMD_`)) ops[c.name.slice(name.length + 1)] = col(c.name);
       counter(3 + i, `commands (${per})`, ops);
     });
-    this.out.write(
-      this.buf +
-        `\n],"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'asid-replay', axis: s.axis === 'time' ? 'trace time' : 'trace row as microseconds', instantsDropped: this.dropped, slicesDropped: this.slicesDropped, findings: s.findingCounts })}}\n`,
+    this.text(
+      `\n],"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'asid-replay', axis: s.axis === 'time' ? 'trace time' : 'trace row as microseconds', instantsDropped: this.dropped, slicesDropped: this.slicesDropped, findings: s.findingCounts })}}\n`,
     );
-    this.buf = '';
+    this.flush();
   }
+}
+
+/** Number of decimal digits of an integer from 0 to 2^31 - 1. */
+function digits(w: number): number {
+  return w < 10
+    ? 1
+    : w < 100
+      ? 2
+      : w < 1000
+        ? 3
+        : w < 10_000
+          ? 4
+          : w < 100_000
+            ? 5
+            : w < 1e6
+              ? 6
+              : w < 1e7
+                ? 7
+                : w < 1e8
+                  ? 8
+                  : w < 1e9
+                    ? 9
+                    : 10;
 }

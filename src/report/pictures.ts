@@ -3,6 +3,7 @@
  * replay (so an unwritable path is exit 2 before any work), fed by a {@link SeriesCollector} through
  * the engine's tap, written after it.
  */
+import { GzipSegments } from './gzip.js';
 import { openOutput, type Output, writeAtomic } from '../util/output.js';
 import type { SystemModel } from '../model/system.js';
 import type { SystemConfig } from '../model/config.js';
@@ -14,6 +15,7 @@ import { excerptRows, readExcerpts, renderHtml } from './html.js';
 
 export interface PictureOptions {
   html?: string;
+  /** The Perfetto JSON; gzip-compressed when the name ends with `.gz` ({@link isGzipName}). */
   perfetto?: string;
   timeseries?: string;
   /** Bucket width of the CSV (ns, or rows without time); default: the adaptive series. */
@@ -29,6 +31,17 @@ export interface Pictures {
   discard(): Promise<void>;
 }
 
+/** Whether an output named `path` is written gzip-compressed: its name ends with `.gz` (any case). */
+export const isGzipName = (path: string): boolean => /\.gz$/i.test(path);
+
+/**
+ * zlib's level for `--perfetto x.json.gz`: 1, the fastest. The timeline's lines repeat their keys,
+ * so even level 1 makes about 21 bytes per event of a kernel-build trace (level 6, zlib's default,
+ * 17 bytes for twice the CPU time), well under the 40 the Perfetto UI's loading of a 10^6-event
+ * trace was budgeted at. Compressed beside the replay, memory bounded: {@link GzipSegments}.
+ */
+export const GZIP_LEVEL = 1;
+
 /**
  * Open the picture outputs of `trace`; null when none is asked for.
  * @throws InputError for an output path that cannot be written.
@@ -42,9 +55,13 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
     return out;
   };
   let perfOut: Output | undefined;
+  let perfGzip: GzipSegments | undefined;
   let csvOut: Output | undefined;
   try {
-    if (o.perfetto) perfOut = await open(o.perfetto);
+    if (o.perfetto) {
+      perfOut = await open(o.perfetto);
+      if (isGzipName(o.perfetto)) perfGzip = new GzipSegments(perfOut.stream, GZIP_LEVEL);
+    }
     if (o.timeseries && o.interval !== undefined) csvOut = await open(o.timeseries);
     // Probe the other paths now (written whole at the end).
     if (o.html) await (await openOutput(o.html)).discard();
@@ -61,7 +78,7 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
       const axis = () => col!.axisName;
       if (perfOut)
         perf = new PerfettoWriter(
-          perfOut.stream,
+          perfGzip ?? perfOut.stream,
           system.cpus,
           system.smmus.map((s) => s.name),
           axis,
@@ -83,6 +100,11 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
     async finish(report) {
       const series = col!.end();
       if (perf) perf.finish(series);
+      if (perfGzip)
+        await perfGzip.end().catch(async (e: unknown) => {
+          for (const x of opened) await x.discard(); // no half-written file left behind
+          throw e;
+        });
       if (csv) csv.flush();
       for (const x of opened) await x.commit();
       if (o.timeseries && !csvOut) await writeAtomic(o.timeseries, seriesCsv(series));
@@ -93,6 +115,7 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
       return series;
     },
     async discard() {
+      perfGzip?.drop();
       for (const x of opened) await x.discard();
     },
   };

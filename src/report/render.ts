@@ -1,9 +1,22 @@
 /**
  * Terminal rendering of a {@link Report} with cli-table3, and its JSON form.
  */
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
+import type TableType from 'cli-table3';
 import type { Report } from './report.js';
 import { hasSources } from './sources.js';
+
+/**
+ * cli-table3, loaded on the first text table: a JSON report (`--json`, `check`, `schema`) never
+ * needs it, and loading it is a tenth of a short replay's start-up. It is CommonJS, so `require`
+ * loads it synchronously, as the renderers are.
+ */
+let tableClass: typeof TableType | undefined;
+const require = createRequire(import.meta.url);
+function newTable(options: TableType.TableConstructorOptions): TableType.Table {
+  tableClass ??= require('cli-table3') as typeof TableType;
+  return new tableClass(options);
+}
 
 /** A row in a sentence: `12`, or `12 (2094.163981@L5173)` with its source. */
 const rowText = (row: number, src: string | undefined): string => (src === undefined ? String(row) : `${row} (${src})`);
@@ -36,7 +49,7 @@ function table(head: string[], fixed: number[] = []) {
   const used = fixed.reduce((a, b) => a + b, 0);
   const last = Math.max(16, width - borders - used);
   const colWidths = head.length > 1 && fixed.length === head.length - 1 ? [...fixed, last] : [];
-  return new Table({ head, chars: COMPACT, style: { head: [], border: [] }, colWidths, wordWrap: true });
+  return newTable({ head, chars: COMPACT, style: { head: [], border: [] }, colWidths, wordWrap: true });
 }
 
 function kv(title: string, rows: [string, string | number][]): string {
@@ -182,7 +195,7 @@ function renderDevices(r: Report, max: number): string[] {
   const d = r.devices;
   out.push(`SMMUv3 driver: ${d.driver} (ASID pools: ${d.asidPools})`);
   // One row per figure, a column per SMMU: fits a terminal whatever the number of figures.
-  const t = new Table({ head: ['SMMU', ...d.smmus.map((m) => m.name)], chars: COMPACT, style: { head: [], border: [] } });
+  const t = newTable({ head: ['SMMU', ...d.smmus.map((m) => m.name)], chars: COMPACT, style: { head: [], border: [] } });
   const row = (name: string, f: (m: (typeof d.smmus)[number]) => string | number) => t.push([name, ...d.smmus.map((m) => String(f(m)))]);
   row('ASID bits / BTM', (m) => `${m.asidBits} / ${m.btm ? 'yes' : 'no'}`);
   row('ASIDs allocated / freed / moved', (m) => `${m.asidsAllocated} / ${m.asidsFreed} / ${m.asidsMoved}`);

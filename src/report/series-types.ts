@@ -67,13 +67,22 @@ export interface Bucket {
 
 /** Per-CPU slices and instant events as they happen (the Perfetto writer implements it). */
 export interface TimelineSink {
-  /** A CPU ran `mm` from `start` to `end` (x units). */
+  /**
+   * CPU `cpu` ran `mm` from `start` to `end` (x units): task `task` switched it in at trace row
+   * `row` in ASID generation `generation`, with ASID `asid` in its TTBR (-1: none, the switch found
+   * no free ASID); `endRow` is the row that switched it out (or the last row). Positional
+   * arguments, not an object: one call per switch of the whole trace, nothing allocated for it.
+   */
   slice(
     cpu: number,
     start: number,
     end: number,
     mm: string,
-    args: { task: number; row: number; endRow: number; generation: number; asid: number },
+    task: number,
+    row: number,
+    endRow: number,
+    generation: number,
+    asid: number,
   ): void;
   /** Something happened at x. */
   instant(x: number, p: FindingPoint): void;

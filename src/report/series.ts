@@ -14,13 +14,17 @@
  *
  * Counts come from what the observer is told (counters, callbacks), the same events the report
  * counts, so every output tells one story (docs/pictures.md, test/one-story.test.ts); levels the
- * observer does not carry come from the model's read-only exports (`summarize`, `cpuView`,
- * `freeAsidCount`, `iotlbOccupancy`) and, after a put, the allocator's `nr_pinned_asids`. The
- * per-CPU timeline follows the trace's `schedule`/`fork`/`exec` rows.
+ * observer does not carry come from the model's read-only exports (`summarize`, `freeAsidCount`,
+ * `iotlbOccupancy`), the TTBR of one CPU ({@link ttbrAsid}, `cpuView` for one CPU) and, after a put,
+ * the allocator's `nr_pinned_asids`. The per-CPU timeline follows the trace's
+ * `schedule`/`fork`/`exec` rows.
+ *
+ * Cost: the per-event work is a bucket index and, at a change of mm on a CPU, a few typed-array
+ * stores (no object per switch): a picture costs little next to the replay itself.
  */
 import { PinOutcome } from '../model/cpu/allocator.js';
 import type { CpuViolation } from '../model/cpu/index.js';
-import { type SystemModel, cpuView, freeAsidCount, iotlbOccupancy, summarize } from '../model/system.js';
+import { type SystemModel, freeAsidCount, iotlbOccupancy, summarize } from '../model/system.js';
 import { type DeviceFailure, type SmmuCounters, type StaleFinding, newSmmuCounters } from '../model/smmu/index.js';
 import type { SystemConfig } from '../model/config.js';
 import type { TraceEvent } from '../trace/events.js';
@@ -50,14 +54,30 @@ interface EventView {
   mm?: string;
 }
 
-interface CpuRun {
-  mm: string;
-  task: number;
-  start: number;
-  row: number;
-  generation: number;
-  /** The ASID the CPU runs the mm with (its TTBR), read from the model after the switch; -1: none (the switch found no free ASID). */
-  asid: number;
+/**
+ * A task's mm as the per-CPU timeline names it, made at its fork or exec: the label (the trace's
+ * mm, `<task>@<row>` for a fork or exec without one) and its index in the series' mm list, looked
+ * up once per mm instead of once per switch.
+ */
+interface MmRef {
+  readonly label: string;
+  /** Index into the mm list (`Series.mms`); -1 until a CPU first runs it. */
+  idx: number;
+}
+
+/**
+ * The ASID in CPU `cpu`'s TTBR when the mm installed there is labelled `mm`; -1 otherwise (the CPU
+ * runs another mm: the switch found no free ASID; or there is no such CPU). Equal to
+ * `cpuView(m)[cpu]`'s ASID when its mm is `mm` (test/perfetto.test.ts compares them after every
+ * event of the corpus), without building the view of every CPU: the timeline reads it at every
+ * change of mm on a CPU, and `cpuView` there cost about a tenth of a picture run's time.
+ */
+export function ttbrAsid(m: SystemModel, cpu: number, mm: string): number {
+  const s = m.cpu;
+  if (!(cpu < s.ttbrMm.length)) return -1;
+  const key = s.ttbrMm[cpu]!;
+  if (key < 0 || s.mms.get(key)?.label !== mm) return -1;
+  return s.ttbrAsid[cpu]!;
 }
 
 /**
@@ -102,9 +122,19 @@ export class SeriesCollector extends ReportCollector {
     'device-failure': 0,
   };
   // Per-CPU timeline, from the trace's rows.
-  private taskMm = new Map<number, string>();
+  private taskMm = new Map<number, MmRef>();
   private cpuTask: Int32Array;
-  private runs: (CpuRun | null)[];
+  /**
+   * What each CPU runs since its last change of mm (a slice of the timeline), one array per field
+   * indexed by CPU: the mm (null: idle, or nothing yet), the task that switched it in, at which x,
+   * row and generation, and the ASID in the CPU's TTBR then (-1: none; only read with a timeline).
+   */
+  private runMm: (MmRef | null)[];
+  private runTask: Float64Array;
+  private runStart: Float64Array;
+  private runRow: Float64Array;
+  private runGen: Float64Array;
+  private runAsid: Int32Array;
   private mmIndex = new Map<string, number>();
   private mmLabels: string[] = [];
   private cpuMmIdx: Float64Array;
@@ -181,7 +211,12 @@ export class SeriesCollector extends ReportCollector {
     this.fixed =
       opts.interval !== undefined && opts.onBucket ? new Bucketer(this.getters, opts.interval, Infinity, opts.onBucket) : undefined;
     this.cpuTask = new Int32Array(system.cpus);
-    this.runs = Array.from({ length: system.cpus }, () => null);
+    this.runMm = Array.from({ length: system.cpus }, () => null);
+    this.runTask = new Float64Array(system.cpus);
+    this.runStart = new Float64Array(system.cpus);
+    this.runRow = new Float64Array(system.cpus);
+    this.runGen = new Float64Array(system.cpus);
+    this.runAsid = new Int32Array(system.cpus);
   }
 
   /**
@@ -325,11 +360,10 @@ export class SeriesCollector extends ReportCollector {
     const e = ev as EventView;
     switch (e.kind) {
       case 'fork':
-        this.taskMm.set(e.task!, e.mm ?? `${e.task}@${e.row}`);
+        this.taskMm.set(e.task!, { label: e.mm ?? `${e.task}@${e.row}`, idx: -1 });
         break;
       case 'exec': {
-        const mm = e.mm ?? `${e.task}@${e.row}`;
-        this.taskMm.set(e.task!, mm);
+        this.taskMm.set(e.task!, { label: e.mm ?? `${e.task}@${e.row}`, idx: -1 });
         for (let c = 0; c < this.cpuTask.length; c++) if (this.cpuTask[c] === e.task) this.run(c, e.task!, e.row, true);
         break;
       }
@@ -364,26 +398,36 @@ export class SeriesCollector extends ReportCollector {
   private run(cpu: number, task: number, row: number, force: boolean): void {
     if (cpu >= this.cpuTask.length) return;
     this.cpuTask[cpu] = task;
-    const mm = task === 0 ? undefined : (this.taskMm.get(task) ?? `task ${task}`);
-    const prev = this.runs[cpu];
-    if (prev && prev.mm === mm && !force) return;
+    const mm = task === 0 ? null : (this.taskMm.get(task) ?? { label: `task ${task}`, idx: -1 });
+    const prev = this.runMm[cpu]!;
+    if (prev !== null && mm !== null && prev.label === mm.label && !force) return;
     const x = this.lastX;
-    if (prev)
-      this.opts.timeline?.slice(cpu, prev.start, x, prev.mm, {
-        task: prev.task,
-        row: prev.row,
-        endRow: row,
-        generation: prev.generation,
-        asid: prev.asid,
-      });
-    let asid = -1;
-    if (mm !== undefined) {
-      // the ASID in the CPU's TTBR, if the switch installed this mm there (not after a no-free-asid)
-      const v = cpuView(this.model)[cpu];
-      if (v && v.mm === mm) asid = v.asid;
+    const timeline = this.opts.timeline;
+    if (prev !== null)
+      timeline?.slice(
+        cpu,
+        this.runStart[cpu]!,
+        x,
+        prev.label,
+        this.runTask[cpu]!,
+        this.runRow[cpu]!,
+        row,
+        this.runGen[cpu]!,
+        this.runAsid[cpu]!,
+      );
+    this.runMm[cpu] = mm;
+    if (mm === null) {
+      this.cpuMmIdx[cpu] = -1;
+      return;
     }
-    this.runs[cpu] = mm === undefined ? null : { mm, task, start: x, row, generation: this.generation, asid };
-    this.cpuMmIdx[cpu] = mm === undefined ? -1 : this.mmIdx(mm);
+    this.runTask[cpu] = task;
+    this.runStart[cpu] = x;
+    this.runRow[cpu] = row;
+    this.runGen[cpu] = this.generation;
+    // the ASID in the CPU's TTBR, if the switch installed this mm there (not after a no-free-asid)
+    if (timeline) this.runAsid[cpu] = ttbrAsid(this.model, cpu, mm.label);
+    if (mm.idx < 0) mm.idx = this.mmIdx(mm.label);
+    this.cpuMmIdx[cpu] = mm.idx;
   }
 
   /**
@@ -395,16 +439,20 @@ export class SeriesCollector extends ReportCollector {
       this.main.close();
       this.fixed?.close();
       const end = this.lastX;
-      this.runs.forEach((r, cpu) => {
+      this.runMm.forEach((r, cpu) => {
         if (r)
-          this.opts.timeline?.slice(cpu, r.start, end, r.mm, {
-            task: r.task,
-            row: r.row,
-            endRow: this.lastRow,
-            generation: r.generation,
-            asid: r.asid,
-          });
-        this.runs[cpu] = null;
+          this.opts.timeline?.slice(
+            cpu,
+            this.runStart[cpu]!,
+            end,
+            r.label,
+            this.runTask[cpu]!,
+            this.runRow[cpu]!,
+            this.lastRow,
+            this.runGen[cpu]!,
+            this.runAsid[cpu]!,
+          );
+        this.runMm[cpu] = null;
       });
     }
     return {

@@ -8,7 +8,7 @@
  * agree.
  */
 import { COLUMNS, type Column, EVENT_COLUMNS, EVENT_KINDS, type EventKind, PROT_CELLS, SRC_RE, type TraceEvent } from './events.js';
-import { NAME_RE } from './row-schema.js';
+import { NAME_RE } from './names.js';
 
 /** Index of each column in {@link COLUMNS}. */
 export const COL = Object.fromEntries(COLUMNS.map((c, i) => [c, i])) as Record<Column, number>;

@@ -1,19 +1,26 @@
 /**
  * Streaming reader of trace v1 CSV files (README.md "Trace format v1").
  *
- * Memory is flat in trace length: rows are parsed by csv-parse as the file streams in and handed out
- * one at a time. Every row is validated ({@link validateRow}); the first bad row stops the read with
- * an {@link InputError} naming file, line and column.
+ * csv-parse is the definition of the format. Plain rows (printable ASCII, no quote: what the
+ * writer, the generator and the importers write) take a fast path that reads them as csv-parse
+ * would, straight from the bytes into packed batches ({@link readPackedBatches}); the first row it
+ * cannot read that way hands the file to csv-parse ({@link csvEventBatches}). Both paths give the
+ * same events in the same batches and the same errors (test/fast-path.test.ts).
+ *
+ * Memory is flat in trace length: the file streams through a fixed buffer, batch by batch. Every
+ * row is validated (fast-row.ts, then the zod schemas of row-schema.ts for what it leaves
+ * undecided); the first bad row stops the read with an {@link InputError} naming file, line and
+ * column.
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Parser } from 'csv-parse';
+import type { Parser } from 'csv-parse';
 import { COLUMNS, type TraceEvent } from './events.js';
 import { InputError, TraceHeaderError, escapeText, quoteExcerpt } from './errors.js';
 import { fastEvent, headerIndex } from './fast-row.js';
 import { BATCH_BYTES, LineScanner, Scan } from './line-scanner.js';
 import { PackedBatch } from './packed.js';
-import { validateCells } from './row-schema.js';
+import { isPlain, latin1 } from './row-tokenizer.js';
 
 /** The preamble of a trace: the `# system:` object (if any) and where it was. */
 export interface TracePreamble {
@@ -108,15 +115,23 @@ export async function assertReadable(file: string): Promise<void> {
 
 type CsvRecord = { record: string[]; line: number };
 
+/** csv-parse's stream parser class, loaded when first needed: a plain trace never needs it (start-up). */
+async function csvParser(): Promise<typeof Parser> {
+  return (await import('csv-parse')).Parser;
+}
+
 /**
  * csv-parse's stream parser, with each record tagged with the line it ended on. Same numbers as
  * csv-parse's `info: true` (checked in the tests), without building an info object per record,
  * which cost a fifth of the replay time.
  */
-class LineTaggingParser extends Parser {
-  override push(record: unknown, encoding?: BufferEncoding): boolean {
-    return super.push(record === null ? null : { record, line: (this as unknown as { info: { lines: number } }).info.lines }, encoding);
-  }
+async function lineTaggingParser(options: typeof CSV_OPTIONS): Promise<Parser> {
+  const P = await csvParser();
+  return new (class extends P {
+    override push(record: unknown, encoding?: BufferEncoding): boolean {
+      return super.push(record === null ? null : { record, line: (this as unknown as { info: { lines: number } }).info.lines }, encoding);
+    }
+  })(options);
 }
 
 /** csv-parse options of trace v1: comments are whole lines starting with '#'. */
@@ -173,7 +188,7 @@ export interface Resume {
  */
 export async function* csvEventBatches(file: string, resume?: Resume): AsyncGenerator<TraceEvent[]> {
   const source = createReadStream(file, { highWaterMark: BATCH_BYTES });
-  const parser = source.pipe(new LineTaggingParser(CSV_OPTIONS));
+  const parser = source.pipe(await lineTaggingParser(CSV_OPTIONS));
   source.on('error', (e) => parser.emit('error', e));
   let header: string[] | undefined;
   let cols: Int8Array = new Int8Array(0);
@@ -244,18 +259,84 @@ export interface HeaderRecord {
 }
 
 /**
- * Parse up to the header row with csv-parse and check it.
+ * The header row of a trace as csv-parse sees it, checked ({@link plainHeaderRecord} when it can
+ * tell, else {@link csvHeaderRecord}).
  * @returns undefined when there is no header, it is bad, or csv-parse fails before it (the
  *   csv-parse reader then reports why).
  */
 export async function readHeaderRecord(file: string): Promise<HeaderRecord | undefined> {
+  const plain = await plainHeaderRecord(file);
+  return plain === null ? csvHeaderRecord(file) : plain;
+}
+
+/** Bytes read at a time to find a plain header (a preamble is a few lines). */
+const PLAIN_HEADER_READ = 16 * 1024;
+/** At most this many bytes before the header for {@link plainHeaderRecord} (else csv-parse looks). */
+const PLAIN_HEADER_MAX = 1024 * 1024;
+
+/**
+ * The header record without csv-parse, for the common file: no BOM, and before the header's
+ * `\n` only comment lines (`#` first), empty lines and the header line, none with a CR, the
+ * header line plain (see row-tokenizer.ts `isPlain`). csv-parse then finds '\n' as the record
+ * delimiter (the first line break in the file), skips those comments and empty lines, and cuts the
+ * header line at its commas, with nothing to trim: the same record, line and end offset.
+ * @returns null when the file is not such a file (csv-parse must read its header).
+ */
+export async function plainHeaderRecord(file: string): Promise<HeaderRecord | undefined | null> {
+  let buf = Buffer.allocUnsafe(PLAIN_HEADER_READ);
+  let end = 0;
+  const fh = await open(file, 'r');
+  try {
+    let p = 0;
+    let line = 1;
+    for (;;) {
+      const nl = buf.subarray(0, end).indexOf(0x0a, p);
+      if (nl < 0) {
+        if (end >= PLAIN_HEADER_MAX) return null;
+        if (end === buf.length) {
+          const bigger = Buffer.allocUnsafe(2 * buf.length);
+          buf.copy(bigger, 0, 0, end);
+          buf = bigger;
+        }
+        const { bytesRead } = await fh.read(buf, end, buf.length - end, end);
+        // the end of the file before a header with its '\n': csv-parse decides
+        if (bytesRead === 0) return null;
+        end += bytesRead;
+        // a byte-order mark (UTF-8 or UTF-16): csv-parse skips it or changes encoding
+        if (buf[0] === 0xef || buf[0] === 0xfe || buf[0] === 0xff) return null;
+        continue;
+      }
+      if (buf.subarray(p, nl).includes(0x0d)) return null;
+      if (nl > p && buf[p] !== 0x23) {
+        if (!isPlain(buf, p, nl)) return null;
+        try {
+          const header = checkHeader(file, line, latin1(buf, p, nl).split(','));
+          return { header, line, recordDelimiter: '\n', dataStart: nl + 1 };
+        } catch {
+          return undefined;
+        }
+      }
+      p = nl + 1;
+      line++;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Parse up to the header row with csv-parse and check it.
+ * @returns undefined when there is no header, it is bad, or csv-parse fails before it.
+ */
+export async function csvHeaderRecord(file: string): Promise<HeaderRecord | undefined> {
+  const P = await csvParser();
   // Small chunks: csv-parse parses the whole chunk it is given before the header reaches us (a
   // 64 KiB chunk cost about 100 ms of CPU, its code not yet compiled), and only the header is needed.
   const source = createReadStream(file, { highWaterMark: HEADER_CHUNK_BYTES });
   let found: { record: string[]; line: number; bytes: number } | undefined;
   // info.bytes is read when the header record is pushed: just after its delimiter (csv-parse counts
   // a skipped BOM), before the parser goes on with the rest of the chunk.
-  const parser = new (class extends Parser {
+  const parser = new (class extends P {
     override push(record: unknown, encoding?: BufferEncoding): boolean {
       if (record !== null && found === undefined) {
         const info = (this as unknown as { info: { lines: number; bytes: number } }).info;
@@ -266,19 +347,23 @@ export async function readHeaderRecord(file: string): Promise<HeaderRecord | und
   })(CSV_OPTIONS);
   source.pipe(parser);
   try {
-    for await (const _ of parser as AsyncIterable<unknown>) {
-      if (found === undefined) return undefined;
-      const header = checkHeader(file, found.line, found.record);
-      const delims = (parser as unknown as { options: { record_delimiter: Buffer[] } }).options.record_delimiter;
-      return { header, line: found.line, recordDelimiter: delims.length === 1 ? delims[0]!.toString() : '', dataStart: found.bytes };
-    }
+    // until the header record is pushed; an error csv-parse meets after it, in the same chunk, is
+    // about a data row (the reader will report it), not about the header
+    for await (const _ of parser as AsyncIterable<unknown>) break;
   } catch {
-    return undefined;
+    // found tells
   } finally {
     source.destroy();
     parser.destroy();
   }
-  return undefined;
+  if (found === undefined) return undefined;
+  try {
+    const header = checkHeader(file, found.line, found.record);
+    const delims = (parser as unknown as { options: { record_delimiter: Buffer[] } }).options.record_delimiter;
+    return { header, line: found.line, recordDelimiter: delims.length === 1 ? delims[0]!.toString() : '', dataStart: found.bytes };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -433,6 +518,8 @@ export async function* readEvents(file: string): AsyncGenerator<TraceEvent> {
  * @throws InputError at the offending column.
  */
 async function slowEvent(file: string, line: number, header: readonly string[], cells: readonly string[]): Promise<TraceEvent> {
+  // the zod schemas, loaded with the first row that needs them: a plain trace never does (start-up)
+  const { validateCells } = await import('./row-schema.js');
   const r = validateCells(header, cells, line);
   if (!r.ok) throw await located(file, line, header, r.column, r.message);
   return r.event;

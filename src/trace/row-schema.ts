@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { type Column, EVENT_COLUMNS, EVENT_KINDS, type EventKind, PROT_CELLS, SRC_RE, type TraceEvent } from './events.js';
+import { NAME_RE } from './names.js';
 
 const INT_RE = /^(?:0[xX][0-9a-fA-F]+|[0-9]+)$/;
 
@@ -23,8 +24,7 @@ export const intCell = z
     return v;
   });
 
-/** Identifiers (mm, device, domain, op): letters, digits and _.:-/@# (no spaces, quotes or newlines). */
-export const NAME_RE = /^[A-Za-z0-9_.:\-/@#]+$/;
+export { NAME_RE } from './names.js';
 
 /** An identifier cell (mm, device, domain, op). */
 export const nameCell = z.string().regex(NAME_RE, 'expected an identifier (letters, digits, _.:-/@#)');

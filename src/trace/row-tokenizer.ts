@@ -57,29 +57,37 @@ KIND_BYTES.forEach((b, i) => {
   KIND_BY_SHAPE.set(key, i);
 });
 
+/** Where the cell read last by {@link intAt} or {@link RowTokenizer.nameAt} ends (its comma, or the line's end). */
+let cellEnd = 0;
+
 /**
- * A non-negative integer cell `buf[a, b)`: decimal of at most 15 digits or `0x`/`0X` hex of at
- * most 13 digits (both below 2^53, so exact), as fast-row.ts's `smallInt`; -1 otherwise (longer
- * integers are valid but left to zod).
+ * The non-negative integer cell that starts at `p` and ends at the next comma (or `b`), as
+ * fast-row.ts's `smallInt` reads it: decimal of at most 15 digits or `0x`/`0X` hex of at most 13
+ * digits (both below 2^53, so exact); -1 otherwise (longer integers are valid but left to zod).
+ * Sets {@link cellEnd}.
  */
-function intCell(buf: Buffer, a: number, b: number): number {
-  const n = b - a;
+function intAt(buf: Buffer, p: number, b: number): number {
+  let q = p;
   let v = 0;
-  if (n > 2 && buf[a] === 0x30 && (buf[a + 1]! | 0x20) === 0x78) {
-    if (n > 15) return -1;
-    for (let i = a + 2; i < b; i++) {
-      const d = HEX[buf[i]!]!;
-      if (d < 0) return -1;
+  if (buf[p] === 0x30 && p + 2 < b && (buf[p + 1]! | 0x20) === 0x78 && buf[p + 2] !== COMMA) {
+    q = p + 2;
+    for (; q < b; q++) {
+      const c = buf[q]!;
+      if (c === COMMA) break;
+      const d = HEX[c]!;
+      if (d < 0 || q - p === 15) return -1;
       v = v * 16 + d;
     }
-    return v;
+  } else {
+    for (; q < b; q++) {
+      const c = buf[q]!;
+      if (c === COMMA) break;
+      const d = c - 0x30;
+      if (d < 0 || d > 9 || q - p === 15) return -1;
+      v = v * 10 + d;
+    }
   }
-  if (n > 15) return -1;
-  for (let i = a; i < b; i++) {
-    const d = buf[i]! - 0x30;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
+  cellEnd = q;
   return v;
 }
 
@@ -122,24 +130,29 @@ export class RowTokenizer {
   }
 
   /**
-   * The identifier cell `buf[a, b)` as a string (from the cache when it holds it), or undefined
-   * when a byte is not allowed in an identifier.
+   * The identifier cell that starts at `p` and ends at the next comma (or `b`), as a string (from
+   * the cache when it holds it), or undefined when a byte is not allowed in an identifier. Sets
+   * {@link cellEnd}.
    */
-  private name(buf: Buffer, a: number, b: number): string | undefined {
+  nameAt(buf: Buffer, p: number, b: number): string | undefined {
     let h = 0;
-    for (let i = a; i < b; i++) {
-      const c = buf[i]!;
+    let q = p;
+    for (; q < b; q++) {
+      const c = buf[q]!;
+      if (c === COMMA) break;
       if (NAME_BYTE[c] === 0) return undefined;
       h = (Math.imul(h, 31) + c) | 0;
     }
+    cellEnd = q;
+    const n = q - p;
     const slot = (h ^ (h >>> 12)) & (CACHE_SLOTS - 1);
     const hit = this.names[slot];
-    if (hit !== undefined && this.hashes[slot] === h && hit.length === b - a) {
+    if (hit !== undefined && this.hashes[slot] === h && hit.length === n) {
       let i = 0;
-      while (i < hit.length && hit.charCodeAt(i) === buf[a + i]) i++;
-      if (i === hit.length) return hit;
+      while (i < n && hit.charCodeAt(i) === buf[p + i]) i++;
+      if (i === n) return hit;
     }
-    const s = latin1(buf, a, b);
+    const s = latin1(buf, p, q);
     this.names[slot] = s;
     this.hashes[slot] = h;
     return s;
@@ -172,50 +185,57 @@ export class RowTokenizer {
         if (p >= b) return this.reject(strings, nstrings);
         p++; // the comma
       }
-      let e = p;
-      while (e < b && buf[e] !== COMMA) e++;
-      if (e > p) {
-        const c = cols[i]!;
-        seen |= 1 << c;
-        switch (c) {
-          case TIME:
-          case CPU:
-          case TASK:
-          case PASID:
-          case VA:
-          case SIZE: {
-            const v = intCell(buf, p, e);
-            if (v < 0) return this.reject(strings, nstrings);
-            d[o + 1 + c] = v;
-            break;
-          }
-          case EVENT: {
-            const k = kindCell(buf, p, e);
-            if (k < 0) return this.reject(strings, nstrings);
-            rule = KIND_RULE[k];
-            d[o + S_KIND] = k;
-            break;
-          }
-          case PROT: {
-            const v = protCell(buf, p, e);
-            if (v < 0) return this.reject(strings, nstrings);
-            d[o + S_PROT] = v;
-            break;
-          }
-          case SRC: {
-            const s = latin1(buf, p, e);
-            if (!SRC_RE.test(s)) return this.reject(strings, nstrings);
-            d[o + S_SRC] = strings.push(s) - 1;
-            break;
-          }
-          default: {
-            const s = this.name(buf, p, e);
-            if (s === undefined) return this.reject(strings, nstrings);
-            d[o + 1 + c] = strings.push(s) - 1;
-          }
+      if (p === b || buf[p] === COMMA) continue; // an empty cell
+      const c = cols[i]!;
+      seen |= 1 << c;
+      switch (c) {
+        case TIME:
+        case CPU:
+        case TASK:
+        case PASID:
+        case VA:
+        case SIZE: {
+          const v = intAt(buf, p, b);
+          if (v < 0) return this.reject(strings, nstrings);
+          d[o + 1 + c] = v;
+          p = cellEnd;
+          break;
+        }
+        case EVENT: {
+          let e = p;
+          while (e < b && buf[e] !== COMMA) e++;
+          const k = kindCell(buf, p, e);
+          if (k < 0) return this.reject(strings, nstrings);
+          rule = KIND_RULE[k];
+          d[o + S_KIND] = k;
+          p = e;
+          break;
+        }
+        case PROT: {
+          let e = p;
+          while (e < b && buf[e] !== COMMA) e++;
+          const v = protCell(buf, p, e);
+          if (v < 0) return this.reject(strings, nstrings);
+          d[o + S_PROT] = v;
+          p = e;
+          break;
+        }
+        case SRC: {
+          let e = p;
+          while (e < b && buf[e] !== COMMA) e++;
+          const s = latin1(buf, p, e);
+          if (!SRC_RE.test(s)) return this.reject(strings, nstrings);
+          d[o + S_SRC] = strings.push(s) - 1;
+          p = e;
+          break;
+        }
+        default: {
+          const s = this.nameAt(buf, p, b);
+          if (s === undefined) return this.reject(strings, nstrings);
+          d[o + 1 + c] = strings.push(s) - 1;
+          p = cellEnd;
         }
       }
-      p = e;
     }
     // more cells than the header
     if (p !== b) return this.reject(strings, nstrings);

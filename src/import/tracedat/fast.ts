@@ -5,8 +5,8 @@
  * {@link DatFormatter.line} prints for it, without printing or parsing that line.
  *
  * The text stays the definition. A record is read directly only when its line is plain, so that the
- * text parsers would give exactly these values: a comm of the saved command lines without
- * whitespace that cannot start a header (`#`, `cpus=<digit>`, `TRACE:`), a pid, CPU and timestamp
+ * text parsers would give exactly these values: a comm of the saved command lines that the line
+ * pattern reads back whole and that cannot start a header ({@link plainComm}), a pid, CPU and timestamp
  * that print as plain digits, an event name without `:`, comms and a `prev_state` that cannot move
  * the lazy groups of the sched_switch pattern, and no `#P:<digit>` anywhere (the import's prescan
  * takes such a line for a CPU count). Any other record is {@link TEXT}: the importer prints its line
@@ -46,11 +46,14 @@ interface EventUse extends EventPrinter {
 }
 
 /**
- * A comm the line can start with and the text parsers read back as it is: no whitespace (the lazy
- * comm group of the line pattern stops at the first `-<digits><space>`, which is then the pid's),
- * not a comment or header start (`#`, `cpus=<digit>`, `TRACE:`: isCommentLine), no `#P:<digit>`.
+ * A comm the line can start with and the text parsers read back as it is: not empty, no leading
+ * whitespace (`^\s*` would take it), no `-<digits><whitespace>` (the lazy comm group of the line
+ * pattern stops at the first one, which must be the pid's), no line terminator (`.`), not the start
+ * of a comment or header line (isCommentLine: `#`, `cpus=<digit>`, `TRACE:`, `version = <digit>`,
+ * `CPU <n> is empty`), no `#P:<digit>`. Spaces inside are fine (`UI Thread`).
  */
-const plainComm = (c: string): boolean => /^[^\s#]\S*$/.test(c) && !/^(?:cpus=\d|TRACE:)/.test(c) && !/#P:\d/.test(c);
+const plainComm = (c: string): boolean =>
+  c !== '' && !/^\s|-\d+\s|#P:\d|[\n\r\u2028\u2029]/.test(c) && !/^(?:#|cpus=\d|TRACE:|version = \d|CPU \d+ is empty)/.test(c);
 
 /** A string inside a sched_switch body that cannot move its pattern's groups; `key` is the ` <field>=` a lazy comm group stops at. */
 const plainBodyText = (s: string, key: string): boolean => !s.includes(key) && !/#P:\d/.test(s);

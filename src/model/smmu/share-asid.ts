@@ -57,6 +57,7 @@ export function shareAsid(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): n
     putWithoutPin: false,
     masters: [],
     released: false,
+    // Stryker disable next-line BooleanLiteral: equivalent, a context not installed yet has no master (installCd adds the first), so the notifier finds no SMMU or ATC to invalidate for it either way
     installed: false,
   };
   const pool = poolIndex(c.st, m.smmu);

@@ -1,0 +1,153 @@
+/**
+ * A gzip file (RFC 1952) written as the bytes come, compressed in segments, with memory bounded
+ * whatever its length: `replay --perfetto x.json.gz`.
+ *
+ * Why not `zlib.createGzip()`: the timeline is written from inside the replay, which never waits
+ * for a stream's `drain`, and a gzip stream queues what it has not compressed yet: on a busy machine
+ * the queue grew with the trace (100 MB more at 10^6 events). Here the input is cut into
+ * {@link SEGMENT}-byte segments, each compressed as raw deflate ending with a sync flush (no final
+ * block: one deflate stream, as pigz writes it), in libuv's thread pool while at most
+ * {@link IN_FLIGHT} segments are there, and synchronously, in this thread, beyond that (the replay
+ * then slows down to the compressor's pace instead of queueing). Segments go out in their order;
+ * then the final empty block and the trailer (CRC-32 and length of the input).
+ *
+ * Each segment starts without the previous one's 32 KB window: 1 MB segments lose about 0.5% of the
+ * compression.
+ */
+import * as zlib from 'node:zlib';
+import { constants, deflateRaw, deflateRawSync, type ZlibOptions } from 'node:zlib';
+
+/** Input bytes per segment. */
+export const SEGMENT = 1 << 20;
+/** Segments compressed in the thread pool at once; the next ones are compressed in this thread. */
+export const IN_FLIGHT = 4;
+
+/** The gzip header: deflate, no name, no time (the same bytes for the same input), OS unknown. */
+const HEADER = Uint8Array.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+
+/** Where the compressed bytes go (a Writable). */
+export interface ByteSink {
+  write(chunk: Uint8Array): unknown;
+}
+
+/** The gzip writer; {@link write} the input, then {@link end} once. */
+export class GzipSegments implements ByteSink {
+  private readonly opts: ZlibOptions;
+  /** Input not yet in a segment. */
+  private parts: Uint8Array[] = [];
+  private partBytes = 0;
+  /** Segments being compressed or waiting for an earlier one, in order: the bytes when done. */
+  private readonly queue: { out: Buffer | null }[] = [];
+  private inFlight = 0;
+  private failure: Error | null = null;
+  private dropped = false;
+  private crc = 0;
+  private size = 0;
+  /** Resolves end() once the queue is empty. */
+  private drained: (() => void) | null = null;
+
+  /**
+   * @param out where the gzip bytes go, in order (not ended here)
+   * @param level zlib compression level (1 fastest to 9 smallest)
+   */
+  constructor(
+    private readonly out: ByteSink,
+    level: number,
+  ) {
+    this.opts = { level, finishFlush: constants.Z_SYNC_FLUSH };
+    out.write(HEADER);
+  }
+
+  /** Take `chunk` (kept until its segment is compressed: do not reuse it). */
+  write(chunk: Uint8Array): boolean {
+    if (chunk.length === 0 || this.dropped) return true;
+    this.crc = crc32(chunk, this.crc);
+    this.size += chunk.length;
+    this.parts.push(chunk);
+    this.partBytes += chunk.length;
+    if (this.partBytes >= SEGMENT) this.segment();
+    return true;
+  }
+
+  /**
+   * Compress what is left, wait for every segment, write the final block and the trailer.
+   * @throws the compressor's error, if any.
+   */
+  async end(): Promise<void> {
+    if (this.partBytes > 0) this.segment();
+    if (this.queue.length > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    if (this.failure) throw this.failure;
+    this.out.write(deflateRawSync(Buffer.alloc(0), { ...this.opts, finishFlush: constants.Z_FINISH }));
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(this.crc >>> 0, 0);
+    trailer.writeUInt32LE(this.size % 2 ** 32, 4); // ISIZE: the input length modulo 2^32
+    this.out.write(trailer);
+  }
+
+  private segment(): void {
+    const data = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partBytes);
+    this.parts = [];
+    this.partBytes = 0;
+    const slot: { out: Buffer | null } = { out: null };
+    this.queue.push(slot);
+    if (this.inFlight >= IN_FLIGHT) {
+      slot.out = deflateRawSync(data, this.opts);
+      this.flushDone();
+      return;
+    }
+    this.inFlight++;
+    deflateRaw(data, this.opts, (e, z) => {
+      this.inFlight--;
+      if (e) this.failure ??= e;
+      slot.out = z ?? Buffer.alloc(0);
+      this.flushDone();
+    });
+  }
+
+  /** Write nothing more (the output is being discarded; segments in the thread pool are let go). */
+  drop(): void {
+    this.dropped = true;
+    this.parts = [];
+    this.partBytes = 0;
+  }
+
+  /** Write the segments done at the head of the queue; wake end() when none is left. */
+  private flushDone(): void {
+    if (this.dropped) return;
+    while (this.queue.length > 0 && this.queue[0]!.out !== null) this.out.write(this.queue.shift()!.out!);
+    if (this.queue.length === 0 && this.drained) {
+      const d = this.drained;
+      this.drained = null;
+      d();
+    }
+  }
+}
+
+/** CRC-32 table (polynomial 0xEDB88320), for a Node 20 before 20.15 (no `zlib.crc32`). */
+let table: Int32Array | undefined;
+
+/** `zlib.crc32` (Node 20.15 and later), read from the namespace: a named import of it would not link on an older Node 20. */
+const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
+/**
+ * CRC-32 of `data` continuing `value` (zlib's `crc32`): `zlib.crc32` when Node has it, else a
+ * table-driven loop (test/perfetto-gzip.test.ts checks that both agree).
+ */
+export function crc32(data: Uint8Array, value = 0): number {
+  return typeof zlibCrc32 === 'function' ? zlibCrc32(data, value) : crc32Js(data, value);
+}
+
+/** The table-driven CRC-32 (the fallback of {@link crc32}). */
+export function crc32Js(data: Uint8Array, value = 0): number {
+  if (!table) {
+    table = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c;
+    }
+  }
+  let c = ~value;
+  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}

@@ -1,0 +1,119 @@
+/**
+ * `replay --perfetto x.json.gz`: gzip of exactly the bytes `--perfetto x.json` writes, in segments
+ * (src/report/gzip.ts) that a standard gunzip reads as one stream; the size per event is a figure of
+ * the file, not a timing.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as zlib from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { cli, tmp } from './helpers/cli.js';
+import { GzipSegments, IN_FLIGHT, SEGMENT, crc32Js } from '../src/report/gzip.js';
+import { isGzipName } from '../src/report/pictures.js';
+import { generateToFile } from '../src/generate/generate.js';
+
+/** The gzip file of `chunks` written through GzipSegments (level 1), and the input they make. */
+async function gzipOf(chunks: Uint8Array[]): Promise<{ gz: Buffer; input: Buffer }> {
+  const out: Buffer[] = [];
+  const g = new GzipSegments({ write: (c: Uint8Array) => out.push(Buffer.from(c)) }, 1);
+  for (const c of chunks) g.write(c);
+  await g.end();
+  return { gz: Buffer.concat(out), input: Buffer.concat(chunks) };
+}
+
+/** Pseudo-random bytes, compressible in part (runs of text), the same for the same seed. */
+function bytes(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = (x >>> 0) % 7 === 0 ? x & 0xff : 97 + (i % 26);
+  }
+  return b;
+}
+
+describe('GzipSegments', () => {
+  it('gunzip gives back the input: empty, small, one segment, many, past the segments in flight (compressed in this thread)', async () => {
+    for (const size of [0, 1, 1000, SEGMENT - 1, SEGMENT, SEGMENT + 1, (IN_FLIGHT + 3) * SEGMENT + 12345]) {
+      const input = bytes(size, size + 1);
+      // written in uneven chunks, as the Perfetto writer hands them over
+      const chunks: Uint8Array[] = [];
+      for (let i = 0, k = 1; i < size; k++) {
+        const n = Math.min(size - i, (k * 7919) % 200_000);
+        chunks.push(input.subarray(i, i + n));
+        i += n;
+      }
+      const { gz } = await gzipOf(chunks);
+      expect(gz.subarray(0, 3), `${size}`).toEqual(Buffer.from([0x1f, 0x8b, 8]));
+      expect(gunzipSync(gz).equals(input), `${size} bytes`).toBe(true);
+      // the trailer: CRC-32 and the length of the input
+      expect(gz.readUInt32LE(gz.length - 8)).toBe(zlib.crc32(input));
+      expect(gz.readUInt32LE(gz.length - 4)).toBe(size);
+    }
+  });
+
+  it('the same input, the same bytes (no time in the header)', async () => {
+    const input = bytes(3 * SEGMENT, 7);
+    const a = await gzipOf([input]);
+    const b = await gzipOf([input.subarray(0, 5), input.subarray(5)]);
+    expect(a.gz.equals(b.gz)).toBe(true);
+  });
+
+  it("the table-driven CRC-32 (for Node before 20.15) is zlib's", () => {
+    for (const [n, seed] of [
+      [0, 1],
+      [1, 2],
+      [255, 3],
+      [100_000, 4],
+    ])
+      expect(crc32Js(bytes(n!, seed!))).toBe(zlib.crc32(bytes(n!, seed!)));
+    const a = bytes(5000, 9);
+    expect(crc32Js(a.subarray(1234), crc32Js(a.subarray(0, 1234)))).toBe(zlib.crc32(a));
+  });
+});
+
+describe('replay --perfetto x.json.gz', () => {
+  it('is gzip of exactly the .json bytes, at most 40 bytes per event on a kernel-build trace', async () => {
+    const dir = tmp();
+    const trace = join(dir, 'build.csv');
+    const events = 30_000;
+    await generateToFile('kernel-build', { events, seed: 3, cpus: 8, asidBits: 8, kpti: false }, trace);
+    const plain = await cli('replay', trace, '--json', '--perfetto', join(dir, 't.json'));
+    const gz = await cli('replay', trace, '--json', '--perfetto', join(dir, 't.json.gz'));
+    expect(plain.code, plain.err).toBe(0);
+    expect(gz.code, gz.err).toBe(0);
+    expect(gz.out).toBe(plain.out);
+    const json = readFileSync(join(dir, 't.json'));
+    const packed = readFileSync(join(dir, 't.json.gz'));
+    expect(gunzipSync(packed).equals(json)).toBe(true);
+    expect(json.length).toBeGreaterThan(3 * SEGMENT); // several segments
+    expect(packed.length / events).toBeLessThanOrEqual(40);
+  });
+
+  it('a trace of the corpus, and .GZ in capitals', async () => {
+    const dir = tmp();
+    for (const [name, trace] of [
+      ['a.json.GZ', 'traces/scenarios/asid-move-race.csv'],
+      ['b.json.gz', 'traces/real/juno-trace-txt.csv'],
+    ]) {
+      const r1 = await cli('replay', trace!, '--perfetto', join(dir, `${name}.plain.json`));
+      const r2 = await cli('replay', trace!, '--perfetto', join(dir, name!));
+      expect([r1.code, r2.code]).toEqual([0, 0]);
+      expect(gunzipSync(readFileSync(join(dir, name!))).equals(readFileSync(join(dir, `${name}.plain.json`)))).toBe(true);
+    }
+  });
+
+  it('which names are compressed', () => {
+    expect(['x.json.gz', 'x.GZ', 'a/b.json.Gz', '.gz'].map(isGzipName)).toEqual([true, true, true, true]);
+    expect(['x.json', 'x.gzip', 'x.gz.json', 'x.tgz.', '-'].map(isGzipName)).toEqual([false, false, false, false, false]);
+  });
+
+  it('an unwritable .gz output is exit 2 before any work', async () => {
+    const r = await cli('replay', 'traces/real/juno-trace-txt.csv', '--perfetto', '/nonexistent-dir/x.json.gz');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/cannot write the output file/);
+  });
+});
