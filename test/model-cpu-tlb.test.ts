@@ -176,7 +176,10 @@ describe('the TLB store against a per-entry reference', () => {
       const first = rng.int(0, 20);
       const last = first + rng.int(0, 10);
       const mine = [...ref.cpus[cpu]!]
-        .map(([k, r]) => [...k.split(',').map(Number), r] as const)
+        .map(([k, r]) => {
+          const [a, m, pg] = k.split(',').map(Number) as [number, number, number];
+          return [a, m, pg, r] as const;
+        })
         .filter(([a, m]) => a === asid && m === mm);
       const inRange = mine.filter(([, , pg]) => pg !== SPECULATIVE && pg >= first && pg <= last).map(([, , pg, r]) => [pg, r]);
       const sortPg = (x: number[][]) => [...x].sort((a, b) => a[0]! - b[0]!);

@@ -192,7 +192,7 @@ describe('a rights upgrade (flush_tlb_page) on an SMMU that snoops the CPU TLBIs
 });
 
 /** A system driven event by event, its report and digest at any point. */
-function harness(system: Parameters<typeof resolveSystem>[0]) {
+function harness(system: Record<string, unknown>) {
   const m = createSystem(resolveSystem({ whatIf: true, unmapKernelAtEl0: false, ...system }, {}));
   const col = new ReportCollector();
   let rows = 0;
