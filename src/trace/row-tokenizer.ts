@@ -43,18 +43,19 @@ for (let i = 0; i < 16; i++) {
 }
 
 /**
- * Event kinds by shape: (length << 16) | (first byte << 8) | last byte identifies each kind name
- * uniquely (checked at load), so one Map lookup and a byte compare name the kind.
+ * Event kinds by shape: the length (below 16), the first and the last byte (their low five bits:
+ * a letter's place in the alphabet) identify each kind name (checked at load), so a table lookup
+ * and a byte compare name the kind. Slots hold 1 + the index into {@link EVENT_KINDS}, 0 for none.
  */
-const KIND_BY_SHAPE = new Map<number, number>();
+const KIND_BY_SHAPE = new Int8Array(16 << 10);
 const KIND_BYTES = EVENT_KINDS.map((k) => Buffer.from(k, 'latin1'));
 const KIND_RULE: KindRule[] = EVENT_KINDS.map((k) => RULES.get(k)!);
-const shape = (len: number, first: number, last: number) => (len << 16) | (first << 8) | last;
+const shape = (len: number, first: number, last: number) => ((len & 15) << 10) | ((first & 31) << 5) | (last & 31);
 KIND_BYTES.forEach((b, i) => {
   const key = shape(b.length, b[0]!, b[b.length - 1]!);
-  if (KIND_BY_SHAPE.has(key))
-    throw new Error(`internal error: event kinds ${EVENT_KINDS[KIND_BY_SHAPE.get(key)!]} and ${EVENT_KINDS[i]} share a shape`);
-  KIND_BY_SHAPE.set(key, i);
+  if (b.length > 15 || KIND_BY_SHAPE[key] !== 0)
+    throw new Error(`internal error: event kind ${EVENT_KINDS[i]} does not have a shape of its own`);
+  KIND_BY_SHAPE[key] = i + 1;
 });
 
 /** Where the cell read last by {@link intAt} or {@link RowTokenizer.nameAt} ends (its comma, or the line's end). */
@@ -94,10 +95,12 @@ function intAt(buf: Buffer, p: number, b: number): number {
 /** Index into {@link EVENT_KINDS} of the event cell `buf[a, b)`, or -1. */
 function kindCell(buf: Buffer, a: number, b: number): number {
   const n = b - a;
-  const k = KIND_BY_SHAPE.get(shape(n, buf[a]!, buf[b - 1]!));
-  if (k === undefined) return -1;
+  if (n > 15) return -1;
+  const k = KIND_BY_SHAPE[shape(n, buf[a]!, buf[b - 1]!)]! - 1;
+  if (k < 0) return -1;
   const want = KIND_BYTES[k]!;
-  for (let i = 1; i < n - 1; i++) if (buf[a + i] !== want[i]) return -1;
+  if (want.length !== n) return -1;
+  for (let i = 0; i < n; i++) if (buf[a + i] !== want[i]) return -1;
   return k;
 }
 
