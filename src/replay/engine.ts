@@ -167,10 +167,18 @@ async function replayPath(file: string, opts: ReplayOptions): Promise<Report> {
     // and keeps none of it (test/fast-path.test.ts replays the corpus both ways). A tap may keep
     // what it sees, so it gets an object per event.
     const ev = newEvent();
+    let turned = performance.now();
     for await (const batch of batches) {
       const n = batch.n;
       if (tapped) for (let i = 0; i < n; i++) feedTapped(model, tapped, batch.event(i));
       else for (let i = 0; i < n; i++) feed(model, col, batch.fill(ev, i));
+      // Batches already read resolve as microtasks: without a turn of the event loop now and then,
+      // a signal handler (Ctrl-C: exit 130, temporary files removed) would wait for the next read.
+      const now = performance.now();
+      if (now - turned > 50) {
+        await new Promise((r) => setImmediate(r));
+        turned = now;
+      }
       if (opts.onProgress && col.events >= next) {
         opts.onProgress(col.events);
         next = col.events + every;
