@@ -46,9 +46,11 @@ export interface TapCollector extends ReportCollector {
 }
 
 /**
- * Parser threads when the caller does not say: none. Measured on a 10^6-event trace (2 cores),
- * worker threads gave 10-20% more speed for about 4x the peak memory (each worker's heap, chunks in
- * flight), so they are opt-in (`replay --parse-threads N`).
+ * Parser threads when the caller does not say: none. With the reader's fast path, parsing costs
+ * less than the model, which runs on this thread anyway: on 2 cores, 2 worker threads were slower
+ * than none at 2x10^5, 10^6 and 10^7 events (kernel-build: 0.39x, 0.69x and 0.76x the speed, in
+ * wall time under load), for 2.2-2.4x the peak memory (each worker's heap, chunks in flight), so they
+ * are opt-in (`replay --parse-threads N`).
  */
 export const DEFAULT_PARSE_THREADS = 0;
 

@@ -1,5 +1,6 @@
 /**
- * The synchronous core of the reader's fast path (reader.ts `readEventBatches`): cuts the data
+ * The synchronous core of the reader's fast path (reader.ts `readPackedBatches`, and the parallel
+ * reader's workers): cuts the data
  * rows of a trace v1 file into lines, skips comments and blank lines, turns plain lines into
  * events ({@link RowTokenizer}), checks that times do not decrease, and groups the events in the
  * batches csv-parse would make. Everything it cannot decide on its own it hands back to the
@@ -50,7 +51,7 @@ export type ScanStatus = (typeof Scan)[keyof typeof Scan];
 /** The fast path's state over one file, from its first data row. */
 export class LineScanner {
   /** The file's bytes from offset `base`; `buf[start, end)` are read and not yet scanned. */
-  buf: Buffer = Buffer.allocUnsafe(2 * READ_BYTES);
+  buf: Buffer = Buffer.allocUnsafe(0);
   start = 0;
   end = 0;
   base: number;
@@ -124,8 +125,8 @@ export class LineScanner {
       this.start = 0;
     }
     if (buf.length - this.end < READ_BYTES) {
-      // a line longer than the buffer
-      const bigger = Buffer.allocUnsafe(2 * buf.length);
+      // the first read, or a line longer than the buffer
+      const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, 2 * READ_BYTES));
       buf.copy(bigger, 0, 0, this.end);
       this.buf = bigger;
     }

@@ -367,13 +367,13 @@ export async function csvHeaderRecord(file: string): Promise<HeaderRecord | unde
 }
 
 /**
- * How often the fast path of {@link readEventBatches} gave up, since the process started (for the
+ * How often the fast path of {@link readPackedBatches} gave up, since the process started (for the
  * tests and the benchmarks: a generated or imported trace should never need csv-parse).
  */
 export const fastPathStats = {
   /** Files (or their rest) handed over to csv-parse. */
   handOvers: 0,
-  /** Plain rows the tokenizer left undecided (validated from their split cells). */
+  /** Plain rows the fast path left to the zod schemas (valid ones: integers of 16 digits or more). */
   slowRows: 0,
 };
 
