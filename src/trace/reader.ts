@@ -18,7 +18,7 @@ import type { Parser } from 'csv-parse';
 import { COLUMNS, type TraceEvent } from './events.js';
 import { InputError, TraceHeaderError, escapeText, quoteExcerpt } from './errors.js';
 import { fastEvent, headerIndex } from './fast-row.js';
-import { BATCH_BYTES, LineScanner, Scan } from './line-scanner.js';
+import { BATCH_BYTES, LineScanner, READ_BYTES, Scan } from './line-scanner.js';
 import { PackedBatch } from './packed.js';
 import { isPlain, latin1 } from './row-tokenizer.js';
 
@@ -459,14 +459,23 @@ async function* fastEventBatches(
 ): AsyncGenerator<PackedBatch, boolean> {
   const s = new LineScanner(head.header, offset, line, { lastTime: resume.lastTime, lastTimeRow: resume.lastTimeRow });
   const fh = await open(file, 'r');
+  // Read ahead, as a stream does: the next piece of the file is read (by libuv's thread pool) while
+  // this one is scanned and replayed, rather than this thread waiting for each read in turn.
+  const ahead = Buffer.allocUnsafe(READ_BYTES);
+  let readAt = offset;
+  let reading: Promise<{ bytesRead: number }> | undefined = fh.read(ahead, 0, READ_BYTES, readAt);
   try {
     for (;;) {
       const status = s.scan();
       if (status === Scan.More) {
         if (s.eof) break;
+        const { bytesRead } = await reading!;
+        reading = undefined;
         s.prepareRead();
-        const { bytesRead } = await fh.read(s.buf, s.end, s.buf.length - s.end, s.base + s.end);
+        ahead.copy(s.buf, s.end, 0, bytesRead);
         s.added(bytesRead);
+        readAt += bytesRead;
+        if (bytesRead > 0) reading = fh.read(ahead, 0, READ_BYTES, readAt);
       } else if (status === Scan.Batch) {
         resume.afterLine = s.out.row(s.out.n - 1);
         resume.lastTime = s.lastTime;
@@ -486,6 +495,8 @@ async function* fastEventBatches(
       }
     }
   } finally {
+    // a read still in flight (the caller stopped early, or a hand-over) ends before the file closes
+    await reading?.catch(() => undefined);
     await fh.close();
   }
   if (s.out.n > 0) yield s.out;
