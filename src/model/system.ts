@@ -233,6 +233,7 @@ function afterPtChange(
     else if (ch.flushed) calls.push({ first: ff, last: fl, whole: ch.cpuWhole });
   } else if (path === 'munmap' && ch.present) {
     // tlb_end_vma -> tlb_flush_mmu_tlbonly (the cleared PTEs), then mmu_notifier_invalidate_range_end.
+    // Stryker disable next-line ConditionalExpression: equivalent, -> true: unmapMm sets flushed whenever present (both are the cleared extent)
     if (ch.flushed) calls.push(gathered);
     calls.push(range);
   } else if (path === 'mprotect' && ch.present) {
