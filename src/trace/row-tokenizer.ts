@@ -1,15 +1,16 @@
 /**
- * The byte-level fast path of the trace v1 reader: one data line, as bytes, straight to a
- * validated event, with no cell strings, no cell array and no regular expression on the way.
+ * The byte-level fast path of the trace v1 reader: one data line, as bytes, straight into a packed
+ * batch (packed.ts) as a validated event, with no cell strings (identifiers come from a cache), no
+ * cell array, no object and no regular expression (but for `src` cells) on the way.
  *
  * It decides only *plain* lines: every byte printable ASCII (0x21-0x7e) other than `"`, cells cut
  * at `,`. On such a line csv-parse (the definition of the format, with the reader's options) gives
  * exactly `line.split(',')`: no quote, no record delimiter, nothing its `trim` removes, and a `#`
  * is a comment only at the start of the line (`comment_no_infix`), which the reader handles before
- * calling this. The rules are those of {@link fastEvent} (and so of the zod schemas of
- * row-schema.ts): on any line it either returns the event `fastEvent(line.split(','))` would build,
- * or `undefined` ("not sure"), and the reader then takes the line through the slow path, which
- * names the error. test/fast-path.test.ts checks both statements on random lines.
+ * calling this. The rules are those of fast-row.ts `fastEvent` (and so of the zod schemas of
+ * row-schema.ts): on any line it either appends the event `fastEvent(line.split(','))` would build,
+ * or nothing ("not sure"), and the reader then takes the line through the slow path, which names
+ * the error. test/fast-path.test.ts checks both statements on random lines.
  */
 import { EVENT_KINDS, SRC_RE, type TraceEvent } from './events.js';
 import { COL, type KindRule, RULES, headerIndex } from './fast-row.js';
@@ -167,9 +168,9 @@ export class RowTokenizer {
    * @param a   offset of the line's first byte.
    * @param b   offset just after its last byte (its `\n` excluded).
    * @param row the line's 1-based number in the file, copied into the event.
-   * @returns true when the event was appended: exactly the event {@link fastEvent} builds from
+   * @returns true when the event was appended: exactly the event fast-row.ts `fastEvent` builds from
    *   `line.split(',')`; false (nothing appended) when the line is not plain, has another number
-   *   of cells than the header, or is a row {@link fastEvent} would not decide (invalid, or an
+   *   of cells than the header, or is a row `fastEvent` would not decide (invalid, or an
    *   integer of 16 digits or more).
    */
   pack(buf: Buffer, a: number, b: number, row: number, out: PackedBatch): boolean {
