@@ -52,12 +52,13 @@ function processRun(args) {
 
 /**
  * The commands of `cmds` run in turn, `runs` rounds (each round in another order, so that a slow
- * spell of the machine falls on all of them): the best (least) wall and CPU time of each, and its
- * largest peak RSS.
+ * spell of the machine falls on all of them): per command the best (least) wall and CPU time, the
+ * largest peak RSS and every round's figures (`rounds`: ratios of two commands taken round by round
+ * hold when the machine's speed drifts).
  */
 function interleaved(cmds, runs) {
   const names = Object.keys(cmds);
-  const best = Object.fromEntries(names.map((k) => [k, { wall: Infinity, cpu: Infinity, rss: 0 }]));
+  const best = Object.fromEntries(names.map((k) => [k, { wall: Infinity, cpu: Infinity, rss: 0, rounds: [] }]));
   for (let r = 0; r < runs; r++) {
     for (let k = 0; k < names.length; k++) {
       const name = names[(k + r) % names.length];
@@ -66,9 +67,16 @@ function interleaved(cmds, runs) {
       b.wall = Math.min(b.wall, x.wall);
       b.cpu = Math.min(b.cpu, x.cpu);
       b.rss = Math.max(b.rss, x.rss);
+      b.rounds.push(x);
     }
   }
   return best;
+}
+
+/** Median over the rounds of `a`'s figure / `b`'s (`what`: wall or cpu). */
+function pairedMedian(a, b, what) {
+  const r = a.rounds.map((x, i) => x[what] / b.rounds[i][what]).sort((x, y) => x - y);
+  return r.length % 2 ? r[(r.length - 1) / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
 }
 
 const load = () =>
@@ -80,6 +88,8 @@ const load = () =>
 // the anchors (a plain line split, csv-parse alone with its fastest options: scripts/csv-only.mjs)
 // and `replay` in-thread (the default) and with parser threads (--parse-threads N), on the same
 // file. A ratio is anchor time / replay time: 1.50 = replay takes two thirds of the anchor's time.
+// CPU is user + sys of every thread (V8 collects garbage on helper threads too); on a loaded
+// machine the wall time of a process that allocates much waits for those threads as well.
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const threads = Math.min(4, availableParallelism());
 console.log(
@@ -87,7 +97,7 @@ console.log(
 );
 console.log(`replay in-thread (default) and with --parse-threads ${threads}; ratio = anchor time / replay time\n`);
 console.log(
-  'profile        events     | CSV MB | split s | csv s | replay s (in / thr) | vs csv wall (in / thr) | vs split wall | vs csv CPU | peak RSS MB (csv / in / thr) | load before -> after',
+  'profile        events     | CSV MB | best wall s: split / csv / replay / threads | replay vs csv: wall best, wall paired median, CPU best, CPU paired median (threads: wall best) | replay vs split: wall best, paired median | peak RSS MB: csv / replay / threads | load before -> after',
 );
 const rss = {};
 const replayCases = [
@@ -110,20 +120,15 @@ for (const [profile, events] of replayCases) {
   );
   if (profile === 'kernel-build') rss[events] = b.replay.rss;
   const r2 = (x) => x.toFixed(2);
+  const { split, csv, replay, threads: thr } = b;
   console.log(
     [
       `${profile.padEnd(14)} ${fmt(events).padEnd(10)}`,
       mb.toFixed(1).padStart(6),
-      r2(b.split.wall).padStart(7),
-      r2(b.csv.wall).padStart(5),
-      `${r2(b.replay.wall)} / ${r2(b.threads.wall)}`.padStart(19),
-      `${r2(b.csv.wall / b.replay.wall)} / ${r2(b.csv.wall / b.threads.wall)}`.padStart(22),
-      r2(b.split.wall / b.replay.wall).padStart(13),
-      r2(b.csv.cpu / b.replay.cpu).padStart(10),
-      [b.csv.rss, b.replay.rss, b.threads.rss]
-        .map((x) => x.toFixed(0))
-        .join(' / ')
-        .padStart(28),
+      [split, csv, replay, thr].map((x) => r2(x.wall)).join(' / '),
+      `${r2(csv.wall / replay.wall)}, ${r2(pairedMedian(csv, replay, 'wall'))}, ${r2(csv.cpu / replay.cpu)}, ${r2(pairedMedian(csv, replay, 'cpu'))} (${r2(csv.wall / thr.wall)})`,
+      `${r2(split.wall / replay.wall)}, ${r2(pairedMedian(split, replay, 'wall'))}`,
+      [csv, replay, thr].map((x) => x.rss.toFixed(0)).join(' / '),
       `${before} -> ${load()}`,
     ].join(' | '),
   );
