@@ -429,3 +429,19 @@ describe('findings of the SVA notifier name the mm by its label', () => {
     expect(h.report().violations.map((v) => [v.row, v.kind, v.mm])).toContainEqual([5, 'inv-range-hang', 'P']);
   });
 });
+
+describe('an event kind with no step is refused, not skipped', () => {
+  it('step() throws an internal Error (not an EventError about the trace) naming the kind', () => {
+    const { m } = harness({ cpus: 1, asidBits: 8 });
+    const bogus = { kind: 'bogus', row: 1 } as unknown as Parameters<typeof step>[1];
+    let err: unknown = null;
+    try {
+      step(m, bogus, new ReportCollector());
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(EventError);
+    expect((err as Error).message).toContain('bogus');
+  });
+});
