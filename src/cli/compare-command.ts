@@ -87,7 +87,7 @@ async function withDesigns(systems: CompareSystem[], o: CompareFlags): Promise<C
     throw new InputError(`the designs patch different releases (${base} and ${other.base}): compare them one base at a time`, other.file);
   const join = (a: string, b: string) => (a ? `${a} ${b}` : b);
   return systems.flatMap((s) => [
-    { label: join(s.label, base), overrides: { ...s.overrides, kernel: base } },
+    { label: join(s.label, base ?? 'base'), overrides: { ...s.overrides, kernel: base } },
     ...designs.map((d) => ({ label: join(s.label, d.name), overrides: { ...s.overrides, kernel: base }, design: d })),
   ]);
 }

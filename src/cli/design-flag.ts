@@ -22,6 +22,7 @@ export async function loadDesignFlag(o: { design?: string; kernel?: string }): P
   if (o.design === undefined) return undefined;
   const { loadDesign } = await import('../design/load.js'); // code of the user's: loaded only on request
   const d = await loadDesign(o.design);
+  if (d.base === undefined) return d; // applies to the kernel of the run
   const { resolveKernel } = await import('../model/kernel/eras.js');
   try {
     resolveKernel(d.base);
@@ -38,4 +39,10 @@ export async function loadDesignFlag(o: { design?: string; kernel?: string }): P
 }
 
 /** What a report says of the design it ran (JSON `design`, docs/report.md). */
-export const designSummary = (d: LoadedDesign) => ({ name: d.name, base: d.base, file: d.file, sha256: d.hash, replaced: d.replaced });
+export const designSummary = (d: LoadedDesign) => ({
+  name: d.name,
+  base: d.base ?? 'the kernel of the run',
+  file: d.file,
+  sha256: d.hash,
+  replaced: d.replaced,
+});

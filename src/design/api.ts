@@ -18,8 +18,10 @@
  * from this package at run time.
  */
 import {
+  type AllocatorConfig,
   type AllocatorCounters,
   type AllocatorParams,
+  type AsidSpace,
   type AllocatorState,
   type MmContext,
   NO_FREE_ASID,
@@ -29,7 +31,18 @@ import {
 import { GEN_UNIT, PinOutcome, Switch, ctxAsid, ctxGen, makeCtx, packPin, pinAsid, pinOutcome } from '../model/cpu/context-id.js';
 import type { KernelParts, PartName } from '../model/kernel/parts.js';
 
-export type { AllocatorCounters, AllocatorParams, AllocatorState, KernelParts, MmContext, PartName, PinResult, SwitchFlags };
+export type {
+  AllocatorConfig,
+  AllocatorCounters,
+  AllocatorParams,
+  AllocatorState,
+  AsidSpace,
+  KernelParts,
+  MmContext,
+  PartName,
+  PinResult,
+  SwitchFlags,
+};
 
 /**
  * The helpers a replacement part receives as `api` (the encodings of `context.c`):
@@ -63,8 +76,12 @@ export type PartOverride<K extends PartName> = (base: KernelParts[K], api: Desig
 export interface Design {
   /** Short name, shown in reports (`[a-z0-9][a-z0-9._-]*`). */
   name: string;
-  /** The kernel release the patch applies to (`5.10`, `6.6`, ...: `asid-replay replay --help` lists them). */
-  base: string;
+  /**
+   * The kernel release the patch applies to (`5.10`, `6.6`, ...: `asid-replay replay --help` lists
+   * them). Absent: the design applies to the kernel of the run (the allocator versions of
+   * examples/designs/allocators/ are such designs).
+   */
+  base?: string;
   /** One line for people: what the patch changes. */
   description?: string;
   /** The parts it replaces, by kernel name. */

@@ -5,7 +5,7 @@
  * trace of ours. The model's own {@link EventError}s (an impossible event) pass through unchanged.
  * Only the replaced parts are wrapped: a system without a design runs the base parts directly.
  */
-import { type AllocatorParams, type AllocatorState, type MmContext, NO_FREE_ASID } from '../model/cpu/allocator.js';
+import { type AllocatorConfig, type AllocatorParams, type AllocatorState, type MmContext, NO_FREE_ASID } from '../model/cpu/allocator.js';
 import { EventError } from '../model/errors.js';
 import { BASE_PARTS, type KernelParts, type PartName } from '../model/kernel/parts.js';
 import { InputError } from '../trace/errors.js';
@@ -67,8 +67,23 @@ function describe(v: unknown): string {
   return typeof v === 'number' ? String(v) : `${typeof v} ${JSON.stringify(v)?.slice(0, 20)}`;
 }
 
-/** What each part must return, as a check: undefined when fine, else what was expected. */
-const RESULT: { [K in PartName]: (r: unknown) => string | undefined } = {
+/** What `asids_init` must return for `cfg`: an `AsidSpace` the allocator can be built from, or what is wrong. */
+function asidSpaceProblem(r: unknown, cfg: AllocatorConfig): string | undefined {
+  const want = 'an AsidSpace { idxShift, available, oddReservedAtBoot, oddReservedAlways, maxPinnedAsids }';
+  if (typeof r !== 'object' || r === null) return want;
+  const o = r as Record<string, unknown>;
+  const bits = cfg.asidBits;
+  if (!isInt(o.idxShift) || o.idxShift < 0 || o.idxShift >= bits) return `${want} with idxShift an integer in 0..${bits - 1}`;
+  if (!isInt(o.available) || o.available < 1 || o.available > 2 ** bits) return `${want} with available an integer in 1..${2 ** bits}`;
+  if (typeof o.oddReservedAtBoot !== 'boolean' || typeof o.oddReservedAlways !== 'boolean')
+    return `${want} with oddReservedAtBoot and oddReservedAlways booleans`;
+  if (o.maxPinnedAsids !== null && !isInt(o.maxPinnedAsids)) return `${want} with maxPinnedAsids an integer or null (no pinning)`;
+  return undefined;
+}
+
+/** What each part must return, as a check of the result and the arguments: undefined when fine, else what was expected. */
+const RESULT: { [K in PartName]: (r: unknown, args: Parameters<KernelParts[K]>) => string | undefined } = {
+  asids_init: (r, [cfg]) => asidSpaceProblem(r, cfg),
   new_context: (r) => (isInt(r) && (r > 0 || r === NO_FREE_ASID) ? undefined : 'a context id (an integer > 0) or api.NO_FREE_ASID'),
   flush_context: (r) => (r === undefined ? undefined : 'nothing (undefined)'),
   check_update_reserved_asid: (r) => (typeof r === 'boolean' ? undefined : 'a boolean'),
@@ -121,7 +136,7 @@ function designError(e: unknown, src: DesignSource, name: string, doing: string)
 
 /** Part `name`'s replacement, checked: its exceptions, its result, and the allocator state it leaves. */
 function guard(name: PartName, impl: (...a: unknown[]) => unknown, src: DesignSource): (...a: unknown[]) => unknown {
-  const check = RESULT[name];
+  const check = RESULT[name] as (r: unknown, args: unknown[]) => string | undefined;
   return (...args: unknown[]) => {
     let r: unknown;
     try {
@@ -130,9 +145,11 @@ function guard(name: PartName, impl: (...a: unknown[]) => unknown, src: DesignSo
       if (e instanceof EventError || e instanceof DesignError) throw e;
       throw designError(e, src, name, 'running');
     }
-    const wrong = check(r);
+    const wrong = check(r, args);
     if (wrong !== undefined)
       throw new DesignError(`${name} returned ${describe(r)}; expected ${wrong}`, src.file, partLine(src.source, name));
+    // asids_init runs before there is a state: its result is all there is to check.
+    if (name === 'asids_init') return r;
     const [p, s, mm] = args as [AllocatorParams, AllocatorState, unknown];
     const mmArg = typeof mm === 'object' && mm !== null ? (mm as MmContext) : undefined;
     const broken = allocatorShapeProblem(p, s, mmArg);

@@ -26,6 +26,7 @@ export const PART_NAMES = [
   'flush_context',
   'arm64_mm_context_get',
   'arm64_mm_context_put',
+  'asids_init',
 ] as const satisfies readonly PartName[];
 type Missing = Exclude<PartName, (typeof PART_NAMES)[number]>;
 /** Compile-time check: `never` unless a part is missing from {@link PART_NAMES}. */
