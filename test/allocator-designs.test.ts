@@ -9,11 +9,12 @@
  * explore-alphabet walks (fast-check), under every CONFIG_UNMAP_KERNEL_AT_EL0 / KPTI combination,
  * small and real ASID widths, and kernels that pin from the SVA bind path (shared-asid eras) or not.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type LoadedDesign, loadDesign } from '../src/design/load.js';
+import { DesignError, type LoadedDesign, loadDesign } from '../src/design/load.js';
 import { ALLOCATOR_VARIANTS, type AllocatorVariant } from '../src/model/cpu/variants.js';
 import type { KernelParts } from '../src/model/kernel/parts.js';
 import { EventError } from '../src/model/errors.js';
@@ -289,5 +290,65 @@ describe('the lockstep can fail', () => {
       if (mode.kpti) expect(run).toThrow();
       else expect(run()).toBe(3);
     }
+  });
+});
+
+describe('asids_init as a part', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'asid-replay-asids-init-'));
+  let n = 0;
+  const designFile = (body: string) => {
+    const f = join(dir, `d${n++}.mjs`);
+    writeFileSync(f, `export default { name: 'x', parts: {\n  asids_init: (base) => (cfg) => ${body},\n} };\n`);
+    return loadDesign(f);
+  };
+  const SYS = resolveSystem({ cpus: 2, asidBits: 4, whatIf: true, unmapKernelAtEl0: true, kpti: true }, {});
+
+  it('the base gives what asids_update_limit computes: 16 ASIDs halved under KPTI, 8 - 2 CPUs - 2 pins', () => {
+    const m = createSystem(SYS);
+    expect([m.params.numIdx, m.params.idxShift, m.params.available, m.params.pinning, m.params.pinLimit.value]).toEqual([
+      16,
+      0,
+      8,
+      true,
+      4,
+    ]);
+    expect(m.params.pinLimit.formula).toBe('8 available (ASID pairs under KPTI) - 2 CPUs - 2 = 4');
+  });
+
+  it('a limit of its own is reported as the design computes it; no pinned_asid_map refuses every pin', async () => {
+    const own = createSystem(SYS, (await designFile('({ ...base(cfg), maxPinnedAsids: 1 })')).parts);
+    expect([own.params.pinLimit.value, own.params.pinLimit.formula]).toEqual([1, '1 (asids_init)']);
+    const none = createSystem(SYS, (await designFile('({ ...base(cfg), maxPinnedAsids: null })')).parts);
+    expect([none.params.pinning, none.params.pinLimit.value, none.cpu.alloc.pinnedMap]).toEqual([false, 0, null]);
+    const under = createSystem(SYS, (await designFile('({ ...base(cfg), maxPinnedAsids: -1 })')).parts);
+    expect(under.params.pinLimit.value).toBe(Infinity);
+  });
+
+  it('pairs: the bitmaps hold 2^(bits - 1) indexes and hand out even ASIDs', async () => {
+    const m = createSystem({ ...SYS, kpti: false }, designs.get('v4.19')!.parts);
+    expect([m.params.numIdx, m.params.idxShift, m.params.available, m.cpu.alloc.asidMap.length]).toEqual([8, 1, 8, 8]);
+  });
+
+  it("a wrong result ends the run as the design's error, at its line", async () => {
+    for (const [body, why] of [
+      ["'pairs'", /asids_init returned string "pairs"; expected an AsidSpace/],
+      ['({ ...base(cfg), idxShift: 4 })', /idxShift an integer in 0\.\.3/],
+      ['({ ...base(cfg), available: 17 })', /available an integer in 1\.\.16/],
+      ['({ ...base(cfg), oddReservedAtBoot: 1 })', /booleans/],
+      ['({ ...base(cfg), maxPinnedAsids: 0.5 })', /maxPinnedAsids an integer or null/],
+    ] as const) {
+      const d = await designFile(body);
+      let err: unknown;
+      try {
+        createSystem(SYS, d.parts);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, body).toBeInstanceOf(DesignError);
+      expect((err as DesignError).message, body).toMatch(why);
+      expect([(err as DesignError).file?.replace(/.*\//, ''), (err as DesignError).line], body).toEqual([`d${n - 1}.mjs`, 2]);
+    }
+    // A good one passes the same check.
+    expect(() => createSystem(SYS, designs.get('v5.6')!.parts)).not.toThrow();
   });
 });
