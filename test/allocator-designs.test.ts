@@ -102,6 +102,12 @@ const DIGEST_EVERY = 64;
 /** Corpus traces are replayed up to this many events (the 5000-event generated ones and the real ones are long). */
 const CORPUS_PREFIX = 250;
 
+/** A report without the name (and provenance) of the allocator: a design runs as allocator v5.10. */
+function unnamed(r: ReturnType<Run['report']>): unknown {
+  const { variant: _variant, source: _source, ...allocator } = r.allocator as typeof r.allocator & { source?: string };
+  return { ...r, system: { ...r.system, allocator: undefined }, allocator };
+}
+
 /**
  * Step the built-in version and the design in lockstep over `events`; throws (with the event) at
  * the first difference.
@@ -126,10 +132,7 @@ function lockstep(what: string, c: ReturnType<typeof pair>, events: Iterable<Tra
   const rb = b.report();
   // The allocator's name is the run's (the lead names a design's run when the model switches to the files).
   expect(rb.system.allocator).toBe('v5.10');
-  rb.system.allocator = rx.system.allocator;
-  rb.allocator.variant = rx.allocator.variant;
-  rb.allocator.source = rx.allocator.source;
-  expect(rb, what).toEqual(rx);
+  expect(unnamed(rb), what).toEqual(unnamed(rx));
   return n;
 }
 
