@@ -6,10 +6,30 @@
  * It declines anything unusual (an unknown key, an `undefined` value, a wrong type, any broken
  * rule); test/system-fast.test.ts proves the equality against zod on random objects.
  */
-import { ALLOCATOR_VARIANTS } from '../model/cpu/variants.js';
-import { FAULTS, PASID_ALLOCATORS } from '../model/config.js';
-import { DEFAULT_KERNEL, DRIVER_DESIGNS, resolveKernel } from '../model/kernel/eras.js';
-import type { ParsedSystem } from './system.js';
+import { ALLOCATOR_VARIANTS, type AllocatorVariant } from '../model/cpu/variants.js';
+import { FAULTS, type Fault, PASID_ALLOCATORS, type PasidAllocator } from '../model/config.js';
+import { DEFAULT_KERNEL, DRIVER_DESIGNS, type DriverDesign, resolveKernel } from '../model/kernel/eras.js';
+
+/**
+ * What `SystemSchema.parse` returns (system.ts `ParsedSystem`; a compile-time check there keeps the
+ * two types equal): the object with every default filled in.
+ */
+export interface ParsedSystemFields {
+  cpus: number;
+  asidBits: number;
+  kernel: string;
+  kpti: boolean;
+  unmapKernelAtEl0: boolean;
+  allocator?: AllocatorVariant;
+  driver?: DriverDesign;
+  smmus: { name: string; asidBits: 8 | 16; vmidBits: 8 | 16; btm: boolean; ssidBits: number; rangeInvalidation: boolean }[];
+  devices: { name: string; smmu: string; pasidBits: number; streamIds?: number[]; ats: boolean }[];
+  whatIf: boolean;
+  maxPinnedAsids?: number;
+  pasidAllocator: PasidAllocator;
+  multiSmmuDomains: boolean;
+  faults: Fault[];
+}
 
 const NAME = /^[A-Za-z0-9_.:\-/]+$/;
 const SYSTEM_KEYS = new Set([
@@ -68,7 +88,7 @@ const width = (v: unknown): 8 | 16 => (v === undefined ? 16 : v === 8 || v === 1
  * `SystemSchema.parse(input)` (system.ts) when `input` is a plain, valid system object, else undefined.
  * @param input the merged preamble and command-line overrides
  */
-export function parseSystemFast(input: unknown): ParsedSystem | undefined {
+export function parseSystemFast(input: unknown): ParsedSystemFields | undefined {
   try {
     return decide(input);
   } catch (e) {
@@ -77,7 +97,7 @@ export function parseSystemFast(input: unknown): ParsedSystem | undefined {
   }
 }
 
-function decide(input: unknown): ParsedSystem {
+function decide(input: unknown): ParsedSystemFields {
   const o = plain(input, SYSTEM_KEYS);
   const asidBits = int(o.asidBits, 2, 16, 16);
   const kpti = bool(o.kpti, false);

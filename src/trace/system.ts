@@ -10,7 +10,7 @@ import type { z as Z } from 'zod';
 import { ALLOCATOR_VARIANTS } from '../model/cpu/variants.js';
 import { FAULTS, PASID_ALLOCATORS, type SystemConfig } from '../model/config.js';
 import { DEFAULT_KERNEL, DRIVER_DESIGNS, resolveKernel } from '../model/kernel/eras.js';
-import { parseSystemFast } from './system-fast.js';
+import { type ParsedSystemFields, parseSystemFast } from './system-fast.js';
 
 export { DRIVER_DESIGNS, type DriverDesign } from '../model/kernel/eras.js';
 
@@ -130,6 +130,10 @@ export type ParsedSystem = Z.output<Schemas['SystemSchema']>;
 
 /** What a preamble or the command line may give (everything optional). */
 export type SystemInput = Z.input<Schemas['SystemSchema']>;
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Compile-time check: the fast path's output type is the schema's (an error here means they drifted). */
+export const FAST_SYSTEM_TYPE_MATCHES: Same<ParsedSystem, ParsedSystemFields> = true;
 
 /** Resolve the kernel of a parsed system to its era and fill in what the era implies. */
 function withEra(p: ParsedSystem): SystemConfig {
