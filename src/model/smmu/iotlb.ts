@@ -15,6 +15,7 @@ import {
   CMDQ_OP_TLBI_NH_ASID,
   CMDQ_OP_TLBI_NH_VA,
   CMDQ_TLBI_RANGE_NUM_MAX,
+  type CmdqBatch,
   cmdqBatch,
   cmdqBatchAdd,
   cmdqBatchSubmit,
@@ -78,21 +79,30 @@ const PAGE = 4096;
 
 /**
  * CMD_TLBI_NH_VA for pages [first, last] of `asid` + CMD_SYNC (`arm_smmu_tlb_inv_range_asid` ->
- * `__arm_smmu_tlb_inv_range`), batched. Without RANGE_INV one command per 4 KiB granule
- * (`inv_range = granule`, TG 0), queued as one run record of `pages` commands (so a 2^32-page unmap
- * is O(1) to issue and O(entries cached) to apply). With RANGE_INV the kernel's loop, literally:
- * `scale = __ffs(num_pages)`, `num = (num_pages >> scale) & 31`, NUM = num - 1, `iova += num <<
- * (scale + tg)`, `num_pages -= num << scale`, while `iova < end`: one command per 5-bit chunk.
+ * `__arm_smmu_tlb_inv_range`): {@link tlbiNhVaCmds}, then the batch submitted.
  * @returns whether the commands, as built, remove the 4 KiB entries (false: a TG of another
  *   granule, `how.tgBug`), as the consumer decodes them.
  */
 export function tlbiNhVa(c: Ctx, i: number, asid: number, first: number, last: number, how: InvRangeHow = {}): boolean {
-  const s = c.st.smmus[i]!;
-  const leaf = how.leaf ?? true;
   const b = cmdqBatch(i);
-  if (!s.rangeInvalidation) {
+  const removes = tlbiNhVaCmds(c, b, asid, first, last, how);
+  cmdqBatchSubmit(c, b);
+  return removes;
+}
+
+/**
+ * The commands of `__arm_smmu_tlb_inv_range` for pages [first, last] of `asid`, added to batch `b`
+ * (not submitted). Without RANGE_INV one command per 4 KiB granule (`inv_range = granule`, TG 0),
+ * queued as one run record of `pages` commands (so a 2^32-page unmap is O(1) to issue and
+ * O(entries cached) to apply). With RANGE_INV the kernel's loop, literally:
+ * `scale = __ffs(num_pages)`, `num = (num_pages >> scale) & 31`, NUM = num - 1, `iova += num <<
+ * (scale + tg)`, `num_pages -= num << scale`, while `iova < end`: one command per 5-bit chunk.
+ * @returns whether the commands remove the 4 KiB entries when decoded.
+ */
+export function tlbiNhVaCmds(c: Ctx, b: CmdqBatch, asid: number, first: number, last: number, how: InvRangeHow = {}): boolean {
+  const leaf = how.leaf ?? true;
+  if (!c.st.smmus[b.smmu]!.rangeInvalidation) {
     cmdqBatchAdd(c, b, CMDQ_OP_TLBI_NH_VA, last - first + 1, asid, 0, first, 0, 0, 0, 0, leaf ? 1 : 0);
-    cmdqBatchSubmit(c, b);
     return true;
   }
   // tg = __ffs(domain.pgsize_bitmap): 12 for 4 KiB pages; __ffs(0) is 64 (arm64 rbit + clz of 0).
@@ -113,7 +123,6 @@ export function tlbiNhVa(c: Ctx, i: number, asid: number, first: number, last: n
     iova += num * 2 ** ((scale + tg) % 64);
     numPages -= num * 2 ** scale;
   }
-  cmdqBatchSubmit(c, b);
   return tlbiGranuleMatches(tgField);
 }
 
@@ -142,6 +151,12 @@ export function btmSnoop(c: Ctx, i: number, asid: number, first: number, last: n
 export function atcInv(c: Ctx, m: Master, ssid: number, first: number, last: number): void {
   if (!m.ats) return;
   const b = cmdqBatch(m.smmu);
+  atcInvCmds(c, b, m, ssid, first, last);
+  cmdqBatchSubmit(c, b);
+}
+
+/** The CMD_ATC_INV of {@link atcInv}, one per StreamID of `m`, added to batch `b` (not submitted). */
+export function atcInvCmds(c: Ctx, b: CmdqBatch, m: Master, ssid: number, first: number, last: number): void {
   let addr = 0;
   let size = ATC_INV_SIZE_ALL;
   if (last >= 0) {
@@ -150,7 +165,6 @@ export function atcInv(c: Ctx, m: Master, ssid: number, first: number, last: num
   }
   const ssv = ssid > 0 ? 1 : 0;
   for (const sid of m.streamIds) cmdqBatchAdd(c, b, CMDQ_OP_ATC_INV, 1, sid, ssv ? ssid : 0, ssv, 0, addr, size);
-  cmdqBatchSubmit(c, b);
 }
 
 /**
