@@ -67,9 +67,10 @@ function setup(rangeInvalidation = false, devices: object[] = [{ name: 'd', smmu
 
 /** The TLBI_NH_VA commands `tlbiNhVaCmds` queues for `pages` pages from page 0x100, unsubmitted. */
 function rangeCmds(pages: number, how = {}): CmdqEnt[] {
-  const { c, s } = setup(true);
-  tlbiNhVaCmds(c, cmdqBatch(0), 1, 0x100, 0x100 + pages - 1, how);
-  return cmdqEntries(s.cmdq);
+  const { c } = setup(true);
+  const b = cmdqBatch(0);
+  tlbiNhVaCmds(c, b, 1, 0x100, 0x100 + pages - 1, how);
+  return cmdqEntries(b.cmds.slice(0, b.len));
 }
 
 describe('__arm_smmu_tlb_inv_range with RANGE_INV: NUM and SCALE as the kernel encodes them', () => {
@@ -166,8 +167,10 @@ describe('__arm_smmu_tlb_inv_range with RANGE_INV: NUM and SCALE as the kernel e
 
   it('without RANGE_INV: one run record of per-page commands (TG 0), whatever the size', () => {
     const { c, s } = setup(false);
-    tlbiNhVaCmds(c, cmdqBatch(0), 7, 0x10, 0x10 + 2 ** 32 - 1);
-    expect(cmdqEntries(s.cmdq)).toEqual([
+    const b = cmdqBatch(0);
+    tlbiNhVaCmds(c, b, 7, 0x10, 0x10 + 2 ** 32 - 1);
+    expect(s.cmdq).toEqual([]);
+    expect(cmdqEntries(b.cmds.slice(0, b.len))).toEqual([
       { opcode: 'CMD_TLBI_NH_VA', count: 2 ** 32, fields: { asid: 7, vmid: 0, addr: 0x10, num: 0, scale: 0, tg: 0, ttl: 0, leaf: true } },
     ]);
   });
@@ -255,9 +258,10 @@ describe('the consumer decodes CMD_TLBI_NH_VA at the CMD_SYNC', () => {
 
 describe('CMD_ATC_INV as arm_smmu_atc_inv_to_cmd encodes it, and its decode', () => {
   const atcCmds = (ssid: number, first: number, last: number) => {
-    const { c, s, dev } = setup(false, [{ name: 'd', smmu: 's', ats: true, streamIds: [4, 9] }]);
-    atcInvCmds(c, cmdqBatch(0), dev(), ssid, first, last);
-    return cmdqEntries(s.cmdq);
+    const { c, dev } = setup(false, [{ name: 'd', smmu: 's', ats: true, streamIds: [4, 9] }]);
+    const b = cmdqBatch(0);
+    atcInvCmds(c, b, dev(), ssid, first, last);
+    return cmdqEntries(b.cmds.slice(0, b.len));
   };
   it.each([
     // [ssid, first, last] -> [addr, size, SSV]
@@ -325,7 +329,8 @@ describe('CMD_CFGI_CD / CMD_CFGI_STE: one per StreamID, counted when consumed', 
     expect(n).toMatchObject({ cfgiCd: 2, commands: { CMD_CFGI_CD: 2, CMD_CFGI_STE: 2, CMD_SYNC: 2 }, syncs: 2, cmdlists: 2 });
     // The encoding, read before a sync.
     cmdqBatchAdd(c, b, CMDQ_OP_CFGI_STE, 1, 8, 0, 1);
-    expect(cmdqEntries(s.cmdq)).toEqual([{ opcode: 'CMD_CFGI_STE', count: 1, fields: { sid: 8, leaf: true } }]);
+    expect(cmdqEntries(b.cmds.slice(0, b.len))).toEqual([{ opcode: 'CMD_CFGI_STE', count: 1, fields: { sid: 8, leaf: true } }]);
+    expect(s.cmdq).toEqual([]);
   });
 });
 
@@ -367,18 +372,18 @@ describe('arm_smmu_cmdq_batch: 64 commands per cmdlist, one CMD_SYNC at the subm
       [63, 2],
       [64, 1],
       [30, 200],
-    ]) {
+    ] as const) {
       const one = setup();
       const b1 = cmdqBatch(0);
-      for (let j = 0; j < before + run!; j++) cmdqBatchAdd(one.c, b1, CMDQ_OP_TLBI_NH_VA, 1, 1, 0, j);
+      for (let j = 0; j < before + run; j++) cmdqBatchAdd(one.c, b1, CMDQ_OP_TLBI_NH_VA, 1, 1, 0, j);
       cmdqBatchSubmit(one.c, b1);
       const runs = setup();
       const b2 = cmdqBatch(0);
-      for (let j = 0; j < before!; j++) cmdqBatchAdd(runs.c, b2, CMDQ_OP_TLBI_NH_VA, 1, 1, 0, j);
-      cmdqBatchAdd(runs.c, b2, CMDQ_OP_TLBI_NH_VA, run!, 1, 0, before!);
+      for (let j = 0; j < before; j++) cmdqBatchAdd(runs.c, b2, CMDQ_OP_TLBI_NH_VA, 1, 1, 0, j);
+      cmdqBatchAdd(runs.c, b2, CMDQ_OP_TLBI_NH_VA, run, 1, 0, before);
       cmdqBatchSubmit(runs.c, b2);
       expect(runs.n.cmdlists, `${before} + ${run}`).toBe(one.n.cmdlists);
-      expect(one.n.cmdlists).toBe(Math.ceil((before! + run!) / 64));
+      expect(one.n.cmdlists).toBe(Math.ceil((before + run) / 64));
     }
   });
 });
@@ -411,11 +416,20 @@ describe('a command issued without CMD_SYNC waits in the queue', () => {
     const { c, s, n } = setup();
     for (let p = 0; p < 65; p++) iotlbFill(s, p, entry(1));
     const b = cmdqBatch(0);
-    for (let p = 0; p < 65; p++) cmdqBatchAdd(c, b, CMDQ_OP_TLBI_NH_VA, 1, 1, 0, p);
-    expect(n.cmdlists).toBe(1);
+    for (let p = 0; p < 64; p++) cmdqBatchAdd(c, b, CMDQ_OP_TLBI_NH_VA, 1, 1, 0, p);
+    expect({ cmdlists: n.cmdlists, queued: s.cmdq.length, batch: b.len / 10 }).toEqual({ cmdlists: 0, queued: 0, batch: 64 });
+    cmdqBatchAdd(c, b, CMDQ_OP_TLBI_NH_VA, 1, 1, 0, 64);
+    // The 65th add found the batch full: 64 commands went to the queue as a cmdlist without a sync.
+    expect({ cmdlists: n.cmdlists, queued: s.cmdq.length / 10, batch: b.len / 10 }).toEqual({ cmdlists: 1, queued: 64, batch: 1 });
+    expect(cmdqEntries(s.cmdq).map((x) => x.fields.addr)).toEqual([...Array(64).keys()]);
     expect(s.entries).toBe(65);
     cmdqBatchSubmit(c, b);
-    expect({ cmdlists: n.cmdlists, entries: s.entries, va: n.tlbiVa }).toEqual({ cmdlists: 2, entries: 0, va: 65 });
+    expect({ cmdlists: n.cmdlists, entries: s.entries, va: n.tlbiVa, queued: s.cmdq.length }).toEqual({
+      cmdlists: 2,
+      entries: 0,
+      va: 65,
+      queued: 0,
+    });
   });
 });
 

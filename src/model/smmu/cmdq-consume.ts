@@ -7,15 +7,7 @@
  * CMD_SYNC that follows, which is when the model applies them (the latest a conforming SMMU may).
  */
 import { atcDrop } from './atc.js';
-import {
-  ATC_INV_SIZE_ALL,
-  CMDQ_OP_ATC_INV,
-  CMDQ_OP_CFGI_CD,
-  CMDQ_OP_CMD_SYNC,
-  CMDQ_OP_TLBI_NH_ASID,
-  CMDQ_OP_TLBI_NH_VA,
-  CMD_STRIDE,
-} from './cmdq-ent.js';
+import { ATC_INV_SIZE_ALL, CMDQ_OP_ATC_INV, CMDQ_OP_CFGI_CD, CMDQ_OP_TLBI_NH_ASID, CMDQ_OP_TLBI_NH_VA, CMD_STRIDE } from './cmdq-ent.js';
 import { dropAsid, dropRange } from './iotlb-cache.js';
 import type { Ctx } from './port.js';
 
@@ -31,7 +23,8 @@ export const TG_4K = 1;
 export const tlbiGranuleMatches = (tg: number): boolean => tg === 0 || tg === TG_4K;
 
 /**
- * Decode and apply every command queued on SMMU `i`, oldest first, then empty the queue:
+ * SMMU `i` reached a CMD_SYNC: decode and apply the commands queued before it, oldest first (the
+ * first `len` numbers of `q`, records of `CMD_STRIDE`; the caller then empties what it passed):
  *
  * - CMD_TLBI_NH_ASID: every IOTLB entry of the ASID.
  * - CMD_TLBI_NH_VA: TG 0, one page at `addr` (a run record: `count` pages from `addr`); TG 1,
@@ -44,19 +37,19 @@ export const tlbiGranuleMatches = (tg: number): boolean => tg === 0 || tg === TG
  *   in the 2^size pages from `addr` (`ATC_INV_SIZE_ALL`: all).
  * - CMD_CFGI_CD / CMD_CFGI_STE: the configuration cache. The model reads CDs and STEs from the
  *   tables at each access (it caches none), so there is nothing to remove; they are counted.
- * - CMD_SYNC: counted; the caller's wait ends.
  *
- * The counters `tlbiAsid`, `tlbiVa`, `atcInv`, `cfgiCd` and `syncs` are counted here, per command decoded.
+ * It runs at a CMD_SYNC (the sync itself is not queued), and counts it in `syncs`.
+ * The counters `tlbiAsid`, `tlbiVa`, `atcInv` and `cfgiCd` are counted here, per command decoded.
  */
-export function cmdqConsume(c: Ctx, i: number): void {
+export function cmdqConsume(c: Ctx, i: number, q: readonly number[], len: number): void {
   const s = c.st.smmus[i]!;
-  const q = s.cmdq;
   const n = c.obs.smmuCounters[i]!;
+  n.syncs++;
   // Pending TLBI_NH_VA page range, merged while contiguous and of one ASID (-1: none).
   let vaAsid = -1;
   let vaFirst = 0;
   let vaLast = -1;
-  for (let k = 0; k < q.length; k += CMD_STRIDE) {
+  for (let k = 0; k < len; k += CMD_STRIDE) {
     const op = q[k]!;
     const count = q[k + 1]!;
     if (op === CMDQ_OP_TLBI_NH_VA) {
@@ -97,13 +90,9 @@ export function cmdqConsume(c: Ctx, i: number): void {
       case CMDQ_OP_CFGI_CD:
         n.cfgiCd += count;
         break;
-      case CMDQ_OP_CMD_SYNC:
-        n.syncs += count;
-        break;
       default: // CMDQ_OP_CFGI_STE: no configuration cache to invalidate, no counter of its own
         break;
     }
   }
   if (vaAsid >= 0) dropRange(s, vaAsid, vaFirst, vaLast);
-  q.length = 0;
 }

@@ -22,7 +22,7 @@
  */
 import type { Ctx } from './port.js';
 import { cmdqConsume } from './cmdq-consume.js';
-import { CMDQ_OP_CMD_SYNC, opcodeName } from './cmdq-ent.js';
+import { CMD_STRIDE, opcodeName } from './cmdq-ent.js';
 
 export * from './cmdq-ent.js';
 
@@ -31,23 +31,46 @@ export const CMDQ_BATCH_ENTRIES = 64;
 
 /**
  * `struct arm_smmu_cmdq_batch`: the commands gathered by one issuing call, on the kernel stack (not
- * model state). Its commands are in the SMMU's queue as soon as they are added (nothing consumes
- * them before a CMD_SYNC, so that is the same as the kernel's copy at each cmdlist); `num` counts
- * them since the last cmdlist, for the cmdlist boundaries.
+ * model state): `cmds` holds `len` numbers of records ({@link CMD_STRIDE} each) not yet handed to the
+ * SMMU's queue, `num` counts the commands since the last cmdlist (for the cmdlist boundaries).
  */
 export interface CmdqBatch {
   readonly smmu: number;
   num: number;
+  readonly cmds: number[];
+  len: number;
 }
 
 /** An empty batch for SMMU `smmu` (`cmds.num = 0`). */
-export const cmdqBatch = (smmu: number): CmdqBatch => ({ smmu, num: 0 });
+export const cmdqBatch = (smmu: number): CmdqBatch => ({ smmu, num: 0, cmds: [], len: 0 });
+
+const scratch: { smmu: number; num: number; cmds: number[]; len: number } = { smmu: 0, num: 0, cmds: [], len: 0 };
+
+/**
+ * The one batch the model's issuers use, emptied for SMMU `smmu`: an issuer fills and submits it
+ * before it returns and none calls another meanwhile, so one object and one buffer serve them all
+ * (no allocation on the hot path). Use {@link cmdqBatch} for a batch that must outlive the call.
+ */
+export function cmdqScratchBatch(smmu: number): CmdqBatch {
+  scratch.smmu = smmu;
+  scratch.num = 0;
+  scratch.len = 0;
+  return scratch;
+}
+
+/** Hand the batch's records to the SMMU's queue (state): a cmdlist went out without a sync. */
+function toQueue(c: Ctx, b: CmdqBatch): void {
+  const q = c.st.smmus[b.smmu]!.cmdq;
+  for (let k = 0; k < b.len; k++) q.push(b.cmds[k]!);
+  b.len = 0;
+}
 
 /**
  * `arm_smmu_cmdq_batch_add`, `count` times for a run: the command (opcode `op`, fields f0..f7 as
- * {@link CMD_STRIDE} lays them out) goes to the queue, counted by opcode; each add that finds the
- * batch full (`cmds->num == CMDQ_BATCH_ENTRIES`) first issues it as a cmdlist without a sync. For a
- * run of k adds onto `num` queued: floor((num + k - 1) / 64) such cmdlists, in O(1).
+ * {@link CMD_STRIDE} lays them out) is added to the batch, counted by opcode; each add that finds the
+ * batch full (`cmds->num == CMDQ_BATCH_ENTRIES`) first issues it as a cmdlist without a sync (the
+ * batch's records go to the SMMU's queue). For a run of k adds onto `num`: floor((num + k - 1) / 64)
+ * such cmdlists, in O(1).
  */
 export function cmdqBatchAdd(
   c: Ctx,
@@ -64,27 +87,55 @@ export function cmdqBatchAdd(
   f7 = 0,
 ): void {
   if (count <= 0) return;
-  c.st.smmus[b.smmu]!.cmdq.push(op, count, f0, f1, f2, f3, f4, f5, f6, f7);
   const n = c.obs.smmuCounters[b.smmu]!;
   n.commands[opcodeName(op)] += count;
   const total = b.num + count;
   const full = Math.floor((total - 1) / CMDQ_BATCH_ENTRIES);
-  n.cmdlists += full;
+  if (full > 0) {
+    // The commands before this add went out; a run's own record stays with the batch until its
+    // submit even where part of it went out too (nothing is consumed before the sync either way).
+    n.cmdlists += full;
+    toQueue(c, b);
+  }
   b.num = total - full * CMDQ_BATCH_ENTRIES;
+  const x = b.cmds;
+  const k = b.len;
+  x[k] = op;
+  x[k + 1] = count;
+  x[k + 2] = f0;
+  x[k + 3] = f1;
+  x[k + 4] = f2;
+  x[k + 5] = f3;
+  x[k + 6] = f4;
+  x[k + 7] = f5;
+  x[k + 8] = f6;
+  x[k + 9] = f7;
+  b.len = k + CMD_STRIDE;
 }
 
 /**
- * `arm_smmu_cmdq_issue_cmdlist(smmu, cmds, n, sync)` for the batch's last `b.num` commands (already
- * queued): one cmdlist; with `sync`, a CMD_SYNC after them, at which the SMMU completes every
- * command before it (the consumer applies them) and the caller's wait ends.
+ * `arm_smmu_cmdq_issue_cmdlist(smmu, cmds, n, sync)` for the batch's last `b.num` commands: one
+ * cmdlist; with `sync`, a CMD_SYNC after them, at which the SMMU completes every command queued
+ * before it (the consumer applies those of the queue, then the batch's) and the caller's wait ends.
+ * The CMD_SYNC is counted but not stored: it is consumed as it is issued. Without `sync` the
+ * batch's records stay in the SMMU's queue (state), unapplied.
  */
 export function cmdqIssueCmdlist(c: Ctx, b: CmdqBatch, sync: boolean): void {
-  c.obs.smmuCounters[b.smmu]!.cmdlists++;
+  const n = c.obs.smmuCounters[b.smmu]!;
+  n.cmdlists++;
   b.num = 0;
-  if (!sync) return;
-  c.st.smmus[b.smmu]!.cmdq.push(CMDQ_OP_CMD_SYNC, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-  c.obs.smmuCounters[b.smmu]!.commands.CMD_SYNC++;
-  cmdqConsume(c, b.smmu);
+  if (!sync) {
+    toQueue(c, b);
+    return;
+  }
+  n.commands.CMD_SYNC++;
+  const q = c.st.smmus[b.smmu]!.cmdq;
+  if (q.length > 0) {
+    toQueue(c, b);
+    cmdqConsume(c, b.smmu, q, q.length);
+    q.length = 0;
+  } else cmdqConsume(c, b.smmu, b.cmds, b.len);
+  b.len = 0;
 }
 
 /** `arm_smmu_cmdq_batch_submit`: the rest of the batch (none: a lone CMD_SYNC) with a CMD_SYNC. */

@@ -16,8 +16,8 @@ import {
   CMDQ_OP_TLBI_NH_VA,
   CMDQ_TLBI_RANGE_NUM_MAX,
   type CmdqBatch,
-  cmdqBatch,
   cmdqBatchAdd,
+  cmdqScratchBatch,
   cmdqBatchSubmit,
   ffs,
   flsXor,
@@ -31,7 +31,7 @@ export { CMDQ_BATCH_ENTRIES } from './cmdq.js';
 
 /** CMD_TLBI_NH_ASID(asid) + CMD_SYNC on SMMU `i` (`arm_smmu_tlb_inv_asid`: `arm_smmu_cmdq_issue_cmd_with_sync`). */
 export function tlbiNhAsid(c: Ctx, i: number, asid: number): void {
-  const b = cmdqBatch(i);
+  const b = cmdqScratchBatch(i);
   cmdqBatchAdd(c, b, CMDQ_OP_TLBI_NH_ASID, 1, asid, 0);
   cmdqBatchSubmit(c, b);
 }
@@ -84,7 +84,7 @@ const PAGE = 4096;
  *   granule, `how.tgBug`), as the consumer decodes them.
  */
 export function tlbiNhVa(c: Ctx, i: number, asid: number, first: number, last: number, how: InvRangeHow = {}): boolean {
-  const b = cmdqBatch(i);
+  const b = cmdqScratchBatch(i);
   const removes = tlbiNhVaCmds(c, b, asid, first, last, how);
   cmdqBatchSubmit(c, b);
   return removes;
@@ -150,7 +150,7 @@ export function btmSnoop(c: Ctx, i: number, asid: number, first: number, last: n
  */
 export function atcInv(c: Ctx, m: Master, ssid: number, first: number, last: number): void {
   if (!m.ats) return;
-  const b = cmdqBatch(m.smmu);
+  const b = cmdqScratchBatch(m.smmu);
   atcInvCmds(c, b, m, ssid, first, last);
   cmdqBatchSubmit(c, b);
 }
@@ -172,14 +172,14 @@ export function atcInvCmds(c: Ctx, b: CmdqBatch, m: Master, ssid: number, first:
  * the configuration cache only. `ssid` is the CD's SSID (callers that pass none mean SSID 0).
  */
 export function cfgiCd(c: Ctx, m: Master, ssid = 0): void {
-  const b = cmdqBatch(m.smmu);
+  const b = cmdqScratchBatch(m.smmu);
   for (const sid of m.streamIds) cmdqBatchAdd(c, b, CMDQ_OP_CFGI_CD, 1, sid, ssid, 1);
   cmdqBatchSubmit(c, b);
 }
 
 /** CMD_CFGI_STE(sid, leaf) for each StreamID of the master + CMD_SYNC (`arm_smmu_sync_ste_for_sid`), at attach and detach. */
 export function cfgiSte(c: Ctx, m: Master): void {
-  const b = cmdqBatch(m.smmu);
+  const b = cmdqScratchBatch(m.smmu);
   for (const sid of m.streamIds) cmdqBatchAdd(c, b, CMDQ_OP_CFGI_STE, 1, sid, 0, 1);
   cmdqBatchSubmit(c, b);
 }
