@@ -7,7 +7,15 @@
  * CMD_SYNC that follows, which is when the model applies them (the latest a conforming SMMU may).
  */
 import { atcDrop } from './atc.js';
-import { ATC_INV_SIZE_ALL, CMDQ_OP_ATC_INV, CMDQ_OP_CFGI_CD, CMDQ_OP_TLBI_NH_ASID, CMDQ_OP_TLBI_NH_VA, CMD_STRIDE } from './cmdq-ent.js';
+import {
+  ATC_INV_SIZE_ALL,
+  CMDQ_OP_ATC_INV,
+  CMDQ_OP_CFGI_CD,
+  CMDQ_OP_TLBI_NH_ASID,
+  CMDQ_OP_TLBI_NH_VA,
+  CMD_STRIDE,
+  pow2,
+} from './cmdq-ent.js';
 import { dropAsid, dropRange } from './iotlb-cache.js';
 import type { Ctx } from './port.js';
 
@@ -58,7 +66,7 @@ export function cmdqConsume(c: Ctx, i: number, q: readonly number[], len: number
       if (!tlbiGranuleMatches(tg)) continue;
       const asid = q[k + 2]!;
       const first = q[k + 4]!;
-      const last = tg === 0 ? first + count - 1 : first + (q[k + 5]! + 1) * 2 ** q[k + 6]! - 1;
+      const last = tg === 0 ? first + count - 1 : first + (q[k + 5]! + 1) * pow2(q[k + 6]!) - 1;
       if (asid === vaAsid && first <= vaLast + 1 && first >= vaFirst) vaLast = Math.max(vaLast, last);
       else {
         if (vaAsid >= 0) dropRange(s, vaAsid, vaFirst, vaLast);
@@ -83,8 +91,10 @@ export function cmdqConsume(c: Ctx, i: number, q: readonly number[], len: number
         const ssid = q[k + 4]! === 1 ? q[k + 3]! : -1;
         const size = q[k + 7]!;
         const first = q[k + 6]!;
-        const last = size >= ATC_INV_SIZE_ALL ? -1 : first + 2 ** size - 1;
-        for (const m of c.st.masters.values()) if (m.smmu === i && m.streamIds.includes(sid)) atcDrop(m, ssid, first, last);
+        const last = size >= ATC_INV_SIZE_ALL ? -1 : first + pow2(size) - 1;
+        c.st.masters.forEach((m) => {
+          if (m.smmu === i && m.streamIds.includes(sid)) atcDrop(m, ssid, first, last);
+        });
         break;
       }
       case CMDQ_OP_CFGI_CD:

@@ -35,17 +35,17 @@ export const CMDQ_TLBI_RANGE_NUM_MAX = 31;
  */
 export const CMD_STRIDE = 10;
 
-const NAMES: Readonly<Record<number, CmdOpcode>> = {
-  [CMDQ_OP_CFGI_STE]: 'CMD_CFGI_STE',
-  [CMDQ_OP_CFGI_CD]: 'CMD_CFGI_CD',
-  [CMDQ_OP_TLBI_NH_ASID]: 'CMD_TLBI_NH_ASID',
-  [CMDQ_OP_TLBI_NH_VA]: 'CMD_TLBI_NH_VA',
-  [CMDQ_OP_ATC_INV]: 'CMD_ATC_INV',
-  [CMDQ_OP_CMD_SYNC]: 'CMD_SYNC',
-};
+const NAMES = new Map<number, CmdOpcode>([
+  [CMDQ_OP_CFGI_STE, 'CMD_CFGI_STE'],
+  [CMDQ_OP_CFGI_CD, 'CMD_CFGI_CD'],
+  [CMDQ_OP_TLBI_NH_ASID, 'CMD_TLBI_NH_ASID'],
+  [CMDQ_OP_TLBI_NH_VA, 'CMD_TLBI_NH_VA'],
+  [CMDQ_OP_ATC_INV, 'CMD_ATC_INV'],
+  [CMDQ_OP_CMD_SYNC, 'CMD_SYNC'],
+]);
 
 /** The name (`CMD_*`, as the counters use) of a `CMDQ_OP_*` opcode. */
-export const opcodeName = (op: number): CmdOpcode => NAMES[op]!;
+export const opcodeName = (op: number): CmdOpcode => NAMES.get(op)!;
 
 /** A queued command, decoded for reading (tests, debugging): the fields its opcode has. */
 export interface CmdqEnt {
@@ -82,6 +82,7 @@ const TWO32 = 2 ** 32;
 
 /** `__ffs(x)`: the index of the lowest set bit of an integer 0 < x < 2^53. */
 export function ffs(x: number): number {
+  if (x <= 0x7fffffff) return 31 - Math.clz32(x & -x);
   const lo = x % TWO32;
   if (lo !== 0) return 31 - Math.clz32(lo & -lo);
   const hi = Math.floor(x / TWO32);
@@ -90,8 +91,19 @@ export function ffs(x: number): number {
 
 /** `fls_long(a ^ b)` for integers 0 <= a, b < 2^53: one more than the index of the highest differing bit, 0 when equal. */
 export function flsXor(a: number, b: number): number {
+  if (a <= 0x7fffffff && b <= 0x7fffffff) return 32 - Math.clz32(a ^ b);
   const hi = (Math.floor(a / TWO32) ^ Math.floor(b / TWO32)) >>> 0;
   if (hi !== 0) return 32 + 32 - Math.clz32(hi);
   const lo = ((a % TWO32) ^ (b % TWO32)) >>> 0;
   return 32 - Math.clz32(lo);
+}
+
+/** 2^n for an integer 0 <= n < 1024 (a shift below 31: V8's `2 ** n` calls pow, this is on the hot path). */
+export const pow2 = (n: number): number => (n < 31 ? 1 << n : 2 ** n);
+
+/** `x & ~(2^bits - 1)` for integers 0 <= x < 2^53 and 0 <= bits <= 53. */
+export function alignDown(x: number, bits: number): number {
+  if (x <= 0x7fffffff && bits < 31) return x & ~((1 << bits) - 1);
+  const unit = pow2(bits);
+  return Math.floor(x / unit) * unit;
 }

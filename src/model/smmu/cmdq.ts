@@ -22,7 +22,16 @@
  */
 import type { Ctx } from './port.js';
 import { cmdqConsume } from './cmdq-consume.js';
-import { CMD_STRIDE, opcodeName } from './cmdq-ent.js';
+import {
+  CMDQ_OP_ATC_INV,
+  CMDQ_OP_CFGI_CD,
+  CMDQ_OP_CFGI_STE,
+  CMDQ_OP_TLBI_NH_ASID,
+  CMDQ_OP_TLBI_NH_VA,
+  CMD_STRIDE,
+  opcodeName,
+} from './cmdq-ent.js';
+import type { SmmuCounters } from './observer.js';
 
 export * from './cmdq-ent.js';
 
@@ -58,6 +67,29 @@ export function cmdqScratchBatch(smmu: number): CmdqBatch {
   return scratch;
 }
 
+/** Count `count` commands of opcode `op` (a switch of named stores: this is on every issue). */
+function countCommands(k: SmmuCounters['commands'], op: number, count: number): void {
+  switch (op) {
+    case CMDQ_OP_TLBI_NH_VA:
+      k.CMD_TLBI_NH_VA += count;
+      break;
+    case CMDQ_OP_TLBI_NH_ASID:
+      k.CMD_TLBI_NH_ASID += count;
+      break;
+    case CMDQ_OP_CFGI_CD:
+      k.CMD_CFGI_CD += count;
+      break;
+    case CMDQ_OP_CFGI_STE:
+      k.CMD_CFGI_STE += count;
+      break;
+    case CMDQ_OP_ATC_INV:
+      k.CMD_ATC_INV += count;
+      break;
+    default:
+      k[opcodeName(op)] += count;
+  }
+}
+
 /** Hand the batch's records to the SMMU's queue (state): a cmdlist went out without a sync. */
 function toQueue(c: Ctx, b: CmdqBatch): void {
   const q = c.st.smmus[b.smmu]!.cmdq;
@@ -88,7 +120,7 @@ export function cmdqBatchAdd(
 ): void {
   if (count <= 0) return;
   const n = c.obs.smmuCounters[b.smmu]!;
-  n.commands[opcodeName(op)] += count;
+  countCommands(n.commands, op, count);
   const total = b.num + count;
   const full = Math.floor((total - 1) / CMDQ_BATCH_ENTRIES);
   if (full > 0) {

@@ -19,8 +19,10 @@ import {
   cmdqBatchAdd,
   cmdqScratchBatch,
   cmdqBatchSubmit,
+  alignDown,
   ffs,
   flsXor,
+  pow2,
 } from './cmdq.js';
 import { tlbiGranuleMatches } from './cmdq-consume.js';
 import { dropAsid, dropRange } from './iotlb-cache.js';
@@ -110,7 +112,7 @@ export function tlbiNhVaCmds(c: Ctx, b: CmdqBatch, asid: number, first: number, 
   const tgField = ((tg - 10) / 2) & 3;
   const ttl = leaf ? (4 - Math.trunc((12 - 3) / (tg - 3))) & 3 : 0;
   // Shifts by a register on arm64 take the count modulo 64.
-  let numPages = Math.floor(((last - first + 1) * PAGE) / 2 ** (tg % 64));
+  let numPages = Math.floor(((last - first + 1) * PAGE) / pow2(tg % 64));
   if (how.nonLeafBump && numPages % (CMDQ_TLBI_RANGE_NUM_MAX + 1) === 1) numPages++;
   let iova = first * PAGE;
   const end = (last + 1) * PAGE;
@@ -118,10 +120,10 @@ export function tlbiNhVaCmds(c: Ctx, b: CmdqBatch, asid: number, first: number, 
     // Stryker disable next-line ConditionalExpression: equivalent, a num_pages of whole pages covers [iova, end) before it is used up (only the v5.11-v5.17 size + 1 left a byte over, and the notifier reports that hang without calling here)
     if (numPages <= 0) throw new Error(`internal: __arm_smmu_tlb_inv_range ran out of pages before end (ASID ${asid})`);
     const scale = ffs(numPages);
-    const num = Math.floor(numPages / 2 ** scale) % (CMDQ_TLBI_RANGE_NUM_MAX + 1);
+    const num = Math.floor(numPages / pow2(scale)) % (CMDQ_TLBI_RANGE_NUM_MAX + 1);
     cmdqBatchAdd(c, b, CMDQ_OP_TLBI_NH_VA, 1, asid, 0, iova / PAGE, (num - 1) & 31, scale & 31, tgField, ttl, leaf ? 1 : 0);
-    iova += num * 2 ** ((scale + tg) % 64);
-    numPages -= num * 2 ** scale;
+    iova += num * pow2((scale + tg) % 64);
+    numPages -= num * pow2(scale);
   }
   return tlbiGranuleMatches(tgField);
 }
@@ -161,7 +163,7 @@ export function atcInvCmds(c: Ctx, b: CmdqBatch, m: Master, ssid: number, first:
   let size = ATC_INV_SIZE_ALL;
   if (last >= 0) {
     size = flsXor(first, last);
-    addr = first - (first % 2 ** size);
+    addr = alignDown(first, size);
   }
   const ssv = ssid > 0 ? 1 : 0;
   for (const sid of m.streamIds) cmdqBatchAdd(c, b, CMDQ_OP_ATC_INV, 1, sid, ssv ? ssid : 0, ssv, 0, addr, size);
