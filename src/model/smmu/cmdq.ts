@@ -122,7 +122,7 @@ export function cmdqBatchAdd(
   const n = c.obs.smmuCounters[b.smmu]!;
   countCommands(n.commands, op, count);
   const total = b.num + count;
-  const full = Math.floor((total - 1) / CMDQ_BATCH_ENTRIES);
+  const full = total > CMDQ_BATCH_ENTRIES ? Math.floor((total - 1) / CMDQ_BATCH_ENTRIES) : 0;
   if (full > 0) {
     // The commands before this add went out; a run's own record stays with the batch until its
     // submit even where part of it went out too (nothing is consumed before the sync either way).
