@@ -1,21 +1,23 @@
 /**
- * The SMMU command queue as data: the driver's parts issue commands (opcode and the fields
- * `arm_smmu_cmdq_build_cmd` encodes) to the queue of one SMMU, in batches as
- * `arm_smmu_cmdq_batch_add` / `arm_smmu_cmdq_batch_submit` build them, each sent with
- * `arm_smmu_cmdq_issue_cmdlist` (drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c, v5.9 to v6.6 and on:
- * batches of `CMDQ_BATCH_ENTRIES` = BITS_PER_LONG). A CMD_SYNC makes the consumer
- * (cmdq-consume.ts) decode every command queued before it by opcode and apply it; the counters of
- * `SmmuCounters` come from here (commands and cmdlists as they are issued) and from the consumer
- * (TLBI, ATC_INV, CFGI_CD and syncs as they are decoded).
+ * The SMMU command queue as data: the driver's parts build commands (opcode and the fields
+ * `arm_smmu_cmdq_build_cmd` encodes) into a batch as `arm_smmu_cmdq_batch_add` does and send them to
+ * one SMMU as `arm_smmu_cmdq_batch_submit` / `arm_smmu_cmdq_issue_cmdlist` do
+ * (drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c, v5.9 to v6.6 and on: batches of
+ * `CMDQ_BATCH_ENTRIES` = BITS_PER_LONG). A CMD_SYNC makes the consumer (cmdq-consume.ts) decode
+ * every command sent before it by opcode and apply it; the counters of `SmmuCounters` come from here
+ * (commands and cmdlists as they are issued) and from the consumer (TLBI, ATC_INV, CFGI_CD and syncs
+ * as they are decoded).
  *
- * The queue is state (`SmmuInstance.cmdq`): a flat array of numbers, {@link CMD_STRIDE} per
- * record, so it clones with `slice` and hashes as plain data. A record is one command, or a run of
- * `count` identical-but-for-the-address per-page TLBI_NH_VA commands (`__arm_smmu_tlb_inv_range`
- * without RANGE_INV: one command per 4 KiB granule, `addr` stepping by a page): an `iommu_unmap` of
- * 2^32 pages queues one record, and its decode walks the cached entries, not the pages. Every
- * modelled issuer ends with a CMD_SYNC in the same step, so the queue is empty between events; a
- * part that issues without one ({@link cmdqIssueCmd}) leaves its commands queued, unapplied, until
- * the next sync on that SMMU.
+ * Commands are records of {@link CMD_STRIDE} numbers in a flat array: in the batch (the kernel's
+ * stack buffer, not state) while it is built, in the SMMU's queue (`SmmuInstance.cmdq`, state: it
+ * clones with `slice` and hashes as plain data) once a cmdlist went out without a sync. A record is
+ * one command, or a run of `count` identical-but-for-the-address per-page TLBI_NH_VA commands
+ * (`__arm_smmu_tlb_inv_range` without RANGE_INV: one command per 4 KiB granule, `addr` stepping by a
+ * page): an `iommu_unmap` of 2^32 pages is one record, issued in O(1), and its decode walks the
+ * cached entries, not the pages. Every modelled issuer submits with a CMD_SYNC in the same step, so
+ * the queue is empty between events; a part that issues without one ({@link cmdqIssueCmd}, or a
+ * batch's full cmdlists before its submit) leaves its commands queued, unapplied, until the next
+ * sync on that SMMU.
  *
  * Not modelled: `ARM_SMMU_OPT_CMDQ_FORCE_SYNC` (an erratum option that syncs every 63 commands), the
  * EL2 opcodes of `ARM_SMMU_FEAT_E2H` (CMDQ_OP_TLBI_EL2_ASID/_VA), queue space and wrap.
