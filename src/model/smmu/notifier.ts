@@ -146,7 +146,7 @@ function notifierInvalidate(c: Ctx, mm: number, call: NotifierCall): string {
           });
           return HUNG;
         } else {
-          const how = { nonLeafBump: f.nonLeafRangeBump, tgBug: f.svaRangeTgBug && ctx.smmu >= 0 };
+          const how = { leaf: false, nonLeafBump: f.nonLeafRangeBump, tgBug: f.svaRangeTgBug && ctx.smmu >= 0 };
           if (!tlbiNhVa(c, i, ctx.asid, call.first, call.last + extra, how)) why = TG_BUG;
         }
       }
