@@ -13,6 +13,7 @@ import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 import { ALPHABET_KINDS, DEFAULT_CPU_KINDS, DEFAULT_KINDS_WITH_DEVICES } from '../explore/kinds.js';
 import { addSystemOptions, systemOverrides } from './replay-command.js';
 import { designSummary, loadDesignFlag } from './design-flag.js';
+import { loadBuiltins } from '../design/builtins.js';
 
 /** Finding kinds `--find` accepts: `violations`, `stale`, or single kinds. */
 const FIND_KINDS = [...CPU_VIOLATION_KINDS, ...STALE_KINDS] as const;
@@ -264,6 +265,7 @@ Examples:
         throw new InputError((e as Error).message, o.system);
       }
       warnInertFaults(io, system);
+      await loadBuiltins(system.faults);
       const devices = system.devices.length > 0;
       const kinds = o.events ?? (devices ? DEFAULT_KINDS_WITH_DEVICES : DEFAULT_CPU_KINDS);
       const find = o.find ?? [...FIND_KINDS];
@@ -324,7 +326,7 @@ Examples:
             outcome.finding!.detail,
             ...(design
               ? [
-                  `Under the design ${design.name} (sha256 ${design.hash}): replay with --design ${design.file}; without it this is base ${design.base}.`,
+                  `Under the design ${design.name} (sha256 ${design.hash}): replay with --design ${design.file}; without it this is base ${design.base ?? system.kernel}.`,
                 ]
               : []),
           ])
@@ -358,7 +360,7 @@ Examples:
         elapsedMs,
         statesPerSecond: Math.round(states / Math.max(0.001, elapsedMs / 1000)),
         system: preamble,
-        ...(design ? { design: designSummary(design) } : {}),
+        ...(design ? { design: designSummary(design, system.kernel) } : {}),
         ...(o.shard ? { shard: `${o.shard[0]}/${o.shard[1]}` } : {}),
         ...(o.output && found ? { output: o.output } : {}),
       };

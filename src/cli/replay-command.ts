@@ -233,7 +233,7 @@ its source, <timestamp in the recording>@L<line of the recording>.`,
           throw e;
         })
       : await replaying;
-    if (design) report.design = designSummary(design);
+    if (design) report.design = designSummary(design, report.system.kernel);
     if (lastProgress) io.err('\r\x1b[K');
     warnInertFaults(io, report.system);
     if (pictures) await pictures.finish(report);

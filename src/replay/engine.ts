@@ -4,6 +4,7 @@
 import { basename } from 'node:path';
 import type { KernelParts } from '../model/kernel/parts.js';
 import { type SystemModel, createSystem, step, summarize } from '../model/system.js';
+import { loadBuiltins } from '../design/builtins.js';
 import { type Report, ReportCollector } from '../report/report.js';
 import { findingRows, withSources } from '../report/sources.js';
 import type { TraceEvent } from '../trace/events.js';
@@ -121,11 +122,14 @@ function feedTapped(model: ReturnType<typeof createSystem>, col: TapCollector, e
 /** Resolve the system a trace file is replayed on (preamble + overrides + defaults). */
 export async function systemOfTrace(file: string, overrides: Partial<SystemInput> = {}): Promise<SystemConfig> {
   const pre = await readPreamble(file);
+  let system: SystemConfig;
   try {
-    return resolveSystem(pre.system, overrides);
+    system = resolveSystem(pre.system, overrides);
   } catch (e) {
     throw new InputError((e as Error).message, file, pre.systemLine, pre.systemLine === undefined ? undefined : 1);
   }
+  await loadBuiltins(system.faults); // the built-in designs the system names (the `--fault`s), before any model is built
+  return system;
 }
 
 /**
