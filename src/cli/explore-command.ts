@@ -13,7 +13,6 @@ import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 import { ALPHABET_KINDS, DEFAULT_CPU_KINDS, DEFAULT_KINDS_WITH_DEVICES } from '../explore/kinds.js';
 import { addSystemOptions, systemOverrides } from './replay-command.js';
 import { designSummary, loadDesignFlag } from './design-flag.js';
-import { loadBuiltins } from '../design/builtins.js';
 
 /** Finding kinds `--find` accepts: `violations`, `stale`, or single kinds. */
 const FIND_KINDS = [...CPU_VIOLATION_KINDS, ...STALE_KINDS] as const;
@@ -265,7 +264,7 @@ Examples:
         throw new InputError((e as Error).message, o.system);
       }
       warnInertFaults(io, system);
-      await loadBuiltins(system.faults);
+      if (system.faults.length > 0) await (await import('../design/builtins.js')).loadBuiltins(system.faults);
       const devices = system.devices.length > 0;
       const kinds = o.events ?? (devices ? DEFAULT_KINDS_WITH_DEVICES : DEFAULT_CPU_KINDS);
       const find = o.find ?? [...FIND_KINDS];

@@ -4,7 +4,6 @@
 import { basename } from 'node:path';
 import type { KernelParts } from '../model/kernel/parts.js';
 import { type SystemModel, createSystem, step, summarize } from '../model/system.js';
-import { loadBuiltins } from '../design/builtins.js';
 import { type Report, ReportCollector } from '../report/report.js';
 import { findingRows, withSources } from '../report/sources.js';
 import type { TraceEvent } from '../trace/events.js';
@@ -128,7 +127,9 @@ export async function systemOfTrace(file: string, overrides: Partial<SystemInput
   } catch (e) {
     throw new InputError((e as Error).message, file, pre.systemLine, pre.systemLine === undefined ? undefined : 1);
   }
-  await loadBuiltins(system.faults); // the built-in designs the system names (the `--fault`s), before any model is built
+  // The built-in designs the system names (the `--fault`s), before any model is built; their loader
+  // only when one is named (start-up of a plain replay).
+  if (system.faults.length > 0) await (await import('../design/builtins.js')).loadBuiltins(system.faults);
   return system;
 }
 

@@ -24,7 +24,7 @@ export function domainMaxAsid(c: Ctx, d: DmaDomain): number {
 
 /**
  * Write the SSID-0 CD of a master for its RID domain (`arm_smmu_write_ctx_desc(smmu_domain, 0, cd)`,
- * drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c, v5.x-v6.6; `arm_smmu_write_cd_entry` later): CFGI_CD + sync.
+ * drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c; `arm_smmu_write_cd_entry` after the 2024 CD rework): CFGI_CD + sync.
  */
 export function writeDomainCd(c: Ctx, m: Master, d: DmaDomain): void {
   // Stryker disable next-line UnaryOperator: equivalent, the sva field of the SSID-0 CD is never read (unbind reads the CD at the mm's PASID, at least 1)
