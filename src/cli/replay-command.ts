@@ -57,9 +57,10 @@ export function addSystemOptions(c: Command): Command {
       new Option('--pasid-allocator <kind>', 'PASID allocator: lowest (ida, current) or cyclic (2017 RFC)').choices(['lowest', 'cyclic']),
     )
     .addOption(
-      new Option('--fault <bugs>', `inject driver bugs / hypothetical kernels (comma-separated): ${FAULTS.join(', ')}`).argParser(
-        parseFaults,
-      ),
+      new Option(
+        '--fault <bugs>',
+        `inject driver bugs / hypothetical kernels (comma-separated; each is the design file examples/designs/faults/<name>.mjs): ${FAULTS.join(', ')}`,
+      ).argParser(parseFaults),
     )
     .option('--multi-smmu-domains', "what-if (M. Shavit's 2023 RFC): a DMA domain may span SMMUs when its ASID fits each")
     .addOption(designOption());
