@@ -4,7 +4,7 @@
  * (the guards accept every result the model's own parts give), and a replacement that returns the
  * wrong thing or breaks the state's types ends with a DesignError at the design's file.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,6 +39,11 @@ describe('SMMU parts: names', () => {
   it('every SMMU part is a part name', () => {
     expect(SMMU_NAMES.length).toBe(18);
     for (const k of SMMU_NAMES) expect(PART_NAMES).toContain(k);
+  });
+  it('docs/designs.md has a row for every part, in PART_NAMES order', () => {
+    const doc = readFileSync('docs/designs.md', 'utf8');
+    const rows = [...doc.matchAll(/^\| `([a-z_0-9]+)\(/gm)].map((m) => m[1]);
+    expect(rows).toEqual([...PART_NAMES]);
   });
 });
 
