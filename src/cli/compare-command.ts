@@ -11,6 +11,7 @@ import type { Report } from '../report/report.js';
 import type { Series, SeriesCollector } from '../report/series.js';
 import { InputError } from '../trace/errors.js';
 import { readableInput } from '../util/input.js';
+import { systemConfigOf } from '../report/era-facts.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 import type { LoadedDesign } from '../design/load.js';
 import { designSummary } from './design-flag.js';
@@ -351,7 +352,7 @@ Examples:
       });
       if (s.design) report.design = designSummary(s.design, report.system.kernel);
       reports.push(report);
-      warnInertFaults(io, report.system, ` on ${s.label}`);
+      warnInertFaults(io, systemConfigOf(report.system), ` on ${s.label}`);
       if (col) series.push(col.end());
     }
     if (o.html) {

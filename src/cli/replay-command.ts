@@ -9,6 +9,7 @@ import { FAULTS, type Fault } from '../model/config.js';
 import type { SystemInput } from '../trace/system.js';
 import { FAIL_ON_KINDS, type FailOnKind, failingKinds, findingCount, parseFailOn } from '../report/findings.js';
 import { readableInput } from '../util/input.js';
+import { systemConfigOf } from '../report/era-facts.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 import { designOption, designSummary, loadDesignFlag } from './design-flag.js';
 
@@ -236,7 +237,7 @@ its source, <timestamp in the recording>@L<line of the recording>.`,
       : await replaying;
     if (design) report.design = designSummary(design, report.system.kernel);
     if (lastProgress) io.err('\r\x1b[K');
-    warnInertFaults(io, report.system);
+    warnInertFaults(io, systemConfigOf(report.system));
     if (pictures) await pictures.finish(report);
     io.out(o.json ? renderJson(report) : renderText(report, o.maxViolations, process.stdout.isTTY ? process.stdout.columns : undefined));
     const failing = o.failOn ? failingKinds(report, o.failOn) : [];

@@ -116,7 +116,7 @@ export function notifierInvalidate(c: Ctx, mm: number, call: NotifierCall): stri
           });
           return HUNG;
         } else {
-          const how = { nonLeafBump: f.nonLeafRangeBump, tgBug: f.svaRangeTgBug && ctx.smmu >= 0 };
+          const how = { leaf: false, nonLeafBump: f.nonLeafRangeBump, tgBug: f.svaRangeTgBug && ctx.smmu >= 0 };
           if (!c.parts.__arm_smmu_tlb_inv_range(c, i, ctx.asid, call.first, call.last + extra, how)) why = TG_BUG;
         }
       }

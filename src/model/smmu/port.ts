@@ -69,6 +69,8 @@ export interface CpuFlush {
 
 /** How `__arm_smmu_tlb_inv_range` was called where the kernel's answer depends on it (iotlb.ts `InvRangeHow`). */
 export interface TlbInvRangeHow {
+  /** The `leaf` argument (default true, `iommu_unmap`'s sync); the SVA notifier passes false. */
+  readonly leaf?: boolean;
   /** `leaf == false` (the SVA notifier) from eb6c97647be2 (v6.6): a page count 1 modulo 32 is bumped by one with RANGE_INV. */
   readonly nonLeafBump?: boolean;
   /** The domain's `pgsize_bitmap` is 0 (SVA domains, v6.11-v6.14): range commands of TG 64 KiB. */
