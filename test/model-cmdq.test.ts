@@ -60,7 +60,7 @@ function setup(rangeInvalidation = false, devices: object[] = [{ name: 'd', smmu
   const cfg = resolveSystem({ smmus: [{ name: 's', asidBits: 16, rangeInvalidation }], devices } as never, {});
   const m = createSystem(cfg);
   const obs = new ReportCollector(1);
-  const c: Ctx = { st: m.smmu, cpu: {} as CpuPort, obs, row: 1 };
+  const c: Ctx = { st: m.smmu, cpu: {} as CpuPort, obs, row: 1, parts: m.parts };
   const s = m.smmu.smmus[0]!;
   return { c, s, n: obs.smmuCounters[0]!, dev: (name = 'd') => m.smmu.masters.get(name)! };
 }

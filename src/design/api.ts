@@ -28,8 +28,42 @@ import {
 } from '../model/cpu/allocator.js';
 import { GEN_UNIT, PinOutcome, Switch, ctxAsid, ctxGen, makeCtx, packPin, pinAsid, pinOutcome } from '../model/cpu/context-id.js';
 import type { KernelParts, PartName } from '../model/kernel/parts.js';
+import type {
+  CpuFlush,
+  CpuPort,
+  Ctx,
+  Errno,
+  NotifierCall,
+  SharedCdAsid,
+  SmmuModelState,
+  SmmuObserver,
+  SmmuParts,
+  TlbInvRangeHow,
+} from '../model/smmu/index.js';
+import type { Cd, DmaDomain, DriverOp, Master, OpStep, SmmuInstance, SvaContext, SvaMm } from '../model/smmu/state.js';
 
 export type { AllocatorCounters, AllocatorParams, AllocatorState, KernelParts, MmContext, PartName, PinResult, SwitchFlags };
+/** The SMMUv3/SVA side: a part's context (`c`), the state it reads (`c.st`) and its records. */
+export type {
+  Cd,
+  CpuFlush,
+  CpuPort,
+  Ctx,
+  DmaDomain,
+  DriverOp,
+  Errno,
+  Master,
+  NotifierCall,
+  OpStep,
+  SharedCdAsid,
+  SmmuInstance,
+  SmmuModelState,
+  SmmuObserver,
+  SmmuParts,
+  SvaContext,
+  SvaMm,
+  TlbInvRangeHow,
+};
 
 /**
  * The helpers a replacement part receives as `api` (the encodings of `context.c`):
@@ -63,8 +97,12 @@ export type PartOverride<K extends PartName> = (base: KernelParts[K], api: Desig
 export interface Design {
   /** Short name, shown in reports (`[a-z0-9][a-z0-9._-]*`). */
   name: string;
-  /** The kernel release the patch applies to (`5.10`, `6.6`, ...: `asid-replay replay --help` lists them). */
-  base: string;
+  /**
+   * The kernel release the patch applies to (`5.10`, `6.6`, ...: `asid-replay replay --help` lists
+   * them). Without it the design applies to whatever kernel the run uses (`--kernel` or the trace's),
+   * as the built-in designs of `--fault` do (examples/designs/faults/).
+   */
+  base?: string;
   /** One line for people: what the patch changes. */
   description?: string;
   /** The parts it replaces, by kernel name. */

@@ -22,8 +22,8 @@ export interface LoadedDesign {
   /** The path as given. */
   file: string;
   name: string;
-  /** The kernel release it patches. */
-  base: string;
+  /** The kernel release it patches; undefined: it applies to whatever kernel the run uses. */
+  base?: string | undefined;
   description?: string | undefined;
   /** SHA-256 of the file's bytes, hex, first 16 digits (reports name it beside the name). */
   hash: string;
@@ -75,13 +75,14 @@ export async function loadDesign(file: string): Promise<LoadedDesign> {
   };
 }
 
-/** What makes `d` not a {@link Design}, or undefined. */
-function shapeProblem(d: unknown): string | undefined {
-  if (d === undefined) return 'the file has no default export (`export default { name, base, parts }`)';
+/** What makes `d` not a {@link Design}, or undefined (the check of `--design` files and of the built-in ones). */
+export function shapeProblem(d: unknown): string | undefined {
+  if (d === undefined) return 'the file has no default export (`export default { name, parts }`)';
   if (typeof d !== 'object' || d === null) return `its default export is ${typeof d}, not an object`;
   const o = d as Record<string, unknown>;
   if (typeof o.name !== 'string' || !NAME_RE.test(o.name)) return '`name` must be a short name (letters, digits, ".", "_", "-")';
-  if (typeof o.base !== 'string' || o.base === '') return '`base` must name the kernel release the patch applies to, such as "5.10"';
+  if (o.base !== undefined && (typeof o.base !== 'string' || o.base === ''))
+    return '`base`, when given, must name the kernel release the patch applies to, such as "5.10"';
   if (o.description !== undefined && typeof o.description !== 'string') return '`description` must be a string';
   if (typeof o.parts !== 'object' || o.parts === null) return '`parts` must be an object of replacements by kernel function name';
   const known = new Set<string>(PART_NAMES);

@@ -7,7 +7,7 @@
  * JSON dump digests it, so a search can branch from any state.
  */
 import type { Pte } from '../cpu/index.js';
-import type { Fault, SystemConfig } from '../config.js';
+import type { SystemConfig } from '../config.js';
 import type { DriverDesign, KernelFeatures } from '../kernel/eras.js';
 import { domainAs } from './keys.js';
 
@@ -184,7 +184,6 @@ export interface SmmuModelState {
   readonly driver: DriverDesign;
   /** What the kernel version does where releases differ. */
   readonly features: KernelFeatures;
-  readonly faults: readonly Fault[];
   readonly cpuAsidBits: number;
   smmus: SmmuInstance[];
   /** One global pool (shared-asid, private-asid) or one per SMMU (btm-2023). */
@@ -253,7 +252,6 @@ export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
   return {
     driver: cfg.driver,
     features: cfg.features,
-    faults: cfg.faults,
     cpuAsidBits: cfg.asidBits,
     smmus,
     pools: Array.from({ length: perSmmu ? smmus.length : 1 }, () => ({ base, owners: new Map(), hint: base, releasedRow: new Map() })),
@@ -305,7 +303,6 @@ export function cloneSmmuModel(s: SmmuModelState): SmmuModelState {
   return {
     driver: s.driver,
     features: s.features,
-    faults: s.faults,
     cpuAsidBits: s.cpuAsidBits,
     smmus: s.smmus.map((m) => ({ ...m, iotlb: copyNested(m.iotlb), tagsOf: tagsOf(m.tagsOf), cmdq: m.cmdq.slice() })),
     pools: s.pools.map((p) => ({ base: p.base, owners: new Map(p.owners), hint: p.hint, releasedRow: new Map(p.releasedRow) })),
