@@ -5,10 +5,10 @@
  */
 import { Switch, ctxAsid } from './allocator.js';
 import type { AllocatorParams } from './allocator.js';
-import { SPECULATIVE, localFlushTlbAll } from './tlb.js';
+import { SPECULATIVE, localFlushTlbAll, tlbFill } from './tlb.js';
 import { EventError } from '../errors.js';
-import { type CpuModelState, type CpuObserver, type MmState, checkCpu, mmRecord, newMm } from './state.js';
-import { checkActive, fillAndCheck, noteNewContext } from './invariants.js';
+import { type CpuModelState, type CpuObserver, type MmState, checkCpu, countAsidChange, mmRecord, newMm } from './state.js';
+import { reportNoFreeAsid, touchFill, touchInstall, touchNewContext } from './invariants.js';
 
 /** Drop one user of an mm (task exit or exec); the last one ends the address space. */
 export function mmput(s: CpuModelState, key: number, obs: CpuObserver): void {
@@ -96,19 +96,18 @@ export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task
   const flags = p.parts.check_and_switch_context(p, s.alloc, mm, cpu, n);
   if (flags & Switch.Rollover) obs.rollover(row, s.alloc.generation);
   if (flags & Switch.Exhausted) {
-    obs.violation({
-      row,
-      kind: 'no-free-asid',
-      cpu,
-      mm: mm.label,
-      detail: `no free ASID after rollover to generation ${s.alloc.generation} (all taken by pinned and reserved ASIDs)`,
-    });
+    reportNoFreeAsid(mm, s.alloc.generation, cpu, row, obs);
     return;
   }
   if (flags & Switch.LocalFlush) localFlushTlbAll(s.tlb, cpu, s.ttbrMm[cpu]!, s.ttbrAsid[cpu]!);
-  if (flags & Switch.NewContext) noteNewContext(p, s, mm, prevCtx, row, obs);
+  if (flags & Switch.NewContext) {
+    countAsidChange(mm, prevCtx);
+    touchNewContext(mm);
+  }
+  const asid = ctxAsid(mm.ctx);
   s.ttbrMm[cpu] = key;
-  s.ttbrAsid[cpu] = ctxAsid(mm.ctx);
-  fillAndCheck(s, cpu, mm, SPECULATIVE, row, obs);
-  checkActive(s, mm, row, obs);
+  s.ttbrAsid[cpu] = asid;
+  tlbFill(s.tlb, cpu, asid, key, SPECULATIVE, row);
+  touchFill(cpu, asid, mm);
+  touchInstall(mm);
 }
