@@ -16,7 +16,7 @@ import {
   type PtChange,
   access,
   beginStep,
-  checkStep,
+  checkTouched,
   cloneCpuModel,
   createCpuModel,
   exec,
@@ -274,11 +274,11 @@ function endingMm(m: SystemModel, task: number, obs: SystemObserver, row: number
  *   what the step did before it threw is still checked.
  */
 export function step(m: SystemModel, event: RawEvent | ModelEvent, obs: SystemObserver): void {
-  beginStep();
+  beginStep(m.params, event.row);
   try {
     route(m, event as ModelEvent, obs);
   } finally {
-    checkStep(m.params, m.cpu, event.row, obs);
+    checkTouched(m.cpu, obs);
   }
 }
 

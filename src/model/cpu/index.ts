@@ -22,7 +22,7 @@ export {
   type Invariant,
   OPERATION_CHECKS,
   beginStep,
-  checkStep,
+  checkTouched,
   holds,
 } from './invariants.js';
 export { exec, exit, fork, schedule } from './tasks.js';

@@ -7,7 +7,7 @@
  *
  * How they are checked. A step records what it touched in the step log ({@link touchNewContext},
  * {@link touchFill}, {@link touchInstall}, {@link touchUnmap}); after the step, `step`
- * (model/system.ts) calls {@link checkStep}, which walks the log in the order things happened and,
+ * (model/system.ts) calls {@link checkTouched}, which walks the log in the order things happened and,
  * for each touch, evaluates every invariant of {@link INVARIANTS} that reads that touch, over what
  * was touched only: the incremental evaluation of the same predicate as the full one
  * ({@link Invariant.witnesses}). Over random event sequences (test/invariants.test.ts, fast-check)
@@ -43,12 +43,21 @@ export const Touch = {
 export type Touch = (typeof Touch)[keyof typeof Touch];
 
 /**
- * The log of the step in progress: touch i is `op[i]` on `mm[i]` with operands `a[i]`, `b[i]`,
- * `c[i]`. Not model state: steps are synchronous and never nested, `step` empties it first
- * ({@link beginStep}) and {@link checkStep} drains it. Parallel arrays reused from step to step, so
- * that logging a touch allocates nothing on the replay's hot path (one fill per access).
+ * The log of the step in progress: touch i is `op[i]` on `mm[i]` with operands `a[i]`, `b[i]`;
+ * `p` and `row` are the step's allocator parameters and event row. Not model state: steps are
+ * synchronous and never nested, `step` starts it empty ({@link beginStep}) and {@link checkTouched}
+ * drains it. Parallel arrays reused from step to step, so that logging a touch allocates nothing on
+ * the replay's hot path (one fill per access).
  */
-const log = { n: 0, op: [] as Touch[], mm: [] as (MmState | null)[], a: [] as number[], b: [] as number[] };
+const log = {
+  n: 0,
+  op: [] as Touch[],
+  mm: [] as (MmState | null)[],
+  a: [] as number[],
+  b: [] as number[],
+  p: null as AllocatorParams | null,
+  row: 0,
+};
 
 function touch(op: Touch, mm: MmState, a: number, b: number): void {
   const i = log.n++;
@@ -58,9 +67,14 @@ function touch(op: Touch, mm: MmState, a: number, b: number): void {
   log.b[i] = b;
 }
 
-/** Start a step: forget touches a step that threw (or a caller outside `step`) left. */
-export function beginStep(): void {
+/**
+ * Start a step of event row `row` (forgetting touches a caller outside `step` left; a step that
+ * throws has its touches checked all the same).
+ */
+export function beginStep(p: AllocatorParams, row: number): void {
   log.n = 0;
+  log.p = p;
+  log.row = row;
 }
 
 /** `mm` got a new context id; `pinnedAsid` is its pinned ASID at that moment (-1: not pinned). */
@@ -327,12 +341,18 @@ const READERS: readonly (readonly Invariant[])[] = [Touch.NewContext, Touch.Fill
 );
 
 /**
- * After a step: evaluate the invariants over what it touched, touch by touch in the order they
- * happened, and empty the log. `row` is the step's event row (each violation's row).
+ * Evaluate the invariants over what the step touched so far, touch by touch in the order they
+ * happened, and empty the log. `step` calls it after every event. A step that goes on to change
+ * what its earlier touches read calls it at that point (same row): before an mm is retired (its
+ * label, its context: `retire`), and between the CPUs an `exec` switches (their TTBRs); the
+ * violations are then those, in that order, of checking each touch as it happens.
  */
-export function checkStep(p: AllocatorParams, s: CpuModelState, row: number, obs: CpuObserver): void {
+export function checkTouched(s: CpuModelState, obs: CpuObserver): void {
   const n = log.n;
+  if (n === 0) return;
   log.n = 0;
+  const p = log.p!;
+  const row = log.row;
   for (let i = 0; i < n; i++) {
     const readers = READERS[log.op[i]!]!;
     for (let k = 0; k < readers.length; k++) readers[k]!.check(p, s, i, row, obs);
