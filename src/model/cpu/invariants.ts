@@ -97,8 +97,9 @@ export interface Invariant {
   readonly kind: CpuViolationKind;
   readonly reads: Touch;
   /**
-   * The full evaluation: what breaks the predicate in `s`, as witness strings (empty: it holds).
-   * Labels name mms, so a witness is readable in a failing test.
+   * The full evaluation: what breaks the predicate in `s`, as witness strings (empty: it holds):
+   * `mm#<key>` (an mm by key: a retired mm's label is gone), `CPU<c>`, `CPU<c> ASID <a> mm#<key>`,
+   * `CPU<c> page <n>`.
    */
   witnesses(s: CpuModelState): string[];
   /** The incremental evaluation over touch `i` of the step log; reports each violation to `obs`. */
@@ -123,7 +124,7 @@ export const PinnedBookkeeping: Invariant = {
   tla: null,
   kind: 'pinned-asid-changed',
   reads: Touch.NewContext,
-  witnesses: (s) => [...s.mms.values()].filter((mm) => mm.pinnedAsid >= 0 && mm.pinnedAsid !== ctxAsid(mm.ctx)).map((mm) => mm.label),
+  witnesses: (s) => [...s.mms.values()].filter((mm) => mm.pinnedAsid >= 0 && mm.pinnedAsid !== ctxAsid(mm.ctx)).map((mm) => `mm#${mm.key}`),
   check(_p, _s, i, row, obs) {
     const mm = log.mm[i]!;
     const pinned = log.a[i]!;
@@ -154,7 +155,7 @@ export const UniqueCtxInGeneration: Invariant = {
   reads: Touch.NewContext,
   witnesses(s) {
     const holders = new Map<number, string[]>();
-    for (const mm of s.mms.values()) if (mm.ctx !== 0) holders.set(mm.ctx, [...(holders.get(mm.ctx) ?? []), mm.label]);
+    for (const mm of s.mms.values()) if (mm.ctx !== 0) holders.set(mm.ctx, [...(holders.get(mm.ctx) ?? []), `mm#${mm.key}`]);
     return [...holders.values()].filter((h) => h.length > 1).flat();
   },
   check(p, s, i, row, obs) {
@@ -203,7 +204,7 @@ export const UniqueASIDPerCPU: Invariant = {
     const out: string[] = [];
     s.tlb.cpus.forEach((tlb, c) =>
       tlb.forEach((first, asid) => {
-        if (first.next) for (let x: typeof first | null = first; x; x = x.next) out.push(`CPU${c} ASID ${asid} mm ${labelOf(s, x.mm)}`);
+        if (first.next) for (let x: typeof first | null = first; x; x = x.next) out.push(`CPU${c} ASID ${asid} mm#${x.mm}`);
       }),
     );
     return out;
