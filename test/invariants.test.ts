@@ -277,7 +277,8 @@ type Cmd =
   | { op: 'map' | 'unmap' | 'mprotect'; task: number; page: number; pages: number; prot: number }
   | { op: 'forget'; idx: number }
   | { op: 'rectx'; task: number; asid: number }
-  | { op: 'unreserve' | 'unpinmap' }
+  | { op: 'unreserve' }
+  | { op: 'unpinmap' }
   | { op: 'ttbr'; cpu: number; asid: number };
 
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
