@@ -387,7 +387,7 @@ describe('the incremental evaluation after each step is the full predicate (fast
               tasks.set(c.task, mm);
               e = { row, kind: 'exec', task: c.task, mm };
             } else if (c.op === 'pin' || c.op === 'unpin') e = { row, kind: c.op, mm: label(c.task)! };
-            else {
+            else if ('pages' in c) {
               const size = c.pages * 4096;
               const va = c.page * 4096;
               e =
