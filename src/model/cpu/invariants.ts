@@ -113,10 +113,10 @@ export const holds = (inv: Invariant, s: CpuModelState): boolean => inv.witnesse
  * **PinnedBookkeeping** (`pinned-asid-changed`; not in the TLA+ model, which has no pinning: the
  * name is this project's, in its style). Every pinned mm runs with the ASID it was pinned with:
  * `pinnedAsid >= 0` implies `ctxAsid(ctx) = pinnedAsid`. Why it holds: `arm64_mm_context_get` sets
- * the index in `pinned_asid_map`, which `flush_context` copies into `asid_map` at every rollover, and
- * `new_context` keeps an mm's old number when its bit is set (`check_update_reserved_asid`, then
- * `if (!__test_and_set_bit(...))` on the old ASID, arch/arm64/mm/context.c v5.10): a device uses
- * that ASID without knowing of rollovers. Evaluated at each new context, against the pinned ASID of
+ * the index in `pinned_asid_map`, which `flush_context` copies into `asid_map` at every rollover,
+ * and `new_context` keeps the number of an mm whose `context.pinned` refcount is set (`if
+ * (refcount_read(&mm->context.pinned)) return newasid;`, arch/arm64/mm/context.c v5.10): a device
+ * uses that ASID without knowing of rollovers. Evaluated at each new context, against the pinned ASID of
  * that moment (the log keeps it: `arm64_mm_context_get` records the new pinned ASID right after).
  */
 export const PinnedBookkeeping: Invariant = {
