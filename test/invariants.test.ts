@@ -13,7 +13,9 @@ import {
   INVARIANTS,
   type Invariant,
   OPERATION_CHECKS,
+  Touch,
   holds,
+  readersOf,
 } from '../src/model/cpu/invariants.js';
 import { ALLOCATOR_VARIANTS } from '../src/model/cpu/variants.js';
 import { EventError } from '../src/model/errors.js';
@@ -193,6 +195,28 @@ describe('INVARIANTS: each named predicate, broken and kept', () => {
     // The SMMU side reports the other two (share-asid.ts, notifier.ts).
     expect(CPU_VIOLATION_KINDS.filter((k) => !checked.includes(k))).toEqual(['unchecked-pin', 'inv-range-hang']);
     expect(new Set(checked).size).toBe(checked.length);
+  });
+
+  it('checkTouched runs, for each touch, the invariants that read it in table order (its switch and the table agree)', () => {
+    expect([Touch.NewContext, Touch.Fill, Touch.Install, Touch.Unmap].map((t) => readersOf(t).map((i) => i.name))).toEqual([
+      ['PinnedBookkeeping', 'UniqueCtxInGeneration'],
+      ['UniqueASIDPerCPU'],
+      ['SameASIDActiveTask'],
+      ['TLBEmptyInvalPTE'],
+    ]);
+    // One new context breaking both readers: C, pinned with ASID 3, forgets its pin count and
+    // gets A's forgotten ASID 1 back.
+    const h = harness(2, 8);
+    h.play('fork 1 A\nfork 2 B\nfork 3 C\nsched 0 1\nsched 0 2\npin C');
+    expect(h.mm('C').pinnedAsid).toBe(3);
+    h.mm('C').pinned = 0;
+    h.mm('C').ctx = makeCtx(0, 1);
+    h.m.cpu.alloc.asidMap[1] = 0;
+    h.play('\n\n\n\n\n\nsched 1 3');
+    expect(h.report().violations.map((v) => [v.row, v.kind])).toEqual([
+      [7, 'pinned-asid-changed'],
+      [7, 'duplicate-asid'],
+    ]);
   });
 
   it('PinnedBookkeeping: a pinned mm whose context lost its number (pinned-asid-changed); kept when it did not', () => {

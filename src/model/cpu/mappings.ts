@@ -171,6 +171,5 @@ export function access(p: AllocatorParams, s: CpuModelState, cpu: number, va: nu
     return;
   }
   const asid = s.ttbrAsid[cpu]!;
-  tlbFill(s.tlb, cpu, asid, mm.key, page, row);
-  touchFill(cpu, asid, mm);
+  if (tlbFill(s.tlb, cpu, asid, mm.key, page, row) >= 0) touchFill(cpu, asid, mm);
 }

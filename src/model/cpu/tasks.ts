@@ -114,7 +114,6 @@ export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task
   const asid = ctxAsid(mm.ctx);
   s.ttbrMm[cpu] = key;
   s.ttbrAsid[cpu] = asid;
-  tlbFill(s.tlb, cpu, asid, key, SPECULATIVE, row);
-  touchFill(cpu, asid, mm);
+  if (tlbFill(s.tlb, cpu, asid, key, SPECULATIVE, row) >= 0) touchFill(cpu, asid, mm);
   touchInstall(mm);
 }
