@@ -47,8 +47,8 @@ export type Touch = (typeof Touch)[keyof typeof Touch];
  * `p` and `row` are the step's allocator parameters and event row. Not model state: steps are
  * synchronous and never nested, `step` starts it empty ({@link beginStep}) and {@link checkTouched}
  * drains it. Typed arrays allocated once (grown if a step ever needs more): logging a touch
- * allocates nothing on the replay's hot path, and plain arrays written past their end cost the
- * schedule-heavy profiles about a tenth of their speed.
+ * allocates nothing on the replay's hot path (plain arrays written past their end measured slower
+ * on the schedule-heavy profiles of scripts/bench.mjs).
  */
 const log = {
   n: 0,
@@ -368,7 +368,7 @@ export function checkTouched(s: CpuModelState, obs: CpuObserver): void {
   const row = log.row;
   for (let i = 0; i < n; i++) {
     // readersOf(op), spelled out: one call site per invariant (a loop over the table calls five
-    // functions from one site, which cost the schedule-heavy profiles about a tenth of their speed).
+    // functions from one site, measured slower on the schedule-heavy profiles of scripts/bench.mjs).
     // test/invariants.test.ts checks that this switch and the table agree.
     const mm = log.mm[i]!;
     const a = log.a[i]!;
