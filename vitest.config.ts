@@ -13,6 +13,8 @@ export default defineConfig({
     include: slow ? ['test/slow/**/*.test.ts'] : ['test/**/*.test.ts'],
     exclude: slow ? configDefaults.exclude : [...configDefaults.exclude, 'test/slow/**'],
     globalSetup: ['test/setup/build.ts'],
+    // The built-in designs (the `--fault`s) registered before each file, as every CLI entry point does.
+    setupFiles: ['test/setup/builtins.ts'],
     // One module graph per worker process, not one per test file: importing src/ (zod, commander, the
     // model) again for each of 40 files cost about 25 s of CPU. No test changes module state for the
     // next: the suite passes in any order (npm test five times in a row, docs/testing.md).

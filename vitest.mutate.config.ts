@@ -37,6 +37,8 @@ export default defineConfig({
       'test/model-*.test.ts',
     ],
     testTimeout: 60_000,
+    // The built-in designs (the `--fault`s), registered as in the fast suite.
+    setupFiles: ['test/setup/builtins.ts'],
     // One module graph for all files of a run: the import of the model once, not once per file.
     isolate: false,
     sequence: { sequencer: CheapFirst },

@@ -6,6 +6,7 @@
 //   BENCH_BIG=1 npm run bench     also 10^7 events (about 350 MB of CSV in bench-out/) and the RSS ratio 10^7 / 10^6
 //   BENCH_RUNS=9                  rounds of the interleaved whole-process runs (default 5; 2 at 10^7)
 //   BENCH_ONLY=replay             the whole-process replay figures only
+//   BENCH_ONLY=model              the model-alone figures only (step() in-process, no files replayed)
 import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { parse } from 'csv-parse';
@@ -100,11 +101,10 @@ console.log(
   'profile        events     | CSV MB | best wall s: split / csv / replay / threads | replay vs csv: wall best, wall paired median, CPU best, CPU paired median (threads: wall best) | replay vs split: wall best, paired median | peak RSS MB: csv / replay / threads | load before -> after',
 );
 const rss = {};
-const replayCases = [
-  ...[2e5, 1e6, ...sizes.filter((n) => n > 1e6)].map((n) => ['kernel-build', n]),
-  ['pin-exhaustion', 2e5],
-  ['pin-exhaustion', 1e6],
-];
+const onlyModel = process.env.BENCH_ONLY === 'model';
+const replayCases = onlyModel
+  ? []
+  : [...[2e5, 1e6, ...sizes.filter((n) => n > 1e6)].map((n) => ['kernel-build', n]), ['pin-exhaustion', 2e5], ['pin-exhaustion', 1e6]];
 for (const [profile, events] of replayCases) {
   const file = await ensure(events, profile);
   const mb = statSync(file).size / 2 ** 20;
@@ -139,8 +139,8 @@ if (process.env.BENCH_ONLY === 'replay') process.exit(0);
 
 // Device-heavy traces (SMMUv3/SVA model): replay next to csv-parse alone, at 10^6 events.
 console.log('\ndevice profile | driver       | csv-parse only ev/s | replay ev/s | replay/csv | binds | DMA | stale');
-await replayFile(await ensure(1e6, 'dma-collide'), { parseThreads: 0 }); // warm-up (JIT), not timed
-for (const profile of ['dma-collide', 'sva-btm']) {
+if (!onlyModel) await replayFile(await ensure(1e6, 'dma-collide'), { parseThreads: 0 }); // warm-up (JIT), not timed
+for (const profile of onlyModel ? [] : ['dma-collide', 'sva-btm']) {
   const file = await ensure(1e6, profile);
   const c = await csvOnly(file);
   for (const driver of ['shared-asid', 'private-asid', 'btm-2023']) {
@@ -204,6 +204,8 @@ for (const profile of ['kernel-build', 'mixed', 'pin-exhaustion', 'dma-collide',
   const s2 = now() - t2;
   console.log(`${profile.padEnd(24)} | ${`${fmt(rates[0])} / ${fmt(rates[2])}`.padStart(37)} | ${fmt((row - 1) / s2).padStart(35)}`);
 }
+
+if (onlyModel) process.exit(0);
 
 // check --jobs 1 vs --jobs 2: on the shipped corpus alone (small: must not be slower), and on a
 // corpus of 50+ traces (the shipped one, forty copies of a 2*10^4-event trace and ten of 10^5).

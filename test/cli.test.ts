@@ -30,7 +30,7 @@ describe('replay', () => {
     const b = await cli('replay', JUNO, '--json', '--asid-bits', '8');
     expect(a.out).toBe(b.out);
     const r = JSON.parse(a.out);
-    expect(r).toMatchObject({ schema: 'asid-replay/report', version: 2 });
+    expect(r).toMatchObject({ schema: 'asid-replay/report', version: 3 });
     expect(r.system).toMatchObject({ cpus: 6, asidBits: 8, allocator: 'v5.10' });
     for (const k of ['rollovers', 'allocations', 'localTlbFlushes']) expect(typeof r.churn[k]).toBe('number');
     expect(r.pins.limit).toBe(256 - 6 - 2);

@@ -280,6 +280,7 @@ describe(`capacity: the IOTLB is emptied when a fill finds ${IOTLB_CAPACITY} ent
     iotlb: new Map(),
     entries: 0,
     tagsOf: new Map(),
+    cmdq: [],
   });
   const entry = (asid: number): TlbEntry => ({ as: -1, epoch: 1, prot: 3, asid, shared: false, fillRow: 1, device: 'd', ssid: 0 });
   it('capacity - 1 entries: the next fill is kept beside them; capacity: the next fill empties the IOTLB first', () => {

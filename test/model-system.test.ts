@@ -72,7 +72,13 @@ function reordered(m: SystemModel): SystemModel {
     if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
     return v;
   };
-  return { config: m.config, params: m.params, cpu: walk(m.cpu) as SystemModel['cpu'], smmu: walk(m.smmu) as SystemModel['smmu'] };
+  return {
+    config: m.config,
+    params: m.params,
+    parts: m.parts,
+    cpu: walk(m.cpu) as SystemModel['cpu'],
+    smmu: walk(m.smmu) as SystemModel['smmu'],
+  };
 }
 
 /** A state with something in every part: several mms, tasks, owners, TLB entries, pins, SVA binds with PASIDs, a DMA domain. */

@@ -96,7 +96,10 @@ describe('the other commands read - once', () => {
     const shrink = piped(RACE, 'shrink - --kernel 6.1 -o -');
     expect(shrink.code, shrink.err).toBe(0);
     expect(shrink.out).toMatch(/^#|^time|^event/m);
-    const explore = piped('traces/kernel-bugs/systems/sva.json', 'explore --system - --kernel 6.5 --find S-PERM --json');
+    const explore = piped(
+      'traces/kernel-bugs/systems/sva.json',
+      'explore --system - --kernel 6.5 --find S-PERM --tasks 1 --mms 1 --pins 1 --json',
+    );
     expect(explore.code, explore.err).toBe(1); // found: exit 1
     expect(JSON.parse(explore.out).found).toBe(true);
     for (const r of [replay, check, shrink, explore]) expect(r.leftovers).toEqual([]);

@@ -6,6 +6,8 @@ import { rm, stat } from 'node:fs/promises';
 import { createTwoFilesPatch } from 'diff';
 import diffJson from 'microdiff';
 import { type CheckResult, type CheckTask, checkOne } from './check-one.js';
+import { comparable, isOldShape } from './compat.js';
+import { REPORT_VERSION } from '../report/report.js';
 import { writeAtomic } from '../util/output.js';
 import { newPool } from '../util/pool.js';
 
@@ -60,12 +62,15 @@ export async function checkTraces(tasks: readonly CheckTask[], jobs: number, onR
   return results;
 }
 
-/** Whether `--update` rewrites this result's expectation (a replayable trace with no, another or an unreadable one). */
-const needsUpdate = (r: CheckResult): boolean => r.actual !== undefined && r.status !== 'same';
+/**
+ * Whether `--update` rewrites this result's expectation: a replayable trace with no, another or an
+ * unreadable one, or one in an earlier version's shape (compat.ts).
+ */
+const needsUpdate = (r: CheckResult): boolean => r.actual !== undefined && (r.status !== 'same' || r.oldShape === true);
 
 /**
- * Store the new report of every replayable trace whose expectation is missing, differs or is not
- * valid JSON, and remove `obsolete` expectations.
+ * Store the new report of every replayable trace whose expectation is missing, differs, is not
+ * valid JSON or is in an earlier version's shape, and remove `obsolete` expectations.
  * @returns how many files were written and removed.
  */
 export async function updateExpectations(
@@ -94,16 +99,17 @@ const show = (v: unknown): string => {
 
 /**
  * The figures that changed, one per line, as `path old -> new` (`churn.rollovers 3 -> 0`), most
- * `max` lines; empty when the expectation is not JSON.
+ * `max` lines; empty when the expectation is not JSON. What `check` does not compare (compat.ts:
+ * an earlier version's table fields) is not listed.
  */
 export function figureChanges(r: CheckResult, max = 40): string[] {
   let want: unknown;
   try {
-    want = JSON.parse(r.expected ?? '');
+    want = comparable(JSON.parse(r.expected ?? ''));
   } catch {
     return [];
   }
-  const got: unknown = JSON.parse(r.actual ?? 'null');
+  const got: unknown = comparable(JSON.parse(r.actual ?? 'null'));
   if (typeof want !== 'object' || want === null || typeof got !== 'object' || got === null)
     return [`(report) ${show(want)} -> ${show(got)}`];
   let changes: ReturnType<typeof diffJson>;
@@ -121,16 +127,31 @@ export function figureChanges(r: CheckResult, max = 40): string[] {
   return lines.length > max ? [...lines.slice(0, max), `... and ${lines.length - max} more`] : lines;
 }
 
-/** The figures that changed, then a unified diff of the expected and the new report (2 lines of context). */
+/**
+ * The expectation as `check` compares it, as text: the stored text, or for an expectation in an
+ * earlier version's shape (compat.ts) the same report in the new shape, so that the diff shows
+ * answers only.
+ */
+function comparedText(expected: string | undefined): string {
+  if (expected === undefined) return '';
+  try {
+    const want: unknown = JSON.parse(expected);
+    return isOldShape(want) ? JSON.stringify(comparable(want), null, 2) + '\n' : expected;
+  } catch {
+    return expected;
+  }
+}
+
+/**
+ * The figures that changed, then a unified diff of the expected and the new report (2 lines of
+ * context); an expectation in an earlier version's shape is diffed in the new shape (its header says so).
+ */
 export function reportDiff(r: CheckResult): string {
   const figures = figureChanges(r);
   const head = figures.length ? `${r.trace}: ${figures.length} figure(s) changed\n${figures.map((l) => `  ${l}`).join('\n')}\n` : '';
-  return (
-    head +
-    createTwoFilesPatch(r.expectation, `${r.trace} (replayed now)`, r.expected ?? '', r.actual ?? '', undefined, undefined, {
-      context: 2,
-    })
-  );
+  const expected = comparedText(r.expected);
+  const from = expected === r.expected || r.expected === undefined ? r.expectation : `${r.expectation} (read as version ${REPORT_VERSION})`;
+  return head + createTwoFilesPatch(from, `${r.trace} (replayed now)`, expected, r.actual ?? '', undefined, undefined, { context: 2 });
 }
 
 const xml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);

@@ -189,10 +189,11 @@ async function runChecks(tasks: CheckTask[], obsolete: string[], o: CheckOptions
         ),
         written: updated.written,
         removed: updated.removed,
-        results: results.map(({ trace, expectation, status, message, findings }) => ({
+        results: results.map(({ trace, expectation, status, message, findings, oldShape }) => ({
           trace,
           status,
           expectation,
+          ...(oldShape ? { oldShape } : {}),
           ...(findings.length ? { findings } : {}),
           ...(message ? { message } : {}),
         })),
@@ -212,7 +213,12 @@ async function runChecks(tasks: CheckTask[], obsolete: string[], o: CheckOptions
       chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
     });
     for (const r of results) {
-      const status = r.status === 'same' ? 'ok' : o.update && r.actual !== undefined ? `${r.status} (updated)` : r.status;
+      const status =
+        r.status === 'same'
+          ? `ok${r.oldShape ? (o.update ? ' (rewritten in the new shape)' : ' (old shape)') : ''}`
+          : o.update && r.actual !== undefined
+            ? `${r.status} (updated)`
+            : r.status;
       const failing = r.findings.length ? ', failing on --fail-on' : '';
       t.push([r.trace, status + failing, (r.classes ?? []).map((c) => `${c.kind} ${c.count}`).join(', '), Math.round(r.ms)]);
     }
@@ -222,6 +228,12 @@ async function runChecks(tasks: CheckTask[], obsolete: string[], o: CheckOptions
       `${results.length} traces: ${count('same')} same, ${count('differs')} differ, ${count('missing')} missing, ${count('error')} errors, ` +
         `${obsolete.length} obsolete expectations${tail}\n`,
     );
+    const old = results.filter((r) => r.status === 'same' && r.oldShape).length;
+    if (old > 0 && !o.update)
+      io.out(
+        `${plural(old, 'expectation')} in an earlier version's shape (report version 2, with the era's feature table): ` +
+          'compared on their answers, and the same; --update rewrites them\n',
+      );
     io.out(findingsSummary(results, o.failOn) + '\n');
   }
   if (o.reporter === 'github') io.out(githubAnnotations(results, obsolete, o.failOn, o.update));

@@ -11,6 +11,7 @@ import type { Report } from '../report/report.js';
 import type { Series, SeriesCollector } from '../report/series.js';
 import { InputError } from '../trace/errors.js';
 import { readableInput } from '../util/input.js';
+import { systemConfigOf } from '../report/era-facts.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 import type { LoadedDesign } from '../design/load.js';
 import { designSummary } from './design-flag.js';
@@ -73,22 +74,26 @@ interface CompareFlags {
 
 /**
  * `--design a.mjs,b.mjs`: every system once on the designs' base release without a design, then
- * once with each design. The designs must patch one release, and `--kernel` cannot name another.
+ * once with each design. The designs must patch one release, and `--kernel` cannot name another;
+ * designs without a base run on each system's kernel (`--kernel`, or the trace's).
  * @throws InputError / DesignError (exit 2).
  */
 async function withDesigns(systems: CompareSystem[], o: CompareFlags): Promise<CompareSystem[]> {
-  if (o.kernel) throw new InputError('--design compares a base release with its patches: drop --kernel (the designs name their base)');
   const { loadDesign } = await import('../design/load.js');
   const designs: LoadedDesign[] = [];
   for (const f of o.design!) designs.push(await loadDesign(f));
-  const base = designs[0]!.base;
-  const other = designs.find((d) => d.base !== base);
+  const based = designs.filter((d) => d.base !== undefined);
+  const base = based[0]?.base;
+  if (base !== undefined && o.kernel)
+    throw new InputError('--design compares a base release with its patches: drop --kernel (the designs name their base)');
+  const other = based.find((d) => d.base !== base);
   if (other)
     throw new InputError(`the designs patch different releases (${base} and ${other.base}): compare them one base at a time`, other.file);
   const join = (a: string, b: string) => (a ? `${a} ${b}` : b);
+  const pinned = base === undefined ? {} : { kernel: base };
   return systems.flatMap((s) => [
-    { label: join(s.label, base ?? 'base'), overrides: { ...s.overrides, kernel: base } },
-    ...designs.map((d) => ({ label: join(s.label, d.name), overrides: { ...s.overrides, kernel: base }, design: d })),
+    { label: join(s.label, base ?? 'base'), overrides: { ...s.overrides, ...pinned } },
+    ...designs.map((d) => ({ label: join(s.label, d.name), overrides: { ...s.overrides, ...pinned }, design: d })),
   ]);
 }
 
@@ -345,9 +350,9 @@ Examples:
         parts: s.design?.parts,
         tap: Collector ? (system, model) => (col = new Collector!(system, model)) : undefined,
       });
-      if (s.design) report.design = designSummary(s.design);
+      if (s.design) report.design = designSummary(s.design, report.system.kernel);
       reports.push(report);
-      warnInertFaults(io, report.system, ` on ${s.label}`);
+      warnInertFaults(io, systemConfigOf(report.system), ` on ${s.label}`);
       if (col) series.push(col.end());
     }
     if (o.html) {

@@ -15,14 +15,15 @@ export const designOption = (): Option => new Option('--design <file.mjs>', DESI
 
 /**
  * Load `--design` (when given) and reconcile its base release with `--kernel`: the design's base is
- * the kernel unless `--kernel` names the same release.
+ * the kernel unless `--kernel` names the same release. A design without a base applies to the
+ * kernel the run uses (`--kernel`, or the trace's).
  * @throws DesignError / InputError (exit 2) for a design that cannot load, or a `--kernel` that is not its base.
  */
 export async function loadDesignFlag(o: { design?: string; kernel?: string }): Promise<LoadedDesign | undefined> {
   if (o.design === undefined) return undefined;
   const { loadDesign } = await import('../design/load.js'); // code of the user's: loaded only on request
   const d = await loadDesign(o.design);
-  if (d.base === undefined) return d; // applies to the kernel of the run
+  if (d.base === undefined) return d;
   const { resolveKernel } = await import('../model/kernel/eras.js');
   try {
     resolveKernel(d.base);
@@ -39,9 +40,9 @@ export async function loadDesignFlag(o: { design?: string; kernel?: string }): P
 }
 
 /** What a report says of the design it ran (JSON `design`, docs/report.md). */
-export const designSummary = (d: LoadedDesign) => ({
+export const designSummary = (d: LoadedDesign, kernel: string) => ({
   name: d.name,
-  base: d.base ?? 'the kernel of the run',
+  base: d.base ?? kernel,
   file: d.file,
   sha256: d.hash,
   replaced: d.replaced,

@@ -264,6 +264,7 @@ Examples:
         throw new InputError((e as Error).message, o.system);
       }
       warnInertFaults(io, system);
+      if (system.faults.length > 0) await (await import('../design/builtins.js')).loadBuiltins(system.faults);
       const devices = system.devices.length > 0;
       const kinds = o.events ?? (devices ? DEFAULT_KINDS_WITH_DEVICES : DEFAULT_CPU_KINDS);
       const find = o.find ?? [...FIND_KINDS];
@@ -324,7 +325,7 @@ Examples:
             outcome.finding!.detail,
             ...(design
               ? [
-                  `Under the design ${design.name} (sha256 ${design.hash}): replay with --design ${design.file}; without it this is base ${design.base}.`,
+                  `Under the design ${design.name} (sha256 ${design.hash}): replay with --design ${design.file}; without it this is base ${design.base ?? system.kernel}.`,
                 ]
               : []),
           ])
@@ -358,7 +359,7 @@ Examples:
         elapsedMs,
         statesPerSecond: Math.round(states / Math.max(0.001, elapsedMs / 1000)),
         system: preamble,
-        ...(design ? { design: designSummary(design) } : {}),
+        ...(design ? { design: designSummary(design, system.kernel) } : {}),
         ...(o.shard ? { shard: `${o.shard[0]}/${o.shard[1]}` } : {}),
         ...(o.output && found ? { output: o.output } : {}),
       };

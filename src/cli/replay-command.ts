@@ -9,6 +9,7 @@ import { FAULTS, type Fault } from '../model/config.js';
 import type { SystemInput } from '../trace/system.js';
 import { FAIL_ON_KINDS, type FailOnKind, failingKinds, findingCount, parseFailOn } from '../report/findings.js';
 import { readableInput } from '../util/input.js';
+import { systemConfigOf } from '../report/era-facts.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 import { designOption, designSummary, loadDesignFlag } from './design-flag.js';
 
@@ -57,9 +58,10 @@ export function addSystemOptions(c: Command): Command {
       new Option('--pasid-allocator <kind>', 'PASID allocator: lowest (ida, current) or cyclic (2017 RFC)').choices(['lowest', 'cyclic']),
     )
     .addOption(
-      new Option('--fault <bugs>', `inject driver bugs / hypothetical kernels (comma-separated): ${FAULTS.join(', ')}`).argParser(
-        parseFaults,
-      ),
+      new Option(
+        '--fault <bugs>',
+        `inject driver bugs / hypothetical kernels (comma-separated; each is the design file examples/designs/faults/<name>.mjs): ${FAULTS.join(', ')}`,
+      ).argParser(parseFaults),
     )
     .option('--multi-smmu-domains', "what-if (M. Shavit's 2023 RFC): a DMA domain may span SMMUs when its ASID fits each")
     .addOption(designOption());
@@ -233,9 +235,9 @@ its source, <timestamp in the recording>@L<line of the recording>.`,
           throw e;
         })
       : await replaying;
-    if (design) report.design = designSummary(design);
+    if (design) report.design = designSummary(design, report.system.kernel);
     if (lastProgress) io.err('\r\x1b[K');
-    warnInertFaults(io, report.system);
+    warnInertFaults(io, systemConfigOf(report.system));
     if (pictures) await pictures.finish(report);
     io.out(o.json ? renderJson(report) : renderText(report, o.maxViolations, process.stdout.isTTY ? process.stdout.columns : undefined));
     const failing = o.failOn ? failingKinds(report, o.failOn) : [];

@@ -124,7 +124,7 @@ export function shrinkCommand(program: Command, io: Io): void {
             shrunk: small.length,
             elapsedMs: ms,
             output: o.output,
-            ...(design ? { design: designSummary(design) } : {}),
+            ...(design ? { design: designSummary(design, system.kernel) } : {}),
           },
           null,
           2,

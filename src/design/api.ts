@@ -30,6 +30,19 @@ import {
 } from '../model/cpu/allocator.js';
 import { GEN_UNIT, PinOutcome, Switch, ctxAsid, ctxGen, makeCtx, packPin, pinAsid, pinOutcome } from '../model/cpu/context-id.js';
 import type { KernelParts, PartName } from '../model/kernel/parts.js';
+import type {
+  CpuFlush,
+  CpuPort,
+  Ctx,
+  Errno,
+  NotifierCall,
+  SharedCdAsid,
+  SmmuModelState,
+  SmmuObserver,
+  SmmuParts,
+  TlbInvRangeHow,
+} from '../model/smmu/index.js';
+import type { Cd, DmaDomain, DriverOp, Master, OpStep, SmmuInstance, SvaContext, SvaMm } from '../model/smmu/state.js';
 
 export type {
   AllocatorConfig,
@@ -42,6 +55,27 @@ export type {
   PartName,
   PinResult,
   SwitchFlags,
+};
+/** The SMMUv3/SVA side: a part's context (`c`), the state it reads (`c.st`) and its records. */
+export type {
+  Cd,
+  CpuFlush,
+  CpuPort,
+  Ctx,
+  DmaDomain,
+  DriverOp,
+  Errno,
+  Master,
+  NotifierCall,
+  OpStep,
+  SharedCdAsid,
+  SmmuInstance,
+  SmmuModelState,
+  SmmuObserver,
+  SmmuParts,
+  SvaContext,
+  SvaMm,
+  TlbInvRangeHow,
 };
 
 /**
@@ -78,8 +112,9 @@ export interface Design {
   name: string;
   /**
    * The kernel release the patch applies to (`5.10`, `6.6`, ...: `asid-replay replay --help` lists
-   * them). Absent: the design applies to the kernel of the run (the allocator versions of
-   * examples/designs/allocators/ are such designs).
+   * them). Without it the design applies to whatever kernel the run uses (`--kernel` or the trace's),
+   * as the built-in designs of `--fault` (examples/designs/faults/) and the allocator versions
+   * (examples/designs/allocators/) do.
    */
   base?: string;
   /** One line for people: what the patch changes. */

@@ -8,6 +8,7 @@
 import { type AllocatorConfig, type AllocatorParams, type AllocatorState, type MmContext, NO_FREE_ASID } from '../model/cpu/allocator.js';
 import { EventError } from '../model/errors.js';
 import { BASE_PARTS, type KernelParts, type PartName } from '../model/kernel/parts.js';
+import { type Ctx, SMMU_PARTS, type SmmuModelState } from '../model/smmu/index.js';
 import { InputError } from '../trace/errors.js';
 import { DESIGN_API, type Design } from './api.js';
 
@@ -81,6 +82,25 @@ function asidSpaceProblem(r: unknown, cfg: AllocatorConfig): string | undefined 
   return undefined;
 }
 
+/** The check of a part that returns nothing. */
+const nothing = (r: unknown): string | undefined => (r === undefined ? undefined : 'nothing (undefined)');
+
+/** Whether `r` is `[errno, reason]`: an errno name the model reports and a string. */
+const errnoPair = (r: unknown): boolean =>
+  Array.isArray(r) && r.length === 2 && typeof r[0] === 'string' && /^E[A-Z]+$/.test(r[0]) && typeof r[1] === 'string';
+
+/** The SMMU parts (their first argument is the step's context). */
+const SMMU_PART: ReadonlySet<PartName> = new Set(Object.keys(SMMU_PARTS) as PartName[]);
+
+/** What is wrong with the SMMU state's types (the containers a step reads), or undefined. */
+export function smmuShapeProblem(st: SmmuModelState): string | undefined {
+  for (const k of ['masters', 'domains', 'domainIds', 'svaContexts', 'svaIndex', 'svaMms', 'mmLabels', 'ops'] as const)
+    if (!(st[k] instanceof Map)) return `c.st.${k} is ${describe(st[k])}, not a Map`;
+  if (!Array.isArray(st.smmus) || !Array.isArray(st.pools)) return 'c.st.smmus and c.st.pools must stay arrays';
+  if (!isInt(st.nextId) || st.nextId < 0) return `c.st.nextId is ${describe(st.nextId)}, not an integer >= 0`;
+  return undefined;
+}
+
 /** What each part must return, as a check of the result and the arguments: undefined when fine, else what was expected. */
 const RESULT: { [K in PartName]: (r: unknown, args: Parameters<KernelParts[K]>) => string | undefined } = {
   asids_init: (r, [cfg]) => asidSpaceProblem(r, cfg),
@@ -90,6 +110,33 @@ const RESULT: { [K in PartName]: (r: unknown, args: Parameters<KernelParts[K]>) 
   check_and_switch_context: (r) => (isInt(r) && r >= 0 ? undefined : 'Switch flags (an integer >= 0)'),
   arm64_mm_context_get: (r) => (isInt(r) && r > 0 ? undefined : 'a PinResult (api.packPin(outcome, asid))'),
   arm64_mm_context_put: (r) => (typeof r === 'boolean' ? undefined : 'a boolean'),
+  arm_smmu_domain_finalise_s1: (r) =>
+    (isInt(r) && r >= 0) || errnoPair(r) ? undefined : 'an ASID (an integer >= 0) or [errno, reason] (such as ["EBUSY", "..."])',
+  arm_smmu_attach_dev: nothing,
+  arm_smmu_detach_dev: nothing,
+  arm_smmu_domain_free: nothing,
+  arm_smmu_write_ctx_desc: nothing,
+  iommu_map: nothing,
+  iommu_unmap: nothing,
+  iommu_sva_bind_device: nothing,
+  iommu_sva_unbind_device: nothing,
+  iommu_sva_alloc_pasid: (r) => (r === null || errnoPair(r) ? undefined : 'null (sva.pasid set) or [errno, reason]'),
+  arm_smmu_alloc_shared_cd: (r) =>
+    r === null ||
+    (typeof r === 'object' &&
+      isInt((r as { asid?: unknown }).asid) &&
+      (r as { asid: number }).asid >= 0 &&
+      typeof (r as { pinned?: unknown }).pinned === 'boolean')
+      ? undefined
+      : 'null (-ESRCH) or { asid, pinned } (asid an integer >= 0, pinned a boolean)',
+  arm_smmu_share_asid: nothing,
+  arm_smmu_mm_release: nothing,
+  arm_smmu_mm_arch_invalidate_secondary_tlbs: (r) =>
+    typeof r === 'string' ? undefined : "a string ('' when every invalidation removed what it had to)",
+  __flush_tlb_range: nothing,
+  __arm_smmu_tlb_inv_range: (r) => (typeof r === 'boolean' ? undefined : 'a boolean (false: the commands removed nothing)'),
+  arm_smmu_tlb_inv_asid: nothing,
+  arm_smmu_atc_inv_domain: nothing,
 };
 
 /** A loaded design file: what composing needs to name it in errors. */
@@ -137,6 +184,7 @@ function designError(e: unknown, src: DesignSource, name: string, doing: string)
 /** Part `name`'s replacement, checked: its exceptions, its result, and the allocator state it leaves. */
 function guard(name: PartName, impl: (...a: unknown[]) => unknown, src: DesignSource): (...a: unknown[]) => unknown {
   const check = RESULT[name] as (r: unknown, args: unknown[]) => string | undefined;
+  const smmu = SMMU_PART.has(name);
   return (...args: unknown[]) => {
     let r: unknown;
     try {
@@ -150,9 +198,13 @@ function guard(name: PartName, impl: (...a: unknown[]) => unknown, src: DesignSo
       throw new DesignError(`${name} returned ${describe(r)}; expected ${wrong}`, src.file, partLine(src.source, name));
     // asids_init runs before there is a state: its result is all there is to check.
     if (name === 'asids_init') return r;
-    const [p, s, mm] = args as [AllocatorParams, AllocatorState, unknown];
-    const mmArg = typeof mm === 'object' && mm !== null ? (mm as MmContext) : undefined;
-    const broken = allocatorShapeProblem(p, s, mmArg);
+    let broken: string | undefined;
+    if (smmu) broken = smmuShapeProblem((args[0] as Ctx).st);
+    else {
+      const [p, s, mm] = args as [AllocatorParams, AllocatorState, unknown];
+      const mmArg = typeof mm === 'object' && mm !== null ? (mm as MmContext) : undefined;
+      broken = allocatorShapeProblem(p, s, mmArg);
+    }
     if (broken !== undefined) throw new DesignError(`${name} left the state broken: ${broken}`, src.file, partLine(src.source, name));
     return r;
   };

@@ -22,7 +22,7 @@ export interface LoadedDesign {
   /** The path as given. */
   file: string;
   name: string;
-  /** The kernel release it patches; undefined: the kernel of the run. */
+  /** The kernel release it patches; undefined: it applies to whatever kernel the run uses. */
   base?: string | undefined;
   description?: string | undefined;
   /** SHA-256 of the file's bytes, hex, first 16 digits (reports name it beside the name). */
@@ -75,9 +75,9 @@ export async function loadDesign(file: string): Promise<LoadedDesign> {
   };
 }
 
-/** What makes `d` not a {@link Design}, or undefined. */
-function shapeProblem(d: unknown): string | undefined {
-  if (d === undefined) return 'the file has no default export (`export default { name, base?, parts }`)';
+/** What makes `d` not a {@link Design}, or undefined (the check of `--design` files and of the built-in ones). */
+export function shapeProblem(d: unknown): string | undefined {
+  if (d === undefined) return 'the file has no default export (`export default { name, parts }`)';
   if (typeof d !== 'object' || d === null) return `its default export is ${typeof d}, not an object`;
   const o = d as Record<string, unknown>;
   if (typeof o.name !== 'string' || !NAME_RE.test(o.name)) return '`name` must be a short name (letters, digits, ".", "_", "-")';

@@ -90,7 +90,7 @@ export interface SearchResult {
  */
 function fastClone(m: SystemModel, a?: Action): SystemModel {
   if (m.smmu.smmus.length === 0 || (a !== undefined && a.every((e) => !writesSmmu(e.kind))))
-    return { config: m.config, params: m.params, cpu: cloneCpuModel(m.cpu), smmu: m.smmu };
+    return { config: m.config, params: m.params, parts: m.parts, cpu: cloneCpuModel(m.cpu), smmu: m.smmu };
   return cloneSystem(m);
 }
 

@@ -15,6 +15,8 @@ import {
   mmRecord,
   type PtChange,
   access,
+  beginStep,
+  checkTouched,
   cloneCpuModel,
   createCpuModel,
   exec,
@@ -38,10 +40,13 @@ import type { NotifierCall } from './smmu/index.js';
 import { type ModelEvent, PROT_READ, PROT_WRITE, type RawEvent, unhandledKind } from './events.js';
 import type { SystemConfig } from './config.js';
 import { BASE_PARTS, type KernelParts } from './kernel/parts.js';
+import { partsFor } from './kernel/builtins.js';
 
 export interface SystemModel {
   readonly config: SystemConfig;
   readonly params: AllocatorParams;
+  /** The kernel functions it runs (code beside the state, never in it). */
+  readonly parts: KernelParts;
   cpu: CpuModelState;
   smmu: smmu.SmmuModelState;
 }
@@ -88,9 +93,12 @@ export function summarize(m: SystemModel): SystemSummary {
 
 /**
  * A system at boot.
- * @param parts the kernel functions it runs: the base ones, or a design's (src/design/, docs/designs.md).
+ * @param design the kernel functions it runs: the base ones, or a design's (src/design/, docs/designs.md);
+ *   the built-in designs `config.faults` names are composed over them (model/kernel/builtins.ts).
+ * @throws Error (internal) when a built-in design it names was not loaded (src/design/builtins.ts).
  */
-export function createSystem(config: SystemConfig, parts: KernelParts = BASE_PARTS): SystemModel {
+export function createSystem(config: SystemConfig, design: KernelParts = BASE_PARTS): SystemModel {
+  const parts = partsFor(config, design);
   const params = resolveParams(
     {
       cpus: config.cpus,
@@ -102,12 +110,12 @@ export function createSystem(config: SystemConfig, parts: KernelParts = BASE_PAR
     },
     parts,
   );
-  return { config, params, cpu: createCpuModel(params), smmu: smmu.createSmmuModel(config) };
+  return { config, params, parts, cpu: createCpuModel(params), smmu: smmu.createSmmuModel(config) };
 }
 
 /** A deep copy sharing nothing mutable with `m` (for state-space search). */
 export function cloneSystem(m: SystemModel): SystemModel {
-  return { config: m.config, params: m.params, cpu: cloneCpuModel(m.cpu), smmu: smmu.cloneSmmuModel(m.smmu) };
+  return { config: m.config, params: m.params, parts: m.parts, cpu: cloneCpuModel(m.cpu), smmu: smmu.cloneSmmuModel(m.smmu) };
 }
 
 /** JSON-able canonical form: Maps and Sets become arrays sorted by key, so fill order does not matter. */
@@ -173,22 +181,37 @@ function cpuPort(m: SystemModel, obs: SystemObserver): smmu.CpuPort {
   };
 }
 
-/** One port per (model, observer) pair: device events are frequent, closures are not free. */
-const ports = new WeakMap<SystemObserver, { m: SystemModel; port: smmu.CpuPort }>();
+/** A step's context, its row set per event (the SMMU side never keeps one past its step). */
+type MutableCtx = { -readonly [K in keyof smmu.Ctx]: smmu.Ctx[K] };
+
+/**
+ * One context per (model, observer) pair, reused: device events are frequent, and neither the port's
+ * closures nor the context object are made again for each.
+ */
+const contexts = new WeakMap<SystemObserver, { m: SystemModel; ctx: MutableCtx }>();
 
 function ctxOf(m: SystemModel, obs: SystemObserver, row: number): smmu.Ctx {
-  let p = ports.get(obs);
-  if (!p || p.m !== m) ports.set(obs, (p = { m, port: cpuPort(m, obs) }));
-  return { st: m.smmu, cpu: p.port, obs, row };
+  let p = contexts.get(obs);
+  if (!p || p.m !== m || p.ctx.st !== m.smmu) {
+    contexts.set(obs, (p = { m, ctx: { st: m.smmu, cpu: cpuPort(m, obs), obs, row, parts: m.parts } }));
+  }
+  p.ctx.row = row;
+  return p.ctx;
 }
 
 /** ASIDs a CPU broadcast TLBI for `key` carries (both halves under KPTI: `__tlbi_user`), or none. */
 function broadcastAsids(m: SystemModel, key: number): number[] {
   const mm = m.cpu.mms.get(key);
   if (!mm || mm.ctx === 0) return [];
-  if (m.config.faults.includes('local-tlbi') && m.cpu.ttbrMm.filter((k) => k === key).length <= 1) return [];
   const a = ctxAsid(mm.ctx);
   return m.params.cfg.kpti ? [a, a | 1] : [a];
+}
+
+/** CPUs whose TTBR0 holds mm `key` now. */
+function cpusRunning(m: SystemModel, key: number): number {
+  let n = 0;
+  for (const k of m.cpu.ttbrMm) if (k === key) n++;
+  return n;
 }
 
 /**
@@ -241,7 +264,8 @@ function afterPtChange(
     calls.push(range);
     if (ch.flushed && f.mprotectGather) calls.push(gathered);
   }
-  smmu.invalidateSecondaryTlbs(c, key, { asids, first: ff, last: fl, cpuWhole: ch.cpuWhole, calls, latent: ch.changed });
+  const cpus = asids.length > 0 ? cpusRunning(m, key) : 0;
+  smmu.invalidateSecondaryTlbs(c, key, { asids, first: ff, last: fl, cpuWhole: ch.cpuWhole, cpusRunning: cpus, calls, latent: ch.changed });
 }
 
 /** Run an exit/exec and, if it ended an address space, the mm-release path of the devices bound to it. */
@@ -260,17 +284,31 @@ function endingMm(m: SystemModel, task: number, obs: SystemObserver, row: number
     );
   }
   run();
-  if (mm && mm.users === 0 && m.smmu.svaMms.has(mm.key)) smmu.mmRelease(ctxOf(m, obs, row), mm.key);
+  if (mm && mm.users === 0 && m.smmu.svaMms.has(mm.key)) {
+    const c = ctxOf(m, obs, row);
+    c.parts.arm_smmu_mm_release(c, mm.key);
+  }
 }
 
 /**
- * Apply one event. Deterministic in (state, event).
+ * Apply one event, then check the CPU-side invariants over what it touched (`INVARIANTS`,
+ * model/cpu/invariants.ts). Deterministic in (state, event).
  * @param event a validated event: the fields the event table (model/events.ts) requires for its kind are present
  *   (the trace layer checks every row against that table; `map`/`unmap` name an mm or a domain).
- * @throws EventError when the event is impossible in the current state (names the column at fault).
+ * @throws EventError when the event is impossible in the current state (names the column at fault);
+ *   what the step did before it threw is still checked.
  */
 export function step(m: SystemModel, event: RawEvent | ModelEvent, obs: SystemObserver): void {
-  const e = event as ModelEvent;
+  beginStep(m.params, event.row);
+  try {
+    route(m, event as ModelEvent, obs);
+  } finally {
+    checkTouched(m.cpu, obs);
+  }
+}
+
+/** Run one event's kernel paths (the touches they log are checked by {@link step}). */
+function route(m: SystemModel, e: ModelEvent, obs: SystemObserver): void {
   const s = m.cpu;
   const p = m.params;
   // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, -> true / >= 0: without an SMMU, endingMm and afterPtChange find no bind, no SVA mm and no SMMU to act on
@@ -298,36 +336,48 @@ export function step(m: SystemModel, event: RawEvent | ModelEvent, obs: SystemOb
       return unpin(p, s, e.mm, e.row, obs);
     case 'access':
       return access(p, s, e.cpu, e.va, e.row, obs);
-    case 'map':
+    case 'map': {
       if (e.mm !== undefined) {
         const ch = mapMm(s, e.mm, e.va, e.size, e.prot ?? PROT_READ | PROT_WRITE, e.row, obs);
         // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, afterPtChange acts on nothing without an SMMU, nor for a map that changed no PTE (nothing flushed, nothing to notify or check)
         if (devices && ch.changed) afterPtChange(m, obs, mmKey(m, e.mm), ch.downgrade ? 'mprotect' : 'fault', ...pages(e), ch, e.row);
         return;
       }
-      return smmu.iommuMap(ctxOf(m, obs, e.row), e.domain!, e.va, e.size, e.prot ?? PROT_READ | PROT_WRITE);
-    case 'unmap':
+      const c = ctxOf(m, obs, e.row);
+      return c.parts.iommu_map(c, e.domain!, e.va, e.size, e.prot ?? PROT_READ | PROT_WRITE);
+    }
+    case 'unmap': {
       if (e.mm !== undefined) {
         const ch = unmapMm(s, e.mm, e.va, e.size, e.row, obs);
         // Stryker disable next-line ConditionalExpression: equivalent, -> true: without an SMMU afterPtChange finds no SMMU to snoop and no SVA mm to notify
         if (devices) afterPtChange(m, obs, mmKey(m, e.mm), 'munmap', ...pages(e), ch, e.row);
         return;
       }
-      return smmu.iommuUnmap(ctxOf(m, obs, e.row), e.domain!, e.va, e.size);
+      const c = ctxOf(m, obs, e.row);
+      return c.parts.iommu_unmap(c, e.domain!, e.va, e.size);
+    }
     case 'mprotect': {
       const ch = mprotectMm(s, e.mm, e.va, e.size, e.prot, m.config.features.mprotectGather, e.row, obs);
       // Stryker disable next-line ConditionalExpression: equivalent, -> true: without an SMMU afterPtChange finds no SMMU to snoop and no SVA mm to notify
       if (devices) afterPtChange(m, obs, mmKey(m, e.mm), 'mprotect', ...pages(e), ch, e.row);
       return;
     }
-    case 'attach':
-      return smmu.attach(ctxOf(m, obs, e.row), e.device, e.domain, m.config.multiSmmuDomains);
-    case 'detach':
-      return smmu.detach(ctxOf(m, obs, e.row), e.device);
-    case 'bind':
-      return smmu.bind(ctxOf(m, obs, e.row), e.device, e.mm, e.pasid, e.op);
-    case 'unbind':
-      return smmu.unbind(ctxOf(m, obs, e.row), e.device, e.mm);
+    case 'attach': {
+      const c = ctxOf(m, obs, e.row);
+      return c.parts.arm_smmu_attach_dev(c, e.device, e.domain, m.config.multiSmmuDomains);
+    }
+    case 'detach': {
+      const c = ctxOf(m, obs, e.row);
+      return c.parts.arm_smmu_detach_dev(c, e.device);
+    }
+    case 'bind': {
+      const c = ctxOf(m, obs, e.row);
+      return c.parts.iommu_sva_bind_device(c, e.device, e.mm, e.pasid, e.op);
+    }
+    case 'unbind': {
+      const c = ctxOf(m, obs, e.row);
+      return c.parts.iommu_sva_unbind_device(c, e.device, e.mm);
+    }
     case 'resume':
       return smmu.resume(ctxOf(m, obs, e.row), e.op);
     default:

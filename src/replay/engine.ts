@@ -121,11 +121,16 @@ function feedTapped(model: ReturnType<typeof createSystem>, col: TapCollector, e
 /** Resolve the system a trace file is replayed on (preamble + overrides + defaults). */
 export async function systemOfTrace(file: string, overrides: Partial<SystemInput> = {}): Promise<SystemConfig> {
   const pre = await readPreamble(file);
+  let system: SystemConfig;
   try {
-    return resolveSystem(pre.system, overrides);
+    system = resolveSystem(pre.system, overrides);
   } catch (e) {
     throw new InputError((e as Error).message, file, pre.systemLine, pre.systemLine === undefined ? undefined : 1);
   }
+  // The built-in designs the system names (the `--fault`s), before any model is built; their loader
+  // only when one is named (start-up of a plain replay).
+  if (system.faults.length > 0) await (await import('../design/builtins.js')).loadBuiltins(system.faults);
+  return system;
 }
 
 /**

@@ -14,6 +14,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import type { Report } from './report.js';
+import { eraFacts } from './era-facts.js';
 import { reportSources } from './sources.js';
 import { allocatableSlots } from './render.js';
 import { MAX_FINDING_POINTS, MAX_POINTS, type Series } from './series.js';
@@ -116,7 +117,7 @@ function summaryTables(r: Report): string {
       ['kernel (era)', `${s.kernel} (${s.era})`],
       ['CPUs', s.cpus],
       ['ASID bits', `${s.asidBits}${s.kpti ? ' (KPTI)' : ''}`],
-      ['allocator', `${r.allocator.variant}: ${r.allocator.source}`],
+      ['allocator', `${r.allocator.variant}: ${eraFacts(s).allocatorSource}`],
       ['allocatable ASID slots', allocatableSlots(r)],
       ...(s.smmus.length > 0 ? ([['SMMU driver design', s.driver]] as [string, string][]) : []),
     ]),

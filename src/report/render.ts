@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import type TableType from 'cli-table3';
 import type { Report } from './report.js';
+import { eraFacts } from './era-facts.js';
 import { hasSources } from './sources.js';
 
 /**
@@ -88,6 +89,8 @@ export function allocatableSlots(r: Report): string {
 export function renderText(r: Report, maxViolations = 20, columns = DEFAULT_WIDTH): string {
   width = Math.max(60, columns);
   const sys = r.system;
+  // The era table's facts are looked up from the kernel the report names, not carried in it.
+  const era = eraFacts(sys);
   const out: string[] = [];
   out.push(`asid-replay: ${r.trace.name}: ${r.trace.events} events`);
   rowHead = hasSources(r) ? 'row\n(source)' : 'row';
@@ -106,23 +109,23 @@ export function renderText(r: Report, maxViolations = 20, columns = DEFAULT_WIDT
       ['CPUs', sys.cpus],
       ['ASID bits', `${sys.asidBits}${sys.kpti ? ' (KPTI: ASID pairs)' : ''}`],
       ['CONFIG_UNMAP_KERNEL_AT_EL0', sys.unmapKernelAtEl0 ? 'y' : 'n'],
-      ['allocator', `${r.allocator.variant}: ${r.allocator.source}`],
+      ['allocator', `${r.allocator.variant}: ${era.allocatorSource}`],
       ['allocatable ASID slots', allocatableSlots(r)],
       ...(sys.smmus.length > 0
         ? ([
             ['SMMU driver design', sys.driver],
             [
               'SVA bind',
-              { none: 'not in this kernel (-ENODEV)', 'needs-btm': 'needs FEAT_BTM, never set (-ENODEV)', yes: 'yes' }[sys.features.sva],
+              { none: 'not in this kernel (-ENODEV)', 'needs-btm': 'needs FEAT_BTM, never set (-ENODEV)', yes: 'yes' }[era.features.sva],
             ],
-            ['PASID freed', sys.features.pasidLifetime === 'mmdrop' ? 'at the final mmdrop' : 'at the last unbind'],
+            ['PASID freed', era.features.pasidLifetime === 'mmdrop' ? 'at the final mmdrop' : 'at the last unbind'],
             [
               'SVA notifier',
-              `${sys.features.notifierCutoff ? 'TLBI_NH_ASID from 512 pages' : 'TLBI_NH_VA per page, no cutoff'}; ${sys.features.archNotifier ? 'also on permission upgrade' : 'not on permission upgrade'}`,
+              `${era.features.notifierCutoff ? 'TLBI_NH_ASID from 512 pages' : 'TLBI_NH_VA per page, no cutoff'}; ${era.features.archNotifier ? 'also on permission upgrade' : 'not on permission upgrade'}`,
             ],
           ] as [string, string][])
         : []),
-      ['era sources', sys.sources.join('; ')],
+      ['era sources', era.sources.join('; ')],
     ]),
   );
   const c = r.churn;

@@ -1,6 +1,10 @@
 /**
- * The replay report: its JSON shape (schema `asid-replay/report`, version 2) and the collector that
- * builds it from the model's observations. Deterministic: the same trace and system give the same
+ * The replay report: its JSON shape (schema `asid-replay/report`, version 3) and the collector that
+ * builds it from the model's observations. The report names the kernel, its era, the allocator
+ * version, the driver, the design and the faults, and carries answers; it does not carry what the
+ * era table says of the era (its features, its sources, the allocator's provenance), which people's
+ * renderings look up from the model's tables (era-facts.ts), so adding a feature to the table
+ * changes no stored expectation. Deterministic: the same trace and system give the same
  * object, with keys in a fixed order, so `--json` output is byte-identical. Its zod schema
  * (schema.ts, printed by `asid-replay schema`) is checked against {@link Report} at compile time;
  * docs/report.md documents every field.
@@ -22,7 +26,12 @@ import {
 import type { SystemConfig } from '../model/config.js';
 
 export const REPORT_SCHEMA = 'asid-replay/report';
-export const REPORT_VERSION = 2;
+/**
+ * The report's schema version. 3: `system.features`, `system.sources` and `allocator.source` (what the
+ * era table says, not answers) left the report; version 2 had them, and `check` still accepts a
+ * version-2 expectation (check/compat.ts).
+ */
+export const REPORT_VERSION = 3;
 
 /** Most violations (and stale findings, device failures) listed one by one; the counts cover all. */
 export const MAX_LISTED_VIOLATIONS = 10000;
@@ -43,16 +52,21 @@ export interface RowSource {
   shouldHaveSrc?: string;
 }
 
+/**
+ * The system as a report names it: the {@link SystemConfig} without what the era table derives from
+ * the kernel (`features`, `sources`; era-facts.ts looks them up from `kernel`).
+ */
+export type ReportSystem = Omit<SystemConfig, 'features' | 'sources'>;
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   version: typeof REPORT_VERSION;
   trace: { name: string; events: number; firstTime: number | null; lastTime: number | null };
-  system: SystemConfig;
+  system: ReportSystem;
   /** The design the replay ran (`--design`, docs/designs.md); absent without one. */
   design?: { name: string; base: string; file: string; sha256: string; replaced: string[] };
   allocator: {
     variant: string;
-    source: string;
     /** Allocatable index space: 2^asidBits, or 2^(asidBits-1) ASID pairs under KPTI. */
     numAsids: number;
     finalGeneration: number;
@@ -222,7 +236,8 @@ export class ReportCollector implements SystemObserver {
 
   /** Build the report from the observations and the summary of the model's final state. */
   finish(name: string, model: SystemSummary): Report {
-    const system: SystemConfig = model.config;
+    // The era's table (features, sources) is not an answer: the report names the kernel and era only.
+    const { features: _features, sources: _sources, ...system } = model.config;
     const generation = model.allocator.generation;
     for (const mm of model.mms) this.noteMm(mm);
     const st = model.smmu;
@@ -235,7 +250,6 @@ export class ReportCollector implements SystemObserver {
       system,
       allocator: {
         variant: model.allocator.variant,
-        source: model.allocator.source,
         numAsids: model.allocator.available,
         finalGeneration: generation,
       },

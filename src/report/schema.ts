@@ -1,5 +1,5 @@
 /**
- * The report's JSON shape (`--json`, schema `asid-replay/report`, version 2) as zod schemas: what
+ * The report's JSON shape (`--json`, schema `asid-replay/report`, version 3) as zod schemas: what
  * `asid-replay schema` prints as JSON Schema (draft 2020-12, zod's own `z.toJSONSchema`), what
  * docs/report.md documents field by field, and what the test validates every corpus report against.
  *
@@ -47,25 +47,6 @@ const DeviceConfigSchema = z.strictObject({
   ats: z.boolean().describe('PCIe ATS: the device caches translations in its ATC'),
 });
 
-const FeaturesSchema = z
-  .strictObject({
-    sva: z.enum(['none', 'needs-btm', 'yes']).describe('whether an arm-smmu-v3 SVA bind can succeed'),
-    pasidLifetime: z.enum(['last-unbind', 'mmdrop']).describe('when a PASID is freed'),
-    pasidExhausted: z.enum(['ENOMEM', 'ENOSPC']).describe('errno of an exhausted PASID space'),
-    pasidTopRefused: z.boolean().describe("an mm whose PASID is the device's highest is refused (-EOVERFLOW, v5.18-v6.3)"),
-    smmuAsids: z.enum(['bitmap', 'xa']).describe('stage-1 ASID allocation: per-SMMU bitmap (before v5.8) or the global xarray'),
-    foreignDomainErrno: z.enum(['ENXIO', 'EINVAL', 'none']).describe('errno of attaching a domain finalised on another SMMU'),
-    notifierSizePlusOne: z.boolean().describe('the SVA notifier invalidates one page too many (v5.11-v5.17)'),
-    mprotectGather: z.boolean().describe('change_protection gathers its TLB flush in an mmu_gather (v6.0+)'),
-    notifierCutoff: z.boolean().describe('above 512 pages the SVA notifier sends one TLBI_NH_ASID (v6.6+)'),
-    nonLeafRangeBump: z.boolean().describe('a non-leaf range invalidation of 1 mod 32 pages covers one page more (v6.6+)'),
-    svaRangeTgBug: z.boolean().describe("the SVA domain's range commands use the 64 KiB granule (v6.11-v6.14)"),
-    archNotifier: z.boolean().describe('the arm64 TLB flushes call the secondary-TLB notifier (v6.6+)'),
-    btm: z.boolean().describe('the driver uses BTM (only the 2023 proposal)'),
-  })
-  .readonly()
-  .describe('what the kernel era does where releases differ (docs/kernel-eras.md)');
-
 const SystemSchema = z
   .strictObject({
     cpus: z.int().min(1).max(4096).describe('number of CPUs (num_possible_cpus)'),
@@ -76,8 +57,6 @@ const SystemSchema = z
     unmapKernelAtEl0: z.boolean().describe('CONFIG_UNMAP_KERNEL_AT_EL0 built in'),
     allocator: z.enum(ALLOCATOR_VARIANTS).describe('CPU ASID allocator version'),
     driver: z.enum(DRIVER_DESIGNS).describe('SMMUv3 SVA driver design'),
-    features: FeaturesSchema,
-    sources: z.array(z.string()).readonly().describe('the commits that define the era'),
     smmus: z.array(SmmuConfigSchema).describe('SMMUv3 instances'),
     devices: z.array(DeviceConfigSchema).describe('devices (masters) behind the SMMUs'),
     whatIf: z.boolean().describe('ASID widths other than 8 and 16 allowed'),
@@ -86,7 +65,9 @@ const SystemSchema = z
     multiSmmuDomains: z.boolean().describe('what-if: a DMA domain may span SMMUs'),
     faults: z.array(z.enum(FAULTS)).describe('injected driver bugs'),
   })
-  .describe("the system replayed: the trace's `# system:` line, flags, defaults, and the kernel's era");
+  .describe(
+    "the system replayed: the trace's `# system:` line, flags and defaults; the kernel and its era by name (what the era does: docs/kernel-eras.md)",
+  );
 
 const ViolationSchema = z.strictObject({
   row: row('trace row of the event after which the violation was found'),
@@ -212,7 +193,6 @@ export const ReportSchema = z
     allocator: z
       .strictObject({
         variant: z.string().describe('allocator version (the same as system.allocator)'),
-        source: z.string().describe('the kernel source it follows'),
         numAsids: count('allocatable index space: 2^asidBits, or 2^(asidBits-1) ASID pairs under KPTI'),
         finalGeneration: count('ASID generation at the end of the trace (1 + rollovers)'),
       })

@@ -6,14 +6,19 @@
  * stays plain data that explore can clone, compare and hash.
  */
 import { ALLOCATOR_PARTS, type AllocatorParts } from '../cpu/allocator.js';
+import { SMMU_PARTS, type SmmuParts } from '../smmu/index.js';
 
-/** Every replaceable part (today the CPU ASID allocator's: arch/arm64/mm/context.c). */
-export type KernelParts = AllocatorParts;
+/**
+ * Every replaceable part: the CPU ASID allocator's (arch/arm64/mm/context.c, called as
+ * `p.parts.<name>(p, ...)`) and the SMMUv3/SVA driver's (drivers/iommu/arm/arm-smmu-v3/, the SVA
+ * core; called as `c.parts.<name>(c, ...)`).
+ */
+export type KernelParts = AllocatorParts & SmmuParts;
 /** A part's kernel name. */
 export type PartName = keyof KernelParts;
 
 /** The parts as the model has them: the base a design starts from. */
-export const BASE_PARTS: KernelParts = ALLOCATOR_PARTS;
+export const BASE_PARTS: KernelParts = Object.freeze({ ...ALLOCATOR_PARTS, ...SMMU_PARTS });
 
 /**
  * The part names, in the order docs/designs.md lists them. `satisfies` makes the compiler refuse a
@@ -27,6 +32,24 @@ export const PART_NAMES = [
   'arm64_mm_context_get',
   'arm64_mm_context_put',
   'asids_init',
+  'arm_smmu_attach_dev',
+  'arm_smmu_domain_finalise_s1',
+  'arm_smmu_detach_dev',
+  'arm_smmu_domain_free',
+  'arm_smmu_write_ctx_desc',
+  'iommu_map',
+  'iommu_unmap',
+  'iommu_sva_bind_device',
+  'iommu_sva_unbind_device',
+  'iommu_sva_alloc_pasid',
+  'arm_smmu_alloc_shared_cd',
+  'arm_smmu_share_asid',
+  'arm_smmu_mm_release',
+  'arm_smmu_mm_arch_invalidate_secondary_tlbs',
+  '__flush_tlb_range',
+  '__arm_smmu_tlb_inv_range',
+  'arm_smmu_tlb_inv_asid',
+  'arm_smmu_atc_inv_domain',
 ] as const satisfies readonly PartName[];
 type Missing = Exclude<PartName, (typeof PART_NAMES)[number]>;
 /** Compile-time check: `never` unless a part is missing from {@link PART_NAMES}. */

@@ -5,8 +5,9 @@
  */
 import { EventError } from '../errors.js';
 import { xaAllocIn, xaErase, xaInsert } from './asid-pool.js';
-import { atcInv, cfgiCd, cfgiSte, tlbiNhAsid, tlbiNhVa } from './iotlb.js';
-import { type Ctx, hasFault, masterOf } from './port.js';
+import { cfgiCd, cfgiSte } from './iotlb.js';
+import type { Errno } from './observer.js';
+import { type Ctx, masterOf } from './port.js';
 import { pageRange, vaOf } from '../pages.js';
 import { latentAfterTagChange, latentAfterUnmap } from './stale.js';
 import { type DmaDomain, type Master, domainAsId, poolIndex } from './state.js';
@@ -21,11 +22,31 @@ export function domainMaxAsid(c: Ctx, d: DmaDomain): number {
   return Math.min(...d.smmus.map((i) => 2 ** c.st.smmus[i]!.asidBits - 1));
 }
 
-/** Write the SSID-0 CD of a master for its RID domain (`arm_smmu_write_ctx_desc`): CFGI_CD + sync. */
+/**
+ * Write the SSID-0 CD of a master for its RID domain (`arm_smmu_write_ctx_desc(smmu_domain, 0, cd)`,
+ * drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c; `arm_smmu_write_cd_entry` after the 2024 CD rework): CFGI_CD + sync.
+ */
 export function writeDomainCd(c: Ctx, m: Master, d: DmaDomain): void {
   // Stryker disable next-line UnaryOperator: equivalent, the sva field of the SSID-0 CD is never read (unbind reads the CD at the mm's PASID, at least 1)
   m.cds.set(0, { asid: d.asid, as: domainAsId(d), shared: false, quiet: false, sva: -1 });
   cfgiCd(c, m);
+}
+
+/**
+ * `arm_smmu_domain_finalise_s1` (v5.8+; before, `arm_smmu_domain_finalise_s1` with
+ * `arm_smmu_bitmap_alloc`): the ASID of a new S1 domain `name` (owner id `id`) first attached to
+ * master `m`: the lowest free in [1, 2^asid_bits - 1] of the SMMU's pool (`xa_alloc`, -EBUSY when
+ * full; the bitmap gives -ENOSPC). @returns the ASID, or the errno and why.
+ */
+export function domainFinaliseS1(c: Ctx, m: Master, name: string, id: number): number | [Errno, string] {
+  const smmu = c.st.smmus[m.smmu]!;
+  const pool = c.st.pools[poolIndex(c.st, m.smmu)]!;
+  // Stryker disable next-line StringLiteral: equivalent, an owner's kind is only compared with 'sva'
+  const asid = xaAllocIn([pool], 2 ** smmu.asidBits - 1, { kind: 'dma', id });
+  if (asid >= 0) return asid;
+  const range = `[${pool.base}, ${2 ** smmu.asidBits - 1}]`;
+  if (c.st.features.smmuAsids === 'xa') return ['EBUSY', `xa_alloc: no free ASID in ${range} for domain ${name} on ${smmu.name}`];
+  return ['ENOSPC', `arm_smmu_bitmap_alloc: no free ASID in ${range} of ${smmu.name}'s asid_map for domain ${name}`];
 }
 
 /**
@@ -41,21 +62,14 @@ export function attach(c: Ctx, device: string, name: string, multiSmmu: boolean)
   const smmu = c.st.smmus[m.smmu]!;
   const n = c.obs.smmuCounters[m.smmu]!;
   let d = c.st.domains.get(name);
-  const fail = (errno: 'ENOSPC' | 'EINVAL' | 'EBUSY' | 'ENXIO', detail: string) => {
+  const fail = (errno: Errno, detail: string) => {
     n.attachFailures++;
     c.obs.failure({ row: c.row, call: 'attach', errno, device, smmu: smmu.name, detail });
   };
   if (!d) {
     const id = c.st.nextId++;
-    const pool = c.st.pools[poolIndex(c.st, m.smmu)]!;
-    // Stryker disable next-line StringLiteral: equivalent, an owner's kind is only compared with 'sva'
-    const asid = xaAllocIn([pool], 2 ** smmu.asidBits - 1, { kind: 'dma', id });
-    if (asid < 0) {
-      const range = `[${pool.base}, ${2 ** smmu.asidBits - 1}]`;
-      // arm_smmu_domain_finalise_s1: xa_alloc gives -EBUSY (v5.8 on); arm_smmu_bitmap_alloc -ENOSPC before.
-      if (c.st.features.smmuAsids === 'xa') return fail('EBUSY', `xa_alloc: no free ASID in ${range} for domain ${name} on ${smmu.name}`);
-      return fail('ENOSPC', `arm_smmu_bitmap_alloc: no free ASID in ${range} of ${smmu.name}'s asid_map for domain ${name}`);
-    }
+    const asid = c.parts.arm_smmu_domain_finalise_s1(c, m, name, id);
+    if (typeof asid !== 'number') return fail(...asid);
     n.asidsAllocated++;
     d = { name, id, smmus: [m.smmu], asid, masters: [], ptes: new Map(), epoch: 0, movingBy: null };
     c.st.domains.set(name, d);
@@ -82,10 +96,10 @@ export function attach(c: Ctx, device: string, name: string, multiSmmu: boolean)
     }
     d.smmus.push(m.smmu);
   }
-  if (m.rid !== null) detach(c, device);
+  if (m.rid !== null) c.parts.arm_smmu_detach_dev(c, device);
   m.rid = name;
   d.masters.push(device);
-  writeDomainCd(c, m, d);
+  c.parts.arm_smmu_write_ctx_desc(c, m, d);
   cfgiSte(c, m); // arm_smmu_install_ste_for_dev: the STE now points at the CD table
 }
 
@@ -104,18 +118,18 @@ export function detach(c: Ctx, device: string): void {
   m.cds.delete(0);
   cfgiCd(c, m);
   cfgiSte(c, m);
-  atcInv(c, m, 0, 0, -1);
+  c.parts.arm_smmu_atc_inv_domain(c, m, 0, 0, -1);
   m.rid = null;
   d.masters.splice(d.masters.indexOf(device), 1);
-  if (d.masters.length === 0) domainFree(c, d);
+  if (d.masters.length === 0) c.parts.arm_smmu_domain_free(c, d);
 }
 
 /**
  * `iommu_domain_free` → `arm_smmu_domain_free`: `free_io_pgtable_ops` flushes the whole ASID
  * (TLBI_NH_ASID + sync) on every SMMU of the domain, then the ASID is erased.
  */
-function domainFree(c: Ctx, d: DmaDomain): void {
-  if (!hasFault(c, 'no-purge-on-free')) for (const i of d.smmus) tlbiNhAsid(c, i, d.asid);
+export function domainFree(c: Ctx, d: DmaDomain): void {
+  for (const i of d.smmus) c.parts.arm_smmu_tlb_inv_asid(c, i, d.asid);
   for (const p of domainPools(c, d)) xaErase(p, d.asid, c.row);
   c.obs.smmuCounters[d.smmus[0]!]!.asidsFreed++;
   c.st.domains.delete(d.name);
@@ -123,6 +137,9 @@ function domainFree(c: Ctx, d: DmaDomain): void {
   // Stryker disable next-line UnaryOperator: equivalent, -Infinity and +Infinity both mean "nobody": neither is finite nor equal to an address-space id
   latentAfterTagChange(c, d.smmus, d.asid, -Infinity);
 }
+
+/** How a DMA unmap calls `__arm_smmu_tlb_inv_range`: leaf, the domain's own page sizes. */
+const LEAF = Object.freeze({});
 
 /** Most pages a DMA domain may map in the model (one Map entry each; a Map holds fewer than 2^24). */
 export const MAX_DOMAIN_PAGES = 2 ** 23;
@@ -185,7 +202,7 @@ export function iommuUnmap(c: Ctx, name: string, va: number, size: number): void
     for (const [pg, old] of [...d.ptes].sort((x, y) => x[0] - y[0])) if (pg >= first && pg <= last) clear(pg, old);
   } else for (let pg = first; pg <= last; pg++) clear(pg, d.ptes.get(pg));
   if (!any) return;
-  for (const i of d.smmus) tlbiNhVa(c, i, d.asid, first, last);
-  for (const dev of d.masters) atcInv(c, c.st.masters.get(dev)!, 0, first, last);
+  for (const i of d.smmus) c.parts.__arm_smmu_tlb_inv_range(c, i, d.asid, first, last, LEAF);
+  for (const dev of d.masters) c.parts.arm_smmu_atc_inv_domain(c, c.st.masters.get(dev)!, 0, first, last);
   latentAfterUnmap(c, domainAsId(d), first, last);
 }

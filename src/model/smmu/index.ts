@@ -3,7 +3,8 @@
  * The rest of the system uses only what this file exports.
  */
 export { type SmmuModelState, cloneSmmuModel, createSmmuModel } from './state.js';
-export type { CpuPort, Ctx } from './port.js';
+export type { CpuPort, Ctx, SharedCdAsid, SmmuParts, TlbInvRangeHow } from './port.js';
+export { SMMU_PARTS } from './parts.js';
 export { attach, detach, iommuMap, iommuUnmap } from './domains.js';
 export { bind, unbind } from './sva.js';
 export { resume } from './share-asid.js';

@@ -1,89 +1,41 @@
 /**
- * The SMMU TLB (IOTLB) and the devices' ATCs, with the commands the driver issues to the SMMU's
- * command queue: CMD_TLBI_NH_ASID, CMD_TLBI_NH_VA (per page, or range commands with RANGE_INV),
- * CMD_ATC_INV, CMD_CFGI_CD, CMD_CFGI_STE and CMD_SYNC, plus the BTM snoop of CPU broadcast TLBIs.
- * Like QEMU's `smmu_iotlb_*` (hw/arm/smmu-common.c), with every command complete at its CMD_SYNC,
- * which the model issues in the same step. Commands are counted as `arm_smmu_cmdq_batch` submits
- * them: up to CMDQ_BATCH_ENTRIES (64) per `arm_smmu_cmdq_issue_cmdlist`, one CMD_SYNC at the submit.
+ * The commands the driver issues to an SMMU's command queue (cmdq.ts), under the names of the model's
+ * calls: CMD_TLBI_NH_ASID, CMD_TLBI_NH_VA (per page, or range commands with RANGE_INV), CMD_ATC_INV,
+ * CMD_CFGI_CD and CMD_CFGI_STE, each batched and submitted with one CMD_SYNC, at which the consumer
+ * (cmdq-consume.ts) applies them; plus the BTM snoop of CPU broadcast TLBIs (not a command). These
+ * functions build commands with the fields the kernel encodes and submit them: they neither touch
+ * the IOTLB or ATC nor count.
  */
 import type { Ctx } from './port.js';
-import type { CmdOpcode } from './observer.js';
-import { atcDrop } from './atc.js';
-import type { Master, SmmuInstance, TlbEntry } from './state.js';
+import {
+  ATC_INV_SIZE_ALL,
+  CMDQ_OP_ATC_INV,
+  CMDQ_OP_CFGI_CD,
+  CMDQ_OP_CFGI_STE,
+  CMDQ_OP_TLBI_NH_ASID,
+  CMDQ_OP_TLBI_NH_VA,
+  CMDQ_TLBI_RANGE_NUM_MAX,
+  type CmdqBatch,
+  cmdqBatchAdd,
+  cmdqScratchBatch,
+  cmdqBatchSubmit,
+  alignDown,
+  ffs,
+  flsXor,
+  pow2,
+} from './cmdq.js';
+import { tlbiGranuleMatches } from './cmdq-consume.js';
+import { dropAsid, dropRange } from './iotlb-cache.js';
+import type { Master, TlbEntry } from './state.js';
 
-/** Entries per SMMU before the IOTLB is emptied (QEMU flushes at 256; larger keeps stale entries findable). */
-export const IOTLB_CAPACITY = 16384;
+export { IOTLB_CAPACITY, iotlbFill, iotlbLookup } from './iotlb-cache.js';
+export { CMDQ_BATCH_ENTRIES } from './cmdq.js';
 
-export function iotlbLookup(s: SmmuInstance, asid: number, page: number): TlbEntry | undefined {
-  return s.iotlb.get(asid)?.get(page);
-}
-
-export function iotlbFill(s: SmmuInstance, page: number, e: TlbEntry): void {
-  if (s.entries >= IOTLB_CAPACITY) {
-    s.iotlb.clear();
-    s.tagsOf.clear();
-    s.entries = 0;
-  }
-  let pages = s.iotlb.get(e.asid);
-  if (!pages) s.iotlb.set(e.asid, (pages = new Map()));
-  if (!pages.has(page)) s.entries++;
-  pages.set(page, e);
-  let tags = s.tagsOf.get(e.as);
-  if (!tags) s.tagsOf.set(e.as, (tags = new Set()));
-  tags.add(e.asid);
-}
-
-/** Remove entries of `asid` in pages [first, last] that `pred` accepts. @returns how many. */
-function dropRange(s: SmmuInstance, asid: number, first: number, last: number, pred?: (e: TlbEntry) => boolean): number {
-  const pages = s.iotlb.get(asid);
-  if (!pages) return 0;
-  let n = 0;
-  // Stryker disable next-line ArithmeticOperator: equivalent, both paths remove the same entries; these only move the choice to walking a range at most 2 pages longer than the entries cached
-  if (last - first + 1 > pages.size) {
-    for (const [pg, e] of pages) if (pg >= first && pg <= last && (!pred || pred(e)) && pages.delete(pg)) n++;
-  } else {
-    for (let pg = first; pg <= last; pg++) {
-      const e = pages.get(pg);
-      if (e && (!pred || pred(e)) && pages.delete(pg)) n++;
-    }
-  }
-  if (pages.size === 0) s.iotlb.delete(asid);
-  s.entries -= n;
-  return n;
-}
-
-function dropAsid(s: SmmuInstance, asid: number, pred?: (e: TlbEntry) => boolean): void {
-  const pages = s.iotlb.get(asid);
-  if (!pages) return;
-  // Stryker disable next-line BlockStatement: equivalent, dropRange over [0, MAX_SAFE_INTEGER] without a predicate removes the same entries and counts them
-  if (!pred) {
-    s.entries -= pages.size;
-    s.iotlb.delete(asid);
-    return;
-  }
-  dropRange(s, asid, 0, Number.MAX_SAFE_INTEGER, pred);
-}
-
-/** `CMDQ_BATCH_ENTRIES` (BITS_PER_LONG): commands per `arm_smmu_cmdq_issue_cmdlist` of a batch. */
-export const CMDQ_BATCH_ENTRIES = 64;
-
-/**
- * Submit `count` commands of `opcode` to SMMU `i` as one `arm_smmu_cmdq_batch`: a full batch is
- * issued without a sync, the submit issues the rest with one CMD_SYNC (so `count` 0 is just a sync).
- */
-function submitBatch(c: Ctx, i: number, opcode: CmdOpcode, count: number): void {
-  const n = c.obs.smmuCounters[i]!;
-  n.commands[opcode] += count;
-  n.commands.CMD_SYNC++;
-  n.syncs++;
-  n.cmdlists += Math.max(1, Math.ceil(count / CMDQ_BATCH_ENTRIES));
-}
-
-/** CMD_TLBI_NH_ASID(asid) + CMD_SYNC on SMMU `i` (`arm_smmu_tlb_inv_asid`). */
+/** CMD_TLBI_NH_ASID(asid) + CMD_SYNC on SMMU `i` (`arm_smmu_tlb_inv_asid`: `arm_smmu_cmdq_issue_cmd_with_sync`). */
 export function tlbiNhAsid(c: Ctx, i: number, asid: number): void {
-  dropAsid(c.st.smmus[i]!, asid);
-  c.obs.smmuCounters[i]!.tlbiAsid++;
-  submitBatch(c, i, 'CMD_TLBI_NH_ASID', 1);
+  const b = cmdqScratchBatch(i);
+  cmdqBatchAdd(c, b, CMDQ_OP_TLBI_NH_ASID, 1, asid, 0);
+  cmdqBatchSubmit(c, b);
 }
 
 /**
@@ -103,42 +55,85 @@ export function rangeCommands(pages: number): number {
 /** How `__arm_smmu_tlb_inv_range` was called, where the kernel's answer depends on it. */
 export interface InvRangeHow {
   /**
-   * `leaf == false` (the SVA notifier) from eb6c97647be2 (v6.6): with RANGE_INV a page count that is
-   * 1 modulo 32 is bumped by one (`num_pages++`), so SCALE and NUM are never both 0 with TTL 0.
+   * The `leaf` argument (default true: `iommu_unmap`'s `arm_smmu_iotlb_sync`); the SVA notifier
+   * passes false. With RANGE_INV a leaf command carries TTL 3 (`4 - ((ilog2(granule) - 3) / (tg -
+   * 3))`), a non-leaf one TTL 0; the model's 4 KiB leaf entries match either.
+   */
+  readonly leaf?: boolean;
+  /**
+   * `leaf == false` (the SVA notifier) from eb6c97647be2 (v6.6): with RANGE_INV a `num_pages` that is
+   * 1 modulo 32 (`(num_pages & CMDQ_TLBI_RANGE_NUM_MAX) == 1`) is bumped by one, so SCALE and NUM are
+   * never both 0 with TTL 0. Set it only for a non-leaf call.
    */
   readonly nonLeafBump?: boolean;
   /**
-   * The domain's `pgsize_bitmap` is 0 (SVA domains, v6.11-v6.14): `tg = __ffs(0)` is 64 on arm64, the
-   * command's 2-bit TG field holds 3 (64 KiB) and `size >> tg` keeps the byte count, so the loop still
-   * walks [iova, end) in as many commands as the page count has 5-bit chunks, but an SMMU need not
-   * invalidate 4 KiB entries with a range command of another granule: the entries stay.
+   * The domain's `pgsize_bitmap` is 0 (SVA domains, v6.11-v6.14): `tg = __ffs(0)`, 64 on arm64, where
+   * a shift by 64 shifts by 0. The commands are built from it as the kernel does: TG field
+   * `(64 - 10) / 2 & 3` = 3 (64 KiB), `num_pages = size >> tg` the byte count (so no bump: a byte
+   * count is never 1 modulo 32), `inv_range = num << (scale + tg)` the same bytes as for 4 KiB pages,
+   * hence as many commands as the page count has 5-bit chunks; the consumer's decode of TG 3 then
+   * removes none of the 4 KiB entries.
    */
   readonly tgBug?: boolean;
 }
 
+const PAGE = 4096;
+
 /**
- * CMD_TLBI_NH_VA for pages [first, last] of `asid` + CMD_SYNC (`arm_smmu_tlb_inv_range_asid`): one
- * command per page, or the range commands with RANGE_INV, batched.
- * @returns false when the range commands, as built, do not remove the 4 KiB entries (`how.tgBug`).
+ * CMD_TLBI_NH_VA for pages [first, last] of `asid` + CMD_SYNC (`arm_smmu_tlb_inv_range_asid` ->
+ * `__arm_smmu_tlb_inv_range`): {@link tlbiNhVaCmds}, then the batch submitted.
+ * @returns whether the commands, as built, remove the 4 KiB entries (false: a TG of another
+ *   granule, `how.tgBug`), as the consumer decodes them.
  */
 export function tlbiNhVa(c: Ctx, i: number, asid: number, first: number, last: number, how: InvRangeHow = {}): boolean {
-  const s = c.st.smmus[i]!;
-  let pages = last - first + 1;
-  let removes = true;
-  if (s.rangeInvalidation && how.tgBug) removes = false;
-  else if (s.rangeInvalidation && how.nonLeafBump && pages % 32 === 1) pages++;
-  if (removes) dropRange(s, asid, first, first + pages - 1);
-  const count = s.rangeInvalidation ? rangeCommands(pages) : pages;
-  c.obs.smmuCounters[i]!.tlbiVa += count;
-  submitBatch(c, i, 'CMD_TLBI_NH_VA', count);
+  const b = cmdqScratchBatch(i);
+  const removes = tlbiNhVaCmds(c, b, asid, first, last, how);
+  cmdqBatchSubmit(c, b);
   return removes;
+}
+
+/**
+ * The commands of `__arm_smmu_tlb_inv_range` for pages [first, last] of `asid`, added to batch `b`
+ * (not submitted). Without RANGE_INV one command per 4 KiB granule (`inv_range = granule`, TG 0),
+ * queued as one run record of `pages` commands (so a 2^32-page unmap is O(1) to issue and
+ * O(entries cached) to apply). With RANGE_INV the kernel's loop, literally:
+ * `scale = __ffs(num_pages)`, `num = (num_pages >> scale) & 31`, NUM = num - 1, `iova += num <<
+ * (scale + tg)`, `num_pages -= num << scale`, while `iova < end`: one command per 5-bit chunk.
+ * @returns whether the commands remove the 4 KiB entries when decoded.
+ */
+export function tlbiNhVaCmds(c: Ctx, b: CmdqBatch, asid: number, first: number, last: number, how: InvRangeHow = {}): boolean {
+  const leaf = how.leaf ?? true;
+  if (!c.st.smmus[b.smmu]!.rangeInvalidation) {
+    cmdqBatchAdd(c, b, CMDQ_OP_TLBI_NH_VA, last - first + 1, asid, 0, first, 0, 0, 0, 0, leaf ? 1 : 0);
+    return true;
+  }
+  // tg = __ffs(domain.pgsize_bitmap): 12 for 4 KiB pages; __ffs(0) is 64 (arm64 rbit + clz of 0).
+  const tg = how.tgBug ? 64 : 12;
+  const tgField = ((tg - 10) / 2) & 3;
+  const ttl = leaf ? (4 - Math.trunc((12 - 3) / (tg - 3))) & 3 : 0;
+  // Shifts by a register on arm64 take the count modulo 64.
+  let numPages = Math.floor(((last - first + 1) * PAGE) / pow2(tg % 64));
+  if (how.nonLeafBump && numPages % (CMDQ_TLBI_RANGE_NUM_MAX + 1) === 1) numPages++;
+  let iova = first * PAGE;
+  const end = (last + 1) * PAGE;
+  while (iova < end) {
+    // Stryker disable next-line ConditionalExpression: equivalent, a num_pages of whole pages covers [iova, end) before it is used up (only the v5.11-v5.17 size + 1 left a byte over, and the notifier reports that hang without calling here)
+    if (numPages <= 0) throw new Error(`internal: __arm_smmu_tlb_inv_range ran out of pages before end (ASID ${asid})`);
+    const scale = ffs(numPages);
+    const num = Math.floor(numPages / pow2(scale)) % (CMDQ_TLBI_RANGE_NUM_MAX + 1);
+    cmdqBatchAdd(c, b, CMDQ_OP_TLBI_NH_VA, 1, asid, 0, iova / PAGE, (num - 1) & 31, scale & 31, tgField, ttl, leaf ? 1 : 0);
+    iova += num * pow2((scale + tg) % 64);
+    numPages -= num * pow2(scale);
+  }
+  return tlbiGranuleMatches(tgField);
 }
 
 const sharedOnly = (e: TlbEntry): boolean => e.shared;
 
 /**
  * BTM: a CPU `TLBI ASIDE1IS` / `VAE1IS` (broadcast, inner shareable) for `asid` also removes this
- * SMMU's entries with that ASID whose CD had ASET=0. `last < 0` means the whole ASID.
+ * SMMU's entries with that ASID whose CD had ASET=0. `last < 0` means the whole ASID. Not a
+ * command: the SMMU snoops the broadcast, so this changes the IOTLB directly.
  */
 export function btmSnoop(c: Ctx, i: number, asid: number, first: number, last: number): void {
   const s = c.st.smmus[i]!;
@@ -147,27 +142,46 @@ export function btmSnoop(c: Ctx, i: number, asid: number, first: number, last: n
   c.obs.smmuCounters[i]!.btmSnoops++;
 }
 
-/** StreamIDs a master's per-SID commands go to (a master declared without any has one). */
-const sids = (m: Master): number => Math.max(1, m.streamIds.length);
-
 /**
  * CMD_ATC_INV for (master, ssid) pages [first, last] (`ssid` -1: every SSID; `last` < 0: all pages):
- * one per StreamID of an ATS master, batched, one CMD_SYNC (`arm_smmu_atc_inv_master/_domain`).
+ * one per StreamID of an ATS master, batched, one CMD_SYNC (`arm_smmu_atc_inv_master/_domain`). The
+ * command as `arm_smmu_atc_inv_to_cmd` builds it: SSV = (ssid != IOMMU_NO_PASID); size 0 (all pages)
+ * becomes `ATC_INV_SIZE_ALL`; otherwise the smallest aligned power of two covering the pages,
+ * `log2_span = fls_long(page_start ^ page_end)`, `addr = page_start & ~(2^log2_span - 1)` (pages
+ * [7, 10] are invalidated as [0, 15]).
  */
 export function atcInv(c: Ctx, m: Master, ssid: number, first: number, last: number): void {
   if (!m.ats) return;
-  c.obs.smmuCounters[m.smmu]!.atcInv += sids(m);
-  submitBatch(c, m.smmu, 'CMD_ATC_INV', sids(m));
-  atcDrop(m, ssid, first, last);
+  const b = cmdqScratchBatch(m.smmu);
+  atcInvCmds(c, b, m, ssid, first, last);
+  cmdqBatchSubmit(c, b);
 }
 
-/** CMD_CFGI_CD for each StreamID of the master + CMD_SYNC (`arm_smmu_sync_cd`): the configuration cache only. */
-export function cfgiCd(c: Ctx, m: Master): void {
-  c.obs.smmuCounters[m.smmu]!.cfgiCd += sids(m);
-  submitBatch(c, m.smmu, 'CMD_CFGI_CD', sids(m));
+/** The CMD_ATC_INV of {@link atcInv}, one per StreamID of `m`, added to batch `b` (not submitted). */
+export function atcInvCmds(c: Ctx, b: CmdqBatch, m: Master, ssid: number, first: number, last: number): void {
+  let addr = 0;
+  let size = ATC_INV_SIZE_ALL;
+  if (last >= 0) {
+    size = flsXor(first, last);
+    addr = alignDown(first, size);
+  }
+  const ssv = ssid > 0 ? 1 : 0;
+  for (const sid of m.streamIds) cmdqBatchAdd(c, b, CMDQ_OP_ATC_INV, 1, sid, ssv ? ssid : 0, ssv, 0, addr, size);
 }
 
-/** CMD_CFGI_STE for each StreamID of the master + CMD_SYNC (`arm_smmu_sync_ste_for_sid`), at attach and detach. */
+/**
+ * CMD_CFGI_CD(sid, ssid, leaf) for each StreamID of the master + CMD_SYNC (`arm_smmu_sync_cd`):
+ * the configuration cache only. `ssid` is the CD's SSID (callers that pass none mean SSID 0).
+ */
+export function cfgiCd(c: Ctx, m: Master, ssid = 0): void {
+  const b = cmdqScratchBatch(m.smmu);
+  for (const sid of m.streamIds) cmdqBatchAdd(c, b, CMDQ_OP_CFGI_CD, 1, sid, ssid, 1);
+  cmdqBatchSubmit(c, b);
+}
+
+/** CMD_CFGI_STE(sid, leaf) for each StreamID of the master + CMD_SYNC (`arm_smmu_sync_ste_for_sid`), at attach and detach. */
 export function cfgiSte(c: Ctx, m: Master): void {
-  submitBatch(c, m.smmu, 'CMD_CFGI_STE', sids(m));
+  const b = cmdqScratchBatch(m.smmu);
+  for (const sid of m.streamIds) cmdqBatchAdd(c, b, CMDQ_OP_CFGI_STE, 1, sid, 0, 1);
+  cmdqBatchSubmit(c, b);
 }

@@ -4,8 +4,8 @@
  * `arm_smmu_mm_arch_invalidate_secondary_tlbs` since), with the BTM snoop of CPU broadcast TLBIs on
  * SMMUs whose BTM the driver uses.
  */
-import { atcInv, btmSnoop, cfgiCd, tlbiNhAsid, tlbiNhVa } from './iotlb.js';
-import { CMDQ_MAX_TLBI_OPS, type Ctx, btmUsed, hasFault } from './port.js';
+import { btmSnoop, cfgiCd } from './iotlb.js';
+import { CMDQ_MAX_TLBI_OPS, type CpuFlush, type Ctx, type NotifierCall, btmUsed } from './port.js';
 import { latentAfterUnmap } from './stale.js';
 import { contextSmmus, contextsOf } from './sva-context.js';
 import { mmdrop } from './sva.js';
@@ -26,7 +26,6 @@ export function mmRelease(c: Ctx, mm: number): void {
     return;
   }
   c.obs.sva.releases++;
-  const flush = !hasFault(c, 'no-release-tlbi');
   for (const ctx of contextsOf(c, mm)) {
     for (const x of ctx.masters) {
       const m = c.st.masters.get(x.device)!;
@@ -34,40 +33,15 @@ export function mmRelease(c: Ctx, mm: number): void {
       // Stryker disable next-line BooleanLiteral: equivalent, the mm is dead from here and walkAs maps nothing for a dead mm, so a walk through a non-quiet CD faults as the quiet CD does
       m.cds.set(x.ssid, { ...cd, quiet: true });
       cfgiCd(c, m);
-      if (flush) atcInv(c, m, x.ssid, 0, -1);
+      c.parts.arm_smmu_atc_inv_domain(c, m, x.ssid, 0, -1);
     }
-    if (flush) for (const i of contextSmmus(c, ctx)) tlbiNhAsid(c, i, ctx.asid);
+    for (const i of contextSmmus(c, ctx)) c.parts.arm_smmu_tlb_inv_asid(c, i, ctx.asid);
     ctx.released = true;
   }
   latentAfterUnmap(c, mm, 0, -1);
 }
 
-/**
- * One call of the SVA notifier's invalidation: `->invalidate_range(mm, start, end)` before v6.6
- * (`arm_smmu_mm_invalidate_range`), `->arch_invalidate_secondary_tlbs` from v6.6
- * (`arm_smmu_mm_arch_invalidate_secondary_tlbs`). Pages [first, last] (end = (last + 1) pages, exclusive).
- */
-export interface NotifierCall {
-  readonly first: number;
-  readonly last: number;
-  /** `flush_tlb_mm` (v6.6+) calls it with (0, -1UL): the whole address space. */
-  readonly whole: boolean;
-}
-
-/** A CPU TLB flush of an mm and the notifier calls that go with it, as the SMMU side sees them. */
-export interface CpuFlush {
-  /** ASIDs the CPU broadcast (both halves under KPTI; none for a local TLBI or no flush at all). */
-  readonly asids: readonly number[];
-  /** Pages the CPU flushed (ignored when `asids` is empty). */
-  readonly first: number;
-  readonly last: number;
-  /** The CPU flushed the whole ASID (`flush_tlb_mm`, from MAX_TLBI_OPS pages on). */
-  readonly cpuWhole: boolean;
-  /** The notifier calls the kernel path makes, in order (none: a path that does not notify). */
-  readonly calls: readonly NotifierCall[];
-  /** Pages whose PTEs the change touched: the latent stale check looks there (none: null). */
-  readonly latent: readonly [number, number] | null;
-}
+export type { CpuFlush, NotifierCall };
 
 /** Fixed by 95d4782c34a6 (v5.18). */
 const SIZE_FIX = '95d4782c34a6 "iommu/arm-smmu-v3: Fix size calculation in arm_smmu_mm_invalidate_range()" (v5.18)';
@@ -78,18 +52,14 @@ const SIZE_FIX = '95d4782c34a6 "iommu/arm-smmu-v3: Fix size calculation in arm_s
  * ({@link notifierInvalidate}); finally the latent stale check over the pages the change touched.
  */
 export function invalidateSecondaryTlbs(c: Ctx, mm: number, f: CpuFlush): void {
-  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, with no ASID broadcast (f.asids empty) the loop below snoops nothing
-  if (f.asids.length > 0 && !hasFault(c, 'no-dvm')) {
-    c.st.smmus.forEach((_, i) => {
-      if (btmUsed(c, i)) for (const a of f.asids) btmSnoop(c, i, a, f.first, f.cpuWhole ? -1 : f.last);
-    });
-  }
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, with no ASID broadcast (f.asids empty) the snoop finds nothing to snoop
+  if (f.asids.length > 0) c.parts.__flush_tlb_range(c, mm, f);
   const sva = c.st.svaMms.get(mm);
   // Stryker disable next-line ConditionalExpression: equivalent, an mm with no SVA record never had a context or an entry (a live mm's record stays), and a dead mm gets no page-table change
   if (!sva || sva.dead) return;
   let why = '';
   for (const call of f.calls) {
-    const w = notifierInvalidate(c, mm, call);
+    const w = c.parts.arm_smmu_mm_arch_invalidate_secondary_tlbs(c, mm, call);
     // Stryker disable next-line StringLiteral: equivalent, why.includes('') is always true, so an empty w is never appended either way
     if (w !== '' && !why.includes(w)) why += w;
     if (w === HUNG) break;
@@ -118,7 +88,7 @@ const TG_BUG =
  * `InvRangeHow.tgBug` (iotlb.ts).
  * @returns '' or, when an invalidation went wrong, why (for the latent findings' detail).
  */
-function notifierInvalidate(c: Ctx, mm: number, call: NotifierCall): string {
+export function notifierInvalidate(c: Ctx, mm: number, call: NotifierCall): string {
   let why = '';
   const f = c.st.features;
   const pages = call.last - call.first + 1;
@@ -135,7 +105,7 @@ function notifierInvalidate(c: Ctx, mm: number, call: NotifierCall): string {
       // v5.11's notifier sent no TLBI at all: FEAT_BTM was required for SVA then.
       // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, v5.11 binds only on an SMMU whose BTM the driver uses (svaSupported), and every such context has btmInvalidation
       if (!ctx.btmInvalidation && f.sva !== 'needs-btm') {
-        if (whole) tlbiNhAsid(c, i, ctx.asid);
+        if (whole) c.parts.arm_smmu_tlb_inv_asid(c, i, ctx.asid);
         else if (extra && s.rangeInvalidation) {
           c.obs.violation({
             row: c.row,
@@ -146,15 +116,27 @@ function notifierInvalidate(c: Ctx, mm: number, call: NotifierCall): string {
           });
           return HUNG;
         } else {
-          const how = { nonLeafBump: f.nonLeafRangeBump, tgBug: f.svaRangeTgBug && ctx.smmu >= 0 };
-          if (!tlbiNhVa(c, i, ctx.asid, call.first, call.last + extra, how)) why = TG_BUG;
+          const how = { leaf: false, nonLeafBump: f.nonLeafRangeBump, tgBug: f.svaRangeTgBug && ctx.smmu >= 0 };
+          if (!c.parts.__arm_smmu_tlb_inv_range(c, i, ctx.asid, call.first, call.last + extra, how)) why = TG_BUG;
         }
       }
       for (const x of ctx.masters) {
         const m = c.st.masters.get(x.device)!;
-        if (m.smmu === i) atcInv(c, m, x.ssid, call.first, whole ? -1 : call.last + extra);
+        if (m.smmu === i) c.parts.arm_smmu_atc_inv_domain(c, m, x.ssid, call.first, whole ? -1 : call.last + extra);
       }
     }
   }
   return why;
+}
+
+/**
+ * The CPU's broadcast TLBIs of a flush of `mm` (arm64 `__flush_tlb_range` / `flush_tlb_mm`,
+ * arch/arm64/include/asm/tlbflush.h: `__tlbi(vale1is/aside1is)` then `dsb(ish)`) as SMMUs whose BTM
+ * the driver uses snoop them over DVM: entries of those ASIDs whose CD had ASET=0 go. The CPU TLBs'
+ * own flush is not this part (model/cpu/mappings.ts).
+ */
+export function cpuBroadcastTlbi(c: Ctx, _mm: number, f: CpuFlush): void {
+  c.st.smmus.forEach((_, i) => {
+    if (btmUsed(c, i)) for (const a of f.asids) btmSnoop(c, i, a, f.first, f.cpuWhole ? -1 : f.last);
+  });
 }

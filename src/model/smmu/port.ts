@@ -5,8 +5,8 @@
  */
 import type { Pte } from '../cpu/index.js';
 import { EventError } from '../errors.js';
-import type { SmmuObserver } from './observer.js';
-import type { SmmuModelState } from './state.js';
+import type { Errno, SmmuObserver } from './observer.js';
+import type { DmaDomain, DriverOp, Master, OpStep, SmmuModelState, SvaMm } from './state.js';
 import { domainIdOf } from './keys.js';
 
 export interface CpuPort {
@@ -16,7 +16,7 @@ export interface CpuPort {
   unpin(mm: number, row: number): void;
   /** `arm64_mm_context_put` by a driver that did not check its get (the put is issued all the same). */
   putWithoutGet(mm: number, row: number): void;
-  /** The CPU ASID the mm holds in the current generation, or 0 (for the `skip-pin` what-if). */
+  /** The CPU ASID the mm holds in the current generation (`asid | 1` under KPTI), or 0 (for the `skip-pin` design). */
   currentAsid(mm: number): number;
   /** The mm's PTE for a page (the walk an SMMU does through TTB0). */
   walk(mm: number, page: number): Pte;
@@ -25,12 +25,108 @@ export interface CpuPort {
   label(mm: number): string;
 }
 
-/** Everything a step needs: state, CPU port, observer, the event's row. */
+/** Everything a step needs: state, CPU port, observer, the event's row, and the parts in force. */
 export interface Ctx {
   readonly st: SmmuModelState;
   readonly cpu: CpuPort;
   readonly obs: SmmuObserver;
   readonly row: number;
+  /**
+   * The SMMU/SVA kernel functions this step runs (docs/designs.md): every call of one goes through
+   * here, so a design can swap a callee inside one caller with `{ ...c, parts: { ...c.parts, x } }`.
+   */
+  readonly parts: SmmuParts;
+}
+
+/**
+ * One call of the SVA notifier's invalidation: `->invalidate_range(mm, start, end)` before v6.6
+ * (`arm_smmu_mm_invalidate_range`), `->arch_invalidate_secondary_tlbs` from v6.6
+ * (`arm_smmu_mm_arch_invalidate_secondary_tlbs`). Pages [first, last] (end = (last + 1) pages, exclusive).
+ */
+export interface NotifierCall {
+  readonly first: number;
+  readonly last: number;
+  /** `flush_tlb_mm` (v6.6+) calls it with (0, -1UL): the whole address space. */
+  readonly whole: boolean;
+}
+
+/** A CPU TLB flush of an mm and the notifier calls that go with it, as the SMMU side sees them. */
+export interface CpuFlush {
+  /** ASIDs the CPU broadcast (both halves under KPTI; none when nothing was flushed). */
+  readonly asids: readonly number[];
+  /** Pages the CPU flushed (ignored when `asids` is empty). */
+  readonly first: number;
+  readonly last: number;
+  /** The CPU flushed the whole ASID (`flush_tlb_mm`, from MAX_TLBI_OPS pages on). */
+  readonly cpuWhole: boolean;
+  /** CPUs whose TTBR0 holds the mm now (the `local-tlbi` what-if reads it: a local TLBI when at most one). */
+  readonly cpusRunning: number;
+  /** The notifier calls the kernel path makes, in order (none: a path that does not notify). */
+  readonly calls: readonly NotifierCall[];
+  /** Pages whose PTEs the change touched: the latent stale check looks there (none: null). */
+  readonly latent: readonly [number, number] | null;
+}
+
+/** How `__arm_smmu_tlb_inv_range` was called where the kernel's answer depends on it (iotlb.ts `InvRangeHow`). */
+export interface TlbInvRangeHow {
+  /** The `leaf` argument (default true, `iommu_unmap`'s sync); the SVA notifier passes false. */
+  readonly leaf?: boolean;
+  /** `leaf == false` (the SVA notifier) from eb6c97647be2 (v6.6): a page count 1 modulo 32 is bumped by one with RANGE_INV. */
+  readonly nonLeafBump?: boolean;
+  /** The domain's `pgsize_bitmap` is 0 (SVA domains, v6.11-v6.14): range commands of TG 64 KiB. */
+  readonly tgBug?: boolean;
+}
+
+/**
+ * What `arm_smmu_alloc_shared_cd` got from `arm64_mm_context_get(mm)`: the CPU ASID the CD will
+ * use (`asid | 1` under KPTI) and whether a pin was taken (one `arm64_mm_context_put` is owed), or
+ * null when the bind fails with -ESRCH. `{ asid: 0, pinned: false }` is an unchecked refusal
+ * (rfc-btm-2023 uses ASID 0).
+ */
+export type SharedCdAsid = { readonly asid: number; readonly pinned: boolean } | null;
+
+/**
+ * The SMMUv3/SVA kernel functions of the model, by kernel name (drivers/iommu/arm/arm-smmu-v3/,
+ * drivers/iommu/iommu-sva.c): each takes the step's {@link Ctx} first. docs/designs.md lists what
+ * each may read and change and what it returns.
+ */
+export interface SmmuParts {
+  /** `arm_smmu_attach_dev`: attach `device` to DMA domain `domain` (created and finalised by its first attach). */
+  arm_smmu_attach_dev(c: Ctx, device: string, domain: string, multiSmmu: boolean): void;
+  /** `arm_smmu_domain_finalise_s1`: the new domain's ASID on master `m`'s SMMU, or an errno and why. */
+  arm_smmu_domain_finalise_s1(c: Ctx, m: Master, domain: string, id: number): number | [Errno, string];
+  /** `arm_smmu_detach_dev` (the core's detach of a DMA domain); the last master frees the domain. */
+  arm_smmu_detach_dev(c: Ctx, device: string): void;
+  /** `arm_smmu_domain_free`: flush the domain's ASID on its SMMUs, erase it. */
+  arm_smmu_domain_free(c: Ctx, d: DmaDomain): void;
+  /** `arm_smmu_write_ctx_desc(smmu_domain, 0, cd)`: write master `m`'s SSID-0 CD for domain `d`. */
+  arm_smmu_write_ctx_desc(c: Ctx, m: Master, d: DmaDomain): void;
+  /** `iommu_map` through io-pgtable-arm. */
+  iommu_map(c: Ctx, domain: string, va: number, size: number, prot: number): void;
+  /** `iommu_unmap` and its `arm_smmu_tlb_inv_range_domain`. */
+  iommu_unmap(c: Ctx, domain: string, va: number, size: number): void;
+  /** `iommu_sva_bind_device`. */
+  iommu_sva_bind_device(c: Ctx, device: string, mm: string, pasid: number | undefined, op: string | undefined): void;
+  /** `iommu_sva_unbind_device`. */
+  iommu_sva_unbind_device(c: Ctx, device: string, mm: string): void;
+  /** `iommu_sva_alloc_pasid` (`iommu_alloc_global_pasid` from v6.6): null with `sva.pasid` set, or an errno and why. */
+  iommu_sva_alloc_pasid(c: Ctx, m: Master, sva: SvaMm, pasid: number | undefined): [Errno, string] | null;
+  /** `arm_smmu_alloc_shared_cd`'s `arm64_mm_context_get(mm)` and its check. */
+  arm_smmu_alloc_shared_cd(c: Ctx, sva: SvaMm): SharedCdAsid;
+  /** One step of `arm_smmu_share_asid`'s move of a DMA domain off the mm's ASID (a `resume` runs the next). */
+  arm_smmu_share_asid(c: Ctx, step: OpStep, op: DriverOp | null): void;
+  /** `arm_smmu_mm_release`: the bound mm's last user went. */
+  arm_smmu_mm_release(c: Ctx, mm: number): void;
+  /** One notifier call (`arm_smmu_mm_invalidate_range` before v6.6): '' or why an invalidation went wrong. */
+  arm_smmu_mm_arch_invalidate_secondary_tlbs(c: Ctx, mm: number, call: NotifierCall): string;
+  /** The CPU's broadcast TLBIs of `__flush_tlb_range` / `flush_tlb_mm` as SMMUs using BTM snoop them (DVM). */
+  __flush_tlb_range(c: Ctx, mm: number, f: CpuFlush): void;
+  /** `__arm_smmu_tlb_inv_range` (`arm_smmu_tlb_inv_range_asid`): TLBI_NH_VA or range commands + CMD_SYNC; false when they remove nothing. */
+  __arm_smmu_tlb_inv_range(c: Ctx, smmu: number, asid: number, first: number, last: number, how: TlbInvRangeHow): boolean;
+  /** `arm_smmu_tlb_inv_asid`: CMD_TLBI_NH_ASID + CMD_SYNC on SMMU `smmu`. */
+  arm_smmu_tlb_inv_asid(c: Ctx, smmu: number, asid: number): void;
+  /** `arm_smmu_atc_inv_domain` for one master (`arm_smmu_atc_inv_master` at detach): CMD_ATC_INV + CMD_SYNC. */
+  arm_smmu_atc_inv_domain(c: Ctx, m: Master, ssid: number, first: number, last: number): void;
 }
 
 export { PAGE_SHIFT, pageOf } from '../pages.js';
@@ -45,10 +141,6 @@ export const CMDQ_MAX_TLBI_OPS = 512;
  */
 export function btmUsed(c: Ctx, i: number): boolean {
   return c.st.smmus[i]!.btm && (c.st.features.btm || c.st.driver === 'btm-2023');
-}
-
-export function hasFault(c: Ctx, f: SmmuModelState['faults'][number]): boolean {
-  return c.st.faults.includes(f);
 }
 
 export function masterOf(c: Ctx, device: string): NonNullable<ReturnType<SmmuModelState['masters']['get']>> {

@@ -11,10 +11,9 @@
  */
 import { EventError } from '../errors.js';
 import { xaAllocIn, xaErase, xaInsert, xaLoad, xaStore } from './asid-pool.js';
-import { domainMaxAsid, domainPools, writeDomainCd } from './domains.js';
-import { tlbiNhAsid } from './iotlb.js';
+import { domainMaxAsid, domainPools } from './domains.js';
 import type { Errno } from './observer.js';
-import { type Ctx, btmUsed, hasFault } from './port.js';
+import { type Ctx, type SharedCdAsid, btmUsed } from './port.js';
 import { latentAfterTagChange } from './stale.js';
 import { type DriverOp, type Master, type OpStep, type SvaContext, type SvaMm, poolIndex } from './state.js';
 import { installCd, poolSmmus, register, svaKey } from './sva-context.js';
@@ -22,8 +21,20 @@ import { installCd, poolSmmus, register, svaKey } from './sva-context.js';
 /** {@link shareAsid} stopped a labelled operation after its first step: the CD is installed by `resume`. */
 export const PENDING = -1;
 
-function pinFor(c: Ctx, sva: SvaMm): number {
-  return hasFault(c, 'skip-pin') ? c.cpu.currentAsid(sva.key) : c.cpu.pin(sva.key, c.row);
+/** A pin refused by `arm64_mm_context_get` that the driver checks: the bind fails -ESRCH. */
+const REFUSED: SharedCdAsid = null;
+/** A refused pin rfc-btm-2023 does not check: the SVA domain gets ASID 0. */
+const UNCHECKED: SharedCdAsid = Object.freeze({ asid: 0, pinned: false });
+
+/**
+ * `arm_smmu_alloc_shared_cd`: `asid = arm64_mm_context_get(mm); if (!asid) return ERR_PTR(-ESRCH);`
+ * (drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c, v5.11-v6.10). rfc-btm-2023's
+ * `arm_smmu_share_asid(smmu, smmu_domain, mm)` takes `arm64_mm_context_get(mm)` unchecked.
+ */
+export function allocSharedCdAsid(c: Ctx, sva: SvaMm): SharedCdAsid {
+  const asid = c.cpu.pin(sva.key, c.row);
+  if (asid !== 0) return { asid, pinned: true };
+  return c.st.driver === 'btm-2023' ? UNCHECKED : REFUSED;
 }
 
 /**
@@ -39,8 +50,10 @@ export function shareAsid(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): n
     if (c.st.driver === 'shared-asid') {
       // arm_smmu_alloc_shared_cd pins first; arm_smmu_share_asid then finds the mm's shared CD
       // (refs++) and the error path drops that second pin: one pin per mm, held by the shared CD.
-      if (!pinFor(c, sva)) return ['ESRCH', `arm64_mm_context_get refused to pin mm ${sva.label} (pinned-ASID limit reached)`];
-      if (!hasFault(c, 'skip-pin')) c.cpu.unpin(sva.key, c.row);
+      const pin = c.parts.arm_smmu_alloc_shared_cd(c, sva);
+      if (pin === null || pin.asid === 0)
+        return ['ESRCH', `arm64_mm_context_get refused to pin mm ${sva.label} (pinned-ASID limit reached)`];
+      if (pin.pinned) c.cpu.unpin(sva.key, c.row);
     }
     return existing;
   }
@@ -73,15 +86,14 @@ export function shareAsid(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): n
     ctx.installed = true;
     return id;
   }
-  const a = pinFor(c, sva);
-  if (a === 0) {
-    if (c.st.driver !== 'btm-2023' || hasFault(c, 'skip-pin')) {
-      return ['ESRCH', `arm64_mm_context_get refused to pin mm ${sva.label} (pinned-ASID limit reached, or pinning unavailable)`];
-    }
-    return uncheckedRefusedPin(c, ctx, sva, pool, ixKey);
+  const pin = c.parts.arm_smmu_alloc_shared_cd(c, sva);
+  if (pin === null) {
+    return ['ESRCH', `arm64_mm_context_get refused to pin mm ${sva.label} (pinned-ASID limit reached, or pinning unavailable)`];
   }
+  if (pin.asid === 0) return uncheckedRefusedPin(c, ctx, sva, pool, ixKey);
+  const a = pin.asid;
   ctx.asid = a;
-  ctx.pins = hasFault(c, 'skip-pin') ? 0 : 1;
+  ctx.pins = pin.pinned ? 1 : 0;
   const unpinAll = () => {
     for (; ctx.pins > 0; ctx.pins--) c.cpu.unpin(sva.key, c.row);
   };
@@ -136,7 +148,7 @@ export function shareAsid(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): n
     sva.busyWith = op.label;
     return PENDING;
   }
-  for (const s of steps) runStep(c, s);
+  for (const s of steps) c.parts.arm_smmu_share_asid(c, s, null);
   return PENDING; // the install step wrote the CD
 }
 
@@ -168,17 +180,24 @@ function uncheckedRefusedPin(c: Ctx, ctx: SvaContext, sva: SvaMm, pool: number, 
   return ctx.id;
 }
 
-/** Run one step of an ASID move: steps (2)-(4). */
-function runStep(c: Ctx, s: OpStep): void {
+/**
+ * One step of `arm_smmu_share_asid`'s move of a DMA domain off the ASID an SVA bind needs
+ * (arm-smmu-v3-sva.c, v5.11-v6.10), steps (2)-(4): (2) `arm_smmu_write_ctx_desc(smmu_domain, 0, cd)`
+ * for a master of the domain, (3) `arm_smmu_tlb_inv_asid(smmu, asid)` of the old ASID, (4) back in
+ * `arm_smmu_alloc_shared_cd`, the old ASID goes to the SVA context (`xa_erase` then the shared CD's
+ * `xa_insert`) and its CD is written. Step (1), the domain's new ASID, runs in the bind. `op` is
+ * the labelled operation a `resume` runs it for (null when the bind runs every step at once).
+ */
+export function shareAsidStep(c: Ctx, s: OpStep, _op: DriverOp | null): void {
   const d = c.st.domains.get(s.domain);
   switch (s.kind) {
     case 'cd-write': {
       const m = c.st.masters.get(s.device)!;
-      if (d && m.rid === s.domain) writeDomainCd(c, m, d);
+      if (d && m.rid === s.domain) c.parts.arm_smmu_write_ctx_desc(c, m, d);
       return;
     }
     case 'tlbi-old':
-      if (d && !hasFault(c, 'no-old-asid-purge')) for (const i of d.smmus) tlbiNhAsid(c, i, s.asid);
+      if (d) for (const i of d.smmus) c.parts.arm_smmu_tlb_inv_asid(c, i, s.asid);
       return;
     case 'install': {
       const ctx = c.st.svaContexts.get(s.ctx)!;
@@ -214,7 +233,7 @@ export function resume(c: Ctx, label: string): void {
     c.obs.sva.idleResumes++;
     return;
   }
-  runStep(c, o.steps.shift()!);
+  c.parts.arm_smmu_share_asid(c, o.steps.shift()!, o);
   c.obs.sva.opSteps++;
   if (o.steps.length === 0) o.done = true;
 }

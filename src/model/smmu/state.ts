@@ -7,7 +7,7 @@
  * JSON dump digests it, so a search can branch from any state.
  */
 import type { Pte } from '../cpu/index.js';
-import type { Fault, SystemConfig } from '../config.js';
+import type { SystemConfig } from '../config.js';
 import type { DriverDesign, KernelFeatures } from '../kernel/eras.js';
 import { domainAs } from './keys.js';
 
@@ -44,6 +44,11 @@ export interface SmmuInstance {
   entries: number;
   /** Address space -> ASIDs under which it has (or had) IOTLB entries here (pruned lazily). */
   tagsOf: Map<number, Set<number>>;
+  /**
+   * The command queue: commands issued and not yet consumed, as flat records (cmdq.ts,
+   * `CMD_STRIDE` numbers each). Empty between events unless a part issued without a CMD_SYNC.
+   */
+  cmdq: number[];
 }
 
 /** Who holds an SMMU ASID: a DMA domain or an SVA context (by id). */
@@ -79,6 +84,7 @@ export interface Cd {
 export interface Master {
   readonly name: string;
   readonly smmu: number;
+  /** Its StreamIDs (a device declared without any has one the model chose: createSmmuModel). */
   readonly streamIds: readonly number[];
   /** min(SMMU SSIDSIZE, the device's PASID width): PASIDs 1 .. 2^ssidBits - 1 are usable. */
   readonly ssidBits: number;
@@ -178,7 +184,6 @@ export interface SmmuModelState {
   readonly driver: DriverDesign;
   /** What the kernel version does where releases differ. */
   readonly features: KernelFeatures;
-  readonly faults: readonly Fault[];
   readonly cpuAsidBits: number;
   smmus: SmmuInstance[];
   /** One global pool (shared-asid, private-asid) or one per SMMU (btm-2023). */
@@ -213,19 +218,29 @@ export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
     iotlb: new Map(),
     entries: 0,
     tagsOf: new Map(),
+    cmdq: [],
   }));
   // Per-SMMU ASID maps: the bitmap before v5.8 (0299a1a81ca0 made one global xarray), and the 2023
   // BTM proposal's arm_smmu_asid_map per SMMU.
   const perSmmu = cfg.driver === 'btm-2023' || cfg.features.smmuAsids === 'bitmap';
   const base = cfg.features.smmuAsids === 'bitmap' ? 0 : 1;
   const masters = new Map<string, Master>();
+  // A device declared without StreamIDs gets one chosen by the model: the lowest no device of its
+  // SMMU declares or was given (its per-SID commands need one, and the ATC_INV decode finds the
+  // master by it).
+  const taken = cfg.smmus.map((m) => new Set(cfg.devices.filter((d) => d.smmu === m.name).flatMap((d) => d.streamIds ?? [])));
+  const chooseSid = (smmu: number): number => {
+    let sid = 0;
+    while (taken[smmu]!.has(sid)) sid++;
+    taken[smmu]!.add(sid);
+    return sid;
+  };
   for (const d of cfg.devices) {
     const smmu = smmus.findIndex((m) => m.name === d.smmu);
     masters.set(d.name, {
       name: d.name,
       smmu,
-      // Stryker disable next-line ArrayDeclaration: equivalent, only the number of StreamIDs is read, as max(1, length) (iotlb.ts sids): none and one give one command each
-      streamIds: d.streamIds ?? [],
+      streamIds: d.streamIds?.length ? d.streamIds : [chooseSid(smmu)],
       ssidBits: Math.min(smmus[smmu]!.ssidBits, d.pasidBits),
       ats: d.ats,
       rid: null,
@@ -237,7 +252,6 @@ export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
   return {
     driver: cfg.driver,
     features: cfg.features,
-    faults: cfg.faults,
     cpuAsidBits: cfg.asidBits,
     smmus,
     pools: Array.from({ length: perSmmu ? smmus.length : 1 }, () => ({ base, owners: new Map(), hint: base, releasedRow: new Map() })),
@@ -289,9 +303,8 @@ export function cloneSmmuModel(s: SmmuModelState): SmmuModelState {
   return {
     driver: s.driver,
     features: s.features,
-    faults: s.faults,
     cpuAsidBits: s.cpuAsidBits,
-    smmus: s.smmus.map((m) => ({ ...m, iotlb: copyNested(m.iotlb), tagsOf: tagsOf(m.tagsOf) })),
+    smmus: s.smmus.map((m) => ({ ...m, iotlb: copyNested(m.iotlb), tagsOf: tagsOf(m.tagsOf), cmdq: m.cmdq.slice() })),
     pools: s.pools.map((p) => ({ base: p.base, owners: new Map(p.owners), hint: p.hint, releasedRow: new Map(p.releasedRow) })),
     masters,
     domains,

@@ -15,10 +15,10 @@
  */
 import { EventError } from '../errors.js';
 import { xaErase } from './asid-pool.js';
-import { atcInv, cfgiCd, tlbiNhAsid } from './iotlb.js';
+import { cfgiCd } from './iotlb.js';
 import type { Errno } from './observer.js';
 import { allocGlobalPasid, claimPasid, freeGlobalPasid } from './pasid.js';
-import { type Ctx, btmUsed, hasFault, masterOf } from './port.js';
+import { type Ctx, btmUsed, masterOf } from './port.js';
 import { shareAsid } from './share-asid.js';
 import { latentAfterSsidFree, latentAfterTagChange } from './stale.js';
 import { type DriverOp, type Master, type SvaContext, type SvaMm, poolIndex } from './state.js';
@@ -79,7 +79,7 @@ export function svaSupported(c: Ctx, m: Master): string | null {
  * The mm's PASID for a bind (`iommu_sva_alloc_pasid` v5.11-v6.5; `iommu_alloc_global_pasid` since
  * 2dcebc7ddce7, v6.6): one per mm, global, fresh ones from [1, max] inclusive. @returns an errno and its reason, or null with `sva.pasid` set.
  */
-function mmPasid(c: Ctx, m: Master, sva: SvaMm, req: number | undefined): [Errno, string] | null {
+export function mmPasid(c: Ctx, m: Master, sva: SvaMm, req: number | undefined): [Errno, string] | null {
   const max = 2 ** m.ssidBits - 1;
   if (sva.pasid !== 0) {
     if (req !== undefined && req !== sva.pasid) return ['EINVAL', `mm ${sva.label} already has PASID ${sva.pasid}, not ${req}`];
@@ -142,7 +142,7 @@ export function bind(c: Ctx, device: string, label: string, pasidReq: number | u
   const unsupported = svaSupported(c, m);
   if (unsupported) return fail('ENODEV', unsupported);
   if (m.ssidBits === 0) return fail('EOPNOTSUPP', `${device} has no PASID support (SSID bits 0: min of the SMMU's and the device's)`);
-  const pasidError = mmPasid(c, m, sva, pasidReq);
+  const pasidError = c.parts.iommu_sva_alloc_pasid(c, m, sva, pasidReq);
   if (pasidError) return fail(...pasidError);
   const r = shareAsid(c, m, sva, drvOp);
   if (typeof r === 'object') return fail(...r);
@@ -182,10 +182,9 @@ export function unbind(c: Ctx, device: string, label: string): void {
   const ssid = sva.pasid;
   const cd = m.cds.get(ssid)!;
   const ctx = c.st.svaContexts.get(cd.sva)!;
-  const purge = !hasFault(c, 'no-purge-on-free');
   m.cds.delete(ssid);
   cfgiCd(c, m);
-  if (purge) atcInv(c, m, ssid, 0, -1);
+  c.parts.arm_smmu_atc_inv_domain(c, m, ssid, 0, -1);
   m.ssidReleasedRow.set(ssid, c.row);
   latentAfterSsidFree(c, m, ssid);
   ctx.masters.splice(
@@ -195,11 +194,11 @@ export function unbind(c: Ctx, device: string, label: string): void {
   if (c.st.driver === 'shared-asid') {
     // arm_smmu_mmu_notifier_put: the notifier on this SMMU goes; flush unless release already did.
     const stillHere = ctx.masters.some((x) => c.st.masters.get(x.device)!.smmu === m.smmu);
-    if (!stillHere && !ctx.released && purge) tlbiNhAsid(c, m.smmu, ctx.asid);
+    if (!stillHere && !ctx.released) c.parts.arm_smmu_tlb_inv_asid(c, m.smmu, ctx.asid);
     // Stryker disable next-line BooleanLiteral: equivalent, a shared CD's SMMUs are those of its masters (ctx.smmu -1) and none is left here: the flush loop of freeContext visits nothing
     if (ctx.masters.length === 0) freeContext(c, ctx, sva, false, m.smmu);
   } else if (ctx.masters.length === 0) {
-    freeContext(c, ctx, sva, purge, m.smmu);
+    freeContext(c, ctx, sva, true, m.smmu);
   }
   putPasidIfUnbound(c, sva);
   forgetIfDone(c, sva);
@@ -211,7 +210,7 @@ export function unbind(c: Ctx, device: string, label: string): void {
  * refused pin) still puts: the unbalanced put is the CPU side's finding.
  */
 function freeContext(c: Ctx, ctx: SvaContext, sva: SvaMm, flush: boolean, smmu: number): void {
-  if (flush) for (const i of contextSmmus(c, ctx)) tlbiNhAsid(c, i, ctx.asid);
+  if (flush) for (const i of contextSmmus(c, ctx)) c.parts.arm_smmu_tlb_inv_asid(c, i, ctx.asid);
   // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, `true` and `>`: ctx.smmu is -1 only under shared-asid (one global pool: poolIndex is 0 for any SMMU), and 0 gives pool 0 either way
   const pool = poolIndex(c.st, ctx.smmu >= 0 ? ctx.smmu : 0);
   xaErase(c.st.pools[pool]!, ctx.asid, c.row);
