@@ -1,10 +1,15 @@
 /**
  * The allocator versions as design files (examples/designs/allocators/*.mjs, written with the public
- * design API only) against the model's built-in versions (`allocator` in the system: the switches
- * of VARIANT_TRAITS). For each version X, `createSystem(config with allocator X)` and
- * `createSystem(config with allocator v5.10, composeParts(design X))` must step in lockstep: the
- * same allocator state after every event, the same whole-state digest every few events and at the
- * end, the same impossible event (if any) and the same report, apart from the allocator's name.
+ * design API only). Until commit a2c139d they were checked here in lockstep against the model's
+ * own switches for each version (VARIANT_TRAITS), which they then replaced: the model's parts are
+ * v5.10's and a system naming another version runs its design file as a built-in
+ * (model/kernel/builtins.ts). What this file checks now: for each version X, the built-in
+ * composition (`createSystem(config with allocator X)`) and the file loaded as a user's `--design`
+ * (`createSystem(config with allocator v5.10, composeParts(design X))`, guarded) step in lockstep:
+ * the same allocator state after every event, the same whole-state digest every few events and at
+ * the end, the same impossible event (if any) and the same report, apart from the allocator's name;
+ * the answers themselves are pinned by test/allocator.test.ts, test/model-allocator.test.ts and the
+ * corpus expectations (pin-v1, pin-v2, v4.19 and v5.6 traces).
  * Inputs: the corpus traces (traces/**\/*.csv), generated workloads of every profile, and random
  * explore-alphabet walks (fast-check), under every CONFIG_UNMAP_KERNEL_AT_EL0 / KPTI combination,
  * small and real ASID widths, and kernels that pin from the SVA bind path (shared-asid eras) or not.

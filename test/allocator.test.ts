@@ -2,18 +2,16 @@
  * The ASID allocator's mechanisms against hand-computed expectations from
  * arch/arm64/mm/context.c (v5.10) and the numeric facts of its pinning commit.
  */
+import { partsFor } from '../src/model/kernel/builtins.js';
 import { describe, expect, it } from 'vitest';
 import {
   type AllocatorConfig,
   type MmContext,
   PinOutcome,
   Switch,
-  checkAndSwitchContext,
   createAllocator,
   ctxAsid,
   ctxGen,
-  mmContextGet,
-  mmContextPut,
   newCounters,
   pinAsid,
   pinOutcome,
@@ -23,7 +21,9 @@ import {
 function setup(cfg: Partial<AllocatorConfig>) {
   // The spec's hand-computed figures are for a kernel built without CONFIG_UNMAP_KERNEL_AT_EL0
   // unless KPTI is asked for (the TLA+ model has no KPTI); the option's own effect is tested below.
-  const p = resolveParams({ cpus: 2, asidBits: 16, kpti: false, variant: 'v5.10', unmapKernelAtEl0: cfg.kpti === true, ...cfg });
+  const c: AllocatorConfig = { cpus: 2, asidBits: 16, kpti: false, variant: 'v5.10', unmapKernelAtEl0: cfg.kpti === true, ...cfg };
+  // The version's parts as a system runs them: the base (v5.10) with its design file (examples/designs/allocators/).
+  const p = resolveParams(c, partsFor({ allocator: c.variant, faults: [] }));
   const s = createAllocator(p);
   const n = newCounters();
   const mms = new Map<string, MmContext>();
@@ -31,8 +31,8 @@ function setup(cfg: Partial<AllocatorConfig>) {
     if (!mms.has(name)) mms.set(name, { ctx: 0, pinned: 0 });
     return mms.get(name)!;
   };
-  const sw = (cpu: number, name: string) => checkAndSwitchContext(p, s, mm(name), cpu, n);
-  const pin = (name: string) => mmContextGet(p, s, mm(name), n);
+  const sw = (cpu: number, name: string) => p.parts.check_and_switch_context(p, s, mm(name), cpu, n);
+  const pin = (name: string) => p.parts.arm64_mm_context_get(p, s, mm(name), n);
   const at = (name: string) => [ctxGen(mm(name).ctx), ctxAsid(mm(name).ctx)];
   return { p, s, n, mm, sw, pin, at };
 }
@@ -144,14 +144,14 @@ describe('arm64_mm_context_get / put (pinning)', () => {
     expect(t.mm('t11').ctx).toBe(0); // nothing allocated
     const again = t.pin('t1');
     expect([pinOutcome(again), pinAsid(again)]).toEqual([PinOutcome.Repinned, 1]);
-    expect(mmContextPut(t.p, t.s, t.mm('t1'))).toBe(true);
+    expect(t.p.parts.arm64_mm_context_put(t.p, t.s, t.mm('t1'))).toBe(true);
     expect(t.s.nrPinned).toBe(10);
-    expect(mmContextPut(t.p, t.s, t.mm('t1'))).toBe(true);
+    expect(t.p.parts.arm64_mm_context_put(t.p, t.s, t.mm('t1'))).toBe(true);
     expect(t.s.nrPinned).toBe(9);
     expect(t.s.pinnedMap![1]).toBe(0);
     expect(pinAsid(t.pin('t11'))).toBe(11); // 1 is still set in asid_map this generation
     // Unbalanced put: refused, state unchanged.
-    expect(mmContextPut(t.p, t.s, t.mm('t1'))).toBe(false);
+    expect(t.p.parts.arm64_mm_context_put(t.p, t.s, t.mm('t1'))).toBe(false);
     expect(t.s.nrPinned).toBe(10);
   });
 

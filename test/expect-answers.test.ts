@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { checkOne } from '../src/check/check-one.js';
 import { figureChanges } from '../src/check/check.js';
 import { comparable, isOldShape } from '../src/check/compat.js';
-import { VARIANT_TRAITS } from '../src/model/cpu/variants.js';
+import { VARIANT_SOURCES } from '../src/model/cpu/variants.js';
 import { ERAS, RFC_BTM_2023, resolveKernel } from '../src/model/kernel/eras.js';
 import { replayFile, systemOfTrace } from '../src/replay/engine.js';
 import { renderJson, renderText } from '../src/report/render.js';
@@ -87,7 +87,7 @@ function asVersion2(v3: Json): Json {
     ...v3,
     version: 2,
     system,
-    allocator: { variant, source: VARIANT_TRAITS[v3.system.allocator as keyof typeof VARIANT_TRAITS].source, ...allocator },
+    allocator: { variant, source: VARIANT_SOURCES[v3.system.allocator as keyof typeof VARIANT_SOURCES].source, ...allocator },
   };
 }
 
@@ -143,7 +143,7 @@ describe('a feature flag added to the era table', () => {
   it('changes no expectation file: check traces stays green, and the model did see the flag', async () => {
     const eras = [...ERAS, RFC_BTM_2023];
     const saved = eras.map((e) => [e.features, [...e.sources]] as const);
-    const traits = Object.values(VARIANT_TRAITS) as { source: string }[];
+    const traits = Object.values(VARIANT_SOURCES) as { source: string }[];
     const savedTraits = traits.map((t) => t.source);
     try {
       for (const e of eras) {
@@ -288,6 +288,6 @@ describe('the text report prints the era table, looked up from the kernel it nam
     expect(line('PASID freed')).toBe(pasid);
     expect(line('SVA notifier')).toBe(notifier);
     expect(line('era sources')).toBe(era.sources.join('; '));
-    expect(line('allocator')).toBe(`${era.allocator}: ${VARIANT_TRAITS[era.allocator].source}`);
+    expect(line('allocator')).toBe(`${era.allocator}: ${VARIANT_SOURCES[era.allocator].source}`);
   });
 });

@@ -16,19 +16,17 @@
  * - v4.16 - v5.5 (0c8ea531b774 "arm64: mm: Allocate ASIDs in pairs"): with the option built in,
  *   `NUM_USER_ASIDS = ASID_FIRST_VERSION >> 1`, `asid2idx(asid) = asid >> 1`, `idx2asid(idx) = idx << 1`.
  */
+import { partsFor } from '../src/model/kernel/builtins.js';
 import { describe, expect, it } from 'vitest';
 import {
   type AllocatorConfig,
   type MmContext,
   PinOutcome,
   Switch,
-  checkAndSwitchContext,
   createAllocator,
   freeAsids,
   ctxAsid,
   ctxGen,
-  mmContextGet,
-  mmContextPut,
   newCounters,
   pinAsid,
   pinOutcome,
@@ -36,7 +34,9 @@ import {
 } from '../src/model/cpu/allocator.js';
 
 function setup(cfg: Partial<AllocatorConfig>) {
-  const p = resolveParams({ cpus: 1, asidBits: 4, kpti: false, unmapKernelAtEl0: false, variant: 'v5.10', ...cfg });
+  const c: AllocatorConfig = { cpus: 1, asidBits: 4, kpti: false, unmapKernelAtEl0: false, variant: 'v5.10', ...cfg };
+  // The version's parts as a system runs them: the base (v5.10) with its design file (examples/designs/allocators/).
+  const p = resolveParams(c, partsFor({ allocator: c.variant, faults: [] }));
   const s = createAllocator(p);
   const n = newCounters();
   const mms = new Map<string, MmContext>();
@@ -44,12 +44,12 @@ function setup(cfg: Partial<AllocatorConfig>) {
     if (!mms.has(name)) mms.set(name, { ctx: 0, pinned: 0 });
     return mms.get(name)!;
   };
-  const sw = (cpu: number, name: string) => checkAndSwitchContext(p, s, mm(name), cpu, n);
+  const sw = (cpu: number, name: string) => p.parts.check_and_switch_context(p, s, mm(name), cpu, n);
   const pin = (name: string) => {
-    const r = mmContextGet(p, s, mm(name), n);
+    const r = p.parts.arm64_mm_context_get(p, s, mm(name), n);
     return [pinOutcome(r), pinAsid(r)] as const;
   };
-  const put = (name: string) => mmContextPut(p, s, mm(name));
+  const put = (name: string) => p.parts.arm64_mm_context_put(p, s, mm(name));
   const asid = (name: string) => ctxAsid(mm(name).ctx);
   const gen = (name: string) => ctxGen(mm(name).ctx);
   return { p, s, n, mm, sw, pin, put, asid, gen };

@@ -4,7 +4,7 @@
  * reader that closes the output early (`| head`) ends the run with 0 and nothing on stderr.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,15 @@ function start(args: string[], o: { stdoutFile?: string; tmp?: string; stdin?: '
     child.on('exit', (code, signal) => res({ code, signal, err })),
   );
   return { child, exited };
+}
+
+/** The size of `file`, 0 when it is not there (a temporary file can be renamed between a listing and a stat). */
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** Wait until `ready()` holds (the command is at work), at most `ms`. */
@@ -90,7 +99,7 @@ describe('SIGINT / SIGTERM', () => {
   it('generate --events 100000000 -o - > big.csv: Ctrl-C is exit 130 at once (stdout is a file: writes never wait)', async () => {
     const out = join(fresh('gen'), 'big.csv');
     const p = start(['generate', 'kernel-build', '--events', '100000000', '-o', '-'], { stdoutFile: out });
-    await until(() => existsSync(out) && statSync(out).size > 1_000_000);
+    await until(() => sizeOf(out) > 1_000_000);
     const limit = promptly();
     const r = await interrupt(p, 'SIGINT');
     expect([r.code, r.signal], r.err).toEqual([130, null]);
@@ -100,7 +109,7 @@ describe('SIGINT / SIGTERM', () => {
   it('the same with SIGTERM: exit 143', async () => {
     const out = join(fresh('gen'), 'big.csv');
     const p = start(['generate', 'kernel-build', '--events', '100000000', '-o', '-'], { stdoutFile: out });
-    await until(() => existsSync(out) && statSync(out).size > 1_000_000);
+    await until(() => sizeOf(out) > 1_000_000);
     const limit = promptly();
     const r = await interrupt(p, 'SIGTERM');
     expect([r.code, r.signal], r.err).toEqual([143, null]);
@@ -110,7 +119,7 @@ describe('SIGINT / SIGTERM', () => {
   it('generate -o file: exit 130, neither the file nor its temporary file is left', async () => {
     const dir = fresh('gen-file');
     const p = start(['generate', 'kernel-build', '--events', '100000000', '-o', join(dir, 'big.csv')]);
-    await until(() => readdirSync(dir).some((f) => f.endsWith('.tmp') && statSync(join(dir, f)).size > 1_000_000));
+    await until(() => readdirSync(dir).some((f) => f.endsWith('.tmp') && sizeOf(join(dir, f)) > 1_000_000));
     const r = await interrupt(p, 'SIGINT');
     expect([r.code, r.signal], r.err).toEqual([130, null]);
     expect(readdirSync(dir)).toEqual([]);
@@ -130,7 +139,7 @@ describe('SIGINT / SIGTERM', () => {
       '--interval',
       '1000',
     ]);
-    await until(() => readdirSync(dir).some((f) => f.startsWith('a.json') && statSync(join(dir, f)).size > 100_000));
+    await until(() => readdirSync(dir).some((f) => f.startsWith('a.json') && sizeOf(join(dir, f)) > 100_000));
     const limit = promptly();
     const r = await interrupt(p, 'SIGINT');
     expect([r.code, r.signal], r.err).toEqual([130, null]);

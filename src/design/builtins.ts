@@ -1,19 +1,28 @@
 /**
- * The built-in designs: `examples/designs/faults/<name>.mjs`, one per `--fault` name
+ * The built-in designs: `examples/designs/allocators/<version>.mjs` (the ASID allocator versions
+ * other than the base's) and `examples/designs/faults/<name>.mjs`, one per `--fault` name
  * (docs/designs.md). They are design files like any `--design` file (the public API only, the same
- * shape check) that ship with the tool, so a system names them (`config.faults`) instead of a path.
+ * shape check) that ship with the tool, so a system names them (`config.allocator`, `config.faults`)
+ * instead of a path.
  * Loading one registers it with the model (model/kernel/builtins.ts), which composes it, unguarded
  * (it is ours), whenever a system names it. Every entry point that builds a system calls
  * {@link loadBuiltins} first: the model refuses to run a system naming one that is not loaded.
  */
 import { FAULTS } from '../model/config.js';
-import { builtinLoaded, registerBuiltin } from '../model/kernel/builtins.js';
+import { ALLOCATOR_VARIANTS } from '../model/cpu/variants.js';
+import { BASE_ALLOCATOR, builtinLoaded, registerBuiltin } from '../model/kernel/builtins.js';
 import type { KernelParts, PartName } from '../model/kernel/parts.js';
 import { DESIGN_API, type Design } from './api.js';
 import { shapeProblem } from './load.js';
 
 /** The folder of the built-in design files, from the package root (this file is src/design/ or dist/design/). */
-export const BUILTIN_DIR = new URL('../../examples/designs/faults/', import.meta.url);
+export const BUILTIN_DIR = new URL('../../examples/designs/', import.meta.url);
+
+/** Every built-in design's name (`allocators/<version>`, `faults/<name>`). */
+export const BUILTIN_NAMES: readonly string[] = [
+  ...ALLOCATOR_VARIANTS.filter((v) => v !== BASE_ALLOCATOR).map((v) => `allocators/${v}`),
+  ...FAULTS.map((f) => `faults/${f}`),
+];
 
 /** Built-in design `name`'s parts over `base`, as its file replaces them. */
 function composer(design: Design): (base: KernelParts) => KernelParts {
@@ -33,7 +42,8 @@ async function loadOne(name: string): Promise<void> {
   const wrong = shapeProblem(mod.default);
   if (wrong) throw new Error(`internal: the built-in design ${url.pathname} is not a design: ${wrong}`);
   const design = mod.default as Design;
-  if (design.name !== name) throw new Error(`internal: the built-in design ${url.pathname} is named "${design.name}", not "${name}"`);
+  const file = name.slice(name.lastIndexOf('/') + 1);
+  if (design.name !== file) throw new Error(`internal: the built-in design ${url.pathname} is named "${design.name}", not "${file}"`);
   registerBuiltin(name, composer(design));
 }
 
@@ -41,7 +51,7 @@ async function loadOne(name: string): Promise<void> {
  * Load and register the built-in designs `names` (every one by default), each once per thread.
  * @throws Error (internal) when a file is missing or not a design: the package is broken.
  */
-export async function loadBuiltins(names: readonly string[] = FAULTS): Promise<void> {
+export async function loadBuiltins(names: readonly string[] = BUILTIN_NAMES): Promise<void> {
   await Promise.all(
     names.map((name) => {
       if (builtinLoaded(name)) return undefined;

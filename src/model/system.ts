@@ -40,6 +40,7 @@ import type { NotifierCall } from './smmu/index.js';
 import { type ModelEvent, PROT_READ, PROT_WRITE, type RawEvent, unhandledKind } from './events.js';
 import type { SystemConfig } from './config.js';
 import { BASE_PARTS, type KernelParts } from './kernel/parts.js';
+import { VARIANT_SOURCES } from './cpu/variants.js';
 import { partsFor } from './kernel/builtins.js';
 
 export interface SystemModel {
@@ -81,7 +82,7 @@ export function summarize(m: SystemModel): SystemSummary {
     config: m.config,
     allocator: {
       variant: p.cfg.variant,
-      source: p.traits.source,
+      source: VARIANT_SOURCES[p.cfg.variant].source,
       available: p.available,
       generation: m.cpu.alloc.generation,
       pinLimit: p.pinLimit,

@@ -3,6 +3,7 @@
  */
 import { basename } from 'node:path';
 import type { KernelParts } from '../model/kernel/parts.js';
+import { builtinNames } from '../model/kernel/builtins.js';
 import { type SystemModel, createSystem, step, summarize } from '../model/system.js';
 import { type Report, ReportCollector } from '../report/report.js';
 import { findingRows, withSources } from '../report/sources.js';
@@ -127,9 +128,10 @@ export async function systemOfTrace(file: string, overrides: Partial<SystemInput
   } catch (e) {
     throw new InputError((e as Error).message, file, pre.systemLine, pre.systemLine === undefined ? undefined : 1);
   }
-  // The built-in designs the system names (the `--fault`s), before any model is built; their loader
-  // only when one is named (start-up of a plain replay).
-  if (system.faults.length > 0) await (await import('../design/builtins.js')).loadBuiltins(system.faults);
+  // The built-in designs the system names (an allocator version other than the base's, the
+  // `--fault`s), before any model is built; their loader only when one is named (start-up).
+  const builtins = builtinNames(system);
+  if (builtins.length > 0) await (await import('../design/builtins.js')).loadBuiltins(builtins);
   return system;
 }
 

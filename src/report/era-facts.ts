@@ -6,7 +6,7 @@
  * stored expectation; the text and HTML renderings look them up here, at render time.
  */
 import type { SystemConfig } from '../model/config.js';
-import { VARIANT_TRAITS } from '../model/cpu/variants.js';
+import { VARIANT_SOURCES } from '../model/cpu/variants.js';
 import { type Era, type KernelFeatures, resolveKernel } from '../model/kernel/eras.js';
 import type { ReportSystem } from './report.js';
 
@@ -18,7 +18,7 @@ export interface EraFacts {
   readonly features: KernelFeatures;
   /** The commits that define the era (the system's `sources`). */
   readonly sources: readonly string[];
-  /** The kernel source the allocator version follows (`VARIANT_TRAITS[allocator].source`). */
+  /** The kernel source the allocator version follows (`VARIANT_SOURCES[allocator].source`). */
   readonly allocatorSource: string;
 }
 
@@ -31,7 +31,7 @@ export interface EraFacts {
  */
 export function eraFacts(system: Pick<ReportSystem, 'kernel' | 'allocator'>): EraFacts {
   const { era } = resolveKernel(system.kernel);
-  return { era, features: era.features, sources: era.sources, allocatorSource: VARIANT_TRAITS[system.allocator].source };
+  return { era, features: era.features, sources: era.sources, allocatorSource: VARIANT_SOURCES[system.allocator].source };
 }
 
 /**

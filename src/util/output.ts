@@ -7,8 +7,8 @@
  * them before the process ends. An output path that cannot be written is an {@link InputError}
  * naming the path (exit 2), found before any work is done.
  */
-import { rmSync, type WriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { createWriteStream, openSync, rmSync, type WriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { InputError } from './errors.js';
@@ -105,12 +105,17 @@ export async function openOutput(path: string): Promise<Output> {
     };
   }
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
-  // Open first (not lazily in the stream) so that a bad path fails before any work is done.
-  const fh = await open(tmp, 'w').catch((e: unknown) => {
+  // Open first (not lazily in the stream) so that a bad path fails before any work is done; and
+  // synchronously, in the same turn of the event loop as recording it in flight: an asynchronous
+  // open creates the file on a thread, and a Ctrl-C handled before its callback left it behind.
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w');
+  } catch (e) {
     throw unwritable(path, e);
-  });
+  }
   inFlight.add(tmp);
-  const stream: WriteStream = fh.createWriteStream(); // closes the handle when it ends
+  const stream: WriteStream = createWriteStream(tmp, { fd }); // closes the descriptor when it ends
   const failed = new Promise<never>((_, reject) => stream.once('error', reject));
   failed.catch(() => {});
   const drop = async () => {

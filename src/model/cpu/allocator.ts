@@ -2,7 +2,7 @@
  * The arm64 CPU ASID allocator, `arch/arm64/mm/context.c`, as a sequential model.
  *
  * Reference: Linux v5.10 `arch/arm64/mm/context.c` (merged pinning, commit 48118151), with the
- * behavioural switches of older versions in {@link VARIANT_TRAITS}. Each exported step is named after the kernel function it mirrors.
+ * older versions as design files (examples/designs/allocators/, {@link ALLOCATOR_VARIANTS}). Each exported step is named after the kernel function it mirrors.
  *
  * Representation: a context id is stored as one number `gen * 2^16 + asid` (the "gen16" packing;
  * older kernels packed `gen << asid_bits`, which only changes how it prints). `0` means "never
@@ -14,7 +14,7 @@
  * All state is plain data (numbers and typed arrays): {@link cloneAllocator} is cheap and two
  * states can be compared field by field.
  */
-import { type AllocatorVariant, type VariantTraits, VARIANT_TRAITS } from './variants.js';
+import type { AllocatorVariant } from './variants.js';
 import { type PinResult, PinOutcome, Switch, type SwitchFlags, ctxAsid, ctxGen, makeCtx, packPin } from './context-id.js';
 
 export {
@@ -115,7 +115,6 @@ export function newCounters(): AllocatorCounters {
 /** Resolved constants of one configuration. */
 export interface AllocatorParams {
   readonly cfg: AllocatorConfig;
-  readonly traits: VariantTraits;
   /** NUM_USER_ASIDS in index space (2^bits, or 2^(bits-1) pairs in a `pairs` allocator built with the option). */
   readonly numIdx: number;
   /** log2 of ASIDs per index: 1 in a `pairs` allocator built with CONFIG_UNMAP_KERNEL_AT_EL0. */
@@ -195,24 +194,21 @@ export interface AsidSpace {
 }
 
 /**
- * The base `asids_init`: the ASID space of `cfg.variant`, from its {@link VARIANT_TRAITS}. `pairs`
- * (v4.19 `context.c`): `NUM_USER_ASIDS` is `ASID_FIRST_VERSION >> 1` with the option built in, KPTI
- * or not. `runtime` (v5.6+): the full space, `num_available_asids` halved in `asids_update_limit`
- * when `arm64_kernel_unmapped_at_el0()`. `max_pinned_asids = num_available_asids -
- * num_possible_cpus() - 2` (v5.10 `asids_update_limit`; the 2018 v2 `asids_init` has `NUM_USER_ASIDS
- * - num_possible_cpus() - 2`, the same number with pairs).
+ * The base `asids_init` (v5.10 `asids_init` + `asids_update_limit`): the full ASID space;
+ * `num_available_asids` halved when `arm64_kernel_unmapped_at_el0()` (KPTI in use); with
+ * CONFIG_UNMAP_KERNEL_AT_EL0 built in the odd ASIDs are reserved from boot until the first rollover
+ * (the CPU capabilities are not final yet, f88f42f853a8 / 9abd515a6e4a), and always under KPTI;
+ * `max_pinned_asids = num_available_asids - num_possible_cpus() - 2`. The older versions replace
+ * this part (examples/designs/allocators/).
  */
 export function asidsInit(cfg: AllocatorConfig): AsidSpace {
-  const traits = VARIANT_TRAITS[cfg.variant];
-  const pairs = traits.kptiAsids === 'pairs';
-  const idxShift = pairs && cfg.unmapKernelAtEl0 ? 1 : 0;
-  const available = 2 ** (cfg.asidBits - (pairs ? idxShift : cfg.kpti ? 1 : 0));
+  const available = 2 ** (cfg.asidBits - (cfg.kpti ? 1 : 0));
   return {
-    idxShift,
+    idxShift: 0,
     available,
-    oddReservedAtBoot: !pairs && cfg.unmapKernelAtEl0,
-    oddReservedAlways: !pairs && cfg.kpti,
-    maxPinnedAsids: traits.pinning ? available - cfg.cpus - 2 : null,
+    oddReservedAtBoot: cfg.unmapKernelAtEl0,
+    oddReservedAlways: cfg.kpti,
+    maxPinnedAsids: available - cfg.cpus - 2,
   };
 }
 
@@ -221,12 +217,10 @@ export function asidsInit(cfg: AllocatorConfig): AsidSpace {
  * @throws Error when KPTI is asked for without CONFIG_UNMAP_KERNEL_AT_EL0 (the kernel cannot do it).
  */
 export function resolveParams(cfg: AllocatorConfig, parts: AllocatorParts = ALLOCATOR_PARTS): AllocatorParams {
-  const traits = VARIANT_TRAITS[cfg.variant];
   if (cfg.kpti && !cfg.unmapKernelAtEl0) throw new Error('KPTI needs a kernel built with CONFIG_UNMAP_KERNEL_AT_EL0');
   const space = parts.asids_init(cfg);
   return {
     cfg,
-    traits,
     numIdx: 2 ** (cfg.asidBits - space.idxShift),
     idxShift: space.idxShift,
     available: space.available,
@@ -392,15 +386,11 @@ export function newContext(p: AllocatorParams, s: AllocatorState, mm: MmContext,
   if (ctx !== 0) {
     const asid = ctxAsid(ctx);
     const newCtx = makeCtx(s.generation, asid);
-    if (p.traits.pinnedBeforeReserved && mm.pinned > 0) {
-      n.reusePinned++;
-      return newCtx;
-    }
     if (p.parts.check_update_reserved_asid(p, s, ctx, newCtx)) {
       n.reuseReserved++;
       return newCtx;
     }
-    if (!p.traits.pinnedBeforeReserved && mm.pinned > 0) {
+    if (mm.pinned > 0) {
       n.reusePinned++;
       return newCtx;
     }
@@ -495,7 +485,7 @@ export function mmContextGet(p: AllocatorParams, s: AllocatorState, mm: MmContex
   }
   let r = ctxAsid(mm.ctx);
   // Stryker disable next-line ConditionalExpression: equivalent, r !== 0 -> true: a successful get never yields ASID 0 (new_context hands out indexes >= 1); refusals return earlier
-  if (r !== 0 && p.cfg.kpti && p.traits.pinReturnsUserHalf) r |= 1;
+  if (r !== 0 && p.cfg.kpti) r |= 1;
   return packPin(outcome, r);
 }
 
@@ -516,7 +506,7 @@ export function mmContextPut(p: AllocatorParams, s: AllocatorState, mm: MmContex
 
 /**
  * The allocator's parts as this model has them (v5.10 `context.c`, with the switches of
- * {@link VARIANT_TRAITS} for the other versions): the base every design starts from.
+ * the design files of examples/designs/allocators/ for the other versions): the base every design starts from.
  */
 export const ALLOCATOR_PARTS: AllocatorParts = {
   asids_init: asidsInit,
