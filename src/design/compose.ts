@@ -87,6 +87,13 @@ export function smmuShapeProblem(st: SmmuModelState): string | undefined {
   return undefined;
 }
 
+/** The check of an SVA context allocation: a context id, -1 (a stepped bind installs it later) or `[errno, reason]`. */
+const svaAlloc = (r: unknown): string | undefined =>
+  (isInt(r) && r >= -1) || errnoPair(r) ? undefined : 'an SVA context id (an integer >= 0), -1 (installed by a resume) or [errno, reason]';
+
+/** Parts called once at boot with the SMMU state itself (not a step's context). */
+const INIT_PART: ReadonlySet<PartName> = new Set(['arm_smmu_device_hw_probe', 'arm_smmu_init_structures']);
+
 /** What each part must return, as a check: undefined when fine, else what was expected. */
 const RESULT: { [K in PartName]: (r: unknown) => string | undefined } = {
   new_context: (r) => (isInt(r) && (r > 0 || r === NO_FREE_ASID) ? undefined : 'a context id (an integer > 0) or api.NO_FREE_ASID'),
@@ -115,6 +122,13 @@ const RESULT: { [K in PartName]: (r: unknown) => string | undefined } = {
       ? undefined
       : 'null (-ESRCH) or { asid, pinned } (asid an integer >= 0, pinned a boolean)',
   arm_smmu_share_asid: nothing,
+  arm_smmu_device_hw_probe: nothing,
+  arm_smmu_init_structures: nothing,
+  arm_smmu_sva_domain_alloc: svaAlloc,
+  arm_smmu_mmu_notifier_get: svaAlloc,
+  arm_smmu_sva_btm_domain_alloc: svaAlloc,
+  arm_smmu_sva_unbind: nothing,
+  arm_smmu_mmu_notifier_put: nothing,
   arm_smmu_mm_release: nothing,
   arm_smmu_mm_arch_invalidate_secondary_tlbs: (r) =>
     typeof r === 'string' ? undefined : "a string ('' when every invalidation removed what it had to)",
@@ -182,7 +196,7 @@ function guard(name: PartName, impl: (...a: unknown[]) => unknown, src: DesignSo
     if (wrong !== undefined)
       throw new DesignError(`${name} returned ${describe(r)}; expected ${wrong}`, src.file, partLine(src.source, name));
     let broken: string | undefined;
-    if (smmu) broken = smmuShapeProblem((args[0] as Ctx).st);
+    if (smmu) broken = smmuShapeProblem(INIT_PART.has(name) ? (args[0] as SmmuModelState) : (args[0] as Ctx).st);
     else {
       const [p, s, mm] = args as [AllocatorParams, AllocatorState, unknown];
       const mmArg = typeof mm === 'object' && mm !== null ? (mm as MmContext) : undefined;
