@@ -1,19 +1,29 @@
 /**
- * The built-in designs: `examples/designs/faults/<name>.mjs`, one per `--fault` name
+ * The built-in designs: `examples/designs/drivers/<name>.mjs`, one per `--driver` name but the base
+ * parts' own (`private-asid`), and `examples/designs/faults/<name>.mjs`, one per `--fault` name
  * (docs/designs.md). They are design files like any `--design` file (the public API only, the same
- * shape check) that ship with the tool, so a system names them (`config.faults`) instead of a path.
+ * shape check) that ship with the tool, so a system names them (`config.driver`, `config.faults`)
+ * instead of a path.
  * Loading one registers it with the model (model/kernel/builtins.ts), which composes it, unguarded
  * (it is ours), whenever a system names it. Every entry point that builds a system calls
  * {@link loadBuiltins} first: the model refuses to run a system naming one that is not loaded.
  */
-import { FAULTS } from '../model/config.js';
-import { builtinLoaded, registerBuiltin } from '../model/kernel/builtins.js';
+import { FAULTS, type SystemConfig } from '../model/config.js';
+import { BASE_DRIVER, builtinLoaded, builtinsOf, registerBuiltin } from '../model/kernel/builtins.js';
+import { DRIVER_DESIGNS } from '../model/kernel/eras.js';
 import type { KernelParts, PartName } from '../model/kernel/parts.js';
 import { DESIGN_API, type Design } from './api.js';
 import { shapeProblem } from './load.js';
 
-/** The folder of the built-in design files, from the package root (this file is src/design/ or dist/design/). */
+/** The folder of the built-in fault designs, from the package root (this file is src/design/ or dist/design/). */
 export const BUILTIN_DIR = new URL('../../examples/designs/faults/', import.meta.url);
+/** The folder of the built-in driver designs. */
+export const DRIVER_DIR = new URL('../../examples/designs/drivers/', import.meta.url);
+
+/** Every built-in design's name: the driver designs over the base parts, then the faults. */
+export const BUILTINS: readonly string[] = [...DRIVER_DESIGNS.filter((d) => d !== BASE_DRIVER), ...FAULTS];
+
+const dirOf = (name: string): URL => ((DRIVER_DESIGNS as readonly string[]).includes(name) ? DRIVER_DIR : BUILTIN_DIR);
 
 /** Built-in design `name`'s parts over `base`, as its file replaces them. */
 function composer(design: Design): (base: KernelParts) => KernelParts {
@@ -28,7 +38,7 @@ function composer(design: Design): (base: KernelParts) => KernelParts {
 const loading = new Map<string, Promise<void>>();
 
 async function loadOne(name: string): Promise<void> {
-  const url = new URL(`${name}.mjs`, BUILTIN_DIR);
+  const url = new URL(`${name}.mjs`, dirOf(name));
   const mod = (await import(url.href)) as { default?: unknown };
   const wrong = shapeProblem(mod.default);
   if (wrong) throw new Error(`internal: the built-in design ${url.pathname} is not a design: ${wrong}`);
@@ -41,7 +51,7 @@ async function loadOne(name: string): Promise<void> {
  * Load and register the built-in designs `names` (every one by default), each once per thread.
  * @throws Error (internal) when a file is missing or not a design: the package is broken.
  */
-export async function loadBuiltins(names: readonly string[] = FAULTS): Promise<void> {
+export async function loadBuiltins(names: readonly string[] = BUILTINS): Promise<void> {
   await Promise.all(
     names.map((name) => {
       if (builtinLoaded(name)) return undefined;
@@ -51,3 +61,6 @@ export async function loadBuiltins(names: readonly string[] = FAULTS): Promise<v
     }),
   );
 }
+
+/** Load the built-in designs a system names (its driver design and its faults): every entry point does before building it. */
+export const loadBuiltinsFor = (system: Pick<SystemConfig, 'driver' | 'faults'>): Promise<void> => loadBuiltins(builtinsOf(system));

@@ -7,6 +7,7 @@
  */
 import { type AllocatorParams, type AllocatorState, type MmContext, NO_FREE_ASID } from '../model/cpu/allocator.js';
 import { EventError } from '../model/errors.js';
+import { registerRecipe } from '../model/kernel/builtins.js';
 import { BASE_PARTS, type KernelParts, type PartName } from '../model/kernel/parts.js';
 import { type Ctx, SMMU_PARTS, type SmmuModelState } from '../model/smmu/index.js';
 import { InputError } from '../trace/errors.js';
@@ -171,7 +172,10 @@ export function composeParts(design: Design, src: DesignSource, base: KernelPart
       );
     parts[name] = guard(name, impl as (...a: unknown[]) => unknown, src);
   }
-  return parts as unknown as KernelParts;
+  const out = parts as unknown as KernelParts;
+  // A system composes its driver design (`--driver`, the kernel's) under the design: made again over those parts.
+  registerRecipe(out, (b) => composeParts(design, src, b));
+  return out;
 }
 
 function designError(e: unknown, src: DesignSource, name: string, doing: string): DesignError {

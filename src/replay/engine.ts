@@ -2,6 +2,7 @@
  * The replay engine: streams a trace through the system model and collects the report.
  */
 import { basename } from 'node:path';
+import { builtinsOf } from '../model/kernel/builtins.js';
 import type { KernelParts } from '../model/kernel/parts.js';
 import { type SystemModel, createSystem, step, summarize } from '../model/system.js';
 import { type Report, ReportCollector } from '../report/report.js';
@@ -127,9 +128,9 @@ export async function systemOfTrace(file: string, overrides: Partial<SystemInput
   } catch (e) {
     throw new InputError((e as Error).message, file, pre.systemLine, pre.systemLine === undefined ? undefined : 1);
   }
-  // The built-in designs the system names (the `--fault`s), before any model is built; their loader
-  // only when one is named (start-up of a plain replay).
-  if (system.faults.length > 0) await (await import('../design/builtins.js')).loadBuiltins(system.faults);
+  // The built-in designs the system names (its driver design, the `--fault`s), before any model is
+  // built; their loader only when one is named (start-up of a plain replay on the base driver).
+  if (builtinsOf(system).length > 0) await (await import('../design/builtins.js')).loadBuiltinsFor(system);
   return system;
 }
 

@@ -11,7 +11,7 @@ import type { AsidOwner, AsidPool } from './state.js';
  * An empty ASID map: an xarray with `XA_FLAGS_ALLOC1` (`base` 1: ASIDs from 1) or the bitmap of
  * before v5.8 (`base` 0). For the init part `arm_smmu_init_structures`.
  */
-export function xaInit(base: 0 | 1): AsidPool {
+export function xaInit(base: number): AsidPool {
   return { base, owners: new Map(), hint: base, releasedRow: new Map() };
 }
 

@@ -12,7 +12,6 @@
 import { EventError } from '../errors.js';
 import { xaAllocIn, xaErase, xaInsert, xaLoad, xaStore } from './asid-pool.js';
 import { domainMaxAsid, domainPools } from './domains.js';
-import { checksSharedCdPin } from './driver.js';
 import type { Errno } from './observer.js';
 import type { Ctx, SharedCdAsid } from './port.js';
 import { latentAfterTagChange } from './stale.js';
@@ -24,18 +23,17 @@ export const PENDING = -1;
 
 /** A pin refused by `arm64_mm_context_get` that the driver checks: the bind fails -ESRCH. */
 const REFUSED: SharedCdAsid = null;
-/** A refused pin rfc-btm-2023 does not check: the SVA domain gets ASID 0. */
-const UNCHECKED: SharedCdAsid = Object.freeze({ asid: 0, pinned: false });
 
 /**
  * `arm_smmu_alloc_shared_cd`: `asid = arm64_mm_context_get(mm); if (!asid) return ERR_PTR(-ESRCH);`
  * (drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c, v5.11-v6.10). rfc-btm-2023's
- * `arm_smmu_share_asid(smmu, smmu_domain, mm)` takes `arm64_mm_context_get(mm)` unchecked.
+ * `arm_smmu_share_asid(smmu, smmu_domain, mm)` takes `arm64_mm_context_get(mm)` unchecked: its
+ * driver design (examples/designs/drivers/btm-2023.mjs) returns `{ asid: 0, pinned: false }` instead.
  */
 export function allocSharedCdAsid(c: Ctx, sva: SvaMm): SharedCdAsid {
   const asid = c.cpu.pin(sva.key, c.row);
   if (asid !== 0) return { asid, pinned: true };
-  return checksSharedCdPin(c.st) ? REFUSED : UNCHECKED;
+  return REFUSED;
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import type { Pte } from '../cpu/index.js';
 import type { SystemConfig } from '../config.js';
-import type { DriverDesign, KernelFeatures } from '../kernel/eras.js';
+import type { KernelFeatures } from '../kernel/eras.js';
 import { domainAs } from './keys.js';
 
 /**
@@ -183,12 +183,11 @@ export interface DriverOp {
 }
 
 export interface SmmuModelState {
-  readonly driver: DriverDesign;
   /** What the kernel version does where releases differ. */
   readonly features: KernelFeatures;
   readonly cpuAsidBits: number;
   smmus: SmmuInstance[];
-  /** One global pool (shared-asid, private-asid) or one per SMMU (btm-2023): init part `arm_smmu_init_structures`. */
+  /** One global pool (`arm_smmu_asid_xa`) or one per SMMU (the bitmap before v5.8, the btm-2023 design): init part `arm_smmu_init_structures`. */
   pools: AsidPool[];
   /** How the ASID maps are laid out, for reports (set with `pools`). */
   asidPools: 'global' | 'per-smmu';
@@ -262,7 +261,6 @@ export function createSmmuModel(cfg: SystemConfig, parts: SmmuInitParts): SmmuMo
     });
   }
   const st: SmmuModelState = {
-    driver: cfg.driver,
     features: cfg.features,
     cpuAsidBits: cfg.asidBits,
     smmus,
@@ -317,7 +315,6 @@ export function cloneSmmuModel(s: SmmuModelState): SmmuModelState {
     return out;
   };
   return {
-    driver: s.driver,
     features: s.features,
     cpuAsidBits: s.cpuAsidBits,
     smmus: s.smmus.map((m) => ({ ...m, iotlb: copyNested(m.iotlb), tagsOf: tagsOf(m.tagsOf), cmdq: m.cmdq.slice() })),

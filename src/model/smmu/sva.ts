@@ -1,6 +1,8 @@
 /**
- * SVA bind and unbind (`iommu_sva_bind_device` / `iommu_sva_unbind_device`) for the three driver
- * designs, as the kernel era says:
+ * SVA bind and unbind (`iommu_sva_bind_device` / `iommu_sva_unbind_device`). Where the three driver
+ * designs differ, the bind and unbind call a part (`arm_smmu_sva_domain_alloc`, `arm_smmu_sva_unbind`):
+ * the base parts are `private-asid`; the others are design files composed over them
+ * (examples/designs/drivers/, named by the era or `--driver`):
  *
  * - `shared-asid` (v5.11-v6.10, drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c): one shared CD per
  *   mm using the CPU ASID pinned with `arm64_mm_context_get` (one pin per mm, dropped when the CD's
@@ -19,7 +21,6 @@ import { cfgiCd } from './iotlb.js';
 import type { Errno } from './observer.js';
 import { allocGlobalPasid, claimPasid, freeGlobalPasid } from './pasid.js';
 import { type Ctx, btmUsed, masterOf } from './port.js';
-import { svaDomainAllocOf, svaUnbindOf } from './driver.js';
 import { latentAfterSsidFree, latentAfterTagChange } from './stale.js';
 import { type DriverOp, type Master, type SvaContext, type SvaMm, poolIndex } from './state.js';
 import { contextSmmus, installCd, poolSmmus, svaKey } from './sva-context.js';
@@ -144,7 +145,7 @@ export function bind(c: Ctx, device: string, label: string, pasidReq: number | u
   if (m.ssidBits === 0) return fail('EOPNOTSUPP', `${device} has no PASID support (SSID bits 0: min of the SMMU's and the device's)`);
   const pasidError = c.parts.iommu_sva_alloc_pasid(c, m, sva, pasidReq);
   if (pasidError) return fail(...pasidError);
-  const r = svaDomainAllocOf(c, m)(c, m, sva, drvOp);
+  const r = c.parts.arm_smmu_sva_domain_alloc(c, m, sva, drvOp);
   if (typeof r === 'object') return fail(...r);
   if (r >= 0) installCd(c, c.st.svaContexts.get(r)!, sva, device, sva.pasid);
 }
@@ -191,7 +192,7 @@ export function unbind(c: Ctx, device: string, label: string): void {
     ctx.masters.findIndex((x) => x.device === device && x.ssid === ssid),
     1,
   );
-  svaUnbindOf(c)(c, m, ctx, sva);
+  c.parts.arm_smmu_sva_unbind(c, m, ctx, sva);
   putPasidIfUnbound(c, sva);
   forgetIfDone(c, sva);
 }
