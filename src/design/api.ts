@@ -18,8 +18,10 @@
  * from this package at run time.
  */
 import {
+  type AllocatorConfig,
   type AllocatorCounters,
   type AllocatorParams,
+  type AsidSpace,
   type AllocatorState,
   type MmContext,
   NO_FREE_ASID,
@@ -43,7 +45,18 @@ import type {
 } from '../model/smmu/index.js';
 import type { AsidOwner, AsidPool, Cd, DmaDomain, DriverOp, Master, OpStep, SmmuInstance, SvaContext, SvaMm } from '../model/smmu/state.js';
 
-export type { AllocatorCounters, AllocatorParams, AllocatorState, KernelParts, MmContext, PartName, PinResult, SwitchFlags };
+export type {
+  AllocatorConfig,
+  AllocatorCounters,
+  AllocatorParams,
+  AllocatorState,
+  AsidSpace,
+  KernelParts,
+  MmContext,
+  PartName,
+  PinResult,
+  SwitchFlags,
+};
 /** The SMMUv3/SVA side: a part's context (`c`), the state it reads (`c.st`) and its records. */
 export type {
   AsidOwner,
@@ -114,7 +127,8 @@ export interface Design {
   /**
    * The kernel release the patch applies to (`5.10`, `6.6`, ...: `asid-replay replay --help` lists
    * them). Without it the design applies to whatever kernel the run uses (`--kernel` or the trace's),
-   * as the built-in designs of `--fault` do (examples/designs/faults/).
+   * as the built-in designs of `--fault` (examples/designs/faults/) and the allocator versions
+   * (examples/designs/allocators/) do.
    */
   base?: string;
   /** One line for people: what the patch changes. */

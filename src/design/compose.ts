@@ -5,7 +5,7 @@
  * trace of ours. The model's own {@link EventError}s (an impossible event) pass through unchanged.
  * Only the replaced parts are wrapped: a system without a design runs the base parts directly.
  */
-import { type AllocatorParams, type AllocatorState, type MmContext, NO_FREE_ASID } from '../model/cpu/allocator.js';
+import { type AllocatorConfig, type AllocatorParams, type AllocatorState, type MmContext, NO_FREE_ASID } from '../model/cpu/allocator.js';
 import { EventError } from '../model/errors.js';
 import { registerRecipe } from '../model/kernel/builtins.js';
 import { BASE_PARTS, type KernelParts, type PartName } from '../model/kernel/parts.js';
@@ -69,6 +69,20 @@ function describe(v: unknown): string {
   return typeof v === 'number' ? String(v) : `${typeof v} ${JSON.stringify(v)?.slice(0, 20)}`;
 }
 
+/** What `asids_init` must return for `cfg`: an `AsidSpace` the allocator can be built from, or what is wrong. */
+function asidSpaceProblem(r: unknown, cfg: AllocatorConfig): string | undefined {
+  const want = 'an AsidSpace { idxShift, available, oddReservedAtBoot, oddReservedAlways, maxPinnedAsids }';
+  if (typeof r !== 'object' || r === null) return want;
+  const o = r as Record<string, unknown>;
+  const bits = cfg.asidBits;
+  if (!isInt(o.idxShift) || o.idxShift < 0 || o.idxShift >= bits) return `${want} with idxShift an integer in 0..${bits - 1}`;
+  if (!isInt(o.available) || o.available < 1 || o.available > 2 ** bits) return `${want} with available an integer in 1..${2 ** bits}`;
+  if (typeof o.oddReservedAtBoot !== 'boolean' || typeof o.oddReservedAlways !== 'boolean')
+    return `${want} with oddReservedAtBoot and oddReservedAlways booleans`;
+  if (o.maxPinnedAsids !== null && !isInt(o.maxPinnedAsids)) return `${want} with maxPinnedAsids an integer or null (no pinning)`;
+  return undefined;
+}
+
 /** The check of a part that returns nothing. */
 const nothing = (r: unknown): string | undefined => (r === undefined ? undefined : 'nothing (undefined)');
 
@@ -95,8 +109,9 @@ const svaAlloc = (r: unknown): string | undefined =>
 /** Parts called once at boot with the SMMU state itself (not a step's context). */
 const INIT_PART: ReadonlySet<PartName> = new Set(['arm_smmu_device_hw_probe', 'arm_smmu_init_structures']);
 
-/** What each part must return, as a check: undefined when fine, else what was expected. */
-const RESULT: { [K in PartName]: (r: unknown) => string | undefined } = {
+/** What each part must return, as a check of the result and the arguments: undefined when fine, else what was expected. */
+const RESULT: { [K in PartName]: (r: unknown, args: Parameters<KernelParts[K]>) => string | undefined } = {
+  asids_init: (r, [cfg]) => asidSpaceProblem(r, cfg),
   new_context: (r) => (isInt(r) && (r > 0 || r === NO_FREE_ASID) ? undefined : 'a context id (an integer > 0) or api.NO_FREE_ASID'),
   flush_context: (r) => (r === undefined ? undefined : 'nothing (undefined)'),
   check_update_reserved_asid: (r) => (typeof r === 'boolean' ? undefined : 'a boolean'),
@@ -186,7 +201,7 @@ function designError(e: unknown, src: DesignSource, name: string, doing: string)
 
 /** Part `name`'s replacement, checked: its exceptions, its result, and the allocator state it leaves. */
 function guard(name: PartName, impl: (...a: unknown[]) => unknown, src: DesignSource): (...a: unknown[]) => unknown {
-  const check = RESULT[name];
+  const check = RESULT[name] as (r: unknown, args: unknown[]) => string | undefined;
   const smmu = SMMU_PART.has(name);
   return (...args: unknown[]) => {
     let r: unknown;
@@ -196,9 +211,11 @@ function guard(name: PartName, impl: (...a: unknown[]) => unknown, src: DesignSo
       if (e instanceof EventError || e instanceof DesignError) throw e;
       throw designError(e, src, name, 'running');
     }
-    const wrong = check(r);
+    const wrong = check(r, args);
     if (wrong !== undefined)
       throw new DesignError(`${name} returned ${describe(r)}; expected ${wrong}`, src.file, partLine(src.source, name));
+    // asids_init runs before there is a state: its result is all there is to check.
+    if (name === 'asids_init') return r;
     let broken: string | undefined;
     if (smmu) broken = smmuShapeProblem(INIT_PART.has(name) ? (args[0] as SmmuModelState) : (args[0] as Ctx).st);
     else {

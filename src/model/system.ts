@@ -15,6 +15,8 @@ import {
   mmRecord,
   type PtChange,
   access,
+  beginStep,
+  checkTouched,
   cloneCpuModel,
   createCpuModel,
   exec,
@@ -289,13 +291,24 @@ function endingMm(m: SystemModel, task: number, obs: SystemObserver, row: number
 }
 
 /**
- * Apply one event. Deterministic in (state, event).
+ * Apply one event, then check the CPU-side invariants over what it touched (`INVARIANTS`,
+ * model/cpu/invariants.ts). Deterministic in (state, event).
  * @param event a validated event: the fields the event table (model/events.ts) requires for its kind are present
  *   (the trace layer checks every row against that table; `map`/`unmap` name an mm or a domain).
- * @throws EventError when the event is impossible in the current state (names the column at fault).
+ * @throws EventError when the event is impossible in the current state (names the column at fault);
+ *   what the step did before it threw is still checked.
  */
 export function step(m: SystemModel, event: RawEvent | ModelEvent, obs: SystemObserver): void {
-  const e = event as ModelEvent;
+  beginStep(m.params, event.row);
+  try {
+    route(m, event as ModelEvent, obs);
+  } finally {
+    checkTouched(m.cpu, obs);
+  }
+}
+
+/** Run one event's kernel paths (the touches they log are checked by {@link step}). */
+function route(m: SystemModel, e: ModelEvent, obs: SystemObserver): void {
   const s = m.cpu;
   const p = m.params;
   // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, -> true / >= 0: without an SMMU, endingMm and afterPtChange find no bind, no SVA mm and no SMMU to act on

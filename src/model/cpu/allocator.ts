@@ -122,10 +122,12 @@ export interface AllocatorParams {
   readonly idxShift: number;
   /** ASIDs the allocator can hand out, ASID 0 included (`num_available_asids`): halved under KPTI. */
   readonly available: number;
-  /** `runtime` allocators: odd ASIDs reserved from boot (option built in) ... */
+  /** Odd ASIDs reserved in `asid_map` from boot until the first rollover ({@link AsidSpace}) ... */
   readonly oddReservedAtBoot: boolean;
-  /** ... and at every rollover (KPTI in use). */
+  /** ... and in every generation, `pinned_asid_map` included (KPTI in use). */
   readonly oddReservedAlways: boolean;
+  /** `pinned_asid_map` exists: `arm64_mm_context_get` can pin (else every pin is refused, and a rollover clears `asid_map`). */
+  readonly pinning: boolean;
   readonly pinLimit: PinLimit;
   /** The kernel functions the allocator runs, each replaceable by a design (docs/designs.md). */
   readonly parts: AllocatorParts;
@@ -139,6 +141,12 @@ export interface AllocatorParams {
  * report shows and must be kept as the kernel path would (one `rollovers` per generation bump).
  */
 export interface AllocatorParts {
+  /**
+   * `asids_init()` with `asids_update_limit()`: the ASID space of a configuration, once at boot
+   * (before any state exists, so it gets the configuration, not `p`): every constant of
+   * {@link AllocatorParams} derives from it.
+   */
+  asids_init(cfg: AllocatorConfig): AsidSpace;
   /** `new_context(mm)`: a ctx id of the current generation, or {@link NO_FREE_ASID}. */
   new_context(p: AllocatorParams, s: AllocatorState, mm: MmContext, n: AllocatorCounters): number;
   /** `flush_context()`: the rollover body (the caller has bumped the generation). */
@@ -154,25 +162,78 @@ export interface AllocatorParts {
 }
 
 /**
- * The allocator's constants for a configuration (`asids_init`, `asids_update_limit`).
+ * The ASID space as `asids_init()` and `asids_update_limit()` set it up: what the allocator's
+ * constants ({@link AllocatorParams}) derive from. `NUM_USER_ASIDS`, the bitmaps' length, is
+ * `2^(asidBits - idxShift)`.
+ */
+export interface AsidSpace {
+  /**
+   * log2 of ASIDs per bitmap index (`asid2idx(asid) = asid >> idxShift`, `idx2asid(idx) = idx <<
+   * idxShift`): 1 where CONFIG_UNMAP_KERNEL_AT_EL0 allocates ASIDs in pairs at compile time
+   * (0c8ea531b774, v4.16-v5.5), else 0. An integer in `0 .. asidBits - 1`.
+   */
+  readonly idxShift: number;
+  /** `num_available_asids`, ASID 0 included (what reports show and the pin limit starts from). */
+  readonly available: number;
+  /**
+   * `asids_init` calls `set_kpti_asid_bits(asid_map)`: odd ASIDs are taken from boot until the first
+   * rollover, because the CPU capabilities (is KPTI needed?) are not final yet (f88f42f853a8, v5.6+,
+   * with the option built in).
+   */
+  readonly oddReservedAtBoot: boolean;
+  /**
+   * `set_reserved_asid_bits` sets them at every rollover (v5.6-v5.9: `set_kpti_asid_bits(asid_map)`),
+   * and `asids_update_limit` in `pinned_asid_map` (v5.10+), while KPTI is in use.
+   */
+  readonly oddReservedAlways: boolean;
+  /**
+   * `max_pinned_asids` as the kernel computes it, in signed arithmetic (a negative value is an
+   * unsigned underflow: no limit); null when there is no `pinned_asid_map` (no pinning: before v5.10,
+   * apart from the 2018 patches).
+   */
+  readonly maxPinnedAsids: number | null;
+}
+
+/**
+ * The base `asids_init`: the ASID space of `cfg.variant`, from its {@link VARIANT_TRAITS}. `pairs`
+ * (v4.19 `context.c`): `NUM_USER_ASIDS` is `ASID_FIRST_VERSION >> 1` with the option built in, KPTI
+ * or not. `runtime` (v5.6+): the full space, `num_available_asids` halved in `asids_update_limit`
+ * when `arm64_kernel_unmapped_at_el0()`. `max_pinned_asids = num_available_asids -
+ * num_possible_cpus() - 2` (v5.10 `asids_update_limit`; the 2018 v2 `asids_init` has `NUM_USER_ASIDS
+ * - num_possible_cpus() - 2`, the same number with pairs).
+ */
+export function asidsInit(cfg: AllocatorConfig): AsidSpace {
+  const traits = VARIANT_TRAITS[cfg.variant];
+  const pairs = traits.kptiAsids === 'pairs';
+  const idxShift = pairs && cfg.unmapKernelAtEl0 ? 1 : 0;
+  const available = 2 ** (cfg.asidBits - (pairs ? idxShift : cfg.kpti ? 1 : 0));
+  return {
+    idxShift,
+    available,
+    oddReservedAtBoot: !pairs && cfg.unmapKernelAtEl0,
+    oddReservedAlways: !pairs && cfg.kpti,
+    maxPinnedAsids: traits.pinning ? available - cfg.cpus - 2 : null,
+  };
+}
+
+/**
+ * The allocator's constants for a configuration, from the `asids_init` part in `parts`.
  * @throws Error when KPTI is asked for without CONFIG_UNMAP_KERNEL_AT_EL0 (the kernel cannot do it).
  */
 export function resolveParams(cfg: AllocatorConfig, parts: AllocatorParts = ALLOCATOR_PARTS): AllocatorParams {
   const traits = VARIANT_TRAITS[cfg.variant];
   if (cfg.kpti && !cfg.unmapKernelAtEl0) throw new Error('KPTI needs a kernel built with CONFIG_UNMAP_KERNEL_AT_EL0');
-  const pairs = traits.kptiAsids === 'pairs';
-  const idxShift = pairs && cfg.unmapKernelAtEl0 ? 1 : 0;
-  const numIdx = 2 ** (cfg.asidBits - idxShift);
-  const available = pairs ? numIdx : 2 ** (cfg.asidBits - (cfg.kpti ? 1 : 0));
+  const space = parts.asids_init(cfg);
   return {
     cfg,
     traits,
-    numIdx,
-    idxShift,
-    available,
-    oddReservedAtBoot: !pairs && cfg.unmapKernelAtEl0,
-    oddReservedAlways: !pairs && cfg.kpti,
-    pinLimit: maxPinnedAsids(cfg, traits, available),
+    numIdx: 2 ** (cfg.asidBits - space.idxShift),
+    idxShift: space.idxShift,
+    available: space.available,
+    oddReservedAtBoot: space.oddReservedAtBoot,
+    oddReservedAlways: space.oddReservedAlways,
+    pinning: space.maxPinnedAsids !== null,
+    pinLimit: maxPinnedAsids(cfg, space),
     parts,
   };
 }
@@ -194,18 +255,20 @@ function setKptiAsidBits(map: Uint8Array): void {
 }
 
 /**
- * `max_pinned_asids` as `asids_update_limit()` (v5.10) / `asids_init()` (v2) compute it:
- * `num_available_asids - num_possible_cpus() - 2`, where the available ASIDs are halved only when
- * KPTI is in use at run time (v5.10) or, in the 2018 patches, when the option is built in (pairs).
- * The commit message's "NR_ASIDS - NR_CPUS - 1" counts only allocatable ASIDs (ASID 0 excluded).
+ * `max_pinned_asids` for reports: the value {@link AsidSpace} gives (an underflow is no limit), or
+ * the what-if override, with the formula it comes from. The formula names why the available ASIDs
+ * are halved: pairs at compile time (`idxShift` 1) or KPTI at run time. The commit message's
+ * "NR_ASIDS - NR_CPUS - 1" counts only allocatable ASIDs (ASID 0 excluded).
  */
-export function maxPinnedAsids(cfg: AllocatorConfig, traits: VariantTraits, numIdx: number): PinLimit {
-  if (!traits.pinning) {
-    return { value: 0, formula: '0', reason: `${cfg.variant} has no arm64_mm_context_get: every pin fails` };
+export function maxPinnedAsids(cfg: AllocatorConfig, space: AsidSpace): PinLimit {
+  const v = space.maxPinnedAsids;
+  if (v === null) {
+    return { value: 0, formula: '0', reason: 'no arm64_mm_context_get (no pinned_asid_map) in this allocator: every pin fails' };
   }
-  const halved = traits.kptiAsids === 'pairs' ? cfg.unmapKernelAtEl0 : cfg.kpti;
-  const why = traits.kptiAsids === 'pairs' ? ' (ASID pairs: CONFIG_UNMAP_KERNEL_AT_EL0)' : ' (ASID pairs under KPTI)';
-  const base = `${numIdx} available${halved ? why : ''} - ${cfg.cpus} CPUs - 2`;
+  const halved = space.available < 2 ** cfg.asidBits;
+  const why = space.idxShift > 0 ? ' (ASID pairs: CONFIG_UNMAP_KERNEL_AT_EL0)' : ' (ASID pairs under KPTI)';
+  const kernel = space.available - cfg.cpus - 2;
+  const base = v === kernel ? `${space.available} available${halved ? why : ''} - ${cfg.cpus} CPUs - 2` : `${v} (asids_init)`;
   if (cfg.maxPinnedOverride !== undefined) {
     return {
       value: cfg.maxPinnedOverride,
@@ -213,7 +276,6 @@ export function maxPinnedAsids(cfg: AllocatorConfig, traits: VariantTraits, numI
       reason: 'limit overridden by maxPinnedAsids',
     };
   }
-  const v = numIdx - cfg.cpus - 2;
   const reason =
     'ASID 0 is never allocated and after a rollover every CPU may hold one reserved ASID, yet one free slot must remain (commit message: NR_ASIDS - NR_CPUS - 1 allocatable)';
   if (v < 0) {
@@ -223,7 +285,7 @@ export function maxPinnedAsids(cfg: AllocatorConfig, traits: VariantTraits, numI
       reason: 'the kernel computes this in unsigned long and does not check it; ' + reason,
     };
   }
-  return { value: v, formula: `${base} = ${v}`, reason };
+  return { value: v, formula: v === kernel ? `${base} = ${v}` : base, reason };
 }
 
 /**
@@ -235,7 +297,7 @@ export function createAllocator(p: AllocatorParams): AllocatorState {
   const asidMap = new Uint8Array(p.numIdx);
   if (p.oddReservedAtBoot) setKptiAsidBits(asidMap);
   let pinnedMap: Uint8Array | null = null;
-  if (p.traits.pinning) {
+  if (p.pinning) {
     pinnedMap = new Uint8Array(p.numIdx);
     if (p.oddReservedAlways) setKptiAsidBits(pinnedMap);
   }
@@ -457,6 +519,7 @@ export function mmContextPut(p: AllocatorParams, s: AllocatorState, mm: MmContex
  * {@link VARIANT_TRAITS} for the other versions): the base every design starts from.
  */
 export const ALLOCATOR_PARTS: AllocatorParts = {
+  asids_init: asidsInit,
   new_context: newContext,
   flush_context: flushContext,
   check_update_reserved_asid: (_p, s, oldCtx, newCtx) => checkUpdateReservedAsid(s, oldCtx, newCtx),

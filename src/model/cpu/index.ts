@@ -14,7 +14,17 @@ export {
   mmRecord,
   walkMm,
 } from './state.js';
-export { CPU_VIOLATION_KINDS, type CpuViolation, type CpuViolationKind } from './invariants.js';
+export {
+  CPU_VIOLATION_KINDS,
+  type CpuViolation,
+  type CpuViolationKind,
+  INVARIANTS,
+  type Invariant,
+  OPERATION_CHECKS,
+  beginStep,
+  checkTouched,
+  holds,
+} from './invariants.js';
 export { exec, exit, fork, schedule } from './tasks.js';
 export { pin, pinMm, unpin, unpinMm } from './pins.js';
 export { MAX_TLBI_OPS, type PtChange, access, mapMm, mprotectMm, unmapMm } from './mappings.js';

@@ -5,8 +5,8 @@
  */
 import { PinOutcome, ctxAsid, pinAsid, pinOutcome } from './allocator.js';
 import type { AllocatorParams } from './allocator.js';
-import { type CpuModelState, type CpuObserver, type MmState, lookupMm } from './state.js';
-import { checkActive, noteNewContext } from './invariants.js';
+import { type CpuModelState, type CpuObserver, type MmState, countAsidChange, lookupMm } from './state.js';
+import { reportNoFreeAsid, reportUnbalancedUnpin, touchInstall, touchNewContext } from './invariants.js';
 import { retire } from './tasks.js';
 
 /**
@@ -27,11 +27,14 @@ export function pinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: nu
   const outcome = pinOutcome(r);
   if (outcome === PinOutcome.Refused || outcome === PinOutcome.Exhausted) mm.refusedPins++;
   if (outcome === PinOutcome.Exhausted) {
-    obs.violation({ row, kind: 'no-free-asid', mm: mm.label, detail: `no free ASID after rollover to generation ${s.alloc.generation}` });
+    reportNoFreeAsid(mm, s.alloc.generation, undefined, row, obs);
   } else if (outcome === PinOutcome.Pinned) {
-    if (mm.ctx !== prevCtx) noteNewContext(p, s, mm, prevCtx, row, obs);
+    if (mm.ctx !== prevCtx) {
+      countAsidChange(mm, prevCtx);
+      touchNewContext(mm);
+    }
     mm.pinnedAsid = ctxAsid(mm.ctx);
-    checkActive(s, mm, row, obs);
+    touchInstall(mm);
   }
   obs.pin(row, mm.label, outcome, pinAsid(r), s.alloc.nrPinned);
   return outcome === PinOutcome.Pinned || outcome === PinOutcome.Repinned ? pinAsid(r) : 0;
@@ -54,7 +57,7 @@ export function unpinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: 
     return;
   }
   if (!p.parts.arm64_mm_context_put(p, s.alloc, mm)) {
-    obs.violation({ row, kind: 'unbalanced-unpin', mm: mm.label, detail: `unpin of mm ${mm.label}, which holds no pin` });
+    reportUnbalancedUnpin(mm, row, obs);
     return;
   }
   obs.unpinned(row, mm.label, s.alloc.nrPinned);

@@ -13,6 +13,7 @@ import {
   type PinOutcome,
   cloneAllocator,
   createAllocator,
+  ctxAsid,
 } from './allocator.js';
 import { type TlbState, cloneTlb, createTlb } from './tlb.js';
 import { type PageTable, type Pte, clonePageTable, createPageTable, ptWalk } from './page-table.js';
@@ -192,6 +193,11 @@ export function newMm(s: CpuModelState, label: string): MmState {
   s.mms.set(mm.key, mm);
   s.labels.set(label, mm.key);
   return mm;
+}
+
+/** Count an ASID change of `mm`, which just got a new context after `prevCtx` (0: its first). */
+export function countAsidChange(mm: MmState, prevCtx: number): void {
+  if (prevCtx !== 0 && ctxAsid(prevCtx) !== ctxAsid(mm.ctx)) mm.asidChanges++;
 }
 
 export function checkCpu(p: AllocatorParams, cpu: number, row: number): void {

@@ -5,10 +5,10 @@
  */
 import { Switch, ctxAsid } from './allocator.js';
 import type { AllocatorParams } from './allocator.js';
-import { SPECULATIVE, localFlushTlbAll } from './tlb.js';
+import { SPECULATIVE, localFlushTlbAll, tlbFill } from './tlb.js';
 import { EventError } from '../errors.js';
-import { type CpuModelState, type CpuObserver, type MmState, checkCpu, mmRecord, newMm } from './state.js';
-import { checkActive, fillAndCheck, noteNewContext } from './invariants.js';
+import { type CpuModelState, type CpuObserver, type MmState, checkCpu, countAsidChange, mmRecord, newMm } from './state.js';
+import { checkTouched, reportNoFreeAsid, touchFill, touchInstall, touchNewContext } from './invariants.js';
 
 /** Drop one user of an mm (task exit or exec); the last one ends the address space. */
 export function mmput(s: CpuModelState, key: number, obs: CpuObserver): void {
@@ -21,7 +21,9 @@ export function mmput(s: CpuModelState, key: number, obs: CpuObserver): void {
   else retire(s, mm, obs);
 }
 
+/** Drop an mm's record (its last user gone, no pin left). What the step touched is checked first: it may name this mm. */
 export function retire(s: CpuModelState, mm: MmState, obs: CpuObserver): void {
+  checkTouched(s, obs);
   s.mms.delete(mm.key);
   obs.retired(mmRecord(mm));
 }
@@ -55,7 +57,12 @@ export function exec(p: AllocatorParams, s: CpuModelState, task: number, label: 
     throw new EventError(`mm ${label} is already live: exec needs a fresh address space`, row, 'mm');
   s.tasks.set(task, newMm(s, label ?? `${task}@${row}`).key);
   // Stryker disable next-line EqualityOperator: equivalent, c <= length reads undefined, never a task id
-  for (let c = 0; c < s.curTask.length; c++) if (s.curTask[c] === task) schedule(p, s, c, task, row, obs);
+  for (let c = 0; c < s.curTask.length; c++) {
+    if (s.curTask[c] !== task) continue;
+    schedule(p, s, c, task, row, obs);
+    // The next CPU's switch writes another TTBR the installed mm's check reads: check this one first.
+    checkTouched(s, obs);
+  }
   mmput(s, old, obs);
 }
 
@@ -96,19 +103,17 @@ export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task
   const flags = p.parts.check_and_switch_context(p, s.alloc, mm, cpu, n);
   if (flags & Switch.Rollover) obs.rollover(row, s.alloc.generation);
   if (flags & Switch.Exhausted) {
-    obs.violation({
-      row,
-      kind: 'no-free-asid',
-      cpu,
-      mm: mm.label,
-      detail: `no free ASID after rollover to generation ${s.alloc.generation} (all taken by pinned and reserved ASIDs)`,
-    });
+    reportNoFreeAsid(mm, s.alloc.generation, cpu, row, obs);
     return;
   }
   if (flags & Switch.LocalFlush) localFlushTlbAll(s.tlb, cpu, s.ttbrMm[cpu]!, s.ttbrAsid[cpu]!);
-  if (flags & Switch.NewContext) noteNewContext(p, s, mm, prevCtx, row, obs);
+  if (flags & Switch.NewContext) {
+    countAsidChange(mm, prevCtx);
+    touchNewContext(mm);
+  }
+  const asid = ctxAsid(mm.ctx);
   s.ttbrMm[cpu] = key;
-  s.ttbrAsid[cpu] = ctxAsid(mm.ctx);
-  fillAndCheck(s, cpu, mm, SPECULATIVE, row, obs);
-  checkActive(s, mm, row, obs);
+  s.ttbrAsid[cpu] = asid;
+  if (tlbFill(s.tlb, cpu, asid, key, SPECULATIVE, row) >= 0) touchFill(cpu, asid, mm);
+  touchInstall(mm);
 }

@@ -108,6 +108,15 @@ export function tlbFill(t: TlbState, cpu: number, asid: number, mm: number, page
   return other;
 }
 
+/**
+ * The key of the first mm other than `mm` with entries under `asid` on `cpu` (in chain order, the
+ * one {@link tlbFill} returns), or -1.
+ */
+export function tlbOtherMm(t: TlbState, cpu: number, asid: number, mm: number): number {
+  for (let x = t.cpus[cpu]!.get(asid) ?? null; x; x = x.next) if (x.mm !== mm) return x.mm;
+  return -1;
+}
+
 /** The set of (asid, mm) on `cpu`, if it has entries. */
 function findSet(t: TlbState, cpu: number, asid: number, mm: number): TlbSet | null {
   for (let x = t.cpus[cpu]!.get(asid) ?? null; x; x = x.next) if (x.mm === mm) return x;

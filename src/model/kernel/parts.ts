@@ -31,6 +31,7 @@ export const PART_NAMES = [
   'flush_context',
   'arm64_mm_context_get',
   'arm64_mm_context_put',
+  'asids_init',
   'arm_smmu_device_hw_probe',
   'arm_smmu_init_structures',
   'arm_smmu_attach_dev',
