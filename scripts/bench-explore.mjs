@@ -8,10 +8,14 @@ import { search } from '../dist/explore/search.js';
 import { explore } from '../dist/explore/explore.js';
 import { resolveSystem } from '../dist/trace/system.js';
 import { cloneSystem, createSystem, digestSystem, step } from '../dist/model/system.js';
+import { loadBuiltins } from '../dist/design/builtins.js';
 import { Canonicalizer } from '../dist/explore/canon.js';
 import { FindingRecorder } from '../dist/shrink/recorder.js';
 import { spawnSync } from 'node:child_process';
 import { CPU_VIOLATION_KINDS, STALE_KINDS } from '../dist/model/findings.js';
+
+// The built-in designs (the --driver and --fault ones) a system may name, as the CLI loads them.
+await loadBuiltins();
 
 if (process.env.KERNEL_BUGS) {
   await kernelBugs();

@@ -15,7 +15,11 @@ import { PROFILES } from '../dist/generate/profiles.js';
 import { availableParallelism, loadavg } from 'node:os';
 import { replayFile } from '../dist/replay/engine.js';
 import { createSystem, step } from '../dist/model/system.js';
+import { loadBuiltins } from '../dist/design/builtins.js';
 import { ReportCollector } from '../dist/report/report.js';
+
+// The built-in designs (the --driver and --fault ones) a system may name, as the CLI loads them.
+await loadBuiltins();
 
 const OUT = 'bench-out';
 mkdirSync(OUT, { recursive: true });

@@ -23,7 +23,7 @@ function setup(cfg: Partial<AllocatorConfig>) {
   // unless KPTI is asked for (the TLA+ model has no KPTI); the option's own effect is tested below.
   const c: AllocatorConfig = { cpus: 2, asidBits: 16, kpti: false, variant: 'v5.10', unmapKernelAtEl0: cfg.kpti === true, ...cfg };
   // The version's parts as a system runs them: the base (v5.10) with its design file (examples/designs/allocators/).
-  const p = resolveParams(c, partsFor({ allocator: c.variant, faults: [] }));
+  const p = resolveParams(c, partsFor({ allocator: c.variant, driver: 'private-asid', faults: [] }));
   const s = createAllocator(p);
   const n = newCounters();
   const mms = new Map<string, MmContext>();

@@ -36,7 +36,7 @@ import {
 function setup(cfg: Partial<AllocatorConfig>) {
   const c: AllocatorConfig = { cpus: 1, asidBits: 4, kpti: false, unmapKernelAtEl0: false, variant: 'v5.10', ...cfg };
   // The version's parts as a system runs them: the base (v5.10) with its design file (examples/designs/allocators/).
-  const p = resolveParams(c, partsFor({ allocator: c.variant, faults: [] }));
+  const p = resolveParams(c, partsFor({ allocator: c.variant, driver: 'private-asid', faults: [] }));
   const s = createAllocator(p);
   const n = newCounters();
   const mms = new Map<string, MmContext>();

@@ -277,6 +277,7 @@ describe(`capacity: the IOTLB is emptied when a fill finds ${IOTLB_CAPACITY} ent
     btm: false,
     rangeInvalidation: false,
     ssidBits: 20,
+    featBtm: false,
     iotlb: new Map(),
     entries: 0,
     tagsOf: new Map(),

@@ -6,7 +6,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { readInputText } from '../util/input.js';
 import { signalsStopAtOnce } from './process.js';
 import { CPU_VIOLATION_KINDS, STALE_KINDS } from '../model/findings.js';
-import { builtinNames } from '../model/kernel/builtins.js';
+import { builtinsOf } from '../model/kernel/builtins.js';
 import { EVENT_KINDS, type EventKind, protName } from '../trace/events.js';
 import { InputError } from '../trace/errors.js';
 import { type SystemInput, resolveSystem } from '../trace/system.js';
@@ -265,8 +265,7 @@ Examples:
         throw new InputError((e as Error).message, o.system);
       }
       warnInertFaults(io, system);
-      const builtins = builtinNames(system);
-      if (builtins.length > 0) await (await import('../design/builtins.js')).loadBuiltins(builtins);
+      if (builtinsOf(system).length > 0) await (await import('../design/builtins.js')).loadBuiltinsFor(system);
       const devices = system.devices.length > 0;
       const kinds = o.events ?? (devices ? DEFAULT_KINDS_WITH_DEVICES : DEFAULT_CPU_KINDS);
       const find = o.find ?? [...FIND_KINDS];

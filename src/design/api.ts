@@ -30,6 +30,7 @@ import {
 } from '../model/cpu/allocator.js';
 import { GEN_UNIT, PinOutcome, Switch, ctxAsid, ctxGen, makeCtx, packPin, pinAsid, pinOutcome } from '../model/cpu/context-id.js';
 import type { KernelParts, PartName } from '../model/kernel/parts.js';
+import { xaAllocIn, xaErase, xaInit, xaInsert, xaLoad, xaStore } from '../model/smmu/asid-pool.js';
 import type {
   CpuFlush,
   CpuPort,
@@ -42,7 +43,7 @@ import type {
   SmmuParts,
   TlbInvRangeHow,
 } from '../model/smmu/index.js';
-import type { Cd, DmaDomain, DriverOp, Master, OpStep, SmmuInstance, SvaContext, SvaMm } from '../model/smmu/state.js';
+import type { AsidOwner, AsidPool, Cd, DmaDomain, DriverOp, Master, OpStep, SmmuInstance, SvaContext, SvaMm } from '../model/smmu/state.js';
 
 export type {
   AllocatorConfig,
@@ -58,6 +59,8 @@ export type {
 };
 /** The SMMUv3/SVA side: a part's context (`c`), the state it reads (`c.st`) and its records. */
 export type {
+  AsidOwner,
+  AsidPool,
   Cd,
   CpuFlush,
   CpuPort,
@@ -84,7 +87,12 @@ export type {
  *   (`ASID_FIRST_VERSION` is `GEN_UNIT`); 0 means "never allocated";
  * - `NO_FREE_ASID`: what `new_context` returns when even the search after a rollover fails;
  * - `Switch`: the flags `check_and_switch_context` returns (0 = the fast path);
- * - `PinOutcome`, `packPin(outcome, asid)`, `pinOutcome(r)`, `pinAsid(r)`: `arm64_mm_context_get`'s result.
+ * - `PinOutcome`, `packPin(outcome, asid)`, `pinOutcome(r)`, `pinAsid(r)`: `arm64_mm_context_get`'s result;
+ * - the SMMU ASID maps (`c.st.pools`, `AsidPool`): `xaInit(base)` an empty map (base 1: an xarray with
+ *   `XA_FLAGS_ALLOC1`; 0: the bitmap before v5.8), `xaAlloc(pools, max, owner)` the lowest ASID in
+ *   [1, max] free in every map of `pools` (-1 when full: `xa_alloc`'s -EBUSY), `xaLoad(pool, asid)`,
+ *   `xaInsert(pool, asid, owner)` (false when taken), `xaStore(pool, asid, owner)`,
+ *   `xaErase(pool, asid, row)` (`row`: the event whose purge the stale checks expect).
  */
 export const DESIGN_API = Object.freeze({
   GEN_UNIT,
@@ -97,6 +105,12 @@ export const DESIGN_API = Object.freeze({
   packPin,
   pinOutcome,
   pinAsid,
+  xaInit,
+  xaAlloc: xaAllocIn,
+  xaLoad,
+  xaInsert,
+  xaStore,
+  xaErase,
 });
 export type DesignApi = typeof DESIGN_API;
 

@@ -7,6 +7,7 @@
  */
 import { type AllocatorConfig, type AllocatorParams, type AllocatorState, type MmContext, NO_FREE_ASID } from '../model/cpu/allocator.js';
 import { EventError } from '../model/errors.js';
+import { registerRecipe } from '../model/kernel/builtins.js';
 import { BASE_PARTS, type KernelParts, type PartName } from '../model/kernel/parts.js';
 import { type Ctx, SMMU_PARTS, type SmmuModelState } from '../model/smmu/index.js';
 import { InputError } from '../trace/errors.js';
@@ -101,6 +102,13 @@ export function smmuShapeProblem(st: SmmuModelState): string | undefined {
   return undefined;
 }
 
+/** The check of an SVA context allocation: a context id, -1 (a stepped bind installs it later) or `[errno, reason]`. */
+const svaAlloc = (r: unknown): string | undefined =>
+  (isInt(r) && r >= -1) || errnoPair(r) ? undefined : 'an SVA context id (an integer >= 0), -1 (installed by a resume) or [errno, reason]';
+
+/** Parts called once at boot with the SMMU state itself (not a step's context). */
+const INIT_PART: ReadonlySet<PartName> = new Set(['arm_smmu_device_hw_probe', 'arm_smmu_init_structures']);
+
 /** What each part must return, as a check of the result and the arguments: undefined when fine, else what was expected. */
 const RESULT: { [K in PartName]: (r: unknown, args: Parameters<KernelParts[K]>) => string | undefined } = {
   asids_init: (r, [cfg]) => asidSpaceProblem(r, cfg),
@@ -130,6 +138,13 @@ const RESULT: { [K in PartName]: (r: unknown, args: Parameters<KernelParts[K]>) 
       ? undefined
       : 'null (-ESRCH) or { asid, pinned } (asid an integer >= 0, pinned a boolean)',
   arm_smmu_share_asid: nothing,
+  arm_smmu_device_hw_probe: nothing,
+  arm_smmu_init_structures: nothing,
+  arm_smmu_sva_domain_alloc: svaAlloc,
+  arm_smmu_mmu_notifier_get: svaAlloc,
+  arm_smmu_sva_btm_domain_alloc: svaAlloc,
+  arm_smmu_sva_unbind: nothing,
+  arm_smmu_mmu_notifier_put: nothing,
   arm_smmu_mm_release: nothing,
   arm_smmu_mm_arch_invalidate_secondary_tlbs: (r) =>
     typeof r === 'string' ? undefined : "a string ('' when every invalidation removed what it had to)",
@@ -172,7 +187,10 @@ export function composeParts(design: Design, src: DesignSource, base: KernelPart
       );
     parts[name] = guard(name, impl as (...a: unknown[]) => unknown, src);
   }
-  return parts as unknown as KernelParts;
+  const out = parts as unknown as KernelParts;
+  // A system composes its driver design (`--driver`, the kernel's) under the design: made again over those parts.
+  registerRecipe(out, (b) => composeParts(design, src, b));
+  return out;
 }
 
 function designError(e: unknown, src: DesignSource, name: string, doing: string): DesignError {
@@ -199,7 +217,7 @@ function guard(name: PartName, impl: (...a: unknown[]) => unknown, src: DesignSo
     // asids_init runs before there is a state: its result is all there is to check.
     if (name === 'asids_init') return r;
     let broken: string | undefined;
-    if (smmu) broken = smmuShapeProblem((args[0] as Ctx).st);
+    if (smmu) broken = smmuShapeProblem(INIT_PART.has(name) ? (args[0] as SmmuModelState) : (args[0] as Ctx).st);
     else {
       const [p, s, mm] = args as [AllocatorParams, AllocatorState, unknown];
       const mmArg = typeof mm === 'object' && mm !== null ? (mm as MmContext) : undefined;

@@ -51,7 +51,7 @@ function cmpSeq(a: ArrayLike<number>, an: number, b: ArrayLike<number>, bn: numb
 }
 
 /** SMMU-side fields every state of a search shares (the configuration): left out of the encoding. */
-const SMMU_CONSTANTS: ReadonlySet<string> = new Set(['driver', 'features', 'cpuAsidBits']);
+const SMMU_CONSTANTS: ReadonlySet<string> = new Set(['features', 'cpuAsidBits', 'asidPools']);
 
 /** Options of a {@link Canonicalizer}. */
 export interface CanonOptions {

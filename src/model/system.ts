@@ -111,7 +111,7 @@ export function createSystem(config: SystemConfig, design: KernelParts = BASE_PA
     },
     parts,
   );
-  return { config, params, parts, cpu: createCpuModel(params), smmu: smmu.createSmmuModel(config) };
+  return { config, params, parts, cpu: createCpuModel(params), smmu: smmu.createSmmuModel(config, parts) };
 }
 
 /** A deep copy sharing nothing mutable with `m` (for state-space search). */

@@ -2,8 +2,8 @@
  * The replay engine: streams a trace through the system model and collects the report.
  */
 import { basename } from 'node:path';
+import { builtinsOf } from '../model/kernel/builtins.js';
 import type { KernelParts } from '../model/kernel/parts.js';
-import { builtinNames } from '../model/kernel/builtins.js';
 import { type SystemModel, createSystem, step, summarize } from '../model/system.js';
 import { type Report, ReportCollector } from '../report/report.js';
 import { findingRows, withSources } from '../report/sources.js';
@@ -128,10 +128,9 @@ export async function systemOfTrace(file: string, overrides: Partial<SystemInput
   } catch (e) {
     throw new InputError((e as Error).message, file, pre.systemLine, pre.systemLine === undefined ? undefined : 1);
   }
-  // The built-in designs the system names (an allocator version other than the base's, the
-  // `--fault`s), before any model is built; their loader only when one is named (start-up).
-  const builtins = builtinNames(system);
-  if (builtins.length > 0) await (await import('../design/builtins.js')).loadBuiltins(builtins);
+  // The built-in designs the system names (its driver design, the `--fault`s), before any model is
+  // built; their loader only when one is named (start-up of a plain replay on the base driver).
+  if (builtinsOf(system).length > 0) await (await import('../design/builtins.js')).loadBuiltinsFor(system);
   return system;
 }
 

@@ -8,6 +8,14 @@
 import type { AsidOwner, AsidPool } from './state.js';
 
 /**
+ * An empty ASID map: an xarray with `XA_FLAGS_ALLOC1` (`base` 1: ASIDs from 1) or the bitmap of
+ * before v5.8 (`base` 0). For the init part `arm_smmu_init_structures`.
+ */
+export function xaInit(base: number): AsidPool {
+  return { base, owners: new Map(), hint: base, releasedRow: new Map() };
+}
+
+/**
  * Lowest ASID in [1, max] free in every pool of `pools` (several pools only for a domain installed
  * on several SMMUs with per-SMMU maps).
  * @returns the ASID, or -1 when the range is full (-EBUSY from xa_alloc, -ENOSPC from the bitmap).

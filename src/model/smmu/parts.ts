@@ -7,13 +7,16 @@ import { attach, detach, domainFinaliseS1, domainFree, iommuMap, iommuUnmap, wri
 import { atcInv, tlbiNhAsid, tlbiNhVa } from './iotlb.js';
 import { cpuBroadcastTlbi, mmRelease, notifierInvalidate } from './notifier.js';
 import type { SmmuParts } from './port.js';
-import { allocSharedCdAsid, shareAsidStep } from './share-asid.js';
-import { bind, mmPasid, unbind } from './sva.js';
+import { deviceHwProbe, initStructures } from './init.js';
+import { allocSharedCdAsid, mmuNotifierGet, shareAsidStep, svaBtmDomainAlloc, svaDomainAlloc } from './share-asid.js';
+import { bind, mmPasid, mmuNotifierPut, svaUnbind, unbind } from './sva.js';
 
 export type { SmmuParts };
 
 /** The SMMU/SVA parts as the model has them. */
 export const SMMU_PARTS: SmmuParts = Object.freeze({
+  arm_smmu_device_hw_probe: deviceHwProbe,
+  arm_smmu_init_structures: initStructures,
   arm_smmu_attach_dev: attach,
   arm_smmu_domain_finalise_s1: domainFinaliseS1,
   arm_smmu_detach_dev: detach,
@@ -24,6 +27,11 @@ export const SMMU_PARTS: SmmuParts = Object.freeze({
   iommu_sva_bind_device: bind,
   iommu_sva_unbind_device: unbind,
   iommu_sva_alloc_pasid: mmPasid,
+  arm_smmu_sva_domain_alloc: svaDomainAlloc,
+  arm_smmu_mmu_notifier_get: mmuNotifierGet,
+  arm_smmu_sva_btm_domain_alloc: svaBtmDomainAlloc,
+  arm_smmu_sva_unbind: svaUnbind,
+  arm_smmu_mmu_notifier_put: mmuNotifierPut,
   arm_smmu_alloc_shared_cd: allocSharedCdAsid,
   arm_smmu_share_asid: shareAsidStep,
   arm_smmu_mm_release: mmRelease,

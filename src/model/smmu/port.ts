@@ -6,7 +6,7 @@
 import type { Pte } from '../cpu/index.js';
 import { EventError } from '../errors.js';
 import type { Errno, SmmuObserver } from './observer.js';
-import type { DmaDomain, DriverOp, Master, OpStep, SmmuModelState, SvaMm } from './state.js';
+import type { DmaDomain, DriverOp, Master, OpStep, SmmuModelState, SvaContext, SvaMm } from './state.js';
 import { domainIdOf } from './keys.js';
 
 export interface CpuPort {
@@ -91,6 +91,10 @@ export type SharedCdAsid = { readonly asid: number; readonly pinned: boolean } |
  * each may read and change and what it returns.
  */
 export interface SmmuParts {
+  /** Init part: `arm_smmu_device_hw_probe`'s ARM_SMMU_FEAT_BTM, each SMMU's `featBtm` (called once at boot with the state). */
+  arm_smmu_device_hw_probe(st: SmmuModelState): void;
+  /** Init part: the ASID maps of `arm_smmu_init_structures` / `arm_smmu_asid_xa`, `st.pools` and `st.asidPools` (once at boot). */
+  arm_smmu_init_structures(st: SmmuModelState): void;
   /** `arm_smmu_attach_dev`: attach `device` to DMA domain `domain` (created and finalised by its first attach). */
   arm_smmu_attach_dev(c: Ctx, device: string, domain: string, multiSmmu: boolean): void;
   /** `arm_smmu_domain_finalise_s1`: the new domain's ASID on master `m`'s SMMU, or an errno and why. */
@@ -111,6 +115,20 @@ export interface SmmuParts {
   iommu_sva_unbind_device(c: Ctx, device: string, mm: string): void;
   /** `iommu_sva_alloc_pasid` (`iommu_alloc_global_pasid` from v6.6): null with `sva.pasid` set, or an errno and why. */
   iommu_sva_alloc_pasid(c: Ctx, m: Master, sva: SvaMm, pasid: number | undefined): [Errno, string] | null;
+  /**
+   * `arm_smmu_sva_domain_alloc` (v6.11+): the SVA context of (mm, master `m`'s SMMU), found or made
+   * with a private ASID: its id (whose CD the bind installs), -1 when a stepped bind (`op`) installs
+   * it later, or an errno and why.
+   */
+  arm_smmu_sva_domain_alloc(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): number | [Errno, string];
+  /** `arm_smmu_mmu_notifier_get` -> `arm_smmu_alloc_shared_cd(mm)` (v5.11-v6.10): the mm's shared CD, on the CPU ASID (same results). */
+  arm_smmu_mmu_notifier_get(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): number | [Errno, string];
+  /** The 2023 BTM series' `arm_smmu_sva_domain_alloc` on an SMMU with FEAT_BTM: the CPU ASID, `btm_invalidation` (same results). */
+  arm_smmu_sva_btm_domain_alloc(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): number | [Errno, string];
+  /** The release of one bond of SVA context `ctx` (its CD at `m` cleared): v6.11+ frees the domain with its last user. */
+  arm_smmu_sva_unbind(c: Ctx, m: Master, ctx: SvaContext, sva: SvaMm): void;
+  /** `arm_smmu_mmu_notifier_put` (v5.11-v6.10): the per-SMMU notifier's flush, the shared CD freed with its last bond. */
+  arm_smmu_mmu_notifier_put(c: Ctx, m: Master, ctx: SvaContext, sva: SvaMm): void;
   /** `arm_smmu_alloc_shared_cd`'s `arm64_mm_context_get(mm)` and its check. */
   arm_smmu_alloc_shared_cd(c: Ctx, sva: SvaMm): SharedCdAsid;
   /** One step of `arm_smmu_share_asid`'s move of a DMA domain off the mm's ASID (a `resume` runs the next). */
@@ -138,9 +156,10 @@ export const CMDQ_MAX_TLBI_OPS = 512;
  * Whether the driver uses SMMU `i`'s BTM: the hardware has it (`btm: true`, IDR0.BTM) and the driver
  * sets ARM_SMMU_FEAT_BTM and clears CR2.PTM. Mainline never sets FEAT_BTM and always writes CR2_PTM
  * (arm_smmu_device_hw_probe / arm_smmu_device_reset), so only the 2023 proposal's design uses it.
+ * The init part `arm_smmu_device_hw_probe` decides it at boot (`featBtm`).
  */
 export function btmUsed(c: Ctx, i: number): boolean {
-  return c.st.smmus[i]!.btm && (c.st.features.btm || c.st.driver === 'btm-2023');
+  return c.st.smmus[i]!.featBtm;
 }
 
 export function masterOf(c: Ctx, device: string): NonNullable<ReturnType<SmmuModelState['masters']['get']>> {

@@ -13,7 +13,7 @@ import { EventError } from '../errors.js';
 import { xaAllocIn, xaErase, xaInsert, xaLoad, xaStore } from './asid-pool.js';
 import { domainMaxAsid, domainPools } from './domains.js';
 import type { Errno } from './observer.js';
-import { type Ctx, type SharedCdAsid, btmUsed } from './port.js';
+import type { Ctx, SharedCdAsid } from './port.js';
 import { latentAfterTagChange } from './stale.js';
 import { type DriverOp, type Master, type OpStep, type SvaContext, type SvaMm, poolIndex } from './state.js';
 import { installCd, poolSmmus, register, svaKey } from './sva-context.js';
@@ -23,49 +23,90 @@ export const PENDING = -1;
 
 /** A pin refused by `arm64_mm_context_get` that the driver checks: the bind fails -ESRCH. */
 const REFUSED: SharedCdAsid = null;
-/** A refused pin rfc-btm-2023 does not check: the SVA domain gets ASID 0. */
-const UNCHECKED: SharedCdAsid = Object.freeze({ asid: 0, pinned: false });
 
 /**
  * `arm_smmu_alloc_shared_cd`: `asid = arm64_mm_context_get(mm); if (!asid) return ERR_PTR(-ESRCH);`
  * (drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c, v5.11-v6.10). rfc-btm-2023's
- * `arm_smmu_share_asid(smmu, smmu_domain, mm)` takes `arm64_mm_context_get(mm)` unchecked.
+ * `arm_smmu_share_asid(smmu, smmu_domain, mm)` takes `arm64_mm_context_get(mm)` unchecked: its
+ * driver design (examples/designs/drivers/btm-2023.mjs) returns `{ asid: 0, pinned: false }` instead.
  */
 export function allocSharedCdAsid(c: Ctx, sva: SvaMm): SharedCdAsid {
   const asid = c.cpu.pin(sva.key, c.row);
   if (asid !== 0) return { asid, pinned: true };
-  return c.st.driver === 'btm-2023' ? UNCHECKED : REFUSED;
+  return REFUSED;
 }
 
 /**
- * Find or create the SVA context of (mm, the master's SMMU) and give it its ASID.
+ * `arm_smmu_sva_domain_alloc` (v6.11+, d38c28dbefee; arm-smmu-v3-sva.c): the SVA domain of (mm,
+ * the master's SMMU) with a private ASID, `xa_alloc(&arm_smmu_asid_xa, &asid, smmu_domain,
+ * XA_LIMIT(1, (1 << smmu->asid_bits) - 1))`, and no pin. An existing domain of the mm on that SMMU
+ * is reused, as `iommu_sva_bind_device` reuses one of `mm->iommu_mm->sva_domains`.
+ * @returns the context id whose CD the bind installs now, or `[errno, reason]`.
+ */
+export function svaDomainAlloc(c: Ctx, m: Master, sva: SvaMm, _op: DriverOp | null): number | [Errno, string] {
+  const ixKey = svaKey(sva.key, m.smmu);
+  const existing = c.st.svaIndex.get(ixKey);
+  if (existing !== undefined) return existing;
+  return newContext(c, m, sva, null, ixKey, m.smmu, false, false);
+}
+
+/**
+ * `arm_smmu_mmu_notifier_get` (v5.11-v6.10, arm-smmu-v3-sva.c) -> `arm_smmu_alloc_shared_cd(mm)`:
+ * the mm's one shared CD (all SMMUs) with the CPU ASID, pinned by `arm64_mm_context_get`;
+ * `arm_smmu_share_asid(mm, asid)` moves a DMA domain holding that number to a new one.
  * @returns the context id whose CD the bind installs now, {@link PENDING}, or `[errno, reason]`.
  */
-export function shareAsid(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): number | [Errno, string] {
-  const smmu = c.st.smmus[m.smmu]!;
-  const perSmmu = c.st.driver !== 'shared-asid';
-  const ixKey = svaKey(sva.key, perSmmu ? m.smmu : -1);
+export function mmuNotifierGet(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): number | [Errno, string] {
+  const ixKey = svaKey(sva.key, -1);
   const existing = c.st.svaIndex.get(ixKey);
   if (existing !== undefined) {
-    if (c.st.driver === 'shared-asid') {
-      // arm_smmu_alloc_shared_cd pins first; arm_smmu_share_asid then finds the mm's shared CD
-      // (refs++) and the error path drops that second pin: one pin per mm, held by the shared CD.
-      const pin = c.parts.arm_smmu_alloc_shared_cd(c, sva);
-      if (pin === null || pin.asid === 0)
-        return ['ESRCH', `arm64_mm_context_get refused to pin mm ${sva.label} (pinned-ASID limit reached)`];
-      if (pin.pinned) c.cpu.unpin(sva.key, c.row);
-    }
+    // arm_smmu_alloc_shared_cd pins first; arm_smmu_share_asid then finds the mm's shared CD
+    // (refs++) and the error path drops that second pin: one pin per mm, held by the shared CD.
+    const pin = c.parts.arm_smmu_alloc_shared_cd(c, sva);
+    if (pin === null || pin.asid === 0) return ['ESRCH', `arm64_mm_context_get refused to pin mm ${sva.label} (pinned-ASID limit reached)`];
+    if (pin.pinned) c.cpu.unpin(sva.key, c.row);
     return existing;
   }
-  const usesCpuAsid = c.st.driver === 'shared-asid' || (c.st.driver === 'btm-2023' && btmUsed(c, m.smmu));
+  return newContext(c, m, sva, op, ixKey, -1, true, false);
+}
+
+/**
+ * The 2023 BTM series' `arm_smmu_sva_domain_alloc` on an SMMU whose BTM the driver uses ("[PATCH v3
+ * 24/27] iommu/arm-smmu-v3: Bring back SVA BTM support", J. Gunthorpe): the SVA domain of (mm, SMMU)
+ * takes the CPU ASID through `arm_smmu_share_asid(smmu, smmu_domain, mm)` (the pin unchecked:
+ * {@link allocSharedCdAsid}) and sets `btm_invalidation` (the notifier sends no TLBI).
+ * @returns the context id whose CD the bind installs now, {@link PENDING}, or `[errno, reason]`.
+ */
+export function svaBtmDomainAlloc(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): number | [Errno, string] {
+  const ixKey = svaKey(sva.key, m.smmu);
+  const existing = c.st.svaIndex.get(ixKey);
+  if (existing !== undefined) return existing;
+  return newContext(c, m, sva, op, ixKey, m.smmu, true, true);
+}
+
+/**
+ * A new SVA context of `sva` on SMMU scope `scope` (-1: every SMMU, the shared CD) under index key
+ * `ixKey`: a private ASID, or (`usesCpuAsid`) the mm's CPU ASID, moving a DMA domain off it.
+ */
+function newContext(
+  c: Ctx,
+  m: Master,
+  sva: SvaMm,
+  op: DriverOp | null,
+  ixKey: number,
+  scope: number,
+  usesCpuAsid: boolean,
+  btmInvalidation: boolean,
+): number | [Errno, string] {
+  const smmu = c.st.smmus[m.smmu]!;
   const id = c.st.nextId++;
   const ctx: SvaContext = {
     id,
     mm: sva.key,
-    smmu: perSmmu ? m.smmu : -1,
+    smmu: scope,
     asid: 0,
     shared: usesCpuAsid,
-    btmInvalidation: usesCpuAsid && c.st.driver === 'btm-2023',
+    btmInvalidation,
     pins: 0,
     putWithoutPin: false,
     masters: [],

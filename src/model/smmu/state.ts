@@ -8,7 +8,7 @@
  */
 import type { Pte } from '../cpu/index.js';
 import type { SystemConfig } from '../config.js';
-import type { DriverDesign, KernelFeatures } from '../kernel/eras.js';
+import type { KernelFeatures } from '../kernel/eras.js';
 import { domainAs } from './keys.js';
 
 /**
@@ -40,6 +40,8 @@ export interface SmmuInstance {
   readonly btm: boolean;
   readonly rangeInvalidation: boolean;
   readonly ssidBits: number;
+  /** The driver set ARM_SMMU_FEAT_BTM and cleared CR2.PTM (init part `arm_smmu_device_hw_probe`): it uses BTM. */
+  featBtm: boolean;
   iotlb: Iotlb;
   entries: number;
   /** Address space -> ASIDs under which it has (or had) IOTLB entries here (pruned lazily). */
@@ -181,13 +183,14 @@ export interface DriverOp {
 }
 
 export interface SmmuModelState {
-  readonly driver: DriverDesign;
   /** What the kernel version does where releases differ. */
   readonly features: KernelFeatures;
   readonly cpuAsidBits: number;
   smmus: SmmuInstance[];
-  /** One global pool (shared-asid, private-asid) or one per SMMU (btm-2023). */
+  /** One global pool (`arm_smmu_asid_xa`) or one per SMMU (the bitmap before v5.8, the btm-2023 design): init part `arm_smmu_init_structures`. */
   pools: AsidPool[];
+  /** How the ASID maps are laid out, for reports (set with `pools`). */
+  asidPools: 'global' | 'per-smmu';
   masters: Map<string, Master>;
   domains: Map<string, DmaDomain>;
   /** Domain id -> name, for live domains. */
@@ -208,22 +211,30 @@ export const domainAsId = (d: DmaDomain): number => domainAs(d.id);
 
 export { MAX_SMMUS } from './keys.js';
 
-export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
+/** The init parts (port.ts `SmmuParts`): each called once with the state at boot. */
+export interface SmmuInitParts {
+  arm_smmu_device_hw_probe(st: SmmuModelState): void;
+  arm_smmu_init_structures(st: SmmuModelState): void;
+}
+
+/**
+ * The SMMU side at boot: the instances, masters and empty tables from `cfg`, then the init parts
+ * `arm_smmu_device_hw_probe` (which SMMUs' BTM the driver uses) and `arm_smmu_init_structures` (the
+ * ASID maps) of `parts`.
+ */
+export function createSmmuModel(cfg: SystemConfig, parts: SmmuInitParts): SmmuModelState {
   const smmus: SmmuInstance[] = cfg.smmus.map((m) => ({
     name: m.name,
     asidBits: m.asidBits,
     btm: m.btm,
     rangeInvalidation: m.rangeInvalidation,
     ssidBits: m.ssidBits,
+    featBtm: false,
     iotlb: new Map(),
     entries: 0,
     tagsOf: new Map(),
     cmdq: [],
   }));
-  // Per-SMMU ASID maps: the bitmap before v5.8 (0299a1a81ca0 made one global xarray), and the 2023
-  // BTM proposal's arm_smmu_asid_map per SMMU.
-  const perSmmu = cfg.driver === 'btm-2023' || cfg.features.smmuAsids === 'bitmap';
-  const base = cfg.features.smmuAsids === 'bitmap' ? 0 : 1;
   const masters = new Map<string, Master>();
   // A device declared without StreamIDs gets one chosen by the model: the lowest no device of its
   // SMMU declares or was given (its per-SID commands need one, and the ATC_INV decode finds the
@@ -249,12 +260,12 @@ export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
       ssidReleasedRow: new Map(),
     });
   }
-  return {
-    driver: cfg.driver,
+  const st: SmmuModelState = {
     features: cfg.features,
     cpuAsidBits: cfg.asidBits,
     smmus,
-    pools: Array.from({ length: perSmmu ? smmus.length : 1 }, () => ({ base, owners: new Map(), hint: base, releasedRow: new Map() })),
+    pools: [],
+    asidPools: 'global',
     masters,
     domains: new Map(),
     domainIds: new Map(),
@@ -266,6 +277,9 @@ export function createSmmuModel(cfg: SystemConfig): SmmuModelState {
     ops: new Map(),
     nextId: 0,
   };
+  parts.arm_smmu_device_hw_probe(st);
+  parts.arm_smmu_init_structures(st);
+  return st;
 }
 
 /** Index of the ASID pool serving `smmu`. */
@@ -301,11 +315,11 @@ export function cloneSmmuModel(s: SmmuModelState): SmmuModelState {
     return out;
   };
   return {
-    driver: s.driver,
     features: s.features,
     cpuAsidBits: s.cpuAsidBits,
     smmus: s.smmus.map((m) => ({ ...m, iotlb: copyNested(m.iotlb), tagsOf: tagsOf(m.tagsOf), cmdq: m.cmdq.slice() })),
     pools: s.pools.map((p) => ({ base: p.base, owners: new Map(p.owners), hint: p.hint, releasedRow: new Map(p.releasedRow) })),
+    asidPools: s.asidPools,
     masters,
     domains,
     domainIds: new Map(s.domainIds),

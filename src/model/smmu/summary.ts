@@ -16,7 +16,7 @@ export interface SmmuSummary {
 export function summarizeSmmu(st: SmmuModelState): SmmuSummary {
   return {
     smmus: st.smmus.map((m) => ({ name: m.name, asidBits: m.asidBits, btm: m.btm, rangeInvalidation: m.rangeInvalidation })),
-    asidPools: st.pools.length > 1 || st.driver === 'btm-2023' ? 'per-smmu' : 'global',
+    asidPools: st.asidPools,
     pasidsInUse: st.pasids.used.size,
     opsInFlight: [...st.ops.values()]
       .filter((o) => !o.done)

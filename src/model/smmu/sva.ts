@@ -1,6 +1,8 @@
 /**
- * SVA bind and unbind (`iommu_sva_bind_device` / `iommu_sva_unbind_device`) for the three driver
- * designs, as the kernel era says:
+ * SVA bind and unbind (`iommu_sva_bind_device` / `iommu_sva_unbind_device`). Where the three driver
+ * designs differ, the bind and unbind call a part (`arm_smmu_sva_domain_alloc`, `arm_smmu_sva_unbind`):
+ * the base parts are `private-asid`; the others are design files composed over them
+ * (examples/designs/drivers/, named by the era or `--driver`):
  *
  * - `shared-asid` (v5.11-v6.10, drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c): one shared CD per
  *   mm using the CPU ASID pinned with `arm64_mm_context_get` (one pin per mm, dropped when the CD's
@@ -19,7 +21,6 @@ import { cfgiCd } from './iotlb.js';
 import type { Errno } from './observer.js';
 import { allocGlobalPasid, claimPasid, freeGlobalPasid } from './pasid.js';
 import { type Ctx, btmUsed, masterOf } from './port.js';
-import { shareAsid } from './share-asid.js';
 import { latentAfterSsidFree, latentAfterTagChange } from './stale.js';
 import { type DriverOp, type Master, type SvaContext, type SvaMm, poolIndex } from './state.js';
 import { contextSmmus, installCd, poolSmmus, svaKey } from './sva-context.js';
@@ -144,7 +145,7 @@ export function bind(c: Ctx, device: string, label: string, pasidReq: number | u
   if (m.ssidBits === 0) return fail('EOPNOTSUPP', `${device} has no PASID support (SSID bits 0: min of the SMMU's and the device's)`);
   const pasidError = c.parts.iommu_sva_alloc_pasid(c, m, sva, pasidReq);
   if (pasidError) return fail(...pasidError);
-  const r = shareAsid(c, m, sva, drvOp);
+  const r = c.parts.arm_smmu_sva_domain_alloc(c, m, sva, drvOp);
   if (typeof r === 'object') return fail(...r);
   if (r >= 0) installCd(c, c.st.svaContexts.get(r)!, sva, device, sva.pasid);
 }
@@ -191,17 +192,31 @@ export function unbind(c: Ctx, device: string, label: string): void {
     ctx.masters.findIndex((x) => x.device === device && x.ssid === ssid),
     1,
   );
-  if (c.st.driver === 'shared-asid') {
-    // arm_smmu_mmu_notifier_put: the notifier on this SMMU goes; flush unless release already did.
-    const stillHere = ctx.masters.some((x) => c.st.masters.get(x.device)!.smmu === m.smmu);
-    if (!stillHere && !ctx.released) c.parts.arm_smmu_tlb_inv_asid(c, m.smmu, ctx.asid);
-    // Stryker disable next-line BooleanLiteral: equivalent, a shared CD's SMMUs are those of its masters (ctx.smmu -1) and none is left here: the flush loop of freeContext visits nothing
-    if (ctx.masters.length === 0) freeContext(c, ctx, sva, false, m.smmu);
-  } else if (ctx.masters.length === 0) {
-    freeContext(c, ctx, sva, true, m.smmu);
-  }
+  c.parts.arm_smmu_sva_unbind(c, m, ctx, sva);
   putPasidIfUnbound(c, sva);
   forgetIfDone(c, sva);
+}
+
+/**
+ * The driver's release of one bond of SVA context `ctx` (its CD at `m` already cleared), v6.11+
+ * (d38c28dbefee): `iommu_sva_unbind_device` frees the SVA domain with its last user,
+ * `arm_smmu_sva_domain_free()`: `arm_smmu_tlb_inv_asid()` then `xa_erase(&arm_smmu_asid_xa, asid)`.
+ */
+export function svaUnbind(c: Ctx, m: Master, ctx: SvaContext, sva: SvaMm): void {
+  if (ctx.masters.length === 0) freeContext(c, ctx, sva, true, m.smmu);
+}
+
+/**
+ * `arm_smmu_mmu_notifier_put` (v5.11-v6.10, from `arm_smmu_sva_unbind`): the notifier of (SMMU, mm)
+ * goes with the last bond on that SMMU and flushes the shared CD's ASID there unless
+ * `arm_smmu_mm_release` already did; the last bond of all frees the shared CD
+ * (`arm_smmu_free_shared_cd`: `xa_erase`, `arm64_mm_context_put`).
+ */
+export function mmuNotifierPut(c: Ctx, m: Master, ctx: SvaContext, sva: SvaMm): void {
+  const stillHere = ctx.masters.some((x) => c.st.masters.get(x.device)!.smmu === m.smmu);
+  if (!stillHere && !ctx.released) c.parts.arm_smmu_tlb_inv_asid(c, m.smmu, ctx.asid);
+  // Stryker disable next-line BooleanLiteral: equivalent, a shared CD's SMMUs are those of its masters (ctx.smmu -1) and none is left here: the flush loop of freeContext visits nothing
+  if (ctx.masters.length === 0) freeContext(c, ctx, sva, false, m.smmu);
 }
 
 /**
