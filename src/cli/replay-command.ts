@@ -45,13 +45,18 @@ export function addSystemOptions(c: Command): Command {
     .option('--no-kpti', 'KPTI not in use')
     .option('--unmap-kernel-at-el0', 'kernel built with CONFIG_UNMAP_KERNEL_AT_EL0 (arm64 defconfig; the default)')
     .option('--no-unmap-kernel-at-el0', 'kernel built without it: no ASIDs reserved for KPTI at boot')
-    .addOption(new Option('--allocator <version>', "expert: override the kernel's allocator version").choices(ALLOCATOR_VARIANTS))
+    .addOption(
+      new Option(
+        '--allocator <version>',
+        "expert: override the kernel's ASID allocator version (each but v5.10, the model's own, is the design file examples/designs/allocators/<version>.mjs)",
+      ).choices(ALLOCATOR_VARIANTS),
+    )
     .addOption(new Option('--max-pinned <n>', 'what-if: override max_pinned_asids').argParser(intArg('--max-pinned')))
     .option('--what-if', 'allow ASID widths other than 8 and 16')
     .addOption(
       new Option(
         '--driver <design>',
-        "expert: override the kernel's SMMUv3 SVA design: shared-asid (v5.11-v6.10), private-asid (v6.11+), btm-2023 (the 2023 BTM proposal)",
+        "expert: override the kernel's SMMUv3 SVA design: shared-asid (v5.11-v6.10), private-asid (v6.11+, the model's own), btm-2023 (the 2023 BTM proposal); each but private-asid is the design file examples/designs/drivers/<design>.mjs",
       ).choices(DRIVER_DESIGNS),
     )
     .addOption(
