@@ -84,6 +84,14 @@ describe('partsFor: allocator and driver under the design, faults over it', () =
     expect(order(partsFor(cfg('tA', BASE_DRIVER, ['tFtG'])))).toEqual(['FG', 'A']);
   });
 
+  it("a config's parts are composed once: the same object on every call (explore builds many systems)", () => {
+    const c = cfg('tA', 'tD', ['tF']);
+    expect(partsFor(c)).toBe(partsFor(c));
+    const design = { ...BASE_PARTS };
+    expect(partsFor(c, design)).toBe(partsFor(c, design));
+    expect(partsFor(c, design)).not.toBe(partsFor(c));
+  });
+
   it('a built-in that was never loaded is an internal error naming it, never a run without it', () => {
     expect(() => partsFor(cfg('tA', BASE_DRIVER, ['never-loaded']))).toThrow(/built-in design "never-loaded" was not loaded/);
   });
