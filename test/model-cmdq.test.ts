@@ -238,6 +238,24 @@ describe('the consumer decodes CMD_TLBI_NH_VA at the CMD_SYNC', () => {
     });
   });
 
+  it('one batch of several ranges: each range of each ASID goes, whatever comes between (another ASID, a gap, another opcode)', () => {
+    // The consumer merges contiguous TLBI_NH_VA of one ASID (cmdq-consume.ts); every command still takes effect.
+    const { c, s } = setup();
+    const pages = [0x10, 0x11, 0x18, 0x20, 0x21, 0x30, 0x40]; // 0x18: in the gap between two ranges
+    for (const a of [1, 2, 3]) for (const p of pages) iotlbFill(s, p, entry(a));
+    const b = cmdqBatch(0);
+    tlbiNhVaCmds(c, b, 1, 0x10, 0x11); // ASID 1, a range ...
+    tlbiNhVaCmds(c, b, 1, 0x20, 0x20); // ... then a gap: its own range
+    tlbiNhVaCmds(c, b, 2, 0x21, 0x21); // another ASID
+    tlbiNhVaCmds(c, b, 2, 0x10, 0x10); // back below the pending range of ASID 2
+    tlbiNhVaCmds(c, b, 1, 0x30, 0x30); // ASID 1 again, then an opcode that is not a VA TLBI
+    cmdqBatchAdd(c, b, CMDQ_OP_TLBI_NH_ASID, 1, 3, 0);
+    cmdqBatchSubmit(c, b);
+    expect(cached(s, 1, pages)).toEqual([0x18, 0x21, 0x40]);
+    expect(cached(s, 2, pages)).toEqual([0x11, 0x18, 0x20, 0x30, 0x40]);
+    expect(cached(s, 3, pages)).toEqual([]);
+  });
+
   it('CMD_TLBI_NH_ASID drops every entry of its ASID only', () => {
     const { c, s, n } = setup();
     for (const a of [1, 2]) for (const p of [0, 5, 2 ** 40]) iotlbFill(s, p, entry(a));

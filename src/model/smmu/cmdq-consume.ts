@@ -76,6 +76,7 @@ export function cmdqConsume(c: Ctx, i: number, q: readonly number[], len: number
       }
       continue;
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent, every decode only removes entries and removals commute, so a pending range flushed here or at the end of the batch leaves the same cache
     if (vaAsid >= 0) {
       dropRange(s, vaAsid, vaFirst, vaLast);
       vaAsid = -1;
