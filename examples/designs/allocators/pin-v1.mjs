@@ -5,35 +5,19 @@
  * arm64: mm: Pin down ASIDs for sharing mm with devices" (11 May 2018): "When updating an mm's
  * context after a rollover, we check if the ASID is pinned. If it is, then we can reuse it. But even
  * then we do need to update the generation in the reserved_asid map. V1 didn't do that" -- TLC found
- * it with the kernel-tla `asidalloc` model. So v1 is v2 (examples/designs/allocators/pin-v2.mjs,
- * repeated here: a design imports nothing) with `new_context()` testing `mm->context.pinned` before
+ * it with the kernel-tla `asidalloc` model. So v1 is v2 (./pin-v2.mjs: a design may import another
+ * design file, not this tool) with `new_context()` testing `mm->context.pinned` before
  * `check_update_reserved_asid()`.
  */
+import pinV2 from './pin-v2.mjs';
 
 /** @type {import('asid-replay/design').Design} */
 export default {
   name: 'pin-v1',
   description: 'SVA series v1 (Feb 2018) ASID pinning: new_context() tests pinned before check_update_reserved_asid()',
   parts: {
-    // As pin-v2: compile-time ASID pairs (0c8ea531b774), max_pinned_asids = NUM_USER_ASIDS - CPUs - 2.
-    asids_init: () => (cfg) => {
-      const idxShift = cfg.unmapKernelAtEl0 ? 1 : 0;
-      const numUserAsids = 2 ** (cfg.asidBits - idxShift);
-      return {
-        idxShift,
-        available: numUserAsids,
-        oddReservedAtBoot: false,
-        oddReservedAlways: false,
-        maxPinnedAsids: numUserAsids - cfg.cpus - 2,
-      };
-    },
-    // As pin-v2: the pin returns the context's ASID, never `asid | 1`.
-    arm64_mm_context_get:
-      (base, { ctxAsid, packPin, pinAsid, pinOutcome }) =>
-      (p, s, mm, n) => {
-        const r = base(p, s, mm, n);
-        return pinAsid(r) === 0 ? r : packPin(pinOutcome(r), ctxAsid(mm.ctx));
-      },
+    // As pin-v2: compile-time ASID pairs (0c8ea531b774) and the pin returning the context's ASID.
+    ...pinV2.parts,
     // v1: `if (mm->context.pinned) return newasid;` before check_update_reserved_asid().
     new_context:
       (base, { ctxAsid, makeCtx }) =>
