@@ -15,6 +15,7 @@
  * states can be compared field by field.
  */
 import type { AllocatorVariant } from './variants.js';
+import { bitmapWeight, findNextZeroBit } from './bitmap.js';
 import { type PinResult, PinOutcome, Switch, type SwitchFlags, ctxAsid, ctxGen, makeCtx, packPin } from './context-id.js';
 
 export {
@@ -232,13 +233,6 @@ export function resolveParams(cfg: AllocatorConfig, parts: AllocatorParts = ALLO
   };
 }
 
-/** Set entries of a bitmap. */
-function countSet(map: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < map.length; i++) n += map[i]!;
-  return n;
-}
-
 /** ASIDs `new_context` can still hand out in this generation (index 0 is never handed out). */
 export const freeAsids = (s: AllocatorState): number => s.asidMap.length - s.used - (s.asidMap[0] === 0 ? 1 : 0);
 
@@ -298,7 +292,7 @@ export function createAllocator(p: AllocatorParams): AllocatorState {
   return {
     generation: 1,
     asidMap,
-    used: countSet(asidMap),
+    used: bitmapWeight(asidMap),
     pinnedMap,
     nrPinned: 0,
     curIdx: 1,
@@ -347,7 +341,7 @@ export function flushContext(p: AllocatorParams, s: AllocatorState): void {
     s.asidMap[ctxAsid(a) >> sh] = 1;
     s.reserved[c] = a;
   }
-  s.used = countSet(s.asidMap); // once per rollover
+  s.used = bitmapWeight(s.asidMap); // once per rollover
   s.flushPending.fill(1);
 }
 
@@ -365,12 +359,6 @@ export function checkUpdateReservedAsid(s: AllocatorState, oldCtx: number, newCt
     }
   }
   return hit;
-}
-
-function findZero(map: Uint8Array, from: number): number {
-  // Stryker disable next-line EqualityOperator: equivalent, i <= map.length reads undefined, never 0
-  for (let i = from; i < map.length; i++) if (map[i] === 0) return i;
-  return -1;
 }
 
 /**
@@ -401,14 +389,14 @@ export function newContext(p: AllocatorParams, s: AllocatorState, mm: MmContext,
       return newCtx;
     }
   }
-  let idx = findZero(s.asidMap, s.curIdx);
+  let idx = findNextZeroBit(s.asidMap, s.curIdx);
   // Stryker disable next-line EqualityOperator: equivalent, idx <= 0: findZero returns -1 or an index >= its start, and cur_idx >= 1
   if (idx < 0) {
     s.generation++;
     n.rollovers++;
     p.parts.flush_context(p, s);
-    idx = findZero(s.asidMap, 1);
-    // Stryker disable next-line EqualityOperator: equivalent, idx <= 0: findZero(map, 1) returns -1 or an index >= 1
+    idx = findNextZeroBit(s.asidMap, 1);
+    // Stryker disable next-line EqualityOperator: equivalent, idx <= 0: findNextZeroBit(map, 1) returns -1 or an index >= 1
     if (idx < 0) return NO_FREE_ASID;
   }
   s.asidMap[idx] = 1;

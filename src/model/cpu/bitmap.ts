@@ -1,0 +1,59 @@
+/**
+ * The allocator's bitmaps (`asid_map`, `pinned_asid_map`) are one byte per index, 0 or 1, so that
+ * a design reads and writes them as `map[idx]`. The kernel keeps them as `unsigned long` words and
+ * searches them a word at a time (`find_next_zero_bit`, `bitmap_weight`, lib/find_bit.c and
+ * lib/bitmap.c); these two helpers do the same over the bytes, four at a time through a 32-bit view
+ * of the same buffer, which a workload that rolls over at nearly every switch (every ASID but a few
+ * pinned: the pin-exhaustion profile) spends most of its time in. Short maps (the search's 3-bit
+ * ASIDs) and unaligned ones take the byte loop: making a view would cost more than it saves.
+ * test/bitmap.test.ts checks both against the byte loops they replace.
+ */
+
+/** Maps shorter than this (in bytes) are scanned a byte at a time. */
+const WORD_MIN = 64;
+/** Four set bytes. */
+const ALL_SET = 0x01010101;
+
+/** The 32-bit view of the last map scanned word-wise (one per allocator state: cloned states get their own). */
+let viewOf: Uint8Array | null = null;
+let view: Uint32Array = new Uint32Array(0);
+
+function wordsOf(map: Uint8Array): Uint32Array | null {
+  if (map === viewOf) return view;
+  if (map.length < WORD_MIN || (map.length & 3) !== 0 || (map.byteOffset & 3) !== 0) return null;
+  viewOf = map;
+  view = new Uint32Array(map.buffer, map.byteOffset, map.length >> 2);
+  return view;
+}
+
+/**
+ * `find_next_zero_bit(map, map.length, from)`: the first index `>= from` whose byte is 0, or -1
+ * (the kernel returns the size; `new_context` compares with it).
+ * @param from an index in `0 .. map.length` (a larger one finds nothing)
+ */
+export function findNextZeroBit(map: Uint8Array, from: number): number {
+  const words = wordsOf(map);
+  let i = from;
+  if (words !== null) {
+    // Bytes up to the next word boundary, then whole words until one has a zero byte.
+    for (; i < map.length && (i & 3) !== 0; i++) if (map[i] === 0) return i;
+    let w = i >> 2;
+    while (w < words.length && words[w] === ALL_SET) w++;
+    i = w << 2;
+  }
+  for (; i < map.length; i++) if (map[i] === 0) return i;
+  return -1;
+}
+
+/** `bitmap_weight(map)`: how many indexes are set (the sum of the bytes, each 0 or 1). */
+export function bitmapWeight(map: Uint8Array): number {
+  const words = wordsOf(map);
+  let n = 0;
+  if (words !== null) {
+    // Bytes are 0 or 1, so the four of a word sum to at most 4: the multiply adds them into the top byte.
+    for (let w = 0; w < words.length; w++) n += Math.imul(words[w]!, ALL_SET) >>> 24;
+    return n;
+  }
+  for (let i = 0; i < map.length; i++) n += map[i]!;
+  return n;
+}
