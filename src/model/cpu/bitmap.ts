@@ -19,7 +19,9 @@ let viewOf: Uint8Array | null = null;
 let view: Uint32Array = new Uint32Array(0);
 
 function wordsOf(map: Uint8Array): Uint32Array | null {
+  // Stryker disable next-line ConditionalExpression: equivalent, a view made again is the same view
   if (map === viewOf) return view;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, the length bound only picks the faster loop (a short map's view gives the same answers; the alignment tests, which a view needs, are killed)
   if (map.length < WORD_MIN || (map.length & 3) !== 0 || (map.byteOffset & 3) !== 0) return null;
   viewOf = map;
   view = new Uint32Array(map.buffer, map.byteOffset, map.length >> 2);
@@ -34,8 +36,10 @@ function wordsOf(map: Uint8Array): Uint32Array | null {
 export function findNextZeroBit(map: Uint8Array, from: number): number {
   const words = wordsOf(map);
   let i = from;
+  // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent, without the word loop the byte loop below finds the same index
   if (words !== null) {
     // Bytes up to the next word boundary, then whole words until one has a zero byte.
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator: equivalent, bytes read past the boundary or the end (undefined, never 0) only move the start of the loops below, which find the same index
     for (; i < map.length && (i & 3) !== 0; i++) if (map[i] === 0) return i;
     let w = i >> 2;
     // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, a word loop cut short or run past the end (undefined is not ALL_SET) leaves the rest to the byte loop below, which finds the same index
@@ -51,8 +55,10 @@ export function findNextZeroBit(map: Uint8Array, from: number): number {
 export function bitmapWeight(map: Uint8Array): number {
   const words = wordsOf(map);
   let n = 0;
+  // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent, the byte loop below counts the same
   if (words !== null) {
     // Bytes are 0 or 1, so the four of a word sum to at most 4: the multiply adds them into the top byte.
+    // Stryker disable next-line EqualityOperator: equivalent, w <= length adds Math.imul(undefined, ...) = 0
     for (let w = 0; w < words.length; w++) n += Math.imul(words[w]!, ALL_SET) >>> 24;
     return n;
   }
