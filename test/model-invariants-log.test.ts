@@ -34,7 +34,9 @@ describe('the step log grows past its first 64 touches', () => {
     h.play('fork 1 a\nsched 0 1');
     const mm = h.m.cpu.mms.get(h.m.cpu.labels.get('a')!)!;
     // CPU0's TTBR says ASID 3 while a's context holds 1: SameASIDActiveTask breaks at every install.
+    // Written directly, not by a kernel path, so the mark of such a move is set by hand too.
     h.m.cpu.ttbrAsid[0] = 3;
+    h.m.cpu.ttbrAsidMoved = true;
     const seen = h.violations;
     seen.length = 0;
     beginStep(h.m.params, 7);
@@ -66,5 +68,36 @@ describe('FreeAfterRollover names the CPU of a switch, and none for a pin', () =
     expect(v).toHaveLength(1);
     expect(v[0]).toMatchObject({ row: 8, kind: 'no-free-asid', mm: 'd' });
     expect(Object.keys(v[0]!)).not.toContain('cpu');
+  });
+});
+
+describe('the mark of an ASID moved under a TTBR (CpuModelState.ttbrAsidMoved)', () => {
+  /** 2 CPUs, 2-bit ASIDs (1, 2, 3), no pin limit to speak of. */
+  const two = () => {
+    const m = createSystem(resolveSystem({ cpus: 2, asidBits: 2, whatIf: true, unmapKernelAtEl0: false }, {}));
+    const col = new ReportCollector();
+    return { m, play: (text: string) => mini(text).forEach((e) => step(m, e, col)) };
+  };
+
+  it('stays clear through rollovers that move only the ASIDs of mms no CPU holds (v5.10 keeps running ones)', () => {
+    const h = two();
+    // a, b, c take 1, 2, 3 on CPU0; d rolls over (CPU0 reserves c's 3) and takes 1; a, not running
+    // anywhere, comes back on a fresh number: its ASID moved, but no TTBR held it.
+    h.play('fork 1 a\nfork 2 b\nfork 3 c\nfork 4 d\nsched 0 1\nsched 0 2\nsched 0 3\nsched 1 4\nsched 1 1');
+    expect(h.m.cpu.mms.get(h.m.cpu.labels.get('a')!)!.asidChanges).toBe(1);
+    expect(h.m.cpu.ttbrAsidMoved).toBe(false);
+  });
+
+  it('is set when a context moves while the TTBR of another CPU holds the mm', () => {
+    const h = two();
+    h.play('fork 1 a\nfork 2 a\nsched 0 1');
+    const a = h.m.cpu.mms.get(h.m.cpu.labels.get('a')!)!;
+    // A context of an old generation no CPU reserves: the switch on CPU1 gives a a fresh number
+    // while CPU0 still runs it under the old one (what the 2018 v1 pinning patch let happen).
+    a.ctx = a.ctx % 2 ** 16;
+    h.m.cpu.alloc.reserved.fill(0);
+    h.m.cpu.alloc.active.fill(0);
+    h.play('\n\n\nsched 1 2');
+    expect(h.m.cpu.ttbrAsidMoved).toBe(true);
   });
 });

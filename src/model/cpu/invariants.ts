@@ -273,6 +273,8 @@ export const SameASIDActiveTask: Invariant = {
     return out;
   },
   check(_p, s, mm, _a, _b, row, obs) {
+    // No ASID ever moved under a CPU's TTBR: every TTBR holds the number its mm's context holds.
+    if (!s.ttbrAsidMoved) return;
     const asid = ctxAsid(mm.ctx);
     // Stryker disable next-line EqualityOperator: equivalent, c <= length reads undefined, never an mm key
     for (let c = 0; c < s.ttbrMm.length; c++) {

@@ -5,7 +5,7 @@
  */
 import { PinOutcome, ctxAsid, pinAsid, pinOutcome } from './allocator.js';
 import type { AllocatorParams } from './allocator.js';
-import { type CpuModelState, type CpuObserver, type MmState, countAsidChange, lookupMm } from './state.js';
+import { type CpuModelState, type CpuObserver, type MmState, countAsidChange, lookupMm, noteContextMove } from './state.js';
 import { reportNoFreeAsid, reportUnbalancedUnpin, touchInstall, touchNewContext } from './invariants.js';
 import { retire } from './tasks.js';
 
@@ -22,6 +22,7 @@ export function pinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: nu
   const prevCtx = mm.ctx;
   const rollovers = obs.counters.rollovers;
   const r = p.parts.arm64_mm_context_get(p, s.alloc, mm, obs.counters);
+  if (mm.ctx !== prevCtx) noteContextMove(s, mm, prevCtx);
   // arm64_mm_context_get -> new_context may roll the generation over, as a switch does.
   if (obs.counters.rollovers !== rollovers) obs.rollover(row, s.alloc.generation);
   const outcome = pinOutcome(r);
@@ -56,7 +57,11 @@ export function unpinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: 
     retireIfReleased(s, mm, obs);
     return;
   }
-  if (!p.parts.arm64_mm_context_put(p, s.alloc, mm)) {
+  const prevCtx = mm.ctx;
+  const put = p.parts.arm64_mm_context_put(p, s.alloc, mm);
+  // A put never moves a context in the kernel; a design's might.
+  if (mm.ctx !== prevCtx) noteContextMove(s, mm, prevCtx);
+  if (!put) {
     reportUnbalancedUnpin(mm, row, obs);
     return;
   }

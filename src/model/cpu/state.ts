@@ -94,6 +94,15 @@ export interface CpuModelState {
    */
   owners: Map<number, number>;
   ownersGen: number;
+  /**
+   * Some mm's ASID number changed while a CPU's TTBR held it ({@link noteContextMove}): the only
+   * way a CPU comes to run an mm under a number its context no longer holds (SameASIDActiveTask
+   * broken; the 2018 v1 pinning patch did it). Until it happens that invariant cannot break, and
+   * its evaluation at each switch (a scan of every CPU's TTBR) is skipped. A fact about the past
+   * that only saves work: not encoded, digested or compared (the mismatches themselves are in
+   * `ttbrAsid` and the contexts). A test that writes `ttbrAsid` or a context directly sets it.
+   */
+  ttbrAsidMoved: boolean;
 }
 
 /** Callbacks through which the model reports what it does (observations are not model state). */
@@ -134,6 +143,7 @@ export function createCpuModel(p: AllocatorParams): CpuModelState {
     ttbrAsid: new Int32Array(n),
     owners: new Map(),
     ownersGen: 0,
+    ttbrAsidMoved: false,
   };
 }
 
@@ -170,6 +180,7 @@ export function cloneCpuModel(s: CpuModelState): CpuModelState {
     ttbrAsid: new Int32Array(s.ttbrAsid),
     owners: new Map(s.owners),
     ownersGen: s.ownersGen,
+    ttbrAsidMoved: s.ttbrAsidMoved,
   };
 }
 
@@ -193,6 +204,23 @@ export function newMm(s: CpuModelState, label: string): MmState {
   s.mms.set(mm.key, mm);
   s.labels.set(label, mm.key);
   return mm;
+}
+
+/**
+ * `mm`'s context changed from `prevCtx` in a kernel call (`check_and_switch_context`,
+ * `arm64_mm_context_get` or `_put`, whichever version a design gives): if its ASID number moved
+ * while a CPU's TTBR held the mm, mark it ({@link CpuModelState.ttbrAsidMoved}). Called before the
+ * switching CPU's own TTBR is written, so only other CPUs count.
+ */
+export function noteContextMove(s: CpuModelState, mm: MmState, prevCtx: number): void {
+  if (s.ttbrAsidMoved || ctxAsid(prevCtx) === ctxAsid(mm.ctx)) return;
+  // Stryker disable next-line EqualityOperator: equivalent, c <= length reads undefined, never an mm key
+  for (let c = 0; c < s.ttbrMm.length; c++) {
+    if (s.ttbrMm[c] === mm.key) {
+      s.ttbrAsidMoved = true;
+      return;
+    }
+  }
 }
 
 /** Count an ASID change of `mm`, which just got a new context after `prevCtx` (0: its first). */

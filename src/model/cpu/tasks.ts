@@ -7,7 +7,16 @@ import { Switch, ctxAsid } from './allocator.js';
 import type { AllocatorParams } from './allocator.js';
 import { SPECULATIVE, localFlushTlbAll, tlbFill } from './tlb.js';
 import { EventError } from '../errors.js';
-import { type CpuModelState, type CpuObserver, type MmState, checkCpu, countAsidChange, mmRecord, newMm } from './state.js';
+import {
+  type CpuModelState,
+  type CpuObserver,
+  type MmState,
+  checkCpu,
+  countAsidChange,
+  mmRecord,
+  newMm,
+  noteContextMove,
+} from './state.js';
 import { checkTouched, reportNoFreeAsid, touchFill, touchInstall, touchNewContext } from './invariants.js';
 
 /** Drop one user of an mm (task exit or exec); the last one ends the address space. */
@@ -101,6 +110,7 @@ export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task
   const mm = s.mms.get(key)!;
   const prevCtx = mm.ctx;
   const flags = p.parts.check_and_switch_context(p, s.alloc, mm, cpu, n);
+  if (mm.ctx !== prevCtx) noteContextMove(s, mm, prevCtx);
   if (flags & Switch.Rollover) obs.rollover(row, s.alloc.generation);
   if (flags & Switch.Exhausted) {
     reportNoFreeAsid(mm, s.alloc.generation, cpu, row, obs);
