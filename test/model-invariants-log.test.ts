@@ -40,7 +40,7 @@ describe('the step log grows past its first 64 touches', () => {
     const seen = h.violations;
     seen.length = 0;
     beginStep(h.m.params, 7);
-    for (let i = 0; i < 200; i++) touchInstall(mm);
+    for (let i = 0; i < 200; i++) touchInstall(h.m.cpu, mm);
     checkTouched(h.m.cpu, h.obs);
     expect(seen).toHaveLength(200);
     expect(seen.every((v) => v.kind === 'active-asid-mismatch' && v.row === 7 && v.cpu === 0 && v.asid === 3)).toBe(true);

@@ -102,8 +102,14 @@ export const touchNewContext = (mm: MmState): void => touch(Touch.NewContext, mm
  * of its evaluation, and spares the replay a log entry per access).
  */
 export const touchFill = (cpu: number, asid: number, mm: MmState): void => touch(Touch.Fill, mm, cpu, asid);
-/** `mm` was written to a TTBR, or pinned. */
-export const touchInstall = (mm: MmState): void => touch(Touch.Install, mm, 0, 0);
+/**
+ * `mm` was written to a TTBR, or pinned, in state `s`. Not logged while no ASID ever moved under a
+ * TTBR ({@link CpuModelState.ttbrAsidMoved}): SameASIDActiveTask, its only reader, holds until then
+ * (the install is a switch's or a pin's last act, after the move a kernel call may have made).
+ */
+export const touchInstall = (s: CpuModelState, mm: MmState): void => {
+  if (s.ttbrAsidMoved) touch(Touch.Install, mm, 0, 0);
+};
 /** Pages [first, last] of `mm` were unmapped and the TLBI sent. */
 export const touchUnmap = (mm: MmState, first: number, last: number): void => touch(Touch.Unmap, mm, first, last);
 
@@ -257,7 +263,8 @@ export const UniqueASIDPerCPU: Invariant = {
  * to another number only when no CPU runs it (arch/arm64/mm/context.c); the 2018 v1 pinning patch
  * broke this (docs/kernel-bugs.md). Incrementally: for the installed or pinned mm, over the CPUs
  * that run it (a mismatch appears only when an mm's context moves, at a switch or a pin, or a TTBR
- * is written).
+ * is written); installs are logged only once some ASID has moved under a TTBR
+ * (`CpuModelState.ttbrAsidMoved`): before that no TTBR can hold a stale number.
  */
 export const SameASIDActiveTask: Invariant = {
   name: 'SameASIDActiveTask',
@@ -273,8 +280,6 @@ export const SameASIDActiveTask: Invariant = {
     return out;
   },
   check(_p, s, mm, _a, _b, row, obs) {
-    // No ASID ever moved under a CPU's TTBR: every TTBR holds the number its mm's context holds.
-    if (!s.ttbrAsidMoved) return;
     const asid = ctxAsid(mm.ctx);
     // Stryker disable next-line EqualityOperator: equivalent, c <= length reads undefined, never an mm key
     for (let c = 0; c < s.ttbrMm.length; c++) {

@@ -35,7 +35,7 @@ export function pinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: nu
       touchNewContext(mm);
     }
     mm.pinnedAsid = ctxAsid(mm.ctx);
-    touchInstall(mm);
+    touchInstall(s, mm);
   }
   obs.pin(row, mm.label, outcome, pinAsid(r), s.alloc.nrPinned);
   return outcome === PinOutcome.Pinned || outcome === PinOutcome.Repinned ? pinAsid(r) : 0;

@@ -125,5 +125,5 @@ export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task
   s.ttbrMm[cpu] = key;
   s.ttbrAsid[cpu] = asid;
   if (tlbFill(s.tlb, cpu, asid, key, SPECULATIVE, row) >= 0) touchFill(cpu, asid, mm);
-  touchInstall(mm);
+  touchInstall(s, mm);
 }
