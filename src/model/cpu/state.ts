@@ -213,6 +213,7 @@ export function newMm(s: CpuModelState, label: string): MmState {
  * switching CPU's own TTBR is written, so only other CPUs count.
  */
 export function noteContextMove(s: CpuModelState, mm: MmState, prevCtx: number): void {
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, the mark set in more cases only costs checks (it only says that a mismatch may exist)
   if (s.ttbrAsidMoved || ctxAsid(prevCtx) === ctxAsid(mm.ctx)) return;
   // Stryker disable next-line EqualityOperator: equivalent, c <= length reads undefined, never an mm key
   for (let c = 0; c < s.ttbrMm.length; c++) {

@@ -110,6 +110,7 @@ export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task
   const mm = s.mms.get(key)!;
   const prevCtx = mm.ctx;
   const flags = p.parts.check_and_switch_context(p, s.alloc, mm, cpu, n);
+  // Stryker disable next-line ConditionalExpression: equivalent, -> true: noteContextMove compares the ASIDs itself
   if (mm.ctx !== prevCtx) noteContextMove(s, mm, prevCtx);
   if (flags & Switch.Rollover) obs.rollover(row, s.alloc.generation);
   if (flags & Switch.Exhausted) {
