@@ -87,10 +87,10 @@ export interface CpuModelState {
   /** ASID in TTBR1 (allocator number; the EL0 half is `asid | 1` under KPTI). */
   ttbrAsid: Int32Array;
   /**
-   * For the duplicate-asid check: per allocator index, the last mm key given that ASID in generation
-   * {@link ownersGen} (new contexts are always of the current generation, so older records are
-   * dropped when it moves on). A Map, not a per-index array: a 16-bit ASID space would otherwise
-   * cost 768 KiB per copy of the state.
+   * For the duplicate-asid check: per allocator index, the last mm key given that ASID (new
+   * contexts are always of the current generation, {@link ownersGen}; an older generation's record
+   * stays until the index is given again, and never matches a context of this one). A Map, not a
+   * per-index array: a 16-bit ASID space would otherwise cost 768 KiB per copy of the state.
    */
   owners: Map<number, number>;
   ownersGen: number;

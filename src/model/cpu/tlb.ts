@@ -147,13 +147,24 @@ const size = (x: TlbSet) => (x.spec >= 0 ? 1 : 0) + (x.pages ? x.pages.size : 0)
  * holds the outgoing mm, so that mm's entries under its ASID may be re-fetched and are kept.
  */
 export function localFlushTlbAll(t: TlbState, cpu: number, keepMm: number, keepAsid: number): void {
-  const tlb = t.cpus[cpu];
+  const tlb = t.cpus[cpu]!;
   const kept = keepMm >= 0 ? findSet(t, cpu, keepAsid, keepMm) : null;
-  tlb!.clear();
+  // An empty TLB, or one holding only the outgoing mm's ASID (where every switch rolls over, the
+  // usual case): emptied without `Map.clear`, which allocates a table each time.
+  if (tlb.size === 0) {
+    t.counts[cpu] = 0;
+    return;
+  }
+  if (kept && tlb.size === 1 && tlb.get(keepAsid) === kept) {
+    kept.next = null;
+    t.counts[cpu] = size(kept);
+    return;
+  }
+  tlb.clear();
   t.counts[cpu] = 0;
   if (kept) {
     kept.next = null;
-    tlb!.set(keepAsid, kept);
+    tlb.set(keepAsid, kept);
     t.counts[cpu] = size(kept);
   }
 }
