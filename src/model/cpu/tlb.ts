@@ -140,6 +140,9 @@ export function tlbAnyFillRow(t: TlbState, cpu: number, asid: number, mm: number
   return x.pages?.values().next().value;
 }
 
+/** ASIDs a CPU's TLB may hold for {@link localFlushTlbAll} to delete them one by one rather than clear the Map. */
+const SMALL_TLB = 4;
+
 const size = (x: TlbSet) => (x.spec >= 0 ? 1 : 0) + (x.pages ? x.pages.size : 0);
 
 /**
@@ -149,15 +152,17 @@ const size = (x: TlbSet) => (x.spec >= 0 ? 1 : 0) + (x.pages ? x.pages.size : 0)
 export function localFlushTlbAll(t: TlbState, cpu: number, keepMm: number, keepAsid: number): void {
   const tlb = t.cpus[cpu]!;
   const kept = keepMm >= 0 ? findSet(t, cpu, keepAsid, keepMm) : null;
-  // An empty TLB, or one holding only the outgoing mm's ASID (where every switch rolls over, the
-  // usual case): emptied without `Map.clear`, which allocates a table each time.
-  if (tlb.size === 0) {
+  // A TLB of a few ASIDs (where every switch rolls over, the usual case: the outgoing mm's and the
+  // one filled since the last flush) is emptied entry by entry: `Map.clear` allocates a table each
+  // time. Either way what stays is the kept set alone, under its ASID.
+  if (tlb.size <= SMALL_TLB) {
+    for (const a of tlb.keys()) if (kept === null || a !== keepAsid) tlb.delete(a);
     t.counts[cpu] = 0;
-    return;
-  }
-  if (kept && tlb.size === 1 && tlb.get(keepAsid) === kept) {
-    kept.next = null;
-    t.counts[cpu] = size(kept);
+    if (kept) {
+      kept.next = null;
+      if (tlb.get(keepAsid) !== kept) tlb.set(keepAsid, kept);
+      t.counts[cpu] = size(kept);
+    }
     return;
   }
   tlb.clear();
