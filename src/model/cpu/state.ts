@@ -18,6 +18,7 @@ import {
 import { type TlbState, cloneTlb, createTlb } from './tlb.js';
 import { type PageTable, type Pte, clonePageTable, createPageTable, ptWalk } from './page-table.js';
 import { EventError } from '../errors.js';
+import { copyMap } from '../copy-map.js';
 import type { CpuViolation } from '../findings.js';
 
 /** What the CPU side tells about an address space (a read-only record, not its state). */
@@ -169,16 +170,16 @@ export function cloneCpuModel(s: CpuModelState): CpuModelState {
   return {
     alloc: cloneAllocator(s.alloc),
     tlb: cloneTlb(s.tlb),
-    tasks: new Map(s.tasks),
+    tasks: copyMap(s.tasks),
     mms,
-    labels: new Map(s.labels),
-    zombies: s.zombies.size > 0 ? new Map(s.zombies) : new Map(),
+    labels: copyMap(s.labels),
+    zombies: copyMap(s.zombies),
     nextKey: s.nextKey,
     // Typed-array constructors copy about twice as fast as `slice()`.
     curTask: new Int32Array(s.curTask),
     ttbrMm: new Int32Array(s.ttbrMm),
     ttbrAsid: new Int32Array(s.ttbrAsid),
-    owners: new Map(s.owners),
+    owners: copyMap(s.owners),
     ownersGen: s.ownersGen,
     ttbrAsidMoved: s.ttbrAsidMoved,
   };

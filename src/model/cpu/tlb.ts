@@ -13,6 +13,8 @@
  * look for) chains another set behind the first. A set with no entries is unlinked at once.
  */
 
+import { copyMap } from '../copy-map.js';
+
 /** Page number of the speculative, not-page-specific entry filled at `cpu_switch_mm`. */
 export const SPECULATIVE = -1;
 
@@ -44,7 +46,7 @@ export function createTlb(cpus: number): TlbState {
 }
 
 function cloneSet(x: TlbSet | null): TlbSet | null {
-  return x && { mm: x.mm, spec: x.spec, pages: x.pages && new Map(x.pages), next: cloneSet(x.next) };
+  return x && { mm: x.mm, spec: x.spec, pages: x.pages && copyMap(x.pages), next: cloneSet(x.next) };
 }
 
 export function cloneTlb(t: TlbState): TlbState {
