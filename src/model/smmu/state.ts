@@ -6,6 +6,7 @@
  * Plain data only (Maps, arrays, numbers, strings): {@link cloneSmmuModel} copies it and a sorted
  * JSON dump digests it, so a search can branch from any state.
  */
+import { copyMap } from '../copy-map.js';
 import type { Pte } from '../cpu/index.js';
 import type { SystemConfig } from '../config.js';
 import type { KernelFeatures } from '../kernel/eras.js';
@@ -287,7 +288,7 @@ export const poolIndex = (st: SmmuModelState, smmu: number): number => (st.pools
 
 const copyNested = <K, J, V>(m: Map<K, Map<J, V>>): Map<K, Map<J, V>> => {
   const out = new Map<K, Map<J, V>>();
-  m.forEach((inner, k) => out.set(k, new Map(inner)));
+  m.forEach((inner, k) => out.set(k, copyMap(inner)));
   return out;
 };
 
@@ -299,14 +300,14 @@ const copyNested = <K, J, V>(m: Map<K, Map<J, V>>): Map<K, Map<J, V>> => {
 export function cloneSmmuModel(s: SmmuModelState): SmmuModelState {
   const masters = new Map<string, Master>();
   s.masters.forEach((m, k) =>
-    masters.set(k, { ...m, cds: new Map(m.cds), atc: copyNested(m.atc), ssidReleasedRow: new Map(m.ssidReleasedRow) }),
+    masters.set(k, { ...m, cds: copyMap(m.cds), atc: copyNested(m.atc), ssidReleasedRow: copyMap(m.ssidReleasedRow) }),
   );
   const domains = new Map<string, DmaDomain>();
-  s.domains.forEach((d, k) => domains.set(k, { ...d, smmus: d.smmus.slice(), masters: d.masters.slice(), ptes: new Map(d.ptes) }));
+  s.domains.forEach((d, k) => domains.set(k, { ...d, smmus: d.smmus.slice(), masters: d.masters.slice(), ptes: copyMap(d.ptes) }));
   const svaContexts = new Map<number, SvaContext>();
   s.svaContexts.forEach((c, k) => svaContexts.set(k, { ...c, masters: c.masters.slice() }));
   const svaMms = new Map<number, SvaMm>();
-  s.svaMms.forEach((x, k) => svaMms.set(k, { ...x, bonds: new Map(x.bonds), failed: new Map(x.failed) }));
+  s.svaMms.forEach((x, k) => svaMms.set(k, { ...x, bonds: copyMap(x.bonds), failed: copyMap(x.failed) }));
   const ops = new Map<string, DriverOp>();
   s.ops.forEach((o, k) => ops.set(k, { ...o, steps: o.steps.slice() }));
   const tagsOf = (t: Map<number, Set<number>>) => {
@@ -318,15 +319,15 @@ export function cloneSmmuModel(s: SmmuModelState): SmmuModelState {
     features: s.features,
     cpuAsidBits: s.cpuAsidBits,
     smmus: s.smmus.map((m) => ({ ...m, iotlb: copyNested(m.iotlb), tagsOf: tagsOf(m.tagsOf), cmdq: m.cmdq.slice() })),
-    pools: s.pools.map((p) => ({ base: p.base, owners: new Map(p.owners), hint: p.hint, releasedRow: new Map(p.releasedRow) })),
+    pools: s.pools.map((p) => ({ base: p.base, owners: copyMap(p.owners), hint: p.hint, releasedRow: copyMap(p.releasedRow) })),
     asidPools: s.asidPools,
     masters,
     domains,
-    domainIds: new Map(s.domainIds),
+    domainIds: copyMap(s.domainIds),
     svaContexts,
-    svaIndex: new Map(s.svaIndex),
+    svaIndex: copyMap(s.svaIndex),
     svaMms,
-    mmLabels: new Map(s.mmLabels),
+    mmLabels: copyMap(s.mmLabels),
     pasids: { used: new Set(s.pasids.used), cursor: s.pasids.cursor, cyclic: s.pasids.cyclic },
     ops,
     nextId: s.nextId,
