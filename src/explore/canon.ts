@@ -64,6 +64,26 @@ export function sortAsc(a: number[]): number[] {
   return a;
 }
 
+/**
+ * Sort in place by `cmp` and return the array: what `a.sort(cmp)` gives (both are stable), by
+ * insertion for the short lists of one state (CPUs, mms, TLB entries), where calling `sort` costs
+ * more than the comparisons.
+ */
+export function sortWith<T>(a: T[], cmp: (x: T, y: T) => number): T[] {
+  const n = a.length;
+  if (n > 32) return a.sort(cmp);
+  for (let i = 1; i < n; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && cmp(a[j]!, v) > 0) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = v;
+  }
+  return a;
+}
+
 /** Lexicographic comparison of two int sequences. */
 function cmpSeq(a: ArrayLike<number>, an: number, b: ArrayLike<number>, bn: number): number {
   const n = Math.min(an, bn);
@@ -143,7 +163,7 @@ export class Canonicalizer {
     const order = this.sorted;
     order.length = 0;
     for (let c = 0; c < n; c++) order.push(c);
-    order.sort((x, y) => cmpSeq(sig[x]!, sig[x]!.length, sig[y]!, sig[y]!.length));
+    sortWith(order, (x, y) => cmpSeq(sig[x]!, sig[x]!.length, sig[y]!, sig[y]!.length));
     for (let i = 1; i < n; i++) if (cmpSeq(sig[order[i - 1]!]!, 6, sig[order[i]!]!, 6) === 0) return undefined;
     return order;
   }
@@ -315,7 +335,7 @@ export class Canonicalizer {
     if (sym && rest.length > 1) {
       const sig = new Map<number, number[]>();
       for (const k of rest) sig.set(k, this.mmSignature(m, k, raw, cpuEnd, enc));
-      rest.sort((x, y) => cmpSeq(sig.get(x)!, sig.get(x)!.length, sig.get(y)!, sig.get(y)!.length) || x - y);
+      sortWith(rest, (x, y) => cmpSeq(sig.get(x)!, sig.get(x)!.length, sig.get(y)!, sig.get(y)!.length) || x - y);
     } else sortAsc(rest);
     for (const k of rest) id[k] = 0;
     for (const k of rest) add(k);
