@@ -7,7 +7,7 @@ import type { KernelParts } from '../model/kernel/parts.js';
 import { type SystemModel, cloneSystem, createSystem, step } from '../model/system.js';
 import { cloneCpuModel } from '../model/cpu/index.js';
 import { EVENT_EFFECTS, type StateSide } from '../model/events.js';
-import type { EventKind, TraceEvent } from '../trace/events.js';
+import { type EventKind, type TraceEvent, newRefillEvent } from '../trace/events.js';
 import type { SystemConfig } from '../trace/system.js';
 import { Rng } from '../util/rng.js';
 import { ALPHABET_KINDS, type Action, type AlphabetBounds, type ExploreEvent, PAGE, actions } from './alphabet.js';
@@ -97,26 +97,10 @@ function fastClone(m: SystemModel, a?: Action): SystemModel {
 const writesSmmu = (k: EventKind): boolean => (EVENT_EFFECTS[k].writes as readonly StateSide[]).includes('smmu');
 
 /**
- * The event handed to `step`, rewritten for each event of an action: every key, one shape (as the
- * replay's reader does: the model keeps no event). A spread `{ ...e, row }` of the alphabet's
- * events, whose shapes differ by kind, cost 14% of a search.
+ * The event handed to `step`, rewritten for each event of an action (`newRefillEvent`). A spread
+ * `{ ...e, row }` of the alphabet's events, whose shapes differ by kind, cost 14% of a search.
  */
-const scratch: TraceEvent = {
-  row: 0,
-  kind: 'schedule',
-  time: undefined,
-  cpu: undefined,
-  task: undefined,
-  mm: undefined,
-  device: undefined,
-  domain: undefined,
-  pasid: undefined,
-  va: undefined,
-  size: undefined,
-  prot: undefined,
-  op: undefined,
-  src: undefined,
-};
+const scratch = newRefillEvent();
 
 /** `e` numbered `row`, in {@link scratch}. */
 function asEvent(e: ExploreEvent, row: number): TraceEvent {

@@ -7,7 +7,7 @@ import type { KernelParts } from '../model/kernel/parts.js';
 import { type SystemModel, createSystem, step, summarize } from '../model/system.js';
 import { type Report, ReportCollector } from '../report/report.js';
 import { findingRows, withSources } from '../report/sources.js';
-import type { TraceEvent } from '../trace/events.js';
+import { type TraceEvent, newRefillEvent } from '../trace/events.js';
 import { EventError, InputError, TraceHeaderError } from '../trace/errors.js';
 import { located, readHeader, readPackedBatches, readPreamble, readSources } from '../trace/reader.js';
 import { type SystemConfig, type SystemInput, resolveSystem } from '../trace/system.js';
@@ -69,38 +69,6 @@ export function replayEvents(events: Iterable<TraceEvent>, system: SystemConfig,
     feed(model, col, e);
   }
   return withSources(col.finish(name, summarize(model)), sources);
-}
-
-/**
- * An event object to refill (every key present, so that its shape never changes). Each field has
- * held a small integer, a double, a string and undefined once, so that its representation is the
- * general one from the start: a field that first held only small integers (or only undefined)
- * changes representation when another kind of value comes, and each change threw the optimized
- * code of `PackedBatch.fill` (trace/packed.ts) away (a deoptimization loop seen on pin-exhaustion traces).
- */
-function newEvent(): TraceEvent {
-  const e: TraceEvent = {
-    row: 0,
-    kind: 'fork',
-    time: undefined,
-    cpu: undefined,
-    task: undefined,
-    mm: undefined,
-    device: undefined,
-    domain: undefined,
-    pasid: undefined,
-    va: undefined,
-    size: undefined,
-    prot: undefined,
-    op: undefined,
-    src: undefined,
-  };
-  const fields = e as unknown as Record<string, unknown>;
-  for (const k of Object.keys(e)) {
-    if (k === 'row' || k === 'kind') continue;
-    for (const v of [1, 0.5, 'x', undefined]) fields[k] = v;
-  }
-  return e;
 }
 
 function feed(model: ReturnType<typeof createSystem>, col: ReportCollector, e: TraceEvent): void {
@@ -174,7 +142,7 @@ async function replayPath(file: string, opts: ReplayOptions): Promise<Report> {
     // One event object for the whole replay, refilled for each row: step() reads an event's fields
     // and keeps none of it (test/fast-path.test.ts replays the corpus both ways). A tap may keep
     // what it sees, so it gets an object per event.
-    const ev = newEvent();
+    const ev = newRefillEvent();
     let turned = performance.now();
     for await (const batch of batches) {
       const n = batch.n;

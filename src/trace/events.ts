@@ -60,3 +60,36 @@ export const PROT_CELLS: Readonly<Record<string, number>> = { r: PROT_READ, w: P
 
 /** Which columns each event requires and which it may use (the model's event table). */
 export const EVENT_COLUMNS: Readonly<Record<EventKind, { required: readonly Column[]; optional: readonly Column[] }>> = EVENT_TABLE;
+
+/**
+ * An event object to refill for each event stepped (the replay's reader and explore's actions: the
+ * model keeps no event), every key present, so that its shape never changes). Each field has
+ * held a small integer, a double, a string and undefined once, so that its representation is the
+ * general one from the start: a field that first held only small integers (or only undefined)
+ * changes representation when another kind of value comes, and each change threw the optimized
+ * code of `PackedBatch.fill` (trace/packed.ts) away (a deoptimization loop seen on pin-exhaustion traces).
+ */
+export function newRefillEvent(): TraceEvent {
+  const e: TraceEvent = {
+    row: 0,
+    kind: 'fork',
+    time: undefined,
+    cpu: undefined,
+    task: undefined,
+    mm: undefined,
+    device: undefined,
+    domain: undefined,
+    pasid: undefined,
+    va: undefined,
+    size: undefined,
+    prot: undefined,
+    op: undefined,
+    src: undefined,
+  };
+  const fields = e as unknown as Record<string, unknown>;
+  for (const k of Object.keys(e)) {
+    if (k === 'row' || k === 'kind') continue;
+    for (const v of [1, 0.5, 'x', undefined]) fields[k] = v;
+  }
+  return e;
+}
