@@ -1,7 +1,8 @@
 // The word-wise bitmap helpers of the allocator (src/model/cpu/bitmap.ts) against the byte loops
 // they replace: `find_next_zero_bit` and `bitmap_weight` over one-byte-per-index maps.
-// (the kernel's: lib/find_bit.c `_find_next_zero_bit`, lib/bitmap.c `__bitmap_weight`, as
-// `new_context` and `flush_context` in arch/arm64/mm/context.c, v5.10, use them on `asid_map`).
+// (the kernel's `find_next_zero_bit`, lib/find_bit.c, is what `new_context` in
+// arch/arm64/mm/context.c, v5.10, searches `asid_map` with; the weight is the model's count of
+// set indexes after `flush_context`, the kernel keeps none).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { bitmapWeight, findNextZeroBit } from '../src/model/cpu/bitmap.js';
