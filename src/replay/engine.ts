@@ -40,9 +40,12 @@ export interface ReplayOptions {
 
 /** A report collector that also sees every event (see {@link ReplayOptions.tap}). */
 export interface TapCollector extends ReportCollector {
-  /** Called before the event's step (the model still holds the state after the previous event). */
+  /**
+   * Called before the event's step (the model still holds the state after the previous event).
+   * `e` is refilled for the next row after {@link afterEvent}: read its fields, keep none of it.
+   */
   beforeEvent(e: TraceEvent): void;
-  /** Called after the event's step. */
+  /** Called after the event's step (the same object as {@link beforeEvent}'s). */
   afterEvent(e: TraceEvent): void;
 }
 
@@ -139,14 +142,13 @@ async function replayPath(file: string, opts: ReplayOptions): Promise<Report> {
             m.readPackedBatchesParallel(file, threads, opts.chunkBytes ?? m.CHUNK_BYTES),
           )
         : readPackedBatches(file);
-    // One event object for the whole replay, refilled for each row: step() reads an event's fields
-    // and keeps none of it (test/fast-path.test.ts replays the corpus both ways). A tap may keep
-    // what it sees, so it gets an object per event.
+    // One event object for the whole replay, refilled for each row: step() and the tap read an
+    // event's fields and keep none of it (test/fast-path.test.ts replays the corpus both ways).
     const ev = newRefillEvent();
     let turned = performance.now();
     for await (const batch of batches) {
       const n = batch.n;
-      if (tapped) for (let i = 0; i < n; i++) feedTapped(model, tapped, batch.event(i));
+      if (tapped) for (let i = 0; i < n; i++) feedTapped(model, tapped, batch.fill(ev, i));
       else for (let i = 0; i < n; i++) feed(model, col, batch.fill(ev, i));
       // Batches already read resolve as microtasks: without a turn of the event loop now and then,
       // a signal handler (Ctrl-C: exit 130, temporary files removed) would wait for the next read.

@@ -370,6 +370,11 @@ export class SeriesCollector extends ReportCollector {
       case 'schedule':
         this.run(e.cpu!, e.task!, e.row, false);
         break;
+      case 'exit':
+        // The task is gone (a CPU still running it keeps its slice's MmRef): without this the map
+        // would hold every task the trace ever forked, and memory would grow with the trace.
+        this.taskMm.delete(e.task!);
+        break;
       default:
         break;
     }
