@@ -2,8 +2,9 @@
 // Thin launcher: the CLI lives in src/cli (compiled to dist/ by `npm ci` / `npm run build`).
 // The signal and pipe handlers come first, and the CLI is loaded after them, so that a Ctrl-C
 // while its modules load is exit 130 too.
-import { installProcessHandlers } from '../dist/cli/process.js';
+import { installProcessHandlers, tuneGarbageCollector } from '../dist/cli/process.js';
 
+tuneGarbageCollector();
 installProcessHandlers();
 const { main } = await import('../dist/cli/main.js');
 process.exitCode = await main(process.argv.slice(2));

@@ -4,6 +4,7 @@
  * temporary output files in flight, give the terminal back as it was (cursor shown, line wrapping
  * on: a progress bar turns both off) and exit 130/143 as shells expect (128 + signal number).
  */
+import { setFlagsFromString } from 'node:v8';
 import { isClosedPipe, removeTemporaryFiles } from '../util/output.js';
 
 /** Show the cursor and re-enable auto-wrap (DECAWM), both of which a progress bar may have turned off. */
@@ -12,6 +13,26 @@ const RESTORE_TERMINAL = '\x1b[?25h\x1b[?7h';
 function restoreTerminal(): void {
   if (process.stderr.isTTY) process.stderr.write(RESTORE_TERMINAL);
   if (process.stdout.isTTY) process.stdout.write(RESTORE_TERMINAL);
+}
+
+/**
+ * V8's garbage collector as a batch job wants it, set in the process entry point before the CLI
+ * loads (never in tests running {@link main}): `--no-incremental-marking`, so a full collection runs
+ * at once when the old generation reaches its limit, rather than interleaved with the program
+ * over tens of milliseconds. While marking ran, nearly everything a scavenge saw survived it, so a
+ * replay's medium-lived garbage (an address space's, a TLB set's) filled the old generation and
+ * the young one grew past the caches: once that regime began (at about 0.8 s of a replay, or
+ * sooner when a picture's work shifted the collections' timing), every later event was slower.
+ *
+ * Measured (docs/performance.md, whole processes interleaved): a 10^7-event kernel-build replay in
+ * 91 MB of RSS instead of 131, and no slower at 10^6 (kernel-build, pin-exhaustion). The model's
+ * answers are the same (the flag changes when memory is reclaimed, never what a program computes).
+ * V8 reads it each time it would start marking, so setting it at start-up, after V8 has started,
+ * takes effect. `--semi-space-growth-factor=1` (a young generation kept at its start size) brought
+ * the 10^7 replay to 77 MB but made pin-exhaustion, whose live set grows, 10-25% slower.
+ */
+export function tuneGarbageCollector(): void {
+  setFlagsFromString('--no-incremental-marking');
 }
 
 /** Install the handlers once, in the process entry point (never in tests running {@link main}). */
