@@ -9,7 +9,7 @@ import type { SystemModel } from '../model/system.js';
 import type { SystemConfig } from '../model/config.js';
 import type { Report } from './report.js';
 import { type Series, SeriesCollector } from './series.js';
-import { PerfettoWriter } from './perfetto.js';
+import { PerfettoThread } from './perfetto-thread.js';
 import { CsvBucketWriter, seriesCsv } from './timeseries.js';
 import { excerptRows, readExcerpts, renderHtml } from './html.js';
 
@@ -71,13 +71,13 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
     throw e;
   }
   let col: SeriesCollector | undefined;
-  let perf: PerfettoWriter | undefined;
+  let perf: PerfettoThread | undefined;
   let csv: CsvBucketWriter | undefined;
   return {
     tap: (system, model) => {
       const axis = () => col!.axisName;
       if (perfOut)
-        perf = new PerfettoWriter(
+        perf = new PerfettoThread(
           perfGzip ?? perfOut.stream,
           system.cpus,
           system.smmus.map((s) => s.name),
@@ -99,7 +99,12 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
     },
     async finish(report) {
       const series = col!.end();
-      if (perf) perf.finish(series);
+      if (perf)
+        await perf.finish(series).catch(async (e: unknown) => {
+          perfGzip?.drop();
+          for (const x of opened) await x.discard();
+          throw e;
+        });
       if (perfGzip)
         await perfGzip.end().catch(async (e: unknown) => {
           for (const x of opened) await x.discard(); // no half-written file left behind
@@ -115,6 +120,7 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
       return series;
     },
     async discard() {
+      await perf?.abort();
       perfGzip?.drop();
       for (const x of opened) await x.discard();
     },

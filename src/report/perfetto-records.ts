@@ -1,0 +1,46 @@
+/**
+ * The messages between the replay's thread and the Perfetto writer's worker (perfetto-thread.ts,
+ * perfetto-worker.ts): the timeline as packed records, in the order the replay made them.
+ */
+import type { FindingPoint, Series } from './series-types.js';
+
+/** Numbers per record: a tag, then a slice's nine fields (an instant uses two). */
+export const REC = 10;
+/** A slice: cpu, start, end, label id, task, row, endRow, generation, asid. */
+export const TAG_SLICE = 0;
+/** An instant: x, then its finding is the batch's next `objs` entry. */
+export const TAG_INSTANT = 1;
+
+/** What the worker starts with (`workerData`). */
+export interface WorkerInit {
+  cpus: number;
+  smmus: readonly string[];
+  /** [0]: batches (and the finish) the worker has handled, for the sender's flow control. */
+  progress: Int32Array;
+}
+
+/** Records in order; the labels the slices name by id. */
+export interface RecordBatch {
+  /** `n` records of {@link REC} numbers. */
+  nums: Float64Array;
+  n: number;
+  /** The collector's axis when the batch was sent. */
+  axis: 'time' | 'row';
+  /** The label ids start again from 0 with this batch. */
+  reset: boolean;
+  /** Labels first used in this batch, numbered on from the last one. */
+  labels: string[];
+  /** The instants' findings, in record order. */
+  objs: FindingPoint[];
+}
+
+/** The end: the series whose counters close the JSON. */
+export interface FinishMessage {
+  finish: Series;
+  axis: 'time' | 'row';
+}
+
+/** JSON bytes, in order. */
+export interface ChunksMessage {
+  chunks: Uint8Array[];
+}

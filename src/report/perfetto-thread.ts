@@ -1,0 +1,167 @@
+/**
+ * `replay --perfetto` on a second thread. Formatting the timeline as JSON (about 130 bytes and a
+ * microsecond per slice, one slice per switch) cost the replay's thread more than the replay
+ * itself; here that thread only packs each slice into a record (nine numbers, the mm label by id)
+ * and a worker (perfetto-worker.ts) runs the same {@link PerfettoWriter} on them, in order, and
+ * sends the bytes back to be written. The file is byte for byte what the writer makes in this
+ * thread (test/perfetto-thread.test.ts).
+ *
+ * Memory stays bounded: at most {@link MAX_AHEAD} batches wait for the worker (the replay's thread
+ * waits, `Atomics.wait`, when it is that far ahead), and the bytes come back after every batch.
+ */
+import { Worker } from 'node:worker_threads';
+import type { ByteSink } from './gzip.js';
+import type { FindingPoint, Series, TimelineSink } from './series-types.js';
+import { type ChunksMessage, type RecordBatch, REC, TAG_INSTANT, TAG_SLICE, type WorkerInit } from './perfetto-records.js';
+
+/** Records per batch. */
+export const BATCH = 4096;
+/** Batches sent and not yet handled by the worker before the sender waits (about 3 MB of records). */
+export const MAX_AHEAD = 8;
+/** Labels numbered before the numbering starts again (the busiest mms switch in again and again). */
+export const MAX_LABELS = 4096;
+
+/** The compiled worker, found the same way from `src/report` (tests) and `dist/report` (the CLI). */
+const WORKER = new URL('../../dist/report/perfetto-worker.js', import.meta.url);
+
+/** A {@link TimelineSink} whose JSON a worker thread writes (see the file comment). */
+export class PerfettoThread implements TimelineSink {
+  private nums = new Float64Array(BATCH * REC);
+  private n = 0;
+  private readonly ids = new Map<string, number>();
+  private newLabels: string[] = [];
+  private reset = false;
+  private objs: FindingPoint[] = [];
+  private readonly worker: Worker;
+  private readonly progress = new Int32Array(new SharedArrayBuffer(4));
+  /** Messages sent (batches, and the finish). */
+  private sent = 0;
+  private failure: Error | null = null;
+  private readonly ended: Promise<void>;
+
+  /**
+   * @param out where the JSON goes (a Writable, or a GzipSegments), in chunks of about 64 KiB
+   * @param cpus number of CPUs; @param smmus SMMU names (as {@link PerfettoWriter} takes them)
+   * @param axisOf the collector's axis (read at each batch)
+   */
+  constructor(
+    out: ByteSink,
+    cpus: number,
+    smmus: readonly string[],
+    private readonly axisOf: () => 'time' | 'row',
+  ) {
+    const init: WorkerInit = { cpus, smmus: [...smmus], progress: this.progress };
+    this.worker = new Worker(WORKER, { workerData: init });
+    this.ended = new Promise<void>((resolve, reject) => {
+      this.worker.on('message', (m: ChunksMessage | { done: true } | { error: string }) => {
+        if ('chunks' in m) for (const c of m.chunks) out.write(c);
+        else if ('done' in m) resolve();
+        else this.fail(new Error(`the Perfetto writer failed: ${m.error}`), reject);
+      });
+      this.worker.on('error', (e) => this.fail(e, reject));
+      this.worker.on('exit', (code) => this.fail(new Error(`the Perfetto writer's thread ended (exit ${code})`), reject));
+    });
+    this.ended.catch(() => {}); // read by finish()
+  }
+
+  private fail(e: Error, reject: (e: Error) => void): void {
+    this.failure ??= e;
+    reject(this.failure);
+  }
+
+  slice(
+    cpu: number,
+    start: number,
+    end: number,
+    mm: string,
+    task: number,
+    row: number,
+    endRow: number,
+    generation: number,
+    asid: number,
+  ): void {
+    let id = this.ids.get(mm);
+    if (id === undefined) {
+      if (this.ids.size >= MAX_LABELS) {
+        // The batch so far names labels by the old numbers: send it first.
+        this.flush();
+        this.ids.clear();
+        this.reset = true;
+      }
+      id = this.ids.size;
+      this.ids.set(mm, id);
+      this.newLabels.push(mm);
+    }
+    const d = this.nums;
+    const o = this.n * REC;
+    d[o] = TAG_SLICE;
+    d[o + 1] = cpu;
+    d[o + 2] = start;
+    d[o + 3] = end;
+    d[o + 4] = id;
+    d[o + 5] = task;
+    d[o + 6] = row;
+    d[o + 7] = endRow;
+    d[o + 8] = generation;
+    d[o + 9] = asid;
+    if (++this.n === BATCH) this.flush();
+  }
+
+  instant(x: number, p: FindingPoint): void {
+    const o = this.n * REC;
+    this.nums[o] = TAG_INSTANT;
+    this.nums[o + 1] = x;
+    this.objs.push(p);
+    if (++this.n === BATCH) this.flush();
+  }
+
+  /** Send the records gathered (the array goes with them: a fresh one follows). */
+  private flush(): void {
+    if (this.n === 0 && this.newLabels.length === 0 && !this.reset) return;
+    const batch: RecordBatch = {
+      nums: this.nums,
+      n: this.n,
+      axis: this.axisOf(),
+      reset: this.reset,
+      labels: this.newLabels,
+      objs: this.objs,
+    };
+    this.post(batch, [this.nums.buffer as ArrayBuffer]);
+    this.nums = new Float64Array(BATCH * REC);
+    this.n = 0;
+    this.newLabels = [];
+    this.reset = false;
+    this.objs = [];
+  }
+
+  private post(msg: unknown, transfer: ArrayBuffer[] = []): void {
+    if (this.failure) return;
+    this.worker.postMessage(msg, transfer);
+    this.sent++;
+    // Too far ahead of the worker: wait for it (a few seconds at most per wait, then look again:
+    // a thread that died says so through the 'error'/'exit' events, read once this one yields).
+    for (let waits = 0; this.sent - Atomics.load(this.progress, 0) > MAX_AHEAD && waits < 10; waits++)
+      Atomics.wait(this.progress, 0, Atomics.load(this.progress, 0), 500);
+  }
+
+  /**
+   * Send the rest and the series whose counters close the JSON; resolves once every byte has been
+   * handed to the output (the caller then ends it).
+   * @throws Error if the worker failed.
+   */
+  async finish(s: Series): Promise<void> {
+    this.flush();
+    this.post({ finish: s, axis: this.axisOf() });
+    try {
+      await this.ended;
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+
+  /** Stop the worker (the replay failed; the output is discarded). */
+  async abort(): Promise<void> {
+    this.failure ??= new Error('aborted');
+    await this.worker.terminate();
+  }
+}

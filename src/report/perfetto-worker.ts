@@ -1,0 +1,63 @@
+/**
+ * The worker thread of `replay --perfetto` (see perfetto-thread.ts): runs the
+ * {@link PerfettoWriter} on the records the replay's thread sends, and sends the bytes back.
+ * Loaded from `dist/` (compiled by `npm ci` / `npm run build`; the test suite builds it first).
+ *
+ * Messages in: {@link RecordBatch} (records in order), then {@link FinishMessage}. Out:
+ * {@link ChunksMessage} after every batch (the JSON bytes it made, their buffers transferred), then
+ * `{ done: true }`; `{ error }` if the writer threw. `workerData.progress[0]` counts the batches
+ * done (the sending thread waits on it when too many are in flight).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { PerfettoWriter } from './perfetto.js';
+import { type FinishMessage, type RecordBatch, REC, TAG_SLICE, type WorkerInit, type ChunksMessage } from './perfetto-records.js';
+
+const init = workerData as WorkerInit;
+let axis: 'time' | 'row' = 'row';
+let chunks: Uint8Array[] = [];
+const writer = new PerfettoWriter({ write: (c: Uint8Array) => chunks.push(c) }, init.cpus, init.smmus, () => axis);
+/** Labels by id, as the sending thread numbered them (from 0 after each reset). */
+let labels: string[] = [];
+
+function sendChunks(): void {
+  if (chunks.length === 0) return;
+  const msg: ChunksMessage = { chunks };
+  // Each chunk is a view of its own 64 KiB buffer (the writer starts a new one after a flush): transfer them.
+  parentPort!.postMessage(
+    msg,
+    chunks.map((c) => c.buffer as ArrayBuffer),
+  );
+  chunks = [];
+}
+
+function replay(b: RecordBatch): void {
+  axis = b.axis;
+  if (b.reset) labels = [];
+  for (const l of b.labels) labels.push(l);
+  const d = b.nums;
+  let obj = 0;
+  for (let o = 0; o < b.n * REC; o += REC) {
+    if (d[o] === TAG_SLICE)
+      writer.slice(d[o + 1]!, d[o + 2]!, d[o + 3]!, labels[d[o + 4]!]!, d[o + 5]!, d[o + 6]!, d[o + 7]!, d[o + 8]!, d[o + 9]!);
+    else writer.instant(d[o + 1]!, b.objs[obj++]!);
+  }
+}
+
+parentPort!.on('message', (m: RecordBatch | FinishMessage) => {
+  try {
+    if ('finish' in m) {
+      axis = m.axis;
+      writer.finish(m.finish);
+      sendChunks();
+      parentPort!.postMessage({ done: true });
+      return;
+    }
+    replay(m);
+    sendChunks();
+  } catch (e) {
+    parentPort!.postMessage({ error: (e as Error)?.stack ?? String(e) });
+  } finally {
+    Atomics.add(init.progress, 0, 1);
+    Atomics.notify(init.progress, 0);
+  }
+});

@@ -1,0 +1,126 @@
+/**
+ * `replay --perfetto` on a worker thread (src/report/perfetto-thread.ts) writes the bytes the
+ * writer makes in the replay's own thread (src/report/perfetto.ts, the definition): for any
+ * slices and instants in any order, across batch boundaries and label renumberings, on both axes;
+ * and a replay's whole file, from the command line, equals the in-thread writer's.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PerfettoWriter } from '../src/report/perfetto.js';
+import { BATCH, MAX_LABELS, PerfettoThread } from '../src/report/perfetto-thread.js';
+import type { FindingPoint, Series } from '../src/report/series.js';
+import { replayFile } from '../src/replay/engine.js';
+import { SeriesCollector } from '../src/report/series.js';
+import { cli, tmp } from './helpers/cli.js';
+
+type Call = { slice: [number, number, number, string, number, number, number, number, number] } | { instant: [number, FindingPoint] };
+
+const SERIES = (axis: 'time' | 'row'): Series => ({
+  axis,
+  width: 4,
+  x: [],
+  columns: [],
+  values: [],
+  mms: [],
+  findings: [],
+  findingsTruncated: false,
+  findingCounts: { rollover: 1, 'pin-failure': 0, violation: 0, stale: 0, 'device-failure': 0 },
+  limits: { numAsids: 256, pinLimit: null, cpus: 2 },
+});
+
+function drive(w: { slice: PerfettoWriter['slice']; instant: PerfettoWriter['instant'] }, calls: Call[]): void {
+  for (const c of calls)
+    if ('slice' in c) w.slice(...c.slice);
+    else w.instant(...c.instant);
+}
+
+async function both(axis: 'time' | 'row', calls: Call[], smmus: string[] = ['smmu0']): Promise<[Buffer, Buffer]> {
+  const inThread: Buffer[] = [];
+  const w = new PerfettoWriter({ write: (c: Uint8Array) => inThread.push(Buffer.from(c)) }, 2, smmus, () => axis);
+  drive(w, calls);
+  w.finish(SERIES(axis));
+  const threaded: Buffer[] = [];
+  const t = new PerfettoThread({ write: (c: Uint8Array) => threaded.push(Buffer.from(c)) }, 2, smmus, () => axis);
+  drive(t, calls);
+  await t.finish(SERIES(axis));
+  return [Buffer.concat(inThread), Buffer.concat(threaded)];
+}
+
+const rollover = (row: number): FindingPoint => ({ x: row, row, class: 'rollover', kind: 'rollover', detail: `generation ${row}` });
+
+describe('PerfettoThread: the bytes of the in-thread writer', () => {
+  it('for any slices and instants (fast-check), on both axes', async () => {
+    const call = fc.oneof(
+      {
+        weight: 9,
+        arbitrary: fc
+          .tuple(
+            fc.nat(1),
+            fc.nat(2 ** 40),
+            fc.nat(2 ** 20),
+            fc.constantFrom('a', 'b"q', 'ü', 'm9', '1@2'),
+            fc.nat(100),
+            fc.nat(1e6),
+            fc.nat(1e6),
+            fc.nat(5),
+            fc.integer({ min: -1, max: 255 }),
+          )
+          .map(([c, s, d, mm, task, row, end, gen, asid]) => ({ slice: [c, s, s + d, mm, task, row, end, gen, asid] }) as Call),
+      },
+      { weight: 1, arbitrary: fc.nat(1e6).map((r) => ({ instant: [r, rollover(r)] }) as Call) },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom<'time' | 'row'>('time', 'row'), fc.array(call, { maxLength: 300 }), async (axis, calls) => {
+        const [want, got] = await both(axis, calls);
+        expect(got.equals(want)).toBe(true);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('across batch boundaries and label renumberings (more records than a batch, more labels than are numbered)', async () => {
+    const calls: Call[] = [];
+    const n = 2 * BATCH + 17;
+    for (let i = 0; i < n; i++) {
+      // labels cycle through more than MAX_LABELS, so the numbering starts again mid-trace
+      const mm = `m${i % (MAX_LABELS + 300)}`;
+      calls.push({ slice: [i % 2, 1000 * i, 1000 * i + 777, mm, i, i + 1, i + 2, i >> 10, i % 256] });
+      if (i % 1000 === 999) calls.push({ instant: [1000 * i, rollover(i)] });
+    }
+    const [want, got] = await both('time', calls, []);
+    expect(got.length).toBe(want.length);
+    expect(got.equals(want)).toBe(true);
+  });
+
+  it('a replay writes the same file through the thread as through the in-thread writer', async () => {
+    const trace = 'traces/generated/hetero-smmu.csv';
+    const out = join(tmp(), 'p.json');
+    const r = await cli('replay', trace, '--perfetto', out, '--json');
+    expect(r.code, r.err).toBe(0);
+    const chunks: Buffer[] = [];
+    let w: PerfettoWriter | undefined;
+    let col: SeriesCollector | undefined;
+    await replayFile(trace, {
+      tap: (system, model) => {
+        w = new PerfettoWriter(
+          { write: (c: Uint8Array) => chunks.push(Buffer.from(c)) },
+          system.cpus,
+          system.smmus.map((s) => s.name),
+          () => col!.axisName,
+        );
+        return (col = new SeriesCollector(system, model, { timeline: w }));
+      },
+    });
+    w!.finish(col!.end());
+    expect(readFileSync(out).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it('abort stops the thread (a failed replay leaves no worker behind)', async () => {
+    const t = new PerfettoThread({ write: () => {} }, 1, [], () => 'row');
+    t.slice(0, 0, 1, 'a', 1, 1, 2, 1, 3);
+    await t.abort();
+    await expect(t.finish(SERIES('row'))).rejects.toThrow();
+  });
+});
