@@ -62,6 +62,23 @@ describe('exit: the exiting task leaves its own CPU only', () => {
   });
 });
 
+describe('a task switched to must be alive (the switch reads the task index fork, exec and exit keep)', () => {
+  it('an exited task cannot be switched to; its id forked again runs the new mm', () => {
+    const h = harness();
+    h.play('fork 1 A', 'sched 0 1', 'exit 1');
+    expect(h.refused('sched 1 1')).toEqual([4, 'task']);
+    h.play('fork 1 B', 'sched 1 1');
+    expect(h.m.cpu.ttbrMm[1]).toBe(h.m.cpu.labels.get('B'));
+  });
+
+  it('after an exec the task runs its new mm', () => {
+    const h = harness();
+    h.play('fork 1 A', 'fork 2 A', 'exec 1 C', 'sched 0 1', 'sched 1 2');
+    expect(h.m.cpu.ttbrMm[0]).toBe(h.m.cpu.labels.get('C'));
+    expect(h.m.cpu.ttbrMm[1]).toBe(h.m.cpu.labels.get('A'));
+  });
+});
+
 describe('the end of an address space (mmput)', () => {
   it('the last task of an unpinned mm ends it: no longer known, no unpin reaches it', () => {
     const h = harness();

@@ -75,6 +75,15 @@ export interface CpuModelState {
   tlb: TlbState;
   /** task id -> mm key. */
   tasks: Map<number, number>;
+  /**
+   * The same, indexed by task id and holding the mm itself: the switch path's one lookup (two
+   * Map lookups in 100,000-entry Maps were a third of a replay with that many live tasks, the
+   * pin-exhaustion profile's). A derived index, set with `tasks` by fork, exec and exit
+   * (model/cpu/tasks.ts) and rebuilt by a clone; never encoded, digested or compared. An array:
+   * V8 keeps it dense for task ids near each other (pids) and turns it into a dictionary for
+   * sparse ones.
+   */
+  taskMm: (MmState | undefined)[];
   mms: Map<number, MmState>;
   /** Live mm labels -> key. */
   labels: Map<string, number>;
@@ -135,6 +144,7 @@ export function createCpuModel(p: AllocatorParams): CpuModelState {
     alloc: createAllocator(p),
     tlb: createTlb(n),
     tasks: new Map(),
+    taskMm: [],
     mms: new Map(),
     labels: new Map(),
     zombies: new Map(),
@@ -167,10 +177,13 @@ function cloneMm(m: MmState): MmState {
 export function cloneCpuModel(s: CpuModelState): CpuModelState {
   const mms = new Map<number, MmState>();
   s.mms.forEach((m, k) => mms.set(k, cloneMm(m)));
+  const taskMm: (MmState | undefined)[] = [];
+  for (const [t, k] of s.tasks) taskMm[t] = mms.get(k);
   return {
     alloc: cloneAllocator(s.alloc),
     tlb: cloneTlb(s.tlb),
     tasks: copyMap(s.tasks),
+    taskMm,
     mms,
     labels: copyMap(s.labels),
     zombies: copyMap(s.zombies),

@@ -45,12 +45,19 @@ export function fork(s: CpuModelState, task: number, label: string | undefined, 
   if (label !== undefined) {
     const live = s.labels.get(label);
     if (live !== undefined) {
-      s.mms.get(live)!.users++;
-      s.tasks.set(task, live);
+      const mm = s.mms.get(live)!;
+      mm.users++;
+      setTask(s, task, mm);
       return;
     }
   }
-  s.tasks.set(task, newMm(s, label ?? `${task}@${row}`).key);
+  setTask(s, task, newMm(s, label ?? `${task}@${row}`));
+}
+
+/** `task` now runs in `mm`: both task maps ({@link CpuModelState.taskMm}). */
+function setTask(s: CpuModelState, task: number, mm: MmState): void {
+  s.tasks.set(task, mm.key);
+  s.taskMm[task] = mm;
 }
 
 /**
@@ -64,7 +71,7 @@ export function exec(p: AllocatorParams, s: CpuModelState, task: number, label: 
   // Stryker disable next-line ConditionalExpression: equivalent, label !== undefined -> true: labels.has(undefined) is false (labels are strings)
   if (label !== undefined && s.labels.has(label))
     throw new EventError(`mm ${label} is already live: exec needs a fresh address space`, row, 'mm');
-  s.tasks.set(task, newMm(s, label ?? `${task}@${row}`).key);
+  setTask(s, task, newMm(s, label ?? `${task}@${row}`));
   // Stryker disable next-line EqualityOperator: equivalent, c <= length reads undefined, never a task id
   for (let c = 0; c < s.curTask.length; c++) {
     if (s.curTask[c] !== task) continue;
@@ -80,6 +87,7 @@ export function exit(s: CpuModelState, task: number, row: number, obs: CpuObserv
   const old = s.tasks.get(task);
   if (old === undefined) throw new EventError(`task ${task} is not alive`, row, 'task');
   s.tasks.delete(task);
+  s.taskMm[task] = undefined;
   // Stryker disable next-line EqualityOperator: equivalent, c <= length reads undefined, never a task id
   for (let c = 0; c < s.curTask.length; c++) if (s.curTask[c] === task) s.curTask[c] = 0;
   mmput(s, old, obs);
@@ -99,15 +107,15 @@ export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task
     n.idleSwitches++;
     return;
   }
-  const key = s.tasks.get(task);
-  if (key === undefined) throw new EventError(`task ${task} is not alive (fork it first)`, row, 'task');
+  const mm = s.taskMm[task];
+  if (mm === undefined) throw new EventError(`task ${task} is not alive (fork it first)`, row, 'task');
+  const key = mm.key;
   s.curTask[cpu] = task;
   if (s.ttbrMm[cpu] === key) {
     n.sameMmSwitches++;
     return;
   }
   n.switches++;
-  const mm = s.mms.get(key)!;
   const prevCtx = mm.ctx;
   const flags = p.parts.check_and_switch_context(p, s.alloc, mm, cpu, n);
   // Stryker disable next-line ConditionalExpression: equivalent, -> true: noteContextMove compares the ASIDs itself
