@@ -66,11 +66,7 @@ class Run {
   feed(e: TraceEvent): void {
     const col = this.col;
     col.events++;
-    if (e.time !== undefined) {
-      col.firstTime ??= e.time;
-      col.lastTime = e.time;
-    }
-    col.now = e.time ?? null;
+    col.noteTime(e.time ?? -1);
     try {
       step(this.m, e, col);
     } catch (err) {

@@ -43,8 +43,9 @@ export interface TapCollector extends ReportCollector {
   /**
    * Called before the event's step (the model still holds the state after the previous event).
    * `e` is refilled for the next row after {@link afterEvent}: read its fields, keep none of it.
+   * Its trace time is `time` (ns; negative: none): `e.time` may be left out.
    */
-  beforeEvent(e: TraceEvent): void;
+  beforeEvent(e: TraceEvent, time: number): void;
   /** Called after the event's step (the same object as {@link beforeEvent}'s). */
   afterEvent(e: TraceEvent): void;
 }
@@ -69,24 +70,21 @@ export function replayEvents(events: Iterable<TraceEvent>, system: SystemConfig,
   const sources = new Map<number, string>();
   for (const e of events) {
     if (e.src !== undefined) sources.set(e.row, e.src);
-    feed(model, col, e);
+    feed(model, col, e, e.time ?? -1);
   }
   return withSources(col.finish(name, summarize(model)), sources);
 }
 
-function feed(model: ReturnType<typeof createSystem>, col: ReportCollector, e: TraceEvent): void {
+/** One event: its time to the collector, then the step. `time` is the event's (ns; negative: none). */
+function feed(model: ReturnType<typeof createSystem>, col: ReportCollector, e: TraceEvent, time: number): void {
   col.events++;
-  if (e.time !== undefined) {
-    col.firstTime ??= e.time;
-    col.lastTime = e.time;
-  }
-  col.now = e.time ?? null;
+  col.noteTime(time);
   step(model, e, col);
 }
 
-function feedTapped(model: ReturnType<typeof createSystem>, col: TapCollector, e: TraceEvent): void {
-  col.beforeEvent(e);
-  feed(model, col, e);
+function feedTapped(model: ReturnType<typeof createSystem>, col: TapCollector, e: TraceEvent, time: number): void {
+  col.beforeEvent(e, time);
+  feed(model, col, e, time);
   col.afterEvent(e);
 }
 
@@ -148,8 +146,11 @@ async function replayPath(file: string, opts: ReplayOptions): Promise<Report> {
     let turned = performance.now();
     for await (const batch of batches) {
       const n = batch.n;
-      if (tapped) for (let i = 0; i < n; i++) feedTapped(model, tapped, batch.fill(ev, i));
-      else for (let i = 0; i < n; i++) feed(model, col, batch.fill(ev, i));
+      // The time goes to the collector as a plain number read from the batch (ABSENT, -1, when
+      // the row has none): stored in the refilled event's field, which holds undefined as well,
+      // each time would be a new heap number.
+      if (tapped) for (let i = 0; i < n; i++) feedTapped(model, tapped, batch.fill(ev, i, false), batch.time(i));
+      else for (let i = 0; i < n; i++) feed(model, col, batch.fill(ev, i, false), batch.time(i));
       // Batches already read resolve as microtasks: without a turn of the event loop now and then,
       // a signal handler (Ctrl-C: exit 130, temporary files removed) would wait for the next read.
       const now = performance.now();

@@ -156,10 +156,41 @@ export class ReportCollector implements SystemObserver {
   private failureList: DeviceFailure[] = [];
   private failureCounts = { attach: 0, bind: 0, map: 0 };
   events = 0;
-  firstTime: number | null = null;
-  lastTime: number | null = null;
-  /** Time of the event being replayed (for the rollover series). */
-  now: number | null = null;
+  /**
+   * Trace time (ns) of the first and the last event that has one, and of the event being replayed
+   * (for the rollover series); NaN: none. Numbers, never null: V8 keeps a field that only ever holds
+   * doubles as one box written in place, where a field that may hold null allocates a number for
+   * every store of a time (above 2^31), and these are written at every event.
+   */
+  private firstT = NaN;
+  private lastT = NaN;
+  private nowT = NaN;
+
+  /** The event about to be replayed has trace time `time` (ns; negative: it has none). */
+  noteTime(time: number): void {
+    if (time < 0) {
+      this.nowT = NaN;
+      return;
+    }
+    if (Number.isNaN(this.firstT)) this.firstT = time;
+    this.lastT = time;
+    this.nowT = time;
+  }
+
+  /** Trace time of the first event that had one; null if none has. */
+  get firstTime(): number | null {
+    return Number.isNaN(this.firstT) ? null : this.firstT;
+  }
+
+  /** Trace time of the last event that had one; null if none has. */
+  get lastTime(): number | null {
+    return Number.isNaN(this.lastT) ? null : this.lastT;
+  }
+
+  /** Trace time of the event being replayed; null if it has none. */
+  get now(): number | null {
+    return Number.isNaN(this.nowT) ? null : this.nowT;
+  }
 
   /** @param smmus number of SMMU instances of the system */
   constructor(smmus = 0) {

@@ -48,7 +48,6 @@ import { Bucketer, type Getter } from './bucketer.js';
 interface EventView {
   row: number;
   kind: string;
-  time?: number;
   cpu?: number;
   task?: number;
   mm?: string;
@@ -336,18 +335,18 @@ export class SeriesCollector extends ReportCollector {
 
   // --- the event hook ---
 
-  /** Before the step: close the bucket if this event starts another. */
-  beforeEvent(ev: TraceEvent): void {
+  /** Before the step: close the bucket if this event starts another. `time`: the event's (ns; negative: none). */
+  beforeEvent(ev: TraceEvent, time: number): void {
     const e = ev as EventView;
     let x: number;
     if (this.axis === null) {
-      this.axis = e.time !== undefined ? 'time' : 'row';
-      x = this.axis === 'time' ? e.time! : e.row;
+      this.axis = time >= 0 ? 'time' : 'row';
+      x = this.axis === 'time' ? time : e.row;
       this.main.start(x);
       this.fixed?.start(x);
       this.lastX = x;
     } else {
-      x = this.axis === 'time' ? (e.time ?? this.lastX) : e.row;
+      x = this.axis === 'time' ? (time >= 0 ? time : this.lastX) : e.row;
       this.lastX = x;
     }
     this.lastRow = e.row;

@@ -152,15 +152,17 @@ export class PackedBatch {
   /**
    * Write event `i` into `e` (every key, empty cells as undefined) and return it: the replay
    * steps the model through one object this way, allocating nothing per event.
+   * @param withTime false: `e.time` is left undefined (the replay reads {@link time} instead: a
+   *   time stored in a field that also holds undefined is a new heap number each time).
    */
-  fill(e: TraceEvent, i: number): TraceEvent {
+  fill(e: TraceEvent, i: number, withTime = true): TraceEvent {
     const d = this.data;
     const s = this.strings;
     const o = i * STRIDE;
     let v: number;
     e.row = d[o]!;
     e.kind = EVENT_KINDS[d[o + S_KIND]!] as EventKind;
-    e.time = (v = d[o + S_TIME]!) === ABSENT ? undefined : v;
+    e.time = withTime && (v = d[o + S_TIME]!) !== ABSENT ? v : undefined;
     e.cpu = (v = d[o + S_CPU]!) === ABSENT ? undefined : v;
     e.task = (v = d[o + S_TASK]!) === ABSENT ? undefined : v;
     e.mm = (v = d[o + S_MM]!) === ABSENT ? undefined : s[v];
