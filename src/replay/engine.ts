@@ -43,9 +43,9 @@ export interface TapCollector extends ReportCollector {
   /**
    * Called before the event's step (the model still holds the state after the previous event).
    * `e` is refilled for the next row after {@link afterEvent}: read its fields, keep none of it.
-   * Its trace time is `time` (ns; negative: none): `e.time` may be left out.
+   * Its trace time has been noted ({@link ReportCollector.noteTime}: `now`): `e.time` may be left out.
    */
-  beforeEvent(e: TraceEvent, time: number): void;
+  beforeEvent(e: TraceEvent): void;
   /** Called after the event's step (the same object as {@link beforeEvent}'s). */
   afterEvent(e: TraceEvent): void;
 }
@@ -70,21 +70,24 @@ export function replayEvents(events: Iterable<TraceEvent>, system: SystemConfig,
   const sources = new Map<number, string>();
   for (const e of events) {
     if (e.src !== undefined) sources.set(e.row, e.src);
-    feed(model, col, e, e.time ?? -1);
+    col.noteTime(e.time ?? -1);
+    feed(model, col, e);
   }
   return withSources(col.finish(name, summarize(model)), sources);
 }
 
-/** One event: its time to the collector, then the step. `time` is the event's (ns; negative: none). */
-function feed(model: ReturnType<typeof createSystem>, col: ReportCollector, e: TraceEvent, time: number): void {
+/** One event, its time already noted ({@link ReportCollector.noteTime}): the step. */
+function feed(model: ReturnType<typeof createSystem>, col: ReportCollector, e: TraceEvent): void {
   col.events++;
-  col.noteTime(time);
   step(model, e, col);
 }
 
-function feedTapped(model: ReturnType<typeof createSystem>, col: TapCollector, e: TraceEvent, time: number): void {
-  col.beforeEvent(e, time);
-  feed(model, col, e, time);
+/** {@link feed} between the tap's two hooks. */
+function feedTapped(model: ReturnType<typeof createSystem>, col: TapCollector, e: TraceEvent): void {
+  // the buckets beforeEvent closes count the events before this one
+  col.beforeEvent(e);
+  col.events++;
+  step(model, e, col);
   col.afterEvent(e);
 }
 
@@ -147,10 +150,19 @@ async function replayPath(file: string, opts: ReplayOptions): Promise<Report> {
     for await (const batch of batches) {
       const n = batch.n;
       // The time goes to the collector as a plain number read from the batch (ABSENT, -1, when
-      // the row has none): stored in the refilled event's field, which holds undefined as well,
-      // each time would be a new heap number.
-      if (tapped) for (let i = 0; i < n; i++) feedTapped(model, tapped, batch.fill(ev, i, false), batch.time(i));
-      else for (let i = 0; i < n; i++) feed(model, col, batch.fill(ev, i, false), batch.time(i));
+      // the row has none), here in the loop: stored in the refilled event's field, which holds
+      // undefined as well, or passed to a function V8 does not inline, each time would be a new
+      // heap number.
+      if (tapped)
+        for (let i = 0; i < n; i++) {
+          tapped.noteTime(batch.time(i));
+          feedTapped(model, tapped, batch.fill(ev, i, false));
+        }
+      else
+        for (let i = 0; i < n; i++) {
+          col.noteTime(batch.time(i));
+          feed(model, col, batch.fill(ev, i, false));
+        }
       // Batches already read resolve as microtasks: without a turn of the event loop now and then,
       // a signal handler (Ctrl-C: exit 130, temporary files removed) would wait for the next read.
       const now = performance.now();

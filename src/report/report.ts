@@ -164,7 +164,8 @@ export class ReportCollector implements SystemObserver {
    */
   private firstT = NaN;
   private lastT = NaN;
-  private nowT = NaN;
+  /** Trace time (ns) of the event being replayed, NaN: none (see {@link now}). */
+  protected nowT = NaN;
 
   /** The event about to be replayed has trace time `time` (ns; negative: it has none). */
   noteTime(time: number): void {

@@ -16,8 +16,8 @@
  * counts, so every output tells one story (docs/pictures.md, test/one-story.test.ts); levels the
  * observer does not carry come from the model's read-only exports (`summarize`, `freeAsidCount`,
  * `iotlbOccupancy`), the TTBR of one CPU ({@link ttbrAsid}, `cpuView` for one CPU) and, after a put,
- * the allocator's `nr_pinned_asids`. The per-CPU timeline follows the trace's
- * `schedule`/`fork`/`exec` rows.
+ * the allocator's `nr_pinned_asids`. The per-CPU timeline follows the trace's `schedule` and
+ * `exec` rows, each task's mm as the model holds it after the step.
  *
  * Cost: the per-event work is a bucket index and, at a change of mm on a CPU, a few typed-array
  * stores (no object per switch): a picture costs little next to the replay itself.
@@ -51,17 +51,6 @@ interface EventView {
   cpu?: number;
   task?: number;
   mm?: string;
-}
-
-/**
- * A task's mm as the per-CPU timeline names it, made at its fork or exec: the label (the trace's
- * mm, `<task>@<row>` for a fork or exec without one) and its index in the series' mm list, looked
- * up once per mm instead of once per switch.
- */
-interface MmRef {
-  readonly label: string;
-  /** Index into the mm list (`Series.mms`); -1 until a CPU first runs it. */
-  idx: number;
 }
 
 /**
@@ -120,15 +109,17 @@ export class SeriesCollector extends ReportCollector {
     stale: 0,
     'device-failure': 0,
   };
-  // Per-CPU timeline, from the trace's rows.
-  private taskMm = new Map<number, MmRef>();
+  // Per-CPU timeline, from the trace's schedule and exec rows; a task's mm is the model's
+  // (`CpuModelState.taskMm`, its label the trace's mm, or `<task>@<row>` for a fork or exec without
+  // one): a map of the collector's own, set at every fork and exec, doubled the replay's
+  // medium-lived garbage.
   private cpuTask: Int32Array;
   /**
    * What each CPU runs since its last change of mm (a slice of the timeline), one array per field
-   * indexed by CPU: the mm (null: idle, or nothing yet), the task that switched it in, at which x,
+   * indexed by CPU: the mm's label (null: idle, or nothing yet), the task that switched it in, at which x,
    * row and generation, and the ASID in the CPU's TTBR then (-1: none; only read with a timeline).
    */
-  private runMm: (MmRef | null)[];
+  private runMm: (string | null)[];
   private runTask: Float64Array;
   private runStart: Float64Array;
   private runRow: Float64Array;
@@ -335,18 +326,20 @@ export class SeriesCollector extends ReportCollector {
 
   // --- the event hook ---
 
-  /** Before the step: close the bucket if this event starts another. `time`: the event's (ns; negative: none). */
-  beforeEvent(ev: TraceEvent, time: number): void {
+  /** Before the step (its time noted: `nowT`, NaN for none): close the bucket if this event starts another. */
+  beforeEvent(ev: TraceEvent): void {
     const e = ev as EventView;
+    const time = this.nowT;
+    const timed = !Number.isNaN(time);
     let x: number;
     if (this.axis === null) {
-      this.axis = time >= 0 ? 'time' : 'row';
+      this.axis = timed ? 'time' : 'row';
       x = this.axis === 'time' ? time : e.row;
       this.main.start(x);
       this.fixed?.start(x);
       this.lastX = x;
     } else {
-      x = this.axis === 'time' ? (time >= 0 ? time : this.lastX) : e.row;
+      x = this.axis === 'time' ? (timed ? time : this.lastX) : e.row;
       this.lastX = x;
     }
     this.lastRow = e.row;
@@ -358,21 +351,12 @@ export class SeriesCollector extends ReportCollector {
   afterEvent(ev: TraceEvent): void {
     const e = ev as EventView;
     switch (e.kind) {
-      case 'fork':
-        this.taskMm.set(e.task!, { label: e.mm ?? `${e.task}@${e.row}`, idx: -1 });
-        break;
       case 'exec': {
-        this.taskMm.set(e.task!, { label: e.mm ?? `${e.task}@${e.row}`, idx: -1 });
         for (let c = 0; c < this.cpuTask.length; c++) if (this.cpuTask[c] === e.task) this.run(c, e.task!, e.row, true);
         break;
       }
       case 'schedule':
         this.run(e.cpu!, e.task!, e.row, false);
-        break;
-      case 'exit':
-        // The task is gone (a CPU still running it keeps its slice's MmRef): without this the map
-        // would hold every task the trace ever forked, and memory would grow with the trace.
-        this.taskMm.delete(e.task!);
         break;
       default:
         break;
@@ -402,23 +386,14 @@ export class SeriesCollector extends ReportCollector {
   private run(cpu: number, task: number, row: number, force: boolean): void {
     if (cpu >= this.cpuTask.length) return;
     this.cpuTask[cpu] = task;
-    const mm = task === 0 ? null : (this.taskMm.get(task) ?? { label: `task ${task}`, idx: -1 });
+    // after the step, the model holds the task's mm (a switch to a task it does not know throws)
+    const mm = task === 0 ? null : (this.model.cpu.taskMm[task]?.label ?? `task ${task}`);
     const prev = this.runMm[cpu]!;
-    if (prev !== null && mm !== null && prev.label === mm.label && !force) return;
+    if (prev !== null && mm !== null && prev === mm && !force) return;
     const x = this.lastX;
     const timeline = this.opts.timeline;
     if (prev !== null)
-      timeline?.slice(
-        cpu,
-        this.runStart[cpu]!,
-        x,
-        prev.label,
-        this.runTask[cpu]!,
-        this.runRow[cpu]!,
-        row,
-        this.runGen[cpu]!,
-        this.runAsid[cpu]!,
-      );
+      timeline?.slice(cpu, this.runStart[cpu]!, x, prev, this.runTask[cpu]!, this.runRow[cpu]!, row, this.runGen[cpu]!, this.runAsid[cpu]!);
     this.runMm[cpu] = mm;
     if (mm === null) {
       this.cpuMmIdx[cpu] = -1;
@@ -429,9 +404,8 @@ export class SeriesCollector extends ReportCollector {
     this.runRow[cpu] = row;
     this.runGen[cpu] = this.generation;
     // the ASID in the CPU's TTBR, if the switch installed this mm there (not after a no-free-asid)
-    if (timeline) this.runAsid[cpu] = ttbrAsid(this.model, cpu, mm.label);
-    if (mm.idx < 0) mm.idx = this.mmIdx(mm.label);
-    this.cpuMmIdx[cpu] = mm.idx;
+    if (timeline) this.runAsid[cpu] = ttbrAsid(this.model, cpu, mm);
+    this.cpuMmIdx[cpu] = this.mmIdx(mm);
   }
 
   /**
@@ -449,7 +423,7 @@ export class SeriesCollector extends ReportCollector {
             cpu,
             this.runStart[cpu]!,
             end,
-            r.label,
+            r,
             this.runTask[cpu]!,
             this.runRow[cpu]!,
             this.lastRow,
