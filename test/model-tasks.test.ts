@@ -17,6 +17,7 @@ import { describe, expect, it } from 'vitest';
 import { createSystem, step, summarize } from '../src/model/system.js';
 import { tlbCanonical } from '../src/model/cpu/tlb.js';
 import { EventError } from '../src/model/errors.js';
+import { TASK_INDEX_SIZE, cloneCpuModel, mmOfTask } from '../src/model/cpu/state.js';
 import { ReportCollector } from '../src/report/report.js';
 import { type SystemInput, resolveSystem } from '../src/trace/system.js';
 import { mini } from './helpers/mini.js';
@@ -76,6 +77,30 @@ describe('a task switched to must be alive (the switch reads the task index fork
     h.play('fork 1 A', 'fork 2 A', 'exec 1 C', 'sched 0 1', 'sched 1 2');
     expect(h.m.cpu.ttbrMm[0]).toBe(h.m.cpu.labels.get('C'));
     expect(h.m.cpu.ttbrMm[1]).toBe(h.m.cpu.labels.get('A'));
+  });
+});
+
+describe('a task switched to must be alive (the switch reads the task index fork, exec and exit keep)', () => {
+  // task ids on both sides of the dense index's end (TASK_INDEX_SIZE, 2^17) and far beyond it
+  it.each([1, TASK_INDEX_SIZE - 1, TASK_INDEX_SIZE, 4_194_303])(
+    'task %i: an exited task cannot be switched to; its id forked again runs the new mm',
+    (t) => {
+      const h = harness();
+      h.play(`fork ${t} A`, `sched 0 ${t}`, `exit ${t}`);
+      expect(h.refused(`sched 1 ${t}`)).toEqual([4, 'task']);
+      h.play(`fork ${t} B`, `sched 1 ${t}`);
+      expect(h.m.cpu.ttbrMm[1]).toBe(h.m.cpu.labels.get('B'));
+    },
+  );
+
+  it.each([2, TASK_INDEX_SIZE + 2])('task %i: after an exec the task runs its new mm, and a clone runs its own copy', (t) => {
+    const h = harness();
+    h.play(`fork ${t} A`, `fork 1 A`, `exec ${t} C`, `sched 0 ${t}`, 'sched 1 1');
+    expect(h.m.cpu.ttbrMm[0]).toBe(h.m.cpu.labels.get('C'));
+    expect(h.m.cpu.ttbrMm[1]).toBe(h.m.cpu.labels.get('A'));
+    const c = cloneCpuModel(h.m.cpu);
+    expect(mmOfTask(c, t)).toBe(c.mms.get(c.labels.get('C')!));
+    expect(mmOfTask(c, t)).not.toBe(mmOfTask(h.m.cpu, t));
   });
 });
 

@@ -23,6 +23,7 @@
  * stores (no object per switch): a picture costs little next to the replay itself.
  */
 import { PinOutcome } from '../model/cpu/allocator.js';
+import { mmOfTask } from '../model/cpu/state.js';
 import type { CpuViolation } from '../model/cpu/index.js';
 import { type SystemModel, freeAsidCount, iotlbOccupancy, summarize } from '../model/system.js';
 import { type DeviceFailure, type SmmuCounters, type StaleFinding, newSmmuCounters } from '../model/smmu/index.js';
@@ -110,7 +111,7 @@ export class SeriesCollector extends ReportCollector {
     'device-failure': 0,
   };
   // Per-CPU timeline, from the trace's schedule and exec rows; a task's mm is the model's
-  // (`CpuModelState.taskMm`, its label the trace's mm, or `<task>@<row>` for a fork or exec without
+  // (`mmOfTask`, its label the trace's mm, or `<task>@<row>` for a fork or exec without
   // one): a map of the collector's own, set at every fork and exec, doubled the replay's
   // medium-lived garbage.
   private cpuTask: Int32Array;
@@ -387,7 +388,7 @@ export class SeriesCollector extends ReportCollector {
     if (cpu >= this.cpuTask.length) return;
     this.cpuTask[cpu] = task;
     // after the step, the model holds the task's mm (a switch to a task it does not know throws)
-    const mm = task === 0 ? null : (this.model.cpu.taskMm[task]?.label ?? `task ${task}`);
+    const mm = task === 0 ? null : (mmOfTask(this.model.cpu, task)?.label ?? `task ${task}`);
     const prev = this.runMm[cpu]!;
     if (prev !== null && mm !== null && prev === mm && !force) return;
     const x = this.lastX;

@@ -76,12 +76,11 @@ export interface CpuModelState {
   /** task id -> mm key. */
   tasks: Map<number, number>;
   /**
-   * The same, indexed by task id and holding the mm itself: the switch path's one lookup (two
-   * Map lookups in 100,000-entry Maps were a third of a replay with that many live tasks, the
-   * pin-exhaustion profile's). A derived index, set with `tasks` by fork, exec and exit
-   * (model/cpu/tasks.ts) and rebuilt by a clone; never encoded, digested or compared. An array:
-   * V8 keeps it dense for task ids near each other (pids) and turns it into a dictionary for
-   * sparse ones.
+   * The same for task ids below {@link TASK_INDEX_SIZE}, indexed by task id and holding the mm
+   * itself: the switch path's one lookup (two Map lookups in 100,000-entry Maps were a third of a
+   * replay with that many live tasks, the pin-exhaustion profile's). A derived index, set with
+   * `tasks` by fork, exec and exit (model/cpu/tasks.ts) and rebuilt by a clone; never encoded,
+   * digested or compared. Read it through {@link mmOfTask}.
    */
   taskMm: (MmState | undefined)[];
   mms: Map<number, MmState>;
@@ -138,6 +137,20 @@ export interface CpuObserver {
   retired(mm: MmRecord): void;
 }
 
+/**
+ * Task ids {@link CpuModelState.taskMm} covers: 2^17 (1 MiB of pointers at most; Linux's
+ * `pid_max` is 32768 by default, up to 2^22). A larger id is looked up through `tasks` and `mms`,
+ * so the index never grows with a trace whose ids keep rising.
+ */
+export const TASK_INDEX_SIZE = 1 << 17;
+
+/** The mm task `task` runs in; undefined when the task is not alive. */
+export function mmOfTask(s: CpuModelState, task: number): MmState | undefined {
+  if (task < TASK_INDEX_SIZE) return s.taskMm[task];
+  const key = s.tasks.get(task);
+  return key === undefined ? undefined : s.mms.get(key);
+}
+
 export function createCpuModel(p: AllocatorParams): CpuModelState {
   const n = p.cfg.cpus;
   return {
@@ -178,7 +191,7 @@ export function cloneCpuModel(s: CpuModelState): CpuModelState {
   const mms = new Map<number, MmState>();
   s.mms.forEach((m, k) => mms.set(k, cloneMm(m)));
   const taskMm: (MmState | undefined)[] = [];
-  for (const [t, k] of s.tasks) taskMm[t] = mms.get(k);
+  for (const [t, k] of s.tasks) if (t < TASK_INDEX_SIZE) taskMm[t] = mms.get(k);
   return {
     alloc: cloneAllocator(s.alloc),
     tlb: cloneTlb(s.tlb),

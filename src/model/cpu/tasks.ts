@@ -11,8 +11,10 @@ import {
   type CpuModelState,
   type CpuObserver,
   type MmState,
+  TASK_INDEX_SIZE,
   checkCpu,
   countAsidChange,
+  mmOfTask,
   mmRecord,
   newMm,
   noteContextMove,
@@ -57,7 +59,7 @@ export function fork(s: CpuModelState, task: number, label: string | undefined, 
 /** `task` now runs in `mm`: both task maps ({@link CpuModelState.taskMm}). */
 function setTask(s: CpuModelState, task: number, mm: MmState): void {
   s.tasks.set(task, mm.key);
-  s.taskMm[task] = mm;
+  if (task < TASK_INDEX_SIZE) s.taskMm[task] = mm;
 }
 
 /**
@@ -87,7 +89,7 @@ export function exit(s: CpuModelState, task: number, row: number, obs: CpuObserv
   const old = s.tasks.get(task);
   if (old === undefined) throw new EventError(`task ${task} is not alive`, row, 'task');
   s.tasks.delete(task);
-  s.taskMm[task] = undefined;
+  if (task < TASK_INDEX_SIZE) s.taskMm[task] = undefined;
   // Stryker disable next-line EqualityOperator: equivalent, c <= length reads undefined, never a task id
   for (let c = 0; c < s.curTask.length; c++) if (s.curTask[c] === task) s.curTask[c] = 0;
   mmput(s, old, obs);
@@ -107,7 +109,7 @@ export function schedule(p: AllocatorParams, s: CpuModelState, cpu: number, task
     n.idleSwitches++;
     return;
   }
-  const mm = s.taskMm[task];
+  const mm = mmOfTask(s, task);
   if (mm === undefined) throw new EventError(`task ${task} is not alive (fork it first)`, row, 'task');
   const key = mm.key;
   s.curTask[cpu] = task;
