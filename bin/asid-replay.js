@@ -4,7 +4,7 @@
 // while its modules load is exit 130 too.
 import { installProcessHandlers, tuneGarbageCollector } from '../dist/cli/process.js';
 
-tuneGarbageCollector();
+tuneGarbageCollector(process.argv.slice(2));
 installProcessHandlers();
 const { main } = await import('../dist/cli/main.js');
 process.exitCode = await main(process.argv.slice(2));
