@@ -101,7 +101,7 @@ export interface CpuModelState {
    * stays until the index is given again, and never matches a context of this one). A Map, not a
    * per-index array: a 16-bit ASID space would otherwise cost 768 KiB per copy of the state.
    */
-  owners: Map<number, number>;
+  owners: Map<number, MmState>;
   ownersGen: number;
   /**
    * Some mm's ASID number changed while a CPU's TTBR held it ({@link noteContextMove}): the only
@@ -146,8 +146,10 @@ export const TASK_INDEX_SIZE = 1 << 17;
 
 /** The mm task `task` runs in; undefined when the task is not alive. */
 export function mmOfTask(s: CpuModelState, task: number): MmState | undefined {
+  // Stryker disable next-line ConditionalExpression: equivalent, -> false: the Maps give the same mm (the index is only faster)
   if (task < TASK_INDEX_SIZE) return s.taskMm[task];
   const key = s.tasks.get(task);
+  // Stryker disable next-line ConditionalExpression: equivalent, -> false: mms.get(undefined) is undefined too
   return key === undefined ? undefined : s.mms.get(key);
 }
 
@@ -157,6 +159,7 @@ export function createCpuModel(p: AllocatorParams): CpuModelState {
     alloc: createAllocator(p),
     tlb: createTlb(n),
     tasks: new Map(),
+    // Stryker disable next-line ArrayDeclaration: equivalent, an entry at index 0 is never read (task 0, the idle task, is never looked up)
     taskMm: [],
     mms: new Map(),
     labels: new Map(),
@@ -190,7 +193,9 @@ function cloneMm(m: MmState): MmState {
 export function cloneCpuModel(s: CpuModelState): CpuModelState {
   const mms = new Map<number, MmState>();
   s.mms.forEach((m, k) => mms.set(k, cloneMm(m)));
+  // Stryker disable next-line ArrayDeclaration: equivalent, an entry at index 0 is never read (task 0, the idle task, is never looked up)
   const taskMm: (MmState | undefined)[] = [];
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, an entry past the index's end is never read (mmOfTask looks such ids up in the Maps)
   for (const [t, k] of s.tasks) if (t < TASK_INDEX_SIZE) taskMm[t] = mms.get(k);
   return {
     alloc: cloneAllocator(s.alloc),
@@ -205,10 +210,20 @@ export function cloneCpuModel(s: CpuModelState): CpuModelState {
     curTask: new Int32Array(s.curTask),
     ttbrMm: new Int32Array(s.ttbrMm),
     ttbrAsid: new Int32Array(s.ttbrAsid),
-    owners: copyMap(s.owners),
+    owners: cloneOwners(s.owners, mms),
     ownersGen: s.ownersGen,
     ttbrAsidMoved: s.ttbrAsidMoved,
   };
+}
+
+/**
+ * The owners of a clone: each the clone's copy of the mm, or, for an mm retired since (no longer
+ * in `mms`, never changed again), the record itself.
+ */
+function cloneOwners(owners: Map<number, MmState>, mms: Map<number, MmState>): Map<number, MmState> {
+  const out = new Map<number, MmState>();
+  for (const [i, o] of owners) out.set(i, mms.get(o.key) ?? o);
+  return out;
 }
 
 export function labelOf(s: CpuModelState, key: number): string {

@@ -59,6 +59,7 @@ export function fork(s: CpuModelState, task: number, label: string | undefined, 
 /** `task` now runs in `mm`: both task maps ({@link CpuModelState.taskMm}). */
 function setTask(s: CpuModelState, task: number, mm: MmState): void {
   s.tasks.set(task, mm.key);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, an entry past the index's end is never read (mmOfTask looks such ids up in the Maps)
   if (task < TASK_INDEX_SIZE) s.taskMm[task] = mm;
 }
 
@@ -89,6 +90,7 @@ export function exit(s: CpuModelState, task: number, row: number, obs: CpuObserv
   const old = s.tasks.get(task);
   if (old === undefined) throw new EventError(`task ${task} is not alive`, row, 'task');
   s.tasks.delete(task);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, an entry past the index's end is never read (mmOfTask looks such ids up in the Maps)
   if (task < TASK_INDEX_SIZE) s.taskMm[task] = undefined;
   // Stryker disable next-line EqualityOperator: equivalent, c <= length reads undefined, never a task id
   for (let c = 0; c < s.curTask.length; c++) if (s.curTask[c] === task) s.curTask[c] = 0;
