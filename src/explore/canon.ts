@@ -389,7 +389,7 @@ export class Canonicalizer {
         s.mms.forEach((o, k) => {
           if (ctxGen(o.ctx) !== G) return;
           const idx = ctxAsid(o.ctx) >> sh;
-          if (s.owners.get(idx)?.key === k) owners.push(idx * 0x200000 + mmId(k) + 1);
+          if (s.owners.get(idx) === k) owners.push(idx * 0x200000 + mmId(k) + 1);
         });
       sortAsc(owners);
       push(owners.length);

@@ -141,16 +141,7 @@ export function digestSystem(m: SystemModel): string {
   const h = createHash('sha1');
   const s = m.cpu;
   const a = s.alloc;
-  h.update(
-    JSON.stringify([
-      a.generation,
-      a.nrPinned,
-      a.curIdx,
-      s.nextKey,
-      s.ownersGen,
-      [...s.owners].map(([i, o]) => [i, o.key] as const).sort((x, y) => x[0] - y[0]),
-    ]),
-  );
+  h.update(JSON.stringify([a.generation, a.nrPinned, a.curIdx, s.nextKey, s.ownersGen, [...s.owners].sort((x, y) => x[0] - y[0])]));
   for (const arr of [a.asidMap, a.pinnedMap ?? new Uint8Array(0), a.active, a.reserved, a.flushPending, s.curTask, s.ttbrMm, s.ttbrAsid]) {
     h.update(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
   }

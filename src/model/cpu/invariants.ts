@@ -204,22 +204,19 @@ export const UniqueCtxInGeneration: Invariant = {
       if (gen < s.ownersGen) return; // never: a new context is of the current generation
       s.ownersGen = gen;
     }
-    // The owner is kept as the mm itself: its context is read without a lookup in the Map of every
-    // mm (100,000 in pin-exhaustion, a miss each time); whether it is still live is asked only
-    // when the contexts are equal.
     const owner = s.owners.get(idx);
-    // Stryker disable next-line LogicalOperator,ConditionalExpression: equivalent, an mm gets at most one context per generation and its ASID stays in asid_map until the rollover, so this generation's owner of the number is another mm holding that very context
-    if (owner !== undefined && owner !== mm && owner.ctx === mm.ctx && s.mms.get(owner.key) === owner) {
+    // Stryker disable next-line LogicalOperator,ConditionalExpression,OptionalChaining: equivalent, an mm gets at most one context per generation and its ASID stays in asid_map until the rollover, so this generation's owner of the number is another mm holding that very context
+    if (owner !== undefined && owner !== mm.key && s.mms.get(owner)?.ctx === mm.ctx) {
       obs.violation({
         row,
         kind: 'duplicate-asid',
         asid,
         mm: mm.label,
-        otherMm: owner.label,
-        detail: `mm ${mm.label} and mm ${owner.label} both hold ASID ${asid} in generation ${gen}`,
+        otherMm: labelOf(s, owner),
+        detail: `mm ${mm.label} and mm ${labelOf(s, owner)} both hold ASID ${asid} in generation ${gen}`,
       });
     }
-    s.owners.set(idx, mm);
+    s.owners.set(idx, mm.key);
   },
 };
 

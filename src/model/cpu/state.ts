@@ -101,7 +101,7 @@ export interface CpuModelState {
    * stays until the index is given again, and never matches a context of this one). A Map, not a
    * per-index array: a 16-bit ASID space would otherwise cost 768 KiB per copy of the state.
    */
-  owners: Map<number, MmState>;
+  owners: Map<number, number>;
   ownersGen: number;
   /**
    * Some mm's ASID number changed while a CPU's TTBR held it ({@link noteContextMove}): the only
@@ -210,20 +210,10 @@ export function cloneCpuModel(s: CpuModelState): CpuModelState {
     curTask: new Int32Array(s.curTask),
     ttbrMm: new Int32Array(s.ttbrMm),
     ttbrAsid: new Int32Array(s.ttbrAsid),
-    owners: cloneOwners(s.owners, mms),
+    owners: copyMap(s.owners),
     ownersGen: s.ownersGen,
     ttbrAsidMoved: s.ttbrAsidMoved,
   };
-}
-
-/**
- * The owners of a clone: each the clone's copy of the mm, or, for an mm retired since (no longer
- * in `mms`, never changed again), the record itself.
- */
-function cloneOwners(owners: Map<number, MmState>, mms: Map<number, MmState>): Map<number, MmState> {
-  const out = new Map<number, MmState>();
-  for (const [i, o] of owners) out.set(i, mms.get(o.key) ?? o);
-  return out;
 }
 
 export function labelOf(s: CpuModelState, key: number): string {
