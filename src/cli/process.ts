@@ -4,7 +4,7 @@
  * temporary output files in flight, give the terminal back as it was (cursor shown, line wrapping
  * on: a progress bar turns both off) and exit 130/143 as shells expect (128 + signal number).
  */
-import { setFlagsFromString } from 'node:v8';
+import { createRequire } from 'node:module';
 import { isClosedPipe, removeTemporaryFiles } from '../util/output.js';
 
 /** Show the cursor and re-enable auto-wrap (DECAWM), both of which a progress bar may have turned off. */
@@ -16,9 +16,7 @@ function restoreTerminal(): void {
 }
 
 /**
- * V8's garbage collector as a streaming job wants it (every command but the searches), set in the
- * process entry point before the CLI loads (never in tests running {@link main}), from the command
- * line `argv` (without node and the script): `--no-incremental-marking`, so a full collection runs
+ * V8's garbage collector as a streaming job wants it: `--no-incremental-marking`, so a full collection runs
  * at once when the old generation reaches its limit, rather than interleaved with the program over
  * tens of milliseconds.
  *
@@ -34,13 +32,40 @@ function restoreTerminal(): void {
  * V8 reads it each time it would start marking, so setting it at start-up, after V8 has started,
  * takes effect. `--semi-space-growth-factor=1` (a young generation kept at its start size) brought
  * the 10^7 replay to 77 MB but made pin-exhaustion, whose live set grows, 10-25% slower.
+ *
+ * Called by the process entry point ({@link tunesAtStart}) and by `replay` for a long trace; does
+ * nothing unless the entry point allowed it ({@link allowGarbageCollectorTuning}), so tests running
+ * {@link main} keep V8's defaults.
  */
-export function tuneGarbageCollector(argv: readonly string[]): void {
-  // A search (explore, shrink) keeps millions of states alive: there a full collection at once is a
-  // long pause of a big heap, and V8's incremental marking measured 2% faster (explore's asidalloc bounds).
+export function tuneGarbageCollector(): void {
+  // node:v8 is required here, not imported: its loading is start-up time `--version` need not pay
+  if (tuningAllowed) (createRequire(import.meta.url)('node:v8') as typeof import('node:v8')).setFlagsFromString('--no-incremental-marking');
+}
+
+/** Set by the process entry point: {@link tuneGarbageCollector} does nothing in tests running {@link main}. */
+let tuningAllowed = false;
+
+/** Let {@link tuneGarbageCollector} act (the process entry point calls it once, first). */
+export function allowGarbageCollectorTuning(): void {
+  tuningAllowed = true;
+}
+
+/**
+ * A replay shorter than this (trace v1 bytes, about 500,000 events) ends before V8's first full
+ * collection, where the default collector costs nothing, and its concurrent marking measured a few
+ * per cent faster (kernel-build, 2x10^5 events): the replay command tunes the collector only past it.
+ */
+export const LONG_TRACE_BYTES = 16 << 20;
+
+/**
+ * Whether the entry point tunes the collector at start-up: every command but the searches (explore,
+ * shrink: their heaps hold millions of states, where incremental marking measured 2% faster) and
+ * `replay`, which decides from its input's size ({@link LONG_TRACE_BYTES}).
+ * @param argv the command line without node and the script
+ */
+export function tunesAtStart(argv: readonly string[]): boolean {
   const command = argv.find((a) => !a.startsWith('-'));
-  if (command === 'explore' || command === 'shrink') return;
-  setFlagsFromString('--no-incremental-marking');
+  return command !== 'explore' && command !== 'shrink' && command !== 'replay';
 }
 
 /** Install the handlers once, in the process entry point (never in tests running {@link main}). */

@@ -1,6 +1,7 @@
 /**
  * `asid-replay replay <trace>`: replay one trace v1 file and print the report.
  */
+import { stat } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ALLOCATOR_VARIANTS } from '../model/cpu/variants.js';
 import { DEFAULT_KERNEL, DRIVER_DESIGNS, KERNEL_HELP, resolveKernel } from '../model/kernel/eras.js';
@@ -9,6 +10,7 @@ import { FAULTS, type Fault } from '../model/config.js';
 import type { SystemInput } from '../trace/system.js';
 import { FAIL_ON_KINDS, type FailOnKind, failingKinds, findingCount, parseFailOn } from '../report/findings.js';
 import { readableInput } from '../util/input.js';
+import { LONG_TRACE_BYTES, tuneGarbageCollector } from './process.js';
 import { systemConfigOf } from '../report/era-facts.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 import { designOption, designSummary, loadDesignFlag } from './design-flag.js';
@@ -213,6 +215,8 @@ its source, <timestamp in the recording>@L<line of the recording>.`,
     o: SystemFlags & { json?: boolean; failOn?: FailOnKind[]; maxViolations: number; parseThreads?: number } & PictureFlags,
   ): Promise<void> {
     const design = await loadDesignFlag(o);
+    // (a path that cannot be read gets its error from the replay, with the file named)
+    if (((await stat(file).catch(() => undefined))?.size ?? 0) >= LONG_TRACE_BYTES) tuneGarbageCollector();
     // The replay's modules load here, not with the command's options (check, explore and shrink
     // share those): a command loads what it runs.
     const [{ replayFile }, { renderJson, renderText }] = await Promise.all([import('../replay/engine.js'), import('../report/render.js')]);
