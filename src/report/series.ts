@@ -51,7 +51,6 @@ interface EventView {
   kind: string;
   cpu?: number;
   task?: number;
-  mm?: string;
 }
 
 /**
