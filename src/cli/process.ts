@@ -58,14 +58,16 @@ export function allowGarbageCollectorTuning(): void {
 export const LONG_TRACE_BYTES = 16 << 20;
 
 /**
- * Whether the entry point tunes the collector at start-up: every command but the searches (explore,
- * shrink: their heaps hold millions of states, where incremental marking measured 2% faster) and
- * `replay`, which decides from its input's size ({@link LONG_TRACE_BYTES}).
+ * Whether the entry point tunes the collector at start-up: for every command but the searches
+ * (explore, shrink: their heaps hold millions of states, where incremental marking measured 2%
+ * faster) and `replay`, which decides from its input's size ({@link LONG_TRACE_BYTES}); not
+ * without a command (`--version`, `--help`).
  * @param argv the command line without node and the script
  */
 export function tunesAtStart(argv: readonly string[]): boolean {
   const command = argv.find((a) => !a.startsWith('-'));
-  return command !== 'explore' && command !== 'shrink' && command !== 'replay';
+  // no command (`--version`, `--help`): nothing to replay, and node:v8 need not load
+  return command !== undefined && command !== 'explore' && command !== 'shrink' && command !== 'replay';
 }
 
 /** Install the handlers once, in the process entry point (never in tests running {@link main}). */
