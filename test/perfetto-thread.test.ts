@@ -14,20 +14,14 @@ import type { FindingPoint, Series } from '../src/report/series.js';
 import { replayFile } from '../src/replay/engine.js';
 import { SeriesCollector } from '../src/report/series.js';
 import { cli, tmp } from './helpers/cli.js';
+import { emptySeries } from './helpers/series.js';
 
 type Call = { slice: [number, number, number, string, number, number, number, number, number] } | { instant: [number, FindingPoint] };
 
+/** The closing counters are the writer's, through either thread: an empty series with one rollover counted. */
 const SERIES = (axis: 'time' | 'row'): Series => ({
-  axis,
-  width: 4,
-  x: [],
-  columns: [],
-  values: [],
-  mms: [],
-  findings: [],
-  findingsTruncated: false,
-  findingCounts: { rollover: 1, 'pin-failure': 0, violation: 0, stale: 0, 'device-failure': 0 },
-  limits: { numAsids: 256, pinLimit: null, cpus: 2 },
+  ...emptySeries(axis),
+  findingCounts: { ...emptySeries(axis).findingCounts, rollover: 1 },
 });
 
 function drive(w: { slice: PerfettoWriter['slice']; instant: PerfettoWriter['instant'] }, calls: Call[]): void {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cli, tmp } from './helpers/cli.js';
+import { emptySeries } from './helpers/series.js';
 import { PerfettoWriter } from '../src/report/perfetto.js';
 import { type Series, ttbrAsid } from '../src/report/series.js';
 import { ReportCollector } from '../src/report/report.js';
@@ -161,18 +162,7 @@ const corpus = (): string[] =>
     .sort();
 
 /** A series with nothing in it, to close a writer (no counter track written). */
-const EMPTY: Series = {
-  axis: 'time',
-  width: 1,
-  x: [],
-  columns: [],
-  values: [],
-  mms: [],
-  findings: [],
-  findingsTruncated: false,
-  findingCounts: { rollover: 0, 'pin-failure': 0, violation: 0, stale: 0, 'device-failure': 0 },
-  limits: { numAsids: 0, pinLimit: null, cpus: 1 },
-};
+const EMPTY: Series = emptySeries('time');
 
 type SliceArgs = [
   cpu: number,
