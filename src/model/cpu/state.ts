@@ -220,11 +220,29 @@ export function labelOf(s: CpuModelState, key: number): string {
   return s.mms.get(key)?.label ?? `#${key}`;
 }
 
+/**
+ * Not a context id: the value an mm's `ctx` is created with before it is set to 0 ("never
+ * allocated"), so that V8 lays the field out as a double from the first mm on (see {@link newMm}).
+ */
+const CTX_FIELD_AS_DOUBLE = 0.5;
+
+/**
+ * A new mm named `label`, live, with no context yet (`ctx` 0), recorded in `s.mms` and `s.labels`.
+ *
+ * Why `ctx` is first written {@link CTX_FIELD_AS_DOUBLE}: a context id is `gen * GEN_UNIT + asid`,
+ * past 2^31 from the 32,768th generation on. V8 stores a number field as a small integer until a
+ * larger value comes, and then gives every object of that shape a new layout: each mm is migrated
+ * when next touched, and the code that read the field as an integer is thrown away and compiled
+ * again once the migrations stop. A workload that rolls over at every other switch (pin-exhaustion)
+ * crosses 2^31 in its first 65,000 events, and its replay ran 10-20% slower until every live mm
+ * had been migrated (`npm run bench`; docs/performance.md). A double in the first mm's field makes
+ * the layout a double's from the start; the value is overwritten at once, so no state ever holds it.
+ */
 export function newMm(s: CpuModelState, label: string): MmState {
   const mm: MmState = {
     key: s.nextKey++,
     label,
-    ctx: 0,
+    ctx: CTX_FIELD_AS_DOUBLE,
     pinned: 0,
     users: 1,
     pinnedAsid: -1,
@@ -233,6 +251,7 @@ export function newMm(s: CpuModelState, label: string): MmState {
     pt: UNTOUCHED_PT,
     epoch: 0,
   };
+  mm.ctx = 0;
   s.mms.set(mm.key, mm);
   s.labels.set(label, mm.key);
   return mm;
