@@ -74,11 +74,13 @@ describe('exec and exit of a running task', () => {
  * must be equal to, and independent of, its original.
  */
 import {
+  SMALL_TLB,
   SPECULATIVE,
   TLB_CAPACITY,
   type TlbState,
   cloneTlb,
   createTlb,
+  forEachAsid,
   localFlushTlbAll,
   tlbAnyFillRow,
   tlbCanonical,
@@ -141,58 +143,88 @@ const expectSame = (t: TlbState, ref: RefTlb, what: string) => {
 };
 
 describe('the TLB store against a per-entry reference', () => {
-  it('agrees over 1000 random fills and flushes (two CPUs, shared ASIDs, aliases, speculative walks)', () => {
-    const rng = new Rng(11);
-    const t = createTlb(2);
-    const ref = new RefTlb(2);
-    for (let n = 1; n <= 1000; n++) {
-      const cpu = rng.int(0, 1);
-      const asid = rng.int(0, 3);
-      const mm = rng.int(0, 3);
-      const op = rng.int(0, 99);
-      const what = `op ${n}`;
-      if (op < 60) {
-        const page = rng.chance(0.2) ? SPECULATIVE : rng.int(0, 20);
-        const others = ref.others(cpu, asid, mm);
-        const other = tlbFill(t, cpu, asid, mm, page, n);
-        if (others.size === 0) same(other, -1, what);
-        else same(others.has(other), true, `${what}: ${other} in ${[...others]}`);
-        ref.fill(cpu, asid, mm, page, n);
-      } else if (op < 85) {
+  // ASIDs 0..3 keep a CPU's TLB in its arrays; 0..15 take it past SMALL_TLB into a Map and back
+  // (a local flush empties it), with flushes rarer so that it fills up.
+  for (const [maxAsid, flushes] of [
+    [3, 8],
+    [15, 2],
+  ] as const)
+    it(`agrees over 1500 random fills and flushes (two CPUs, ASIDs 0..${maxAsid}, aliases, speculative walks)`, () => {
+      const rng = new Rng(11 + maxAsid);
+      const t = createTlb(2);
+      const ref = new RefTlb(2);
+      let large = 0;
+      for (let n = 1; n <= 1500; n++) {
+        const cpu = rng.int(0, 1);
+        const asid = rng.int(0, maxAsid);
+        const mm = rng.int(0, 3);
+        const op = rng.int(0, 99);
+        const what = `op ${n}`;
+        if (op < 60) {
+          const page = rng.chance(0.2) ? SPECULATIVE : rng.int(0, 20);
+          const others = ref.others(cpu, asid, mm);
+          const other = tlbFill(t, cpu, asid, mm, page, n);
+          if (others.size === 0) same(other, -1, what);
+          else same(others.has(other), true, `${what}: ${other} in ${[...others]}`);
+          ref.fill(cpu, asid, mm, page, n);
+        } else if (op < 85) {
+          const first = rng.int(0, 20);
+          const last = first + (rng.chance(0.5) ? rng.int(0, 3) : rng.int(0, 20));
+          tlbiVaRangeBroadcast(t, asid, first, last);
+          ref.dropIf([0, 1], (a, _m, pg) => a === asid && pg !== SPECULATIVE && pg >= first && pg <= last);
+        } else if (op < 100 - flushes) {
+          tlbiAsidBroadcast(t, asid);
+          ref.dropIf([0, 1], (a) => a === asid);
+        } else {
+          const keepMm = rng.chance(0.2) ? -1 : mm;
+          localFlushTlbAll(t, cpu, keepMm, asid);
+          ref.dropIf([cpu], (a, m) => !(a === asid && m === keepMm));
+        }
+        expectSame(t, ref, what);
+        // The lookups the checks make, on the entries of one (asid, mm).
         const first = rng.int(0, 20);
-        const last = first + (rng.chance(0.5) ? rng.int(0, 3) : rng.int(0, 20));
-        tlbiVaRangeBroadcast(t, asid, first, last);
-        ref.dropIf([0, 1], (a, _m, pg) => a === asid && pg !== SPECULATIVE && pg >= first && pg <= last);
-      } else if (op < 92) {
-        tlbiAsidBroadcast(t, asid);
-        ref.dropIf([0, 1], (a) => a === asid);
-      } else {
-        const keepMm = rng.chance(0.2) ? -1 : mm;
-        localFlushTlbAll(t, cpu, keepMm, asid);
-        ref.dropIf([cpu], (a, m) => !(a === asid && m === keepMm));
+        const last = first + rng.int(0, 10);
+        const mine = [...ref.cpus[cpu]!]
+          .map(([k, r]) => {
+            const [a, m, pg] = k.split(',').map(Number) as [number, number, number];
+            return [a, m, pg, r] as const;
+          })
+          .filter(([a, m]) => a === asid && m === mm);
+        const inRange = mine.filter(([, , pg]) => pg !== SPECULATIVE && pg >= first && pg <= last).map(([, , pg, r]) => [pg, r]);
+        const sortPg = (x: number[][]) => [...x].sort((a, b) => a[0]! - b[0]!);
+        same(sortPg(tlbEntriesIn(t, cpu, asid, mm, first, last)), sortPg(inRange), `${what}: entries in [${first}, ${last}]`);
+        const spec = mine.find(([, , pg]) => pg === SPECULATIVE);
+        const anyRow = tlbAnyFillRow(t, cpu, asid, mm);
+        if (mine.length === 0) expect(anyRow, what).toBeUndefined();
+        else if (spec) expect(anyRow, `${what}: the speculative entry's row first`).toBe(spec[3]);
+        else
+          expect(
+            mine.map(([, , , r]) => r),
+            what,
+          ).toContain(anyRow);
+        if (t.cpus[cpu]!.map !== null) large++;
       }
-      expectSame(t, ref, what);
-      // The lookups the checks make, on the entries of one (asid, mm).
-      const first = rng.int(0, 20);
-      const last = first + rng.int(0, 10);
-      const mine = [...ref.cpus[cpu]!]
-        .map(([k, r]) => {
-          const [a, m, pg] = k.split(',').map(Number) as [number, number, number];
-          return [a, m, pg, r] as const;
-        })
-        .filter(([a, m]) => a === asid && m === mm);
-      const inRange = mine.filter(([, , pg]) => pg !== SPECULATIVE && pg >= first && pg <= last).map(([, , pg, r]) => [pg, r]);
-      const sortPg = (x: number[][]) => [...x].sort((a, b) => a[0]! - b[0]!);
-      same(sortPg(tlbEntriesIn(t, cpu, asid, mm, first, last)), sortPg(inRange), `${what}: entries in [${first}, ${last}]`);
-      const spec = mine.find(([, , pg]) => pg === SPECULATIVE);
-      const anyRow = tlbAnyFillRow(t, cpu, asid, mm);
-      if (mine.length === 0) expect(anyRow, what).toBeUndefined();
-      else if (spec) expect(anyRow, `${what}: the speculative entry's row first`).toBe(spec[3]);
-      else
-        expect(
-          mine.map(([, , , r]) => r),
-          what,
-        ).toContain(anyRow);
+      if (maxAsid < SMALL_TLB) expect(large, 'never past the arrays').toBe(0);
+      else expect(large, 'steps with a TLB in a Map').toBeGreaterThan(100);
+    });
+
+  it('keeps ASIDs in the order they were first filled, in its arrays and in a Map, as a Map would', () => {
+    for (const n of [3, SMALL_TLB, SMALL_TLB + 1, 2 * SMALL_TLB]) {
+      const t = createTlb(1);
+      const ref = new Map<number, number>();
+      const asids = Array.from({ length: n }, (_, i) => (i * 7) % 31);
+      for (const a of asids) {
+        tlbFill(t, 0, a, 1, SPECULATIVE, a);
+        ref.set(a, 1);
+      }
+      tlbiAsidBroadcast(t, asids[1]!); // one from the middle
+      ref.delete(asids[1]!);
+      tlbFill(t, 0, 40, 2, SPECULATIVE, 40); // a new one at the end
+      tlbFill(t, 0, asids[0]!, 3, SPECULATIVE, 41); // an alias: the first ASID keeps its place
+      ref.set(40, 1);
+      const order: number[] = [];
+      forEachAsid(t, 0, (_, a) => order.push(a));
+      expect(order, `${n} ASIDs`).toEqual([...ref.keys()]);
     }
   });
 

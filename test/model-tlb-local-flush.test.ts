@@ -1,12 +1,12 @@
 /**
  * `local_flush_tlb_all()` in the slow path of `check_and_switch_context` (arch/arm64/mm/context.c,
  * v5.10): TLBI VMALLE1 on this CPU while TTBR0 still holds the outgoing mm, so what survives is
- * that mm's entries under its ASID (the walker may refetch them), nothing else. The model empties a
- * TLB of a few ASIDs entry by entry and a larger one with `Map.clear` (model/cpu/tlb.ts): both
+ * that mm's entries under its ASID (the walker may refetch them), nothing else. The model keeps a
+ * CPU's ASIDs in arrays up to SMALL_TLB of them and in a Map past that (model/cpu/tlb.ts): both
  * sides of that size must leave the same TLB.
  */
 import { describe, expect, it } from 'vitest';
-import { SPECULATIVE, createTlb, localFlushTlbAll, tlbCanonical, tlbFill } from '../src/model/cpu/tlb.js';
+import { SMALL_TLB, SPECULATIVE, createTlb, localFlushTlbAll, tlbCanonical, tlbFill } from '../src/model/cpu/tlb.js';
 
 /** CPU0 with `asids` ASIDs 1..asids, mm 10*a under each (a speculative walk and page a), and mm 99 aliasing ASID 2. */
 function filled(asids: number) {
@@ -21,7 +21,7 @@ function filled(asids: number) {
 }
 
 describe('local_flush_tlb_all over few and many ASIDs', () => {
-  for (const asids of [3, 4, 5, 9]) {
+  for (const asids of [3, SMALL_TLB - 1, SMALL_TLB, SMALL_TLB + 1, 2 * SMALL_TLB]) {
     it(`${asids} ASIDs: only the outgoing mm's entries under its ASID stay, on this CPU only`, () => {
       const t = filled(asids);
       localFlushTlbAll(t, 0, 30, 3);

@@ -21,7 +21,7 @@
  */
 import { ctxAsid, ctxGen } from '../model/cpu/allocator.js';
 import type { MmState } from '../model/cpu/state.js';
-import { walkMm } from '../model/cpu/index.js';
+import { forEachAsid, walkMm } from '../model/cpu/index.js';
 import type { SystemModel } from '../model/system.js';
 import { type FieldRenaming, pushStructure } from './structure.js';
 import { domainAs } from '../model/smmu/keys.js';
@@ -296,7 +296,7 @@ export class Canonicalizer {
     const withTlb = this.o.tlb ?? true;
     for (let i = 0; i < ncpu; i++) {
       if (withTlb)
-        s.tlb.cpus[perm[i]!]!.forEach((first, asid) => {
+        forEachAsid(s.tlb, perm[i]!, (first, asid) => {
           for (let x: typeof first | null = first; x; x = x.next) {
             if (x.spec >= 0) raw.push(asid, x.mm, -1);
             if (x.pages) for (const pg of x.pages.keys()) raw.push(asid, x.mm, pg);

@@ -28,4 +28,5 @@ export {
 export { exec, exit, fork, schedule } from './tasks.js';
 export { pin, pinMm, unpin, unpinMm } from './pins.js';
 export { MAX_TLBI_OPS, type PtChange, access, mapMm, mprotectMm, unmapMm } from './mappings.js';
+export { forEachAsid } from './tlb.js';
 export { INITIAL_PTE, type Pte } from './page-table.js';

@@ -22,7 +22,7 @@
  */
 import { ctxAsid, ctxGen } from './allocator.js';
 import type { AllocatorParams } from './allocator.js';
-import { SPECULATIVE, tlbAnyFillRow, tlbEntriesIn, tlbOtherMm } from './tlb.js';
+import { SPECULATIVE, forEachAsid, tlbAnyFillRow, tlbEntriesIn, tlbOtherMm } from './tlb.js';
 import { type CpuModelState, type CpuObserver, type MmState, labelOf, walkMm } from './state.js';
 import { PAGE_SHIFT } from '../pages.js';
 import type { CpuViolationKind } from '../findings.js';
@@ -236,8 +236,8 @@ export const UniqueASIDPerCPU: Invariant = {
   reads: Touch.Fill,
   witnesses(s) {
     const out: string[] = [];
-    s.tlb.cpus.forEach((tlb, c) =>
-      tlb.forEach((first, asid) => {
+    s.tlb.cpus.forEach((_, c) =>
+      forEachAsid(s.tlb, c, (first, asid) => {
         if (first.next) for (let x: typeof first | null = first; x; x = x.next) out.push(`CPU${c} ASID ${asid} mm#${x.mm}`);
       }),
     );

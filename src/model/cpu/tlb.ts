@@ -8,9 +8,14 @@
  * `flush_tlb_mm` (TLBI ASIDE1IS, every CPU) and `__flush_tlb_range` (TLBI VAE1IS per page, every CPU).
  *
  * Layout (why): almost every fill is the speculative entry of the one mm that owns an ASID on a
- * CPU, so a CPU's TLB is a Map asid -> {@link TlbSet} holding that row inline; a page Map exists
+ * CPU, so a CPU's TLB maps asid -> {@link TlbSet} holding that row inline; a page Map exists
  * only once a real page is filled, and a second mm under the same ASID (the alias hazard the checks
  * look for) chains another set behind the first. A set with no entries is unlinked at once.
+ *
+ * A CPU's ASIDs are kept in two short arrays while there are at most {@link SMALL_TLB} of them, and
+ * in a Map past that ({@link CpuTlb}): where every switch rolls over (every ASID but a few pinned),
+ * a TLB holds one or two ASIDs, each flushed soon after it is filled, and a Map, which allocates a
+ * new table every few deletions and insertions, made a fifth of such a replay.
  */
 
 import { copyMap } from '../copy-map.js';
@@ -29,8 +34,95 @@ export interface TlbSet {
   next: TlbSet | null;
 }
 
-/** One CPU's TLB: asid -> the sets of entries under it. */
-export type CpuTlb = Map<number, TlbSet>;
+/**
+ * One CPU's TLB: asid -> the first of the sets of entries under it, in the order the ASIDs were
+ * first filled (a Map's order). Up to {@link SMALL_TLB} ASIDs: `asids[i]` -> `sets[i]` and `map`
+ * null; past that, `map` holds them and the arrays are empty. Read and written through the
+ * functions below ({@link forEachAsid} for the others).
+ */
+export interface CpuTlb {
+  asids: number[];
+  sets: TlbSet[];
+  map: Map<number, TlbSet> | null;
+}
+
+/** ASIDs a CPU's TLB keeps in its arrays before it moves them to a Map. */
+export const SMALL_TLB = 8;
+
+const newCpuTlb = (): CpuTlb => ({ asids: [], sets: [], map: null });
+
+/** The first set under `asid`, if any. */
+function getAsid(tlb: CpuTlb, asid: number): TlbSet | undefined {
+  if (tlb.map !== null) return tlb.map.get(asid);
+  const a = tlb.asids;
+  // Stryker disable next-line EqualityOperator: equivalent, i <= length compares undefined, never an ASID
+  for (let i = 0; i < a.length; i++) if (a[i] === asid) return tlb.sets[i];
+  return undefined;
+}
+
+/** Make `first` the first set under `asid` (an ASID already there keeps its place, as in a Map). */
+function setAsid(tlb: CpuTlb, asid: number, first: TlbSet): void {
+  if (tlb.map !== null) {
+    tlb.map.set(asid, first);
+    return;
+  }
+  const a = tlb.asids;
+  // Stryker disable next-line EqualityOperator: equivalent, i <= length compares undefined, never an ASID
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === asid) {
+      tlb.sets[i] = first;
+      return;
+    }
+  }
+  if (a.length < SMALL_TLB) {
+    a.push(asid);
+    tlb.sets.push(first);
+    return;
+  }
+  const map = new Map<number, TlbSet>();
+  // Stryker disable next-line EqualityOperator: equivalent, i <= length sets key undefined, which no lookup asks for (and the arrays are emptied below)
+  for (let i = 0; i < a.length; i++) map.set(a[i]!, tlb.sets[i]!);
+  map.set(asid, first);
+  tlb.map = map;
+  a.length = 0;
+  tlb.sets.length = 0;
+}
+
+/** Remove `asid` and its sets (the others keep their order). */
+function deleteAsid(tlb: CpuTlb, asid: number): void {
+  if (tlb.map !== null) {
+    tlb.map.delete(asid);
+    return;
+  }
+  const a = tlb.asids;
+  const sets = tlb.sets;
+  const i = a.indexOf(asid);
+  if (i < 0) return;
+  // Stryker disable next-line EqualityOperator: equivalent, j <= length - 1 moves undefined into the last place, which the length below cuts off
+  for (let j = i + 1; j < a.length; j++) {
+    a[j - 1] = a[j]!;
+    sets[j - 1] = sets[j]!;
+  }
+  a.length--;
+  sets.length--;
+}
+
+/** Empty the TLB (back to the arrays). */
+function clearCpuTlb(tlb: CpuTlb): void {
+  tlb.map = null;
+  tlb.asids.length = 0;
+  tlb.sets.length = 0;
+}
+
+/** `fn(first, asid)` for every ASID of `cpu`'s TLB, in the order the ASIDs were first filled. */
+export function forEachAsid(t: TlbState, cpu: number, fn: (first: TlbSet, asid: number) => void): void {
+  const tlb = t.cpus[cpu]!;
+  if (tlb.map !== null) {
+    tlb.map.forEach(fn);
+    return;
+  }
+  for (let i = 0; i < tlb.asids.length; i++) fn(tlb.sets[i]!, tlb.asids[i]!);
+}
 
 export interface TlbState {
   cpus: CpuTlb[];
@@ -42,7 +134,7 @@ export interface TlbState {
 export const TLB_CAPACITY = 16384;
 
 export function createTlb(cpus: number): TlbState {
-  return { cpus: Array.from({ length: cpus }, () => new Map()), counts: new Array(cpus).fill(0) };
+  return { cpus: Array.from({ length: cpus }, newCpuTlb), counts: new Array(cpus).fill(0) };
 }
 
 function cloneSet(x: TlbSet | null): TlbSet | null {
@@ -52,8 +144,15 @@ function cloneSet(x: TlbSet | null): TlbSet | null {
 export function cloneTlb(t: TlbState): TlbState {
   const cpus: CpuTlb[] = [];
   for (const m of t.cpus) {
-    const c: CpuTlb = new Map();
-    m.forEach((x, a) => c.set(a, cloneSet(x)!));
+    const c = newCpuTlb();
+    if (m.map !== null) {
+      const map = new Map<number, TlbSet>();
+      m.map.forEach((x, a) => map.set(a, cloneSet(x)!));
+      c.map = map;
+    } else {
+      c.asids = m.asids.slice();
+      c.sets = m.sets.map((x) => cloneSet(x)!);
+    }
     cpus.push(c);
   }
   return { cpus, counts: t.counts.slice() };
@@ -72,11 +171,11 @@ function setEntries(x: TlbSet): [number, number][] {
  */
 export function tlbCanonical(t: TlbState, cpu: number): unknown {
   const out: [number, [number, [number, number][]][]][] = [];
-  for (const [asid, first] of t.cpus[cpu]!) {
+  forEachAsid(t, cpu, (first, asid) => {
     const sets: [number, [number, number][]][] = [];
     for (let x: TlbSet | null = first; x; x = x.next) sets.push([x.mm, setEntries(x)]);
     out.push([asid, sets.sort((a, b) => a[0] - b[0])]);
-  }
+  });
   return out.sort((a, b) => a[0] - b[0]);
 }
 
@@ -86,8 +185,8 @@ export function tlbCanonical(t: TlbState, cpu: number): unknown {
  * `UniqueASIDPerCPU` hazard: the running mm can use them), or -1.
  */
 export function tlbFill(t: TlbState, cpu: number, asid: number, mm: number, page: number, row: number): number {
-  const tlb = t.cpus[cpu];
-  const first = tlb!.get(asid);
+  const tlb = t.cpus[cpu]!;
+  const first = getAsid(tlb, asid);
   let mine: TlbSet | null = null;
   let other = -1;
   for (let x = first ?? null; x; x = x.next) {
@@ -97,13 +196,13 @@ export function tlbFill(t: TlbState, cpu: number, asid: number, mm: number, page
   const present = mine !== null && (page === SPECULATIVE ? mine.spec >= 0 : mine.pages !== null && mine.pages.has(page));
   if (present) return other;
   if (++t.counts[cpu]! > TLB_CAPACITY) {
-    tlb!.clear();
+    clearCpuTlb(tlb);
     t.counts[cpu] = 0;
     return tlbFill(t, cpu, asid, mm, page, row);
   }
   if (mine === null) {
     mine = { mm, spec: -1, pages: null, next: first ?? null };
-    tlb!.set(asid, mine);
+    setAsid(tlb, asid, mine);
   }
   if (page === SPECULATIVE) mine.spec = row;
   else (mine.pages ??= new Map()).set(page, row);
@@ -115,13 +214,13 @@ export function tlbFill(t: TlbState, cpu: number, asid: number, mm: number, page
  * one {@link tlbFill} returns), or -1.
  */
 export function tlbOtherMm(t: TlbState, cpu: number, asid: number, mm: number): number {
-  for (let x = t.cpus[cpu]!.get(asid) ?? null; x; x = x.next) if (x.mm !== mm) return x.mm;
+  for (let x = getAsid(t.cpus[cpu]!, asid) ?? null; x; x = x.next) if (x.mm !== mm) return x.mm;
   return -1;
 }
 
 /** The set of (asid, mm) on `cpu`, if it has entries. */
 function findSet(t: TlbState, cpu: number, asid: number, mm: number): TlbSet | null {
-  for (let x = t.cpus[cpu]!.get(asid) ?? null; x; x = x.next) if (x.mm === mm) return x;
+  for (let x = getAsid(t.cpus[cpu]!, asid) ?? null; x; x = x.next) if (x.mm === mm) return x;
   return null;
 }
 
@@ -142,9 +241,6 @@ export function tlbAnyFillRow(t: TlbState, cpu: number, asid: number, mm: number
   return x.pages?.values().next().value;
 }
 
-/** ASIDs a CPU's TLB may hold for {@link localFlushTlbAll} to delete them one by one rather than clear the Map. */
-const SMALL_TLB = 4;
-
 const size = (x: TlbSet) => (x.spec >= 0 ? 1 : 0) + (x.pages ? x.pages.size : 0);
 
 /**
@@ -154,27 +250,11 @@ const size = (x: TlbSet) => (x.spec >= 0 ? 1 : 0) + (x.pages ? x.pages.size : 0)
 export function localFlushTlbAll(t: TlbState, cpu: number, keepMm: number, keepAsid: number): void {
   const tlb = t.cpus[cpu]!;
   const kept = keepMm >= 0 ? findSet(t, cpu, keepAsid, keepMm) : null;
-  // A TLB of a few ASIDs (where every switch rolls over, the usual case: the outgoing mm's and the
-  // one filled since the last flush) is emptied entry by entry: `Map.clear` allocates a table each
-  // time. Either way what stays is the kept set alone, under its ASID.
-  // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent, both ways leave the same TLB (test/model-tlb-local-flush.test.ts checks both sides of the size)
-  if (tlb.size <= SMALL_TLB) {
-    // Stryker disable next-line ConditionalExpression: equivalent, deleting the kept ASID's entry too is undone by the set below
-    for (const a of tlb.keys()) if (kept === null || a !== keepAsid) tlb.delete(a);
-    t.counts[cpu] = 0;
-    if (kept) {
-      kept.next = null;
-      // Stryker disable next-line ConditionalExpression: equivalent, setting the entry it already holds changes nothing
-      if (tlb.get(keepAsid) !== kept) tlb.set(keepAsid, kept);
-      t.counts[cpu] = size(kept);
-    }
-    return;
-  }
-  tlb.clear();
+  clearCpuTlb(tlb);
   t.counts[cpu] = 0;
   if (kept) {
     kept.next = null;
-    tlb.set(keepAsid, kept);
+    setAsid(tlb, keepAsid, kept);
     t.counts[cpu] = size(kept);
   }
 }
@@ -182,15 +262,15 @@ export function localFlushTlbAll(t: TlbState, cpu: number, keepMm: number, keepA
 /** `flush_tlb_mm()`: TLBI ASIDE1IS, broadcast to every CPU. */
 export function tlbiAsidBroadcast(t: TlbState, asid: number): void {
   for (let c = 0; c < t.cpus.length; c++) {
-    for (let x = t.cpus[c]!.get(asid) ?? null; x; x = x.next) t.counts[c]! -= size(x);
-    t.cpus[c]!.delete(asid);
+    for (let x = getAsid(t.cpus[c]!, asid) ?? null; x; x = x.next) t.counts[c]! -= size(x);
+    deleteAsid(t.cpus[c]!, asid);
   }
 }
 
 /** `__flush_tlb_range()` with per-page TLBI VAE1IS: pages [first, last] under `asid`, every CPU. */
 export function tlbiVaRangeBroadcast(t: TlbState, asid: number, first: number, last: number): void {
   for (let c = 0; c < t.cpus.length; c++) {
-    const head = t.cpus[c]!.get(asid);
+    const head = getAsid(t.cpus[c]!, asid);
     if (!head) continue;
     // Unlink the sets left empty, keeping the others in their order.
     let keep: TlbSet | null = null;
@@ -219,7 +299,7 @@ export function tlbiVaRangeBroadcast(t: TlbState, asid: number, first: number, l
       }
       x = next;
     }
-    if (keep) t.cpus[c]!.set(asid, keep);
-    else t.cpus[c]!.delete(asid);
+    if (keep) setAsid(t.cpus[c]!, asid, keep);
+    else deleteAsid(t.cpus[c]!, asid);
   }
 }
