@@ -36,28 +36,42 @@ export interface TlbSet {
 
 /**
  * One CPU's TLB: asid -> the first of the sets of entries under it, in the order the ASIDs were
- * first filled (a Map's order). Up to {@link SMALL_TLB} ASIDs: `asids[i]` -> `sets[i]` and `map`
- * null; past that, `map` holds them and the arrays are empty. Read and written through the
- * functions below ({@link forEachAsid} for the others).
+ * first filled (a Map's order). Up to {@link SMALL_TLB} ASIDs: `asids[i]` -> `sets[i]` for
+ * `i < n`, and `map` null; past that, `map` holds them and `n` is 0. The arrays are allocated once
+ * (a flush writes nothing but `n` and the dropped slots, and allocates nothing). Read and written
+ * through the functions below ({@link forEachAsid} for the others).
  */
 export interface CpuTlb {
-  asids: number[];
-  sets: TlbSet[];
+  n: number;
+  /** {@link SMALL_TLB} ASIDs (those past `n` are stale). */
+  asids: Int32Array;
+  /** {@link SMALL_TLB} slots (null past `n`, so that a dropped set can be collected). */
+  sets: (TlbSet | null)[];
   map: Map<number, TlbSet> | null;
 }
 
 /** ASIDs a CPU's TLB keeps in its arrays before it moves them to a Map. */
 export const SMALL_TLB = 8;
 
-const newCpuTlb = (): CpuTlb => ({ asids: [], sets: [], map: null });
+const newCpuTlb = (): CpuTlb => ({
+  n: 0,
+  asids: new Int32Array(SMALL_TLB),
+  sets: new Array<TlbSet | null>(SMALL_TLB).fill(null),
+  map: null,
+});
+
+/** Index of `asid` among the first `tlb.n`, or -1. */
+function slotOf(tlb: CpuTlb, asid: number): number {
+  const a = tlb.asids;
+  for (let i = 0; i < tlb.n; i++) if (a[i] === asid) return i;
+  return -1;
+}
 
 /** The first set under `asid`, if any. */
 function getAsid(tlb: CpuTlb, asid: number): TlbSet | undefined {
   if (tlb.map !== null) return tlb.map.get(asid);
-  const a = tlb.asids;
-  // Stryker disable next-line EqualityOperator: equivalent, i <= length compares undefined, never an ASID
-  for (let i = 0; i < a.length; i++) if (a[i] === asid) return tlb.sets[i];
-  return undefined;
+  const i = slotOf(tlb, asid);
+  return i < 0 ? undefined : tlb.sets[i]!;
 }
 
 /** Make `first` the first set under `asid` (an ASID already there keeps its place, as in a Map). */
@@ -66,26 +80,21 @@ function setAsid(tlb: CpuTlb, asid: number, first: TlbSet): void {
     tlb.map.set(asid, first);
     return;
   }
-  const a = tlb.asids;
-  // Stryker disable next-line EqualityOperator: equivalent, i <= length compares undefined, never an ASID
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] === asid) {
-      tlb.sets[i] = first;
-      return;
-    }
+  const i = slotOf(tlb, asid);
+  if (i >= 0) {
+    tlb.sets[i] = first;
+    return;
   }
-  if (a.length < SMALL_TLB) {
-    a.push(asid);
-    tlb.sets.push(first);
+  if (tlb.n < SMALL_TLB) {
+    tlb.asids[tlb.n] = asid;
+    tlb.sets[tlb.n++] = first;
     return;
   }
   const map = new Map<number, TlbSet>();
-  // Stryker disable next-line EqualityOperator: equivalent, i <= length sets key undefined, which no lookup asks for (and the arrays are emptied below)
-  for (let i = 0; i < a.length; i++) map.set(a[i]!, tlb.sets[i]!);
+  for (let i = 0; i < tlb.n; i++) map.set(tlb.asids[i]!, tlb.sets[i]!);
   map.set(asid, first);
+  clearCpuTlb(tlb);
   tlb.map = map;
-  a.length = 0;
-  tlb.sets.length = 0;
 }
 
 /** Remove `asid` and its sets (the others keep their order). */
@@ -94,24 +103,24 @@ function deleteAsid(tlb: CpuTlb, asid: number): void {
     tlb.map.delete(asid);
     return;
   }
+  const i = slotOf(tlb, asid);
+  if (i < 0) return;
   const a = tlb.asids;
   const sets = tlb.sets;
-  const i = a.indexOf(asid);
-  if (i < 0) return;
-  // Stryker disable next-line EqualityOperator: equivalent, j <= length - 1 moves undefined into the last place, which the length below cuts off
-  for (let j = i + 1; j < a.length; j++) {
+  // Stryker disable next-line EqualityOperator: equivalent, j <= n moves the stale slot past the end down, which the null below overwrites
+  for (let j = i + 1; j < tlb.n; j++) {
     a[j - 1] = a[j]!;
     sets[j - 1] = sets[j]!;
   }
-  a.length--;
-  sets.length--;
+  sets[--tlb.n] = null;
 }
 
 /** Empty the TLB (back to the arrays). */
 function clearCpuTlb(tlb: CpuTlb): void {
   tlb.map = null;
-  tlb.asids.length = 0;
-  tlb.sets.length = 0;
+  // Stryker disable next-line EqualityOperator: equivalent, i <= n clears one slot more, null already
+  for (let i = 0; i < tlb.n; i++) tlb.sets[i] = null;
+  tlb.n = 0;
 }
 
 /** `fn(first, asid)` for every ASID of `cpu`'s TLB, in the order the ASIDs were first filled. */
@@ -121,7 +130,7 @@ export function forEachAsid(t: TlbState, cpu: number, fn: (first: TlbSet, asid: 
     tlb.map.forEach(fn);
     return;
   }
-  for (let i = 0; i < tlb.asids.length; i++) fn(tlb.sets[i]!, tlb.asids[i]!);
+  for (let i = 0; i < tlb.n; i++) fn(tlb.sets[i]!, tlb.asids[i]!);
 }
 
 export interface TlbState {
@@ -150,8 +159,9 @@ export function cloneTlb(t: TlbState): TlbState {
       m.map.forEach((x, a) => map.set(a, cloneSet(x)!));
       c.map = map;
     } else {
-      c.asids = m.asids.slice();
-      c.sets = m.sets.map((x) => cloneSet(x)!);
+      c.n = m.n;
+      c.asids.set(m.asids);
+      for (let i = 0; i < m.n; i++) c.sets[i] = cloneSet(m.sets[i]!);
     }
     cpus.push(c);
   }
