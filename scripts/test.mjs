@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * `npm test`, in four steps, with the time of each:
+ * `npm test`, in five steps, with the time of each:
  *   1. one compiler run, `tsc -b tsconfig.test.json`: src/ into dist/ (incremental) and the tests
  *      type-checked, side by side with `npm run lint` (ESLint, Prettier, madge: the other core);
- *   2. `vitest run`: the fast suite (test/slow/ is `npm run test:slow`); its global setup does not
+ *   2. `node scripts/bundle.mjs`: the launcher's start-up bundle of that build (dist/bundle/);
+ *   3. `vitest run`: the fast suite (test/slow/ is `npm run test:slow`); its global setup does not
  *      compile again (test/setup/build.ts builds only a stale dist/, for a bare `npx vitest`);
- *   3. `check traces --jobs 2`: the shipped corpus against its expectations, as CI users run it.
+ *   4. `check traces --jobs 2`: the shipped corpus against its expectations, as CI users run it.
  * Arguments after `--` go to vitest (`npm test -- test/cli.test.ts`). Exit status: the first failure's.
  */
 import { spawn } from 'node:child_process';
@@ -44,6 +45,8 @@ const [built, linted] = await Promise.all([
   lintArgs ? run('lint', node, lintArgs, true) : run('lint', 'npm', ['run', '--silent', 'lint'], true),
 ]);
 let status = built || linted;
+// the launcher's start-up bundle of what tsc just wrote (scripts/bundle.mjs): the CLI tests run it
+if (status === 0) status = await run('bundle', node, ['scripts/bundle.mjs']);
 if (status === 0) status = await run('vitest run', node, [vitest, 'run', ...process.argv.slice(2)]);
 if (status === 0) status = await run('check traces', node, ['bin/asid-replay.js', 'check', 'traces', '--jobs', '2']);
 console.log(`npm test: ${status === 0 ? 'passed' : 'FAILED'} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -3,9 +3,12 @@
  * `--version` and a short replay do not pay for zod, the other commands, cli-table3 or uPlot. The
  * modules a real process loads are listed by a module loader hook (not timed: the figures are
  * scripts/bench-startup.mjs's); the help texts are compared with those of the whole program.
+ * The module tests run the modules tsc wrote (ASID_REPLAY_UNBUNDLED=1), whose names say what they
+ * are; the launcher's bundle (scripts/bundle.mjs) keeps each lazy import a chunk of its own, named
+ * after the module it starts with, which the last tests check.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +23,11 @@ const ROOT = join(import.meta.dirname, '..');
  * (module.register, Node 20.6+) appends each URL it loads to a file.
  */
 function loads(...args: string[]): { modules: string[]; code: number | null; out: string } {
+  return loadsWith({ ASID_REPLAY_UNBUNDLED: '1' }, ...args);
+}
+
+/** {@link loads} with `env` added to the environment (without ASID_REPLAY_UNBUNDLED: the launcher's choice). */
+function loadsWith(env: Record<string, string>, ...args: string[]): { modules: string[]; code: number | null; out: string } {
   const dir = mkdtempSync(join(tmpdir(), 'asid-replay-startup-'));
   const log = join(dir, 'loaded.txt');
   writeFileSync(log, '');
@@ -34,6 +42,7 @@ function loads(...args: string[]): { modules: string[]; code: number | null; out
     {
       cwd: ROOT,
       encoding: 'utf8',
+      env: { ...process.env, ASID_REPLAY_UNBUNDLED: undefined, ...env },
     },
   );
   const prefix = `file://${ROOT}/`;
@@ -87,6 +96,48 @@ describe('start-up: what a command loads', () => {
     // zod neither: a valid # system: line is decided by src/trace/system-fast.ts (zod words the errors).
     for (const p of ['zod', 'cli-table3', 'uplot', 'fzstd', 'pure-rand', 'cli-progress', 'diff', 'microdiff', 'jsonc-parser'])
       expect(pkgs).not.toContain(p);
+  });
+});
+
+describe('start-up: the bundle the launcher runs (dist/bundle/)', () => {
+  const ours = (modules: string[]) => modules.filter((m) => m.startsWith('dist/'));
+
+  it('--version runs the bundle: its two entries and their chunks, no command, nothing of dist/ outside it', () => {
+    const r = loadsWith({}, '--version');
+    expect([r.code, r.out]).toEqual([0, '0.1.0\n']);
+    const dist = ours(r.modules);
+    expect(dist).toContain('dist/bundle/main.js');
+    expect(dist).toContain('dist/bundle/process.js');
+    expect(dist.filter((m) => !m.startsWith('dist/bundle/'))).toEqual([]);
+    expect(dist.filter((m) => /-command-[A-Z0-9]+\.js$/.test(m))).toEqual([]);
+    expect(packages(r.modules)).toEqual(['commander']);
+  });
+
+  it("a --json replay loads the replay command's chunk and no other command's, and gives the modules' report", () => {
+    const trace = join(mkdtempSync(join(tmpdir(), 'asid-replay-startup-')), 'three.csv');
+    writeFileSync(trace, 'time,event,cpu,task,mm\n100,fork,,1,A\n200,schedule,0,1,\n300,exit,,1,\n');
+    const r = loadsWith({}, 'replay', trace, '--json');
+    expect(r.code).toBe(0);
+    const dist = ours(r.modules);
+    expect(dist.filter((m) => !m.startsWith('dist/bundle/'))).toEqual([]);
+    expect(dist.filter((m) => /-command-[A-Z0-9]+\.js$/.test(m)).map((m) => m.replace(/-[A-Z0-9]+\.js$/, ''))).toEqual([
+      'dist/bundle/replay-command',
+    ]);
+    expect(r.out).toBe(loads('replay', trace, '--json').out);
+  });
+
+  it('a bundle older than the last compile is not run: the modules are', () => {
+    const info = join(ROOT, 'dist/.tsbuildinfo');
+    const { atime, mtime } = statSync(info);
+    const later = new Date(statSync(join(ROOT, 'dist/bundle/main.js')).mtimeMs + 60_000);
+    try {
+      utimesSync(info, later, later);
+      const dist = ours(loadsWith({}, '--version').modules);
+      expect(dist).toContain('dist/cli/main.js');
+      expect(dist.filter((m) => m.startsWith('dist/bundle/'))).toEqual([]);
+    } finally {
+      utimesSync(info, atime, mtime);
+    }
   });
 });
 
