@@ -87,6 +87,7 @@ import {
   tlbEntriesIn,
   tlbFill,
   tlbiAsidBroadcast,
+  tlbOtherMm,
   tlbiVaRangeBroadcast,
 } from '../src/model/cpu/tlb.js';
 import { Rng } from '../src/util/rng.js';
@@ -579,6 +580,28 @@ describe('canonical form and clone (explore: digests of the visited set)', () =>
     tlbiVaRangeBroadcast(orig, 1, 9, 9);
     expect(tlbCanonical(copy2, 0)).toEqual(before);
     expect(copy2.counts).toEqual([fills.length]);
+  });
+
+  it('a clone of a TLB past SMALL_TLB ASIDs (in a Map) and of one in its arrays: equal, in the same order, independent', () => {
+    const t = createTlb(2);
+    for (let a = 1; a <= SMALL_TLB + 3; a++) tlbFill(t, 0, a, a, SPECULATIVE, a);
+    tlbFill(t, 0, 2, 99, 7, 20); // an alias under ASID 2
+    tlbFill(t, 1, 5, 5, SPECULATIVE, 30);
+    const order = (x: TlbState, cpu: number) => {
+      const out: number[] = [];
+      forEachAsid(x, cpu, (_, a) => out.push(a));
+      return out;
+    };
+    const before = [tlbCanonical(t, 0), tlbCanonical(t, 1), order(t, 0), order(t, 1), [...t.counts]];
+    const c = cloneTlb(t);
+    expect([tlbCanonical(c, 0), tlbCanonical(c, 1), order(c, 0), order(c, 1), [...c.counts]]).toEqual(before);
+    tlbFill(c, 0, 2, 99, 8, 40); // into a cloned set of the Map
+    tlbFill(c, 0, 40, 1, SPECULATIVE, 41);
+    tlbFill(c, 1, 5, 6, SPECULATIVE, 42); // a chain in the arrays
+    tlbiAsidBroadcast(c, 3);
+    expect([tlbCanonical(t, 0), tlbCanonical(t, 1), order(t, 0), order(t, 1), [...t.counts]]).toEqual(before);
+    expect(tlbOtherMm(c, 1, 5, 5)).toBe(6);
+    expect(tlbOtherMm(t, 1, 5, 5)).toBe(-1);
   });
 
   it('a clone counts its own entries: a full original and its clone each evict on their own', () => {

@@ -185,6 +185,7 @@ function cloneMm(m: MmState): MmState {
     pinnedAsid: m.pinnedAsid,
     refusedPins: m.refusedPins,
     asidChanges: m.asidChanges,
+    // Stryker disable next-line ConditionalExpression: equivalent, -> false copies the shared empty table into an equal empty one (memory only)
     pt: m.pt === UNTOUCHED_PT ? m.pt : clonePageTable(m.pt),
     epoch: m.epoch,
   };

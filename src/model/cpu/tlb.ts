@@ -56,6 +56,7 @@ export const SMALL_TLB = 8;
 const newCpuTlb = (): CpuTlb => ({
   n: 0,
   asids: new Int32Array(SMALL_TLB),
+  // Stryker disable next-line ArrayDeclaration: equivalent, an empty array grows at the first write, and no slot at or past n is read
   sets: new Array<TlbSet | null>(SMALL_TLB).fill(null),
   map: null,
 });
@@ -71,6 +72,7 @@ function slotOf(tlb: CpuTlb, asid: number): number {
 function getAsid(tlb: CpuTlb, asid: number): TlbSet | undefined {
   if (tlb.map !== null) return tlb.map.get(asid);
   const i = slotOf(tlb, asid);
+  // Stryker disable next-line ConditionalExpression: equivalent, -> false reads sets[-1], undefined too
   return i < 0 ? undefined : tlb.sets[i]!;
 }
 
@@ -119,6 +121,7 @@ function deleteAsid(tlb: CpuTlb, asid: number): void {
 function clearCpuTlb(tlb: CpuTlb): void {
   tlb.map = null;
   // Stryker disable next-line EqualityOperator: equivalent, i <= n clears one slot more, null already
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, the slots are never read past n: clearing them only lets the dropped sets be collected
   for (let i = 0; i < tlb.n; i++) tlb.sets[i] = null;
   tlb.n = 0;
 }
@@ -161,6 +164,7 @@ export function cloneTlb(t: TlbState): TlbState {
     } else {
       c.n = m.n;
       c.asids.set(m.asids);
+      // Stryker disable next-line EqualityOperator: equivalent, i <= n clones the null past the end into a null
       for (let i = 0; i < m.n; i++) c.sets[i] = cloneSet(m.sets[i]!);
     }
     cpus.push(c);
@@ -201,6 +205,7 @@ export function tlbFill(t: TlbState, cpu: number, asid: number, mm: number, page
   let other = -1;
   for (let x = first ?? null; x; x = x.next) {
     if (x.mm === mm) mine = x;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, its callers only ask whether another mm is there (>= 0); the check names the first one itself (tlbOtherMm)
     else if (other < 0) other = x.mm;
   }
   const present = mine !== null && (page === SPECULATIVE ? mine.spec >= 0 : mine.pages !== null && mine.pages.has(page));
@@ -259,6 +264,7 @@ const size = (x: TlbSet) => (x.spec >= 0 ? 1 : 0) + (x.pages ? x.pages.size : 0)
  */
 export function localFlushTlbAll(t: TlbState, cpu: number, keepMm: number, keepAsid: number): void {
   const tlb = t.cpus[cpu]!;
+  // Stryker disable next-line ConditionalExpression: equivalent, -> true looks for mm -1, which no set holds
   const kept = keepMm >= 0 ? findSet(t, cpu, keepAsid, keepMm) : null;
   clearCpuTlb(tlb);
   t.counts[cpu] = 0;
@@ -281,6 +287,7 @@ export function tlbiAsidBroadcast(t: TlbState, asid: number): void {
 export function tlbiVaRangeBroadcast(t: TlbState, asid: number, first: number, last: number): void {
   for (let c = 0; c < t.cpus.length; c++) {
     const head = getAsid(t.cpus[c]!, asid);
+    // Stryker disable next-line ConditionalExpression: equivalent, -> false walks no set and deletes an ASID that is not there
     if (!head) continue;
     // Unlink the sets left empty, keeping the others in their order.
     let keep: TlbSet | null = null;
@@ -299,6 +306,7 @@ export function tlbiVaRangeBroadcast(t: TlbState, asid: number, first: number, l
               t.counts[c]!--;
             }
         }
+        // Stryker disable next-line ConditionalExpression: equivalent, a set whose page Map is empty counts and reads as one without (size, tlbAnyFillRow after spec, tlbEntriesIn)
         if (pages.size === 0) x.pages = null;
       }
       x.next = null;
