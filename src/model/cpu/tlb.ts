@@ -204,9 +204,12 @@ export function tlbFill(t: TlbState, cpu: number, asid: number, mm: number, page
   let mine: TlbSet | null = null;
   let other = -1;
   for (let x = first ?? null; x; x = x.next) {
-    if (x.mm === mm) mine = x;
+    if (x.mm === mm) {
+      mine = x;
+      continue;
+    }
     // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, its callers only ask whether another mm is there (>= 0); the check names the first one itself (tlbOtherMm)
-    else if (other < 0) other = x.mm;
+    if (other < 0) other = x.mm;
   }
   const present = mine !== null && (page === SPECULATIVE ? mine.spec >= 0 : mine.pages !== null && mine.pages.has(page));
   if (present) return other;
