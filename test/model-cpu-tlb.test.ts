@@ -587,6 +587,8 @@ describe('canonical form and clone (explore: digests of the visited set)', () =>
     for (let a = 1; a <= SMALL_TLB + 3; a++) tlbFill(t, 0, a, a, SPECULATIVE, a);
     tlbFill(t, 0, 2, 99, 7, 20); // an alias under ASID 2
     tlbFill(t, 1, 5, 5, SPECULATIVE, 30);
+    tlbFill(t, 1, 6, 6, SPECULATIVE, 31);
+    tlbFill(t, 1, 7, 7, SPECULATIVE, 32);
     const order = (x: TlbState, cpu: number) => {
       const out: number[] = [];
       forEachAsid(x, cpu, (_, a) => out.push(a));
@@ -599,8 +601,10 @@ describe('canonical form and clone (explore: digests of the visited set)', () =>
     tlbFill(c, 0, 40, 1, SPECULATIVE, 41);
     tlbFill(c, 1, 5, 6, SPECULATIVE, 42); // a chain in the arrays
     tlbiAsidBroadcast(c, 3);
+    tlbiAsidBroadcast(c, 5); // the arrays of the clone close up over the first ASID
+    tlbFill(c, 1, 9, 9, SPECULATIVE, 43);
     expect([tlbCanonical(t, 0), tlbCanonical(t, 1), order(t, 0), order(t, 1), [...t.counts]]).toEqual(before);
-    expect(tlbOtherMm(c, 1, 5, 5)).toBe(6);
+    expect(order(c, 1)).toEqual([6, 7, 9]);
     expect(tlbOtherMm(t, 1, 5, 5)).toBe(-1);
   });
 
