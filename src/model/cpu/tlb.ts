@@ -88,6 +88,7 @@ function setAsid(tlb: CpuTlb, asid: number, first: TlbSet): void {
     tlb.sets[i] = first;
     return;
   }
+  // Stryker disable next-line EqualityOperator: equivalent, n <= SMALL_TLB keeps one ASID more in the (growing) arrays before the Map: the threshold only picks where they are kept
   if (tlb.n < SMALL_TLB) {
     tlb.asids[tlb.n] = asid;
     tlb.sets[tlb.n++] = first;
