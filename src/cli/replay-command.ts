@@ -10,7 +10,7 @@ import { FAULTS, type Fault } from '../model/config.js';
 import type { SystemInput } from '../trace/system.js';
 import { FAIL_ON_KINDS, type FailOnKind, failingKinds, findingCount, parseFailOn } from '../report/findings.js';
 import { readableInput } from '../util/input.js';
-import { LONG_TRACE_BYTES, tuneGarbageCollector } from './process.js';
+import { LONG_TRACE_BYTES, YOUNG_GENERATION_EVENTS, freezeYoungGenerationAfter, tuneGarbageCollector } from './process.js';
 import { systemConfigOf } from '../report/era-facts.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 import { designOption, designSummary, loadDesignFlag } from './design-flag.js';
@@ -216,7 +216,9 @@ its source, <timestamp in the recording>@L<line of the recording>.`,
   ): Promise<void> {
     const design = await loadDesignFlag(o);
     // (a path that cannot be read gets its error from the replay, with the file named)
-    if (((await stat(file).catch(() => undefined))?.size ?? 0) >= LONG_TRACE_BYTES) tuneGarbageCollector();
+    const long = ((await stat(file).catch(() => undefined))?.size ?? 0) >= LONG_TRACE_BYTES;
+    if (long) tuneGarbageCollector();
+    const growing = long ? freezeYoungGenerationAfter(YOUNG_GENERATION_EVENTS) : undefined;
     // The replay's modules load here, not with the command's options (check, explore and shrink
     // share those): a command loads what it runs.
     const [{ replayFile }, { renderJson, renderText }] = await Promise.all([import('../replay/engine.js'), import('../report/render.js')]);
@@ -228,15 +230,18 @@ its source, <timestamp in the recording>@L<line of the recording>.`,
       overrides: systemOverrides(o),
       parts: design?.parts,
       parseThreads: o.parseThreads,
-      onProgress: io.isTty
-        ? (n) => {
-            const now = Date.now();
-            if (now - lastProgress > 500) {
-              lastProgress = now;
-              io.err(`\r${n.toLocaleString('en')} events replayed...`);
+      onProgress:
+        io.isTty || growing
+          ? (n) => {
+              growing?.(n);
+              if (!io.isTty) return;
+              const now = Date.now();
+              if (now - lastProgress > 500) {
+                lastProgress = now;
+                io.err(`\r${n.toLocaleString('en')} events replayed...`);
+              }
             }
-          }
-        : undefined,
+          : undefined,
     });
     const report = pictures
       ? await replaying.catch(async (e: unknown) => {
