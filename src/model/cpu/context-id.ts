@@ -64,7 +64,7 @@ export const pinAsid = (r: PinResult): number => r % PIN_UNIT;
  * reaches only after 32,768 rollovers. V8 compiles their arithmetic for the kinds of numbers it has
  * seen: had it seen only small integers, every function that inlines them (the switch and pin
  * paths) would be thrown away at the first such id and run unoptimized until compiled again,
- * 10-15% of a 2x10^5-event pin-exhaustion replay (docs/performance.md). V8 keeps no such record
+ * about 9% of a 2x10^5-event pin-exhaustion replay (docs/performance.md). V8 keeps no such record
  * before a function's 8th call, hence the loop. Nothing is kept: the results are discarded.
  */
 // Stryker disable all: equivalent, a warm-up whose results are discarded (it only changes how V8 compiles the helpers)

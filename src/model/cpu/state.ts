@@ -235,8 +235,8 @@ const CTX_FIELD_AS_DOUBLE = 0.5;
  * larger value comes, and then gives every object of that shape a new layout: each mm is migrated
  * when next touched, and the code that read the field as an integer is thrown away and compiled
  * again once the migrations stop. A workload that rolls over at every other switch (pin-exhaustion)
- * crosses 2^31 in its first 65,000 events, and its replay ran 10-20% slower until every live mm
- * had been migrated (`npm run bench`; docs/performance.md). A double in the first mm's field makes
+ * crosses 2^31 in its first 65,000 events, and a 2x10^5-event replay of it ran 5-10% slower
+ * (whole processes; docs/performance.md). A double in the first mm's field makes
  * the layout a double's from the start; the value is overwritten at once, so no state ever holds it.
  */
 export function newMm(s: CpuModelState, label: string): MmState {
