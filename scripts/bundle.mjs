@@ -7,8 +7,8 @@
 // ours: as one bundle a short replay starts about 25 ms sooner (scripts/bench-startup.mjs,
 // docs/performance.md). What a command does not run stays out of its start-up: each `import()` in
 // the sources becomes a chunk of its own, loaded when that import runs, as before.
-// bin/asid-replay.js runs the bundle when it is there and no older than dist/cli/main.js, and
-// dist/cli/main.js otherwise (or with ASID_REPLAY_UNBUNDLED=1). Paths the sources resolve from
+// bin/asid-replay.js runs the bundle when it is there and no older than the last compile
+// (dist/.tsbuildinfo), and dist/cli/main.js otherwise (or with ASID_REPLAY_UNBUNDLED=1). Paths the sources resolve from
 // import.meta.url ('../../dist/...', '../../examples/...') hold from dist/bundle/ as from dist/cli/:
 // both are two levels below the package.
 import { build } from 'esbuild';
