@@ -1,6 +1,11 @@
 // ctxAsid is `ctx % GEN_UNIT` computed without `%` for a non-negative id (model/cpu/context-id.ts):
 // the definition is `%`, and every number must give the same value, past 2^31 and 2^32 above all
-// (where the ids of a workload that rolls over often live).
+// (where the ids of a workload that rolls over often live). The packing is the kernel's:
+// arch/arm64/mm/context.c keeps `mm->context.id` as `generation | asid`, the generation counting in
+// units of ASID_FIRST_VERSION, which the model takes as 1 << 16 after commit c0900d15d31c ("arm64:
+// Ensure bits ASID[15:8] are masked out when the kernel uses 8-bit ASIDs", backported to the 5.10,
+// 5.15, 6.1 and 6.6 stable series; model/cpu/context-id.ts), so an id of generation g and ASID a
+// is g * 2^16 + a.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { GEN_UNIT, ctxAsid, ctxGen, makeCtx } from '../src/model/cpu/context-id.js';

@@ -209,6 +209,9 @@ describe('the TLB store against a per-entry reference', () => {
       else expect(large, 'steps with a TLB in a Map').toBeGreaterThan(100);
     });
 
+  // A CPU's TLB as the model stores it (model/cpu/tlb.ts: arrays up to SMALL_TLB ASIDs, a Map past
+  // that): a flush_tlb_mm (TLBI ASIDE1IS, tlbflush.h) of one ASID must leave the others where they
+  // were, whichever way they are stored.
   it('keeps ASIDs in the order they were first filled, in its arrays and in a Map, as a Map would', () => {
     for (const n of [3, SMALL_TLB, SMALL_TLB + 1, 2 * SMALL_TLB]) {
       const t = createTlb(1);
@@ -582,6 +585,8 @@ describe('canonical form and clone (explore: digests of the visited set)', () =>
     expect(copy2.counts).toEqual([fills.length]);
   });
 
+  // explore branches by cloning the state: a clone's TLB takes its own TLBI ASIDE1IS (tlbflush.h
+  // `flush_tlb_mm`) and fills without touching the original's, in either representation.
   it('a clone of a TLB past SMALL_TLB ASIDs (in a Map) and of one in its arrays: equal, in the same order, independent', () => {
     const t = createTlb(2);
     for (let a = 1; a <= SMALL_TLB + 3; a++) tlbFill(t, 0, a, a, SPECULATIVE, a);

@@ -123,6 +123,7 @@ describe('start-up: the bundle the launcher runs (dist/bundle/)', () => {
     expect(dist.filter((m) => /-command-[A-Z0-9]+\.js$/.test(m)).map((m) => m.replace(/-[A-Z0-9]+\.js$/, ''))).toEqual([
       'dist/bundle/replay-command',
     ]);
+    expect(JSON.parse(r.out).trace.events).toBe(3);
     expect(r.out).toBe(loads('replay', trace, '--json').out);
   });
 
