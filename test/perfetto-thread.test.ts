@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PerfettoWriter } from '../src/report/perfetto.js';
-import { BATCH, MAX_LABELS, PerfettoThread } from '../src/report/perfetto-thread.js';
+import { BATCH, MAX_LABELS, PerfettoThread, SPARE_BATCHES } from '../src/report/perfetto-thread.js';
 import type { FindingPoint, Series } from '../src/report/series.js';
 import { replayFile } from '../src/replay/engine.js';
 import { SeriesCollector } from '../src/report/series.js';
@@ -86,6 +86,26 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
     const [want, got] = await both('time', calls, []);
     expect(got.length).toBe(want.length);
     expect(got.equals(want)).toBe(true);
+  });
+
+  it('when the record arrays come back and are filled again (the replay yields between batches)', async () => {
+    const calls: Call[] = [];
+    const batches = 2 * SPARE_BATCHES + 3;
+    for (let i = 0; i < batches * BATCH; i++) calls.push({ slice: [i % 2, 1000 * i, 1000 * i + 1, `m${i % 50}`, i, i, i + 1, 1, i % 256] });
+    const inThread: Buffer[] = [];
+    const w = new PerfettoWriter({ write: (c: Uint8Array) => inThread.push(Buffer.from(c)) }, 2, [], () => 'time');
+    drive(w, calls);
+    w.finish(SERIES('time'));
+    const threaded: Buffer[] = [];
+    const t = new PerfettoThread({ write: (c: Uint8Array) => threaded.push(Buffer.from(c)) }, 2, [], () => 'time');
+    for (let b = 0; b < batches; b++) {
+      drive(t, calls.slice(b * BATCH, (b + 1) * BATCH));
+      // a turn of the event loop, as the replay takes one now and then: the worker's messages come in
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await t.finish(SERIES('time'));
+    expect(t.reused).toBeGreaterThan(SPARE_BATCHES);
+    expect(Buffer.concat(threaded).equals(Buffer.concat(inThread))).toBe(true);
   });
 
   it('a replay writes the same file through the thread as through the in-thread writer', async () => {

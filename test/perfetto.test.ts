@@ -38,6 +38,14 @@ async function perfetto(...args: string[]): Promise<{
   return { events: doc.traceEvents, report: JSON.parse(r.out) };
 }
 
+/**
+ * A `ts` or `dur` (µs) as the nanoseconds the Perfetto UI reads: its JSON importer rounds µs * 1000
+ * to the nearest integer (perfetto src/trace_processor/importers/json/json_utils.h, `CoerceToTs`:
+ * `std::llround(value * 1000.0)`); the order of slices on a track is judged there, not in sums of
+ * decimals rounded to doubles (372.58 + 0.00000000000004).
+ */
+const ns = (us: number): number => Math.round(us * 1000);
+
 /** The first event that breaks a structural rule of the format the viewers rely on, with the rule. */
 function firstProblem(events: Ev[]): string | undefined {
   const tracks = new Map<string, number>();
@@ -61,9 +69,9 @@ function firstProblem(events: Ev[]): string | undefined {
     // Monotonic per track: a thread for slices and instants, a (process, name) for counters.
     const key = e.ph === 'C' ? `C ${e.pid} ${e.name}` : `${e.ph === 'X' ? 'X' : 'i'} ${e.pid}/${e.tid}`;
     const last = tracks.get(key);
-    if (last !== undefined && e.ts < last) return bad(e, `${key} goes back in time (last ${last})`);
+    if (last !== undefined && ns(e.ts) < last) return bad(e, `${key} goes back in time (last ${last} ns)`);
     // Slices of one CPU do not overlap.
-    tracks.set(key, e.ph === 'X' ? e.ts + e.dur! : e.ts);
+    tracks.set(key, e.ph === 'X' ? ns(e.ts) + ns(e.dur!) : ns(e.ts));
   }
   return undefined;
 }
@@ -85,6 +93,15 @@ describe('the format checker can fail', () => {
     expect(firstProblem([...ok, { ph: 'X', pid: 1, tid: 9, ts: 9, dur: 1, name: 'c', args: { row: 3 } }])).toMatch(/thread_name/);
     expect(firstProblem([...ok, { ph: 'i', pid: 1, tid: 0, ts: 9, s: 't', name: 'c' }])).toMatch(/args\.row/);
     expect(firstProblem([...ok, { ph: 'Q', pid: 1, tid: 0, ts: 9, name: 'c' }])).toMatch(/phase/);
+  });
+
+  it('judges overlap in the nanoseconds the viewer reads: 1 ns over is refused, a sum off by a double rounding is not', () => {
+    const at = (ts: number, dur: number, row: number): Ev => ({ ph: 'X', pid: 1, tid: 0, ts, dur, name: 'x', args: { row } });
+    const head = ok.slice(0, 1);
+    // 372.004 + 36.533 is 408.53700000000003 in doubles: the same nanosecond as 408.537
+    expect(372.004 + 36.533).toBeGreaterThan(408.537);
+    expect(firstProblem([...head, at(372.004, 36.533, 1), at(408.537, 1, 2)])).toBeUndefined();
+    expect(firstProblem([...head, at(372.004, 36.534, 1), at(408.537, 1, 2)])).toMatch(/back in time/);
   });
 });
 
@@ -192,13 +209,12 @@ function sliceLines(axis: 'time' | 'row', slices: SliceArgs[]): string[] {
 /** The definition of a slice's line: JSON.stringify of its object (the writer's former template, byte for byte). */
 function sliceJson(axis: 'time' | 'row', [cpu, start, end, mm, task, row, endRow, generation, asid]: SliceArgs): string {
   const us = (x: number) => (axis === 'time' ? x / 1000 : x);
-  const ts = us(start);
   return JSON.stringify({
     ph: 'X',
     pid: 1,
     tid: cpu + 1,
-    ts,
-    dur: Math.max(0, us(end) - ts),
+    ts: us(start),
+    dur: us(Math.max(0, end - start)),
     name: `${mm} ${asid >= 0 ? `ASID ${asid}` : 'no ASID'} gen ${generation}`,
     args: { mm, asid, task, row, endRow, generation },
   });
@@ -259,6 +275,21 @@ describe('the Perfetto writer against its definition', () => {
       xs.map((x) => [0, x, x, 'm', 1, 1, 1, 1, 1]),
     );
     expect(lines.map((l) => /"ts":([^,]*),/.exec(l)![1])).toEqual(xs.map((x) => String(x / 1000)));
+  });
+
+  it('dur is the length in ns as µs, exact: not a difference of two µs values rounded to doubles', () => {
+    // 275.565 - 214.419 is 61.14599999999999 in doubles; the stretch is 61146 ns
+    expect(275.565 - 214.419).not.toBe(61.146);
+    const [a, b, c] = sliceLines('time', [
+      [0, 214419, 275565, 'm', 1, 1, 2, 1, 1],
+      [1, 5, 5, 'm', 1, 1, 2, 1, 1],
+      [2, 9, 5, 'm', 1, 1, 2, 1, 1], // an end before the start: no length
+    ]);
+    expect(/"dur":([^,]*),/.exec(a!)![1]).toBe('61.146');
+    expect(/"dur":([^,]*),/.exec(b!)![1]).toBe('0');
+    expect(/"dur":([^,]*),/.exec(c!)![1]).toBe('0');
+    const [r] = sliceLines('row', [[0, 7, 19, 'm', 1, 7, 19, 1, 1]]);
+    expect(/"dur":([^,]*),/.exec(r!)![1]).toBe('12');
   });
 
   it('the slices of generated traces are canonical JSON (what JSON.stringify gives back)', async () => {

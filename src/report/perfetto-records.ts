@@ -40,7 +40,9 @@ export interface FinishMessage {
   axis: 'time' | 'row';
 }
 
-/** JSON bytes, in order. */
+/** JSON bytes, in order, and the records' array of the batch they were made from, handed back for the next batch. */
 export interface ChunksMessage {
   chunks: Uint8Array[];
+  /** The batch's `nums` (its buffer transferred back), absent after the finish. */
+  nums?: Float64Array;
 }

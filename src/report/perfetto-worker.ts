@@ -19,14 +19,14 @@ const writer = new PerfettoWriter({ write: (c: Uint8Array) => chunks.push(c) }, 
 /** Labels by id, as the sending thread numbered them (from 0 after each reset). */
 let labels: string[] = [];
 
-function sendChunks(): void {
-  if (chunks.length === 0) return;
-  const msg: ChunksMessage = { chunks };
+/** Send the bytes made so far, and `nums` (the batch's records, done with) back for the sender's next batch. */
+function sendChunks(nums?: Float64Array): void {
+  if (chunks.length === 0 && !nums) return;
+  const msg: ChunksMessage = nums ? { chunks, nums } : { chunks };
   // Each chunk is a view of its own 64 KiB buffer (the writer starts a new one after a flush): transfer them.
-  parentPort!.postMessage(
-    msg,
-    chunks.map((c) => c.buffer as ArrayBuffer),
-  );
+  const transfer = chunks.map((c) => c.buffer as ArrayBuffer);
+  if (nums) transfer.push(nums.buffer as ArrayBuffer);
+  parentPort!.postMessage(msg, transfer);
   chunks = [];
 }
 
@@ -53,7 +53,7 @@ parentPort!.on('message', (m: RecordBatch | FinishMessage) => {
       return;
     }
     replay(m);
-    sendChunks();
+    sendChunks(m.nums);
   } catch (e) {
     parentPort!.postMessage({ error: (e as Error)?.stack ?? String(e) });
   } finally {

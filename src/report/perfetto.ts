@@ -48,12 +48,9 @@ const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 const SLICE_HEAD = bytes(',\n{"ph":"X","pid":1,"tid":');
 const TS = bytes(',"ts":');
 const DUR = bytes(',"dur":');
-const NAME = bytes(',"name":');
 const ASID = bytes(' ASID ');
 const NO_ASID = bytes(' no ASID');
 const GEN = bytes(' gen ');
-const ARGS_MM = bytes('","args":{"mm":');
-const ARGS_ASID = bytes('","asid":');
 const TASK = bytes(',"task":');
 const ROW = bytes(',"row":');
 const END_ROW = bytes(',"endRow":');
@@ -73,8 +70,8 @@ export class PerfettoWriter implements TimelineSink {
   private dropped = 0;
   private slices = 0;
   private slicesDropped = 0;
-  /** mm label -> the label as JSON in UTF-8, without its closing quote (the slice name goes on from there). */
-  private readonly mmJson = new Map<string, Uint8Array>();
+  /** mm label -> the two pieces of a slice's line that hold it ({@link labelBytes}). */
+  private readonly mmJson = new Map<string, LabelBytes>();
   /** Per CPU, a slice line's bytes up to its `ts` value: `,\n{"ph":"X","pid":1,"tid":<cpu + 1>,"ts":`. */
   private readonly heads: Uint8Array[];
 
@@ -149,11 +146,19 @@ export class PerfettoWriter implements TimelineSink {
   }
 
   /**
-   * One complete slice. Its bytes are those of
+   * One complete slice: CPU `cpu` ran `mm` from x = `start` to `end` (ns of trace time, or rows).
+   * Its bytes are those of
    * `JSON.stringify({ ph: 'X', pid: 1, tid, ts, dur, name, args: { mm, asid, task, row, endRow, generation } })`
-   * (test/perfetto.test.ts compares them over generated traces and odd values), written piece by
-   * piece into the chunk: this runs once per switch of the whole trace, and building the line as a
-   * string cost more than the replay itself (numbers to strings, the string to bytes).
+   * with `ts` = start / 1000 and `dur` = max(0, end - start) / 1000 on the time axis (start and
+   * max(0, end - start) on the row axis): test/perfetto.test.ts compares them over generated traces
+   * and odd values. They are written piece by piece into the chunk: this runs once per switch of
+   * the whole trace, and building the line as a string cost more than the replay itself (numbers to
+   * strings, the string to bytes).
+   *
+   * `dur` is the length in ns made µs, not `end / 1000 - start / 1000`: that difference of two
+   * rounded doubles read `61.14599999999999` where the trace said 61146 ns, and its `String` was
+   * 40% of the writer's time. The Perfetto UI reads both as the same nanoseconds (its JSON importer
+   * rounds µs * 1000 to the nearest ns).
    */
   slice(
     cpu: number,
@@ -171,34 +176,35 @@ export class PerfettoWriter implements TimelineSink {
       return;
     }
     this.slices++;
-    const ts = this.ts(start);
-    const dur = Math.max(0, this.ts(end) - ts);
+    this.axis ??= this.axisOf();
+    const time = this.axis === 'time';
+    // dur: the stretch's length, end - start, as ts's are written: in µs, exact (not the difference
+    // of two µs values rounded to doubles, whose text can end in ...99999999)
+    const length = Math.max(0, end - start);
     // name: JSON.stringify(`${mm} ASID ${asid} gen ${generation}`) is mm's JSON, open, then ASCII
     // (an escape never spans the join: what follows mm is a space, not a low surrogate).
-    let open = this.mmJson.get(mm);
-    if (open === undefined) {
+    let label = this.mmJson.get(mm);
+    if (label === undefined) {
       if (this.mmJson.size >= MM_CACHE) this.mmJson.clear();
-      open = Buffer.from(JSON.stringify(mm).slice(0, -1), 'utf8');
-      this.mmJson.set(mm, open);
+      label = labelBytes(mm);
+      this.mmJson.set(mm, label);
     }
     // One check of the room for the whole line, then every piece written at a local position:
     // a check and a store of the position per piece were a third of this function's time.
-    this.room(2 * open.length + SLICE_FIXED_MAX);
+    this.room(label.name.length + label.args.length + SLICE_FIXED_MAX);
     const b = this.buf;
     let p = this.pos;
     // The head starts with the separator: the metadata lines always come first (constructor).
     const head = this.heads[cpu];
     if (head !== undefined) p = put(b, p, head);
     else p = put(b, putNum(b, put(b, p, SLICE_HEAD), cpu + 1), TS);
-    const time = this.axis === 'time';
     p = time ? putMicros(b, p, start) : putNum(b, p, start);
     p = put(b, p, DUR);
-    p = time ? putAscii(b, p, String(dur)) : putNum(b, p, dur);
-    p = put(b, put(b, p, NAME), open);
+    p = time ? putMicros(b, p, length) : putNum(b, p, length);
+    p = put(b, p, label.name);
     p = asid >= 0 ? putNum(b, put(b, p, ASID), asid) : put(b, p, NO_ASID);
     p = putNum(b, put(b, p, GEN), generation);
-    p = put(b, put(b, put(b, p, ARGS_MM), open), ARGS_ASID);
-    p = putNum(b, p, asid);
+    p = putNum(b, put(b, p, label.args), asid);
     p = putNum(b, put(b, p, TASK), task);
     p = putNum(b, put(b, p, ROW), row);
     p = putNum(b, put(b, p, END_ROW), endRow);
@@ -273,6 +279,22 @@ export class PerfettoWriter implements TimelineSink {
   }
 }
 
+/** The two pieces of a slice's line that name its mm, as UTF-8 bytes. */
+interface LabelBytes {
+  /** `,"name":` and the label's JSON string, open: the slice's name goes on after it. */
+  name: Uint8Array;
+  /** The name's closing quote, `,"args":{"mm":`, the label's JSON string, then `,"asid":`. */
+  args: Uint8Array;
+}
+
+function labelBytes(mm: string): LabelBytes {
+  const json = JSON.stringify(mm);
+  return {
+    name: Buffer.from(`,"name":${json.slice(0, -1)}`, 'utf8'),
+    args: Buffer.from(`","args":{"mm":${json},"asid":`, 'utf8'),
+  };
+}
+
 /** Number of decimal digits of an integer from 0 to 2^31 - 1. */
 function digits(w: number): number {
   return w < 10
@@ -297,8 +319,8 @@ function digits(w: number): number {
 }
 
 /**
- * Most bytes of a slice line besides its mm label's two copies: the fixed text (under 200 bytes) and
- * nine numbers of at most 25 characters each (`String` of any double).
+ * Most bytes of a slice line besides its label's pieces ({@link LabelBytes}): the fixed text (under
+ * 200 bytes) and nine numbers of at most 25 characters each (`String` of any double).
  */
 const SLICE_FIXED_MAX = 512;
 
