@@ -9,14 +9,16 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PerfettoWriter } from '../src/report/perfetto.js';
-import { BATCH, MAX_LABELS, PerfettoThread, SPARE_BATCHES } from '../src/report/perfetto-thread.js';
+import { BATCH, LABEL_SLOTS, MAX_LABELS, PerfettoThread, SPARE_BATCHES } from '../src/report/perfetto-thread.js';
 import type { FindingPoint, Series } from '../src/report/series.js';
 import { replayFile } from '../src/replay/engine.js';
 import { SeriesCollector } from '../src/report/series.js';
 import { cli, tmp } from './helpers/cli.js';
 import { emptySeries } from './helpers/series.js';
 
-type Call = { slice: [number, number, number, string, number, number, number, number, number] } | { instant: [number, FindingPoint] };
+/** A slice's arguments, the mm's key last (one key per label, or -1: none). */
+type Call =
+  { slice: [number, number, number, string, number, number, number, number, number, number] } | { instant: [number, FindingPoint] };
 
 /** The closing counters are the writer's, through either thread: an empty series with one rollover counted. */
 const SERIES = (axis: 'time' | 'row'): Series => ({
@@ -24,7 +26,7 @@ const SERIES = (axis: 'time' | 'row'): Series => ({
   findingCounts: { ...emptySeries(axis).findingCounts, rollover: 1 },
 });
 
-function drive(w: { slice: PerfettoWriter['slice']; instant: PerfettoWriter['instant'] }, calls: Call[]): void {
+function drive(w: { slice: PerfettoThread['slice']; instant: PerfettoWriter['instant'] }, calls: Call[]): void {
   for (const c of calls)
     if ('slice' in c) w.slice(...c.slice);
     else w.instant(...c.instant);
@@ -42,6 +44,9 @@ async function both(axis: 'time' | 'row', calls: Call[], smmus: string[] = ['smm
   return [Buffer.concat(inThread), Buffer.concat(threaded)];
 }
 
+/** Labels of the fast-check slices, by key. */
+const LABELS = ['a', 'b"q', 'ü', 'm9', '1@2'];
+
 const rollover = (row: number): FindingPoint => ({ x: row, row, class: 'rollover', kind: 'rollover', detail: `generation ${row}` });
 
 describe('PerfettoThread: the bytes of the in-thread writer', () => {
@@ -54,14 +59,18 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
             fc.nat(1),
             fc.nat(2 ** 40),
             fc.nat(2 ** 20),
-            fc.constantFrom('a', 'b"q', 'ü', 'm9', '1@2'),
+            fc.constantFrom(0, 1, 2, 3, 4),
             fc.nat(100),
             fc.nat(1e6),
             fc.nat(1e6),
             fc.nat(5),
             fc.integer({ min: -1, max: 255 }),
           )
-          .map(([c, s, d, mm, task, row, end, gen, asid]) => ({ slice: [c, s, s + d, mm, task, row, end, gen, asid] }) as Call),
+          // a label's key is its index, or -1 (no key) for the last one
+          .map(
+            ([c, s, d, k, task, row, end, gen, asid]) =>
+              ({ slice: [c, s, s + d, LABELS[k]!, task, row, end, gen, asid, k === 4 ? -1 : k] }) as Call,
+          ),
       },
       { weight: 1, arbitrary: fc.nat(1e6).map((r) => ({ instant: [r, rollover(r)] }) as Call) },
     );
@@ -80,7 +89,7 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
     for (let i = 0; i < n; i++) {
       // labels cycle through more than MAX_LABELS, so the numbering starts again mid-trace
       const mm = `m${i % (MAX_LABELS + 300)}`;
-      calls.push({ slice: [i % 2, 1000 * i, 1000 * i + 777, mm, i, i + 1, i + 2, i >> 10, i % 256] });
+      calls.push({ slice: [i % 2, 1000 * i, 1000 * i + 777, mm, i, i + 1, i + 2, i >> 10, i % 256, i % (MAX_LABELS + 300)] });
       if (i % 1000 === 999) calls.push({ instant: [1000 * i, rollover(i)] });
     }
     const [want, got] = await both('time', calls, []);
@@ -88,10 +97,25 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
     expect(got.equals(want)).toBe(true);
   });
 
+  it('when mms share a slot of the label cache, and when a key comes back after the numbering starts again', async () => {
+    const calls: Call[] = [];
+    const slice = (i: number, mm: string, key: number): Call => ({ slice: [i % 2, 10 * i, 10 * i + 5, mm, i, i, i + 1, 1, 7, key] });
+    // keys 5 and 5 + LABEL_SLOTS take turns in one slot: each names its own label every time
+    for (let i = 0; i < 40; i++) calls.push(i % 2 ? slice(i, 'five', 5) : slice(i, 'other', 5 + LABEL_SLOTS));
+    // then more new mms than are numbered before the numbering starts again, and key 5 again
+    for (let i = 0; i < MAX_LABELS + 10; i++) calls.push(slice(40 + i, `n${i}`, 100 + i));
+    calls.push(slice(9000, 'five', 5), slice(9001, 'five', 5));
+    const [want, got] = await both('time', calls, []);
+    expect(got.equals(want)).toBe(true);
+    expect(want.toString().match(/"mm":"five"/g)).toHaveLength(22);
+    expect(want.toString().match(/"mm":"other"/g)).toHaveLength(20);
+  });
+
   it('when the record arrays come back and are filled again (the replay yields between batches)', async () => {
     const calls: Call[] = [];
     const batches = 2 * SPARE_BATCHES + 3;
-    for (let i = 0; i < batches * BATCH; i++) calls.push({ slice: [i % 2, 1000 * i, 1000 * i + 1, `m${i % 50}`, i, i, i + 1, 1, i % 256] });
+    for (let i = 0; i < batches * BATCH; i++)
+      calls.push({ slice: [i % 2, 1000 * i, 1000 * i + 1, `m${i % 50}`, i, i, i + 1, 1, i % 256, i % 50] });
     const inThread: Buffer[] = [];
     const w = new PerfettoWriter({ write: (c: Uint8Array) => inThread.push(Buffer.from(c)) }, 2, [], () => 'time');
     drive(w, calls);
@@ -133,7 +157,7 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
 
   it('abort stops the thread (a failed replay leaves no worker behind)', async () => {
     const t = new PerfettoThread({ write: () => {} }, 1, [], () => 'row');
-    t.slice(0, 0, 1, 'a', 1, 1, 2, 1, 3);
+    t.slice(0, 0, 1, 'a', 1, 1, 2, 1, 3, 0);
     await t.abort();
     await expect(t.finish(SERIES('row'))).rejects.toThrow();
   });

@@ -25,9 +25,11 @@ export const IN_FLIGHT = 4;
 /** The gzip header: deflate, no name, no time (the same bytes for the same input), OS unknown. */
 const HEADER = Uint8Array.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
 
-/** Where the compressed bytes go (a Writable). */
+/** Where bytes go (a Writable, a {@link GzipSegments}, a file descriptor written synchronously). */
 export interface ByteSink {
   write(chunk: Uint8Array): unknown;
+  /** `write` is done with the bytes when it returns: the caller may fill the same buffer again. */
+  readonly consumes?: boolean;
 }
 
 /** The gzip writer; {@link write} the input, then {@link end} once. */

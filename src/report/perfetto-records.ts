@@ -15,6 +15,8 @@ export const TAG_INSTANT = 1;
 export interface WorkerInit {
   cpus: number;
   smmus: readonly string[];
+  /** A file descriptor the worker writes the JSON to itself (`writeSync`); absent: the bytes are sent back. */
+  fd?: number;
   /** [0]: batches (and the finish) the worker has handled, for the sender's flow control. */
   progress: Int32Array;
 }

@@ -3,11 +3,13 @@
  * microsecond per slice, one slice per switch) cost the replay's thread more than the replay
  * itself; here that thread only packs each slice into a record (nine numbers, the mm label by id)
  * and a worker (perfetto-worker.ts) runs the same {@link PerfettoWriter} on them, in order, and
- * sends the bytes back to be written. The file is byte for byte what the writer makes in this
- * thread (test/perfetto-thread.test.ts).
+ * writes the bytes to the file itself (a plain file) or sends them back to be written (gzip,
+ * standard output). The file is byte for byte what the writer makes in this thread
+ * (test/perfetto-thread.test.ts).
  *
  * Memory stays bounded: at most {@link MAX_AHEAD} batches wait for the worker (the replay's thread
- * waits, `Atomics.wait`, when it is that far ahead), and the bytes come back after every batch.
+ * waits, `Atomics.wait`, when it is that far ahead), and the bytes are written or come back after
+ * every batch.
  */
 import { Worker } from 'node:worker_threads';
 import type { ByteSink } from './gzip.js';
@@ -27,6 +29,12 @@ export const MAX_AHEAD = 8;
 export const SPARE_BATCHES = MAX_AHEAD + 2;
 /** Labels numbered before the numbering starts again (the busiest mms switch in again and again). */
 export const MAX_LABELS = 4096;
+/**
+ * Slots of the cache that finds an mm's label number by the model's key of the mm (`key & (SLOTS -
+ * 1)`): a Map from label strings cost a third of this thread's share of a picture run. A miss (a
+ * new mm, or two live mms in one slot) numbers the label again: the worker is sent it once more.
+ */
+export const LABEL_SLOTS = 8192;
 
 /** The compiled worker, found the same way from `src/report` (tests) and `dist/report` (the CLI). */
 const WORKER = new URL('../../dist/report/perfetto-worker.js', import.meta.url);
@@ -39,7 +47,13 @@ export class PerfettoThread implements TimelineSink {
   private n = 0;
   /** Batches sent in an array the worker had handed back (tests: the arrays are re-used). */
   reused = 0;
-  private readonly ids = new Map<string, number>();
+  /** Per slot: the mm key it holds (-1: none), the label number given it, in which numbering. */
+  private readonly slotKey = new Float64Array(LABEL_SLOTS).fill(-1);
+  private readonly slotId = new Int32Array(LABEL_SLOTS);
+  private readonly slotRound = new Int32Array(LABEL_SLOTS);
+  /** Labels numbered in this numbering; the numbering (bumped when it starts again). */
+  private labelCount = 0;
+  private round = 0;
   private newLabels: string[] = [];
   private reset = false;
   private objs: FindingPoint[] = [];
@@ -51,22 +65,24 @@ export class PerfettoThread implements TimelineSink {
   private readonly ended: Promise<void>;
 
   /**
-   * @param out where the JSON goes (a Writable, or a GzipSegments), in chunks of about 64 KiB
+   * @param out where the JSON goes: a Writable, or a GzipSegments, in chunks of about 64 KiB sent
+   *   back by the worker; or a file descriptor (`{ fd }`, util/output.ts `Output.fd`) the worker writes to
+   *   itself, so that the bytes never cross to this thread (done when {@link finish} resolves)
    * @param cpus number of CPUs; @param smmus SMMU names (as {@link PerfettoWriter} takes them)
    * @param axisOf the collector's axis (read at each batch)
    */
   constructor(
-    out: ByteSink,
+    out: ByteSink | { fd: number },
     cpus: number,
     smmus: readonly string[],
     private readonly axisOf: () => 'time' | 'row',
   ) {
-    const init: WorkerInit = { cpus, smmus: [...smmus], progress: this.progress };
+    const init: WorkerInit = { cpus, smmus: [...smmus], progress: this.progress, ...('fd' in out ? { fd: out.fd } : {}) };
     this.worker = new Worker(WORKER, { workerData: init });
     this.ended = new Promise<void>((resolve, reject) => {
       this.worker.on('message', (m: ChunksMessage | { done: true } | { error: string }) => {
         if ('chunks' in m) {
-          for (const c of m.chunks) out.write(c);
+          if (!('fd' in out)) for (const c of m.chunks) out.write(c);
           if (m.nums && this.spare.length < SPARE_BATCHES) this.spare.push(m.nums);
         } else if ('done' in m) resolve();
         else this.fail(new Error(`the Perfetto writer failed: ${m.error}`), reject);
@@ -92,18 +108,26 @@ export class PerfettoThread implements TimelineSink {
     endRow: number,
     generation: number,
     asid: number,
+    mmKey: number,
   ): void {
-    let id = this.ids.get(mm);
-    if (id === undefined) {
-      if (this.ids.size >= MAX_LABELS) {
+    const slot = mmKey & (LABEL_SLOTS - 1);
+    let id: number;
+    if (mmKey >= 0 && this.slotKey[slot] === mmKey && this.slotRound[slot] === this.round) id = this.slotId[slot]!;
+    else {
+      if (this.labelCount >= MAX_LABELS) {
         // The batch so far names labels by the old numbers: send it first.
         this.flush();
-        this.ids.clear();
+        this.labelCount = 0;
+        this.round++;
         this.reset = true;
       }
-      id = this.ids.size;
-      this.ids.set(mm, id);
+      id = this.labelCount++;
       this.newLabels.push(mm);
+      if (mmKey >= 0) {
+        this.slotKey[slot] = mmKey;
+        this.slotId[slot] = id;
+        this.slotRound[slot] = this.round;
+      }
     }
     const d = this.nums;
     const o = this.n * REC;
@@ -170,7 +194,8 @@ export class PerfettoThread implements TimelineSink {
     try {
       await this.ended;
     } finally {
-      await this.worker.terminate();
+      // Not waited for: the worker has nothing left to do, and its teardown took 20-50 ms.
+      void this.worker.terminate();
     }
   }
 

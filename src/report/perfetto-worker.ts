@@ -8,14 +8,25 @@
  * `{ done: true }`; `{ error }` if the writer threw. `workerData.progress[0]` counts the batches
  * done (the sending thread waits on it when too many are in flight).
  */
+import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { ByteSink } from './gzip.js';
 import { PerfettoWriter } from './perfetto.js';
 import { type FinishMessage, type RecordBatch, REC, TAG_SLICE, type WorkerInit, type ChunksMessage } from './perfetto-records.js';
 
 const init = workerData as WorkerInit;
 let axis: 'time' | 'row' = 'row';
 let chunks: Uint8Array[] = [];
-const writer = new PerfettoWriter({ write: (c: Uint8Array) => chunks.push(c) }, init.cpus, init.smmus, () => axis);
+/** The whole of `c` to the file (writeSync may write less than asked). */
+function writeAll(fd: number, c: Uint8Array): void {
+  for (let done = 0; done < c.length;) done += writeSync(fd, c, done, c.length - done);
+}
+/** To the file itself when given one (the writer then fills one chunk again and again), else back to the sender. */
+const sink: ByteSink =
+  init.fd !== undefined
+    ? { write: (c: Uint8Array) => writeAll(init.fd!, c), consumes: true }
+    : { write: (c: Uint8Array) => chunks.push(c) };
+const writer = new PerfettoWriter(sink, init.cpus, init.smmus, () => axis);
 /** Labels by id, as the sending thread numbered them (from 0 after each reset). */
 let labels: string[] = [];
 

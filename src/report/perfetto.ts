@@ -51,12 +51,15 @@ const DUR = bytes(',"dur":');
 const ASID = bytes(' ASID ');
 const NO_ASID = bytes(' no ASID');
 const GEN = bytes(' gen ');
+const NAME = bytes(',"name":"');
+const ARGS_MM = bytes('","args":{"mm":"');
+const ARGS_ASID = bytes('","asid":');
 const TASK = bytes(',"task":');
 const ROW = bytes(',"row":');
 const END_ROW = bytes(',"endRow":');
 const GENERATION = bytes(',"generation":');
 const CLOSE = bytes('}}');
-/** Labels whose JSON text is kept (the busiest mms switch in again and again); then the cache starts afresh. */
+/** Labels needing escapes whose JSON text is kept ({@link escapedLabel}); then the cache starts afresh. */
 const MM_CACHE = 4096;
 
 /** Trace Event JSON writer; a {@link TimelineSink} for the series collector. */
@@ -70,8 +73,8 @@ export class PerfettoWriter implements TimelineSink {
   private dropped = 0;
   private slices = 0;
   private slicesDropped = 0;
-  /** mm label -> the two pieces of a slice's line that hold it ({@link labelBytes}). */
-  private readonly mmJson = new Map<string, LabelBytes>();
+  /** mm label needing escapes -> its JSON string's body as UTF-8 ({@link escapedLabel}). */
+  private readonly mmJson = new Map<string, Uint8Array>();
   /** Per CPU, a slice line's bytes up to its `ts` value: `,\n{"ph":"X","pid":1,"tid":<cpu + 1>,"ts":`. */
   private readonly heads: Uint8Array[];
 
@@ -125,11 +128,14 @@ export class PerfettoWriter implements TimelineSink {
     if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
   }
 
-  /** Hand the bytes gathered to the stream (a fresh chunk follows: the stream keeps the old one until written). */
+  /**
+   * Hand the bytes gathered to the stream: a fresh chunk follows, as a stream keeps the old one until
+   * written, unless the sink {@link ByteSink.consumes} them at once.
+   */
   private flush(): void {
     if (this.pos === 0) return;
     this.out.write(this.buf.subarray(0, this.pos));
-    this.buf = Buffer.allocUnsafe(CHUNK);
+    if (!this.out.consumes) this.buf = Buffer.allocUnsafe(CHUNK);
     this.pos = 0;
   }
 
@@ -181,17 +187,10 @@ export class PerfettoWriter implements TimelineSink {
     // dur: the stretch's length, end - start, as ts's are written: in µs, exact (not the difference
     // of two µs values rounded to doubles, whose text can end in ...99999999)
     const length = Math.max(0, end - start);
-    // name: JSON.stringify(`${mm} ASID ${asid} gen ${generation}`) is mm's JSON, open, then ASCII
-    // (an escape never spans the join: what follows mm is a space, not a low surrogate).
-    let label = this.mmJson.get(mm);
-    if (label === undefined) {
-      if (this.mmJson.size >= MM_CACHE) this.mmJson.clear();
-      label = labelBytes(mm);
-      this.mmJson.set(mm, label);
-    }
     // One check of the room for the whole line, then every piece written at a local position:
-    // a check and a store of the position per piece were a third of this function's time.
-    this.room(label.name.length + label.args.length + SLICE_FIXED_MAX);
+    // a check and a store of the position per piece were a third of this function's time. The
+    // label's two copies take at most 6 bytes per UTF-16 unit each (`\u001f`).
+    this.room(12 * mm.length + SLICE_FIXED_MAX);
     const b = this.buf;
     let p = this.pos;
     // The head starts with the separator: the metadata lines always come first (constructor).
@@ -201,15 +200,37 @@ export class PerfettoWriter implements TimelineSink {
     p = time ? putMicros(b, p, start) : putNum(b, p, start);
     p = put(b, p, DUR);
     p = time ? putMicros(b, p, length) : putNum(b, p, length);
-    p = put(b, p, label.name);
+    // name: JSON.stringify(`${mm} ASID ${asid} gen ${generation}`) is mm's JSON string's body, then
+    // ASCII (an escape never spans the join: what follows mm is a space, not a low surrogate).
+    // A label of printable ASCII without `"` or `\` (nearly every label) is its own body: its
+    // characters are written as they are, with no bytes made for it (a cache of each label's
+    // bytes cost a sixth of the writer's time: most labels are new, the mms of short-lived processes).
+    p = put(b, p, NAME);
+    const label = p;
+    p = putPlain(b, p, mm);
+    if (p < 0) p = put(b, label, this.escapedLabel(mm));
+    const labelEnd = p;
     p = asid >= 0 ? putNum(b, put(b, p, ASID), asid) : put(b, p, NO_ASID);
     p = putNum(b, put(b, p, GEN), generation);
-    p = putNum(b, put(b, p, label.args), asid);
+    p = put(b, p, ARGS_MM);
+    for (let i = label; i < labelEnd; i++) b[p++] = b[i]!; // the label again
+    p = putNum(b, put(b, p, ARGS_ASID), asid);
     p = putNum(b, put(b, p, TASK), task);
     p = putNum(b, put(b, p, ROW), row);
     p = putNum(b, put(b, p, END_ROW), endRow);
     p = putNum(b, put(b, p, GENERATION), generation);
     this.pos = put(b, p, CLOSE);
+  }
+
+  /** The body of `mm`'s JSON string (between its quotes) as UTF-8, kept for the next slices of it. */
+  private escapedLabel(mm: string): Uint8Array {
+    let body = this.mmJson.get(mm);
+    if (body === undefined) {
+      if (this.mmJson.size >= MM_CACHE) this.mmJson.clear();
+      body = Buffer.from(JSON.stringify(mm).slice(1, -1), 'utf8');
+      this.mmJson.set(mm, body);
+    }
+    return body;
   }
 
   instant(x: number, p: FindingPoint): void {
@@ -279,22 +300,6 @@ export class PerfettoWriter implements TimelineSink {
   }
 }
 
-/** The two pieces of a slice's line that name its mm, as UTF-8 bytes. */
-interface LabelBytes {
-  /** `,"name":` and the label's JSON string, open: the slice's name goes on after it. */
-  name: Uint8Array;
-  /** The name's closing quote, `,"args":{"mm":`, the label's JSON string, then `,"asid":`. */
-  args: Uint8Array;
-}
-
-function labelBytes(mm: string): LabelBytes {
-  const json = JSON.stringify(mm);
-  return {
-    name: Buffer.from(`,"name":${json.slice(0, -1)}`, 'utf8'),
-    args: Buffer.from(`","args":{"mm":${json},"asid":`, 'utf8'),
-  };
-}
-
 /** Number of decimal digits of an integer from 0 to 2^31 - 1. */
 function digits(w: number): number {
   return w < 10
@@ -319,14 +324,28 @@ function digits(w: number): number {
 }
 
 /**
- * Most bytes of a slice line besides its label's pieces ({@link LabelBytes}): the fixed text (under
- * 200 bytes) and nine numbers of at most 25 characters each (`String` of any double).
+ * Most bytes of a slice line besides its label's two copies: the fixed text (under 200 bytes) and
+ * nine numbers of at most 25 characters each (`String` of any double).
  */
 const SLICE_FIXED_MAX = 512;
 
 /** Copy `a` into `b` at `p` (a short loop: cheaper than `set` for a few bytes); the position after it. */
 function put(b: Uint8Array, p: number, a: Uint8Array): number {
   for (let i = 0; i < a.length; i++) b[p++] = a[i]!;
+  return p;
+}
+
+/**
+ * `s` into `b` at `p` when it is its own JSON string's body: every character printable ASCII
+ * (0x20 to 0x7e) other than `"` and `\`, which JSON.stringify writes as they are, each one byte in
+ * UTF-8. The position after it; -1 for any other string (what was written is to be overwritten).
+ */
+function putPlain(b: Uint8Array, p: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return -1;
+    b[p++] = c;
+  }
   return p;
 }
 

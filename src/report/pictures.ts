@@ -78,7 +78,8 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
       const axis = () => col!.axisName;
       if (perfOut)
         perf = new PerfettoThread(
-          perfGzip ?? perfOut.stream,
+          // a file the worker writes itself; gzip, or standard output, through this thread
+          perfGzip ?? (perfOut.fd !== undefined ? { fd: perfOut.fd } : perfOut.stream),
           system.cpus,
           system.smmus.map((s) => s.name),
           axis,

@@ -70,8 +70,11 @@ export interface TimelineSink {
   /**
    * CPU `cpu` ran `mm` from `start` to `end` (x units): task `task` switched it in at trace row
    * `row` in ASID generation `generation`, with ASID `asid` in its TTBR (-1: none, the switch found
-   * no free ASID); `endRow` is the row that switched it out (or the last row). Positional
-   * arguments, not an object: one call per switch of the whole trace, nothing allocated for it.
+   * no free ASID); `endRow` is the row that switched it out (or the last row). `mmKey` is the
+   * model's number for the mm (`MmState.key`: one per mm of the replay, never given to another;
+   * -1 when the model has none): a sink may name labels by it instead of looking the string up.
+   * Positional arguments, not an object: one call per switch of the whole trace, nothing
+   * allocated for it.
    */
   slice(
     cpu: number,
@@ -83,6 +86,7 @@ export interface TimelineSink {
     endRow: number,
     generation: number,
     asid: number,
+    mmKey: number,
   ): void;
   /** Something happened at x. */
   instant(x: number, p: FindingPoint): void;

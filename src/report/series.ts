@@ -120,6 +120,8 @@ export class SeriesCollector extends ReportCollector {
    * row and generation, and the ASID in the CPU's TTBR then (-1: none; only read with a timeline).
    */
   private runMm: (string | null)[];
+  /** The model's key of each CPU's mm ({@link TimelineSink.slice}'s `mmKey`). */
+  private runKey: Float64Array;
   private runTask: Float64Array;
   private runStart: Float64Array;
   private runRow: Float64Array;
@@ -202,6 +204,7 @@ export class SeriesCollector extends ReportCollector {
       opts.interval !== undefined && opts.onBucket ? new Bucketer(this.getters, opts.interval, Infinity, opts.onBucket) : undefined;
     this.cpuTask = new Int32Array(system.cpus);
     this.runMm = Array.from({ length: system.cpus }, () => null);
+    this.runKey = new Float64Array(system.cpus);
     this.runTask = new Float64Array(system.cpus);
     this.runStart = new Float64Array(system.cpus);
     this.runRow = new Float64Array(system.cpus);
@@ -387,18 +390,31 @@ export class SeriesCollector extends ReportCollector {
     if (cpu >= this.cpuTask.length) return;
     this.cpuTask[cpu] = task;
     // after the step, the model holds the task's mm (a switch to a task it does not know throws)
-    const mm = task === 0 ? null : (mmOfTask(this.model.cpu, task)?.label ?? `task ${task}`);
+    const state = task === 0 ? undefined : mmOfTask(this.model.cpu, task);
+    const mm = task === 0 ? null : (state?.label ?? `task ${task}`);
     const prev = this.runMm[cpu]!;
     if (prev !== null && mm !== null && prev === mm && !force) return;
     const x = this.lastX;
     const timeline = this.opts.timeline;
     if (prev !== null)
-      timeline?.slice(cpu, this.runStart[cpu]!, x, prev, this.runTask[cpu]!, this.runRow[cpu]!, row, this.runGen[cpu]!, this.runAsid[cpu]!);
+      timeline?.slice(
+        cpu,
+        this.runStart[cpu]!,
+        x,
+        prev,
+        this.runTask[cpu]!,
+        this.runRow[cpu]!,
+        row,
+        this.runGen[cpu]!,
+        this.runAsid[cpu]!,
+        this.runKey[cpu]!,
+      );
     this.runMm[cpu] = mm;
     if (mm === null) {
       this.cpuMmIdx[cpu] = -1;
       return;
     }
+    this.runKey[cpu] = state?.key ?? -1;
     this.runTask[cpu] = task;
     this.runStart[cpu] = x;
     this.runRow[cpu] = row;
@@ -429,6 +445,7 @@ export class SeriesCollector extends ReportCollector {
             this.lastRow,
             this.runGen[cpu]!,
             this.runAsid[cpu]!,
+            this.runKey[cpu]!,
           );
         this.runMm[cpu] = null;
       });

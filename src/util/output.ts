@@ -57,6 +57,12 @@ export const isClosedPipe = (e: unknown): boolean => (e as NodeJS.ErrnoException
 /** An opened output: write to `stream`, then `commit()` (or `discard()` on failure). */
 export interface Output {
   readonly stream: Writable;
+  /**
+   * A file's descriptor (absent for standard output), for a writer on another thread that writes
+   * to it synchronously (`writeSync`) instead of through `stream`: it must be done before
+   * `commit()`, which closes the descriptor.
+   */
+  readonly fd?: number;
   /** End the stream and, for a file, rename the temporary file over the destination. */
   commit(): Promise<void>;
   /** Drop what was written (a file's destination is left as it was). */
@@ -125,6 +131,7 @@ export async function openOutput(path: string): Promise<Output> {
   };
   return {
     stream,
+    fd,
     commit: async () => {
       try {
         stream.end();
