@@ -2,10 +2,12 @@
  * `replay --perfetto` on a worker thread (src/report/perfetto-thread.ts) writes the bytes the
  * writer makes in the replay's own thread (src/report/perfetto.ts, the definition): for any
  * slices and instants in any order, across batch boundaries and label renumberings, on both axes;
- * and a replay's whole file, from the command line, equals the in-thread writer's.
+ * to a file the worker writes itself, plain or gzip; and a replay's whole file, from the command
+ * line, equals the in-thread writer's.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PerfettoWriter } from '../src/report/perfetto.js';
@@ -153,6 +155,38 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
     });
     w!.finish(col!.end());
     expect(readFileSync(out).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it('to a file descriptor the worker writes itself, plain and gzip-compressed (more bytes than a chunk)', async () => {
+    const calls: Call[] = [];
+    for (let i = 0; i < 3000; i++) calls.push({ slice: [i % 2, 1000 * i, 1000 * i + 3, `m${i % 9}`, i, i, i + 1, 2, i % 200, i % 9] });
+    const [want] = await both('time', calls, ['smmu0']);
+    for (const gzipLevel of [undefined, 1]) {
+      const path = join(tmp(), gzipLevel ? 'p.json.gz' : 'p.json');
+      const fd = openSync(path, 'w');
+      const t = new PerfettoThread({ fd, ...(gzipLevel ? { gzipLevel } : {}) }, 2, ['smmu0'], () => 'time');
+      drive(t, calls);
+      await t.finish(SERIES('time'));
+      closeSync(fd);
+      const file = readFileSync(path);
+      expect(want.length).toBeGreaterThan(1 << 16);
+      expect((gzipLevel ? gunzipSync(file) : file).equals(want), String(gzipLevel)).toBe(true);
+      if (gzipLevel) expect(file.length).toBeLessThan(want.length / 4);
+    }
+  });
+
+  it('a file the worker cannot write fails the finish, with the reason', async () => {
+    const path = join(tmp(), 'read-only.json');
+    closeSync(openSync(path, 'w'));
+    const fd = openSync(path, 'r'); // writes to it fail: EBADF
+    const t = new PerfettoThread({ fd }, 1, [], () => 'row');
+    t.slice(0, 0, 1, 'a', 1, 1, 2, 1, 3, 0);
+    // the code goes with it: pictures.ts names the file for it (exit 2, as any output that cannot be written)
+    await expect(t.finish(SERIES('row'))).rejects.toMatchObject({
+      code: 'EBADF',
+      message: expect.stringMatching(/Perfetto writer failed/),
+    });
+    closeSync(fd);
   });
 
   it('abort stops the thread (a failed replay leaves no worker behind)', async () => {

@@ -75,7 +75,7 @@ export class Bucketer {
     this.cur = 0;
   }
 
-  /** An event at x is about to be replayed. */
+  /** An event at x is about to be replayed (SeriesCollector.beforeEvent has these two lines written out). */
   at(x: number): void {
     const idx = Math.floor((x - this.origin) / this.width);
     if (idx > this.cur) this.advance(idx, x);
@@ -134,7 +134,8 @@ export class Bucketer {
     else this.xcol[this.n++] = x;
   }
 
-  private advance(idx: number, x: number): void {
+  /** Close the open bucket and open the one of index `idx` (x's: {@link at}). */
+  advance(idx: number, x: number): void {
     this.close();
     if (this.onBucket) {
       // Fixed interval: empty buckets in between are emitted too (a regular series).

@@ -17,6 +17,8 @@ export interface WorkerInit {
   smmus: readonly string[];
   /** A file descriptor the worker writes the JSON to itself (`writeSync`); absent: the bytes are sent back. */
   fd?: number;
+  /** With `fd`: write gzip at this zlib level (pictures.ts `GZIP_LEVEL`). */
+  gzipLevel?: number;
   /** [0]: batches (and the finish) the worker has handled, for the sender's flow control. */
   progress: Int32Array;
 }
@@ -47,4 +49,10 @@ export interface ChunksMessage {
   chunks: Uint8Array[];
   /** The batch's `nums` (its buffer transferred back), absent after the finish. */
   nums?: Float64Array;
+}
+
+/** The worker failed: the error's stack, and its system error code when a write to the file failed. */
+export interface ErrorMessage {
+  error: string;
+  code?: string;
 }

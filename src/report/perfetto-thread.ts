@@ -14,7 +14,15 @@
 import { Worker } from 'node:worker_threads';
 import type { ByteSink } from './gzip.js';
 import type { FindingPoint, Series, TimelineSink } from './series-types.js';
-import { type ChunksMessage, type RecordBatch, REC, TAG_INSTANT, TAG_SLICE, type WorkerInit } from './perfetto-records.js';
+import {
+  type ChunksMessage,
+  type ErrorMessage,
+  type RecordBatch,
+  REC,
+  TAG_INSTANT,
+  TAG_SLICE,
+  type WorkerInit,
+} from './perfetto-records.js';
 
 /** Records per batch. */
 export const BATCH = 4096;
@@ -67,25 +75,36 @@ export class PerfettoThread implements TimelineSink {
   /**
    * @param out where the JSON goes: a Writable, or a GzipSegments, in chunks of about 64 KiB sent
    *   back by the worker; or a file descriptor (`{ fd }`, util/output.ts `Output.fd`) the worker writes to
-   *   itself, so that the bytes never cross to this thread (done when {@link finish} resolves)
+   *   itself, gzip-compressed at `gzipLevel` when given, so that the bytes never cross to this
+   *   thread (done when {@link finish} resolves)
    * @param cpus number of CPUs; @param smmus SMMU names (as {@link PerfettoWriter} takes them)
    * @param axisOf the collector's axis (read at each batch)
    */
   constructor(
-    out: ByteSink | { fd: number },
+    out: ByteSink | { fd: number; gzipLevel?: number },
     cpus: number,
     smmus: readonly string[],
     private readonly axisOf: () => 'time' | 'row',
   ) {
-    const init: WorkerInit = { cpus, smmus: [...smmus], progress: this.progress, ...('fd' in out ? { fd: out.fd } : {}) };
+    const init: WorkerInit = {
+      cpus,
+      smmus: [...smmus],
+      progress: this.progress,
+      ...('fd' in out ? { fd: out.fd, ...(out.gzipLevel !== undefined ? { gzipLevel: out.gzipLevel } : {}) } : {}),
+    };
     this.worker = new Worker(WORKER, { workerData: init });
     this.ended = new Promise<void>((resolve, reject) => {
-      this.worker.on('message', (m: ChunksMessage | { done: true } | { error: string }) => {
+      this.worker.on('message', (m: ChunksMessage | { done: true } | ErrorMessage) => {
         if ('chunks' in m) {
           if (!('fd' in out)) for (const c of m.chunks) out.write(c);
           if (m.nums && this.spare.length < SPARE_BATCHES) this.spare.push(m.nums);
         } else if ('done' in m) resolve();
-        else this.fail(new Error(`the Perfetto writer failed: ${m.error}`), reject);
+        else {
+          // a failed write keeps its code (ENOSPC, ...): the caller names the file (exit 2)
+          const e: NodeJS.ErrnoException = new Error(`the Perfetto writer failed: ${m.error}`);
+          if (m.code !== undefined) e.code = m.code;
+          this.fail(e, reject);
+        }
       });
       this.worker.on('error', (e) => this.fail(e, reject));
       this.worker.on('exit', (code) => this.fail(new Error(`the Perfetto writer's thread ended (exit ${code})`), reject));

@@ -1,18 +1,27 @@
 /**
  * The worker thread of `replay --perfetto` (see perfetto-thread.ts): runs the
- * {@link PerfettoWriter} on the records the replay's thread sends, and sends the bytes back.
+ * {@link PerfettoWriter} on the records the replay's thread sends, and writes the bytes to the file
+ * (gzip-compressed when asked: {@link GzipSegments}, here) or sends them back.
  * Loaded from `dist/` (compiled by `npm ci` / `npm run build`; the test suite builds it first).
  *
  * Messages in: {@link RecordBatch} (records in order), then {@link FinishMessage}. Out:
  * {@link ChunksMessage} after every batch (the JSON bytes it made, their buffers transferred), then
- * `{ done: true }`; `{ error }` if the writer threw. `workerData.progress[0]` counts the batches
+ * `{ done: true }`; an {@link ErrorMessage} if the writer (or a write to the file) threw. `workerData.progress[0]` counts the batches
  * done (the sending thread waits on it when too many are in flight).
  */
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ByteSink } from './gzip.js';
+import { type ByteSink, GzipSegments } from './gzip.js';
 import { PerfettoWriter } from './perfetto.js';
-import { type FinishMessage, type RecordBatch, REC, TAG_SLICE, type WorkerInit, type ChunksMessage } from './perfetto-records.js';
+import {
+  type ChunksMessage,
+  type ErrorMessage,
+  type FinishMessage,
+  type RecordBatch,
+  REC,
+  TAG_SLICE,
+  type WorkerInit,
+} from './perfetto-records.js';
 
 const init = workerData as WorkerInit;
 let axis: 'time' | 'row' = 'row';
@@ -21,11 +30,13 @@ let chunks: Uint8Array[] = [];
 function writeAll(fd: number, c: Uint8Array): void {
   for (let done = 0; done < c.length;) done += writeSync(fd, c, done, c.length - done);
 }
-/** To the file itself when given one (the writer then fills one chunk again and again), else back to the sender. */
-const sink: ByteSink =
-  init.fd !== undefined
-    ? { write: (c: Uint8Array) => writeAll(init.fd!, c), consumes: true }
-    : { write: (c: Uint8Array) => chunks.push(c) };
+/**
+ * To the file itself when given one (the writer then fills one chunk again and again; or, for
+ * gzip, the compressor takes the chunks), else back to the sender.
+ */
+const file: ByteSink | undefined = init.fd !== undefined ? { write: (c: Uint8Array) => writeAll(init.fd!, c), consumes: true } : undefined;
+const gzip = file && init.gzipLevel !== undefined ? new GzipSegments(file, init.gzipLevel) : undefined;
+const sink: ByteSink = gzip ?? file ?? { write: (c: Uint8Array) => chunks.push(c) };
 const writer = new PerfettoWriter(sink, init.cpus, init.smmus, () => axis);
 /** Labels by id, as the sending thread numbered them (from 0 after each reset). */
 let labels: string[] = [];
@@ -54,19 +65,32 @@ function replay(b: RecordBatch): void {
   }
 }
 
+/** The JSON closed; the gzip stream ended (its last segments compressed, its trailer written); then done. */
+async function finish(m: FinishMessage): Promise<void> {
+  axis = m.axis;
+  writer.finish(m.finish);
+  sendChunks();
+  await gzip?.end();
+  parentPort!.postMessage({ done: true });
+}
+
+/** Tell the sender what failed: a system call's code (ENOSPC, ...) when the file could not be written. */
+function failed(e: unknown): void {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const msg: ErrorMessage = { error: (e as Error)?.stack ?? String(e), ...(typeof code === 'string' ? { code } : {}) };
+  parentPort!.postMessage(msg);
+}
+
 parentPort!.on('message', (m: RecordBatch | FinishMessage) => {
   try {
     if ('finish' in m) {
-      axis = m.axis;
-      writer.finish(m.finish);
-      sendChunks();
-      parentPort!.postMessage({ done: true });
+      finish(m).catch(failed);
       return;
     }
     replay(m);
     sendChunks(m.nums);
   } catch (e) {
-    parentPort!.postMessage({ error: (e as Error)?.stack ?? String(e) });
+    failed(e);
   } finally {
     Atomics.add(init.progress, 0, 1);
     Atomics.notify(init.progress, 0);

@@ -4,7 +4,7 @@
  * the engine's tap, written after it.
  */
 import { GzipSegments } from './gzip.js';
-import { openOutput, type Output, writeAtomic } from '../util/output.js';
+import { openOutput, type Output, unwritable, writeAtomic } from '../util/output.js';
 import type { SystemModel } from '../model/system.js';
 import type { SystemConfig } from '../model/config.js';
 import type { Report } from './report.js';
@@ -60,7 +60,8 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
   try {
     if (o.perfetto) {
       perfOut = await open(o.perfetto);
-      if (isGzipName(o.perfetto)) perfGzip = new GzipSegments(perfOut.stream, GZIP_LEVEL);
+      // a file's gzip is made by the Perfetto worker, beside its writer; through this thread otherwise
+      if (isGzipName(o.perfetto) && perfOut.fd === undefined) perfGzip = new GzipSegments(perfOut.stream, GZIP_LEVEL);
     }
     if (o.timeseries && o.interval !== undefined) csvOut = await open(o.timeseries);
     // Probe the other paths now (written whole at the end).
@@ -78,8 +79,10 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
       const axis = () => col!.axisName;
       if (perfOut)
         perf = new PerfettoThread(
-          // a file the worker writes itself; gzip, or standard output, through this thread
-          perfGzip ?? (perfOut.fd !== undefined ? { fd: perfOut.fd } : perfOut.stream),
+          // a file the worker writes itself (gzip too); standard output through this thread
+          perfOut.fd !== undefined
+            ? { fd: perfOut.fd, ...(isGzipName(o.perfetto!) ? { gzipLevel: GZIP_LEVEL } : {}) }
+            : (perfGzip ?? perfOut.stream),
           system.cpus,
           system.smmus.map((s) => s.name),
           axis,
@@ -104,7 +107,8 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
         await perf.finish(series).catch(async (e: unknown) => {
           perfGzip?.drop();
           for (const x of opened) await x.discard();
-          throw e;
+          // the worker's write to the file failed (no space left, ...): the file's error, exit 2
+          throw (e as NodeJS.ErrnoException).code !== undefined ? unwritable(o.perfetto!, e) : e;
         });
       if (perfGzip)
         await perfGzip.end().catch(async (e: unknown) => {
