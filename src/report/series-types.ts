@@ -103,4 +103,9 @@ export interface SeriesOptions {
   onBucket?: (b: Bucket) => void;
   /** Per-CPU slices and instants, streamed. */
   timeline?: TimelineSink;
+  /**
+   * Slots of the cache of mm indexes by mm key (a power of two; default `MM_SLOTS`; 0: no cache, the
+   * label Map alone, which tests hold the cache to).
+   */
+  mmSlots?: number;
 }

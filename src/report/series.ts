@@ -133,11 +133,13 @@ export class SeriesCollector extends ReportCollector {
   private mmLabels: string[] = [];
   /**
    * The index of each mm by the model's key, a direct-mapped cache in front of {@link mmIndex}
-   * (slot `key & (MM_SLOTS - 1)`; key -1: empty). An mm's label, and so its index, never changes;
-   * most switch to an mm it has run before, and the string Map cost about a tenth of a picture's price.
+   * (slot `key & mask`, `mask` the slots less one; key -1: empty). An mm's label, and so its index,
+   * never changes; most switches are to an mm that ran before, and the string Map cost about a
+   * tenth of a picture's price.
    */
-  private readonly slotKey = new Float64Array(MM_SLOTS).fill(-1);
-  private readonly slotIdx = new Int32Array(MM_SLOTS);
+  private readonly slotKey: Float64Array;
+  private readonly slotIdx: Int32Array;
+  private readonly mask: number;
   private cpuMmIdx: Float64Array;
 
   /**
@@ -214,6 +216,10 @@ export class SeriesCollector extends ReportCollector {
     this.cpuTask = new Int32Array(system.cpus);
     this.runMm = Array.from({ length: system.cpus }, () => null);
     this.runKey = new Float64Array(system.cpus);
+    const slots = opts.mmSlots ?? MM_SLOTS;
+    this.slotKey = new Float64Array(slots).fill(-1);
+    this.slotIdx = new Int32Array(slots);
+    this.mask = slots - 1;
     this.runTask = new Float64Array(system.cpus);
     this.runStart = new Float64Array(system.cpus);
     this.runRow = new Float64Array(system.cpus);
@@ -439,12 +445,13 @@ export class SeriesCollector extends ReportCollector {
     // the ASID in the CPU's TTBR, if the switch installed this mm there (not after a no-free-asid)
     if (timeline) this.runAsid[cpu] = ttbrAsid(this.model, cpu, mm);
     const key = this.runKey[cpu]!;
-    const slot = key & (MM_SLOTS - 1);
+    const slot = key & this.mask;
+    // with no slots (mask -1) slotKey[slot] is undefined: never equal to a key
     if (key >= 0 && this.slotKey[slot] === key) this.cpuMmIdx[cpu] = this.slotIdx[slot]!;
     else {
       const i = this.mmIdx(mm);
       this.cpuMmIdx[cpu] = i;
-      if (key >= 0) {
+      if (key >= 0 && this.mask >= 0) {
         this.slotKey[slot] = key;
         this.slotIdx[slot] = i;
       }
