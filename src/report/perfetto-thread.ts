@@ -1,5 +1,5 @@
 /**
- * `replay --perfetto` on a second thread. Formatting the timeline as JSON (about 130 bytes and a
+ * `replay --perfetto` on a second thread. Formatting the timeline as JSON (about 180 bytes and a
  * microsecond per slice, one slice per switch) cost the replay's thread more than the replay
  * itself; here that thread only packs each slice into a record (nine numbers, the mm label by id)
  * and a worker (perfetto-worker.ts) runs the same {@link PerfettoWriter} on them, in order, and
