@@ -3,8 +3,8 @@
  * microsecond per slice, one slice per switch) cost the replay's thread more than the replay
  * itself; here that thread only packs each slice into a record (nine numbers, the mm label by id)
  * and a worker (perfetto-worker.ts) runs the same {@link PerfettoWriter} on them, in order, and
- * writes the bytes to the file itself (a plain file) or sends them back to be written (gzip,
- * standard output). The file is byte for byte what the writer makes in this thread
+ * writes the bytes to the file itself (compressing them for a gzip file) or sends them back to be
+ * written (standard output). The file is byte for byte what the writer makes in this thread
  * (test/perfetto-thread.test.ts).
  *
  * Memory stays bounded: at most {@link MAX_AHEAD} batches wait for the worker (the replay's thread
@@ -46,6 +46,19 @@ export const LABEL_SLOTS = 8192;
 
 /** The compiled worker, found the same way from `src/report` (tests) and `dist/report` (the CLI). */
 const WORKER = new URL('../../dist/report/perfetto-worker.js', import.meta.url);
+
+/**
+ * The worker could not write the file (no space left, ...): `code` is the system's (ENOSPC, ...),
+ * for the caller to name the file (util/output.ts `unwritable`: exit 2).
+ */
+export class PerfettoWriteError extends Error {
+  constructor(
+    detail: string,
+    readonly code: string,
+  ) {
+    super(`the Perfetto writer could not write the file: ${detail}`);
+  }
+}
 
 /** A {@link TimelineSink} whose JSON a worker thread writes (see the file comment). */
 export class PerfettoThread implements TimelineSink {
@@ -99,12 +112,8 @@ export class PerfettoThread implements TimelineSink {
           if (!('fd' in out)) for (const c of m.chunks) out.write(c);
           if (m.nums && this.spare.length < SPARE_BATCHES) this.spare.push(m.nums);
         } else if ('done' in m) resolve();
-        else {
-          // a failed write keeps its code (ENOSPC, ...): the caller names the file (exit 2)
-          const e: NodeJS.ErrnoException = new Error(`the Perfetto writer failed: ${m.error}`);
-          if (m.code !== undefined) e.code = m.code;
-          this.fail(e, reject);
-        }
+        else if (m.code !== undefined) this.fail(new PerfettoWriteError(m.error, m.code), reject);
+        else this.fail(new Error(`the Perfetto writer failed: ${m.error}`), reject);
       });
       this.worker.on('error', (e) => this.fail(e, reject));
       this.worker.on('exit', (code) => this.fail(new Error(`the Perfetto writer's thread ended (exit ${code})`), reject));

@@ -9,7 +9,7 @@ import type { SystemModel } from '../model/system.js';
 import type { SystemConfig } from '../model/config.js';
 import type { Report } from './report.js';
 import { type Series, SeriesCollector } from './series.js';
-import { PerfettoThread } from './perfetto-thread.js';
+import { PerfettoThread, PerfettoWriteError } from './perfetto-thread.js';
 import { CsvBucketWriter, seriesCsv } from './timeseries.js';
 import { excerptRows, readExcerpts, renderHtml } from './html.js';
 
@@ -108,7 +108,7 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
           perfGzip?.drop();
           for (const x of opened) await x.discard();
           // the worker's write to the file failed (no space left, ...): the file's error, exit 2
-          throw (e as NodeJS.ErrnoException).code !== undefined ? unwritable(o.perfetto!, e) : e;
+          throw e instanceof PerfettoWriteError ? unwritable(o.perfetto!, e) : e;
         });
       if (perfGzip)
         await perfGzip.end().catch(async (e: unknown) => {
