@@ -175,6 +175,27 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
     }
   });
 
+  it('numbers labels again after MAX_LABELS of them, and only then (the worker keeps at most that many)', async () => {
+    const calls: Call[] = [];
+    const n = 2 * MAX_LABELS + 1; // the third numbering starts at the last label
+    for (let i = 0; i < n; i++) calls.push({ slice: [0, i, i + 1, `m${i}`, 1, i, i + 1, 1, 1, i] });
+    for (const count of [n - 1, n]) {
+      const t = new PerfettoThread({ write: () => {} }, 1, [], () => 'row');
+      drive(t, calls.slice(0, count));
+      await t.finish(SERIES('row'));
+      expect(t.renumberings, String(count)).toBe(count === n ? 2 : 1);
+    }
+  });
+
+  it("a writer that fails otherwise says so as it is: not as the file's error", async () => {
+    const t = new PerfettoThread({ write: () => {} }, 1, [], () => 'row');
+    // JSON.stringify cannot write a BigInt: the writer throws in the worker
+    t.instant(5, { ...rollover(5), detail: 10n as unknown as string });
+    const e = await t.finish(SERIES('row')).catch((x: unknown) => x);
+    expect(e).not.toBeInstanceOf(PerfettoWriteError);
+    expect(String(e)).toMatch(/Perfetto writer failed.*BigInt/s);
+  });
+
   it('a file the worker cannot write fails the finish, with the reason', async () => {
     const path = join(tmp(), 'read-only.json');
     closeSync(openSync(path, 'w'));

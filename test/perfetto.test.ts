@@ -277,6 +277,13 @@ describe('the Perfetto writer against its definition', () => {
     expect(lines.map((l) => /"ts":([^,]*),/.exec(l)![1])).toEqual(xs.map((x) => String(x / 1000)));
   });
 
+  it('a CPU past the ones named at the start still gets its thread id (tid = CPU + 1)', () => {
+    // sliceLines' writer is made for 8 CPUs
+    const [l] = sliceLines('time', [[11, 1000, 2000, 'm', 1, 1, 2, 1, 1]]);
+    expect(l).toBe(sliceJson('time', [11, 1000, 2000, 'm', 1, 1, 2, 1, 1]));
+    expect(JSON.parse(l!).tid).toBe(12);
+  });
+
   it('dur is the length in ns as µs, exact: not a difference of two µs values rounded to doubles', () => {
     // 275.565 - 214.419 is 61.14599999999999 in doubles; the stretch is 61146 ns
     expect(275.565 - 214.419).not.toBe(61.146);

@@ -75,6 +75,10 @@ export class PerfettoThread implements TimelineSink {
   /** Labels numbered in this numbering; the numbering (bumped when it starts again). */
   private labelCount = 0;
   private round = 0;
+  /** Times the label numbering started again (tests: the worker's label table stays bounded). */
+  get renumberings(): number {
+    return this.round;
+  }
   private newLabels: string[] = [];
   private reset = false;
   private objs: FindingPoint[] = [];
@@ -103,13 +107,16 @@ export class PerfettoThread implements TimelineSink {
       cpus,
       smmus: [...smmus],
       progress: this.progress,
+      // Stryker disable next-line ConditionalExpression: equivalent, -> true passes gzipLevel: undefined, which the worker reads as absent
       ...('fd' in out ? { fd: out.fd, ...(out.gzipLevel !== undefined ? { gzipLevel: out.gzipLevel } : {}) } : {}),
     };
     this.worker = new Worker(WORKER, { workerData: init });
     this.ended = new Promise<void>((resolve, reject) => {
       this.worker.on('message', (m: ChunksMessage | { done: true } | ErrorMessage) => {
         if ('chunks' in m) {
+          // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, a worker writing the file itself sends no chunks
           if (!('fd' in out)) for (const c of m.chunks) out.write(c);
+          // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: equivalent, memory only: an array is made only when none is spare, so no more come back than were made (at most the batches in flight)
           if (m.nums && this.spare.length < SPARE_BATCHES) this.spare.push(m.nums);
         } else if ('done' in m) resolve();
         else if (m.code !== undefined) this.fail(new PerfettoWriteError(m.error, m.code), reject);
@@ -138,19 +145,23 @@ export class PerfettoThread implements TimelineSink {
     asid: number,
     mmKey: number,
   ): void {
+    // Stryker disable next-line ArithmeticOperator: equivalent, a wrong mask only finds fewer hits (a slot past the arrays reads undefined): a miss numbers the label again
     const slot = mmKey & (LABEL_SLOTS - 1);
     let id: number;
+    // Stryker disable next-line EqualityOperator: equivalent, mmKey > 0 or < 0 only misses more (a miss numbers the label again: the same file)
     if (mmKey >= 0 && this.slotKey[slot] === mmKey && this.slotRound[slot] === this.round) id = this.slotId[slot]!;
     else {
       if (this.labelCount >= MAX_LABELS) {
         // The batch so far names labels by the old numbers: send it first.
         this.flush();
         this.labelCount = 0;
+        // Stryker disable next-line UpdateOperator: equivalent, round-- gives each numbering a number of its own all the same
         this.round++;
         this.reset = true;
       }
       id = this.labelCount++;
       this.newLabels.push(mm);
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent, a key of -1 is never looked up (mmKey >= 0 above); not storing only misses more
       if (mmKey >= 0) {
         this.slotKey[slot] = mmKey;
         this.slotId[slot] = id;

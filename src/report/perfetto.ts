@@ -208,6 +208,7 @@ export class PerfettoWriter implements TimelineSink {
     p = put(b, p, NAME);
     const label = p;
     p = putPlain(b, p, mm);
+    // Stryker disable next-line EqualityOperator: equivalent, p is never 0 here (the line's head came first)
     if (p < 0) p = put(b, label, this.escapedLabel(mm));
     const labelEnd = p;
     p = asid >= 0 ? putNum(b, put(b, p, ASID), asid) : put(b, p, NO_ASID);
@@ -225,8 +226,11 @@ export class PerfettoWriter implements TimelineSink {
   /** The body of `mm`'s JSON string (between its quotes) as UTF-8, kept for the next slices of it. */
   private escapedLabel(mm: string): Uint8Array {
     let body = this.mmJson.get(mm);
+    // Stryker disable next-line ConditionalExpression: equivalent, -> true makes the same bytes again
     if (body === undefined) {
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, memory only: the cache's bound
       if (this.mmJson.size >= MM_CACHE) this.mmJson.clear();
+      // Stryker disable next-line StringLiteral: equivalent, Buffer.from's encoding defaults to utf8
       body = Buffer.from(JSON.stringify(mm).slice(1, -1), 'utf8');
       this.mmJson.set(mm, body);
     }
@@ -343,6 +347,7 @@ function put(b: Uint8Array, p: number, a: Uint8Array): number {
 function putPlain(b: Uint8Array, p: number, s: string): number {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
+    // Stryker disable next-line EqualityOperator: equivalent, a space or a ~ sent to the escaping path (JSON.stringify) comes out the same: only the speed differs
     if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return -1;
     b[p++] = c;
   }

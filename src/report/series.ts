@@ -365,6 +365,7 @@ export class SeriesCollector extends ReportCollector {
     // x, a double, once per event; advance() is called at a new bucket only.
     const b = this.main;
     const idx = Math.floor((x - b.origin) / b.width);
+    // Stryker disable next-line EqualityOperator: equivalent, idx >= cur closes the open bucket and reopens it (advance: the same sums, maxima and levels), only slower
     if (idx > b.cur) b.advance(idx, x);
     const f = this.fixed;
     if (f) {
@@ -447,10 +448,12 @@ export class SeriesCollector extends ReportCollector {
     const key = this.runKey[cpu]!;
     const slot = key & this.mask;
     // with no slots (mask -1) slotKey[slot] is undefined: never equal to a key
+    // Stryker disable next-line EqualityOperator: equivalent, a running task's mm is the model's (key >= 0 always), and a miss takes the label Map
     if (key >= 0 && this.slotKey[slot] === key) this.cpuMmIdx[cpu] = this.slotIdx[slot]!;
     else {
       const i = this.mmIdx(mm);
       this.cpuMmIdx[cpu] = i;
+      // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,BlockStatement: equivalent, not storing only misses more; storing a key of -1 or into no slots is never read back (a slot past the arrays is dropped)
       if (key >= 0 && this.mask >= 0) {
         this.slotKey[slot] = key;
         this.slotIdx[slot] = i;
