@@ -57,6 +57,10 @@ describe('the per-CPU timeline of the series collector', () => {
     const cpuCol = (c: number) => series.values[series.columns.findIndex((k) => k.name === `cpu${c}.mm`)]!;
     expect([cpuCol(0).at(-1), cpuCol(1).at(-1)]).toEqual([0, 2]);
     expect(new Set(cpuCol(0))).toEqual(new Set([-1, 0, 1]));
+    // CPU 0 is idle from 6000 to 8000 ns: the buckets that end in that stretch say -1
+    const idle = series.x.flatMap((x, j) => (x >= 6000 && x + series.width <= 8000 ? [cpuCol(0)[j]] : []));
+    expect(idle.length).toBeGreaterThan(0);
+    expect(new Set(idle)).toEqual(new Set([-1]));
     expect(new Set([key('a'), key('b'), key('c')]).size).toBe(3);
     // cpu, start, end, mm, task (that switched it in), row, endRow, generation, ASID, mm key
     expect(slices).toEqual([
