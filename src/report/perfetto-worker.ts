@@ -6,8 +6,9 @@
  *
  * Messages in: {@link RecordBatch} (records in order), then {@link FinishMessage}. Out:
  * {@link ChunksMessage} after every batch (the JSON bytes it made, their buffers transferred), then
- * `{ done: true }`; an {@link ErrorMessage} if the writer (or a write to the file) threw. `workerData.progress[0]` counts the batches
- * done (the sending thread waits on it when too many are in flight).
+ * `{ done: true }`; an {@link ErrorMessage} if the writer, or a write to the file, failed.
+ * `workerData.progress[0]` counts the batches done (the sending thread waits on it when too many
+ * are in flight).
  */
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -26,9 +27,23 @@ import {
 const init = workerData as WorkerInit;
 let axis: 'time' | 'row' = 'row';
 let chunks: Uint8Array[] = [];
-/** The whole of `c` to the file (writeSync may write less than asked). */
+/**
+ * The first write to the file that failed (no space left, ...). Kept, not thrown where it happens:
+ * the gzip segments are written from zlib's callbacks, where a throw would end the thread as an
+ * internal error; {@link checkWrites} throws it after each batch and at the finish instead.
+ */
+let writeError: unknown = null;
+/** The whole of `c` to the file (writeSync may write less than asked); nothing after a failed write. */
 function writeAll(fd: number, c: Uint8Array): void {
-  for (let done = 0; done < c.length;) done += writeSync(fd, c, done, c.length - done);
+  if (writeError !== null) return;
+  try {
+    for (let done = 0; done < c.length;) done += writeSync(fd, c, done, c.length - done);
+  } catch (e) {
+    writeError = e;
+  }
+}
+function checkWrites(): void {
+  if (writeError !== null) throw writeError;
 }
 /**
  * To the file itself when given one (the writer then fills one chunk again and again; or, for
@@ -71,6 +86,7 @@ async function finish(m: FinishMessage): Promise<void> {
   writer.finish(m.finish);
   sendChunks();
   await gzip?.end();
+  checkWrites();
   parentPort!.postMessage({ done: true });
 }
 
@@ -88,6 +104,7 @@ parentPort!.on('message', (m: RecordBatch | FinishMessage) => {
       return;
     }
     replay(m);
+    checkWrites();
     sendChunks(m.nums);
   } catch (e) {
     failed(e);
