@@ -3,7 +3,8 @@
  * (src/report/gzip.ts) that a standard gunzip reads as one stream; the size per event is a figure of
  * the file, not a timing.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { gunzipSync } from 'node:zlib';
@@ -109,6 +110,29 @@ describe('replay --perfetto x.json.gz', () => {
   it('which names are compressed', () => {
     expect(['x.json.gz', 'x.GZ', 'a/b.json.Gz', '.gz'].map(isGzipName)).toEqual([true, true, true, true]);
     expect(['x.json', 'x.gzip', 'x.gz.json', 'x.tgz.', '-'].map(isGzipName)).toEqual([false, false, false, false, false]);
+  });
+
+  it('a file that stops taking bytes mid-replay (a size limit: EFBIG) is exit 2 naming it, one line, no file left', () => {
+    // The built command line under `ulimit -f` (1 KiB blocks): the worker's writes fail part way,
+    // for .gz inside zlib's callbacks (past the first compressed segment), for .json after a batch.
+    const dir = tmp();
+    for (const name of ['x.json.gz', 'x.json']) {
+      const r = spawnSync(
+        'bash',
+        [
+          '-c',
+          `ulimit -f 64; exec "${process.execPath}" bin/asid-replay.js replay traces/generated/kernel-build.csv --perfetto "${join(dir, name)}"`,
+        ],
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(r.status, `${name}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.trim(), name).toBe(
+        `asid-replay: ${join(dir, name)}: cannot write the output file: EFBIG: file too large, write (EFBIG)`,
+      );
+      expect(readdirSync(dir), name).toEqual([]);
+    }
   });
 
   it('an unwritable .gz output is exit 2 before any work', async () => {

@@ -196,18 +196,18 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
     expect(String(e)).toMatch(/Perfetto writer failed.*BigInt/s);
   });
 
-  it('a file the worker cannot write fails the finish, with the reason, plain or gzip (past a segment: written from zlib callbacks)', async () => {
+  it('a file the worker cannot write fails the finish, with the reason, plain or gzip', async () => {
     const path = join(tmp(), 'read-only.json');
     closeSync(openSync(path, 'w'));
     for (const gzipLevel of [undefined, 1]) {
       const fd = openSync(path, 'r'); // writes to it fail: EBADF
       const t = new PerfettoThread({ fd, ...(gzipLevel ? { gzipLevel } : {}) }, 1, [], () => 'row');
-      // more than a gzip segment (1 MiB) of JSON
       for (let i = 0; i < 8000; i++) t.slice(0, i, i + 1, 'a', 1, i, i + 1, 1, 3, 0);
       // a write error with its code: pictures.ts names the file for it (exit 2, as any output that cannot be written)
       const e = await t.finish(SERIES('row')).catch((x: unknown) => x);
       expect(e, String(gzipLevel)).toBeInstanceOf(PerfettoWriteError);
-      expect(e).toMatchObject({ code: 'EBADF', message: expect.stringMatching(/could not write the file/) });
+      // the system's one-line message, no stack (util/output.ts puts the file before it)
+      expect(e).toMatchObject({ code: 'EBADF', message: 'EBADF: bad file descriptor, write' });
       closeSync(fd);
     }
   });

@@ -56,7 +56,8 @@ export class PerfettoWriteError extends Error {
     detail: string,
     readonly code: string,
   ) {
-    super(`the Perfetto writer could not write the file: ${detail}`);
+    // the system's one-line message (`EFBIG: file too large, write`): util/output.ts adds the file
+    super(detail);
   }
 }
 
@@ -232,10 +233,13 @@ export class PerfettoThread implements TimelineSink {
     this.post({ finish: s, axis: this.axisOf() });
     try {
       await this.ended;
-    } finally {
-      // Not waited for: the worker has nothing left to do, and its teardown took 20-50 ms.
-      void this.worker.terminate();
+    } catch (e) {
+      // Stopped before the caller drops the output: the worker may still have batches to write.
+      await this.worker.terminate();
+      throw e;
     }
+    // Not waited for: the worker has nothing left to do, and its teardown took 20-50 ms.
+    void this.worker.terminate();
   }
 
   /** Stop the worker (the replay failed; the output is discarded). */

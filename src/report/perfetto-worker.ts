@@ -43,7 +43,14 @@ function writeAll(fd: number, c: Uint8Array): void {
   }
 }
 function checkWrites(): void {
-  if (writeError !== null) throw writeError;
+  if (writeError !== null) throw new FileWriteFailed(writeError);
+}
+
+/** A failed write to the file, as {@link checkWrites} throws it (only these are the file's errors). */
+class FileWriteFailed extends Error {
+  constructor(readonly failure: unknown) {
+    super((failure as Error)?.message ?? String(failure));
+  }
 }
 /**
  * To the file itself when given one (the writer then fills one chunk again and again; or, for
@@ -90,10 +97,16 @@ async function finish(m: FinishMessage): Promise<void> {
   parentPort!.postMessage({ done: true });
 }
 
-/** Tell the sender what failed: a system call's code (ENOSPC, ...) when the file could not be written. */
+/**
+ * Tell the sender what failed: for a write to the file, the system's message and code (ENOSPC,
+ * EFBIG, ...: the sender names the file, one line); for anything else, the stack (a bug).
+ */
 function failed(e: unknown): void {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  const msg: ErrorMessage = { error: (e as Error)?.stack ?? String(e), ...(typeof code === 'string' ? { code } : {}) };
+  const code = e instanceof FileWriteFailed ? (e.failure as NodeJS.ErrnoException)?.code : undefined;
+  const msg: ErrorMessage =
+    e instanceof FileWriteFailed
+      ? { error: e.message, code: typeof code === 'string' ? code : 'EIO' }
+      : { error: (e as Error)?.stack ?? String(e) };
   parentPort!.postMessage(msg);
 }
 
