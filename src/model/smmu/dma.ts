@@ -2,6 +2,14 @@
  * Device DMA through the SMMU (`dma device [pasid] va [prot]`): STE → CD at the SSID → ATC (ATS
  * masters) → IOTLB keyed by the CD's ASID → on a miss, a walk of the address space behind the CD and
  * a fill. Every hit is checked for staleness (docs/model.md, stale entries).
+ *
+ * A hit is a translation the SMMU already holds: the access is checked against the cached entry's
+ * rights, whether the entry is stale or not, and one it does not allow is a permission fault
+ * (F_PERMISSION in the event queue; the SMMUv3 architecture lets a permission fault come from a
+ * cached translation, as the CPU's MMU does). This is how a device that cached a read-only page
+ * faults on it after the CPU made the page writable, the pre-v6.6 livelock that 6bbd42e2df8f
+ * ("mmu_notifiers: call invalidate_range() when invalidating TLBs", v6.6) ended: the stale finding
+ * (S-PERM) and the fault are both counted.
  */
 import { iotlbFill, iotlbLookup } from './iotlb.js';
 import { atcFill, atcLookup } from './atc.js';
@@ -24,7 +32,9 @@ export function dma(c: Ctx, device: string, pasid: number | undefined, va: numbe
     const e = atcLookup(m, ssid, page);
     if (e) {
       n.atcHits++;
-      if (!checkHit(c, 'atc', m, ssid, page, access, e, cd.as, m.ssidReleasedRow.get(ssid)) && access & ~e.prot) n.faults++;
+      checkHit(c, 'atc', m, ssid, page, access, e, cd.as, m.ssidReleasedRow.get(ssid));
+      // The rights are the cached entry's, stale or not: an access it does not allow faults.
+      if (access & ~e.prot) n.faults++;
       return;
     }
   }
@@ -32,8 +42,10 @@ export function dma(c: Ctx, device: string, pasid: number | undefined, va: numbe
   const hit = iotlbLookup(s, cd.asid, page);
   if (hit) {
     n.hits++;
-    const stale = checkHit(c, 'iotlb', m, ssid, page, access, hit, cd.as, c.st.pools[poolIndex(c.st, m.smmu)]!.releasedRow.get(cd.asid));
-    if (!stale && access & ~hit.prot) n.faults++;
+    checkHit(c, 'iotlb', m, ssid, page, access, hit, cd.as, c.st.pools[poolIndex(c.st, m.smmu)]!.releasedRow.get(cd.asid));
+    // The rights are the cached entry's, stale or not (see the file comment): an access it does not
+    // allow faults, and a faulting access fills no ATC entry.
+    if (access & ~hit.prot) n.faults++;
     else if (m.ats) atcFill(m, ssid, page, hit);
     return;
   }
