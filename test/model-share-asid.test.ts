@@ -329,6 +329,12 @@ describe('rfc-btm-2023: the pin is not checked; a refused one leaves ASID 0', ()
     ]);
   });
 
+  it('once the SVA domain on ASID 0 is freed, a DMA domain still gets ASID 1: xa_alloc takes [1, 2^asid_bits - 1], never 0', () => {
+    const { m } = sim(s, L('fork 1 P', 'sched 0 1', 'bind sva P', 'unbind sva P', 'attach sva2 D', 'attach sva E'));
+    expect(m.smmu.domains.get('D')!.asid).toBe(1);
+    expect(m.smmu.domains.get('E')!.asid).toBe(2);
+  });
+
   it('with skip-pin there is no get to leave unchecked: an mm with no CPU ASID is refused -ESRCH', () => {
     const { r } = sim({ ...s, faults: ['skip-pin'] }, L('fork 1 P', 'bind sva P'));
     expect(failures(r)).toEqual([[2, 'bind', 'ESRCH']]);

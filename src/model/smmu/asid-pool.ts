@@ -47,11 +47,16 @@ export function xaStore(p: AsidPool, asid: number, owner: AsidOwner): void {
   p.owners.set(asid, owner);
 }
 
-/** `xa_erase`: free an ASID; `row` is remembered as the point its entries had to be gone. */
+/**
+ * `xa_erase`: free an ASID; `row` is remembered as the point its entries had to be gone. The hint
+ * never goes below `base`: an index under it (ASID 0, which rfc-btm-2023 stores for a refused pin
+ * with `xa_store`) is outside `xa_alloc`'s `XA_LIMIT(1, ...)`, so freeing it makes no ASID below 1
+ * allocatable.
+ */
 export function xaErase(p: AsidPool, asid: number, row: number): void {
   if (!p.owners.delete(asid)) return;
   p.releasedRow.set(asid, row);
-  if (asid < p.hint) p.hint = asid;
+  if (asid < p.hint) p.hint = Math.max(asid, p.base);
 }
 
 export function xaLoad(p: AsidPool, asid: number): AsidOwner | undefined {
