@@ -71,6 +71,21 @@ describe('arm_smmu_mm_release: the last task of a bound mm exits', () => {
     expect(run(system(), L(head, 'exit 1', 'unbind dev P')).devices.smmus[0]!.commands.CMD_TLBI_NH_ASID).toBe(1);
   });
 
+  // What one unbind queues (two StreamIDs: per-SID commands twice). v6.1 (arm-smmu-v3-sva.c):
+  // arm_smmu_mmu_notifier_put() writes the NULL CD, then `if (!smmu_mn->cleared)` TLBI_NH_ASID and
+  // ATC_INV of the PASID. v6.11 (arm-smmu-v3.c): arm_smmu_remove_dev_pasid() clears the CD and sends
+  // ATC_INV whatever happened to the mm; arm_smmu_sva_domain_free() sends TLBI_NH_ASID.
+  it.each([
+    ['6.1', 'before the exit', '', { asid: 1, va: 0, atc: 2, cd: 2 }],
+    ['6.1', 'after the exit (cleared): the CD only', 'exit 1', { asid: 0, va: 0, atc: 0, cd: 2 }],
+    ['6.10', 'after the exit (cleared): the CD only', 'exit 1', { asid: 0, va: 0, atc: 0, cd: 2 }],
+    ['6.11', 'before the exit', '', { asid: 1, va: 0, atc: 2, cd: 2 }],
+    ['6.11', 'after the exit: ATC_INV all the same', 'exit 1', { asid: 1, va: 0, atc: 2, cd: 2 }],
+  ])('v%s, the unbind %s', (kernel, _, exit, want) => {
+    const s = sys(kernel, [dev('dev', 's0', { ats: true, streamIds: [1, 2] })]);
+    expect(added(s, exit ? L(head, exit) : head, 'unbind dev P')).toEqual([want]);
+  });
+
   it('no-release-tlbi: the quiet CDs only; the IOTLB and ATC entries of page 5 survive, found at the exit', () => {
     expect(added(system(['no-release-tlbi']), head, 'exit 1')).toEqual([{ asid: 0, va: 0, atc: 0, cd: 2 }]);
     const r = run(system(['no-release-tlbi']), L(head, 'exit 1'));

@@ -95,6 +95,15 @@ export interface KernelFeatures {
   readonly archNotifier: boolean;
   /** The driver sets ARM_SMMU_FEAT_BTM from IDR0 and clears CR2.PTM (only the 2023 proposal). */
   readonly btm: boolean;
+  /**
+   * An unbind sends CMD_ATC_INV for the unbinding ATS master's PASID every time, even after the
+   * mm's release: `arm_smmu_remove_dev_pasid` runs `arm_smmu_clear_cd()` then
+   * `arm_smmu_atc_inv_master(master, pasid)` (49db2ed23c52 "iommu/arm-smmu-v3: Keep track of
+   * arm_smmu_master_domain for SVA", v6.11). Before, the unbind's only ATC_INV is
+   * `arm_smmu_mmu_notifier_put`'s, inside `if (!smmu_mn->cleared)`: once `arm_smmu_mm_release` has
+   * invalidated and set `cleared`, an unbind sends none (v5.11-v6.10).
+   */
+  readonly unbindAtcAfterRelease: boolean;
 }
 
 /** One era: the versions it covers, what it runs, and where that comes from. */
@@ -126,6 +135,7 @@ const V419: KernelFeatures = {
   svaRangeTgBug: false,
   archNotifier: false,
   btm: false,
+  unbindAtcAfterRelease: false,
 };
 const V58: KernelFeatures = { ...V419, smmuAsids: 'xa' };
 const V511: KernelFeatures = { ...V58, sva: 'needs-btm', notifierSizePlusOne: true };
@@ -135,7 +145,7 @@ const V60: KernelFeatures = { ...V518, mprotectGather: true };
 const V62: KernelFeatures = { ...V60, foreignDomainErrno: 'EINVAL' };
 const V64: KernelFeatures = { ...V62, pasidExhausted: 'ENOSPC', pasidTopRefused: false };
 const V66: KernelFeatures = { ...V64, notifierCutoff: true, nonLeafRangeBump: true, archNotifier: true };
-const V611: KernelFeatures = { ...V66, svaRangeTgBug: true };
+const V611: KernelFeatures = { ...V66, svaRangeTgBug: true, unbindAtcAfterRelease: true };
 const V615: KernelFeatures = { ...V611, svaRangeTgBug: false, foreignDomainErrno: 'none' };
 const V616: KernelFeatures = { ...V615, foreignDomainErrno: 'EINVAL' };
 

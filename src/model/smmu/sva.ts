@@ -152,7 +152,8 @@ export function bind(c: Ctx, device: string, label: string, pasidReq: number | u
 
 /**
  * `unbind device mm`: `iommu_sva_unbind_device`. Clears the CD at the PASID (CFGI_CD + sync) and
- * invalidates the ATC for it; the last user of the context flushes its ASID (TLBI_NH_ASID + sync)
+ * invalidates the ATC for it (before v6.11 only while the mm is not released: `unbindAtcAfterRelease`
+ * in model/kernel/eras.ts); the last user of the context flushes its ASID (TLBI_NH_ASID + sync)
  * before erasing it, and drops the pins it holds. An unbind matching a failed bind does nothing (the
  * caller got an error and holds no handle).
  */
@@ -185,7 +186,9 @@ export function unbind(c: Ctx, device: string, label: string): void {
   const ctx = c.st.svaContexts.get(cd.sva)!;
   m.cds.delete(ssid);
   cfgiCd(c, m);
-  c.parts.arm_smmu_atc_inv_domain(c, m, ssid, 0, -1);
+  // v5.11-v6.10: after the mm's release (`smmu_mn->cleared`) the unbind sends no ATC_INV; the
+  // release already invalidated the PASID's ATC and its quiet CD lets no new entry form.
+  if (!ctx.released || c.st.features.unbindAtcAfterRelease) c.parts.arm_smmu_atc_inv_domain(c, m, ssid, 0, -1);
   m.ssidReleasedRow.set(ssid, c.row);
   latentAfterSsidFree(c, m, ssid);
   ctx.masters.splice(
