@@ -191,6 +191,34 @@ describe('a rights upgrade (flush_tlb_page) on an SMMU that snoops the CPU TLBIs
   });
 });
 
+describe('an mm that never ran (context id 0): its CPU flushes still go out, with ASID 0', () => {
+  // arch/arm64/include/asm/tlbflush.h: `flush_tlb_mm`, `__flush_tlb_range` and `flush_tlb_page` take
+  // `ASID(mm)`, the low bits of mm->context.id, with no test of it: 0 before the first switch. The
+  // TLBIs are counted like any other; they tag no user entry. (The trace may change a page table of
+  // an mm no task of it has run yet; the untouched page table maps every page rw.)
+  const none = { kernel: '6.12' };
+  it.each([
+    ['a 3-page munmap: TLBI VAE1IS per page', 'unmap P 0x10000 0x3000', { asid: 0, va: 3 }],
+    ['a 512-page munmap: flush_tlb_mm, one TLBI ASIDE1IS', 'unmap P 0x100000 0x200000', { asid: 1, va: 0 }],
+    ['an mprotect of 2 pages to r', 'mprotect P 0x10000 0x2000 r', { asid: 0, va: 2 }],
+    ['a fault raising r to rw (flush_tlb_page)', L('map P 0x10000 0x1000 r', 'map P 0x10000 0x1000 rw'), { asid: 0, va: 2 }],
+  ])('%s: the same count as once it ran', (_, tail, want) => {
+    expect(run(none, L('fork 1 P', tail)).churn.tlbi).toEqual(want);
+    const ran = run(none, L('fork 1 P', 'sched 0 1', 'sched 0 0', tail));
+    expect(ran.churn.tlbi).toEqual(want);
+  });
+  it('an SMMU that snoops the CPU TLBIs (rfc-btm-2023) hears that flush too (one snoop: one ASID, no KPTI)', () => {
+    const btm = {
+      kernel: 'rfc-btm-2023',
+      smmus: [{ name: 'smmu0', asidBits: 16 as const, btm: true }],
+      devices: [{ name: 'dev', smmu: 'smmu0' }],
+    };
+    const r = run(btm, L('fork 1 P', 'unmap P 0x10000 0x3000'));
+    expect(r.churn.tlbi).toEqual({ asid: 0, va: 3 });
+    expect(r.devices.smmus[0]!.btmSnoops).toBe(1);
+  });
+});
+
 /** A system driven event by event, its report and digest at any point. */
 function harness(system: Record<string, unknown>) {
   const m = createSystem(resolveSystem({ whatIf: true, unmapKernelAtEl0: false, ...system }, {}));

@@ -200,10 +200,13 @@ function ctxOf(m: SystemModel, obs: SystemObserver, row: number): smmu.Ctx {
   return p.ctx;
 }
 
-/** ASIDs a CPU broadcast TLBI for `key` carries (both halves under KPTI: `__tlbi_user`), or none. */
+/**
+ * ASIDs a CPU broadcast TLBI for `key` carries (both halves under KPTI: `__tlbi_user`), or none:
+ * `ASID(mm)`, 0 for an mm that never ran (its TLBIs still go out, model/cpu/mappings.ts).
+ */
 function broadcastAsids(m: SystemModel, key: number): number[] {
   const mm = m.cpu.mms.get(key);
-  if (!mm || mm.ctx === 0) return [];
+  if (!mm) return [];
   const a = ctxAsid(mm.ctx);
   return m.params.cfg.kpti ? [a, a | 1] : [a];
 }

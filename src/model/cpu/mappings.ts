@@ -39,11 +39,12 @@ const NO_CHANGE: PtChange = Object.freeze({ present: false, changed: null, flush
 
 /**
  * `__flush_tlb_range(vma, start, end)` (arch/arm64/include/asm/tlbflush.h, v4.19 on): TLBI VAE1IS per
- * page, or `flush_tlb_mm` (TLBI ASIDE1IS) when `(end - start) >= MAX_TLBI_OPS * PAGE_SIZE`.
+ * page, or `flush_tlb_mm` (TLBI ASIDE1IS) when `(end - start) >= MAX_TLBI_OPS * PAGE_SIZE`. The ASID
+ * is `ASID(mm)`, the low bits of `mm->context.id` whatever its generation: an mm that never ran
+ * (context id 0) is flushed with ASID 0, which tags no user entry, and the TLBIs are issued all the same.
  * @returns whether the whole ASID was flushed.
  */
 function flushTlbRange(s: CpuModelState, ctx: number, first: number, last: number, obs: CpuObserver): boolean {
-  if (ctx === 0) return last - first + 1 >= MAX_TLBI_OPS;
   if (last - first + 1 >= MAX_TLBI_OPS) {
     tlbiAsidBroadcast(s.tlb, ctxAsid(ctx));
     obs.counters.tlbiAsid++;
@@ -91,11 +92,9 @@ export function mapMm(s: CpuModelState, label: string, va: number, size: number,
   const changed = [first, last] as const;
   if (down) return { present, changed, flushed: changed, cpuWhole: flushTlbRange(s, mm.ctx, first, last, obs), downgrade: true };
   // One fault per page, each flush_tlb_page: a TLBI VAE1IS per page, never the whole ASID (one
-  // range walk here has the same effect and count).
-  if (mm.ctx !== 0) {
-    tlbiVaRangeBroadcast(s.tlb, ctxAsid(mm.ctx), first, last);
-    obs.counters.tlbiVa += last - first + 1;
-  }
+  // range walk here has the same effect and count); ASID 0 for an mm that never ran, as above.
+  tlbiVaRangeBroadcast(s.tlb, ctxAsid(mm.ctx), first, last);
+  obs.counters.tlbiVa += last - first + 1;
   return { present, changed, flushed: changed, cpuWhole: false, downgrade: false };
 }
 
