@@ -201,13 +201,12 @@ function ctxOf(m: SystemModel, obs: SystemObserver, row: number): smmu.Ctx {
 }
 
 /**
- * ASIDs a CPU broadcast TLBI for `key` carries (both halves under KPTI: `__tlbi_user`), or none:
- * `ASID(mm)`, 0 for an mm that never ran (its TLBIs still go out, model/cpu/mappings.ts).
+ * ASIDs a CPU broadcast TLBI for `key` carries (both halves under KPTI: `__tlbi_user`): `ASID(mm)`,
+ * 0 for an mm that never ran (its TLBIs still go out, model/cpu/mappings.ts). `key` is the mm a
+ * map, unmap or mprotect just changed: live, or exited and still pinned, so in `mms`.
  */
 function broadcastAsids(m: SystemModel, key: number): number[] {
-  const mm = m.cpu.mms.get(key);
-  if (!mm) return [];
-  const a = ctxAsid(mm.ctx);
+  const a = ctxAsid(m.cpu.mms.get(key)!.ctx);
   return m.params.cfg.kpti ? [a, a | 1] : [a];
 }
 
