@@ -75,12 +75,14 @@ function withoutTable(v2: Json): Json {
  * The version-2 form of a version-3 report, as the earlier version wrote it: the era's features and
  * sources after `system.driver`, the allocator's provenance after `allocator.variant`.
  */
-function asVersion2(v3: Json): Json {
+function asVersion2(v3: Json, featureKeys?: readonly string[]): Json {
   const era = resolveKernel(v3.system.kernel).era;
+  // The era table as a version-2 file held it: `featureKeys` leaves out the features added since.
+  const features = featureKeys ? Object.fromEntries(Object.entries(era.features).filter(([k]) => featureKeys.includes(k))) : era.features;
   const system: Json = {};
   for (const [k, x] of Object.entries(v3.system)) {
     system[k] = x;
-    if (k === 'driver') Object.assign(system, structuredClone({ features: era.features, sources: era.sources }));
+    if (k === 'driver') Object.assign(system, structuredClone({ features, sources: era.sources }));
   }
   const { variant, ...allocator } = v3.allocator;
   return {
@@ -193,7 +195,11 @@ describe('check on a version-2 expectation', () => {
 
   it.skipIf(!hasHistory)('the version-2 form built here is the file the earlier version wrote', () => {
     const f = 'traces/real/juno-trace-txt-sva.expected.json';
-    expect(renderJson(asVersion2(JSON.parse(git('show', `${REWRITE}:${f}`))))).toBe(git('show', `${BEFORE}:${f}`));
+    const before = git('show', `${BEFORE}:${f}`);
+    // the era table has gained features since (unbindAtcAfterRelease, ...): the file predates them
+    const keys = Object.keys((JSON.parse(before) as Json).system.features as Json);
+    expect(keys.length).toBeGreaterThanOrEqual(12);
+    expect(renderJson(asVersion2(JSON.parse(git('show', `${REWRITE}:${f}`)), keys))).toBe(before);
   });
 
   it('with the same answers: same (old shape); --update rewrites it as the version-3 file, then it is plain ok', async () => {

@@ -68,8 +68,18 @@ describe('signals', () => {
       const child = spawn(process.execPath, [BIN, 'generate', 'kernel-build', '-n', '50000000', '-o', join(d, 'big.csv')], {
         stdio: 'ignore',
       });
-      const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
-      for (let i = 0; i < 200 && !readdirSync(d).some((f) => f.endsWith('.tmp')); i++) await new Promise((r) => setTimeout(r, 50));
+      let early: number | null | undefined;
+      const exited = new Promise<number | null>((res) =>
+        child.on('exit', (c) => {
+          early = c;
+          res(c);
+        }),
+      );
+      // Up to 30 s for the temporary file: a loaded 2-core machine running the suite's other files
+      // once took more than 10 s to start the command; a command that ended first says so.
+      for (let i = 0; i < 600 && early === undefined && !readdirSync(d).some((f) => f.endsWith('.tmp')); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(early, 'the command ended before its temporary file appeared').toBeUndefined();
       expect(readdirSync(d).some((f) => f.endsWith('.tmp'))).toBe(true);
       child.kill(signal);
       expect(await exited).toBe(code);
