@@ -17,7 +17,8 @@
  *   of the run is checked first, `return -EEXIST`), and __iommu_map() then unmaps the 0 bytes it
  *   mapped: nothing changes.
  * - iommu_unmap() of pages that are not mapped unmaps nothing and arm_smmu_iotlb_sync() returns at
- *   `if (!gather->pgsize)`: no command is sent.
+ *   `if (!gather->pgsize)`: no command is sent; an unmap stops at the first entry that maps nothing
+ *   (src/model/smmu/io-pgtable.ts).
  * Rows are line numbers of the mini traces.
  */
 import { describe, expect, it } from 'vitest';
@@ -313,11 +314,66 @@ describe('iommu_unmap', () => {
     expect(digestSystem(a)).toBe(digestSystem(b));
   });
 
-  it('a huge range over two mapped pages is quick and clears them', () => {
-    const { r } = sim(
-      sys(),
-      L(head, 'dmap D 0x7000000000 0x1000 rw', 'dunmap D 0 0x10000000000', 'dma d1 - 0x10000', 'dma d1 - 0x7000000000'),
-    );
-    expect(r.devices.smmus[0]).toMatchObject({ faults: 2, fills: 0 });
+  it('a huge range over two mapped pages is quick: the first 1 GiB entry is freed, the second is empty and ends the unmap', () => {
+    // iommu_pgsize() cuts [0, 1 TiB) into 1 GiB entries; the one at 0 holds the table of 0x10000 and is
+    // freed whole (its walk invalidated: 2^18 TLBI_NH_VA of 4 KiB); the next is zero, so the unmap
+    // stops there and 0x7000000000 stays mapped.
+    const before = cmds(L(head, 'dmap D 0x7000000000 0x1000 rw'));
+    const text = L(head, 'dmap D 0x7000000000 0x1000 rw', 'dunmap D 0 0x10000000000');
+    expect(cmds(text).va - before.va).toBe(2 ** 18);
+    const { r } = sim(sys(), L(text, 'dma d1 - 0x10000', 'dma d1 - 0x7000000000'));
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 1, fills: 1 });
+  });
+});
+
+describe('iommu_unmap over a hole: __iommu_unmap stops at the first entry that maps nothing', () => {
+  // drivers/iommu/io-pgtable-arm.c __arm_lpae_unmap: `if (WARN_ON(!pte)) break;` (v5.15 on; v5.10
+  // `return 0` per page) and drivers/iommu/iommu.c __iommu_unmap: `if (!unmapped_page) break;`.
+  // iommu_pgsize() cuts the range into 4 KiB, 2 MiB and 1 GiB entries by alignment; a 2 MiB entry
+  // holding a table is freed whole (__arm_lpae_free_pgtable), holes and all.
+  const pages = (text: string, ...vas: string[]) => {
+    const { r } = sim(sys(), L(text, ...vas.map((va) => `dma d1 - ${va}`)));
+    return r;
+  };
+  const tlbi = (before: string, unmap: string) => {
+    const c = (t: string) => sim(sys(), t).r.devices.smmus[0]!.commands;
+    const a = c(before);
+    const b = c(L(before, unmap));
+    return { va: b.CMD_TLBI_NH_VA - a.CMD_TLBI_NH_VA, sync: b.CMD_SYNC - a.CMD_SYNC };
+  };
+  it('4 KiB entries: 0x10000 and 0x11000 are unmapped, the hole at 0x12000 stops it, 0x13000 stays mapped', () => {
+    const head = L('attach d1 D', 'dmap D 0x10000 0x2000 rw', 'dmap D 0x13000 0x1000 rw');
+    const unmap = 'dunmap D 0x10000 0x4000';
+    const r = pages(L(head, unmap), '0x10000', '0x11000', '0x13000');
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 2, fills: 1 });
+    // the invalidation covers what was unmapped: two pages, one sync
+    expect(tlbi(head, unmap)).toEqual({ va: 2, sync: 1 });
+  });
+  it('a hole at the first page: nothing is unmapped and nothing is sent', () => {
+    const head = L('attach d1 D', 'dmap D 0x11000 0x1000 rw');
+    const r = pages(L(head, 'dunmap D 0x10000 0x2000'), '0x11000');
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 0, fills: 1 });
+    expect(tlbi(head, 'dunmap D 0x10000 0x2000')).toEqual({ va: 0, sync: 0 });
+  });
+  it('a 2 MiB entry holding a table is freed whole: a hole inside it does not stop the unmap', () => {
+    const head = L('attach d1 D', 'dmap D 0x200000 0x1000 rw', 'dmap D 0x202000 0x1000 rw', 'dmap D 0x400000 0x1000 rw');
+    const unmap = 'dunmap D 0x200000 0x201000'; // the 2 MiB entry at 0x200000, then the page 0x400000
+    const r = pages(L(head, unmap), '0x200000', '0x202000', '0x400000');
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 3, fills: 0 });
+    expect(tlbi(head, unmap).va).toBe(513);
+  });
+  it('a 2 MiB entry with no table under it ends the unmap: the pages after it stay mapped', () => {
+    const head = L('attach d1 D', 'dmap D 0x400000 0x1000 rw');
+    const unmap = 'dunmap D 0x200000 0x400000'; // 2 MiB entries at 0x200000 (zero) and 0x400000
+    const r = pages(L(head, unmap), '0x400000');
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 0, fills: 1 });
+    expect(tlbi(head, unmap)).toEqual({ va: 0, sync: 0 });
+  });
+  it('an unaligned start is unmapped page by page up to the 2 MiB boundary, then by 2 MiB entries', () => {
+    const head = L('attach d1 D', 'dmap D 0x1ff000 0x2000 rw', 'dmap D 0x3ff000 0x1000 rw');
+    const unmap = 'dunmap D 0x1ff000 0x201000'; // the page 0x1ff000, then the 2 MiB entry at 0x200000
+    const r = pages(L(head, unmap), '0x1ff000', '0x200000', '0x3ff000');
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 3, fills: 0 });
+    expect(tlbi(head, unmap).va).toBe(513);
   });
 });

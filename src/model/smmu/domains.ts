@@ -10,6 +10,7 @@ import type { Errno } from './observer.js';
 import { type Ctx, masterOf } from './port.js';
 import { pageRange, vaOf } from '../pages.js';
 import { latentAfterTagChange, latentAfterUnmap } from './stale.js';
+import { unmapUntilHole } from './io-pgtable.js';
 import { type DmaDomain, type Master, domainAsId, poolIndex } from './state.js';
 
 /** Pools a domain's ASID lives in (one, unless a multi-SMMU domain with per-SMMU maps). */
@@ -184,25 +185,23 @@ export function iommuMap(c: Ctx, name: string, va: number, size: number, prot: n
 /**
  * `unmap domain va size`: `iommu_unmap` → io-pgtable clears the PTEs → `arm_smmu_tlb_inv_range_domain`:
  * TLBI_NH_VA (ASID read now) on every SMMU of the domain, ATC_INV of every ATS master at SSID 0, sync.
- * Strict mode (no flush queue): the invalidation is complete when the call returns.
+ * Strict mode (no flush queue): the invalidation is complete when the call returns. The unmap stops
+ * at the first entry that maps nothing ({@link unmapUntilHole}, io-pgtable.ts: the pages after a
+ * hole stay mapped), and the invalidation covers what it unmapped; nothing is sent when it stopped
+ * at once (v5.13 on: `arm_smmu_iotlb_sync` returns on an empty gather, 6cc7e5a9c6b0; v5.10 still
+ * sent a lone CMD_SYNC, not modelled). The kernel invalidates a freed 2 MiB or 1 GiB table at once
+ * (`io_pgtable_tlb_flush_walk`) and the leaf pages at the end; the model sends one invalidation over
+ * the whole span (the same pages; fewer CMD_SYNCs, and fewer range commands with RANGE_INV).
  */
 export function iommuUnmap(c: Ctx, name: string, va: number, size: number): void {
   const d = liveDomain(c, name);
   const [first, last] = pageRange(va, size, c.row);
-  let any = false;
-  const clear = (pg: number, old: { prot: number } | undefined) => {
-    if (!old || old.prot === 0) return;
+  const done = unmapUntilHole(d, first, last, (pg) => {
     // Keep an unmapped PTE (not a hole) so a stale hit can name this row as the one that had to purge it.
     d.ptes.set(pg, { prot: 0, epoch: ++d.epoch, row: c.row });
-    any = true;
-  };
-  // Visit the smaller of the range and the mapped pages (a huge range over a few mappings is quick).
-  // Stryker disable next-line ArithmeticOperator: equivalent, both branches clear the same pages in page order; the bound only picks the faster one
-  if (last - first + 1 > d.ptes.size) {
-    for (const [pg, old] of [...d.ptes].sort((x, y) => x[0] - y[0])) if (pg >= first && pg <= last) clear(pg, old);
-  } else for (let pg = first; pg <= last; pg++) clear(pg, d.ptes.get(pg));
-  if (!any) return;
-  for (const i of d.smmus) c.parts.__arm_smmu_tlb_inv_range(c, i, d.asid, first, last, LEAF);
-  for (const dev of d.masters) c.parts.arm_smmu_atc_inv_domain(c, c.st.masters.get(dev)!, 0, first, last);
-  latentAfterUnmap(c, domainAsId(d), first, last);
+  });
+  if (done < first) return;
+  for (const i of d.smmus) c.parts.__arm_smmu_tlb_inv_range(c, i, d.asid, first, done, LEAF);
+  for (const dev of d.masters) c.parts.arm_smmu_atc_inv_domain(c, c.st.masters.get(dev)!, 0, first, done);
+  latentAfterUnmap(c, domainAsId(d), first, done);
 }
