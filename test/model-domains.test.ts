@@ -369,6 +369,39 @@ describe('iommu_unmap over a hole: __iommu_unmap stops at the first entry that m
     expect(r.devices.smmus[0]).toMatchObject({ faults: 0, fills: 1 });
     expect(tlbi(head, unmap)).toEqual({ va: 0, sync: 0 });
   });
+  it.each([
+    // a 2 MiB-aligned start below a 1 GiB boundary: 2 MiB entries, and the empty one at 0x400000 ends it
+    [
+      '2 MiB entries up to the 1 GiB boundary',
+      L('dmap D 0x200000 0x1000 rw', 'dmap D 0x600000 0x1000 rw'),
+      'dunmap D 0x200000 0x40000000',
+      ['0x600000'],
+    ],
+    // a 1 GiB-aligned start with exactly 1 GiB to go: one 1 GiB entry, freed although its first 2 MiB is empty
+    ['one 1 GiB entry (exactly 1 GiB to go)', L('dmap D 0x40400000 0x1000 rw'), 'dunmap D 0x40000000 0x40000000', []],
+    // an unaligned start: 4 KiB entries up to the boundary, and the hole at 0x1ff000 ends it first
+    [
+      '4 KiB entries before the 2 MiB boundary',
+      L('dmap D 0x1fe000 0x1000 rw', 'dmap D 0x250000 0x1000 rw'),
+      'dunmap D 0x1fe000 0x202000',
+      ['0x250000'],
+    ],
+    // the only page under the 2 MiB entry is its last one: the entry holds a table all the same
+    ['a 2 MiB entry whose only page is its last', L('dmap D 0x3ff000 0x1000 rw'), 'dunmap D 0x200000 0x200000', []],
+    // pages mapped in descending order: the entries are found by address, not by the order they were mapped in
+    ['pages mapped high first', L('dmap D 0x400000 0x1000 rw', 'dmap D 0x200000 0x1000 rw'), 'dunmap D 0x200000 0x400000', []],
+  ])('%s: what stays mapped', (_, maps, unmap, kept) => {
+    const all = ['0x200000', '0x600000', '0x40400000', '0x1fe000', '0x250000', '0x3ff000', '0x400000'];
+    const r = sim(sys(), L('attach d1 D', maps, unmap, ...all.map((va) => `dma d1 - ${va}`))).r;
+    const mapped = all.filter((va) => maps.includes(`dmap D ${va} `));
+    // each mapped page is a fill if it stayed mapped, a fault otherwise; the others fault
+    expect(r.devices.smmus[0]).toMatchObject({ fills: kept.length, faults: all.length - kept.length });
+    expect(kept.every((va) => mapped.includes(va))).toBe(true);
+  });
+  it('a second unmap of a freed 2 MiB entry changes no PTE (the same state)', () => {
+    const once = L('attach d1 D', 'dmap D 0x200000 0x2000 rw', 'dunmap D 0x200000 0x200000');
+    expect(digestSystem(sim(sys(), L(once, 'dunmap D 0x200000 0x200000')).m)).toBe(digestSystem(sim(sys(), once).m));
+  });
   it('an unaligned start is unmapped page by page up to the 2 MiB boundary, then by 2 MiB entries', () => {
     const head = L('attach d1 D', 'dmap D 0x1ff000 0x2000 rw', 'dmap D 0x3ff000 0x1000 rw');
     const unmap = 'dunmap D 0x1ff000 0x201000'; // the page 0x1ff000, then the 2 MiB entry at 0x200000

@@ -42,10 +42,15 @@ export function unmapUnit(page: number, left: number): number {
  *   stopped at once (nothing unmapped: `iommu_unmap` returns 0 and invalidates nothing).
  */
 export function unmapUntilHole(d: DmaDomain, first: number, last: number, clear: (page: number, old: Pte) => void): number {
-  // The domain's PTE pages in [first, last], sorted: built when a 2 MiB or 1 GiB entry is reached.
+  // The domain's PTE pages in [first, last], sorted, then Infinity (so a search always ends on a
+  // key): built when a 2 MiB or 1 GiB entry is reached.
   let keys: number[] | null = null;
   const from = (page: number): number => {
-    keys ??= [...d.ptes.keys()].filter((k) => k >= first && k <= last).sort((a, b) => a - b);
+    if (keys === null) {
+      // Stryker disable next-line MethodExpression,ConditionalExpression,LogicalOperator: equivalent, the filter only keeps the sort short: the search starts at a page >= first and no entry ends past last
+      const near = [...d.ptes.keys()].filter((k) => k >= first && k <= last);
+      keys = [...near.sort((a, b) => a - b), Infinity];
+    }
     let lo = 0;
     let hi = keys.length;
     while (lo < hi) {
@@ -65,8 +70,8 @@ export function unmapUntilHole(d: DmaDomain, first: number, last: number, clear:
       clear(page, old);
     } else {
       let k = from(page);
-      if (!(k < keys!.length && keys![k]! <= end)) break; // no table under this entry: it is zero
-      for (; k < keys!.length && keys![k]! <= end; k++) {
+      if (keys![k]! > end) break; // no table under this entry: it is zero
+      for (; keys![k]! <= end; k++) {
         const old = d.ptes.get(keys![k]!)!;
         if (old.prot !== 0) clear(keys![k]!, old);
       }
