@@ -101,7 +101,9 @@ export interface KernelFeatures {
    * `arm_smmu_atc_inv_master(master, pasid)` (49db2ed23c52 "iommu/arm-smmu-v3: Keep track of
    * arm_smmu_master_domain for SVA", v6.11). Before, the unbind's only ATC_INV is
    * `arm_smmu_mmu_notifier_put`'s, inside `if (!smmu_mn->cleared)`: once `arm_smmu_mm_release` has
-   * invalidated and set `cleared`, an unbind sends none (v5.11-v6.10).
+   * invalidated and set `cleared`, an unbind sends none (v5.11-v6.10). (That put also runs only for
+   * the last bond of its (domain, mm) notifier; the model keeps one notifier per (SMMU, mm) and sends
+   * the ATC_INV of a live mm at each unbind: docs/kernel-eras.md, "Not modelled".)
    */
   readonly unbindAtcAfterRelease: boolean;
 }

@@ -188,17 +188,21 @@ export function iommuMap(c: Ctx, name: string, va: number, size: number, prot: n
  * Strict mode (no flush queue): the invalidation is complete when the call returns. The unmap stops
  * at the first entry that maps nothing ({@link unmapUntilHole}, io-pgtable.ts: the pages after a
  * hole stay mapped), and the invalidation covers what it unmapped; nothing is sent when it stopped
- * at once (v5.13 on: `arm_smmu_iotlb_sync` returns on an empty gather, 6cc7e5a9c6b0; v5.10 still
- * sent a lone CMD_SYNC, not modelled). The kernel invalidates a freed 2 MiB or 1 GiB table at once
- * (`io_pgtable_tlb_flush_walk`) and the leaf pages at the end; the model sends one invalidation over
- * the whole span (the same pages; fewer CMD_SYNCs, and fewer range commands with RANGE_INV).
+ * at once (v5.13 on: `arm_smmu_iotlb_sync` returns on an empty gather, 6cc7e5a9c6b0; up to v5.12 a
+ * lone CMD_SYNC went out, not modelled). The kernel invalidates a freed 2 MiB or 1 GiB table at once
+ * (`io_pgtable_tlb_flush_walk`) and the leaf pages at the end, each call with its ATC_INV and
+ * CMD_SYNC (and from v6.12, 85b715a33458, the freed table's entry goes into the gather too: one
+ * TLBI_NH_VA more); the model sends one invalidation over the whole span (the same pages; fewer
+ * ATC_INVs and CMD_SYNCs, and fewer range commands with RANGE_INV).
  */
 export function iommuUnmap(c: Ctx, name: string, va: number, size: number): void {
   const d = liveDomain(c, name);
   const [first, last] = pageRange(va, size, c.row);
-  const done = unmapUntilHole(d, first, last, (pg) => {
-    // Keep an unmapped PTE (not a hole) so a stale hit can name this row as the one that had to purge it.
-    d.ptes.set(pg, { prot: 0, epoch: ++d.epoch, row: c.row });
+  const done = unmapUntilHole(d, first, last, (pg, old, freed) => {
+    // Keep an unmapped PTE (not a hole) so a stale hit can name this row as the one that had to purge
+    // it; a page already unmapped keeps the row that unmapped it. A freed table marks its PTEs.
+    const [epoch, row] = old.prot === 0 ? [old.epoch, old.row] : [++d.epoch, c.row];
+    d.ptes.set(pg, freed ? { prot: 0, epoch, row, freed: true } : { prot: 0, epoch, row });
   });
   if (done < first) return;
   for (const i of d.smmus) c.parts.__arm_smmu_tlb_inv_range(c, i, d.asid, first, done, LEAF);

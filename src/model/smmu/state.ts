@@ -102,6 +102,15 @@ export interface Master {
 }
 
 /** A DMA (stage-1 paging) domain: io-pgtable, ASID, the masters attached at SSID 0. */
+/**
+ * A DMA domain's PTE of one 4 KiB page. An unmapped page keeps its PTE (prot 0: the row that unmapped
+ * it names the invalidation a stale entry missed); `freed` marks one whose table an unmap of its
+ * whole 2 MiB or 1 GiB entry freed (io-pgtable.ts: that entry maps nothing any more).
+ */
+export interface DomainPte extends Pte {
+  readonly freed?: true;
+}
+
 export interface DmaDomain {
   readonly name: string;
   readonly id: number;
@@ -110,7 +119,7 @@ export interface DmaDomain {
   asid: number;
   masters: string[];
   /** io-pgtable: page -> PTE; absent = not mapped. */
-  ptes: Map<number, Pte>;
+  ptes: Map<number, DomainPte>;
   epoch: number;
   /** Label of the driver operation moving its ASID, or null. */
   movingBy: string | null;
