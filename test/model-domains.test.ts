@@ -405,6 +405,31 @@ describe('iommu_unmap over a hole: __iommu_unmap stops at the first entry that m
     // and a 4 KiB unmap under it finds no table either
     expect(tlbi(once, 'dunmap D 0x200000 0x1000')).toEqual({ va: 0, sync: 0 });
   });
+  it('a 4 KiB unmap keeps the table: a later unmap of the whole entry still frees it (and invalidates it)', () => {
+    const head = L('attach d1 D', 'dmap D 0x200000 0x1000 rw', 'dunmap D 0x200000 0x1000');
+    expect(tlbi(head, 'dunmap D 0x200000 0x200000')).toEqual({ va: 512, sync: 1 });
+    // the page keeps the row that unmapped it (3), now under a freed table
+    const { m } = sim(sys(), L(head, 'dunmap D 0x200000 0x200000'));
+    const before = sim(sys(), head).m.smmu.domains.get('D')!.ptes.get(0x200)!;
+    expect(m.smmu.domains.get('D')!.ptes.get(0x200)).toEqual({ prot: 0, epoch: before.epoch, row: 3, freed: true });
+  });
+  it('a page unmapped before is a hole too: the unmap stops there', () => {
+    const head = L('attach d1 D', 'dmap D 0x10000 0x4000 rw', 'dunmap D 0x12000 0x1000');
+    const r = pages(L(head, 'dunmap D 0x10000 0x4000'), '0x10000', '0x11000', '0x13000');
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 2, fills: 1 });
+  });
+  it('after 4 KiB entries and a freed 2 MiB entry, an empty 2 MiB entry ends the unmap', () => {
+    const head = L('attach d1 D', 'dmap D 0x1ff000 0x2000 rw', 'dmap D 0x600000 0x1000 rw');
+    const r = pages(L(head, 'dunmap D 0x1ff000 0x601000'), '0x1ff000', '0x200000', '0x600000');
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 2, fills: 1 });
+  });
+  it('in a domain with more PTEs than the entry has pages (looked up page by page): the same answers', () => {
+    const many = 'dmap D 0x1000000 0x400000 rw'; // 1024 pages elsewhere
+    const r = pages(L('attach d1 D', many, 'dmap D 0x3ff000 0x1000 rw', 'dunmap D 0x200000 0x200000'), '0x3ff000');
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 1, fills: 0 });
+    const kept = pages(L('attach d1 D', many, 'dmap D 0x400000 0x1000 rw', 'dunmap D 0x200000 0x400000'), '0x400000');
+    expect(kept.devices.smmus[0]).toMatchObject({ faults: 0, fills: 1 });
+  });
   it('a page mapped again under a freed entry makes a new table: the next unmap of the entry frees it', () => {
     const head = L('attach d1 D', 'dmap D 0x200000 0x1000 rw', 'dunmap D 0x200000 0x200000', 'dmap D 0x3ff000 0x1000 rw');
     expect(tlbi(head, 'dunmap D 0x200000 0x200000')).toEqual({ va: 512, sync: 1 });

@@ -55,7 +55,7 @@ export function unmapUntilHole(
   const under = (page: number, end: number): number[] => {
     const out: number[] = [];
     // Look up the smaller of the entry's pages and the domain's PTEs (a 2 MiB entry: 512 lookups).
-    // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent, both ways give the same pages in order; the bound only picks the faster
+    // Stryker disable next-line EqualityOperator,ConditionalExpression,ArithmeticOperator,BlockStatement: equivalent, both ways give the same pages in order; the bound only picks the faster
     if (end - page + 1 <= d.ptes.size) {
       for (let pg = page; pg <= end; pg++) if (d.ptes.has(pg)) out.push(pg);
       return out;
