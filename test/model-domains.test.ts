@@ -423,6 +423,11 @@ describe('iommu_unmap over a hole: __iommu_unmap stops at the first entry that m
     const r = pages(L(head, 'dunmap D 0x1ff000 0x601000'), '0x1ff000', '0x200000', '0x600000');
     expect(r.devices.smmus[0]).toMatchObject({ faults: 2, fills: 1 });
   });
+  it('after a 4 KiB entry, an empty 2 MiB entry ends the unmap (the page before it does not count)', () => {
+    const head = L('attach d1 D', 'dmap D 0x1ff000 0x1000 rw', 'dmap D 0x400000 0x1000 rw');
+    const r = pages(L(head, 'dunmap D 0x1ff000 0x401000'), '0x1ff000', '0x400000');
+    expect(r.devices.smmus[0]).toMatchObject({ faults: 1, fills: 1 });
+  });
   it('in a domain with more PTEs than the entry has pages (looked up page by page): the same answers', () => {
     const many = 'dmap D 0x1000000 0x400000 rw'; // 1024 pages elsewhere
     const r = pages(L('attach d1 D', many, 'dmap D 0x3ff000 0x1000 rw', 'dunmap D 0x200000 0x200000'), '0x3ff000');
