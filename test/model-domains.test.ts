@@ -327,8 +327,9 @@ describe('iommu_unmap', () => {
 });
 
 describe('iommu_unmap over a hole: __iommu_unmap stops at the first entry that maps nothing', () => {
-  // drivers/iommu/io-pgtable-arm.c __arm_lpae_unmap: `if (WARN_ON(!pte)) break;` (v5.15 on; v5.10
-  // `return 0` per page) and drivers/iommu/iommu.c __iommu_unmap: `if (!unmapped_page) break;`.
+  // drivers/iommu/io-pgtable-arm.c __arm_lpae_unmap: `if (WARN_ON(!pte)) break;` (unmap_pages, v5.15
+  // on; v4.19 - v5.14 `return 0` per page) and drivers/iommu/iommu.c __iommu_unmap: `if
+  // (!unmapped_page) break;` (v4.19 through v6.12 alike). These tests run v6.1.
   // iommu_pgsize() cuts the range into 4 KiB, 2 MiB and 1 GiB entries by alignment; a 2 MiB entry
   // holding a table is freed whole (__arm_lpae_free_pgtable), holes and all.
   const pages = (text: string, ...vas: string[]) => {

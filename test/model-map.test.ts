@@ -192,8 +192,9 @@ describe('a rights upgrade (flush_tlb_page) on an SMMU that snoops the CPU TLBIs
 });
 
 describe('an mm that never ran (context id 0): its CPU flushes still go out, with ASID 0', () => {
-  // arch/arm64/include/asm/tlbflush.h: `flush_tlb_mm`, `__flush_tlb_range` and `flush_tlb_page` take
-  // `ASID(mm)`, the low bits of mm->context.id, with no test of it: 0 before the first switch. The
+  // arch/arm64/include/asm/tlbflush.h (v4.19 through v6.12 alike): `flush_tlb_mm`, `__flush_tlb_range`
+  // and `flush_tlb_page` take `ASID(mm)` (arch/arm64/include/asm/mmu.h: `atomic64_read(&mm->context.id)
+  // & 0xffff`), with no test of it: 0 before the first switch. The
   // TLBIs are counted like any other; they tag no user entry. (The trace may change a page table of
   // an mm no task of it has run yet; the untouched page table maps every page rw.)
   const none = { kernel: '6.12' };

@@ -74,7 +74,8 @@ describe('arm_smmu_mm_release: the last task of a bound mm exits', () => {
   // What one unbind queues (two StreamIDs: per-SID commands twice). v6.1 (arm-smmu-v3-sva.c):
   // arm_smmu_mmu_notifier_put() writes the NULL CD, then `if (!smmu_mn->cleared)` TLBI_NH_ASID and
   // ATC_INV of the PASID. v6.11 (arm-smmu-v3.c): arm_smmu_remove_dev_pasid() clears the CD and sends
-  // ATC_INV whatever happened to the mm; arm_smmu_sva_domain_free() sends TLBI_NH_ASID.
+  // ATC_INV whatever happened to the mm (49db2ed23c52, with d38c28dbefee, v6.11);
+  // arm_smmu_sva_domain_free() sends TLBI_NH_ASID.
   it.each([
     ['6.1', 'before the exit', '', { asid: 1, va: 0, atc: 2, cd: 2 }],
     ['6.1', 'after the exit (cleared): the CD only', 'exit 1', { asid: 0, va: 0, atc: 0, cd: 2 }],

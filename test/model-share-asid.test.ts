@@ -329,6 +329,9 @@ describe('rfc-btm-2023: the pin is not checked; a refused one leaves ASID 0', ()
     ]);
   });
 
+  // drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c arm_smmu_domain_finalise_s1(): `xa_alloc(&arm_smmu_asid_xa,
+  // &asid, ..., XA_LIMIT(1, (1 << smmu->asid_bits) - 1), GFP_KERNEL)` (0299a1a81ca0, v5.8 on); freeing
+  // the index 0 the refused pin's xa_store took makes no index below 1 allocatable.
   it('once the SVA domain on ASID 0 is freed, a DMA domain still gets ASID 1: xa_alloc takes [1, 2^asid_bits - 1], never 0', () => {
     const { m } = sim(s, L('fork 1 P', 'sched 0 1', 'bind sva P', 'unbind sva P', 'attach sva2 D', 'attach sva E'));
     expect(m.smmu.domains.get('D')!.asid).toBe(1);

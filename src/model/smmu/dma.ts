@@ -8,8 +8,8 @@
  * (F_PERMISSION in the event queue for an IOTLB hit: the SMMUv3 architecture lets a permission fault
  * come from a cached translation, as the CPU's MMU does). On an ATC hit the device itself finds the
  * right missing and asks again (PCIe ATS), getting no more than it has: no SMMU event, but the
- * access fails all the same, and the model counts it as a fault too. This is how a device that cached a read-only page
- * faults on it after the CPU made the page writable, the pre-v6.6 livelock that 6bbd42e2df8f
+ * access fails all the same, and the model counts it as a fault too. This is how a device that
+ * cached a read-only page faults on it after the CPU made the page writable, the pre-v6.6 livelock that 6bbd42e2df8f
  * ("mmu_notifiers: call invalidate_range() when invalidating TLBs", v6.6) ended: the stale finding
  * (S-PERM) and the fault are both counted.
  */

@@ -77,9 +77,9 @@ function report(c: Ctx, x: StaleSite): void {
 }
 
 /**
- * A DMA hit on `e` through a context reaching address space `cur`: classify it.
+ * A DMA hit on `e` through a context reaching address space `cur`: report it if it is stale (the
+ * caller checks the access against the entry's rights either way, dma.ts).
  * @param aliasRow row at which the tag (ASID, or SSID for the ATC) left its previous owner
- * @returns true if the hit was stale (reported).
  */
 export function checkHit(
   c: Ctx,
@@ -91,7 +91,7 @@ export function checkHit(
   e: TlbEntry,
   cur: number,
   aliasRow: number | undefined,
-): boolean {
+): void {
   const va = `0x${vaOf(page).toString(16)}`;
   if (e.as !== cur) {
     report(c, {
@@ -107,7 +107,7 @@ export function checkHit(
       shouldHaveRow: aliasRow ?? null,
       detail: `${m.name} reaches ${asName(c, cur)} but hit an entry for ${va} filled from ${asName(c, e.as)} under ASID ${e.asid}`,
     });
-    return true;
+    return;
   }
   const s = staleAgainstOwner(c, e, page);
   if (s) {
@@ -130,7 +130,7 @@ export function checkHit(
       shouldHaveRow: s.pte.row,
       detail: `${va} of ${asName(c, cur)} ${what}`,
     });
-    return true;
+    return;
   }
   const t = walkAs(c, cur, page);
   if (access & ~e.prot && !(access & ~t.prot)) {
@@ -147,9 +147,8 @@ export function checkHit(
       shouldHaveRow: t.row,
       detail: `benign direction: the PTE allows ${protName(t.prot)} but the cached entry only ${protName(e.prot)}: the access faults although the page allows it (livelock before v6.6)`,
     });
-    return true;
+    return;
   }
-  return false;
 }
 
 /**
