@@ -2,11 +2,17 @@
  * Buckets of a series: sums, last values and maxima of the collector's columns per time (or row)
  * interval, merged in pairs when there are more than the limit (so memory stays bounded).
  *
- * Cost: this runs beside every event of a picture replay. The adaptive series lives in
- * preallocated columns (one `Float64Array` per column, `max` long), so closing a bucket allocates
- * nothing; a bucket no event fell in is written from the values the previous close read (no
- * getter is called again: nothing changed in between). A number[] per bucket, kept in growing
- * arrays, made most of a picture run's garbage and cost it about a third of its time.
+ * Cost: this runs beside every event of a picture replay. The adaptive series keeps only the
+ * buckets an event fell in, in preallocated columns (one `Float64Array` per column, `max` long,
+ * with each kept bucket's index): an empty bucket's values follow from the kept bucket before it
+ * (zero sums, the levels it closed with), so they are written out once, at the end ({@link
+ * Bucketer.values}). The width starts at 1 (ns or row) and doubles as the trace goes on, so at the
+ * start of a trace whose events are microseconds apart nearly every bucket is empty: writing
+ * each one (and merging them, about 20 times over) in the first milliseconds of a replay, while
+ * V8 still interprets this code, made megabytes of short-lived numbers, and the replay then ran
+ * with a heap that kept growing (a third more time for `--html` at 10^6 events, 100 MB of RSS
+ * against 78; docs/performance.md). A number[] per bucket, kept in growing arrays, had made most of a
+ * picture run's garbage before.
  */
 import type { Bucket, ColumnSpec } from './series-types.js';
 
@@ -24,15 +30,26 @@ const LAST = 2;
  * pairs when full) or a fixed interval streamed to `onBucket`.
  */
 export class Bucketer {
-  /** Start of each kept bucket (adaptive mode), the first {@link n} entries. */
-  private readonly xcol: Float64Array;
+  /**
+   * Adaptive mode: the index (at the present width: x = origin + index * width) of each kept
+   * bucket, the first {@link n} entries, in increasing order. Only buckets an event fell in are
+   * kept; the last one is the last closed.
+   */
+  private readonly ixs: Float64Array;
   /** One column per getter, the first {@link n} entries of each (adaptive mode). */
   private readonly cols: Float64Array[];
-  /** Buckets kept. */
+  /**
+   * Per max column (null for the others), the getter's value when each kept bucket closed: the
+   * level an empty bucket after it shows (for a sum or last column that is 0, or the value itself).
+   */
+  private readonly levels: (Float64Array | null)[];
+  /** Buckets kept (adaptive mode). */
   private n = 0;
   /** Column kinds, as small integers (SUM, MAX, LAST). */
   private readonly kinds: Uint8Array;
-  /** Each getter's value at the last close (an empty bucket after it repeats the levels). */
+  /** Per merged bucket of a {@link halve}: 1 when two kept buckets became it (scratch). */
+  private readonly merges: Uint8Array;
+  /** Each getter's value at the last close (fixed interval: an empty bucket after it repeats the levels). */
   private readonly lastV: Float64Array;
   /** Cumulative value of each sum column at the open bucket's start. */
   readonly atOpen: Float64Array;
@@ -52,21 +69,48 @@ export class Bucketer {
     const k = getters.length;
     this.kinds = Uint8Array.from(getters, (g) => (g.spec.kind === 'sum' ? SUM : g.spec.kind === 'max' ? MAX : LAST));
     const keep = onBucket ? 0 : max;
-    this.xcol = new Float64Array(keep);
+    this.ixs = new Float64Array(keep);
     this.cols = getters.map(() => new Float64Array(keep));
+    this.merges = new Uint8Array(keep);
+    this.levels = getters.map((g) => (g.spec.kind === 'max' ? new Float64Array(keep) : null));
     this.lastV = new Float64Array(k);
     this.atOpen = new Float64Array(k);
     this.runMax = new Float64Array(k).fill(-Infinity);
   }
 
-  /** Start of each kept bucket (a copy). */
-  get xs(): number[] {
-    return Array.from(this.xcol.subarray(0, this.n));
+  /** Buckets from the first to the last closed, empty ones included (adaptive mode). */
+  private get count(): number {
+    return this.n === 0 ? 0 : this.ixs[this.n - 1]! + 1;
   }
 
-  /** The kept buckets' values, a column per getter (copies). */
+  /** Start of each bucket from the first to the last closed (adaptive mode; a fresh array). */
+  get xs(): number[] {
+    return Array.from({ length: this.count }, (_, j) => this.origin + j * this.width);
+  }
+
+  /**
+   * The values of each bucket from the first to the last closed, a column per getter (adaptive
+   * mode; fresh arrays): a kept bucket's own, and for an empty one 0 in a sum column and the level
+   * the kept bucket before it closed with in the others (what a close with no event in between
+   * makes: see {@link closeEmpty}).
+   */
   get values(): number[][] {
-    return this.cols.map((c) => Array.from(c.subarray(0, this.n)));
+    const count = this.count;
+    return this.cols.map((c, i) => {
+      const out: number[] = [];
+      const levels = this.levels[i];
+      const sum = this.kinds[i] === SUM;
+      let k = 0;
+      let level = 0;
+      for (let j = 0; j < count; j++) {
+        if (k < this.n && this.ixs[k] === j) {
+          out.push(c[k]!);
+          level = levels ? levels[k]! : c[k]!;
+          k++;
+        } else out.push(sum ? 0 : level);
+      }
+      return out;
+    });
   }
 
   /** The first event is at x. */
@@ -105,33 +149,34 @@ export class Bucketer {
         this.runMax[i] = v;
       } else out = v;
       if (fixedRow) fixedRow.push(out);
-      else this.cols[i]![at] = out;
+      else {
+        this.cols[i]![at] = out;
+        if (kind === MAX) this.levels[i]![at] = v;
+      }
     }
-    this.emit(fixedRow);
+    if (fixedRow) this.emit(fixedRow);
+    else this.ixs[this.n++] = this.cur;
   }
 
   /**
-   * Close a bucket no event fell in, right after {@link close}: the getters read what they read
-   * then, so a sum is v - v = 0 and a maximum or a level is v (what `close` would compute).
+   * Close a bucket no event fell in, right after {@link close} (fixed interval: the adaptive series
+   * keeps none): the getters read what they read then, so a sum is v - v = 0 and a maximum or a
+   * level is v (what `close` would compute).
    */
   private closeEmpty(): void {
     const kinds = this.kinds;
     const lastV = this.lastV;
-    const fixedRow: number[] | null = this.onBucket ? [] : null;
-    const at = this.n;
+    const row: number[] = [];
     for (let i = 0; i < kinds.length; i++) {
       const v = lastV[i]!;
-      const out = kinds[i] === SUM ? v - v : v;
-      if (fixedRow) fixedRow.push(out);
-      else this.cols[i]![at] = out;
+      row.push(kinds[i] === SUM ? v - v : v);
     }
-    this.emit(fixedRow);
+    this.emit(row);
   }
 
-  private emit(fixedRow: number[] | null): void {
-    const x = this.origin + this.cur * this.width;
-    if (fixedRow) this.onBucket!({ x, values: fixedRow });
-    else this.xcol[this.n++] = x;
+  /** Hand a fixed-interval bucket to `onBucket`. */
+  private emit(row: number[]): void {
+    this.onBucket!({ x: this.origin + this.cur * this.width, values: row });
   }
 
   /** Close the open bucket and open the one of index `idx` (x's: {@link at}). */
@@ -146,46 +191,63 @@ export class Bucketer {
       this.halve();
       idx = Math.floor((x - this.origin) / this.width);
     }
-    this.cur = this.n - 1;
-    if (idx <= this.cur) {
+    const last = this.n - 1;
+    const lastIdx = this.ixs[last]!;
+    if (idx <= lastIdx) {
       // The event falls in the last (merged) bucket: reopen it.
-      const last = --this.n;
+      this.n = last;
       for (let i = 0; i < this.kinds.length; i++) {
         const v = this.cols[i]![last]!;
         const kind = this.kinds[i];
         if (kind === SUM) this.atOpen[i] = this.atOpen[i]! - v;
         else if (kind === MAX) this.runMax[i] = Math.max(this.runMax[i]!, v);
       }
-      this.cur = last;
+      this.cur = lastIdx;
       return;
     }
-    // Empty buckets in between (no event): zero counts, levels carried.
-    this.cur++;
-    while (this.cur < idx) {
-      this.closeEmpty();
-      this.cur++;
-    }
+    // The buckets in between stay empty: nothing is kept for them.
+    this.cur = idx;
   }
 
-  /** Merge the kept buckets in pairs; the width doubles. */
+  /**
+   * Merge the buckets in pairs; the width doubles. Two kept buckets that become one are merged
+   * (sum: a + b, max: the larger, last: b's); a kept bucket whose partner is empty stays as it is,
+   * which is what merging it with the empty one would give: an empty bucket's sum is 0, and its
+   * level is the level its kept neighbour before it closed with, which that neighbour's maximum is
+   * at least, and which a kept bucket after it starts its maximum from.
+   */
   private halve(): void {
     const n = this.n;
-    const m = Math.ceil(n / 2);
+    const ixs = this.ixs;
+    // pass 1: which kept buckets merge with the next one (one mark per pair), and the new indexes
+    const merges = this.merges;
+    let m = 0;
+    for (let j = 0; j < n; m++) {
+      const half = Math.floor(ixs[j]! / 2);
+      const pair = j + 1 < n && Math.floor(ixs[j + 1]! / 2) === half;
+      merges[m] = pair ? 1 : 0;
+      ixs[m] = half;
+      j += pair ? 2 : 1;
+    }
+    // pass 2: the columns, in place (entry m is read from m or later)
     for (let i = 0; i < this.kinds.length; i++) {
       const kind = this.kinds[i];
       const v = this.cols[i]!;
-      for (let j = 0; j < m; j++) {
-        const a = v[2 * j]!;
-        if (2 * j + 1 >= n) {
-          v[j] = a;
-          continue;
+      const lv = this.levels[i];
+      for (let j = 0, k = 0; k < m; k++) {
+        if (merges[k] === 1) {
+          const a = v[j]!;
+          const b = v[j + 1]!;
+          v[k] = kind === SUM ? a + b : kind === MAX ? Math.max(a, b) : b;
+          if (lv) lv[k] = lv[j + 1]!;
+          j += 2;
+        } else {
+          v[k] = v[j]!;
+          if (lv) lv[k] = lv[j]!;
+          j++;
         }
-        const b = v[2 * j + 1]!;
-        v[j] = kind === SUM ? a + b : kind === MAX ? Math.max(a, b) : b;
       }
     }
-    const xs = this.xcol;
-    for (let j = 0; j < m; j++) xs[j] = xs[2 * j]!;
     this.n = m;
     this.width *= 2;
   }
