@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PerfettoWriter } from '../src/report/perfetto.js';
-import { BATCH, LABEL_SLOTS, MAX_LABELS, PerfettoThread, PerfettoWriteError, SPARE_BATCHES } from '../src/report/perfetto-thread.js';
+import { BATCH, LABEL_SLOTS, MAX_LABELS, PerfettoThread, PerfettoWriteError, RING_SLOTS } from '../src/report/perfetto-thread.js';
 import type { FindingPoint, Series } from '../src/report/series.js';
 import { replayFile } from '../src/replay/engine.js';
 import { SeriesCollector } from '../src/report/series.js';
@@ -113,15 +113,21 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
     expect(want.toString().match(/"mm":"other"/g)).toHaveLength(20);
   });
 
-  it('when the record arrays come back and are filled again (the replay yields between batches)', async () => {
+  /** Slices in more batches than the ring has slots, and the in-thread writer's bytes for them. */
+  function manyBatches(batches: number): { calls: Call[]; want: Buffer } {
     const calls: Call[] = [];
-    const batches = 2 * SPARE_BATCHES + 3;
     for (let i = 0; i < batches * BATCH; i++)
       calls.push({ slice: [i % 2, 1000 * i, 1000 * i + 1, `m${i % 50}`, i, i, i + 1, 1, i % 256, i % 50] });
     const inThread: Buffer[] = [];
     const w = new PerfettoWriter({ write: (c: Uint8Array) => inThread.push(Buffer.from(c)) }, 2, [], () => 'time');
     drive(w, calls);
     w.finish(SERIES('time'));
+    return { calls, want: Buffer.concat(inThread) };
+  }
+
+  it('when the slots of the ring are filled again (the replay yields between batches)', async () => {
+    const batches = 2 * RING_SLOTS + 3;
+    const { calls, want } = manyBatches(batches);
     const threaded: Buffer[] = [];
     const t = new PerfettoThread({ write: (c: Uint8Array) => threaded.push(Buffer.from(c)) }, 2, [], () => 'time');
     for (let b = 0; b < batches; b++) {
@@ -130,8 +136,20 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
       await new Promise((r) => setTimeout(r, 5));
     }
     await t.finish(SERIES('time'));
-    expect(t.reused).toBeGreaterThan(SPARE_BATCHES);
-    expect(Buffer.concat(threaded).equals(Buffer.concat(inThread))).toBe(true);
+    expect(t.copied).toBe(0);
+    expect(Buffer.concat(threaded).equals(want)).toBe(true);
+  });
+
+  it('when the worker is too slow to free a slot: the batches go in arrays of their own, the bytes the same', async () => {
+    // No wait for a slot, and no turn of the event loop: the worker is still starting when the ring is full.
+    const batches = 3 * RING_SLOTS;
+    const { calls, want } = manyBatches(batches);
+    const threaded: Buffer[] = [];
+    const t = new PerfettoThread({ write: (c: Uint8Array) => threaded.push(Buffer.from(c)) }, 2, [], () => 'time', 0);
+    drive(t, calls);
+    await t.finish(SERIES('time'));
+    expect(t.copied).toBeGreaterThan(0);
+    expect(Buffer.concat(threaded).equals(want)).toBe(true);
   });
 
   it('a replay writes the same file through the thread as through the in-thread writer', async () => {

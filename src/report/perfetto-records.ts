@@ -19,14 +19,20 @@ export interface WorkerInit {
   fd?: number;
   /** With `fd`: write gzip at this zlib level (pictures.ts `GZIP_LEVEL`). */
   gzipLevel?: number;
-  /** [0]: batches (and the finish) the worker has handled, for the sender's flow control. */
+  /** [0]: batches of the ring the worker is done with (their slots free again), for the sender's flow control. */
   progress: Int32Array;
+  /** The ring of record batches (perfetto-thread.ts): `slots` equal parts, one batch each. */
+  ring: SharedArrayBuffer;
+  slots: number;
 }
 
 /** Records in order; the labels the slices name by id. */
 export interface RecordBatch {
-  /** `n` records of {@link REC} numbers. */
-  nums: Float64Array;
+  /** The slot of the ring holding the records; -1: they are in {@link nums}. */
+  slot: number;
+  /** The records when the sender could not wait for a slot (a copy of its own array). */
+  nums?: Float64Array;
+  /** Records: `n` of {@link REC} numbers. */
   n: number;
   /** The collector's axis when the batch was sent. */
   axis: 'time' | 'row';
@@ -44,11 +50,9 @@ export interface FinishMessage {
   axis: 'time' | 'row';
 }
 
-/** JSON bytes, in order, and the records' array of the batch they were made from, handed back for the next batch. */
+/** JSON bytes, in order (when the worker does not write the file itself). */
 export interface ChunksMessage {
   chunks: Uint8Array[];
-  /** The batch's `nums` (its buffer transferred back), absent after the finish. */
-  nums?: Float64Array;
 }
 
 /** The worker failed: the error's stack, and its system error code when a write to the file failed. */

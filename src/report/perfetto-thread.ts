@@ -7,9 +7,16 @@
  * written (standard output). The file is byte for byte what the writer makes in this thread
  * (test/perfetto-thread.test.ts).
  *
+ * The records go through a ring of {@link RING_SLOTS} batches in a SharedArrayBuffer both threads
+ * see: a message names the slot, and the worker's count of batches done frees it. Handing each
+ * batch's own array over (transferred, and handed back) made an ArrayBuffer on each side per batch,
+ * and with them the replay's heap went into a regime where most young objects were promoted (its
+ * old generation grew 3x, and a replay with `--perfetto` ran 0.1-0.2 s slower with a worker that
+ * did nothing: docs/performance.md).
+ *
  * Memory stays bounded: at most {@link MAX_AHEAD} batches wait for the worker (the replay's thread
- * waits, `Atomics.wait`, when it is that far ahead), and the bytes are written or come back after
- * every batch.
+ * waits, `Atomics.wait`, when it is that far ahead: the slot it fills next is then free), and the
+ * bytes are written or come back after every batch.
  */
 import { Worker } from 'node:worker_threads';
 import type { ByteSink } from './gzip.js';
@@ -17,6 +24,7 @@ import type { FindingPoint, Series, TimelineSink } from './series-types.js';
 import {
   type ChunksMessage,
   type ErrorMessage,
+  type FinishMessage,
   type RecordBatch,
   REC,
   TAG_INSTANT,
@@ -28,13 +36,15 @@ import {
 export const BATCH = 4096;
 /** Batches sent and not yet handled by the worker before the sender waits (about 3 MB of records). */
 export const MAX_AHEAD = 8;
+/** Slots of the shared ring: the batches in flight, and the one being filled. */
+export const RING_SLOTS = MAX_AHEAD + 1;
 /**
- * Records' arrays kept for re-use once the worker hands them back. A fresh array for every batch
- * (320 KiB, mapped and zeroed by the system, then freed by the worker) cost the replay's thread
- * about 1 ms each, a fifth of a 10^6-event picture run's time on this 2-core VM: the pages were new
- * each time.
+ * How long the sender waits for the worker to free the slot it fills next (ms, in 500 ms waits)
+ * before it fills an array of its own instead, sent with the message (copied): a worker that is
+ * that slow, or has died (its 'error'/'exit' events are read only once this thread yields), never
+ * stops the replay, and a slot is never written while the worker may still read it.
  */
-export const SPARE_BATCHES = MAX_AHEAD + 2;
+export const SLOT_WAIT_MS = 5000;
 /** Labels numbered before the numbering starts again (the busiest mms switch in again and again). */
 export const MAX_LABELS = 4096;
 /**
@@ -63,12 +73,20 @@ export class PerfettoWriteError extends Error {
 
 /** A {@link TimelineSink} whose JSON a worker thread writes (see the file comment). */
 export class PerfettoThread implements TimelineSink {
-  private nums: Float64Array = new Float64Array(BATCH * REC);
-  /** Arrays the worker has handed back (at most {@link SPARE_BATCHES}). */
-  private readonly spare: Float64Array[] = [];
+  /** The ring (see the file comment): one view per slot. */
+  private readonly ring = new SharedArrayBuffer(RING_SLOTS * BATCH * REC * Float64Array.BYTES_PER_ELEMENT);
+  private readonly slots: Float64Array[] = Array.from(
+    { length: RING_SLOTS },
+    (_, i) => new Float64Array(this.ring, i * BATCH * REC * Float64Array.BYTES_PER_ELEMENT, BATCH * REC),
+  );
+  /** The records being gathered: a slot of the ring, or an array of its own ({@link slot} -1). */
+  private nums: Float64Array = this.slots[0]!;
+  private slot = 0;
   private n = 0;
-  /** Batches sent in an array the worker had handed back (tests: the arrays are re-used). */
-  reused = 0;
+  /** Batches sent through the ring. */
+  private batches = 0;
+  /** Batches sent in an array of their own, the worker being too slow to free a slot (tests). */
+  copied = 0;
   /** Per slot: the mm key it holds (-1: none), the label number given it, in which numbering. */
   private readonly slotKey = new Float64Array(LABEL_SLOTS).fill(-1);
   private readonly slotId = new Int32Array(LABEL_SLOTS);
@@ -84,9 +102,8 @@ export class PerfettoThread implements TimelineSink {
   private reset = false;
   private objs: FindingPoint[] = [];
   private readonly worker: Worker;
+  /** [0]: batches of the ring the worker is done with. */
   private readonly progress = new Int32Array(new SharedArrayBuffer(4));
-  /** Messages sent (batches, and the finish). */
-  private sent = 0;
   private failure: Error | null = null;
   private readonly ended: Promise<void>;
 
@@ -97,17 +114,22 @@ export class PerfettoThread implements TimelineSink {
    *   thread (done when {@link finish} resolves)
    * @param cpus number of CPUs; @param smmus SMMU names (as {@link PerfettoWriter} takes them)
    * @param axisOf the collector's axis (read at each batch)
+   * @param slotWaitMs how long to wait for a slot of the ring before a batch goes in an array of
+   *   its own (tests: 0)
    */
   constructor(
     out: ByteSink | { fd: number; gzipLevel?: number },
     cpus: number,
     smmus: readonly string[],
     private readonly axisOf: () => 'time' | 'row',
+    private readonly slotWaitMs = SLOT_WAIT_MS,
   ) {
     const init: WorkerInit = {
       cpus,
       smmus: [...smmus],
       progress: this.progress,
+      ring: this.ring,
+      slots: RING_SLOTS,
       // Stryker disable next-line ConditionalExpression: equivalent, -> true passes gzipLevel: undefined, which the worker reads as absent
       ...('fd' in out ? { fd: out.fd, ...(out.gzipLevel !== undefined ? { gzipLevel: out.gzipLevel } : {}) } : {}),
     };
@@ -117,8 +139,6 @@ export class PerfettoThread implements TimelineSink {
         if ('chunks' in m) {
           // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, a worker writing the file itself sends no chunks
           if (!('fd' in out)) for (const c of m.chunks) out.write(c);
-          // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: equivalent, memory only: an array is made only when none is spare, so no more come back than were made (at most the batches in flight)
-          if (m.nums && this.spare.length < SPARE_BATCHES) this.spare.push(m.nums);
         } else if ('done' in m) resolve();
         else if (m.code !== undefined) this.fail(new PerfettoWriteError(m.error, m.code), reject);
         else this.fail(new Error(`the Perfetto writer failed: ${m.error}`), reject);
@@ -192,35 +212,47 @@ export class PerfettoThread implements TimelineSink {
     if (++this.n === BATCH) this.flush();
   }
 
-  /** Send the records gathered (the array goes with them: a spare one, or a fresh one, follows). */
+  /**
+   * Send the records gathered: the message names their slot of the ring (or carries them, from an
+   * array of this thread's own); then the next slot, once the worker has freed it.
+   */
   private flush(): void {
     if (this.n === 0 && this.newLabels.length === 0 && !this.reset) return;
     const batch: RecordBatch = {
-      nums: this.nums,
+      slot: this.slot,
+      ...(this.slot < 0 ? { nums: this.nums } : {}),
       n: this.n,
       axis: this.axisOf(),
       reset: this.reset,
       labels: this.newLabels,
       objs: this.objs,
     };
-    this.post(batch, [this.nums.buffer as ArrayBuffer]);
-    const spare = this.spare.pop();
-    if (spare) this.reused++;
-    this.nums = spare ?? new Float64Array(BATCH * REC);
+    this.post(batch);
+    if (this.slot >= 0) this.batches++;
+    else this.copied++;
     this.n = 0;
     this.newLabels = [];
     this.reset = false;
     this.objs = [];
+    // The next slot was last filled RING_SLOTS batches ago: free once the worker is done with at
+    // most MAX_AHEAD batches still in flight.
+    const next = this.batches % RING_SLOTS;
+    let free = this.batches - this.done() <= MAX_AHEAD;
+    for (let waited = 0; !free && !this.failure && waited < this.slotWaitMs; waited += 500) {
+      Atomics.wait(this.progress, 0, Atomics.load(this.progress, 0), 500);
+      free = this.batches - this.done() <= MAX_AHEAD;
+    }
+    this.slot = free ? next : -1;
+    this.nums = free ? this.slots[next]! : new Float64Array(BATCH * REC);
   }
 
-  private post(msg: unknown, transfer: ArrayBuffer[] = []): void {
-    if (this.failure) return;
-    this.worker.postMessage(msg, transfer);
-    this.sent++;
-    // Too far ahead of the worker: wait for it (a few seconds at most per wait, then look again:
-    // a thread that died says so through the 'error'/'exit' events, read once this one yields).
-    for (let waits = 0; this.sent - Atomics.load(this.progress, 0) > MAX_AHEAD && waits < 10; waits++)
-      Atomics.wait(this.progress, 0, Atomics.load(this.progress, 0), 500);
+  /** Batches of the ring the worker is done with (their slots are free again). */
+  private done(): number {
+    return Atomics.load(this.progress, 0);
+  }
+
+  private post(msg: RecordBatch | FinishMessage): void {
+    if (!this.failure) this.worker.postMessage(msg);
   }
 
   /**

@@ -4,11 +4,11 @@
  * (gzip-compressed when asked: {@link GzipSegments}, here) or sends them back.
  * Loaded from `dist/` (compiled by `npm ci` / `npm run build`; the test suite builds it first).
  *
- * Messages in: {@link RecordBatch} (records in order), then {@link FinishMessage}. Out:
- * {@link ChunksMessage} after every batch (the JSON bytes it made, their buffers transferred), then
- * `{ done: true }`; an {@link ErrorMessage} if the writer, or a write to the file, failed.
- * `workerData.progress[0]` counts the batches done (the sending thread waits on it when too many
- * are in flight).
+ * Messages in: {@link RecordBatch} (records in order, in a slot of the shared ring or in the
+ * message), then {@link FinishMessage}. Out: {@link ChunksMessage} after every batch when the bytes go
+ * back (their buffers transferred), then `{ done: true }`; an {@link ErrorMessage} if the writer, or
+ * a write to the file, failed. `workerData.progress[0]` counts the ring's batches done (their slots
+ * free again: the sending thread waits on it when too many are in flight).
  */
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -62,15 +62,22 @@ const sink: ByteSink = gzip ?? file ?? { write: (c: Uint8Array) => chunks.push(c
 const writer = new PerfettoWriter(sink, init.cpus, init.smmus, () => axis);
 /** Labels by id, as the sending thread numbered them (from 0 after each reset). */
 let labels: string[] = [];
+/** The ring's slots, as the sender cut them. */
+const slotLength = init.ring.byteLength / Float64Array.BYTES_PER_ELEMENT / init.slots;
+const slots = Array.from(
+  { length: init.slots },
+  (_, i) => new Float64Array(init.ring, i * slotLength * Float64Array.BYTES_PER_ELEMENT, slotLength),
+);
 
-/** Send the bytes made so far, and `nums` (the batch's records, done with) back for the sender's next batch. */
-function sendChunks(nums?: Float64Array): void {
-  if (chunks.length === 0 && !nums) return;
-  const msg: ChunksMessage = nums ? { chunks, nums } : { chunks };
+/** Send the bytes made so far back (when the worker does not write the file itself). */
+function sendChunks(): void {
+  if (chunks.length === 0) return;
+  const msg: ChunksMessage = { chunks };
   // Each chunk is a view of its own 64 KiB buffer (the writer starts a new one after a flush): transfer them.
-  const transfer = chunks.map((c) => c.buffer as ArrayBuffer);
-  if (nums) transfer.push(nums.buffer as ArrayBuffer);
-  parentPort!.postMessage(msg, transfer);
+  parentPort!.postMessage(
+    msg,
+    chunks.map((c) => c.buffer as ArrayBuffer),
+  );
   chunks = [];
 }
 
@@ -78,7 +85,7 @@ function replay(b: RecordBatch): void {
   axis = b.axis;
   if (b.reset) labels = [];
   for (const l of b.labels) labels.push(l);
-  const d = b.nums;
+  const d = b.slot >= 0 ? slots[b.slot]! : b.nums!;
   let obj = 0;
   for (let o = 0; o < b.n * REC; o += REC) {
     if (d[o] === TAG_SLICE)
@@ -116,13 +123,18 @@ parentPort!.on('message', (m: RecordBatch | FinishMessage) => {
       finish(m).catch(failed);
       return;
     }
-    replay(m);
+    try {
+      replay(m);
+    } finally {
+      // the slot is read: free it (whatever happened, so the sender never waits on a failed batch)
+      if (m.slot >= 0) {
+        Atomics.add(init.progress, 0, 1);
+        Atomics.notify(init.progress, 0);
+      }
+    }
     checkWrites();
-    sendChunks(m.nums);
+    sendChunks();
   } catch (e) {
     failed(e);
-  } finally {
-    Atomics.add(init.progress, 0, 1);
-    Atomics.notify(init.progress, 0);
   }
 });
