@@ -103,8 +103,16 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
     },
     async finish(report) {
       const series = col!.end();
-      if (perf)
-        await perf.finish(series).catch(async (e: unknown) => {
+      // The Perfetto worker closes its JSON (the counters, the last batches) while this thread
+      // makes the HTML page; the page is written once the timeline is (a failed write of either
+      // leaves no file behind).
+      const perfDone = perf?.finish(series);
+      perfDone?.catch(() => {}); // awaited below
+      const page = o.html
+        ? renderHtml(report.trace.name, [{ label: report.trace.name, report, series }], await readExcerpts(trace, excerptRows(series)))
+        : null;
+      if (perfDone)
+        await perfDone.catch(async (e: unknown) => {
           perfGzip?.drop();
           for (const x of opened) await x.discard();
           // the worker's write to the file failed (no space left, ...): the file's error, exit 2
@@ -118,10 +126,7 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
       if (csv) csv.flush();
       for (const x of opened) await x.commit();
       if (o.timeseries && !csvOut) await writeAtomic(o.timeseries, seriesCsv(series));
-      if (o.html) {
-        const excerpts = await readExcerpts(trace, excerptRows(series));
-        await writeAtomic(o.html, renderHtml(report.trace.name, [{ label: report.trace.name, report, series }], excerpts));
-      }
+      if (page !== null) await writeAtomic(o.html!, page);
       return series;
     },
     async discard() {
