@@ -78,7 +78,10 @@ describe('Bucketer (preallocated) against the reference bucketer', () => {
         fc.integer({ min: 0, max: 1e9 }),
         fc.integer({ min: 1, max: 5000 }),
         (kinds, steps, start, interval) => {
-          const { gotRows, wantRows } = run(kinds, steps, start, 0, interval);
+          // at most 64 intervals between two events (both sides: the same bucket, and empty ones
+          // between), so that a run writes thousands of buckets, not millions
+          const near = steps.map((s) => ({ ...s, gap: s.gap % (64 * interval) }));
+          const { gotRows, wantRows } = run(kinds, near, start, 0, interval);
           expect(gotRows).toEqual(wantRows);
         },
       ),

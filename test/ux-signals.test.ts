@@ -166,14 +166,15 @@ describe('SIGINT / SIGTERM', () => {
 
   it('explore (a synchronous search) stops at once: killed by SIGINT, which a shell reports as 130', async () => {
     const p = start(['explore', '--cpus', '4', '--asid-bits', '4', '--strategy', 'bfs', '--max-states', '100000000', '--time-limit', '60']);
-    await sleep(2000);
+    // in its synchronous loop by then (start-up takes a few hundred ms)
+    await sleep(1000);
     const limit = promptly();
     const r = await interrupt(p, 'SIGINT');
     expect(r.code === 130 || r.signal === 'SIGINT', `${r.code} ${r.signal}`).toBe(true);
     expect(r.ms).toBeLessThan(limit);
     const shell = spawnSync('bash', [
       '-c',
-      `${JSON.stringify(process.execPath)} ${BIN} explore --cpus 4 --asid-bits 4 --strategy bfs --max-states 100000000 --time-limit 60 & P=$!; sleep 2; kill -INT $P; wait $P`,
+      `${JSON.stringify(process.execPath)} ${BIN} explore --cpus 4 --asid-bits 4 --strategy bfs --max-states 100000000 --time-limit 60 & P=$!; sleep 1; kill -INT $P; wait $P`,
     ]);
     expect(shell.status).toBe(130);
   }, 60_000);
