@@ -141,14 +141,19 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
   });
 
   it('when the worker is too slow to free a slot: the batches go in arrays of their own, the bytes the same', async () => {
-    // No wait for a slot, and no turn of the event loop: the worker is still starting when the ring is full.
-    const batches = 3 * RING_SLOTS;
+    // No wait for a slot: the worker is still starting when the ring is full, so the batches after
+    // it are copies; then, once it has caught up, a burst through the ring again. A worker that
+    // counted the copies as slots freed would let the burst overwrite slots it has not read.
+    const batches = 4 * RING_SLOTS;
     const { calls, want } = manyBatches(batches);
     const threaded: Buffer[] = [];
     const t = new PerfettoThread({ write: (c: Uint8Array) => threaded.push(Buffer.from(c)) }, 2, [], () => 'time', 0);
-    drive(t, calls);
-    await t.finish(SERIES('time'));
+    const first = 2 * RING_SLOTS * BATCH;
+    drive(t, calls.slice(0, first));
     expect(t.copied).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 1000));
+    drive(t, calls.slice(first));
+    await t.finish(SERIES('time'));
     expect(Buffer.concat(threaded).equals(want)).toBe(true);
   });
 

@@ -49,7 +49,7 @@ export class Bucketer {
   private readonly kinds: Uint8Array;
   /** Per merged bucket of a {@link halve}: 1 when two kept buckets became it (scratch). */
   private readonly merges: Uint8Array;
-  /** Each getter's value at the last close (fixed interval: an empty bucket after it repeats the levels). */
+  /** Each getter's value at the last close (a fixed-interval empty bucket after it repeats the levels). */
   private readonly lastV: Float64Array;
   /** Cumulative value of each sum column at the open bucket's start. */
   readonly atOpen: Float64Array;
@@ -83,7 +83,11 @@ export class Bucketer {
     return this.n === 0 ? 0 : this.ixs[this.n - 1]! + 1;
   }
 
-  /** Start of each bucket from the first to the last closed (adaptive mode; a fresh array). */
+  /**
+   * Start of each bucket from the first to the last closed (adaptive mode; a fresh array). Read
+   * after the last {@link close}: before it, the empty buckets between the last closed and the
+   * open one are not counted yet.
+   */
   get xs(): number[] {
     return Array.from({ length: this.count }, (_, j) => this.origin + j * this.width);
   }
@@ -92,7 +96,8 @@ export class Bucketer {
    * The values of each bucket from the first to the last closed, a column per getter (adaptive
    * mode; fresh arrays): a kept bucket's own, and for an empty one 0 in a sum column and the level
    * the kept bucket before it closed with in the others (what a close with no event in between
-   * makes: see {@link closeEmpty}).
+   * makes: see {@link closeEmpty}; `v - v` there is 0 for the finite counts the getters give).
+   * Read after the last {@link close}, as {@link xs}.
    */
   get values(): number[][] {
     const count = this.count;

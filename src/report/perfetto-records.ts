@@ -19,7 +19,11 @@ export interface WorkerInit {
   fd?: number;
   /** With `fd`: write gzip at this zlib level (pictures.ts `GZIP_LEVEL`). */
   gzipLevel?: number;
-  /** [0]: batches of the ring the worker is done with (their slots free again), for the sender's flow control. */
+  /**
+   * [0]: batches of the ring the worker is done with (their slots free again), for the sender's
+   * flow control; [1]: batches of the ring sent (stored before each message, loaded by the worker
+   * before it reads the slot).
+   */
   progress: Int32Array;
   /** The ring of record batches (perfetto-thread.ts): `slots` equal parts, one batch each. */
   ring: SharedArrayBuffer;

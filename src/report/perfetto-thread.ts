@@ -40,9 +40,9 @@ export const MAX_AHEAD = 8;
 export const RING_SLOTS = MAX_AHEAD + 1;
 /**
  * How long the sender waits for the worker to free the slot it fills next (ms, in 500 ms waits)
- * before it fills an array of its own instead, sent with the message (copied): a worker that is
- * that slow, or has died (its 'error'/'exit' events are read only once this thread yields), never
- * stops the replay, and a slot is never written while the worker may still read it.
+ * before it fills an array of its own instead, sent with the message: a worker that is that slow,
+ * or has died or hung (a death is read from its 'error'/'exit' events only once this thread yields),
+ * never stops the replay for longer, and a slot is never written while the worker may still read it.
  */
 export const SLOT_WAIT_MS = 5000;
 /** Labels numbered before the numbering starts again (the busiest mms switch in again and again). */
@@ -102,8 +102,10 @@ export class PerfettoThread implements TimelineSink {
   private reset = false;
   private objs: FindingPoint[] = [];
   private readonly worker: Worker;
-  /** [0]: batches of the ring the worker is done with. */
-  private readonly progress = new Int32Array(new SharedArrayBuffer(4));
+  /** [0]: batches of the ring the worker is done with; [1]: batches of the ring sent. */
+  private readonly progress = new Int32Array(new SharedArrayBuffer(8));
+  /** A wait for a slot ran out: the sender no longer waits (see {@link flush}). */
+  private late = false;
   private failure: Error | null = null;
   private readonly ended: Promise<void>;
 
@@ -214,9 +216,10 @@ export class PerfettoThread implements TimelineSink {
 
   /**
    * Send the records gathered: the message names their slot of the ring (or carries them, from an
-   * array of this thread's own); then the next slot, once the worker has freed it.
+   * array of this thread's own); then, unless this is the `last` batch, take the next slot once
+   * the worker has freed it.
    */
-  private flush(): void {
+  private flush(last = false): void {
     if (this.n === 0 && this.newLabels.length === 0 && !this.reset) return;
     const batch: RecordBatch = {
       slot: this.slot,
@@ -227,18 +230,31 @@ export class PerfettoThread implements TimelineSink {
       labels: this.newLabels,
       objs: this.objs,
     };
-    this.post(batch);
-    if (this.slot >= 0) this.batches++;
-    else this.copied++;
+    if (this.slot >= 0) {
+      // The slot's records before the message, in the order the worker reads them: it loads this
+      // count before it reads the slot (the message queue's lock orders them too; this says so).
+      Atomics.store(this.progress, 1, this.batches + 1);
+      this.post(batch);
+      this.batches++;
+    } else {
+      this.post(batch, [this.nums.buffer as ArrayBuffer]);
+      this.copied++;
+    }
     this.n = 0;
     this.newLabels = [];
     this.reset = false;
     this.objs = [];
+    if (last || this.failure) return;
     // The next slot was last filled RING_SLOTS batches ago: free once the worker is done with at
-    // most MAX_AHEAD batches still in flight.
+    // most MAX_AHEAD batches still in flight. After one wait that ran out, no more waits: a worker
+    // that slow (or hung) gets copies until it catches up, and the replay goes on at its own pace.
     const next = this.batches % RING_SLOTS;
     let free = this.batches - this.done() <= MAX_AHEAD;
-    for (let waited = 0; !free && !this.failure && waited < this.slotWaitMs; waited += 500) {
+    for (let waited = 0; !free && !this.late && !this.failure; waited += 500) {
+      if (waited >= this.slotWaitMs) {
+        this.late = true;
+        break;
+      }
       Atomics.wait(this.progress, 0, Atomics.load(this.progress, 0), 500);
       free = this.batches - this.done() <= MAX_AHEAD;
     }
@@ -251,8 +267,8 @@ export class PerfettoThread implements TimelineSink {
     return Atomics.load(this.progress, 0);
   }
 
-  private post(msg: RecordBatch | FinishMessage): void {
-    if (!this.failure) this.worker.postMessage(msg);
+  private post(msg: RecordBatch | FinishMessage, transfer: ArrayBuffer[] = []): void {
+    if (!this.failure) this.worker.postMessage(msg, transfer);
   }
 
   /**
@@ -261,7 +277,7 @@ export class PerfettoThread implements TimelineSink {
    * @throws Error if the worker failed.
    */
   async finish(s: Series): Promise<void> {
-    this.flush();
+    this.flush(true);
     this.post({ finish: s, axis: this.axisOf() });
     try {
       await this.ended;

@@ -85,6 +85,8 @@ function replay(b: RecordBatch): void {
   axis = b.axis;
   if (b.reset) labels = [];
   for (const l of b.labels) labels.push(l);
+  // the sender's count of batches sent, stored after it wrote the slot: its records are all there
+  if (b.slot >= 0) Atomics.load(init.progress, 1);
   const d = b.slot >= 0 ? slots[b.slot]! : b.nums!;
   let obj = 0;
   for (let o = 0; o < b.n * REC; o += REC) {
