@@ -1,7 +1,7 @@
 /**
  * vitest config for mutation testing of the pictures' hot path (stryker.report.config.mjs): the
  * in-process tests of the Perfetto writer and its thread, the series collector's timeline, buckets
- * and mm cache. Their CLI runs and the Perfetto worker use the compiled `dist/` (copied into the
+ * (against the dense reference bucketer) and mm cache. Their CLI runs and the Perfetto worker use the compiled `dist/` (copied into the
  * sandbox, not mutated): what they compare with is the definition the mutated source must match.
  */
 import { defineConfig } from 'vitest/config';
@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
+      'test/bucketer.test.ts',
       'test/perfetto.test.ts',
       'test/perfetto-thread.test.ts',
       'test/series-mm-cache.test.ts',

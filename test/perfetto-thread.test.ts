@@ -140,6 +140,19 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
     expect(Buffer.concat(threaded).equals(want)).toBe(true);
   });
 
+  it('when the worker is behind: the sender waits for a slot (no copies), the bytes the same', async () => {
+    // No turn of the event loop: the worker is still starting when the ring is full; within the
+    // default wait it frees the slots, and every batch goes through the ring.
+    const batches = 3 * RING_SLOTS;
+    const { calls, want } = manyBatches(batches);
+    const threaded: Buffer[] = [];
+    const t = new PerfettoThread({ write: (c: Uint8Array) => threaded.push(Buffer.from(c)) }, 2, [], () => 'time');
+    drive(t, calls);
+    await t.finish(SERIES('time'));
+    expect(t.copied).toBe(0);
+    expect(Buffer.concat(threaded).equals(want)).toBe(true);
+  });
+
   it('when the worker is too slow to free a slot: the batches go in arrays of their own, the bytes the same', async () => {
     // No wait for a slot: the worker is still starting when the ring is full, so the batches after
     // it are copies; then, once it has caught up, a burst through the ring again. A worker that

