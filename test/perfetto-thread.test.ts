@@ -113,8 +113,16 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
     expect(want.toString().match(/"mm":"other"/g)).toHaveLength(20);
   });
 
-  /** Slices in more batches than the ring has slots, and the in-thread writer's bytes for them. */
-  function manyBatches(batches: number): { calls: Call[]; want: Buffer } {
+  /**
+   * Slices in `batches` batches (more than the ring has slots) through a {@link PerfettoThread}
+   * waiting at most `slotWaitMs` for a slot, fed by `feed`; the bytes it wrote, the in-thread
+   * writer's for the same slices, and the batches it sent as copies.
+   */
+  async function throughRing(
+    batches: number,
+    slotWaitMs: number | undefined,
+    feed: (t: PerfettoThread, calls: Call[]) => Promise<void>,
+  ): Promise<{ got: Buffer; want: Buffer; copied: number }> {
     const calls: Call[] = [];
     for (let i = 0; i < batches * BATCH; i++)
       calls.push({ slice: [i % 2, 1000 * i, 1000 * i + 1, `m${i % 50}`, i, i, i + 1, 1, i % 256, i % 50] });
@@ -122,52 +130,47 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
     const w = new PerfettoWriter({ write: (c: Uint8Array) => inThread.push(Buffer.from(c)) }, 2, [], () => 'time');
     drive(w, calls);
     w.finish(SERIES('time'));
-    return { calls, want: Buffer.concat(inThread) };
+    const threaded: Buffer[] = [];
+    const t = new PerfettoThread({ write: (c: Uint8Array) => threaded.push(Buffer.from(c)) }, 2, [], () => 'time', slotWaitMs);
+    await feed(t, calls);
+    await t.finish(SERIES('time'));
+    return { got: Buffer.concat(threaded), want: Buffer.concat(inThread), copied: t.copied };
   }
 
   it('when the slots of the ring are filled again (the replay yields between batches)', async () => {
-    const batches = 2 * RING_SLOTS + 3;
-    const { calls, want } = manyBatches(batches);
-    const threaded: Buffer[] = [];
-    const t = new PerfettoThread({ write: (c: Uint8Array) => threaded.push(Buffer.from(c)) }, 2, [], () => 'time');
-    for (let b = 0; b < batches; b++) {
-      drive(t, calls.slice(b * BATCH, (b + 1) * BATCH));
-      // a turn of the event loop, as the replay takes one now and then: the worker's messages come in
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await t.finish(SERIES('time'));
-    expect(t.copied).toBe(0);
-    expect(Buffer.concat(threaded).equals(want)).toBe(true);
+    const { got, want, copied } = await throughRing(2 * RING_SLOTS + 3, undefined, async (t, calls) => {
+      for (let b = 0; b * BATCH < calls.length; b++) {
+        drive(t, calls.slice(b * BATCH, (b + 1) * BATCH));
+        // a turn of the event loop, as the replay takes one now and then: the worker's messages come in
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    });
+    expect(copied).toBe(0);
+    expect(got.equals(want)).toBe(true);
   });
 
   it('when the worker is behind: the sender waits for a slot (no copies), the bytes the same', async () => {
     // No turn of the event loop: the worker is still starting when the ring is full; within the
     // default wait it frees the slots, and every batch goes through the ring.
-    const batches = 3 * RING_SLOTS;
-    const { calls, want } = manyBatches(batches);
-    const threaded: Buffer[] = [];
-    const t = new PerfettoThread({ write: (c: Uint8Array) => threaded.push(Buffer.from(c)) }, 2, [], () => 'time');
-    drive(t, calls);
-    await t.finish(SERIES('time'));
-    expect(t.copied).toBe(0);
-    expect(Buffer.concat(threaded).equals(want)).toBe(true);
+    const { got, want, copied } = await throughRing(3 * RING_SLOTS, undefined, async (t, calls) => drive(t, calls));
+    expect(copied).toBe(0);
+    expect(got.equals(want)).toBe(true);
   });
 
   it('when the worker is too slow to free a slot: the batches go in arrays of their own, the bytes the same', async () => {
     // No wait for a slot: the worker is still starting when the ring is full, so the batches after
     // it are copies; then, once it has caught up, a burst through the ring again. A worker that
     // counted the copies as slots freed would let the burst overwrite slots it has not read.
-    const batches = 4 * RING_SLOTS;
-    const { calls, want } = manyBatches(batches);
-    const threaded: Buffer[] = [];
-    const t = new PerfettoThread({ write: (c: Uint8Array) => threaded.push(Buffer.from(c)) }, 2, [], () => 'time', 0);
-    const first = 2 * RING_SLOTS * BATCH;
-    drive(t, calls.slice(0, first));
-    expect(t.copied).toBeGreaterThan(0);
-    await new Promise((r) => setTimeout(r, 1000));
-    drive(t, calls.slice(first));
-    await t.finish(SERIES('time'));
-    expect(Buffer.concat(threaded).equals(want)).toBe(true);
+    let copiedFirst = 0;
+    const { got, want } = await throughRing(4 * RING_SLOTS, 0, async (t, calls) => {
+      const first = 2 * RING_SLOTS * BATCH;
+      drive(t, calls.slice(0, first));
+      copiedFirst = t.copied;
+      await new Promise((r) => setTimeout(r, 1000));
+      drive(t, calls.slice(first));
+    });
+    expect(copiedFirst).toBeGreaterThan(0);
+    expect(got.equals(want)).toBe(true);
   });
 
   it('a replay writes the same file through the thread as through the in-thread writer', async () => {
