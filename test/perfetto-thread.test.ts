@@ -5,6 +5,7 @@
  * to a file the worker writes itself, plain or gzip; and a replay's whole file, from the command
  * line, equals the in-thread writer's.
  */
+import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -194,6 +195,31 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
     });
     w!.finish(col!.end());
     expect(readFileSync(out).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it('--perfetto - writes the timeline of --perfetto x.json to standard output, then the report (a file, and a pipe)', () => {
+    const trace = 'traces/generated/hetero-smmu.csv';
+    const dir = tmp();
+    const run = (args: string[], stdout: 'pipe' | number) =>
+      spawnSync(process.execPath, ['bin/asid-replay.js', 'replay', trace, '--json', ...args], {
+        stdio: ['ignore', stdout, 'pipe'],
+        maxBuffer: 1 << 28,
+      });
+    expect(run(['--perfetto', join(dir, 'p.json')], 'pipe').status).toBe(0);
+    const file = readFileSync(join(dir, 'p.json'));
+    const report = run([], 'pipe').stdout;
+    const fd = openSync(join(dir, 'out'), 'w');
+    const toFile = run(['--perfetto', '-'], fd);
+    closeSync(fd);
+    const toPipe = run(['--perfetto', '-'], 'pipe');
+    for (const [how, r, out] of [
+      ['file', toFile, readFileSync(join(dir, 'out'))],
+      ['pipe', toPipe, toPipe.stdout],
+    ] as const) {
+      expect(r.status, `${how}: ${r.stderr}`).toBe(0);
+      expect(file.length).toBeGreaterThan(1 << 16);
+      expect(out.equals(Buffer.concat([file, report])), how).toBe(true);
+    }
   });
 
   it('to a file descriptor the worker writes itself, plain and gzip-compressed (more bytes than a chunk)', async () => {
