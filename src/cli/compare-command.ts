@@ -283,7 +283,10 @@ export function compareCommand(program: Command, io: Io): void {
       ).argParser(faultList),
     )
     .option('--json', 'print the comparison as JSON (every report in full)')
-    .option('--html <file>', 'also write an HTML page with the series of every system overlaid')
+    .option(
+      '--html <file>',
+      'also write an HTML page with the series of every system overlaid (- : to standard output, and the comparison then to standard error)',
+    )
     .addOption(
       new Option(
         '--design <files>',
@@ -362,9 +365,11 @@ Examples:
       const runs = systems.map((s, i) => ({ label: s.label, report: reports[i]!, series: series[i]! }));
       await writeAtomic(o.html, renderHtml(reports[0]!.trace.name, runs, excerpts));
     }
+    // the page on standard output has it to itself: the comparison goes to standard error
+    const say = o.html === '-' ? io.err : io.out;
     if (o.json) {
       const rows = compareRows(reports);
-      io.out(
+      say(
         JSON.stringify(
           {
             schema: 'asid-replay/compare',
@@ -379,6 +384,6 @@ Examples:
       );
       return;
     }
-    io.out(renderCompare(reports[0]!.trace.name, systems, reports, Math.max(60, process.stdout.columns || 80), useColour(io)));
+    say(renderCompare(reports[0]!.trace.name, systems, reports, Math.max(60, process.stdout.columns || 80), useColour(io)));
   }
 }

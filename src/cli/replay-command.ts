@@ -159,7 +159,10 @@ export function replayCommand(program: Command, io: Io): void {
         'worker threads parsing the CSV (default 0: in this thread; N threads are ~10-20% faster on big traces for ~4x the memory)',
       ).argParser(intArg('--parse-threads', 0, 64)),
     )
-    .option('--html <file>', 'also write a self-contained HTML report with charts (docs/pictures.md)')
+    .option(
+      '--html <file>',
+      'also write a self-contained HTML report with charts (docs/pictures.md); - writes a picture to standard output, and the report then to standard error',
+    )
     .option(
       '--perfetto <file>',
       'also write a Chrome Trace Event JSON timeline for ui.perfetto.dev (docs/pictures.md); gzip-compressed when <file> ends in .gz (about 6x smaller; the UI opens x.json.gz as it is)',
@@ -253,7 +256,10 @@ its source, <timestamp in the recording>@L<line of the recording>.`,
     if (lastProgress) io.err('\r\x1b[K');
     warnInertFaults(io, systemConfigOf(report.system));
     if (pictures) await pictures.finish(report);
-    io.out(o.json ? renderJson(report) : renderText(report, o.maxViolations, process.stdout.isTTY ? process.stdout.columns : undefined));
+    // A picture on standard output has it to itself: the report goes to standard error (after the
+    // picture, the two would not read as one JSON, one page or one CSV).
+    const say = [o.html, o.perfetto, o.timeseries].includes('-') ? io.err : io.out;
+    say(o.json ? renderJson(report) : renderText(report, o.maxViolations, process.stdout.isTTY ? process.stdout.columns : undefined));
     const failing = o.failOn ? failingKinds(report, o.failOn) : [];
     if (failing.length > 0) {
       io.err(`asid-replay: exit 1: findings of ${failing.map((k) => `${k} (${findingCount(report, k)})`).join(', ')} (--fail-on)\n`);

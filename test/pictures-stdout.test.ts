@@ -1,0 +1,44 @@
+/**
+ * A picture written to standard output (`-`) has it to itself: the report (or the comparison) goes
+ * to standard error, so that what standard output holds reads as one page, one CSV or one JSON
+ * (docs/pictures.md). The Perfetto timeline's case, byte for byte: test/perfetto-thread.test.ts.
+ */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const TRACE = 'traces/generated/hetero-smmu.csv';
+const run = (...args: string[]) => spawnSync(process.execPath, ['bin/asid-replay.js', ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+
+describe('a picture on standard output', () => {
+  it('replay --timeseries - and --html -: the picture on standard output, the report on standard error', () => {
+    const plain = run('replay', TRACE, '--json');
+    expect(plain.status).toBe(0);
+    const csv = run('replay', TRACE, '--json', '--timeseries', '-');
+    expect(csv.status, csv.stderr).toBe(0);
+    expect(csv.stdout.split('\n')[0]).toMatch(/^time_ns,events,/);
+    expect(csv.stderr).toBe(plain.stdout);
+    const html = run('replay', TRACE, '--html', '-');
+    expect(html.status, html.stderr).toBe(0);
+    expect(html.stdout.trimStart().toLowerCase()).toMatch(/^<!doctype html>/);
+    expect(html.stdout.trimEnd().toLowerCase()).toMatch(/<\/html>$/);
+    expect(html.stderr).toContain('ASID');
+  });
+
+  it('a picture to a file leaves the report on standard output', () => {
+    const plain = run('replay', TRACE, '--json');
+    const r = run('replay', TRACE, '--json', '--timeseries', '/dev/null');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(plain.stdout);
+    expect(r.stderr).toBe('');
+  });
+
+  it('compare --html -: the page on standard output, the comparison on standard error', () => {
+    const plain = run('compare', TRACE, '--kernel', '6.1,6.11', '--json');
+    expect(plain.status, plain.stderr).toBe(0);
+    const r = run('compare', TRACE, '--kernel', '6.1,6.11', '--json', '--html', '-');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trimStart().toLowerCase()).toMatch(/^<!doctype html>/);
+    expect(JSON.parse(r.stderr).schema).toBe('asid-replay/compare');
+    expect(r.stderr).toBe(plain.stdout);
+  });
+});
