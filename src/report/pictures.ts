@@ -44,10 +44,11 @@ export const GZIP_LEVEL = 1;
 
 /**
  * The Perfetto timeline on standard output (`--perfetto -`), the only output without a descriptor:
- * its bytes come back from the worker after each batch and are written at once (process.stdout is
- * synchronous for files and pipes on Linux). Through the output's stream, which lets the event loop
- * turn after each chunk, they waited for the end of the replay: the whole timeline in memory (216 MB
- * of RSS at 10^6 kernel-build events against 97 for a file).
+ * its bytes come back from the worker after each batch and are written at once (process.stdout
+ * writes a file synchronously; a pipe takes what it can and Node queues the rest, so memory then
+ * follows the reader). Through the output's stream, which lets the event loop turn after each
+ * chunk, they waited for the end of the replay: the whole timeline in memory (216 MB of RSS at
+ * 10^6 kernel-build events to a file, against 107-114 now and 97 for `--perfetto x.json`).
  */
 const toStdout: ByteSink = { write: (c: Uint8Array) => process.stdout.write(c) };
 
