@@ -8,7 +8,7 @@
  * (zero sums, the levels it closed with), so they are written out once, at the end ({@link
  * Bucketer.values}). The width starts at 1 (ns or row) and doubles as the trace goes on, so at the
  * start of a trace whose events are microseconds apart nearly every bucket is empty: writing
- * each one (and merging them, about 20 times over) in the first milliseconds of a replay, while
+ * each one (and merging them, over a dozen times) in the first milliseconds of a replay, while
  * V8 still interprets this code, made megabytes of short-lived numbers, and the replay then ran
  * with a heap that kept growing (a third more time for `--html` at 10^6 events, 100 MB of RSS
  * against 78; docs/performance.md). A number[] per bucket, kept in growing arrays, had made most of a
