@@ -12,7 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PerfettoWriter } from '../src/report/perfetto.js';
-import { BATCH, LABEL_SLOTS, MAX_LABELS, PerfettoThread, PerfettoWriteError, RING_SLOTS } from '../src/report/perfetto-thread.js';
+import { BATCH, LABEL_SLOTS, MAX_LABELS, PerfettoThread, PerfettoWriteError } from '../src/report/perfetto-thread.js';
 import type { FindingPoint, Series } from '../src/report/series.js';
 import { replayFile } from '../src/replay/engine.js';
 import { SeriesCollector } from '../src/report/series.js';
@@ -114,9 +114,13 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
     expect(want.toString().match(/"mm":"other"/g)).toHaveLength(20);
   });
 
+  /** A small ring for these tests (the default one holds 25 batches): 3 in flight, 4 slots. */
+  const AHEAD = 3;
+  const RING_SLOTS = AHEAD + 1;
+
   /**
    * Slices in `batches` batches (more than the ring has slots) through a {@link PerfettoThread}
-   * waiting at most `slotWaitMs` for a slot, fed by `feed`; the bytes it wrote, the in-thread
+   * with a ring of {@link RING_SLOTS}, waiting at most `slotWaitMs` for a slot, fed by `feed`; the bytes it wrote, the in-thread
    * writer's for the same slices, and the batches it sent as copies.
    */
   async function throughRing(
@@ -132,7 +136,10 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
     drive(w, calls);
     w.finish(SERIES('time'));
     const threaded: Buffer[] = [];
-    const t = new PerfettoThread({ write: (c: Uint8Array) => threaded.push(Buffer.from(c)) }, 2, [], () => 'time', slotWaitMs);
+    const t = new PerfettoThread({ write: (c: Uint8Array) => threaded.push(Buffer.from(c)) }, 2, [], () => 'time', {
+      ahead: AHEAD,
+      ...(slotWaitMs !== undefined ? { slotWaitMs } : {}),
+    });
     await feed(t, calls);
     await t.finish(SERIES('time'));
     return { got: Buffer.concat(threaded), want: Buffer.concat(inThread), copied: t.copied };

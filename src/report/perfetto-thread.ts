@@ -34,8 +34,12 @@ import {
 
 /** Records per batch. */
 export const BATCH = 4096;
-/** Batches sent and not yet handled by the worker before the sender waits (about 3 MB of records). */
-export const MAX_AHEAD = 8;
+/**
+ * Batches sent and not yet handled by the worker before the sender waits (about 8 MB of records).
+ * The worker takes 100-300 ms to start on this project's 2-core VM, while the replay makes about
+ * one batch every 5 ms: with 8, the replay waited 20-210 ms for it at the start of every run.
+ */
+export const MAX_AHEAD = 24;
 /** Slots of the shared ring: the batches in flight, and the one being filled. */
 export const RING_SLOTS = MAX_AHEAD + 1;
 /**
@@ -73,14 +77,14 @@ export class PerfettoWriteError extends Error {
 
 /** A {@link TimelineSink} whose JSON a worker thread writes (see the file comment). */
 export class PerfettoThread implements TimelineSink {
+  /** Batches in flight before the sender waits ({@link MAX_AHEAD}; the ring has one slot more). */
+  private readonly ahead: number;
+  /** How long to wait for a slot ({@link SLOT_WAIT_MS}). */
+  private readonly slotWaitMs: number;
   /** The ring (see the file comment): one view per slot. */
-  private readonly ring = new SharedArrayBuffer(RING_SLOTS * BATCH * REC * Float64Array.BYTES_PER_ELEMENT);
-  private readonly slots: Float64Array[] = Array.from(
-    { length: RING_SLOTS },
-    (_, i) => new Float64Array(this.ring, i * BATCH * REC * Float64Array.BYTES_PER_ELEMENT, BATCH * REC),
-  );
+  private readonly slots: Float64Array[];
   /** The records being gathered: a slot of the ring, or an array of its own ({@link slot} -1). */
-  private nums: Float64Array = this.slots[0]!;
+  private nums: Float64Array;
   private slot = 0;
   private n = 0;
   /** Batches sent through the ring. */
@@ -116,22 +120,30 @@ export class PerfettoThread implements TimelineSink {
    *   thread (done when {@link finish} resolves)
    * @param cpus number of CPUs; @param smmus SMMU names (as {@link PerfettoWriter} takes them)
    * @param axisOf the collector's axis (read at each batch)
-   * @param slotWaitMs how long to wait for a slot of the ring before a batch goes in an array of
-   *   its own (tests: 0)
+   * @param ring for tests: `slotWaitMs`, how long to wait for a slot before a batch goes in an
+   *   array of its own (default {@link SLOT_WAIT_MS}); `ahead`, batches in flight before the sender
+   *   waits (default {@link MAX_AHEAD}; the ring has one slot more)
    */
   constructor(
     out: ByteSink | { fd: number; gzipLevel?: number },
     cpus: number,
     smmus: readonly string[],
     private readonly axisOf: () => 'time' | 'row',
-    private readonly slotWaitMs = SLOT_WAIT_MS,
+    ring: { slotWaitMs?: number; ahead?: number } = {},
   ) {
+    this.slotWaitMs = ring.slotWaitMs ?? SLOT_WAIT_MS;
+    this.ahead = ring.ahead ?? MAX_AHEAD;
+    const slots = this.ahead + 1;
+    const bytes = BATCH * REC * Float64Array.BYTES_PER_ELEMENT;
+    const shared = new SharedArrayBuffer(slots * bytes);
+    this.slots = Array.from({ length: slots }, (_, i) => new Float64Array(shared, i * bytes, BATCH * REC));
+    this.nums = this.slots[0]!;
     const init: WorkerInit = {
       cpus,
       smmus: [...smmus],
       progress: this.progress,
-      ring: this.ring,
-      slots: RING_SLOTS,
+      ring: shared,
+      slots,
       // Stryker disable next-line ConditionalExpression: equivalent, -> true passes gzipLevel: undefined, which the worker reads as absent
       ...('fd' in out ? { fd: out.fd, ...(out.gzipLevel !== undefined ? { gzipLevel: out.gzipLevel } : {}) } : {}),
     };
@@ -250,12 +262,12 @@ export class PerfettoThread implements TimelineSink {
     this.objs = [];
     // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, a next slot taken for nothing
     if (last || this.failure) return;
-    // The next slot was last filled RING_SLOTS batches ago: free once the worker is done with at
-    // most MAX_AHEAD batches still in flight. After one wait that ran out, no more waits: a worker
+    // The next slot was last filled a ring's length of batches ago: free once the worker is done
+    // with at most `ahead` batches still in flight. After one wait that ran out, no more waits: a worker
     // that slow (or hung) gets copies until it catches up, and the replay goes on at its own pace.
-    const next = this.batches % RING_SLOTS;
+    const next = this.batches % this.slots.length;
     // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: equivalent, a slot taken as busy is waited for and looked at again (the right test, below): slower, the same bytes
-    let free = this.batches - this.done() <= MAX_AHEAD;
+    let free = this.batches - this.done() <= this.ahead;
     for (let waited = 0; !free && !this.late && !this.failure; waited += 500) {
       if (waited >= this.slotWaitMs) {
         // Stryker disable next-line BooleanLiteral: not tested, needs a worker that hangs: with it false, each batch waits slotWaitMs again
@@ -263,7 +275,7 @@ export class PerfettoThread implements TimelineSink {
         break;
       }
       Atomics.wait(this.progress, 0, Atomics.load(this.progress, 0), 500);
-      free = this.batches - this.done() <= MAX_AHEAD;
+      free = this.batches - this.done() <= this.ahead;
     }
     this.slot = free ? next : -1;
     this.nums = free ? this.slots[next]! : new Float64Array(BATCH * REC);
