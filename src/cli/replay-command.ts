@@ -161,7 +161,7 @@ export function replayCommand(program: Command, io: Io): void {
     )
     .option(
       '--html <file>',
-      'also write a self-contained HTML report with charts (docs/pictures.md); - writes a picture to standard output, and the report then to standard error',
+      'also write a self-contained HTML report with charts (docs/pictures.md); for this, --perfetto and --timeseries, - is standard output (the report then goes to standard error)',
     )
     .option(
       '--perfetto <file>',
