@@ -56,6 +56,21 @@ describe('GzipSegments', () => {
     }
   });
 
+  it('takes a copy: the writer may fill the same chunk again at once (as the Perfetto writer does)', async () => {
+    const input = bytes((IN_FLIGHT + 2) * SEGMENT + 777, 11);
+    const out: Buffer[] = [];
+    const g = new GzipSegments({ write: (c: Uint8Array) => out.push(Buffer.from(c)) }, 1);
+    expect(g.consumes).toBe(true);
+    const chunk = Buffer.alloc(1 << 16);
+    for (let i = 0; i < input.length; i += chunk.length) {
+      const n = input.copy(chunk, 0, i, Math.min(input.length, i + chunk.length));
+      g.write(chunk.subarray(0, n));
+      chunk.fill(0x5a); // what a reused chunk holds next, before its bytes are compressed
+    }
+    await g.end();
+    expect(gunzipSync(Buffer.concat(out)).equals(input)).toBe(true);
+  });
+
   it('the same input, the same bytes (no time in the header)', async () => {
     const input = bytes(3 * SEGMENT, 7);
     const a = await gzipOf([input]);

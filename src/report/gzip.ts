@@ -19,6 +19,8 @@ import { constants, deflateRaw, deflateRawSync, type ZlibOptions } from 'node:zl
 
 /** Input bytes per segment. */
 export const SEGMENT = 1 << 20;
+/** Room past {@link SEGMENT} in a segment's buffer: the chunk that fills it ends there (the writer's are 64 KiB). */
+const SLACK = 1 << 17;
 /** Segments compressed in the thread pool at once; the next ones are compressed in this thread. */
 export const IN_FLIGHT = 4;
 
@@ -34,10 +36,18 @@ export interface ByteSink {
 
 /** The gzip writer; {@link write} the input, then {@link end} once. */
 export class GzipSegments implements ByteSink {
+  /**
+   * Each chunk is copied into the segment being filled: the writer fills the same chunk again.
+   * (Kept until their segment was compressed, the writer's chunks were a fresh 64 KiB buffer each,
+   * and a 10^7-event timeline peaked at 196 MB of RSS against 148 at 10^6.)
+   */
+  readonly consumes = true;
   private readonly opts: ZlibOptions;
-  /** Input not yet in a segment. */
-  private parts: Uint8Array[] = [];
+  /** The segment being filled (input not yet compressed), and how much of it is. */
+  private seg: Buffer;
   private partBytes = 0;
+  /** Segment buffers free again (their compression done), at most {@link IN_FLIGHT} + 1 kept. */
+  private readonly spare: Buffer[] = [];
   /** Segments being compressed or waiting for an earlier one, in order: the bytes when done. */
   private readonly queue: { out: Buffer | null }[] = [];
   private inFlight = 0;
@@ -57,15 +67,25 @@ export class GzipSegments implements ByteSink {
     level: number,
   ) {
     this.opts = { level, finishFlush: constants.Z_SYNC_FLUSH };
+    this.seg = Buffer.allocUnsafe(SEGMENT + SLACK);
     out.write(HEADER);
   }
 
-  /** Take `chunk` (kept until its segment is compressed: do not reuse it). */
+  /**
+   * Take `chunk` (copied: the caller may fill it again). A segment is cut once it holds
+   * {@link SEGMENT} bytes or more, at the end of a chunk.
+   */
   write(chunk: Uint8Array): boolean {
     if (chunk.length === 0 || this.dropped) return true;
     this.crc = crc32(chunk, this.crc);
     this.size += chunk.length;
-    this.parts.push(chunk);
+    if (this.partBytes + chunk.length > this.seg.length) {
+      // a chunk longer than the slack (a line of a huge label): a bigger buffer for this segment
+      const bigger = Buffer.allocUnsafe(this.partBytes + chunk.length);
+      this.seg.copy(bigger, 0, 0, this.partBytes);
+      this.seg = bigger;
+    }
+    this.seg.set(chunk, this.partBytes);
     this.partBytes += chunk.length;
     if (this.partBytes >= SEGMENT) this.segment();
     return true;
@@ -87,21 +107,24 @@ export class GzipSegments implements ByteSink {
   }
 
   private segment(): void {
-    const data = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partBytes);
-    this.parts = [];
+    const buf = this.seg;
+    const data = buf.subarray(0, this.partBytes);
     this.partBytes = 0;
     const slot: { out: Buffer | null } = { out: null };
     this.queue.push(slot);
     if (this.inFlight >= IN_FLIGHT) {
       slot.out = deflateRawSync(data, this.opts);
       this.flushDone();
-      return;
+      return; // the buffer is free again: filled next
     }
     this.inFlight++;
+    this.seg = this.spare.pop() ?? Buffer.allocUnsafe(SEGMENT + SLACK);
     deflateRaw(data, this.opts, (e, z) => {
       this.inFlight--;
       if (e) this.failure ??= e;
       slot.out = z ?? Buffer.alloc(0);
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, memory only: a buffer not kept is made again
+      if (buf.length === SEGMENT + SLACK && this.spare.length <= IN_FLIGHT) this.spare.push(buf);
       this.flushDone();
     });
   }
@@ -109,7 +132,6 @@ export class GzipSegments implements ByteSink {
   /** Write nothing more (the output is being discarded; segments in the thread pool are let go). */
   drop(): void {
     this.dropped = true;
-    this.parts = [];
     this.partBytes = 0;
   }
 
