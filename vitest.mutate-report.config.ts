@@ -11,6 +11,7 @@ export default defineConfig({
     include: [
       'test/bucketer.test.ts',
       'test/perfetto.test.ts',
+      'test/perfetto-gzip.test.ts',
       'test/perfetto-thread.test.ts',
       'test/series-mm-cache.test.ts',
       'test/series-timeline.test.ts',

@@ -71,6 +71,20 @@ describe('GzipSegments', () => {
     expect(gunzipSync(Buffer.concat(out)).equals(input)).toBe(true);
   });
 
+  it('compresses a segment once it holds SEGMENT bytes, before the end (memory stays bounded)', async () => {
+    const out: Buffer[] = [];
+    const g = new GzipSegments({ write: (c: Uint8Array) => out.push(Buffer.from(c)) }, 1);
+    const input = bytes(SEGMENT, 5);
+    g.write(input.subarray(0, SEGMENT - 1));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.length, 'one byte short: the header only').toBe(1);
+    g.write(input.subarray(SEGMENT - 1));
+    for (let i = 0; i < 100 && out.length === 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(out.length, 'the segment, compressed in the thread pool').toBe(2);
+    await g.end();
+    expect(gunzipSync(Buffer.concat(out)).equals(input)).toBe(true);
+  });
+
   it('the same input, the same bytes (no time in the header)', async () => {
     const input = bytes(3 * SEGMENT, 7);
     const a = await gzipOf([input]);

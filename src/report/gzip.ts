@@ -67,6 +67,7 @@ export class GzipSegments implements ByteSink {
     level: number,
   ) {
     this.opts = { level, finishFlush: constants.Z_SYNC_FLUSH };
+    // Stryker disable next-line ArithmeticOperator: equivalent, a buffer too small is replaced by a bigger one (write)
     this.seg = Buffer.allocUnsafe(SEGMENT + SLACK);
     out.write(HEADER);
   }
@@ -79,6 +80,7 @@ export class GzipSegments implements ByteSink {
     if (chunk.length === 0 || this.dropped) return true;
     this.crc = crc32(chunk, this.crc);
     this.size += chunk.length;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, a bigger buffer made for nothing holds the same bytes
     if (this.partBytes + chunk.length > this.seg.length) {
       // a chunk longer than the slack (a line of a huge label): a bigger buffer for this segment
       const bigger = Buffer.allocUnsafe(this.partBytes + chunk.length);
@@ -118,12 +120,13 @@ export class GzipSegments implements ByteSink {
       return; // the buffer is free again: filled next
     }
     this.inFlight++;
+    // Stryker disable next-line ArithmeticOperator: equivalent, a buffer too small is replaced by a bigger one (write)
     this.seg = this.spare.pop() ?? Buffer.allocUnsafe(SEGMENT + SLACK);
     deflateRaw(data, this.opts, (e, z) => {
       this.inFlight--;
       if (e) this.failure ??= e;
       slot.out = z ?? Buffer.alloc(0);
-      // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, memory only: a buffer not kept is made again
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,ArithmeticOperator: equivalent, memory only: a buffer not kept is made again, and a wrong-sized one kept is replaced when too small
       if (buf.length === SEGMENT + SLACK && this.spare.length <= IN_FLIGHT) this.spare.push(buf);
       this.flushDone();
     });
