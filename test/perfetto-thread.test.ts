@@ -53,6 +53,32 @@ const LABELS = ['a', 'b"q', 'ü', 'm9', '1@2'];
 const rollover = (row: number): FindingPoint => ({ x: row, row, class: 'rollover', kind: 'rollover', detail: `generation ${row}` });
 
 describe('PerfettoThread: the bytes of the in-thread writer', () => {
+  it('past the cap on slices: the slices the writer would drop are not sent, and are counted the same', async () => {
+    const calls: Call[] = [];
+    for (let i = 0; i < 40; i++) {
+      calls.push({ slice: [i % 2, 1000 * i, 1000 * i + 500, LABELS[i % 4]!, i, i, i + 1, 1, i % 7, i % 4] });
+      if (i % 9 === 0) calls.push({ instant: [1000 * i, rollover(i)] });
+    }
+    const inThread: Buffer[] = [];
+    const w = new PerfettoWriter({ write: (c: Uint8Array) => inThread.push(Buffer.from(c)) }, 2, [], () => 'time', 7);
+    drive(w, calls);
+    w.finish(SERIES('time'));
+    const threaded: Buffer[] = [];
+    const t = new PerfettoThread({ write: (c: Uint8Array) => threaded.push(Buffer.from(c)) }, 2, [], () => 'time', { maxSlices: 7 });
+    drive(t, calls);
+    await t.finish(SERIES('time'));
+    expect(t.slicesNotSent, 'slices 8 to 40: not sent').toBe(33);
+    const json = Buffer.concat(threaded);
+    expect(json.equals(Buffer.concat(inThread))).toBe(true);
+    const parsed = JSON.parse(json.toString()) as { traceEvents: { ph: string }[]; otherData: { slicesDropped: number } };
+    expect(parsed.traceEvents.filter((e) => e.ph === 'X')).toHaveLength(7);
+    expect(
+      parsed.traceEvents.filter((e) => e.ph === 'i'),
+      'the instants after the cap too',
+    ).toHaveLength(5);
+    expect(parsed.otherData.slicesDropped).toBe(33);
+  });
+
   it('for any slices and instants (fast-check), on both axes', async () => {
     const call = fc.oneof(
       {
@@ -228,6 +254,25 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
       expect(out.equals(file), how).toBe(true);
       expect(r.stderr.equals(report), how).toBe(true);
     }
+  });
+
+  it('--perfetto - to a pipe whose reader waits: the worker waits for it (the pipe full: EAGAIN), the same bytes', () => {
+    const trace = 'traces/generated/hetero-smmu.csv';
+    const dir = tmp();
+    const file = join(dir, 'p.json');
+    expect(spawnSync(process.execPath, ['bin/asid-replay.js', 'replay', trace, '--perfetto', file]).status).toBe(0);
+    expect(readFileSync(file).length, 'more than a pipe holds').toBeGreaterThan(1 << 17);
+    // the reader starts after the replay has filled the pipe (64 KiB); the status is the replay's
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `${JSON.stringify(process.execPath)} bin/asid-replay.js replay ${trace} --perfetto - 2>/dev/null | (sleep 0.5; cat > ${join(dir, 'piped.json')}); echo "\${PIPESTATUS[0]}"`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.stdout.trim(), r.stderr).toBe('0');
+    expect(readFileSync(join(dir, 'piped.json')).equals(readFileSync(file))).toBe(true);
   });
 
   it('to a file descriptor the worker writes itself, plain and gzip-compressed (more bytes than a chunk)', async () => {

@@ -24,6 +24,23 @@ describe('a picture on standard output', () => {
     expect(html.stderr).toContain('ASID');
   });
 
+  it('two pictures on standard output: exit 2 naming both, before any work; one of them on standard output: exit 0', () => {
+    for (const args of [
+      ['--html', '-', '--perfetto', '-'],
+      ['--perfetto', '-', '--timeseries', '-'],
+      ['--html', '-', '--perfetto', '-', '--timeseries', '-'],
+    ]) {
+      const r = run('replay', TRACE, ...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stdout, args.join(' ')).toBe('');
+      const named = args.filter((a) => a.startsWith('--'));
+      expect(r.stderr, args.join(' ')).toContain(`${named.join(' and ')} all name standard output (-)`);
+      expect(r.stderr.trim().split('\n'), 'one line').toHaveLength(1);
+    }
+    const one = run('replay', TRACE, '--html', '-', '--perfetto', '/dev/null');
+    expect(one.status, one.stderr).toBe(0);
+  });
+
   it('a picture to a file leaves the report on standard output', () => {
     const plain = run('replay', TRACE, '--json');
     const r = run('replay', TRACE, '--json', '--timeseries', '/dev/null');

@@ -201,6 +201,12 @@ its source, <timestamp in the recording>@L<line of the recording>.`,
           io.err('asid-replay: --interval needs --timeseries <file>\n');
           throw new Exit(2);
         }
+        // one picture at most on standard output: two would run into each other there
+        const onStdout = (['html', 'perfetto', 'timeseries'] as const).filter((k) => o[k] === '-');
+        if (onStdout.length > 1) {
+          io.err(`asid-replay: ${onStdout.map((k) => `--${k}`).join(' and ')} all name standard output (-): give all but one a file\n`);
+          throw new Exit(2);
+        }
         // `-`, /dev/stdin, a pipe: read once into a temporary file (errors still name the argument)
         const input = await readableInput(trace);
         try {

@@ -1,28 +1,29 @@
 /**
  * A gzip file (RFC 1952) written as the bytes come, compressed in segments, with memory bounded
- * whatever its length: `replay --perfetto x.json.gz`.
+ * whatever its length: `replay --perfetto x.json.gz`, in the Perfetto worker's thread
+ * (perfetto-worker.ts).
  *
- * Why not `zlib.createGzip()`: the timeline is written from inside the replay, which never waits
- * for a stream's `drain`, and a gzip stream queues what it has not compressed yet: on a busy machine
- * the queue grew with the trace (100 MB more at 10^6 events). Here the input is cut into
- * {@link SEGMENT}-byte segments, each compressed as raw deflate ending with a sync flush (no final
- * block: one deflate stream, as pigz writes it), in libuv's thread pool while at most
- * {@link IN_FLIGHT} segments are there, and synchronously, in this thread, beyond that (the replay
- * then slows down to the compressor's pace instead of queueing). Segments go out in their order;
- * then the final empty block and the trailer (CRC-32 and length of the input).
+ * Why not `zlib.createGzip()`: a gzip stream queues what it has not compressed yet, and the
+ * timeline's writer never waits for a stream's `drain` (100 MB more at 10^6 events on a busy
+ * machine). Here the input is cut into {@link SEGMENT}-byte segments, each compressed at once, in
+ * the writer's thread, as raw deflate ending with a sync flush (no final block: one deflate stream,
+ * as pigz writes it); then the final empty block and the trailer (CRC-32 and length of the input).
+ * The worker has a thread of its own to wait in: compressing the segments in libuv's thread pool
+ * instead (as this class did, four at a time) took as long, and left each segment's output and
+ * buffers to a collector that seldom runs in a thread making little garbage: 60 MB of
+ * ArrayBuffers waiting to be freed and 200 MB of RSS at 10^7 events, against 145 MB
+ * (docs/performance.md).
  *
  * Each segment starts without the previous one's 32 KB window: 1 MB segments lose about 0.5% of the
  * compression.
  */
 import * as zlib from 'node:zlib';
-import { constants, deflateRaw, deflateRawSync, type ZlibOptions } from 'node:zlib';
+import { constants, deflateRawSync, type ZlibOptions } from 'node:zlib';
 
 /** Input bytes per segment. */
 export const SEGMENT = 1 << 20;
 /** Room past {@link SEGMENT} in a segment's buffer: the chunk that fills it ends there (the writer's are 64 KiB). */
 const SLACK = 1 << 17;
-/** Segments compressed in the thread pool at once; the next ones are compressed in this thread. */
-export const IN_FLIGHT = 4;
 
 /** The gzip header: deflate, no name, no time (the same bytes for the same input), OS unknown. */
 const HEADER = Uint8Array.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
@@ -36,27 +37,14 @@ export interface ByteSink {
 
 /** The gzip writer; {@link write} the input, then {@link end} once. */
 export class GzipSegments implements ByteSink {
-  /**
-   * Each chunk is copied into the segment being filled: the writer fills the same chunk again.
-   * (Kept until their segment was compressed, the writer's chunks were a fresh 64 KiB buffer each,
-   * and a 10^7-event timeline peaked at 196 MB of RSS against 148 at 10^6.)
-   */
+  /** Each chunk is copied into the segment being filled: the writer fills the same chunk again. */
   readonly consumes = true;
   private readonly opts: ZlibOptions;
   /** The segment being filled (input not yet compressed), and how much of it is. */
   private seg: Buffer;
   private partBytes = 0;
-  /** Segment buffers free again (their compression done), at most {@link IN_FLIGHT} + 1 kept. */
-  private readonly spare: Buffer[] = [];
-  /** Segments being compressed or waiting for an earlier one, in order: the bytes when done. */
-  private readonly queue: { out: Buffer | null }[] = [];
-  private inFlight = 0;
-  private failure: Error | null = null;
-  private dropped = false;
   private crc = 0;
   private size = 0;
-  /** Resolves end() once the queue is empty. */
-  private drained: (() => void) | null = null;
 
   /**
    * @param out where the gzip bytes go, in order (not ended here)
@@ -73,11 +61,12 @@ export class GzipSegments implements ByteSink {
   }
 
   /**
-   * Take `chunk` (copied: the caller may fill it again). A segment is cut once it holds
-   * {@link SEGMENT} bytes or more, at the end of a chunk.
+   * Take `chunk` (copied: the caller may fill it again). A segment is cut, compressed and written
+   * once it holds {@link SEGMENT} bytes or more, at the end of a chunk.
+   * @throws the compressor's error, if any.
    */
   write(chunk: Uint8Array): boolean {
-    if (chunk.length === 0 || this.dropped) return true;
+    if (chunk.length === 0) return true;
     this.crc = crc32(chunk, this.crc);
     this.size += chunk.length;
     // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, a bigger buffer made for nothing holds the same bytes
@@ -94,13 +83,11 @@ export class GzipSegments implements ByteSink {
   }
 
   /**
-   * Compress what is left, wait for every segment, write the final block and the trailer.
+   * Compress what is left, write the final block and the trailer.
    * @throws the compressor's error, if any.
    */
-  async end(): Promise<void> {
+  end(): void {
     if (this.partBytes > 0) this.segment();
-    if (this.queue.length > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-    if (this.failure) throw this.failure;
     this.out.write(deflateRawSync(Buffer.alloc(0), { ...this.opts, finishFlush: constants.Z_FINISH }));
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(this.crc >>> 0, 0);
@@ -108,45 +95,11 @@ export class GzipSegments implements ByteSink {
     this.out.write(trailer);
   }
 
+  /** The segment's bytes, compressed, to the output; the buffer is filled again next. */
   private segment(): void {
-    const buf = this.seg;
-    const data = buf.subarray(0, this.partBytes);
+    const data = this.seg.subarray(0, this.partBytes);
     this.partBytes = 0;
-    const slot: { out: Buffer | null } = { out: null };
-    this.queue.push(slot);
-    if (this.inFlight >= IN_FLIGHT) {
-      slot.out = deflateRawSync(data, this.opts);
-      this.flushDone();
-      return; // the buffer is free again: filled next
-    }
-    this.inFlight++;
-    // Stryker disable next-line ArithmeticOperator: equivalent, a buffer too small is replaced by a bigger one (write)
-    this.seg = this.spare.pop() ?? Buffer.allocUnsafe(SEGMENT + SLACK);
-    deflateRaw(data, this.opts, (e, z) => {
-      this.inFlight--;
-      if (e) this.failure ??= e;
-      slot.out = z ?? Buffer.alloc(0);
-      // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,ArithmeticOperator: equivalent, memory only: a buffer not kept is made again, and a wrong-sized one kept is replaced when too small
-      if (buf.length === SEGMENT + SLACK && this.spare.length <= IN_FLIGHT) this.spare.push(buf);
-      this.flushDone();
-    });
-  }
-
-  /** Write nothing more (the output is being discarded; segments in the thread pool are let go). */
-  drop(): void {
-    this.dropped = true;
-    this.partBytes = 0;
-  }
-
-  /** Write the segments done at the head of the queue; wake end() when none is left. */
-  private flushDone(): void {
-    if (this.dropped) return;
-    while (this.queue.length > 0 && this.queue[0]!.out !== null) this.out.write(this.queue.shift()!.out!);
-    if (this.queue.length === 0 && this.drained) {
-      const d = this.drained;
-      this.drained = null;
-      d();
-    }
+    this.out.write(deflateRawSync(data, this.opts));
   }
 }
 

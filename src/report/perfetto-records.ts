@@ -15,6 +15,8 @@ export const TAG_INSTANT = 1;
 export interface WorkerInit {
   cpus: number;
   smmus: readonly string[];
+  /** The writer's cap on slices (perfetto.ts `MAX_SLICES`; tests set fewer): the sender sends no more. */
+  maxSlices: number;
   /** A file descriptor the worker writes the JSON to itself (`writeSync`); absent: the bytes are sent back. */
   fd?: number;
   /** With `fd`: write gzip at this zlib level (pictures.ts `GZIP_LEVEL`). */
@@ -52,6 +54,8 @@ export interface RecordBatch {
 export interface FinishMessage {
   finish: Series;
   axis: 'time' | 'row';
+  /** Slices the sender did not send, past the writer's cap ({@link WorkerInit.maxSlices}). */
+  slicesDropped: number;
 }
 
 /** JSON bytes, in order (when the worker does not write the file itself). */

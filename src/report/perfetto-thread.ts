@@ -20,6 +20,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ByteSink } from './gzip.js';
+import { MAX_SLICES } from './perfetto.js';
 import type { FindingPoint, Series, TimelineSink } from './series-types.js';
 import {
   type ChunksMessage,
@@ -89,6 +90,18 @@ export class PerfettoThread implements TimelineSink {
   private n = 0;
   /** Batches sent through the ring. */
   private batches = 0;
+  /**
+   * The writer's cap on slices, and the slices sent and not sent: past the cap the writer would
+   * only count them, so they are counted here instead (a 10^7-event replay packed and sent 6.9
+   * million slices to have 2 million written; docs/performance.md).
+   */
+  private readonly maxSlices: number;
+  private slicesSent = 0;
+  private slicesDropped = 0;
+  /** Slices not sent, past the writer's cap (tests). */
+  get slicesNotSent(): number {
+    return this.slicesDropped;
+  }
   /** Batches sent in an array of their own, the worker being too slow to free a slot (tests). */
   copied = 0;
   /** Per slot: the mm key it holds (-1: none), the label number given it, in which numbering. */
@@ -114,24 +127,28 @@ export class PerfettoThread implements TimelineSink {
   private readonly ended: Promise<void>;
 
   /**
-   * @param out where the JSON goes: a Writable, or a GzipSegments, in chunks of about 64 KiB sent
-   *   back by the worker; or a file descriptor (`{ fd }`, util/output.ts `Output.fd`) the worker writes to
-   *   itself, gzip-compressed at `gzipLevel` when given, so that the bytes never cross to this
-   *   thread (done when {@link finish} resolves)
+   * @param out where the JSON goes: a sink (a Writable, ...), in chunks of about 64 KiB sent back by
+   *   the worker; or a file descriptor (`{ fd }`: util/output.ts `Output.fd`, or 1 for standard
+   *   output) the worker writes to itself, gzip-compressed at `gzipLevel` when given, so that the
+   *   bytes never cross to this thread (done when {@link finish} resolves); `onClosedPipe` is
+   *   called, from this thread's event loop, when a write found the descriptor a pipe whose reader
+   *   has gone (EPIPE), before {@link finish} rejects
    * @param cpus number of CPUs; @param smmus SMMU names (as {@link PerfettoWriter} takes them)
    * @param axisOf the collector's axis (read at each batch)
    * @param ring for tests: `slotWaitMs`, how long to wait for a slot before a batch goes in an
    *   array of its own (default {@link SLOT_WAIT_MS}); `ahead`, batches in flight before the sender
-   *   waits (default {@link MAX_AHEAD}; the ring has one slot more)
+   *   waits (default {@link MAX_AHEAD}; the ring has one slot more); `maxSlices`, the writer's cap
+   *   (default perfetto.ts {@link MAX_SLICES})
    */
   constructor(
-    out: ByteSink | { fd: number; gzipLevel?: number },
+    out: ByteSink | { fd: number; gzipLevel?: number; onClosedPipe?: (e: Error) => void },
     cpus: number,
     smmus: readonly string[],
     private readonly axisOf: () => 'time' | 'row',
-    ring: { slotWaitMs?: number; ahead?: number } = {},
+    ring: { slotWaitMs?: number; ahead?: number; maxSlices?: number } = {},
   ) {
     this.slotWaitMs = ring.slotWaitMs ?? SLOT_WAIT_MS;
+    this.maxSlices = ring.maxSlices ?? MAX_SLICES;
     this.ahead = ring.ahead ?? MAX_AHEAD;
     const slots = this.ahead + 1;
     const bytes = BATCH * REC * Float64Array.BYTES_PER_ELEMENT;
@@ -140,6 +157,7 @@ export class PerfettoThread implements TimelineSink {
     this.nums = this.slots[0]!;
     const init: WorkerInit = {
       cpus,
+      maxSlices: this.maxSlices,
       smmus: [...smmus],
       progress: this.progress,
       ring: shared,
@@ -154,8 +172,12 @@ export class PerfettoThread implements TimelineSink {
           // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, a worker writing the file itself sends no chunks
           if (!('fd' in out)) for (const c of m.chunks) out.write(c);
         } else if ('done' in m) resolve();
-        else if (m.code !== undefined) this.fail(new PerfettoWriteError(m.error, m.code), reject);
-        else this.fail(new Error(`the Perfetto writer failed: ${m.error}`), reject);
+        else if (m.code !== undefined) {
+          const e = new PerfettoWriteError(m.error, m.code);
+          // the reader of a pipe has gone: told at once (standard output's handler ends the process)
+          if (m.code === 'EPIPE' && 'fd' in out) out.onClosedPipe?.(e);
+          this.fail(e, reject);
+        } else this.fail(new Error(`the Perfetto writer failed: ${m.error}`), reject);
       });
       this.worker.on('error', (e) => this.fail(e, reject));
       this.worker.on('exit', (code) => this.fail(new Error(`the Perfetto writer's thread ended (exit ${code})`), reject));
@@ -180,6 +202,11 @@ export class PerfettoThread implements TimelineSink {
     asid: number,
     mmKey: number,
   ): void {
+    if (this.slicesSent >= this.maxSlices) {
+      this.slicesDropped++;
+      return;
+    }
+    this.slicesSent++;
     // Stryker disable next-line ArithmeticOperator: equivalent, a wrong mask only finds fewer hits (a slot past the arrays reads undefined): a miss numbers the label again
     const slot = mmKey & (LABEL_SLOTS - 1);
     let id: number;
@@ -298,7 +325,7 @@ export class PerfettoThread implements TimelineSink {
   async finish(s: Series): Promise<void> {
     // Stryker disable next-line BooleanLiteral: equivalent, a next slot taken for nothing
     this.flush(true);
-    this.post({ finish: s, axis: this.axisOf() });
+    this.post({ finish: s, axis: this.axisOf(), slicesDropped: this.slicesDropped });
     try {
       await this.ended;
     } catch (e) {

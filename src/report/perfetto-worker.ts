@@ -28,18 +28,29 @@ const init = workerData as WorkerInit;
 let axis: 'time' | 'row' = 'row';
 let chunks: Uint8Array[] = [];
 /**
- * The first write to the file that failed (no space left, ...). Kept, not thrown where it happens:
- * the gzip segments are written from zlib's callbacks, where a throw would end the thread as an
- * internal error; {@link checkWrites} throws it after each batch and at the finish instead.
+ * The first write to the file that failed (no space left, ...). Kept, not thrown where it happens
+ * (inside the writer or the compressor): nothing more is written, and {@link checkWrites} throws
+ * it after each batch and at the finish as the file's error, told apart from a bug's.
  */
 let writeError: unknown = null;
-/** The whole of `c` to the file (writeSync may write less than asked); nothing after a failed write. */
+/** Slept on while a pipe is full ({@link writeAll}). */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+/** How long to sleep while a pipe is full (ms) before trying again. */
+const FULL_PIPE_WAIT_MS = 2;
+/**
+ * The whole of `c` to the file (writeSync may write less than asked); nothing after a failed
+ * write. Standard output may be a pipe the main thread's Node made non-blocking: when it is full
+ * (EAGAIN), this thread sleeps and tries again, so the replay waits for the reader (through the
+ * ring) instead of the bytes waiting in memory.
+ */
 function writeAll(fd: number, c: Uint8Array): void {
-  if (writeError !== null) return;
-  try {
-    for (let done = 0; done < c.length;) done += writeSync(fd, c, done, c.length - done);
-  } catch (e) {
-    writeError = e;
+  for (let done = 0; done < c.length && writeError === null;) {
+    try {
+      done += writeSync(fd, c, done, c.length - done);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException)?.code === 'EAGAIN') Atomics.wait(pause, 0, 0, FULL_PIPE_WAIT_MS);
+      else writeError = e;
+    }
   }
 }
 function checkWrites(): void {
@@ -59,7 +70,7 @@ class FileWriteFailed extends Error {
 const file: ByteSink | undefined = init.fd !== undefined ? { write: (c: Uint8Array) => writeAll(init.fd!, c), consumes: true } : undefined;
 const gzip = file && init.gzipLevel !== undefined ? new GzipSegments(file, init.gzipLevel) : undefined;
 const sink: ByteSink = gzip ?? file ?? { write: (c: Uint8Array) => chunks.push(c) };
-const writer = new PerfettoWriter(sink, init.cpus, init.smmus, () => axis);
+const writer = new PerfettoWriter(sink, init.cpus, init.smmus, () => axis, init.maxSlices);
 /** Labels by id, as the sending thread numbered them (from 0 after each reset). */
 let labels: string[] = [];
 /** The ring's slots, as the sender cut them. */
@@ -96,12 +107,12 @@ function replay(b: RecordBatch): void {
   }
 }
 
-/** The JSON closed; the gzip stream ended (its last segments compressed, its trailer written); then done. */
-async function finish(m: FinishMessage): Promise<void> {
+/** The JSON closed; the gzip stream ended (its last segment compressed, its trailer written); then done. */
+function finish(m: FinishMessage): void {
   axis = m.axis;
-  writer.finish(m.finish);
+  writer.finish(m.finish, m.slicesDropped);
   sendChunks();
-  await gzip?.end();
+  gzip?.end();
   checkWrites();
   parentPort!.postMessage({ done: true });
 }
@@ -122,7 +133,7 @@ function failed(e: unknown): void {
 parentPort!.on('message', (m: RecordBatch | FinishMessage) => {
   try {
     if ('finish' in m) {
-      finish(m).catch(failed);
+      finish(m);
       return;
     }
     try {

@@ -83,12 +83,14 @@ export class PerfettoWriter implements TimelineSink {
    * @param cpus number of CPUs (one thread each)
    * @param smmus SMMU names (one process each)
    * @param axis the collector's axis (read when the first event is written)
+   * @param maxSlices slices written at most (default {@link MAX_SLICES}; tests set fewer)
    */
   constructor(
     private readonly out: ByteSink,
     cpus: number,
     private readonly smmus: readonly string[],
     private readonly axisOf: () => 'time' | 'row',
+    private readonly maxSlices = MAX_SLICES,
   ) {
     this.heads = Array.from({ length: cpus }, (_, c) => bytes(`,\n{"ph":"X","pid":1,"tid":${c + 1},"ts":`));
     this.text('{"traceEvents":[\n');
@@ -177,7 +179,7 @@ export class PerfettoWriter implements TimelineSink {
     generation: number,
     asid: number,
   ): void {
-    if (this.slices >= MAX_SLICES) {
+    if (this.slices >= this.maxSlices) {
       this.slicesDropped++;
       return;
     }
@@ -250,8 +252,13 @@ export class PerfettoWriter implements TimelineSink {
     this.push({ ph: 'i', s: 't', pid: 2, tid: CLASSES.indexOf(p.class) + 1, ts: this.ts(x), name: p.kind, cat: p.class, args });
   }
 
-  /** Write the counter tracks from the series and close the JSON; then end nothing (the caller commits the output). */
-  finish(s: Series): void {
+  /**
+   * Write the counter tracks from the series and close the JSON; then end nothing (the caller commits the output).
+   * @param droppedBefore slices dropped before they reached this writer (perfetto-thread.ts stops
+   *   sending them past the cap), counted in `otherData.slicesDropped` with its own
+   */
+  finish(s: Series, droppedBefore = 0): void {
+    this.slicesDropped += droppedBefore;
     this.axis ??= s.axis;
     const col = (name: string) => s.values[s.columns.findIndex((c) => c.name === name)]!;
     const counter = (pid: number, name: string, series: Record<string, number[]>) => {

@@ -3,7 +3,6 @@
  * replay (so an unwritable path is exit 2 before any work), fed by a {@link SeriesCollector} through
  * the engine's tap, written after it.
  */
-import { type ByteSink, GzipSegments } from './gzip.js';
 import { openOutput, type Output, unwritable, writeAtomic } from '../util/output.js';
 import type { SystemModel } from '../model/system.js';
 import type { SystemConfig } from '../model/config.js';
@@ -43,14 +42,17 @@ export const isGzipName = (path: string): boolean => /\.gz$/i.test(path);
 export const GZIP_LEVEL = 1;
 
 /**
- * The Perfetto timeline on standard output (`--perfetto -`), the only output without a descriptor:
- * its bytes come back from the worker after each batch and are written at once (process.stdout
- * writes a file synchronously; a pipe takes what it can and Node queues the rest, so memory then
- * follows the reader). Through the output's stream, which lets the event loop turn after each
- * chunk, they waited for the end of the replay: the whole timeline in memory (216 MB of RSS at
- * 10^6 kernel-build events to a file, against 107-114 now and 97 for `--perfetto x.json`).
+ * The Perfetto timeline on standard output (`--perfetto -`) is written by the worker to descriptor
+ * 1, as it writes a file: a full pipe makes it wait, and through it the replay (the bytes came
+ * back to this thread before, where a pipe that did not keep up left them queued in memory: about
+ * 220 MB of RSS at 10^6 kernel-build events, against 100-110 now). A reader that has gone (`| head`)
+ * ends the run as on any write to standard output: the process's handler of the EPIPE (exit 0),
+ * when one is installed (cli/process.ts); else the replay fails at its end, naming `-`.
  */
-const toStdout: ByteSink = { write: (c: Uint8Array) => process.stdout.write(c) };
+const STDOUT = 1;
+const stdoutClosed = (e: Error): void => {
+  if (process.stdout.listenerCount('error') > 0) process.stdout.emit('error', e);
+};
 
 /**
  * Open the picture outputs of `trace`; null when none is asked for.
@@ -65,14 +67,9 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
     return out;
   };
   let perfOut: Output | undefined;
-  let perfGzip: GzipSegments | undefined;
   let csvOut: Output | undefined;
   try {
-    if (o.perfetto) {
-      perfOut = await open(o.perfetto);
-      // a file's gzip is made by the Perfetto worker, beside its writer; through this thread otherwise
-      if (isGzipName(o.perfetto) && perfOut.fd === undefined) perfGzip = new GzipSegments(toStdout, GZIP_LEVEL);
-    }
+    if (o.perfetto) perfOut = await open(o.perfetto);
     if (o.timeseries && o.interval !== undefined) csvOut = await open(o.timeseries);
     // Probe the other paths now (written whole at the end).
     if (o.html) await (await openOutput(o.html)).discard();
@@ -89,10 +86,10 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
       const axis = () => col!.axisName;
       if (perfOut)
         perf = new PerfettoThread(
-          // a file the worker writes itself (gzip too); standard output through this thread
+          // a file the worker writes itself (gzip too), or standard output
           perfOut.fd !== undefined
             ? { fd: perfOut.fd, ...(isGzipName(o.perfetto!) ? { gzipLevel: GZIP_LEVEL } : {}) }
-            : (perfGzip ?? toStdout),
+            : { fd: STDOUT, onClosedPipe: stdoutClosed },
           system.cpus,
           system.smmus.map((s) => s.name),
           axis,
@@ -123,15 +120,9 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
         : null;
       if (perfDone)
         await perfDone.catch(async (e: unknown) => {
-          perfGzip?.drop();
           for (const x of opened) await x.discard();
-          // the worker's write to the file failed (no space left, ...): the file's error, exit 2
+          // the worker's write to the file failed (no space left, a closed pipe, ...): the file's error, exit 2
           throw e instanceof PerfettoWriteError ? unwritable(o.perfetto!, e) : e;
-        });
-      if (perfGzip)
-        await perfGzip.end().catch(async (e: unknown) => {
-          for (const x of opened) await x.discard(); // no half-written file left behind
-          throw e;
         });
       if (csv) csv.flush();
       for (const x of opened) await x.commit();
@@ -141,7 +132,6 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
     },
     async discard() {
       await perf?.abort();
-      perfGzip?.drop();
       for (const x of opened) await x.discard();
     },
   };
