@@ -1,11 +1,11 @@
 /**
  * Corpus regression checking: differences, missing expectations, corrupted traces, shards, atomic update.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findTraces, shard } from '../src/check/corpus.js';
-import { writeAtomic } from '../src/util/output.js';
+import { openOutput, writeAtomic } from '../src/util/output.js';
 import { cli, tmp } from './helpers/cli.js';
 
 /** A private copy of part of the shipped corpus. */
@@ -114,6 +114,20 @@ describe('atomic writes', () => {
     expect(readFileSync(f, 'utf8')).toBe('new');
     expect(readdirSync(d)).toEqual(['e.json']);
     expect(existsSync(join(d, 'no-such-dir'))).toBe(false);
+  });
+
+  it('a device is written in place, never replaced by a file (/dev/null stays a character device); a folder is refused at open', async () => {
+    const before = statSync('/dev/null');
+    expect(before.isCharacterDevice()).toBe(true);
+    await writeAtomic('/dev/null', 'x'.repeat(100_000));
+    const after = statSync('/dev/null');
+    expect(after.isCharacterDevice(), '/dev/null is still the device').toBe(true);
+    expect(after.ino).toBe(before.ino);
+    expect(readdirSync('/dev').filter((f) => f.startsWith('null.') && f.endsWith('.tmp'))).toEqual([]);
+    const d = tmp();
+    const o = openOutput(d);
+    await expect(o).rejects.toThrow(/it is a folder \(EISDIR\)/);
+    expect(readdirSync(join(d, '..')).filter((f) => f.startsWith(`${basename(d)}.`))).toEqual([]);
   });
 });
 

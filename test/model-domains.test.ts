@@ -356,6 +356,36 @@ describe('iommu_unmap over a hole: __iommu_unmap stops at the first entry that m
     expect(r.devices.smmus[0]).toMatchObject({ faults: 0, fills: 1 });
     expect(tlbi(head, 'dunmap D 0x10000 0x2000')).toEqual({ va: 0, sync: 0 });
   });
+  it("a hole at the first page, by era: what the empty gather's iotlb_sync sends (a lone CMD_SYNC until v5.12; an ATC_INV from v5.4; nothing from v5.13)", () => {
+    // iommu_unmap -> iommu_iotlb_sync(empty gather: start ULONG_MAX, end 0) -> arm_smmu_iotlb_sync:
+    // v4.19-v5.3 arm_smmu_cmdq_issue_sync; v5.4 (2af2e72b18b4) arm_smmu_tlb_inv_range(start, end - start)
+    // wraps to size 1: no TLBI, the batch's CMD_SYNC, and arm_smmu_atc_inv_domain(0, ULONG_MAX, 1):
+    // the page at 0xfffffffffffff000; v5.12 (862c3715de8f, inclusive end) size 2: the whole ATC;
+    // v5.13 (6cc7e5a9c6b0) `if (!gather->pgsize) return;`.
+    const head = L('attach d1 D', 'dmap D 0x11000 0x1000 rw', 'dma d1 - 0x11000');
+    const empty = 'dunmap D 0x20000 0x1000';
+    const sent = (kernel: string, ats: boolean) => {
+      const c = (t: string) => sim(sys(kernel, ats), t).r.devices.smmus[0]!;
+      const a = c(head);
+      const b = c(L(head, empty, 'dma d1 - 0x11000'));
+      return {
+        sync: b.commands.CMD_SYNC - a.commands.CMD_SYNC,
+        atcInv: b.commands.CMD_ATC_INV - a.commands.CMD_ATC_INV,
+        tlbi: b.commands.CMD_TLBI_NH_VA - a.commands.CMD_TLBI_NH_VA,
+        atcHits: b.atcHits - a.atcHits,
+      };
+    };
+    for (const k of ['4.19', '5.3', '5.4', '5.11', '5.12'])
+      expect(sent(k, false), `${k}, no ATS`).toEqual({ sync: 1, atcInv: 0, tlbi: 0, atcHits: 0 });
+    expect(sent('5.13', false)).toEqual({ sync: 0, atcInv: 0, tlbi: 0, atcHits: 0 });
+    // with an ATS master: the ATC entry of 0x11000 survives an ATC_INV of the top page, not one of everything
+    expect(sent('5.3', true), '5.3').toEqual({ sync: 1, atcInv: 0, tlbi: 0, atcHits: 1 });
+    expect(sent('5.4', true), '5.4').toEqual({ sync: 2, atcInv: 1, tlbi: 0, atcHits: 1 });
+    expect(sent('5.11', true), '5.11').toEqual({ sync: 2, atcInv: 1, tlbi: 0, atcHits: 1 });
+    expect(sent('5.12', true), '5.12').toEqual({ sync: 2, atcInv: 1, tlbi: 0, atcHits: 0 });
+    expect(sent('5.13', true), '5.13').toEqual({ sync: 0, atcInv: 0, tlbi: 0, atcHits: 1 });
+  });
+
   it('a 2 MiB entry holding a table is freed whole: a hole inside it does not stop the unmap', () => {
     const head = L('attach d1 D', 'dmap D 0x200000 0x1000 rw', 'dmap D 0x202000 0x1000 rw', 'dmap D 0x400000 0x1000 rw');
     const unmap = 'dunmap D 0x200000 0x201000'; // the 2 MiB entry at 0x200000, then the page 0x400000

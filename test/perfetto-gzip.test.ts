@@ -89,6 +89,36 @@ describe('GzipSegments', () => {
     expect(gunzipSync(Buffer.concat(out)).equals(input)).toBe(true);
   });
 
+  it('the bytes, as RFC 1952 and the segment design make them: header, one raw deflate per segment ending in a sync flush, the final empty block, CRC-32 and length', () => {
+    const input = bytes(2 * SEGMENT + 999, 13);
+    const cut = [input.subarray(0, SEGMENT), input.subarray(SEGMENT, 2 * SEGMENT), input.subarray(2 * SEGMENT)];
+    const sync = { level: 1, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(zlib.crc32(input), 0);
+    trailer.writeUInt32LE(input.length, 4);
+    const want = Buffer.concat([
+      Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]),
+      ...cut.map((c) => zlib.deflateRawSync(c, sync)),
+      zlib.deflateRawSync(Buffer.alloc(0), { level: 1 }),
+      trailer,
+    ]);
+    expect(gzipOf(cut).gz.equals(want)).toBe(true);
+    // an input of whole segments ends with no empty segment before the final block
+    expect(
+      gzipOf(cut.slice(0, 2))
+        .gz.subarray(0, -8)
+        .equals(
+          Buffer.concat([
+            want.subarray(0, 10),
+            ...cut.slice(0, 2).map((c) => zlib.deflateRawSync(c, sync)),
+            zlib.deflateRawSync(Buffer.alloc(0), { level: 1 }),
+          ]),
+        ),
+    ).toBe(true);
+    // an empty chunk changes nothing
+    expect(gzipOf([cut[0]!, new Uint8Array(0), cut[1]!, cut[2]!]).gz.equals(want)).toBe(true);
+  });
+
   it('the same input, the same bytes (no time in the header)', () => {
     const input = bytes(3 * SEGMENT, 7);
     const a = gzipOf([input]);

@@ -6,7 +6,7 @@
  * line, equals the in-thread writer's.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -273,6 +273,48 @@ describe('PerfettoThread: the bytes of the in-thread writer', () => {
     );
     expect(r.stdout.trim(), r.stderr).toBe('0');
     expect(readFileSync(join(dir, 'piped.json')).equals(readFileSync(file))).toBe(true);
+  });
+
+  it('a pipe whose reader has gone (EPIPE): onClosedPipe is told, finish rejects with the code; without it, finish rejects all the same', async () => {
+    const calls: Call[] = [];
+    for (let i = 0; i < 3000; i++) calls.push({ slice: [i % 2, 1000 * i, 1000 * i + 3, `m${i % 9}`, i, i, i + 1, 2, i % 200, i % 9] });
+    for (const told of [true, false]) {
+      const fifo = join(tmp(), 'fifo');
+      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+      const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      const fd = openSync(fifo, 'w');
+      closeSync(reader); // the reader goes: every write is EPIPE
+      const seen: string[] = [];
+      const t = new PerfettoThread(
+        { fd, ...(told ? { onClosedPipe: (e: Error) => seen.push((e as PerfettoWriteError).code) } : {}) },
+        2,
+        [],
+        () => 'time',
+      );
+      drive(t, calls);
+      const err = await t.finish(SERIES('time')).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      closeSync(fd);
+      expect(err, String(told)).toBeInstanceOf(PerfettoWriteError);
+      expect((err as PerfettoWriteError).code).toBe('EPIPE');
+      expect(seen, String(told)).toEqual(told ? ['EPIPE'] : []);
+    }
+    // another failure of the descriptor (read-only: EBADF) is not a closed pipe
+    const path = join(tmp(), 'ro');
+    closeSync(openSync(path, 'w'));
+    const ro = openSync(path, 'r');
+    const seen: string[] = [];
+    const t = new PerfettoThread({ fd: ro, onClosedPipe: () => seen.push('told') }, 2, [], () => 'time');
+    drive(t, calls);
+    const err = await t.finish(SERIES('time')).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    closeSync(ro);
+    expect((err as PerfettoWriteError).code).toBe('EBADF');
+    expect(seen).toEqual([]);
   });
 
   it('to a file descriptor the worker writes itself, plain and gzip-compressed (more bytes than a chunk)', async () => {

@@ -4,6 +4,7 @@
  * (docs/pictures.md). The Perfetto timeline's case, byte for byte: test/perfetto-thread.test.ts.
  */
 import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 const TRACE = 'traces/generated/hetero-smmu.csv';
@@ -34,11 +35,12 @@ describe('a picture on standard output', () => {
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stdout, args.join(' ')).toBe('');
       const named = args.filter((a) => a.startsWith('--'));
-      expect(r.stderr, args.join(' ')).toContain(`${named.join(' and ')} all name standard output (-)`);
+      expect(r.stderr, args.join(' ')).toContain(`${named.join(' and ')} ${named.length === 2 ? 'both' : 'all'} name standard output (-)`);
       expect(r.stderr.trim().split('\n'), 'one line').toHaveLength(1);
     }
     const one = run('replay', TRACE, '--html', '-', '--perfetto', '/dev/null');
     expect(one.status, one.stderr).toBe(0);
+    expect(statSync('/dev/null').isCharacterDevice(), 'written in place').toBe(true);
   });
 
   it('a picture to a file leaves the report on standard output', () => {

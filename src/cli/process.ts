@@ -106,11 +106,11 @@ export function tunesAtStart(argv: readonly string[]): boolean {
 
 /** Install the handlers once, in the process entry point (never in tests running {@link main}). */
 export function installProcessHandlers(): void {
+  installed = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e) => {
       if (!isClosedPipe(e)) throw e;
-      removeTemporaryFiles();
-      process.exit(0);
+      endOnClosedPipe();
     });
   }
   const onSignal = (code: number) => () => {
@@ -120,6 +120,24 @@ export function installProcessHandlers(): void {
   };
   handlers = { SIGINT: onSignal(130), SIGTERM: onSignal(143) };
   for (const [sig, h] of Object.entries(handlers)) process.once(sig, h);
+}
+
+/** Set by {@link installProcessHandlers}. */
+let installed = false;
+
+/** The end of a run whose standard output's reader has gone (`| head`): temporary files removed, status 0. */
+function endOnClosedPipe(): never {
+  removeTemporaryFiles();
+  process.exit(0);
+}
+
+/**
+ * For a writer that finds standard output closed (EPIPE) outside its stream (the Perfetto worker
+ * writes descriptor 1 itself): end the run as the stream's handler does, when the entry point
+ * installed the handlers; else (tests running `main`) do nothing and let the writer's error stand.
+ */
+export function closedStdout(): void {
+  if (installed) endOnClosedPipe();
 }
 
 /** The handlers {@link installProcessHandlers} installed (none in tests running main()). */

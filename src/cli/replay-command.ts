@@ -10,7 +10,7 @@ import { FAULTS, type Fault } from '../model/config.js';
 import type { SystemInput } from '../trace/system.js';
 import { FAIL_ON_KINDS, type FailOnKind, failingKinds, findingCount, parseFailOn } from '../report/findings.js';
 import { readableInput } from '../util/input.js';
-import { LONG_TRACE_BYTES, YOUNG_GENERATION_EVENTS, freezeYoungGenerationAfter, tuneGarbageCollector } from './process.js';
+import { LONG_TRACE_BYTES, YOUNG_GENERATION_EVENTS, closedStdout, freezeYoungGenerationAfter, tuneGarbageCollector } from './process.js';
 import { systemConfigOf } from '../report/era-facts.js';
 import { Exit, type Io, intArg, warnInertFaults } from './shared.js';
 import { designOption, designSummary, loadDesignFlag } from './design-flag.js';
@@ -161,7 +161,7 @@ export function replayCommand(program: Command, io: Io): void {
     )
     .option(
       '--html <file>',
-      'also write a self-contained HTML report with charts (docs/pictures.md); for this, --perfetto and --timeseries, - is standard output (the report then goes to standard error)',
+      'also write a self-contained HTML report with charts (docs/pictures.md); for this, --perfetto and --timeseries, - is standard output (one of the three at most; the report then goes to standard error)',
     )
     .option(
       '--perfetto <file>',
@@ -204,7 +204,9 @@ its source, <timestamp in the recording>@L<line of the recording>.`,
         // one picture at most on standard output: two would run into each other there
         const onStdout = (['html', 'perfetto', 'timeseries'] as const).filter((k) => o[k] === '-');
         if (onStdout.length > 1) {
-          io.err(`asid-replay: ${onStdout.map((k) => `--${k}`).join(' and ')} all name standard output (-): give all but one a file\n`);
+          io.err(
+            `asid-replay: ${onStdout.map((k) => `--${k}`).join(' and ')} ${onStdout.length === 2 ? 'both' : 'all'} name standard output (-): give all but one of them a file\n`,
+          );
           throw new Exit(2);
         }
         // `-`, /dev/stdin, a pipe: read once into a temporary file (errors still name the argument)
@@ -231,7 +233,10 @@ its source, <timestamp in the recording>@L<line of the recording>.`,
     // The replay's modules load here, not with the command's options (check, explore and shrink
     // share those): a command loads what it runs.
     const [{ replayFile }, { renderJson, renderText }] = await Promise.all([import('../replay/engine.js'), import('../report/render.js')]);
-    const pictures = o.html || o.perfetto || o.timeseries ? await (await import('../report/pictures.js')).openPictures(file, o) : null;
+    const pictures =
+      o.html || o.perfetto || o.timeseries
+        ? await (await import('../report/pictures.js')).openPictures(file, { ...o, onClosedStdout: closedStdout })
+        : null;
     let lastProgress = 0;
     const replaying = replayFile(file, {
       name,

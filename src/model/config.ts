@@ -62,7 +62,7 @@ export interface SystemConfig {
   asidBits: number;
   /** Kernel version as given, normalised (`6.12`, `rfc-btm-2023`). */
   kernel: string;
-  /** The era it falls in (`v6.11+`, `v5.12-v5.17`, ...). */
+  /** The era it falls in (`v6.11+`, `v5.13-v5.17`, ...). */
   era: string;
   /** KPTI in use at run time. */
   kpti: boolean;

@@ -3,9 +3,9 @@
  * microsecond per slice, one slice per switch) cost the replay's thread more than the replay
  * itself; here that thread only packs each slice into a record (nine numbers, the mm label by id)
  * and a worker (perfetto-worker.ts) runs the same {@link PerfettoWriter} on them, in order, and
- * writes the bytes to the file itself (compressing them for a gzip file) or sends them back to be
- * written (standard output). The file is byte for byte what the writer makes in this thread
- * (test/perfetto-thread.test.ts).
+ * writes the bytes to the file (or standard output) itself, compressing them for a gzip file; a
+ * caller may instead have them sent back (a {@link ByteSink}: the tests). The file is byte for
+ * byte what the writer makes in this thread (test/perfetto-thread.test.ts).
  *
  * The records go through a ring of {@link RING_SLOTS} batches in a SharedArrayBuffer both threads
  * see: a message names the slot, and the worker's count of batches done frees it. Handing each
@@ -14,9 +14,11 @@
  * old generation grew 3x, and a replay with `--perfetto` ran 0.1-0.2 s slower with a worker that
  * did nothing: docs/performance.md).
  *
- * Memory stays bounded: at most {@link MAX_AHEAD} batches wait for the worker (the replay's thread
- * waits, `Atomics.wait`, when it is that far ahead: the slot it fills next is then free), and the
- * bytes are written or come back after every batch.
+ * Memory stays bounded while the worker keeps up within {@link SLOT_WAIT_MS}: at most
+ * {@link MAX_AHEAD} batches wait for it (the replay's thread waits, `Atomics.wait`, when it is that
+ * far ahead: the slot it fills next is then free), and the bytes are written after every batch. A
+ * worker later than that (a reader of standard output that stopped reading) is sent copies, which
+ * wait in its message queue: memory then grows, bounded by the cap on slices.
  */
 import { Worker } from 'node:worker_threads';
 import type { ByteSink } from './gzip.js';
@@ -174,9 +176,10 @@ export class PerfettoThread implements TimelineSink {
         } else if ('done' in m) resolve();
         else if (m.code !== undefined) {
           const e = new PerfettoWriteError(m.error, m.code);
-          // the reader of a pipe has gone: told at once (standard output's handler ends the process)
-          if (m.code === 'EPIPE' && 'fd' in out) out.onClosedPipe?.(e);
+          const first = this.failure === null;
           this.fail(e, reject);
+          // the reader of a pipe has gone: told at once, once (the CLI then ends the run, status 0)
+          if (first && m.code === 'EPIPE' && 'fd' in out) out.onClosedPipe?.(e);
         } else this.fail(new Error(`the Perfetto writer failed: ${m.error}`), reject);
       });
       this.worker.on('error', (e) => this.fail(e, reject));

@@ -19,6 +19,11 @@ export interface PictureOptions {
   timeseries?: string;
   /** Bucket width of the CSV (ns, or rows without time); default: the adaptive series. */
   interval?: number;
+  /**
+   * Called at once when `--perfetto -` finds standard output's reader gone (EPIPE); without it
+   * (or when it returns), the replay fails at its end, naming `-` (exit 2).
+   */
+  onClosedStdout?: () => void;
 }
 
 /** Outputs in progress: `tap` goes to the engine, `finish` after the replay. */
@@ -46,13 +51,17 @@ export const GZIP_LEVEL = 1;
  * 1, as it writes a file: a full pipe makes it wait, and through it the replay (the bytes came
  * back to this thread before, where a pipe that did not keep up left them queued in memory: about
  * 220 MB of RSS at 10^6 kernel-build events, against 100-110 now). A reader that has gone (`| head`)
- * ends the run as on any write to standard output: the process's handler of the EPIPE (exit 0),
- * when one is installed (cli/process.ts); else the replay fails at its end, naming `-`.
+ * is told to {@link PictureOptions.onClosedStdout}.
  */
 const STDOUT = 1;
-const stdoutClosed = (e: Error): void => {
-  if (process.stdout.listenerCount('error') > 0) process.stdout.emit('error', e);
-};
+/**
+ * How long the replay waits for the worker to free a slot when the timeline goes to standard
+ * output (ms; a file's: perfetto-thread.ts `SLOT_WAIT_MS`). The replay's thread cannot take a
+ * signal while it waits, and a reader that stops (`| less`) would hold a Ctrl-C that long; after
+ * one wait that ran out the batches are queued instead (memory then grows with the trace, bounded
+ * by the cap on slices).
+ */
+const STDOUT_SLOT_WAIT_MS = 1000;
 
 /**
  * Open the picture outputs of `trace`; null when none is asked for.
@@ -89,10 +98,11 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
           // a file the worker writes itself (gzip too), or standard output
           perfOut.fd !== undefined
             ? { fd: perfOut.fd, ...(isGzipName(o.perfetto!) ? { gzipLevel: GZIP_LEVEL } : {}) }
-            : { fd: STDOUT, onClosedPipe: stdoutClosed },
+            : { fd: STDOUT, ...(o.onClosedStdout ? { onClosedPipe: o.onClosedStdout } : {}) },
           system.cpus,
           system.smmus.map((s) => s.name),
           axis,
+          perfOut.fd !== undefined ? {} : { slotWaitMs: STDOUT_SLOT_WAIT_MS },
         );
       if (csvOut)
         csv = new CsvBucketWriter(

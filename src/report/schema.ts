@@ -52,7 +52,7 @@ const SystemSchema = z
     cpus: z.int().min(1).max(4096).describe('number of CPUs (num_possible_cpus)'),
     asidBits: z.int().min(2).max(16).describe('CPU ASID width, bits'),
     kernel: z.string().describe('kernel version, normalised (`6.12`, `rfc-btm-2023`)'),
-    era: z.string().describe('the era it falls in (`v6.11+`, `v5.12-v5.17`, ...)'),
+    era: z.string().describe('the era it falls in (`v6.11+`, `v5.13-v5.17`, ...)'),
     kpti: z.boolean().describe('KPTI in use at run time'),
     unmapKernelAtEl0: z.boolean().describe('CONFIG_UNMAP_KERNEL_AT_EL0 built in'),
     allocator: z.enum(ALLOCATOR_VARIANTS).describe('CPU ASID allocator version'),

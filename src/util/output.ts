@@ -7,7 +7,7 @@
  * them before the process ends. An output path that cannot be written is an {@link InputError}
  * naming the path (exit 2), found before any work is done.
  */
-import { createWriteStream, openSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
@@ -110,6 +110,11 @@ export async function openOutput(path: string): Promise<Output> {
       discard: async () => {},
     };
   }
+  const existing = statSync(path, { throwIfNoEntry: false });
+  if (existing?.isDirectory()) throw unwritable(path, Object.assign(new Error('it is a folder'), { code: 'EISDIR' }));
+  // A device or a FIFO (`--perfetto /dev/null`, a named pipe) is written in place, as a shell's `>`
+  // would: renaming a file over it would replace the device with that file.
+  if (existing && !existing.isFile()) return openInPlace(path);
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
   // Open first (not lazily in the stream) so that a bad path fails before any work is done; and
   // synchronously, in the same turn of the event loop as recording it in flight: an asynchronous
@@ -144,6 +149,35 @@ export async function openOutput(path: string): Promise<Output> {
       }
     },
     discard: drop,
+  };
+}
+
+/** An existing path that is not a regular file (a device, a FIFO): written directly, nothing to rename or remove. */
+function openInPlace(path: string): Output {
+  let fd: number;
+  try {
+    fd = openSync(path, 'w');
+  } catch (e) {
+    throw unwritable(path, e);
+  }
+  const stream: WriteStream = createWriteStream(path, { fd }); // closes the descriptor when it ends
+  const failed = new Promise<never>((_, reject) => stream.once('error', reject));
+  failed.catch(() => {});
+  return {
+    stream,
+    fd,
+    commit: async () => {
+      try {
+        stream.end();
+        await Promise.race([once(stream, 'close'), failed]);
+      } catch (e) {
+        stream.destroy();
+        throw unwritable(path, e);
+      }
+    },
+    discard: async () => {
+      stream.destroy();
+    },
   };
 }
 

@@ -5,6 +5,8 @@
  * is the commit that opens it; docs/kernel-eras.md has the table with the code each one changed.
  *
  * Boundaries read in the kernel sources (tags are the first release containing the commit):
+ * - v5.4  2af2e72b18b4 "iommu/arm-smmu-v3: Defer TLB invalidation until ->iotlb_sync()": the
+ *         invalidation moves to iotlb_sync, where an empty gather still reaches the ATC.
  * - v5.6  f88f42f853a8 "arm64: context: Free up kernel ASIDs if KPTI is not in use": KPTI decided at
  *         run time; before it, CONFIG_UNMAP_KERNEL_AT_EL0 halves the ASID space at compile time.
  * - v5.10 48118151d8cc "arm64: mm: Pin down ASIDs for sharing mm with devices".
@@ -12,6 +14,8 @@
  *         arm_smmu_sva_supported() still required ARM_SMMU_FEAT_BTM, which mainline never sets.
  * - v5.12 51d113c3be09 "iommu/arm-smmu-v3: Make BTM optional for SVA": binds work, the notifier
  *         sends TLBI_NH_VA per page.
+ * - v5.13 6cc7e5a9c6b0 "iommu/arm-smmu-v3: Add a check to avoid invalid iotlb sync": an unmap of
+ *         nothing sends nothing (v5.4-v5.12 sent a lone CMD_SYNC and an ATC_INV: `emptyUnmapSync`).
  * - v5.18 701fac40384f + 2667ed10d9f0: the PASID belongs to the mm until __mmdrop (was: freed at
  *         the last unbind).
  * - v6.4  "iommu/sva: Stop using ioasid_set for SVA" and the ioasid removal: PASIDs come from
@@ -106,6 +110,23 @@ export interface KernelFeatures {
    * the ATC_INV of a live mm at each unbind: docs/kernel-eras.md, "Not modelled".)
    */
   readonly unbindAtcAfterRelease: boolean;
+  /**
+   * What an `iommu_unmap` that unmapped nothing sends: `iommu_unmap` calls `iommu_iotlb_sync` on
+   * the empty gather (start ULONG_MAX, end 0, pgsize 0) all the same.
+   * - `sync` (v4.19-v5.3): `arm_smmu_iotlb_sync` issues a CMD_SYNC (`arm_smmu_cmdq_issue_sync`);
+   *   the ATC is invalidated only when something was unmapped (`if (ret && ...)`, v5.2-v5.3).
+   * - `sync-atc-top` (2af2e72b18b4 "iommu/arm-smmu-v3: Defer TLB invalidation until ->iotlb_sync()",
+   *   v5.4, to v5.11): `arm_smmu_tlb_inv_range(start, end - start, ...)`, whose size wraps to 1:
+   *   no TLBI, the batch's lone CMD_SYNC; then `arm_smmu_atc_inv_domain(.., 0, ULONG_MAX, 1)`: a
+   *   CMD_ATC_INV of the page at 0xfffffffffffff000, SSID 0, per StreamID of each ATS master, and
+   *   a CMD_SYNC.
+   * - `sync-atc-all` (v5.12): 862c3715de8f "iommu: Switch gather->end to the inclusive end" makes
+   *   the size wrap to 2 and the ATC_INV span every page (`ATC_INV_SIZE_ALL`, without SSV: the
+   *   whole ATC of the master).
+   * - `none`: 6cc7e5a9c6b0 "iommu/arm-smmu-v3: Add a check to avoid invalid iotlb sync" (v5.13, also
+   *   5.12.y) returns on `!gather->pgsize`.
+   */
+  readonly emptyUnmapSync: 'sync' | 'sync-atc-top' | 'sync-atc-all' | 'none';
 }
 
 /** One era: the versions it covers, what it runs, and where that comes from. */
@@ -138,11 +159,14 @@ const V419: KernelFeatures = {
   archNotifier: false,
   btm: false,
   unbindAtcAfterRelease: false,
+  emptyUnmapSync: 'sync',
 };
-const V58: KernelFeatures = { ...V419, smmuAsids: 'xa' };
+const V54: KernelFeatures = { ...V419, emptyUnmapSync: 'sync-atc-top' };
+const V58: KernelFeatures = { ...V54, smmuAsids: 'xa' };
 const V511: KernelFeatures = { ...V58, sva: 'needs-btm', notifierSizePlusOne: true };
-const V512: KernelFeatures = { ...V511, sva: 'yes' };
-const V518: KernelFeatures = { ...V512, notifierSizePlusOne: false, pasidLifetime: 'mmdrop', pasidTopRefused: true };
+const V512: KernelFeatures = { ...V511, sva: 'yes', emptyUnmapSync: 'sync-atc-all' };
+const V513: KernelFeatures = { ...V512, emptyUnmapSync: 'none' };
+const V518: KernelFeatures = { ...V513, notifierSizePlusOne: false, pasidLifetime: 'mmdrop', pasidTopRefused: true };
 const V60: KernelFeatures = { ...V518, mprotectGather: true };
 const V62: KernelFeatures = { ...V60, foreignDomainErrno: 'EINVAL' };
 const V64: KernelFeatures = { ...V62, pasidExhausted: 'ENOSPC', pasidTopRefused: false };
@@ -160,9 +184,9 @@ const LAST_MINOR: Readonly<Record<number, number>> = { 4: 20, 5: 19, 6: 19, 7: N
 /** Mainline eras, oldest first. */
 export const ERAS: readonly Era[] = [
   {
-    id: 'v4.19-v5.5',
+    id: 'v4.19-v5.3',
     from: [4, 19],
-    to: [5, 5],
+    to: [5, 3],
     allocator: 'v4.19',
     driver: 'shared-asid',
     features: V419,
@@ -172,12 +196,23 @@ export const ERAS: readonly Era[] = [
     ],
   },
   {
+    id: 'v5.4-v5.5',
+    from: [5, 4],
+    to: [5, 5],
+    allocator: 'v4.19',
+    driver: 'shared-asid',
+    features: V54,
+    sources: [
+      '2af2e72b18b4 "iommu/arm-smmu-v3: Defer TLB invalidation until ->iotlb_sync()" (v5.4): an unmap of nothing sends a lone CMD_SYNC and an ATC_INV of the top page',
+    ],
+  },
+  {
     id: 'v5.6-v5.7',
     from: [5, 6],
     to: [5, 7],
     allocator: 'v5.6',
     driver: 'shared-asid',
-    features: V419,
+    features: V54,
     sources: ['f88f42f853a8 "arm64: context: Free up kernel ASIDs if KPTI is not in use" (v5.6)'],
   },
   {
@@ -214,9 +249,9 @@ export const ERAS: readonly Era[] = [
     ],
   },
   {
-    id: 'v5.12-v5.17',
+    id: 'v5.12',
     from: [5, 12],
-    to: [5, 17],
+    to: [5, 12],
     allocator: 'v5.10',
     driver: 'shared-asid',
     features: V512,
@@ -224,7 +259,17 @@ export const ERAS: readonly Era[] = [
       '51d113c3be09 "iommu/arm-smmu-v3: Make BTM optional for SVA" (v5.12)',
       'ioasid PASIDs freed at the last unbind',
       '2f7e8c553e98 "iommu/arm-smmu-v3: Hook up ATC invalidation to mm ops" (v5.11): notifier size = end - start + 1',
+      '862c3715de8f "iommu: Switch gather->end to the inclusive end" (v5.12): an unmap of nothing invalidates the whole ATC of each ATS master',
     ],
+  },
+  {
+    id: 'v5.13-v5.17',
+    from: [5, 13],
+    to: [5, 17],
+    allocator: 'v5.10',
+    driver: 'shared-asid',
+    features: V513,
+    sources: ['6cc7e5a9c6b0 "iommu/arm-smmu-v3: Add a check to avoid invalid iotlb sync" (v5.13): an unmap of nothing sends nothing'],
   },
   {
     id: 'v5.18-v5.19',

@@ -5,7 +5,7 @@
  */
 import { EventError } from '../errors.js';
 import { xaAllocIn, xaErase, xaInsert } from './asid-pool.js';
-import { cfgiCd, cfgiSte } from './iotlb.js';
+import { cfgiCd, cfgiSte, iotlbSyncEmptyGather } from './iotlb.js';
 import type { Errno } from './observer.js';
 import { type Ctx, masterOf } from './port.js';
 import { pageRange, vaOf } from '../pages.js';
@@ -187,9 +187,9 @@ export function iommuMap(c: Ctx, name: string, va: number, size: number, prot: n
  * TLBI_NH_VA (ASID read now) on every SMMU of the domain, ATC_INV of every ATS master at SSID 0, sync.
  * Strict mode (no flush queue): the invalidation is complete when the call returns. The unmap stops
  * at the first entry that maps nothing ({@link unmapUntilHole}, io-pgtable.ts: the pages after a
- * hole stay mapped), and the invalidation covers what it unmapped; nothing is sent when it stopped
- * at once (v5.13 on: `arm_smmu_iotlb_sync` returns on an empty gather, 6cc7e5a9c6b0; up to v5.12 a
- * lone CMD_SYNC went out, not modelled). The kernel invalidates a freed 2 MiB or 1 GiB table at once
+ * hole stay mapped), and the invalidation covers what it unmapped. When it stopped at once, what
+ * the empty gather's sync sends depends on the era ({@link iotlbSyncEmptyGather}: nothing from
+ * v5.13, 6cc7e5a9c6b0; a lone CMD_SYNC and, from v5.4, an ATC_INV before). The kernel invalidates a freed 2 MiB or 1 GiB table at once
  * (`io_pgtable_tlb_flush_walk`) and the leaf pages at the end, each call with its ATC_INV and
  * CMD_SYNC (and from v6.12, 85b715a33458, the freed table's entry goes into the gather too: one
  * TLBI_NH_VA more); the model sends one invalidation over the whole span (the same pages; fewer
@@ -204,7 +204,10 @@ export function iommuUnmap(c: Ctx, name: string, va: number, size: number): void
     const [epoch, row] = old.prot === 0 ? [old.epoch, old.row] : [++d.epoch, c.row];
     d.ptes.set(pg, freed ? { prot: 0, epoch, row, freed: true } : { prot: 0, epoch, row });
   });
-  if (done < first) return;
+  if (done < first) {
+    iotlbSyncEmptyGather(c, d);
+    return;
+  }
   for (const i of d.smmus) c.parts.__arm_smmu_tlb_inv_range(c, i, d.asid, first, done, LEAF);
   for (const dev of d.masters) c.parts.arm_smmu_atc_inv_domain(c, c.st.masters.get(dev)!, 0, first, done);
   latentAfterUnmap(c, domainAsId(d), first, done);

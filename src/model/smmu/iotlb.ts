@@ -26,7 +26,7 @@ import {
 } from './cmdq.js';
 import { tlbiGranuleMatches } from './cmdq-consume.js';
 import { dropAsid, dropRange } from './iotlb-cache.js';
-import type { Master, TlbEntry } from './state.js';
+import type { DmaDomain, Master, TlbEntry } from './state.js';
 
 export { IOTLB_CAPACITY, iotlbFill, iotlbLookup } from './iotlb-cache.js';
 export { CMDQ_BATCH_ENTRIES } from './cmdq.js';
@@ -167,6 +167,30 @@ export function atcInvCmds(c: Ctx, b: CmdqBatch, m: Master, ssid: number, first:
   }
   const ssv = ssid > 0 ? 1 : 0;
   for (const sid of m.streamIds) cmdqBatchAdd(c, b, CMDQ_OP_ATC_INV, 1, sid, ssv ? ssid : 0, ssv, 0, addr, size);
+}
+
+/** The page of `ULONG_MAX`, 0xfffffffffffff000, as a 4 KiB page number: 2^52 - 1. */
+export const TOP_PAGE = 2 ** 52 - 1;
+
+/**
+ * `arm_smmu_iotlb_sync` on an empty gather: what an `iommu_unmap` of domain `d` that unmapped
+ * nothing sends, as the era has it (`features.emptyUnmapSync`, eras.ts): nothing (v5.13 on, which
+ * return on `!gather->pgsize`); else a lone CMD_SYNC on each SMMU of the domain (the TLBI loop of
+ * the wrapped size builds no command, the batch is submitted all the same), and from v5.4 a
+ * CMD_ATC_INV at SSID 0 for each ATS master (`arm_smmu_atc_inv_domain(.., 0, ULONG_MAX, size)`):
+ * of the page at 0xfffffffffffff000 up to v5.11 (size 1), of the whole ATC in v5.12 (size 2 after
+ * 862c3715de8f: the span's log2 is 52, `ATC_INV_SIZE_ALL`).
+ */
+export function iotlbSyncEmptyGather(c: Ctx, d: DmaDomain): void {
+  const how = c.st.features.emptyUnmapSync;
+  if (how === 'none') return;
+  for (const i of d.smmus) cmdqBatchSubmit(c, cmdqScratchBatch(i));
+  if (how === 'sync') return;
+  for (const dev of d.masters) {
+    const m = c.st.masters.get(dev)!;
+    if (how === 'sync-atc-top') c.parts.arm_smmu_atc_inv_domain(c, m, 0, TOP_PAGE, TOP_PAGE);
+    else c.parts.arm_smmu_atc_inv_domain(c, m, 0, 0, -1);
+  }
 }
 
 /**
