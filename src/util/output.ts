@@ -116,23 +116,51 @@ export async function openOutput(path: string): Promise<Output> {
   // would: renaming a file over it would replace the device with that file.
   if (existing && !existing.isFile()) return openInPlace(path);
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
+  return openFile(path, tmp, {
+    opened: () => inFlight.add(tmp),
+    committed: async () => {
+      await rename(tmp, path);
+      inFlight.delete(tmp);
+    },
+    dropped: async () => {
+      await rm(tmp, { force: true });
+      inFlight.delete(tmp);
+    },
+  });
+}
+
+/** An existing path that is not a regular file (a device, a FIFO): written directly, nothing to rename or remove. */
+function openInPlace(path: string): Output {
+  return openFile(path, path, { opened: () => {}, committed: async () => {}, dropped: async () => {} });
+}
+
+/**
+ * Open `file` for the output `path` (the temporary file, or the path itself), as a stream that
+ * closes the descriptor when it ends; `then` says what follows the open, a complete write and a
+ * dropped one.
+ * @throws InputError naming `path` when `file` cannot be opened.
+ */
+function openFile(
+  path: string,
+  file: string,
+  then: { opened: () => void; committed: () => Promise<void>; dropped: () => Promise<void> },
+): Output {
   // Open first (not lazily in the stream) so that a bad path fails before any work is done; and
   // synchronously, in the same turn of the event loop as recording it in flight: an asynchronous
   // open creates the file on a thread, and a Ctrl-C handled before its callback left it behind.
   let fd: number;
   try {
-    fd = openSync(tmp, 'w');
+    fd = openSync(file, 'w');
   } catch (e) {
     throw unwritable(path, e);
   }
-  inFlight.add(tmp);
-  const stream: WriteStream = createWriteStream(tmp, { fd }); // closes the descriptor when it ends
+  then.opened();
+  const stream: WriteStream = createWriteStream(file, { fd }); // closes the descriptor when it ends
   const failed = new Promise<never>((_, reject) => stream.once('error', reject));
   failed.catch(() => {});
   const drop = async () => {
     stream.destroy();
-    await rm(tmp, { force: true });
-    inFlight.delete(tmp);
+    await then.dropped();
   };
   return {
     stream,
@@ -141,43 +169,13 @@ export async function openOutput(path: string): Promise<Output> {
       try {
         stream.end();
         await Promise.race([once(stream, 'close'), failed]);
-        await rename(tmp, path);
-        inFlight.delete(tmp);
+        await then.committed();
       } catch (e) {
         await drop();
         throw unwritable(path, e);
       }
     },
     discard: drop,
-  };
-}
-
-/** An existing path that is not a regular file (a device, a FIFO): written directly, nothing to rename or remove. */
-function openInPlace(path: string): Output {
-  let fd: number;
-  try {
-    fd = openSync(path, 'w');
-  } catch (e) {
-    throw unwritable(path, e);
-  }
-  const stream: WriteStream = createWriteStream(path, { fd }); // closes the descriptor when it ends
-  const failed = new Promise<never>((_, reject) => stream.once('error', reject));
-  failed.catch(() => {});
-  return {
-    stream,
-    fd,
-    commit: async () => {
-      try {
-        stream.end();
-        await Promise.race([once(stream, 'close'), failed]);
-      } catch (e) {
-        stream.destroy();
-        throw unwritable(path, e);
-      }
-    },
-    discard: async () => {
-      stream.destroy();
-    },
   };
 }
 
