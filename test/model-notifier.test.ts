@@ -157,6 +157,55 @@ describe('invalidation per notifier call', () => {
   });
 });
 
+describe('one notifier per (RID domain, mm) up to v6.10, per (mm, SMMU) from v6.11 (d38c28dbefee)', () => {
+  // v5.11-v6.10 arm_smmu_mmu_notifier_get(smmu_domain, mm) searches smmu_domain->mmu_notifiers:
+  // devices in two DMA domains bound to one mm have two notifiers, each sending the shared CD's
+  // TLBIs and arm_smmu_atc_inv_domain(smmu_domain, mm->pasid, ..) over every ATS master of its
+  // domain, bound or not. From v6.11 the SVA domain of (mm, SMMU) has the one notifier.
+  const ats = { ats: true };
+  const system = (kernel: string) => sys(kernel, [dev('devA', 's0', ats), dev('devB', 's0', ats), dev('devC', 's0', ats)]);
+  const head = (attach: string) => L(attach, 'fork 1 P', 'sched 0 1', 'map P 0x1000 0x1000', 'bind devA P', 'bind devB P');
+  const twoDomains = L('attach devA D1', 'attach devB D2');
+  const oneDomain = L('attach devA D', 'attach devB D');
+
+  it.each(['6.1', '6.6', '6.10'])('%s: two RID domains, two notifiers: the TLBIs twice; one domain, once', (k) => {
+    const one = added(system(k), head(oneDomain), 'unmap P 0x1000 0x1000')[0]!;
+    const two = added(system(k), head(twoDomains), 'unmap P 0x1000 0x1000')[0]!;
+    expect(one.va).toBeGreaterThan(0);
+    expect(two.va).toBe(2 * one.va);
+    // the ATC: each bound master once per call either way (each is in one domain)
+    expect(two.atc).toBe(one.atc);
+    // the mm's exit: TLBI_NH_ASID per notifier
+    expect(added(system(k), head(twoDomains), 'exit 1')[0]!.asid).toBe(2);
+    expect(added(system(k), head(oneDomain), 'exit 1')[0]!.asid).toBe(1);
+  });
+
+  it.each(['6.11', '6.16'])('%s: one notifier per (mm, SMMU) whatever the RID domains', (k) => {
+    expect(added(system(k), head(twoDomains), 'unmap P 0x1000 0x1000')).toEqual(added(system(k), head(oneDomain), 'unmap P 0x1000 0x1000'));
+    expect(added(system(k), head(twoDomains), 'exit 1')[0]!.asid).toBe(1);
+  });
+
+  it('6.10: an ATS master of the RID domain that is not bound gets the ATC_INV at the PASID too; 6.11: not', () => {
+    const withC = head(L('attach devA D', 'attach devB D', 'attach devC D'));
+    const calls = (k: string) => added(system(k), head(oneDomain), 'unmap P 0x1000 0x1000')[0]!.atc / 2; // 2 ATS masters bound
+    for (const k of ['6.1', '6.10']) {
+      const a = added(system(k), withC, 'unmap P 0x1000 0x1000')[0]!;
+      expect(a.atc, k).toBe(3 * calls(k));
+      expect(added(system(k), withC, 'exit 1')[0]!.atc, `${k} exit`).toBe(3);
+    }
+    const a = added(system('6.11'), withC, 'unmap P 0x1000 0x1000')[0]!;
+    expect(a.atc).toBe(2 * calls('6.11'));
+    expect(added(system('6.11'), withC, 'exit 1')[0]!.atc).toBe(2);
+  });
+
+  it('a bound master without a RID domain keeps a notifier per SMMU (the kernel would have refused the bind)', () => {
+    const k = '6.1';
+    const none = added(system(k), head(''), 'unmap P 0x1000 0x1000')[0]!;
+    const one = added(system(k), head(oneDomain), 'unmap P 0x1000 0x1000')[0]!;
+    expect(none).toEqual(one);
+  });
+});
+
 describe('the range-command granule of v6.11 - v6.14 (d38c28dbefee, fixed by 12f78021973a)', () => {
   const head = L('fork 1 P', 'sched 0 1', 'map P 0x1000 0x1000', 'bind dev P', 'dma dev 1 0x1000');
   const system = (extra: object = {}) => sys('6.12', undefined, [smmu('s0', { rangeInvalidation: true })], extra);

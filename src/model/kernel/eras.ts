@@ -106,8 +106,8 @@ export interface KernelFeatures {
    * arm_smmu_master_domain for SVA", v6.11). Before, the unbind's only ATC_INV is
    * `arm_smmu_mmu_notifier_put`'s, inside `if (!smmu_mn->cleared)`: once `arm_smmu_mm_release` has
    * invalidated and set `cleared`, an unbind sends none (v5.11-v6.10). (That put also runs only for
-   * the last bond of its (domain, mm) notifier; the model keeps one notifier per (SMMU, mm) and sends
-   * the ATC_INV of a live mm at each unbind: docs/kernel-eras.md, "Not modelled".)
+   * the last bond of its (domain, mm) notifier; the model's unbind sends the ATC_INV of a live mm at
+   * each unbind: docs/kernel-eras.md, "Not modelled".)
    */
   readonly unbindAtcAfterRelease: boolean;
   /**
@@ -127,6 +127,15 @@ export interface KernelFeatures {
    *   5.12.y) returns on `!gather->pgsize`.
    */
   readonly emptyUnmapSync: 'sync' | 'sync-atc-top' | 'sync-atc-all' | 'none';
+  /**
+   * The SVA mmu notifier is one per (RID domain, mm) (v5.11-v6.10: `arm_smmu_mmu_notifier_get(smmu_domain,
+   * mm)` searches `smmu_domain->mmu_notifiers`, the domain being the device's at bind): each sends
+   * its own TLBI (the shared CD's ASID, on the domain's SMMU) and invalidates the ATC of every ATS
+   * master attached to the domain, bound or not (`arm_smmu_atc_inv_domain(smmu_domain, pasid, ..)`).
+   * From d38c28dbefee (v6.11) the notifier is the SVA domain's, one per (mm, SMMU), and the ATC
+   * invalidation reaches the masters the SVA domain is attached to.
+   */
+  readonly notifierPerRidDomain: boolean;
 }
 
 /** One era: the versions it covers, what it runs, and where that comes from. */
@@ -160,10 +169,11 @@ const V419: KernelFeatures = {
   btm: false,
   unbindAtcAfterRelease: false,
   emptyUnmapSync: 'sync',
+  notifierPerRidDomain: false,
 };
 const V54: KernelFeatures = { ...V419, emptyUnmapSync: 'sync-atc-top' };
 const V58: KernelFeatures = { ...V54, smmuAsids: 'xa' };
-const V511: KernelFeatures = { ...V58, sva: 'needs-btm', notifierSizePlusOne: true };
+const V511: KernelFeatures = { ...V58, sva: 'needs-btm', notifierSizePlusOne: true, notifierPerRidDomain: true };
 const V512: KernelFeatures = { ...V511, sva: 'yes', emptyUnmapSync: 'sync-atc-all' };
 const V513: KernelFeatures = { ...V512, emptyUnmapSync: 'none' };
 const V518: KernelFeatures = { ...V513, notifierSizePlusOne: false, pasidLifetime: 'mmdrop', pasidTopRefused: true };
@@ -171,7 +181,7 @@ const V60: KernelFeatures = { ...V518, mprotectGather: true };
 const V62: KernelFeatures = { ...V60, foreignDomainErrno: 'EINVAL' };
 const V64: KernelFeatures = { ...V62, pasidExhausted: 'ENOSPC', pasidTopRefused: false };
 const V66: KernelFeatures = { ...V64, notifierCutoff: true, nonLeafRangeBump: true, archNotifier: true };
-const V611: KernelFeatures = { ...V66, svaRangeTgBug: true, unbindAtcAfterRelease: true };
+const V611: KernelFeatures = { ...V66, svaRangeTgBug: true, unbindAtcAfterRelease: true, notifierPerRidDomain: false };
 const V615: KernelFeatures = { ...V611, svaRangeTgBug: false, foreignDomainErrno: 'none' };
 const V616: KernelFeatures = { ...V615, foreignDomainErrno: 'EINVAL' };
 

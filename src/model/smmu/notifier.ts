@@ -7,13 +7,13 @@
 import { btmSnoop, cfgiCd } from './iotlb.js';
 import { CMDQ_MAX_TLBI_OPS, type CpuFlush, type Ctx, type NotifierCall, btmUsed } from './port.js';
 import { latentAfterUnmap } from './stale.js';
-import { contextSmmus, contextsOf } from './sva-context.js';
+import { contextNotifiers, contextsOf } from './sva-context.js';
 import { mmdrop } from './sva.js';
 
 /**
  * The mm's last task exited: `exit_mmap` -> `mmu_notifier_release` -> `arm_smmu_mm_release`. Every CD
- * of its contexts becomes the quiet CD (EPD0: walks fault, the ASID stays), then TLBI_NH_ASID and
- * ATC_INV. The ASIDs stay allocated until unbind; an unbind after this flushes nothing more (no new
+ * of its contexts becomes the quiet CD (EPD0: walks fault, the ASID stays), then each notifier
+ * ({@link contextNotifiers}) sends TLBI_NH_ASID and ATC_INV of its masters at the PASID. The ASIDs stay allocated until unbind; an unbind after this flushes nothing more (no new
  * entry can form). An mm with no bond left is dropped at once (its final mmdrop).
  */
 export function mmRelease(c: Ctx, mm: number): void {
@@ -33,9 +33,12 @@ export function mmRelease(c: Ctx, mm: number): void {
       // Stryker disable next-line BooleanLiteral: equivalent, the mm is dead from here and walkAs maps nothing for a dead mm, so a walk through a non-quiet CD faults as the quiet CD does
       m.cds.set(x.ssid, { ...cd, quiet: true });
       cfgiCd(c, m);
-      c.parts.arm_smmu_atc_inv_domain(c, m, x.ssid, 0, -1);
     }
-    for (const i of contextSmmus(c, ctx)) c.parts.arm_smmu_tlb_inv_asid(c, i, ctx.asid);
+    // each notifier: TLBI_NH_ASID, then the ATC of its masters at the PASID (size 0: all of it)
+    for (const n of contextNotifiers(c, ctx)) {
+      c.parts.arm_smmu_tlb_inv_asid(c, n.smmu, ctx.asid);
+      for (const x of n.atc) c.parts.arm_smmu_atc_inv_domain(c, c.st.masters.get(x.device)!, x.ssid, 0, -1);
+    }
     ctx.released = true;
   }
   latentAfterUnmap(c, mm, 0, -1);
@@ -72,7 +75,8 @@ const TG_BUG =
   ' (the SVA domain has no pgsize_bitmap: the range command carries TG 64 KiB, which need not remove 4 KiB entries; fixed by 12f78021973a "iommu/arm-smmu-v3: Fix pgsize_bit for sva domains", v6.15)';
 
 /**
- * One notifier call for every installed SVA context of `mm`, on each SMMU of the context:
+ * One notifier call for every installed SVA context of `mm`, by each of its notifiers
+ * ({@link contextNotifiers}: one per RID domain of the bound masters up to v6.10, one per SMMU since):
  * TLBI_NH_VA per page (range commands with RANGE_INV), or TLBI_NH_ASID for the whole address space
  * and, from v6.6 (CMDQ_MAX_TLBI_OPS, d5afb4b47e13), for 512 pages or more without RANGE_INV; none
  * where the context relies on BTM; then ATC_INV for its masters (`arm_smmu_atc_inv_domain`); CMD_SYNC.
@@ -95,7 +99,8 @@ export function notifierInvalidate(c: Ctx, mm: number, call: NotifierCall): stri
   for (const ctx of contextsOf(c, mm)) {
     // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, a context not yet installed (ASID move in flight) has no master and no TLBI of its own (shared CD: no SMMU; btm-2023: BTM), and a released one's mm is dead
     if (!ctx.installed || ctx.released) continue;
-    for (const i of contextSmmus(c, ctx)) {
+    for (const n of contextNotifiers(c, ctx)) {
+      const i = n.smmu;
       const s = c.st.smmus[i]!;
       // From v6.6 a range of CMDQ_MAX_TLBI_OPS pages or more becomes size 0: the whole ASID, and
       // the whole ATC of the PASID (arm_smmu_atc_inv_to_cmd: size 0 is ATC_INV_SIZE_ALL).
@@ -120,10 +125,8 @@ export function notifierInvalidate(c: Ctx, mm: number, call: NotifierCall): stri
           if (!c.parts.__arm_smmu_tlb_inv_range(c, i, ctx.asid, call.first, call.last + extra, how)) why = TG_BUG;
         }
       }
-      for (const x of ctx.masters) {
-        const m = c.st.masters.get(x.device)!;
-        if (m.smmu === i) c.parts.arm_smmu_atc_inv_domain(c, m, x.ssid, call.first, whole ? -1 : call.last + extra);
-      }
+      for (const x of n.atc)
+        c.parts.arm_smmu_atc_inv_domain(c, c.st.masters.get(x.device)!, x.ssid, call.first, whole ? -1 : call.last + extra);
     }
   }
   return why;

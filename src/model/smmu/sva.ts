@@ -7,8 +7,9 @@
  * - `shared-asid` (v5.11-v6.10, drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c): one shared CD per
  *   mm using the CPU ASID pinned with `arm64_mm_context_get` (one pin per mm, dropped when the CD's
  *   last reference goes); `arm_smmu_share_asid` moves a DMA domain off that number (share-asid.ts).
- *   The kernel keeps one mmu notifier per (RID domain, mm); the model keeps one per (SMMU, mm) and
- *   does not require the device to have an S1 RID domain attached.
+ *   Its mmu notifiers are one per (RID domain, mm) (sva-context.ts `contextNotifiers`); the model
+ *   does not require the device to have an S1 RID domain attached, and installs and clears the
+ *   CD for the bound device only (docs/kernel-eras.md, "Not modelled").
  * - `private-asid` (v6.11+, d38c28dbefee): an SVA domain per (mm, SMMU) with its own ASID, no pin.
  * - `btm-2023` (the unmerged 2023 proposal): per-SMMU ASID maps; on an SMMU whose BTM the driver
  *   uses, the CPU ASID, pinned without checking the result.
