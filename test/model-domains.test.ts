@@ -16,9 +16,10 @@
  * - iommu_map(): io-pgtable-arm refuses to overwrite a valid leaf (arm_lpae_init_pte(): every entry
  *   of the run is checked first, `return -EEXIST`), and __iommu_map() then unmaps the 0 bytes it
  *   mapped: nothing changes.
- * - iommu_unmap() of pages that are not mapped unmaps nothing and arm_smmu_iotlb_sync() returns at
- *   `if (!gather->pgsize)`: no command is sent; an unmap stops at the first entry that maps nothing
- *   (src/model/smmu/io-pgtable.ts).
+ * - iommu_unmap() of pages that are not mapped unmaps nothing; arm_smmu_iotlb_sync() returns at
+ *   `if (!gather->pgsize)` from v5.13 (6cc7e5a9c6b0): no command is sent; before, the empty
+ *   gather's sync sends a lone CMD_SYNC and from v5.4 an ATC_INV (by era, below). An unmap stops at
+ *   the first entry that maps nothing (src/model/smmu/io-pgtable.ts).
  * Rows are line numbers of the mini traces.
  */
 import { describe, expect, it } from 'vitest';

@@ -198,11 +198,42 @@ describe('one notifier per (RID domain, mm) up to v6.10, per (mm, SMMU) from v6.
     expect(added(system('6.11'), withC, 'exit 1')[0]!.atc).toBe(2);
   });
 
-  it('a bound master without a RID domain keeps a notifier per SMMU (the kernel would have refused the bind)', () => {
+  it('bound masters without a RID domain share a notifier of their SMMU (the kernel would have refused their binds)', () => {
     const k = '6.1';
     const none = added(system(k), head(''), 'unmap P 0x1000 0x1000')[0]!;
     const one = added(system(k), head(oneDomain), 'unmap P 0x1000 0x1000')[0]!;
+    const mixed = added(system(k), head('attach devA D1'), 'unmap P 0x1000 0x1000')[0]!;
     expect(none).toEqual(one);
+    expect(mixed.va, 'devA in D1, devB in no domain: two notifiers').toBe(2 * one.va);
+  });
+
+  it("6.1: the unbind of a notifier's last bond flushes the ASID on its SMMU and the ATC of its whole domain (arm_smmu_mmu_notifier_put)", () => {
+    // devA in D1 with devC (ATS, not bound), devB in D2: unbinding devA puts D1's notifier
+    const h = head(L('attach devA D1', 'attach devC D1', 'attach devB D2'));
+    expect(added(system('6.1'), h, 'unbind devA P')[0]).toMatchObject({ asid: 1, atc: 2 });
+    // devA and devB in one domain: unbinding devA is not the notifier's last bond: no TLBI
+    expect(added(system('6.1'), head(oneDomain), 'unbind devA P')[0]!.asid).toBe(0);
+    expect(added(system('6.1'), head(oneDomain), L('unbind devA P', 'unbind devB P'))[0]!.asid).toBe(1);
+    // after the mm's release (cleared) the put flushes nothing
+    expect(added(system('6.1'), h, L('exit 1', 'unbind devA P'))[0]!.asid).toBe(2);
+  });
+
+  it('6.1, a domain on two SMMUs (--multi-smmu-domains): the notifier flushes the ASID on both; nothing stale', () => {
+    const two = { ...sys('6.1', [dev('devA', 's0', ats), dev('devB', 's1', ats)], [smmu('s0'), smmu('s1')]), multiSmmuDomains: true };
+    const trace = L(
+      'fork 1 P',
+      'sched 0 1',
+      'map P 0x1000 0x1000',
+      'attach devA D1',
+      'bind devA P',
+      'attach devB D1',
+      'bind devB P',
+      'dma devB 1 0x1000',
+    );
+    const a = added(two, trace, 'unmap P 0x1000 0x1000');
+    expect(a[0]!.va).toBeGreaterThan(0);
+    expect(a[1]!.va).toBe(a[0]!.va);
+    expect(stale(run(two, L(trace, 'unmap P 0x1000 0x1000', 'dma devB 1 0x1000')))).toEqual([]);
   });
 });
 

@@ -361,7 +361,8 @@ describe('latent S-ALIAS when an ASID or an SSID changes hands', () => {
   );
   it('no-purge-on-free: the unbind leaves the PASID 1 ATC entry and the freed ASID 1 entry', () => {
     const r = run(sys(['no-purge-on-free']), trace);
-    expect(found(r)).toEqual([
+    // both left behind, whichever the model looks at first
+    expect(found(r).sort((a, b) => String(a[2]).localeCompare(String(b[2])))).toEqual([
       [7, 'S-ALIAS', 'atc', true, 3, 'mm P'],
       [7, 'S-ALIAS', 'iotlb', true, 3, 'mm P'],
     ]);

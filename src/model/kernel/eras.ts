@@ -119,7 +119,8 @@ export interface KernelFeatures {
    *   v5.4, to v5.11): `arm_smmu_tlb_inv_range(start, end - start, ...)`, whose size wraps to 1:
    *   no TLBI, the batch's lone CMD_SYNC; then `arm_smmu_atc_inv_domain(.., 0, ULONG_MAX, 1)`: a
    *   CMD_ATC_INV of the page at 0xfffffffffffff000, SSID 0, per StreamID of each ATS master, and
-   *   a CMD_SYNC.
+   *   a CMD_SYNC (per master in v5.4-v5.6; one for the domain's batch from 9e773aee8c3e, v5.7: the
+   *   model syncs per master).
    * - `sync-atc-all` (v5.12): 862c3715de8f "iommu: Switch gather->end to the inclusive end" makes
    *   the size wrap to 2 and the ATC_INV span every page (`ATC_INV_SIZE_ALL`, without SSV: the
    *   whole ATC of the master).
@@ -127,15 +128,6 @@ export interface KernelFeatures {
    *   5.12.y) returns on `!gather->pgsize`.
    */
   readonly emptyUnmapSync: 'sync' | 'sync-atc-top' | 'sync-atc-all' | 'none';
-  /**
-   * The SVA mmu notifier is one per (RID domain, mm) (v5.11-v6.10: `arm_smmu_mmu_notifier_get(smmu_domain,
-   * mm)` searches `smmu_domain->mmu_notifiers`, the domain being the device's at bind): each sends
-   * its own TLBI (the shared CD's ASID, on the domain's SMMU) and invalidates the ATC of every ATS
-   * master attached to the domain, bound or not (`arm_smmu_atc_inv_domain(smmu_domain, pasid, ..)`).
-   * From d38c28dbefee (v6.11) the notifier is the SVA domain's, one per (mm, SMMU), and the ATC
-   * invalidation reaches the masters the SVA domain is attached to.
-   */
-  readonly notifierPerRidDomain: boolean;
 }
 
 /** One era: the versions it covers, what it runs, and where that comes from. */
@@ -169,11 +161,10 @@ const V419: KernelFeatures = {
   btm: false,
   unbindAtcAfterRelease: false,
   emptyUnmapSync: 'sync',
-  notifierPerRidDomain: false,
 };
 const V54: KernelFeatures = { ...V419, emptyUnmapSync: 'sync-atc-top' };
 const V58: KernelFeatures = { ...V54, smmuAsids: 'xa' };
-const V511: KernelFeatures = { ...V58, sva: 'needs-btm', notifierSizePlusOne: true, notifierPerRidDomain: true };
+const V511: KernelFeatures = { ...V58, sva: 'needs-btm', notifierSizePlusOne: true };
 const V512: KernelFeatures = { ...V511, sva: 'yes', emptyUnmapSync: 'sync-atc-all' };
 const V513: KernelFeatures = { ...V512, emptyUnmapSync: 'none' };
 const V518: KernelFeatures = { ...V513, notifierSizePlusOne: false, pasidLifetime: 'mmdrop', pasidTopRefused: true };
@@ -181,7 +172,7 @@ const V60: KernelFeatures = { ...V518, mprotectGather: true };
 const V62: KernelFeatures = { ...V60, foreignDomainErrno: 'EINVAL' };
 const V64: KernelFeatures = { ...V62, pasidExhausted: 'ENOSPC', pasidTopRefused: false };
 const V66: KernelFeatures = { ...V64, notifierCutoff: true, nonLeafRangeBump: true, archNotifier: true };
-const V611: KernelFeatures = { ...V66, svaRangeTgBug: true, unbindAtcAfterRelease: true, notifierPerRidDomain: false };
+const V611: KernelFeatures = { ...V66, svaRangeTgBug: true, unbindAtcAfterRelease: true };
 const V615: KernelFeatures = { ...V611, svaRangeTgBug: false, foreignDomainErrno: 'none' };
 const V616: KernelFeatures = { ...V615, foreignDomainErrno: 'EINVAL' };
 

@@ -36,7 +36,7 @@ export function mmRelease(c: Ctx, mm: number): void {
     }
     // each notifier: TLBI_NH_ASID, then the ATC of its masters at the PASID (size 0: all of it)
     for (const n of contextNotifiers(c, ctx)) {
-      c.parts.arm_smmu_tlb_inv_asid(c, n.smmu, ctx.asid);
+      for (const i of n.smmus) c.parts.arm_smmu_tlb_inv_asid(c, i, ctx.asid);
       for (const x of n.atc) c.parts.arm_smmu_atc_inv_domain(c, c.st.masters.get(x.device)!, x.ssid, 0, -1);
     }
     ctx.released = true;
@@ -96,20 +96,26 @@ export function notifierInvalidate(c: Ctx, mm: number, call: NotifierCall): stri
   let why = '';
   const f = c.st.features;
   const pages = call.last - call.first + 1;
+  /**
+   * The call's extent as SMMU `i`'s invalidation sees it: from v6.6 a range of CMDQ_MAX_TLBI_OPS
+   * pages or more without RANGE_INV becomes size 0, the whole ASID and the whole ATC of the PASID
+   * (arm_smmu_atc_inv_to_cmd: size 0 is ATC_INV_SIZE_ALL); v5.11-v5.17 one byte more.
+   */
+  const cut = (i: number) => {
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral,EqualityOperator: equivalent, from v6.6 a call of 512+ pages always comes from flush_tlb_mm (whole), as the modelled CPU has no FEAT_TLBIRANGE
+    const whole = call.whole || (f.notifierCutoff && !c.st.smmus[i]!.rangeInvalidation && pages >= CMDQ_MAX_TLBI_OPS);
+    return { whole, extra: f.notifierSizePlusOne && !whole ? 1 : 0 };
+  };
   for (const ctx of contextsOf(c, mm)) {
     // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, a context not yet installed (ASID move in flight) has no master and no TLBI of its own (shared CD: no SMMU; btm-2023: BTM), and a released one's mm is dead
     if (!ctx.installed || ctx.released) continue;
     for (const n of contextNotifiers(c, ctx)) {
-      const i = n.smmu;
-      const s = c.st.smmus[i]!;
-      // From v6.6 a range of CMDQ_MAX_TLBI_OPS pages or more becomes size 0: the whole ASID, and
-      // the whole ATC of the PASID (arm_smmu_atc_inv_to_cmd: size 0 is ATC_INV_SIZE_ALL).
-      // Stryker disable next-line ConditionalExpression,BooleanLiteral,EqualityOperator: equivalent, from v6.6 a call of 512+ pages always comes from flush_tlb_mm (whole), as the modelled CPU has no FEAT_TLBIRANGE
-      const whole = call.whole || (f.notifierCutoff && !s.rangeInvalidation && pages >= CMDQ_MAX_TLBI_OPS);
-      const extra = f.notifierSizePlusOne && !whole ? 1 : 0;
-      // v5.11's notifier sent no TLBI at all: FEAT_BTM was required for SVA then.
-      // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, v5.11 binds only on an SMMU whose BTM the driver uses (svaSupported), and every such context has btmInvalidation
-      if (!ctx.btmInvalidation && f.sva !== 'needs-btm') {
+      for (const i of n.smmus) {
+        const s = c.st.smmus[i]!;
+        const { whole, extra } = cut(i);
+        // v5.11's notifier sent no TLBI at all: FEAT_BTM was required for SVA then.
+        // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, v5.11 binds only on an SMMU whose BTM the driver uses (svaSupported), and every such context has btmInvalidation
+        if (ctx.btmInvalidation || f.sva === 'needs-btm') continue;
         if (whole) c.parts.arm_smmu_tlb_inv_asid(c, i, ctx.asid);
         else if (extra && s.rangeInvalidation) {
           c.obs.violation({
@@ -125,8 +131,11 @@ export function notifierInvalidate(c: Ctx, mm: number, call: NotifierCall): stri
           if (!c.parts.__arm_smmu_tlb_inv_range(c, i, ctx.asid, call.first, call.last + extra, how)) why = TG_BUG;
         }
       }
-      for (const x of n.atc)
-        c.parts.arm_smmu_atc_inv_domain(c, c.st.masters.get(x.device)!, x.ssid, call.first, whole ? -1 : call.last + extra);
+      for (const x of n.atc) {
+        const m = c.st.masters.get(x.device)!;
+        const { whole, extra } = cut(m.smmu);
+        c.parts.arm_smmu_atc_inv_domain(c, m, x.ssid, call.first, whole ? -1 : call.last + extra);
+      }
     }
   }
   return why;

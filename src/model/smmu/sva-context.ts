@@ -5,7 +5,7 @@
 import { cfgiCd } from './iotlb.js';
 import { svaKey } from './keys.js';
 import type { Ctx } from './port.js';
-import type { SvaContext, SvaMm } from './state.js';
+import type { Master, SvaContext, SvaMm } from './state.js';
 
 export { svaKey };
 
@@ -21,41 +21,61 @@ export interface MasterSsid {
   readonly ssid: number;
 }
 
-/** One SVA mmu notifier of a context: the SMMU its TLBIs go to, the (master, SSID) pairs whose ATC it invalidates. */
+/** One SVA mmu notifier of a context: the SMMUs its TLBIs go to, the (master, SSID) pairs whose ATC it invalidates. */
 export interface NotifierScope {
-  readonly smmu: number;
+  readonly smmus: readonly number[];
   readonly atc: readonly MasterSsid[];
 }
 
 /**
- * The mmu notifiers of an installed SVA context, as the era keys them. v5.11-v6.10
- * (`features.notifierPerRidDomain`, drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c
- * `arm_smmu_mmu_notifier_get(smmu_domain, mm)`): one per RID domain of the bound masters, each
- * invalidating the ATC of every master attached to that domain at the mm's PASID
- * (`arm_smmu_atc_inv_domain(smmu_domain, mm->pasid, ..)`: also masters not bound to the mm), so two
- * domains on one SMMU send the same TLBI twice. A bound master with no RID domain (the kernel would
- * not have bound it) is kept in a notifier per SMMU. Otherwise (v6.11 on, d38c28dbefee; the SVA
- * domains of per-SMMU contexts): one per SMMU of the context, for the bound masters on it.
+ * The notifier of the shared CD (the `shared-asid` driver, v5.11-v6.10) that bound master `m` at
+ * SSID `ssid` belongs to: its RID domain's (`arm_smmu_mmu_notifier_get(smmu_domain, mm)`, the
+ * domain being the device's at the bind), whose TLBIs go to the domain's SMMUs and whose ATC
+ * invalidation reaches every master attached to the domain at the mm's PASID
+ * (`arm_smmu_atc_inv_domain(smmu_domain, mm->pasid, ..)`: also masters not bound to the mm). A
+ * master with no RID domain (the kernel would not have bound it) has a notifier of its SMMU's, for
+ * itself and the other such masters there.
+ */
+function sharedNotifierOf(c: Ctx, m: Master, ssid: number, unattached: readonly MasterSsid[]): NotifierScope {
+  if (m.rid === null) return { smmus: [m.smmu], atc: unattached.filter((x) => c.st.masters.get(x.device)!.smmu === m.smmu) };
+  const d = c.st.domains.get(m.rid)!;
+  return { smmus: d.smmus, atc: d.masters.map((device) => ({ device, ssid })) };
+}
+
+/** Whether bound masters `a` and `b` of a shared CD share its notifier (one RID domain, or both without one on one SMMU). */
+export function sameSharedNotifier(a: Master, b: Master): boolean {
+  return a.rid !== null ? a.rid === b.rid : b.rid === null && a.smmu === b.smmu;
+}
+
+/**
+ * The mmu notifiers of an installed SVA context. The shared CD of an mm (the `shared-asid` driver,
+ * v5.11-v6.10: `ctx.smmu` -1) has one per RID domain of its bound masters ({@link sharedNotifierOf}),
+ * newest first as `mmu_notifier_register` adds them at the head of the mm's list: two domains on
+ * one SMMU send the same TLBI twice. An SVA domain (v6.11 on, d38c28dbefee, and the 2023 proposal)
+ * is the notifier of its (mm, SMMU), for the masters it is attached to.
  */
 export function contextNotifiers(c: Ctx, ctx: SvaContext): NotifierScope[] {
-  const perSmmu = (i: number, ms: readonly MasterSsid[]): NotifierScope => ({
-    smmu: i,
-    atc: ms.filter((x) => c.st.masters.get(x.device)!.smmu === i),
-  });
-  if (!c.st.features.notifierPerRidDomain || ctx.smmu >= 0) return contextSmmus(c, ctx).map((i) => perSmmu(i, ctx.masters));
-  const byDomain = new Map<string, NotifierScope>();
-  const withoutRid: MasterSsid[] = [];
+  if (ctx.smmu >= 0) return [{ smmus: [ctx.smmu], atc: ctx.masters }];
+  const unattached = ctx.masters.filter((x) => c.st.masters.get(x.device)!.rid === null);
+  const out: NotifierScope[] = [];
+  const seen: Master[] = [];
   for (const x of ctx.masters) {
-    const rid = c.st.masters.get(x.device)!.rid;
-    if (rid === null) withoutRid.push(x);
-    else if (!byDomain.has(rid)) {
-      const d = c.st.domains.get(rid)!;
-      byDomain.set(rid, { smmu: c.st.masters.get(x.device)!.smmu, atc: d.masters.map((device) => ({ device, ssid: x.ssid })) });
-    }
+    const m = c.st.masters.get(x.device)!;
+    if (seen.some((o) => sameSharedNotifier(o, m))) continue;
+    seen.push(m);
+    out.push(sharedNotifierOf(c, m, x.ssid, unattached));
   }
-  const out = [...byDomain.values()];
-  for (const i of new Set(withoutRid.map((x) => c.st.masters.get(x.device)!.smmu))) out.push(perSmmu(i, withoutRid));
-  return out;
+  return out.reverse();
+}
+
+/** The notifier of the shared CD's bound master `m` ({@link sharedNotifierOf}), its bonds as listed in `bound`. */
+export function sharedNotifier(c: Ctx, m: Master, ssid: number, bound: readonly MasterSsid[]): NotifierScope {
+  return sharedNotifierOf(
+    c,
+    m,
+    ssid,
+    bound.filter((x) => c.st.masters.get(x.device)!.rid === null),
+  );
 }
 
 /** SMMUs an ASID of pool `p` is meaningful on. */

@@ -24,7 +24,7 @@ import { allocGlobalPasid, claimPasid, freeGlobalPasid } from './pasid.js';
 import { type Ctx, btmUsed, masterOf } from './port.js';
 import { latentAfterSsidFree, latentAfterTagChange } from './stale.js';
 import { type DriverOp, type Master, type SvaContext, type SvaMm, poolIndex } from './state.js';
-import { contextSmmus, installCd, poolSmmus, svaKey } from './sva-context.js';
+import { contextSmmus, installCd, poolSmmus, sameSharedNotifier, sharedNotifier, svaKey } from './sva-context.js';
 
 function liveSvaMm(c: Ctx, label: string): SvaMm {
   const key = c.cpu.liveMm(label);
@@ -188,15 +188,19 @@ export function unbind(c: Ctx, device: string, label: string): void {
   m.cds.delete(ssid);
   cfgiCd(c, m);
   // v5.11-v6.10: after the mm's release (`smmu_mn->cleared`) the unbind sends no ATC_INV; the
-  // release already invalidated the PASID's ATC and its quiet CD lets no new entry form.
-  if (!ctx.released || c.st.features.unbindAtcAfterRelease) c.parts.arm_smmu_atc_inv_domain(c, m, ssid, 0, -1);
+  // release already invalidated the PASID's ATC and its quiet CD lets no new entry form. The shared
+  // CD's last bond of a notifier leaves the ATC_INV to mmuNotifierPut (every master of its domain).
+  const putInvalidates =
+    ctx.smmu < 0 && !ctx.masters.some((x) => x.device !== device && sameSharedNotifier(c.st.masters.get(x.device)!, m));
+  if (!putInvalidates && (!ctx.released || c.st.features.unbindAtcAfterRelease)) c.parts.arm_smmu_atc_inv_domain(c, m, ssid, 0, -1);
   m.ssidReleasedRow.set(ssid, c.row);
-  latentAfterSsidFree(c, m, ssid);
   ctx.masters.splice(
     ctx.masters.findIndex((x) => x.device === device && x.ssid === ssid),
     1,
   );
   c.parts.arm_smmu_sva_unbind(c, m, ctx, sva);
+  // stale entries are looked for once the driver's release has run (the shared CD's ATC_INV is there)
+  latentAfterSsidFree(c, m, ssid);
   putPasidIfUnbound(c, sva);
   forgetIfDone(c, sva);
 }
@@ -211,14 +215,20 @@ export function svaUnbind(c: Ctx, m: Master, ctx: SvaContext, sva: SvaMm): void 
 }
 
 /**
- * `arm_smmu_mmu_notifier_put` (v5.11-v6.10, from `arm_smmu_sva_unbind`): the notifier of (SMMU, mm)
- * goes with the last bond on that SMMU and flushes the shared CD's ASID there unless
- * `arm_smmu_mm_release` already did; the last bond of all frees the shared CD
- * (`arm_smmu_free_shared_cd`: `xa_erase`, `arm64_mm_context_put`).
+ * `arm_smmu_mmu_notifier_put` (v5.11-v6.10, from `arm_smmu_sva_unbind`): the notifier of (RID
+ * domain, mm) (sva-context.ts `sameSharedNotifier`) goes with its last bond and, unless
+ * `arm_smmu_mm_release` already did (`smmu_mn->cleared`), flushes the shared CD's ASID on the
+ * domain's SMMU and the ATC of every master of the domain at the PASID
+ * (`arm_smmu_atc_inv_domain(smmu_domain, mm->pasid, 0, 0)`); the last bond of all frees the shared
+ * CD (`arm_smmu_free_shared_cd`: `xa_erase`, `arm64_mm_context_put`).
  */
 export function mmuNotifierPut(c: Ctx, m: Master, ctx: SvaContext, sva: SvaMm): void {
-  const stillHere = ctx.masters.some((x) => c.st.masters.get(x.device)!.smmu === m.smmu);
-  if (!stillHere && !ctx.released) c.parts.arm_smmu_tlb_inv_asid(c, m.smmu, ctx.asid);
+  const last = !ctx.masters.some((x) => sameSharedNotifier(c.st.masters.get(x.device)!, m));
+  if (last && !ctx.released) {
+    const n = sharedNotifier(c, m, sva.pasid, [{ device: m.name, ssid: sva.pasid }]);
+    for (const i of n.smmus) c.parts.arm_smmu_tlb_inv_asid(c, i, ctx.asid);
+    for (const x of n.atc) c.parts.arm_smmu_atc_inv_domain(c, c.st.masters.get(x.device)!, x.ssid, 0, -1);
+  }
   // Stryker disable next-line BooleanLiteral: equivalent, a shared CD's SMMUs are those of its masters (ctx.smmu -1) and none is left here: the flush loop of freeContext visits nothing
   if (ctx.masters.length === 0) freeContext(c, ctx, sva, false, m.smmu);
 }
