@@ -205,6 +205,12 @@ describe('one notifier per (RID domain, mm) up to v6.10, per (mm, SMMU) from v6.
     const mixed = added(system(k), head('attach devA D1'), 'unmap P 0x1000 0x1000')[0]!;
     expect(none).toEqual(one);
     expect(mixed.va, 'devA in D1, devB in no domain: two notifiers').toBe(2 * one.va);
+    expect(mixed.atc, 'each master once: devA by D1, devB by its SMMU').toBe(one.atc);
+    // the same with the domain-less master bound first
+    const first = L('attach devA D1', 'fork 1 P', 'sched 0 1', 'map P 0x1000 0x1000', 'bind devB P', 'bind devA P');
+    expect(added(system(k), first, 'unmap P 0x1000 0x1000')[0]).toEqual(mixed);
+    // unbinding the domain-less master puts its notifier (a TLBI) though devA stays bound on the SMMU
+    expect(added(system(k), first, 'unbind devB P')[0]!.asid).toBe(1);
   });
 
   it("6.1: the unbind of a notifier's last bond flushes the ASID on its SMMU and the ATC of its whole domain (arm_smmu_mmu_notifier_put)", () => {

@@ -4,7 +4,9 @@
  * (docs/pictures.md). The Perfetto timeline's case, byte for byte: test/perfetto-thread.test.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const TRACE = 'traces/generated/hetero-smmu.csv';
@@ -41,6 +43,25 @@ describe('a picture on standard output', () => {
     const one = run('replay', TRACE, '--html', '-', '--perfetto', '/dev/null');
     expect(one.status, one.stderr).toBe(0);
     expect(statSync('/dev/null').isCharacterDevice(), 'written in place').toBe(true);
+  });
+
+  it('a FIFO as the output: opened once, the page arrives whole, the FIFO stays a FIFO', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fifo-'));
+    const fifo = join(dir, 'page');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `cat ${fifo} > ${join(dir, 'got')} & ${JSON.stringify(process.execPath)} bin/asid-replay.js replay ${TRACE} --html ${fifo} > /dev/null; s=$?; wait; echo $s`,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.stdout.trim(), r.stderr).toBe('0');
+    const got = readFileSync(join(dir, 'got'), 'utf8');
+    expect(got.trimStart().toLowerCase()).toMatch(/^<!doctype html>/);
+    expect(got.trimEnd().toLowerCase()).toMatch(/<\/html>$/);
+    expect(statSync(fifo).isFIFO()).toBe(true);
   });
 
   it('a picture to a file leaves the report on standard output', () => {

@@ -339,8 +339,8 @@ Examples:
     }
     let Collector: typeof SeriesCollector | undefined;
     if (o.html) {
-      const { openOutput } = await import('../util/output.js');
-      await (await openOutput(o.html)).discard(); // an unwritable path is exit 2 before any work
+      const { probeOutput } = await import('../util/output.js');
+      await probeOutput(o.html); // an unwritable path is exit 2 before any work
       Collector = (await import('../report/series.js')).SeriesCollector;
     }
     const reports: Report[] = [];

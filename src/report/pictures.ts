@@ -3,7 +3,7 @@
  * replay (so an unwritable path is exit 2 before any work), fed by a {@link SeriesCollector} through
  * the engine's tap, written after it.
  */
-import { openOutput, type Output, unwritable, writeAtomic } from '../util/output.js';
+import { openOutput, type Output, probeOutput, unwritable, writeAtomic } from '../util/output.js';
 import type { SystemModel } from '../model/system.js';
 import type { SystemConfig } from '../model/config.js';
 import type { Report } from './report.js';
@@ -81,8 +81,8 @@ export async function openPictures(trace: string, o: PictureOptions): Promise<Pi
     if (o.perfetto) perfOut = await open(o.perfetto);
     if (o.timeseries && o.interval !== undefined) csvOut = await open(o.timeseries);
     // Probe the other paths now (written whole at the end).
-    if (o.html) await (await openOutput(o.html)).discard();
-    if (o.timeseries && o.interval === undefined) await (await openOutput(o.timeseries)).discard();
+    if (o.html) await probeOutput(o.html);
+    if (o.timeseries && o.interval === undefined) await probeOutput(o.timeseries);
   } catch (e) {
     for (const x of opened) await x.discard();
     throw e;

@@ -7,7 +7,7 @@
  * them before the process ends. An output path that cannot be written is an {@link InputError}
  * naming the path (exit 2), found before any work is done.
  */
-import { createWriteStream, openSync, rmSync, statSync, type WriteStream } from 'node:fs';
+import { accessSync, constants, createWriteStream, openSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
@@ -177,6 +177,25 @@ function openFile(
     },
     discard: drop,
   };
+}
+
+/**
+ * Check now that `path` can be written later (an output written whole at the end): for a file, a
+ * temporary file opened and removed beside it; for a device or a FIFO, its permission only (opening
+ * a FIFO would wait for a reader, and closing it would give that reader an end of file).
+ * @throws InputError naming `path` when it cannot be written.
+ */
+export async function probeOutput(path: string): Promise<void> {
+  const existing = path === '-' ? undefined : statSync(path, { throwIfNoEntry: false });
+  if (existing && !existing.isFile() && !existing.isDirectory()) {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch (e) {
+      throw unwritable(path, e);
+    }
+    return;
+  }
+  await (await openOutput(path)).discard();
 }
 
 /**

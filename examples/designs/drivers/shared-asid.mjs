@@ -9,7 +9,7 @@
  * This design puts back the shared CD: a bind goes through `arm_smmu_mmu_notifier_get()` ->
  * `arm_smmu_alloc_shared_cd(mm)` (one CD per mm on the CPU ASID, pinned by `arm64_mm_context_get()`;
  * `arm_smmu_share_asid()` moves a DMA domain off that number), and an unbind through
- * `arm_smmu_sva_unbind()` -> `arm_smmu_mmu_notifier_put()` (the per-SMMU notifier's TLBI, the shared
+ * `arm_smmu_sva_unbind()` -> `arm_smmu_mmu_notifier_put()` (the (RID domain, mm) notifier's TLBI and ATC_INV, the shared
  * CD freed with its last bond).
  */
 

@@ -127,7 +127,7 @@ export interface SmmuParts {
   arm_smmu_sva_btm_domain_alloc(c: Ctx, m: Master, sva: SvaMm, op: DriverOp | null): number | [Errno, string];
   /** The release of one bond of SVA context `ctx` (its CD at `m` cleared): v6.11+ frees the domain with its last user. */
   arm_smmu_sva_unbind(c: Ctx, m: Master, ctx: SvaContext, sva: SvaMm): void;
-  /** `arm_smmu_mmu_notifier_put` (v5.11-v6.10): the per-SMMU notifier's flush, the shared CD freed with its last bond. */
+  /** `arm_smmu_mmu_notifier_put` (v5.11-v6.10): the (RID domain, mm) notifier's flush with its last bond, the shared CD freed with the last of all. */
   arm_smmu_mmu_notifier_put(c: Ctx, m: Master, ctx: SvaContext, sva: SvaMm): void;
   /** `arm_smmu_alloc_shared_cd`'s `arm64_mm_context_get(mm)` and its check. */
   arm_smmu_alloc_shared_cd(c: Ctx, sva: SvaMm): SharedCdAsid;

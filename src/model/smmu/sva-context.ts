@@ -11,6 +11,7 @@ export { svaKey };
 
 /** SMMUs whose IOTLB a context's ASID can be cached in. */
 export function contextSmmus(c: Ctx, ctx: SvaContext): number[] {
+  // Stryker disable next-line ConditionalExpression: equivalent under the shipped designs, where only per-SMMU contexts (smmu >= 0) are flushed through here (the shared CD's put flushes per notifier)
   if (ctx.smmu >= 0) return [ctx.smmu];
   return [...new Set(ctx.masters.map((x) => c.st.masters.get(x.device)!.smmu))];
 }
@@ -68,14 +69,9 @@ export function contextNotifiers(c: Ctx, ctx: SvaContext): NotifierScope[] {
   return out.reverse();
 }
 
-/** The notifier of the shared CD's bound master `m` ({@link sharedNotifierOf}), its bonds as listed in `bound`. */
-export function sharedNotifier(c: Ctx, m: Master, ssid: number, bound: readonly MasterSsid[]): NotifierScope {
-  return sharedNotifierOf(
-    c,
-    m,
-    ssid,
-    bound.filter((x) => c.st.masters.get(x.device)!.rid === null),
-  );
+/** The notifier of the shared CD whose last bond, `m`'s at `ssid`, goes ({@link sharedNotifierOf}). */
+export function lastBondNotifier(c: Ctx, m: Master, ssid: number): NotifierScope {
+  return sharedNotifierOf(c, m, ssid, [{ device: m.name, ssid }]);
 }
 
 /** SMMUs an ASID of pool `p` is meaningful on. */

@@ -24,7 +24,7 @@ import { allocGlobalPasid, claimPasid, freeGlobalPasid } from './pasid.js';
 import { type Ctx, btmUsed, masterOf } from './port.js';
 import { latentAfterSsidFree, latentAfterTagChange } from './stale.js';
 import { type DriverOp, type Master, type SvaContext, type SvaMm, poolIndex } from './state.js';
-import { contextSmmus, installCd, poolSmmus, sameSharedNotifier, sharedNotifier, svaKey } from './sva-context.js';
+import { contextSmmus, installCd, lastBondNotifier, poolSmmus, sameSharedNotifier, svaKey } from './sva-context.js';
 
 function liveSvaMm(c: Ctx, label: string): SvaMm {
   const key = c.cpu.liveMm(label);
@@ -225,7 +225,7 @@ export function svaUnbind(c: Ctx, m: Master, ctx: SvaContext, sva: SvaMm): void 
 export function mmuNotifierPut(c: Ctx, m: Master, ctx: SvaContext, sva: SvaMm): void {
   const last = !ctx.masters.some((x) => sameSharedNotifier(c.st.masters.get(x.device)!, m));
   if (last && !ctx.released) {
-    const n = sharedNotifier(c, m, sva.pasid, [{ device: m.name, ssid: sva.pasid }]);
+    const n = lastBondNotifier(c, m, sva.pasid);
     for (const i of n.smmus) c.parts.arm_smmu_tlb_inv_asid(c, i, ctx.asid);
     for (const x of n.atc) c.parts.arm_smmu_atc_inv_domain(c, c.st.masters.get(x.device)!, x.ssid, 0, -1);
   }
