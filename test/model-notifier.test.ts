@@ -224,6 +224,16 @@ describe('one notifier per (RID domain, mm) up to v6.10, per (mm, SMMU) from v6.
     expect(added(system('6.1'), h, L('exit 1', 'unbind devA P'))[0]!.asid).toBe(2);
   });
 
+  it("5.12: notifiers run newest first (mmu_notifier_register adds at the head): the later bind's SMMU is invalidated before the other hangs", () => {
+    // devA on s0 (RANGE_INV: the size + 1 hang of v5.12) bound first, devB on s1 (no RANGE_INV) second
+    const two = sys('5.12', [dev('devA', 's0'), dev('devB', 's1')], [smmu('s0', { rangeInvalidation: true }), smmu('s1')]);
+    const h = L('attach devA D1', 'attach devB D2', 'fork 1 P', 'sched 0 1', 'map P 0x1000 0x1000', 'bind devA P', 'bind devB P');
+    const a = added(two, h, 'unmap P 0x1000 0x1000');
+    expect(a[1]!.va, "devB's notifier ran first").toBeGreaterThan(0);
+    expect(a[0]!.va).toBe(0);
+    expect(kinds(run(two, L(h, 'unmap P 0x1000 0x1000')))).toEqual([[8, 'inv-range-hang']]);
+  });
+
   it('6.1, a domain on two SMMUs (--multi-smmu-domains): the notifier flushes the ASID on both; nothing stale', () => {
     const two = { ...sys('6.1', [dev('devA', 's0', ats), dev('devB', 's1', ats)], [smmu('s0'), smmu('s1')]), multiSmmuDomains: true };
     const trace = L(
