@@ -104,6 +104,29 @@ describe('which kernels can bind at all (arm_smmu_sva_supported, the sva_bind op
   });
 });
 
+describe('attach or detach of a bound device (arm_smmu_attach_dev: "cannot attach - SVA enabled")', () => {
+  // f534d98b9d27 (v5.10) refuses a master with SVA enabled, -EBUSY, and SVA stays enabled while it
+  // has binds (arm_smmu_master_disable_sva: -EBUSY); be7c90de39fd (v6.11) lets a stage-1 domain in.
+  const head = L('attach dev D1', 'fork 1 P', 'bind dev P');
+  it.each(['5.12', '6.1', '6.10'])(
+    '%s: -EBUSY for the attach and the detach; the device keeps its domain; after the unbind both work',
+    (k) => {
+      const r = run(sys(k), L(head, 'attach dev D2', 'detach dev'));
+      expect(failures(r)).toEqual([
+        [4, 'attach', 'EBUSY'],
+        [5, 'attach', 'EBUSY'],
+      ]);
+      expect(r.devices.smmus[0]!.attachFailures).toBe(2);
+      // still in D1: its DMA at SSID 0 is D1's (no domain D2 was made)
+      expect(r.devices.smmus[0]!.asidsAllocated, 'D1 and the shared CD only').toBe(2);
+      expect(failures(run(sys(k), L(head, 'unbind dev P', 'attach dev D2', 'detach dev')))).toEqual([]);
+    },
+  );
+  it.each(['6.11', '6.16'])('%s: allowed', (k) => {
+    expect(failures(run(sys(k), L(head, 'attach dev D2', 'detach dev')))).toEqual([]);
+  });
+});
+
 describe('the PASID a bind row names', () => {
   it.each([
     [0, 'EINVAL'], // ida_alloc_range(..., 1, max): PASID 0 is never handed out (it is the RID's)

@@ -128,6 +128,15 @@ export interface KernelFeatures {
    *   5.12.y) returns on `!gather->pgsize`.
    */
   readonly emptyUnmapSync: 'sync' | 'sync-atc-top' | 'sync-atc-all' | 'none';
+  /**
+   * `arm_smmu_attach_dev` refuses a master with SVA enabled ("cannot attach - SVA enabled",
+   * -EBUSY: f534d98b9d27 "iommu/arm-smmu-v3: Add SVA device feature", v5.10), and SVA stays enabled
+   * while the master has binds (`arm_smmu_master_disable_sva`: -EBUSY): a bound device can neither
+   * be attached to another domain nor detached (to its default domain) until be7c90de39fd
+   * "iommu/arm-smmu-v3: Do not use master->sva_enable to restrict attaches" (v6.11), from which a
+   * stage-1 domain keeps the PASIDs live.
+   */
+  readonly attachRefusedWhileBound: boolean;
 }
 
 /** One era: the versions it covers, what it runs, and where that comes from. */
@@ -161,10 +170,11 @@ const V419: KernelFeatures = {
   btm: false,
   unbindAtcAfterRelease: false,
   emptyUnmapSync: 'sync',
+  attachRefusedWhileBound: false,
 };
 const V54: KernelFeatures = { ...V419, emptyUnmapSync: 'sync-atc-top' };
 const V58: KernelFeatures = { ...V54, smmuAsids: 'xa' };
-const V511: KernelFeatures = { ...V58, sva: 'needs-btm', notifierSizePlusOne: true };
+const V511: KernelFeatures = { ...V58, sva: 'needs-btm', notifierSizePlusOne: true, attachRefusedWhileBound: true };
 const V512: KernelFeatures = { ...V511, sva: 'yes', emptyUnmapSync: 'sync-atc-all' };
 const V513: KernelFeatures = { ...V512, emptyUnmapSync: 'none' };
 const V518: KernelFeatures = { ...V513, notifierSizePlusOne: false, pasidLifetime: 'mmdrop', pasidTopRefused: true };
@@ -172,7 +182,7 @@ const V60: KernelFeatures = { ...V518, mprotectGather: true };
 const V62: KernelFeatures = { ...V60, foreignDomainErrno: 'EINVAL' };
 const V64: KernelFeatures = { ...V62, pasidExhausted: 'ENOSPC', pasidTopRefused: false };
 const V66: KernelFeatures = { ...V64, notifierCutoff: true, nonLeafRangeBump: true, archNotifier: true };
-const V611: KernelFeatures = { ...V66, svaRangeTgBug: true, unbindAtcAfterRelease: true };
+const V611: KernelFeatures = { ...V66, svaRangeTgBug: true, unbindAtcAfterRelease: true, attachRefusedWhileBound: false };
 const V615: KernelFeatures = { ...V611, svaRangeTgBug: false, foreignDomainErrno: 'none' };
 const V616: KernelFeatures = { ...V615, foreignDomainErrno: 'EINVAL' };
 

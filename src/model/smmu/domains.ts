@@ -61,17 +61,15 @@ export function attach(c: Ctx, device: string, name: string, multiSmmu: boolean)
   const m = masterOf(c, device);
   if (m.rid === name) return;
   const smmu = c.st.smmus[m.smmu]!;
-  const n = c.obs.smmuCounters[m.smmu]!;
   let d = c.st.domains.get(name);
-  const fail = (errno: Errno, detail: string) => {
-    n.attachFailures++;
-    c.obs.failure({ row: c.row, call: 'attach', errno, device, smmu: smmu.name, detail });
-  };
+  const fail = (errno: Errno, detail: string) => attachFailed(c, m, errno, detail);
+  const busy = svaBusy(c, m);
+  if (busy !== null) return fail('EBUSY', `attach of ${device} to domain ${name}: ${busy}`);
   if (!d) {
     const id = c.st.nextId++;
     const asid = c.parts.arm_smmu_domain_finalise_s1(c, m, name, id);
     if (typeof asid !== 'number') return fail(...asid);
-    n.asidsAllocated++;
+    c.obs.smmuCounters[m.smmu]!.asidsAllocated++;
     d = { name, id, smmus: [m.smmu], asid, masters: [], ptes: new Map(), epoch: 0, movingBy: null };
     c.st.domains.set(name, d);
     c.st.domainIds.set(id, name);
@@ -104,10 +102,31 @@ export function attach(c: Ctx, device: string, name: string, multiSmmu: boolean)
   cfgiSte(c, m); // arm_smmu_install_ste_for_dev: the STE now points at the CD table
 }
 
-/** `detach device`: clear the SSID-0 CD (CFGI_CD + sync), ATC_INV; the last master frees the domain. */
+/** A failed `arm_smmu_attach_dev` of master `m`: counted and reported; nothing changes. */
+function attachFailed(c: Ctx, m: Master, errno: Errno, detail: string): void {
+  c.obs.smmuCounters[m.smmu]!.attachFailures++;
+  c.obs.failure({ row: c.row, call: 'attach', errno, device: m.name, smmu: c.st.smmus[m.smmu]!.name, detail });
+}
+
+/** Why `arm_smmu_attach_dev` refuses master `m` for its SVA binds (v5.11-v6.10: `features.attachRefusedWhileBound`), or null. */
+function svaBusy(c: Ctx, m: Master): string | null {
+  if (!c.st.features.attachRefusedWhileBound) return null;
+  for (const sva of c.st.svaMms.values())
+    if (sva.bonds.has(m.name))
+      return `arm_smmu_attach_dev: "cannot attach - SVA enabled" (${m.name} is bound to mm ${sva.label}; allowed from be7c90de39fd, v6.11)`;
+  return null;
+}
+
+/**
+ * `detach device`: clear the SSID-0 CD (CFGI_CD + sync), ATC_INV; the last master frees the domain.
+ * The core attaches the default domain, which v5.11-v6.10 refuse to a bound master (-EBUSY,
+ * reported as the failed attach): it keeps its domain.
+ */
 export function detach(c: Ctx, device: string): void {
   const m = masterOf(c, device);
   if (m.rid === null) throw new EventError(`device ${device} has no DMA domain attached`, c.row, 'device');
+  const busy = svaBusy(c, m);
+  if (busy !== null) return attachFailed(c, m, 'EBUSY', `detach of ${device} (its default domain): ${busy}`);
   const d = c.st.domains.get(m.rid)!;
   if (d.movingBy !== null && d.masters.length === 1) {
     throw new EventError(
