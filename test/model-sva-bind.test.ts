@@ -117,6 +117,9 @@ describe('attach or detach of a bound device (arm_smmu_attach_dev: "cannot attac
         [5, 'attach', 'EBUSY'],
       ]);
       expect(r.devices.smmus[0]!.attachFailures).toBe(2);
+      const [attach, detach] = r.devices.failures.map((f) => f.detail);
+      expect(attach).toMatch(/^attach of dev to domain D2: .*cannot attach - SVA enabled.*bound to mm P/);
+      expect(detach).toMatch(/^detach of dev .*cannot attach - SVA enabled.*bound to mm P/);
       // still in D1: its DMA at SSID 0 is D1's (no domain D2 was made)
       expect(r.devices.smmus[0]!.asidsAllocated, 'D1 and the shared CD only').toBe(2);
       expect(failures(run(sys(k), L(head, 'unbind dev P', 'attach dev D2', 'detach dev')))).toEqual([]);
