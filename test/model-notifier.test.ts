@@ -235,6 +235,8 @@ describe('one notifier per (RID domain, mm) up to v6.10, per (mm, SMMU) from v6.
   });
 
   it('6.1, a domain on two SMMUs (--multi-smmu-domains): the notifier flushes the ASID on both; nothing stale', () => {
+    // multiSmmuDomains is M. Shavit's 2023 RFC ("iommu/arm-smmu-v3: Add support for domains shared
+    // across SMMUs"), a what-if: its arm_smmu_tlb_inv_asid loops over every SMMU of the domain.
     const two = { ...sys('6.1', [dev('devA', 's0', ats), dev('devB', 's1', ats)], [smmu('s0'), smmu('s1')]), multiSmmuDomains: true };
     const trace = L(
       'fork 1 P',
